@@ -1,0 +1,5 @@
+"""kdeploy: deploy a Kamal 2 config through Ansible."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""The `kdeploy` command tree: Kamal's command names, one module per command group."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from kdeploy import __version__
+from kdeploy.errors import KdeployError
+
+CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
+
+
+class KdeployGroup(click.Group):
+    """A click group that turns every expected error into one line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KdeployError as error:
+            click.secho(f"ERROR: {error.message}", fg="red", err=True)
+            if os.environ.get("KDEPLOY_DEBUG"):
+                traceback.print_exc()
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=KdeployGroup, context_settings=CONTEXT_SETTINGS)
+def cli() -> None:
+    """Deploy a Kamal 2 config (config/deploy.yml) through Ansible."""
+
+
+def _register_commands() -> None:
+    # Each command group lives in its own module and registers itself on `cli`.
+    from kdeploy.cli import main as _main  # noqa: F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_commands()
+    cli(prog_name="kdeploy")
+
+
+__all__ = ["__version__", "cli", "main"]

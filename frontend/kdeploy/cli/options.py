@@ -1,0 +1,60 @@
+"""Kamal's global options, declared once and applied to every command that acts on hosts."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The options every Kamal command accepts (kamal-spec §3.1)."""
+
+    config_file: str = "config/deploy.yml"
+    destination: str | None = None
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    version: str | None = None
+    verbose: bool = False
+    quiet: bool = False
+    skip_hooks: bool = False
+
+
+_GLOBAL_OPTIONS = (
+    click.option("-c", "--config-file", default="config/deploy.yml", show_default=True,
+                 help="Path to the config file."),
+    click.option("-d", "--destination", default=None, help="Destination: merges deploy.NAME.yml."),
+    click.option("-r", "--roles", default=None,
+                 help="Run only on these roles (comma separated, wildcards allowed)."),
+    click.option("-h", "--hosts", default=None,
+                 help="Run only on these hosts (comma separated, wildcards allowed)."),
+    click.option("-p", "--primary", is_flag=True, help="Run only on the primary host."),
+    click.option("--version", "version", default=None, metavar="VERSION",
+                 help="The app version to act on (not kdeploy's own version)."),
+    click.option("-v", "--verbose", is_flag=True, help="Show every task."),
+    click.option("-q", "--quiet", is_flag=True, help="Show errors only."),
+    click.option("-H", "--skip-hooks", is_flag=True, help="Do not run hooks."),
+)
+
+_GLOBAL_NAMES = (
+    "config_file", "destination", "roles", "hosts", "primary", "version", "verbose", "quiet",
+    "skip_hooks",
+)
+
+
+def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add Kamal's global options to a click command and pass them as `options: GlobalOptions`."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _GLOBAL_NAMES}
+        return command(*args, options=GlobalOptions(**values), **kwargs)
+
+    for option in reversed(_GLOBAL_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
