@@ -1,0 +1,102 @@
+"""Run a plan for a command: output, secrets, the lock safety net and the exit code, in one place."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from kdeploy.cli.options import GlobalOptions
+from kdeploy.config import Config
+from kdeploy.errors import DeployFailed, LockHeldError
+from kdeploy.inventory import secret_env_var
+from kdeploy.output import HumanOutput, JsonOutput
+from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.runner import RunResult, run_plan
+
+output_option = click.option(
+    "--output", "output_format", type=click.Choice(["human", "json"]), default="human",
+    show_default=True, help="human: progress lines; json: one JSON object per event line.",
+)
+
+
+def performer() -> str:
+    """Who runs the deploy: git's user.email like Kamal, else the login name."""
+    try:
+        email = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True,
+                               check=False, timeout=5).stdout.strip()
+    except OSError:
+        email = ""
+    return email or getpass.getuser()
+
+
+def secret_values(config: Config, plan: Plan) -> dict[str, str]:
+    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
+    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
+
+
+def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: str) -> None:
+    """Run `plan`, report progress and results, and exit with DESIGN.md's exit codes.
+
+    Raises:
+        LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
+        DeployFailed: a task failed or a host was unreachable (exit 1).
+    """
+    secrets = secret_values(config, plan)
+    values = [value for value in secrets.values() if len(value) >= 4]
+
+    def redact(text: str) -> str:
+        for value in values:
+            text = text.replace(value, "[REDACTED]")
+        return text
+
+    output = (JsonOutput(redact=redact) if output_format == "json"
+              else HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact))
+    for notice in plan.notices:
+        output.notice(notice)
+    output.say(f"--> kdeploy {plan.command} {' '.join(plan.ansible_playbook_args())}".rstrip())
+    result = run_plan(config, plan, secrets, output.event)
+    if not result.ok and result.lock_held is None and plan.lock_host:
+        _release_lock(config, plan, output.event)
+    exit_code = _exit_code(result)
+    output.summary(result, exit_code)
+    if result.lock_held is not None:
+        raise LockHeldError(result.lock_held)
+    if exit_code:
+        raise DeployFailed(_failure_message(result))
+
+
+def _release_lock(config: Config, plan: Plan, on_event: object) -> RunResult:
+    # The run failed after (or while) taking the lock: release it so the next deploy can run.
+    # Releasing is a no-op when the lock dir is absent, and a lock held by someone else was
+    # already reported as lock_held above, so this never removes another deployer's lock.
+    release = replace(plan, command=f"{plan.command}_release_lock",
+                      imports=(PlaybookImport("lock_release.yml", ("lock",)),),
+                      tags=(), skip_tags=(), limit=plan.lock_host, notices=(),
+                      secret_names=())
+    return run_plan(config, release, {}, lambda event: None)
+
+
+def _exit_code(result: RunResult) -> int:
+    if result.lock_held is not None:
+        return LockHeldError.exit_code
+    return 0 if result.ok else DeployFailed.exit_code
+
+
+def _failure_message(result: RunResult) -> str:
+    parts = []
+    for failure in result.failures:
+        kind = "unreachable" if failure.unreachable else f"failed at '{failure.task}'"
+        parts.append(f"{failure.host} {kind}: {failure.message}")
+    return "; ".join(parts) or f"ansible-playbook ended with status {result.status}"
+
+
+def export_command_line(directory: Path, plan: Plan) -> str:
+    """The plain ansible-playbook command that runs an exported directory like kdeploy does."""
+    env = " ".join(f"{secret_env_var(name)}=…" for name in plan.secret_names)
+    args = " ".join(plan.ansible_playbook_args())
+    return (f"cd {directory / 'project'} && {env + ' ' if env else ''}ansible-playbook "
+            f"-i ../inventory/hosts.yml -e @../env/extravars {plan.playbook} {args}").rstrip()

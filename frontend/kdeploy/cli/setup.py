@@ -1,0 +1,65 @@
+"""`kdeploy setup` and `kdeploy export`: bootstrap hosts, boot accessories and the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kdeploy.cli import cli
+from kdeploy.cli.execute import execute, export_command_line, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.config import Config, load_config
+from kdeploy.plan import Plan, SetupOptions, build_setup_plan
+from kdeploy.private_data_dir import write_private_data_dir
+
+_setup_options = (
+    click.option("-P", "--skip-push", is_flag=True,
+                 help="Pull the already pushed image instead of building it."),
+    click.option("--with-accessories", is_flag=True,
+                 help="With -r/-h: also boot accessories whose hosts are inside the filter."),
+)
+
+
+def _with_setup_options(command):  # type: ignore[no-untyped-def]
+    for option in reversed(_setup_options):
+        command = option(command)
+    return command
+
+
+def _setup_plan(options: GlobalOptions, skip_push: bool,
+                with_accessories: bool) -> tuple[Config, Plan]:
+    config = load_config(options.config_file, options.destination, version=options.version)
+    plan = build_setup_plan(config, SetupOptions(
+        roles=options.roles, hosts=options.hosts, primary=options.primary,
+        skip_push=skip_push, with_accessories=with_accessories, performer=performer(),
+    ))
+    return config, plan
+
+
+@cli.command()
+@global_options
+@_with_setup_options
+@output_option
+def setup(options: GlobalOptions, skip_push: bool, with_accessories: bool,
+          output_format: str) -> None:
+    """Bootstrap the hosts, boot the accessories and the app (all converging)."""
+    config, plan = _setup_plan(options, skip_push, with_accessories)
+    execute(config, plan, options, output_format)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@global_options
+@_with_setup_options
+def export(directory: Path, options: GlobalOptions, skip_push: bool,
+           with_accessories: bool) -> None:
+    """Write the Ansible private data dir of a setup to DIRECTORY and print how to run it."""
+    config, plan = _setup_plan(options, skip_push, with_accessories)
+    write_private_data_dir(directory.resolve(), config, plan)
+    for notice in plan.notices:
+        click.echo(notice)
+    click.echo(f"Wrote {directory}. Run it with:")
+    click.echo(f"  {export_command_line(directory.resolve(), plan)}")
+    if plan.secret_names:
+        click.echo("Export the secrets named above (values from your .kamal/secrets) first.")

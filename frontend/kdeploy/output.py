@@ -1,0 +1,135 @@
+"""Render runner events for people (progress lines) or for machines (one JSON object per line)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import click
+
+from kdeploy.runner import RunResult
+
+Redact = Callable[[str], str]
+
+_RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+def _message(data: dict[str, Any]) -> str:
+    res = data.get("res") or {}
+    return str(res.get("msg") or res.get("stderr") or "").strip()
+
+
+class HumanOutput:
+    """One line per play and host as results arrive; `-v` adds every task, `-q` keeps errors."""
+
+    def __init__(self, verbose: bool = False, quiet: bool = False, redact: Redact = str,
+                 stream: TextIO | None = None) -> None:
+        self.verbose, self.quiet, self.redact = verbose, quiet, redact
+        self.stream = stream or sys.stdout
+        self._play: str | None = None
+        self._play_hosts: dict[str, dict[str, int]] = {}
+
+    def say(self, text: str) -> None:
+        """Announce a step (suppressed by -q)."""
+        if not self.quiet:
+            click.echo(self.redact(text), file=self.stream)
+
+    def notice(self, text: str) -> None:
+        """Print something the user should act on (kept with -q)."""
+        click.secho(self.redact(text), fg="yellow", file=self.stream)
+
+    def event(self, event: dict[str, Any]) -> None:
+        """Render one runner event."""
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        if kind == "playbook_on_play_start":
+            self._flush_play()
+            self._play = data.get("play") or data.get("name")
+        elif kind in _RESULT_EVENTS:
+            self._result(_RESULT_EVENTS[kind], data)
+        elif kind == "playbook_on_stats":
+            self._flush_play()
+
+    def summary(self, result: RunResult, exit_code: int) -> None:
+        """Print the per-host summary at the end of a run."""
+        if self.quiet:
+            return
+        click.echo("--> Summary", file=self.stream)
+        for host, counts in sorted(result.per_host().items()):
+            line = " ".join(f"{name}={value}" for name, value in counts.items())
+            click.echo(f"    {host}  {line}", file=self.stream)
+        click.echo(f"    finished in {result.duration:.1f}s, exit code {exit_code}",
+                   file=self.stream)
+
+    def _result(self, status: str, data: dict[str, Any]) -> None:
+        host = data.get("host", "?")
+        counts = self._play_hosts.setdefault(host, {"ok": 0, "changed": 0})
+        changed = bool((data.get("res") or {}).get("changed"))
+        counts["ok"] += status == "ok"
+        counts["changed"] += changed
+        if status in ("failed", "unreachable") and not data.get("ignore_errors"):
+            label = "UNREACHABLE" if status == "unreachable" else "FAILED"
+            text = self.redact(f"    {host}  {label}: {data.get('task', '')}: {_message(data)}")
+            click.secho(text, fg="red", file=self.stream)
+        elif self.verbose:
+            state = "changed" if changed else status
+            click.echo(self.redact(f"      {host}  {data.get('task', '')}: {state}"),
+                       file=self.stream)
+
+    def _flush_play(self) -> None:
+        if self._play and self._play_hosts and not self.quiet:
+            click.echo(f"--> {self._play}", file=self.stream)
+            for host, counts in self._play_hosts.items():
+                click.echo(f"    {host}  ok={counts['ok']} changed={counts['changed']}",
+                           file=self.stream)
+        self._play, self._play_hosts = None, {}
+
+
+class JsonOutput:
+    """`--output json`: one JSON object per event line, then one summary object."""
+
+    def __init__(self, redact: Redact = str, stream: TextIO | None = None) -> None:
+        self.redact = redact
+        self.stream = stream or sys.stdout
+
+    def _emit(self, payload: dict[str, Any]) -> None:
+        self.stream.write(self.redact(json.dumps(payload)) + "\n")
+        self.stream.flush()
+
+    def say(self, text: str) -> None:
+        """Steps are events too in JSON mode."""
+        self._emit({"event": "message", "msg": text})
+
+    def notice(self, text: str) -> None:
+        """A notice the user should act on."""
+        self._emit({"event": "notice", "msg": text})
+
+    def event(self, event: dict[str, Any]) -> None:
+        """Emit the events a machine cares about: plays and task results."""
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        if kind == "playbook_on_play_start":
+            self._emit({"event": "play", "play": data.get("play") or data.get("name")})
+        elif kind in _RESULT_EVENTS:
+            self._emit({
+                "event": _RESULT_EVENTS[kind], "host": data.get("host"),
+                "play": data.get("play"), "task": data.get("task"),
+                "changed": bool((data.get("res") or {}).get("changed")),
+                "msg": _message(data) or None,
+            })
+
+    def summary(self, result: RunResult, exit_code: int) -> None:
+        """Emit the final summary: per host counts, duration, exit code."""
+        self._emit({
+            "event": "summary", "status": result.status, "hosts": result.per_host(),
+            "failures": [vars(failure) for failure in result.failures],
+            "lock_held": result.lock_held, "duration": round(result.duration, 3),
+            "exit_code": exit_code,
+        })

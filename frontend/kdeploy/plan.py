@@ -1,0 +1,205 @@
+"""Build the plan for a command: which plays, with which tags, limit and extra vars.
+
+Pure: a Config and the command's options in, a frozen Plan out. Nothing here touches a host;
+`runner` executes plans and `cli` orchestrates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.errors import UsageError
+from kdeploy.inventory import accessory_group, role_group
+
+_UNSAFE_TAG = str.maketrans({char: "_" for char in "-. "})
+
+
+@dataclass(frozen=True)
+class PlaybookImport:
+    """One `import_playbook` line of an entry playbook."""
+
+    playbook: str
+    tags: tuple[str, ...]
+    vars: dict[str, str] = field(default_factory=dict)
+
+    def as_yaml_data(self) -> dict[str, Any]:
+        """Return the import as the YAML mapping written into the entry playbook."""
+        entry: dict[str, Any] = {"ansible.builtin.import_playbook": self.playbook}
+        if self.vars:
+            entry["vars"] = dict(self.vars)
+        entry["tags"] = list(self.tags)
+        return entry
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one kdeploy command asks Ansible to do."""
+
+    command: str
+    imports: tuple[PlaybookImport, ...]
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    limit: str | None = None
+    extravars: dict[str, Any] = field(default_factory=dict)
+    secret_names: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    lock_host: str | None = None
+
+    @property
+    def playbook(self) -> str:
+        """The entry playbook's file name inside project/."""
+        return f"{self.command}.yml"
+
+    def ansible_playbook_args(self) -> list[str]:
+        """Return the selection as `ansible-playbook` arguments (for export and messages)."""
+        args = []
+        if self.tags:
+            args += ["--tags", ",".join(self.tags)]
+        if self.skip_tags:
+            args += ["--skip-tags", ",".join(self.skip_tags)]
+        if self.limit:
+            args += ["--limit", self.limit]
+        return args
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """The options of `kdeploy setup` that shape the plan."""
+
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    skip_push: bool = False
+    with_accessories: bool = False
+    performer: str = "kdeploy"
+
+
+def app_tag(role_name: str) -> str:
+    """Return the tag of one app role's play."""
+    return "app_" + role_name.translate(_UNSAFE_TAG)
+
+
+def accessory_tag(name: str) -> str:
+    """Return the tag of one accessory's play."""
+    return "accessory_" + name.translate(_UNSAFE_TAG)
+
+
+def setup_imports(config: Config) -> tuple[PlaybookImport, ...]:
+    """Return every play of a full setup: lock, bootstrap, accessories, app roles, unlock."""
+    accessories = tuple(
+        PlaybookImport("accessory.yml", ("accessory", accessory_tag(acc.name)),
+                       {"kdeploy_accessory_name": acc.name})
+        for acc in config.accessories
+    )
+    apps = tuple(
+        PlaybookImport("app.yml", ("app", app_tag(role.name)), {"kdeploy_app_role": role.name})
+        for role in config.roles
+    )
+    return (
+        PlaybookImport("lock_acquire.yml", ("lock",)),
+        PlaybookImport("bootstrap.yml", ("bootstrap",)),
+        *accessories,
+        *apps,
+        PlaybookImport("lock_release.yml", ("lock",)),
+    )
+
+
+def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
+    """Plan `kdeploy setup`: everything, or only the filtered roles' hosts.
+
+    A role-scoped setup selects the lock, bootstrap and those roles' app plays by tag, skips
+    every accessory play (unless --with-accessories) and limits hosts to the filtered ones, so
+    accessories living on those hosts are neither booted nor even inspected.
+    """
+    if not options.skip_push:
+        raise UsageError(
+            "kdeploy does not build images yet: push the image, then run with -P/--skip-push"
+        )
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if not selection.hosts:
+        raise UsageError(f"No hosts to set up for --roles {options.roles}")
+    filtered = bool(options.roles or options.hosts or options.primary)
+    tags, skip_tags, notices = (), (), ()
+    if filtered:
+        tags, skip_tags, notices = _filtered_selection(config, selection, options)
+    return Plan(
+        command="setup",
+        imports=setup_imports(config),
+        tags=tags,
+        skip_tags=skip_tags,
+        limit=_limit(selection, options) if filtered else None,
+        extravars=_extravars(config, selection, options),
+        secret_names=_secret_names(config, selection, options.with_accessories or not filtered),
+        notices=notices,
+        lock_host=selection.primary_host,
+    )
+
+
+def _filtered_selection(
+    config: Config, selection: Selection, options: SetupOptions
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    tags = ["lock", "bootstrap", *(app_tag(role.name) for role in selection.roles)]
+    if options.with_accessories:
+        tags += [accessory_tag(name) for name in selection.accessory_hosts]
+        skipped = [accessory_tag(acc.name) for acc in config.accessories
+                   if acc.name not in selection.accessory_hosts]
+        return tuple(tags), tuple(skipped), ()
+    notices = tuple(
+        f"Accessory {name} lives on {', '.join(hosts)} and was not booted "
+        f"(boot it with: kdeploy setup {_filter_flags(options)} --with-accessories)"
+        for name, hosts in selection.accessory_hosts.items()
+    )
+    return tuple(tags), ("accessory",), notices
+
+
+def _filter_flags(options: SetupOptions) -> str:
+    flags = ["-P"]
+    if options.roles:
+        flags.append(f"-r {options.roles}")
+    if options.hosts:
+        flags.append(f"-h {options.hosts}")
+    if options.primary:
+        flags.append("-p")
+    return " ".join(flags)
+
+
+def _limit(selection: Selection, options: SetupOptions) -> str:
+    # A pure role filter reads best as groups; any host filter needs the exact hosts.
+    if options.roles and not (options.hosts or options.primary):
+        return ",".join(role_group(role.name) for role in selection.roles)
+    return ",".join(selection.hosts)
+
+
+def _extravars(config: Config, selection: Selection, options: SetupOptions) -> dict[str, Any]:
+    return {
+        "kdeploy_version": config.version,
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
+        "kdeploy_performer": options.performer,
+        "kdeploy_pull": options.skip_push,
+    }
+
+
+def _secret_names(config: Config, selection: Selection, accessories: bool) -> tuple[str, ...]:
+    names: list[str] = []
+    registry = config.registry
+    if not registry.local:
+        names += [name for name in (registry.username_secret, registry.password_secret) if name]
+    for role in selection.roles:
+        for host in selection.role_hosts.get(role.name, ()):
+            names += role.env_for_host(host).secret.values()
+    if accessories:
+        for acc in config.accessories:
+            if acc.name in selection.accessory_hosts:
+                names += acc.env.secret.values()
+                if acc.registry and acc.registry.password_secret:
+                    names.append(acc.registry.password_secret)
+    return tuple(dict.fromkeys(names))
+
+
+__all__ = [
+    "Plan", "PlaybookImport", "SetupOptions", "accessory_group", "accessory_tag", "app_tag",
+    "build_setup_plan", "role_group", "setup_imports",
+]

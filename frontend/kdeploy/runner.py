@@ -1,0 +1,149 @@
+"""The one place that starts Ansible: run a Plan through ansible-runner and collect the outcome.
+
+Secrets go to the playbook process through `SecretPipe`, never through runner's envvars (runner
+writes those to artifacts/). Progress reaches `output` event by event.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdeploy.config import Config
+from kdeploy.plan import Plan
+from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
+
+EventSink = Callable[[dict[str, Any]], None]
+
+LOCK_HELD_MARKER = "Deploy lock already in place"
+
+
+@dataclass
+class HostFailure:
+    """A task that failed, or a host that could not be reached."""
+
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+
+@dataclass
+class RunResult:
+    """What a run did, per host, and how it ended."""
+
+    status: str = "unknown"
+    rc: int = 0
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[HostFailure] = field(default_factory=list)
+    duration: float = 0.0
+    lock_held: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when Ansible finished and no host failed or was unreachable."""
+        return self.status == "successful" and not self.failures
+
+    def per_host(self) -> dict[str, dict[str, int]]:
+        """Return ``{host: {ok, changed, failed, unreachable, skipped}}`` from the stats."""
+        names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
+                 "skipped": "skipped"}
+        hosts: dict[str, dict[str, int]] = {}
+        for stat, label in names.items():
+            for host, count in self.stats.get(stat, {}).items():
+                hosts.setdefault(host, dict.fromkeys(names.values(), 0))[label] = count
+        return hosts
+
+
+def runner_envvars(private_data_dir: Path) -> dict[str, str]:
+    """Environment for the ansible-playbook process (never a secret value)."""
+    venv_bin = str(Path(ansible_playbook_path()).parent)
+    return {
+        "ANSIBLE_CONFIG": str(private_data_dir / "project" / "ansible.cfg"),
+        # Runner sets this to False unless told; say it explicitly (ansible-notes §3).
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
+    }
+
+
+def run_plan(
+    config: Config, plan: Plan, secrets: Mapping[str, str], on_event: EventSink,
+    keep_dir: Path | None = None,
+) -> RunResult:
+    """Run `plan` against the hosts of `config` and return its outcome.
+
+    Args:
+        config: the loaded config (inventory source).
+        plan: what to run.
+        secrets: env var name -> secret value, delivered through a FIFO.
+        on_event: receives each runner event (already a plain dict).
+        keep_dir: write the private data dir here instead of a temporary directory.
+    """
+    if keep_dir is not None:
+        return _run_in(keep_dir, config, plan, secrets, on_event)
+    with tempfile.TemporaryDirectory(prefix="kdeploy-") as directory:
+        return _run_in(Path(directory), config, plan, secrets, on_event)
+
+
+def _run_in(
+    directory: Path, config: Config, plan: Plan, secrets: Mapping[str, str],
+    on_event: EventSink,
+) -> RunResult:
+    import ansible_runner  # imported here: loading Ansible is slow and most commands skip it
+
+    write_private_data_dir(directory, config, plan)
+    result = RunResult()
+    envvars = runner_envvars(directory)
+    started = time.monotonic()
+    with SecretPipe(directory, secrets) as pipe:
+        envvars[FIFO_ENV] = str(pipe.fifo)
+        runner = ansible_runner.run(
+            private_data_dir=str(directory),
+            playbook=plan.playbook,
+            tags=",".join(plan.tags) or None,
+            skip_tags=",".join(plan.skip_tags) or None,
+            limit=plan.limit,
+            envvars=envvars,
+            binary=str(pipe.launcher),
+            suppress_env_files=True,
+            quiet=True,
+            event_handler=lambda event: _collect(event, result, on_event),
+        )
+    result.status, result.rc = runner.status, runner.rc
+    result.duration = time.monotonic() - started
+    if runner.status != "successful" and not result.failures and result.lock_held is None:
+        result.failures.append(HostFailure("localhost", "ansible-playbook",
+                                           _tail(runner.stdout.read() if runner.stdout else "")))
+    return result
+
+
+def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> bool:
+    kind = event.get("event", "")
+    data = event.get("event_data", {})
+    if kind == "playbook_on_stats":
+        result.stats = {key: data.get(key) or {} for key in
+                        ("ok", "changed", "failures", "dark", "skipped", "ignored", "rescued")}
+    elif kind == "runner_on_unreachable":
+        message = (data.get("res") or {}).get("msg", "unreachable")
+        result.failures.append(HostFailure(data.get("host", "?"), data.get("task", ""),
+                                           str(message), unreachable=True))
+    elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+        message = str((data.get("res") or {}).get("msg", "failed"))
+        if LOCK_HELD_MARKER in message:
+            result.lock_held = message
+        else:
+            result.failures.append(HostFailure(data.get("host", "?"), data.get("task", ""),
+                                               message))
+    on_event(event)
+    # Keep only what is worth reading later on disk; everything else lives in memory.
+    return kind in ("playbook_on_stats", "runner_on_failed", "runner_on_unreachable")
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:]) or "ansible-playbook failed"

@@ -1,0 +1,76 @@
+"""Hand secret values to ansible-playbook through a FIFO, so they never reach the disk.
+
+ansible-runner writes the job's whole environment to ``artifacts/<ident>/command``, so secrets
+cannot simply travel as runner envvars. Instead kdeploy runs a tiny launcher in place of
+``ansible-playbook``: it reads the secrets once from a named pipe (kernel memory only), puts
+them into its own environment and execs the real ansible-playbook. Tasks read them with
+``lookup('ansible.builtin.env', …)`` and carry ``no_log: true``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+FIFO_ENV = "KDEPLOY_SECRETS_FIFO"
+
+_LAUNCHER = """#!{python}
+# Written by kdeploy: load secrets from the pipe named in {fifo_env}, then run ansible-playbook.
+import json, os, sys
+fifo = os.environ.pop("{fifo_env}", None)
+if fifo:
+    with open(fifo, encoding="utf-8") as pipe:
+        os.environ.update(json.load(pipe))
+os.execv({playbook!r}, [{playbook!r}, *sys.argv[1:]])
+"""
+
+
+def ansible_playbook_path() -> str:
+    """Return the ansible-playbook next to this Python (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("ansible-playbook")
+    return found or "ansible-playbook"
+
+
+class SecretPipe:
+    """A FIFO plus launcher in `directory` that delivers `values` to one ansible-playbook run."""
+
+    def __init__(self, directory: Path, values: Mapping[str, str]) -> None:
+        self.fifo = directory / "secrets.fifo"
+        self.launcher = directory / "ansible-playbook"
+        self._payload = json.dumps(dict(values))
+        self._writer = threading.Thread(target=self._write, daemon=True)
+
+    def __enter__(self) -> SecretPipe:
+        os.mkfifo(self.fifo, 0o600)
+        self.launcher.write_text(_LAUNCHER.format(
+            python=sys.executable, fifo_env=FIFO_ENV, playbook=ansible_playbook_path()))
+        self.launcher.chmod(0o700)
+        self._writer.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._writer.is_alive():
+            # Nobody read the pipe (the run failed early): open it ourselves to release the writer.
+            with open(os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK), encoding="utf-8") as pipe:
+                pipe.read()
+            self._writer.join(timeout=5)
+        self.fifo.unlink(missing_ok=True)
+
+    def _write(self) -> None:
+        try:
+            with open(self.fifo, "w", encoding="utf-8") as pipe:
+                pipe.write(self._payload)
+        except OSError:
+            pass  # the reader went away: the run never started, so nobody needs the secrets
