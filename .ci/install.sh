@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything kdeploy, its tests and its sandbox need on a fresh Debian 12 machine (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  docker.io           # dockerd for the sandbox hosts (and the client for building images)
+  docker-registry     # the sandbox's real registry
+  openssh-server openssh-client   # one sshd per sandbox host
+  busybox-static      # base image of the demo app and fake accessory
+  iproute2 util-linux # network namespaces, veth, nsenter/unshare
+  python3-requests    # the Python library community.docker needs on each host
+  python3-venv
+  ruby                # renders config ERB exactly as Kamal does
+  git
+)
+if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/kdeploy ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
