@@ -1,4 +1,4 @@
-"""Translate Kamal's `options:` hash (docker run flags) into community.docker.docker_container options.
+"""Translate Kamal's `options:` (docker run flags) into community.docker.docker_container options.
 
 Kamal passes `options:` straight to `docker run` as `--key value`. docker_container takes named
 parameters instead, so each flag is translated here, once; a flag we cannot translate is a

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from kdeploy.config import Accessory, Config, Env, Registry, Role
 from kdeploy.docker_options import translate_options
 from kdeploy.resources import resource_dir
+
+if TYPE_CHECKING:
+    from kdeploy.config import Accessory, Config, Env, Registry, Role
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
 def role_group(role_name: str) -> str:
-    """Return the inventory group of a Kamal role (Ansible group names allow only `\\w`)."""
+    """Return the inventory group of a Kamal role (letters, digits and `_` only)."""
     return "role_" + _UNSAFE.sub("_", role_name)
 
 

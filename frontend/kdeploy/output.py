@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from kdeploy.runner import RunResult
+if TYPE_CHECKING:
+    from kdeploy.runner import RunResult
+
 
 Redact = Callable[[str], str]
 

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kdeploy.config import Config
-from kdeploy.plan import Plan
 from kdeploy.private_data_dir import write_private_data_dir
 from kdeploy.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
+
+if TYPE_CHECKING:
+    from kdeploy.config import Config
+    from kdeploy.plan import Plan
 
 EventSink = Callable[[dict[str, Any]], None]
 

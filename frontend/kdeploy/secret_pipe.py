@@ -43,16 +43,18 @@ def ansible_playbook_path() -> str:
 class SecretPipe:
     """A FIFO plus launcher in `directory` that delivers `values` to one ansible-playbook run."""
 
-    def __init__(self, directory: Path, values: Mapping[str, str]) -> None:
+    def __init__(self, directory: Path, values: Mapping[str, str],
+                 playbook: str | None = None) -> None:
         self.fifo = directory / "secrets.fifo"
         self.launcher = directory / "ansible-playbook"
+        self._playbook = playbook or ansible_playbook_path()
         self._payload = json.dumps(dict(values))
         self._writer = threading.Thread(target=self._write, daemon=True)
 
     def __enter__(self) -> SecretPipe:
         os.mkfifo(self.fifo, 0o600)
         self.launcher.write_text(_LAUNCHER.format(
-            python=sys.executable, fifo_env=FIFO_ENV, playbook=ansible_playbook_path()))
+            python=sys.executable, fifo_env=FIFO_ENV, playbook=self._playbook))
         self.launcher.chmod(0o700)
         self._writer.start()
         return self
@@ -63,9 +65,9 @@ class SecretPipe:
     ) -> None:
         if self._writer.is_alive():
             # Nobody read the pipe (the run failed early): open it ourselves to release the writer.
-            with open(os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK), encoding="utf-8") as pipe:
-                pipe.read()
+            reader = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
             self._writer.join(timeout=5)
+            os.close(reader)  # unread data dies with the pipe; it never reached a disk
         self.fifo.unlink(missing_ok=True)
 
     def _write(self) -> None:

@@ -1,4 +1,4 @@
-"""Run a plan for a command: output, secrets, the lock safety net and the exit code, in one place."""
+"""Run a plan: output, secrets, the lock safety net and the exit code, in one place."""
 
 from __future__ import annotations
 

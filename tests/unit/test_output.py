@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from kdeploy.output import HumanOutput, JsonOutput
+from kdeploy.runner import HostFailure, RunResult
+
+
+def _events() -> list[dict[str, Any]]:
+    def result(kind: str, host: str, task: str, **res: Any) -> dict[str, Any]:
+        return {"event": kind, "event_data": {"host": host, "task": task, "play": "Boot web",
+                                              "res": res}}
+
+    return [
+        {"event": "playbook_on_play_start", "event_data": {"play": "Boot web"}},
+        result("runner_on_ok", "10.0.0.1", "Start the container.", changed=True),
+        result("runner_on_ok", "10.0.0.1", "Wait for health.", changed=False),
+        result("runner_on_failed", "10.0.0.2", "Start the container.", msg="token hunter2 bad"),
+        result("runner_on_unreachable", "10.0.0.3", "Start the container.", msg="No route"),
+        {"event": "playbook_on_stats", "event_data": {}},
+    ]
+
+
+def _result() -> RunResult:
+    return RunResult(
+        status="failed", rc=2, duration=1.5,
+        stats={"ok": {"10.0.0.1": 2}, "changed": {"10.0.0.1": 1}, "failures": {"10.0.0.2": 1},
+               "dark": {"10.0.0.3": 1}},
+        failures=[HostFailure("10.0.0.2", "Start the container.", "bad")],
+    )
+
+
+def test_human_output_prints_one_line_per_play_and_host_and_failures_at_once() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, redact=lambda text: text.replace("hunter2", "[REDACTED]"))
+    for event in _events():
+        output.event(event)
+    output.summary(_result(), 1)
+    lines = stream.getvalue().splitlines()
+    assert "    10.0.0.2  FAILED: Start the container.: token [REDACTED] bad" in lines
+    assert "    10.0.0.3  UNREACHABLE: Start the container.: No route" in lines
+    assert "--> Boot web" in lines
+    assert "    10.0.0.1  ok=2 changed=1" in lines
+    assert "    10.0.0.1  ok=2 changed=1 failed=0 unreachable=0 skipped=0" in lines
+    assert "hunter2" not in stream.getvalue()
+
+
+def test_quiet_keeps_only_errors() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, quiet=True)
+    for event in _events():
+        output.event(event)
+    output.say("--> kdeploy setup")
+    output.summary(_result(), 1)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert all("FAILED" in line or "UNREACHABLE" in line for line in lines)
+
+
+def test_verbose_shows_every_task() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, verbose=True)
+    for event in _events():
+        output.event(event)
+    assert "      10.0.0.1  Start the container.: changed" in stream.getvalue().splitlines()
+    assert "      10.0.0.1  Wait for health.: ok" in stream.getvalue().splitlines()
+
+
+def test_json_output_is_one_object_per_line_ending_with_the_summary() -> None:
+    stream = io.StringIO()
+    output = JsonOutput(stream=stream, redact=lambda text: text.replace("hunter2", "[REDACTED]"))
+    for event in _events():
+        output.event(event)
+    output.summary(_result(), 1)
+    objects = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [item["event"] for item in objects] == [
+        "play", "ok", "ok", "failed", "unreachable", "summary"]
+    assert objects[1] == {"event": "ok", "host": "10.0.0.1", "play": "Boot web",
+                          "task": "Start the container.", "changed": True, "msg": None}
+    summary = objects[-1]
+    assert summary["exit_code"] == 1
+    assert summary["hosts"]["10.0.0.3"]["unreachable"] == 1
+    assert summary["hosts"]["10.0.0.1"] == {"ok": 2, "changed": 1, "failed": 0,
+                                            "unreachable": 0, "skipped": 0}
+    assert "hunter2" not in stream.getvalue()

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from kdeploy.secret_pipe import FIFO_ENV, SecretPipe
+
+
+def test_launcher_hands_secrets_to_the_program_through_the_fifo(tmp_path: Path) -> None:
+    with SecretPipe(tmp_path, {"KDEPLOY_SECRET_DB": "s3cr3t value"}, playbook="/usr/bin/env") as pipe:
+        env = {**os.environ, FIFO_ENV: str(pipe.fifo)}
+        printed = subprocess.run([str(pipe.launcher)], env=env, capture_output=True, text=True,
+                                 check=True).stdout
+    assert "KDEPLOY_SECRET_DB=s3cr3t value" in printed.splitlines()
+    assert FIFO_ENV not in printed
+
+
+def test_no_secret_value_is_left_on_disk(tmp_path: Path) -> None:
+    with SecretPipe(tmp_path, {"KDEPLOY_SECRET_DB": "s3cr3t"}, playbook="/usr/bin/env") as pipe:
+        env = {**os.environ, FIFO_ENV: str(pipe.fifo)}
+        subprocess.run([str(pipe.launcher)], env=env, capture_output=True, check=True)
+    for path in tmp_path.rglob("*"):
+        assert b"s3cr3t" not in path.read_bytes()
+    assert not (tmp_path / "secrets.fifo").exists()
+
+
+def test_an_unread_pipe_does_not_hang_the_exit(tmp_path: Path) -> None:
+    with SecretPipe(tmp_path, {"KDEPLOY_SECRET_DB": "never read"}, playbook="/usr/bin/env"):
+        pass
+    assert not (tmp_path / "secrets.fifo").exists()
