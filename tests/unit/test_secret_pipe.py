@@ -8,7 +8,8 @@ from kdeploy.secret_pipe import FIFO_ENV, SecretPipe
 
 
 def test_launcher_hands_secrets_to_the_program_through_the_fifo(tmp_path: Path) -> None:
-    with SecretPipe(tmp_path, {"KDEPLOY_SECRET_DB": "s3cr3t value"}, playbook="/usr/bin/env") as pipe:
+    secrets = {"KDEPLOY_SECRET_DB": "s3cr3t value"}
+    with SecretPipe(tmp_path, secrets, playbook="/usr/bin/env") as pipe:
         env = {**os.environ, FIFO_ENV: str(pipe.fifo)}
         printed = subprocess.run([str(pipe.launcher)], env=env, capture_output=True, text=True,
                                  check=True).stdout
