@@ -117,6 +117,8 @@ def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
         raise UsageError(
             "kdeploy does not build images yet: push the image, then run with -P/--skip-push"
         )
+    if config.version is None:
+        raise UsageError("No version to set up: pass --version, set VERSION, or run in a git repo")
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
     if not selection.hosts:
         raise UsageError(f"No hosts to set up for --roles {options.roles}")

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kdeploy.config import load_config
+from kdeploy.errors import UsageError
+from kdeploy.plan import SetupOptions, build_setup_plan
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
+
+
+def _config(name: str):  # type: ignore[no-untyped-def]
+    return load_config(FIXTURES / name, version="v1", environ={})
+
+
+def test_full_setup_runs_every_play_without_a_selection() -> None:
+    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
+                            SetupOptions(skip_push=True))
+    assert [(item.playbook, item.tags, item.vars) for item in plan.imports] == [
+        ("lock_acquire.yml", ("lock",), {}),
+        ("bootstrap.yml", ("bootstrap",), {}),
+        ("accessory.yml", ("accessory", "accessory_db"), {"kdeploy_accessory_name": "db"}),
+        ("app.yml", ("app", "app_web"), {"kdeploy_app_role": "web"}),
+        ("app.yml", ("app", "app_web_new"), {"kdeploy_app_role": "web_new"}),
+        ("lock_release.yml", ("lock",), {}),
+    ]
+    assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
+    assert plan.lock_host == "10.0.0.1"
+    assert plan.notices == ()
+
+
+def test_role_scoped_setup_selects_the_role_and_skips_accessories() -> None:
+    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
+                            SetupOptions(roles="web_new", skip_push=True))
+    assert plan.ansible_playbook_args() == [
+        "--tags", "lock,bootstrap,app_web_new", "--skip-tags", "accessory",
+        "--limit", "role_web_new",
+    ]
+    assert plan.lock_host == "10.0.0.2"
+    assert plan.extravars["kdeploy_lock_host"] == "10.0.0.2"
+    assert plan.extravars["kdeploy_version"] == "v1"
+
+
+def test_role_scoped_setup_names_accessories_it_left_out_on_those_hosts() -> None:
+    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
+                            SetupOptions(roles="web", skip_push=True))
+    assert plan.skip_tags == ("accessory",)
+    assert len(plan.notices) == 1
+    assert plan.notices[0].startswith("Accessory db lives on 10.0.0.1 and was not booted")
+    assert "--with-accessories" in plan.notices[0]
+
+
+def test_with_accessories_boots_only_accessories_inside_the_filter() -> None:
+    config = _config("deploy_founding_case_web_new.yml")
+    inside = build_setup_plan(config, SetupOptions(roles="web", skip_push=True,
+                                                   with_accessories=True))
+    assert inside.tags == ("lock", "bootstrap", "app_web", "accessory_db")
+    assert inside.skip_tags == ()
+    outside = build_setup_plan(config, SetupOptions(roles="web_new", skip_push=True,
+                                                    with_accessories=True))
+    assert outside.tags == ("lock", "bootstrap", "app_web_new")
+    assert outside.skip_tags == ("accessory_db",)
+
+
+def test_host_filter_limits_to_exact_hosts() -> None:
+    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
+                            SetupOptions(hosts="10.0.0.2", skip_push=True))
+    assert plan.limit == "10.0.0.2"
+    assert plan.lock_host == "10.0.0.2"
+
+
+def test_unknown_role_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="No --roles match for nope"):
+        build_setup_plan(_config("deploy_founding_case_web_new.yml"),
+                         SetupOptions(roles="nope", skip_push=True))
+
+
+def test_setup_without_skip_push_says_how_to_deploy_a_pushed_image() -> None:
+    with pytest.raises(UsageError, match="-P/--skip-push"):
+        build_setup_plan(_config("deploy_founding_case_web_new.yml"), SetupOptions())
+
+
+def test_setup_without_a_version_says_where_one_comes_from(tmp_path: Path) -> None:
+    # Outside a git checkout, with no --version and no VERSION, there is nothing to deploy.
+    (tmp_path / "config").mkdir()
+    config_file = tmp_path / "config" / "deploy.yml"
+    config_file.write_text((FIXTURES / "deploy_founding_case_web_new.yml").read_text())
+    config = load_config(config_file, environ={})
+    with pytest.raises(UsageError, match="pass --version"):
+        build_setup_plan(config, SetupOptions(skip_push=True))
