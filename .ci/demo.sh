@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The main job from README.md: on a fresh Debian 12 machine (root), install kdeploy, build a
+# 3-host sandbox (own sshd + dockerd per host, a real registry), run a real `kdeploy setup` of
+# the sandbox's example project, then show what runs on every host and ask each web host for
+# /version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/install.sh
+kdeploy="$PWD/.venv/bin/kdeploy"
+
+"$kdeploy" sandbox up --hosts 3
+status=$("$kdeploy" sandbox status --json)
+example=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["example_dir"])' <<<"$status")
+
+cd "$example"
+"$kdeploy" setup -P --version v1
+
+echo
+echo "--> Containers on every sandbox host"
+python3 - "$status" <<'PY'
+import json, subprocess, sys
+status = json.loads(sys.argv[1])
+ssh = ["ssh", "-i", status["key_path"], "-o", "StrictHostKeyChecking=no",
+       "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes"]
+for host in status["hosts"]:
+    print(f"{host['name']} ({host['address']}):")
+    listing = subprocess.run(
+        [*ssh, f"root@{host['address']}",
+         "docker ps --format '  {{.Names}}\t{{.Image}}\t{{.Status}}'"],
+        capture_output=True, text=True, check=True).stdout
+    print(listing.rstrip() or "  (no containers)")
+PY
+
+echo
+echo "--> GET /version from every web host"
+"$kdeploy" config --json -r web | python3 -c '
+import json, sys, urllib.request
+for host in json.load(sys.stdin)["hosts"]:
+    with urllib.request.urlopen(f"http://{host}/version", timeout=5) as response:
+        print(f"  {host}: {response.read().decode().strip()}")
+'
