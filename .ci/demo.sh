@@ -32,10 +32,12 @@ for host in status["hosts"]:
 PY
 
 echo
-echo "--> GET /version from every web host"
-"$kdeploy" config --json -r web | python3 -c '
-import json, sys, urllib.request
-for host in json.load(sys.stdin)["hosts"]:
-    with urllib.request.urlopen(f"http://{host}/version", timeout=5) as response:
-        print(f"  {host}: {response.read().decode().strip()}")
-'
+echo "--> GET /version from the web container on every web host"
+# Roles without a proxy publish no port (as in Kamal), so ask from inside each host.
+for host in $("$kdeploy" config --json -r web | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["hosts"]))'); do
+  key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key_path"])' <<<"$status")
+  version=$(ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o LogLevel=ERROR -o BatchMode=yes "root@$host" \
+    'docker exec "$(docker ps -q --filter label=service=kdeploy-demo --filter label=role=web | head -n1)" wget -qO- http://127.0.0.1/version')
+  echo "  $host: $version"
+done
