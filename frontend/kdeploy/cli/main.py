@@ -2,13 +2,99 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
 import click
 
 from kdeploy import __version__
 from kdeploy.cli import cli
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.errors import UsageError
 
 
 @cli.command()
 def version() -> None:
     """Print kdeploy's version."""
     click.echo(__version__)
+
+
+@cli.command("config")
+@global_options
+@click.option("--json", "as_json", is_flag=True, help="Print the filtered selection as JSON.")
+def config_command(options: GlobalOptions, as_json: bool) -> None:
+    """Show the resolved config (secrets by name only)."""
+    # Only config modules: `kdeploy config` must not pay for importing Ansible.
+    from kdeploy.config import load_config, select
+
+    config = load_config(options.config_file, options.destination, version=options.version)
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if as_json:
+        click.echo(json.dumps(_selection_summary(config, selection), indent=2))
+    else:
+        import yaml
+
+        click.echo(yaml.safe_dump(config.to_dict(redact=True), sort_keys=False), nl=False)
+
+
+def _selection_summary(config: Any, selection: Any) -> dict[str, Any]:
+    return {
+        "roles": list(selection.role_names),
+        "hosts": list(selection.hosts),
+        "primary_host": selection.primary_host,
+        "version": config.version,
+        "repository": config.repository,
+        "absolute_image": config.absolute_image if config.version else None,
+        "service_with_version": config.service_with_version,
+        "role_hosts": {name: list(hosts) for name, hosts in selection.role_hosts.items()},
+        "accessory_hosts": {name: list(hosts) for name, hosts in selection.accessory_hosts.items()},
+    }
+
+
+@cli.command()
+def init() -> None:
+    """Create config/deploy.yml, .kamal/secrets and sample hooks (existing files are kept)."""
+    templates = Path(__file__).resolve().parent.parent / "config" / "templates"
+    deploy_file = Path("config/deploy.yml")
+    if deploy_file.exists():
+        click.echo("Config file already exists in config/deploy.yml (remove first to create a new one)")
+    else:
+        _copy(templates / "deploy.yml", deploy_file)
+        click.echo("Created configuration file in config/deploy.yml")
+    secrets_file = Path(".kamal/secrets")
+    if secrets_file.exists():
+        click.echo("Secrets file already exists in .kamal/secrets")
+    else:
+        _copy(templates / "secrets", secrets_file)
+        click.echo("Created .kamal/secrets file")
+    hooks_dir = Path(".kamal/hooks")
+    if hooks_dir.exists():
+        click.echo("Hooks directory already exists in .kamal/hooks")
+    else:
+        hooks_dir.mkdir(parents=True)
+        for sample in sorted((templates / "sample_hooks").iterdir()):
+            shutil.copy2(sample, hooks_dir / sample.name)
+            (hooks_dir / sample.name).chmod(0o755)
+        click.echo("Created sample hooks in .kamal/hooks")
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+@cli.command()
+@click.argument("section", required=False)
+def docs(section: str | None) -> None:
+    """Show the config reference, for one SECTION or all of them."""
+    from kdeploy.config.docs import SECTIONS, doc_text
+
+    if section is None:
+        click.echo("\n".join(doc_text(name) for name in SECTIONS), nl=False)
+        return
+    if section not in SECTIONS:
+        raise UsageError(f"No documentation found for {section}, "
+                         f"choose from: {', '.join(SECTIONS)}")
+    click.echo(doc_text(section), nl=False)

@@ -1,0 +1,154 @@
+"""The whole deploy config as one frozen object (Kamal's Configuration)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdeploy.config.accessory import Accessory
+from kdeploy.config.boot import Boot
+from kdeploy.config.builder import Builder
+from kdeploy.config.env import Env
+from kdeploy.config.extension import KdeployExtension
+from kdeploy.config.logging import Logging
+from kdeploy.config.proxy import Proxy
+from kdeploy.config.registry import Registry
+from kdeploy.config.role import Role
+from kdeploy.config.ssh import Ssh, Sshkit
+from kdeploy.config.values import frozen
+from kdeploy.errors import ConfigError, UsageError
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated config; nothing downstream reads raw YAML."""
+
+    config_file: Path
+    project_dir: Path
+    destination: str | None
+    service: str
+    image: str
+    version: str | None
+    registry: Registry
+    roles: tuple[Role, ...]  # primary role first, then alphabetical
+    accessories: tuple[Accessory, ...]  # config order
+    all_hosts: tuple[str, ...]
+    primary_role_name: str = "web"
+    env: Env = field(default_factory=Env)
+    ssh: Ssh = field(default_factory=Ssh)
+    sshkit: Sshkit = field(default_factory=Sshkit)
+    builder: Builder = field(default_factory=Builder)
+    boot: Boot = field(default_factory=Boot)
+    logging: Logging = field(default_factory=Logging)
+    proxy: Proxy = field(default_factory=Proxy)
+    labels: Mapping[str, str] = field(default_factory=frozen)
+    volumes: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=frozen)
+    readiness_delay: int = 7
+    deploy_timeout: int = 30
+    drain_timeout: int = 30
+    retain_containers: int = 5
+    allow_empty_roles: bool = False
+    require_destination: bool = False
+    minimum_version: str | None = None
+    asset_path: str | None = None
+    hooks_path: str = ".kamal/hooks"
+    hooks_output: str | Mapping[str, str] | None = None
+    secrets_path: str = ".kamal/secrets"
+    error_pages_path: str | None = None
+    extension: KdeployExtension = field(default_factory=KdeployExtension)
+    # Lazy: nothing is read until a secret is looked up. Excluded from equality and repr.
+    secrets: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def repository(self) -> str:
+        """The image with the registry server in front (`localhost:5000/app`)."""
+        return "/".join(p for p in (self.registry.server, self.image) if p)
+
+    @property
+    def absolute_image(self) -> str:
+        """`<repository>:<version>`; needs a version."""
+        if self.version is None:
+            raise ConfigError(
+                f"{self.config_file}: no version: pass --version, set $VERSION, or commit to git"
+            )
+        return f"{self.repository}:{self.version}"
+
+    @property
+    def latest_tag(self) -> str:
+        """`latest`, or `latest-<destination>`."""
+        return "-".join(p for p in ("latest", self.destination) if p)
+
+    @property
+    def latest_image(self) -> str:
+        """`<repository>:latest[-<destination>]`."""
+        return f"{self.repository}:{self.latest_tag}"
+
+    @property
+    def service_with_version(self) -> str:
+        """`<service>-<version>` (as Kamal prints it, even without a version)."""
+        return f"{self.service}-{self.version or ''}"
+
+    @property
+    def service_with_destination(self) -> str:
+        """`<service>[-<destination>]`: app dir, lock and audit names on the hosts."""
+        return "-".join(p for p in (self.service, self.destination) if p)
+
+    @property
+    def primary_role(self) -> Role:
+        """The role whose first host holds the lock and boots first."""
+        return self.role(self.primary_role_name)
+
+    @property
+    def primary_host(self) -> str:
+        """The first host of the primary role."""
+        return self.primary_role.hosts[0]
+
+    @property
+    def app_hosts(self) -> tuple[str, ...]:
+        """Hosts of every role, de-duplicated."""
+        return tuple(dict.fromkeys(h for role in self.roles for h in role.hosts))
+
+    @property
+    def host_tags(self) -> Mapping[str, tuple[str, ...]]:
+        """Host -> its Kamal tags (from every role it is in)."""
+        tags: dict[str, tuple[str, ...]] = {}
+        for role in self.roles:
+            for host, host_tags in role.host_tags.items():
+                tags[host] = tuple(dict.fromkeys((*tags.get(host, ()), *host_tags)))
+        return frozen(tags)
+
+    @property
+    def proxy_roles(self) -> tuple[Role, ...]:
+        """Roles that run behind kamal-proxy."""
+        return tuple(role for role in self.roles if role.running_proxy)
+
+    def role(self, name: str) -> Role:
+        """Return the role called `name`.
+
+        Raises:
+            UsageError: no such role.
+        """
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise UsageError(f"No role named {name}")
+
+    def accessory(self, name: str) -> Accessory:
+        """Return the accessory called `name`.
+
+        Raises:
+            UsageError: no such accessory.
+        """
+        for accessory in self.accessories:
+            if accessory.name == name:
+                return accessory
+        raise UsageError(f"No accessory by the name of '{name}'")
+
+    def to_dict(self, redact: bool = True) -> dict[str, Any]:
+        """The resolved config for `kdeploy config`; secrets appear by name only."""
+        from kdeploy.config.serialize import config_to_dict
+
+        return config_to_dict(self, redact=redact)
