@@ -1,0 +1,78 @@
+"""Act on one running host from outside: run a command in it, take docker away, give it back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from kdeploy.sandbox import hosts
+from kdeploy.sandbox.errors import SandboxError
+from kdeploy.sandbox.info import SandboxHost, SandboxInfo
+from kdeploy.sandbox.layout import default_layout
+from kdeploy.sandbox.procs import docker_ping, stop_pids, wait_until
+from kdeploy.sandbox.state import load_state, save_state
+
+# Where a docker client may live on a host (the machine's own filesystem, seen by every host).
+DOCKER_CLIENTS = ("/usr/local/bin/docker", "/usr/bin/docker")
+
+
+def run_on_host(host: SandboxHost, argv: list[str], timeout: float = 60
+                ) -> subprocess.CompletedProcess[str]:
+    """Run `argv` inside `host`'s namespaces (its /run, /root, hostname and network).
+
+    Returns:
+        The finished process, output captured as text; check `returncode` yourself.
+    """
+    if not host.sshd_alive:
+        raise SandboxError(f"{host.name} is not running (its sshd is gone)")
+    return hosts.run_in_host(host.sshd_pid or 0, argv, timeout=timeout)
+
+
+def disable_docker(host: SandboxHost) -> None:
+    """Make docker unavailable on `host`: stop its dockerd, hide the client (/dev/null over it).
+
+    The mounts live only in the host's mount namespace; the machine keeps its docker.
+    """
+    if host.dockerd_pid:
+        stop_pids([host.dockerd_pid], grace=10)
+    for client in _clients():
+        result = run_on_host(host, ["mount", "--bind", "/dev/null", client])
+        if result.returncode != 0:
+            raise SandboxError(f"hiding {client} on {host.name} failed: {result.stderr.strip()}")
+
+
+def restore_docker(info: SandboxInfo, host: SandboxHost) -> SandboxHost:
+    """Undo `disable_docker`: unhide the client and restart the host's dockerd.
+
+    Returns:
+        The host with its new dockerd pid (also written to the state file).
+    """
+    for client in _clients():
+        # Repeat until no /dev/null mount is left (disable may have run twice).
+        while run_on_host(host, ["umount", client]).returncode == 0:
+            pass
+    if not host.dockerd_alive:
+        hosts.start_dockerd(host.directory, host.sshd_pid or 0)
+        wait_until(lambda: docker_ping(hosts.docker_socket(host.directory)), 60,
+                   f"dockerd of {host.name}")
+    pid = hosts.dockerd_pid(host.directory)
+    _record_dockerd_pid(info, host.name, pid)
+    return SandboxHost(host.name, host.address, host.directory, host.sshd_pid, pid)
+
+
+def _clients() -> list[str]:
+    found = {c for c in DOCKER_CLIENTS if os.path.exists(c)}
+    which = shutil.which("docker")
+    return sorted(found | ({which} if which else set()))
+
+
+def _record_dockerd_pid(info: SandboxInfo, name: str, pid: int | None) -> None:
+    path = info.root / default_layout().state_file.name
+    state = load_state(path)
+    if state is None:
+        return
+    for member in state.hosts:
+        if member.name == name:
+            member.dockerd_pid = pid
+    save_state(path, state)

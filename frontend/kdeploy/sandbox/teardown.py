@@ -1,0 +1,90 @@
+"""Remove what a sandbox created, and find leftovers that would block a new one."""
+
+from __future__ import annotations
+
+import shutil
+
+from kdeploy.sandbox import builder, cgroups, network
+from kdeploy.sandbox.errors import SandboxConflict
+from kdeploy.sandbox.layout import BRIDGE, Layout
+from kdeploy.sandbox.procs import kill_pids, stop_pids
+from kdeploy.sandbox.state import SandboxState
+
+# What the sandbox writes into its directory; only these are removed, never the dir's
+# other contents, in case KDEPLOY_SANDBOX_DIR points somewhere shared by mistake.
+OWNED_ENTRIES = ("state.json", "state.tmp", "hosts", "registry", "ssh", "example",
+                 "builder.log")
+
+
+def teardown(layout: Layout, state: SandboxState | None, everything: bool = False) -> None:
+    """Stop the sandbox's processes and remove its namespaces, links and files.
+
+    Args:
+        layout: the sandbox's paths.
+        state: what the state file says was created (None when there is none).
+        everything: also kill processes in any `kd-hostN` namespace and the whole sandbox
+            cgroup, even when the state does not name them (`sandbox down`).
+    """
+    names = {host.name for host in state.hosts} if state else set()
+    if everything:
+        names |= set(network.sandbox_netns())
+    _kill_hosts(state, names)
+    if state and state.registry_pid:
+        stop_pids([state.registry_pid], grace=2)
+    builder.stop_builder()
+    if everything:
+        cgroups.kill_subtree()
+    for name in names | _dead_netns():
+        network.delete_netns(name)
+    for host in state.hosts if state else []:
+        network.delete_link(host.veth)
+    if not network.bridge_ports(BRIDGE):
+        network.delete_link(BRIDGE)
+    _remove_files(layout)
+    cgroups.remove_dirs()
+
+
+def check_free(subnet: str) -> None:
+    """After removing our leftovers, fail if names or the subnet are still taken.
+
+    Raises:
+        SandboxConflict: a `kd-hostN` namespace with live processes, a bridge in use, or an
+            interface/route on the subnet.
+    """
+    busy = network.sandbox_netns()
+    if busy:
+        raise SandboxConflict(f"network namespace {busy[0]} is in use by running processes "
+                              f"(another sandbox with a different KDEPLOY_SANDBOX_DIR?); "
+                              f"stop it with `kdeploy sandbox down` in that environment")
+    if network.link_exists(BRIDGE):
+        raise SandboxConflict(f"interface {BRIDGE} already exists and is in use")
+    network.check_subnet_free(subnet)
+
+
+def _kill_hosts(state: SandboxState | None, names: set[str]) -> None:
+    pids = [pid for h in (state.hosts if state else []) for pid in (h.sshd_pid, h.dockerd_pid)
+            if pid]
+    for name in names:
+        # The cgroup holds containers and shims that left the netns or were reparented.
+        cgroups.kill_subtree(name)
+        pids += network.netns_pids(name)
+    kill_pids(pids)
+    stop_pids(pids, grace=2)
+
+
+def _dead_netns() -> set[str]:
+    # Namespaces outlive their processes; one without processes is a leftover, safe to drop.
+    return {name for name in network.sandbox_netns() if not network.netns_pids(name)}
+
+
+def _remove_files(layout: Layout) -> None:
+    for entry in OWNED_ENTRIES:
+        path = layout.root / entry
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    try:
+        layout.root.rmdir()
+    except OSError:
+        pass
