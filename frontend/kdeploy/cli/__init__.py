@@ -36,6 +36,7 @@ def cli() -> None:
 def _register_commands() -> None:
     # Each command group lives in its own module and registers itself on `cli`.
     from kdeploy.cli import main as _main  # noqa: F401
+    from kdeploy.cli import sandbox as _sandbox  # noqa: F401
     from kdeploy.cli import setup as _setup  # noqa: F401
 
 
