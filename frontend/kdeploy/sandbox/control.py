@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from kdeploy.sandbox import hosts
 from kdeploy.sandbox.errors import SandboxError
-from kdeploy.sandbox.info import SandboxHost, SandboxInfo
+from kdeploy.sandbox.info import SandboxHost
 from kdeploy.sandbox.layout import default_layout
 from kdeploy.sandbox.procs import docker_ping, stop_pids, wait_until
 from kdeploy.sandbox.state import load_state, save_state
@@ -24,9 +25,22 @@ def run_on_host(host: SandboxHost, argv: list[str], timeout: float = 60
     Returns:
         The finished process, output captured as text; check `returncode` yourself.
     """
+    host = current(host)
     if not host.sshd_alive:
         raise SandboxError(f"{host.name} is not running (its sshd is gone)")
     return hosts.run_in_host(host.sshd_pid or 0, argv, timeout=timeout)
+
+
+def current(host: SandboxHost) -> SandboxHost:
+    """`host` with the pids the state file holds now (the sandbox may have been rebuilt)."""
+    if host.sshd_alive and host.dockerd_alive:
+        return host
+    state = load_state(_state_path(host))
+    for member in state.hosts if state else []:
+        if member.name == host.name:
+            return SandboxHost(host.name, member.address, host.directory, member.sshd_pid,
+                               member.dockerd_pid)
+    return host
 
 
 def disable_docker(host: SandboxHost) -> None:
@@ -34,6 +48,7 @@ def disable_docker(host: SandboxHost) -> None:
 
     The mounts live only in the host's mount namespace; the machine keeps its docker.
     """
+    host = current(host)
     if host.dockerd_pid:
         stop_pids([host.dockerd_pid], grace=10)
     for client in _clients():
@@ -42,12 +57,13 @@ def disable_docker(host: SandboxHost) -> None:
             raise SandboxError(f"hiding {client} on {host.name} failed: {result.stderr.strip()}")
 
 
-def restore_docker(info: SandboxInfo, host: SandboxHost) -> SandboxHost:
+def restore_docker(host: SandboxHost) -> SandboxHost:
     """Undo `disable_docker`: unhide the client and restart the host's dockerd.
 
     Returns:
         The host with its new dockerd pid (also written to the state file).
     """
+    host = current(host)
     for client in _clients():
         # Repeat until no /dev/null mount is left (disable may have run twice).
         while run_on_host(host, ["umount", client]).returncode == 0:
@@ -57,7 +73,7 @@ def restore_docker(info: SandboxInfo, host: SandboxHost) -> SandboxHost:
         wait_until(lambda: docker_ping(hosts.docker_socket(host.directory)), 60,
                    f"dockerd of {host.name}")
     pid = hosts.dockerd_pid(host.directory)
-    _record_dockerd_pid(info, host.name, pid)
+    _record_dockerd_pid(host, pid)
     return SandboxHost(host.name, host.address, host.directory, host.sshd_pid, pid)
 
 
@@ -67,8 +83,14 @@ def _clients() -> list[str]:
     return sorted(found | ({which} if which else set()))
 
 
-def _record_dockerd_pid(info: SandboxInfo, name: str, pid: int | None) -> None:
-    path = info.root / default_layout().state_file.name
+def _state_path(host: SandboxHost) -> Path:
+    # Host directories are <root>/hosts/<name>; the state file sits in <root>.
+    return host.directory.parent.parent / default_layout().state_file.name
+
+
+def _record_dockerd_pid(host: SandboxHost, pid: int | None) -> None:
+    name = host.name
+    path = _state_path(host)
     state = load_state(path)
     if state is None:
         return

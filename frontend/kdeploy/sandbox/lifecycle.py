@@ -67,6 +67,8 @@ def up(hosts: int = DEFAULT_HOSTS, subnet: str = DEFAULT_SUBNET, layout: Layout 
         if info.healthy:
             say(f"--> Sandbox already running in {layout.root} ({hosts} hosts)")
             return info
+    # Checked before removing anything, so a taken subnet leaves a running sandbox alone.
+    network.check_subnet_free(subnet)
     if old or network.sandbox_netns() or network.link_exists(BRIDGE):
         say("--> Removing leftovers of an earlier sandbox")
     teardown.teardown(layout, old)
