@@ -99,7 +99,8 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
     for index, host in enumerate(state.hosts, start=1):
         network.create_host_network(state.subnet, index, host.name)
     pubkey = _make_key(layout)
-    state.registry_pid = registry.start_registry(layout, state.registry).pid
+    registry_proc = registry.start_registry(layout, state.registry)
+    state.registry_pid = registry_proc.pid
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda h: hosts.prepare_host(layout.host_dir(h.name), h.name, h.address,
                                                    state.registry, pubkey), state.hosts))
@@ -107,7 +108,7 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
     for host in state.hosts:
         host.sshd_pid = boots[host.name].pid
     save_state(layout.state_file, state)
-    images = _ImagesThread(layout, state.registry)
+    images = _ImagesThread(layout, state.registry, registry_proc)
     for host in state.hosts:
         hosts.wait_host_ready(layout.host_dir(host.name), host.name, host.address,
                               boots[host.name])
@@ -131,15 +132,16 @@ def _make_key(layout: Layout) -> str:
 class _ImagesThread:
     """Waits for the registry and makes sure the images are there, while hosts boot."""
 
-    def __init__(self, layout: Layout, listen: str) -> None:
+    def __init__(self, layout: Layout, listen: str, proc: subprocess.Popen[bytes]) -> None:
         self._error: BaseException | None = None
         self._built = False
-        self._thread = threading.Thread(target=self._run, args=(layout, listen), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(layout, listen, proc),
+                                        daemon=True)
         self._thread.start()
 
-    def _run(self, layout: Layout, listen: str) -> None:
+    def _run(self, layout: Layout, listen: str, proc: subprocess.Popen[bytes]) -> None:
         try:
-            registry.wait_registry(listen)
+            registry.wait_registry(listen, proc)
             self._built = builder.ensure_images(layout, listen)
         except BaseException as error:  # re-raised in the main thread by finish()
             self._error = error

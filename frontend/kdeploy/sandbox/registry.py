@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from kdeploy.sandbox import cgroups
+from kdeploy.sandbox.errors import SandboxError
 from kdeploy.sandbox.layout import Layout
 from kdeploy.sandbox.procs import spawn, tcp_open, wait_until
 
@@ -38,13 +40,29 @@ def start_registry(layout: Layout, listen: str) -> subprocess.Popen[bytes]:
     layout.registry_dir.mkdir(parents=True, exist_ok=True)
     config = layout.registry_dir / "config.yml"
     config.write_text(registry_config(storage, listen))
-    return spawn(["docker-registry", "serve", str(config)], layout.registry_dir / "registry.log")
+    proc = spawn(["docker-registry", "serve", str(config)], layout.registry_dir / "registry.log")
+    group = cgroups.daemons_cgroup("registry")
+    if group is not None:
+        # In the sandbox cgroup, `up` finds and kills it even when the state file is lost.
+        (group / "cgroup.procs").write_text(str(proc.pid))
+    return proc
 
 
-def wait_registry(listen: str) -> None:
-    """Wait until the registry accepts connections on `ADDR:PORT`."""
+def wait_registry(listen: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until our registry process accepts connections on `ADDR:PORT`.
+
+    Raises:
+        SandboxError: when the process exits (e.g. the port is taken) or never listens.
+    """
     address, port = listen.rsplit(":", 1)
-    wait_until(lambda: tcp_open(address, int(port)), READY_TIMEOUT, f"the registry at {listen}")
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise SandboxError(f"the registry exited ({proc.returncode}); see "
+                               f"{proc.args[-1].rsplit('/', 1)[0]}/registry.log")
+        return tcp_open(address, int(port))
+
+    wait_until(ready, READY_TIMEOUT, f"the registry at {listen}")
 
 
 def registry_tags(listen: str, repository: str) -> list[str]:

@@ -6,7 +6,7 @@ import shutil
 
 from kdeploy.sandbox import builder, cgroups, network
 from kdeploy.sandbox.errors import SandboxConflict
-from kdeploy.sandbox.layout import BRIDGE, Layout
+from kdeploy.sandbox.layout import BRIDGE, HOST_PREFIX, Layout, veth_name
 from kdeploy.sandbox.procs import kill_pids, stop_pids
 from kdeploy.sandbox.state import SandboxState
 
@@ -31,13 +31,15 @@ def teardown(layout: Layout, state: SandboxState | None, everything: bool = Fals
     _kill_hosts(state, names)
     if state and state.registry_pid:
         stop_pids([state.registry_pid], grace=2)
+    cgroups.kill_subtree("registry")
     builder.stop_builder()
     if everything:
         cgroups.kill_subtree()
     for name in names | _dead_netns():
         network.delete_netns(name)
-    for host in state.hosts if state else []:
-        network.delete_link(host.veth)
+        # The kernel frees a deleted netns (and so its veth pair) asynchronously: delete our
+        # end now so the bridge is empty when we look at it.
+        network.delete_link(veth_name(int(name[len(HOST_PREFIX):])))
     if not network.bridge_ports(BRIDGE):
         network.delete_link(BRIDGE)
     _remove_files(layout)
