@@ -19,12 +19,12 @@ from kdeploy.sandbox.lifecycle import down, status, up
 
 __all__ = [
     "Layout",
-    "current",
     "SandboxConflict",
     "SandboxError",
     "SandboxHost",
     "SandboxInfo",
     "SandboxUnavailable",
+    "current",
     "default_layout",
     "disable_docker",
     "down",

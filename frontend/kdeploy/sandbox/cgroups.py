@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -70,7 +71,5 @@ def remove_dirs(name: str | None = None) -> None:
         if not top.is_dir():
             continue
         for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            try:
+            with contextlib.suppress(OSError):  # busy or already gone: nothing to do
                 os.rmdir(dirpath)
-            except OSError:
-                pass

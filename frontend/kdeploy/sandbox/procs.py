@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -72,10 +73,8 @@ def docker_ping(sock: Path) -> bool:
 def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
     """Send `sig` to every pid, ignoring those already gone."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def stop_pids(pids: Iterable[int], grace: float = 5.0) -> None:

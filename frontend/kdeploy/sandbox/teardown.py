@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 from kdeploy.sandbox import builder, cgroups, network
@@ -86,7 +87,5 @@ def _remove_files(layout: Layout) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):  # not empty: someone else's files stay
         layout.root.rmdir()
-    except OSError:
-        pass

@@ -33,7 +33,7 @@ def test_subnet_on_another_interface_is_refused(monkeypatch: pytest.MonkeyPatch)
 
 def test_overlapping_route_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     stub_ip(monkeypatch, [], [{"dst": "10.213.0.0/16", "dev": "wg0"}])
-    with pytest.raises(SandboxConflict, match="overlaps the route 10.213.0.0/16 via wg0"):
+    with pytest.raises(SandboxConflict, match=r"overlaps the route 10\.213\.0\.0/16 via wg0"):
         network.check_subnet_free("10.213.7.0/24")
 
 

@@ -32,4 +32,4 @@ def test_info_with_dead_pids_is_not_healthy(tmp_path: Path) -> None:
     assert not info.healthy
     argv = info.ssh_command(1, "docker ps")
     assert argv[0] == "ssh" and argv[-2:] == ["root@10.213.7.11", "docker ps"]
-    assert ["-i", "/k"] == argv[1:3]
+    assert argv[1:3] == ["-i", "/k"]
