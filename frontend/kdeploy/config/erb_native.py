@@ -16,6 +16,7 @@ from kdeploy.errors import ConfigError
 # ExplicitScanner's start and end tag patterns (Ruby's /m is Python's DOTALL).
 _STAG = re.compile(r"(.*?)(^[ \t]*<%-|<%-|<%%|<%=|<%#|<%|\Z)", re.DOTALL | re.MULTILINE)
 _ETAG = re.compile(r"(.*?)(-%>|%%>|%>|\Z)", re.DOTALL)
+_LINE_END = re.compile(r"\r?\n|\Z")
 
 # Ruby string literals without escapes or interpolation, which is what deploy files use.
 _STRING = r"""(?:"(?:[^"\\#]|\#(?!\{))*"|'[^'\\]*')"""
@@ -34,9 +35,10 @@ _SNIPPET_LENGTH = 60
 class _Tag:
     """One ``<% ... %>``: its kind (``<%``, ``<%=``, ``<%#``), content and line."""
 
-    def __init__(self, kind: str, content: str, line: int, source: str, trimmed: bool) -> None:
+    def __init__(self, kind: str, content: str, line: int, source: str, ends_line: bool) -> None:
         self.kind, self.content, self.line = kind, content, line
-        self.source, self.trimmed = source, trimmed
+        # True when `-%>` ended the generated Ruby line (ERB's :cr): a newline or the end follows.
+        self.source, self.ends_line = source, ends_line
 
 
 def render_native(text: str, name: str, environ: Mapping[str, str]) -> str:
@@ -86,12 +88,13 @@ def _read_tag(text: str, kind: str, start: int, pos: int, name: str) -> tuple[_T
             continue
         if not match[2]:
             raise _unsupported(name, line, text[start:], "unterminated ERB tag")
-        trimmed = match[2] == "-%>"
-        if trimmed:
+        ends_line = False
+        if match[2] == "-%>":
             # `-%>` eats the newline after it (ExplicitScanner's `scan(/(\r?\n|\z)/)`).
-            newline = re.compile(r"\r?\n").match(text, pos)
-            pos = newline.end() if newline else pos
-        return _Tag(kind, content, line, text[start:pos], trimmed), pos
+            line_end = _LINE_END.match(text, pos)
+            ends_line = line_end is not None
+            pos = line_end.end() if line_end else pos
+        return _Tag(kind, content, line, text[start:pos], ends_line), pos
 
 
 def _render_tag(tag: _Tag, name: str, environ: Mapping[str, str]) -> str:
@@ -102,7 +105,7 @@ def _render_tag(tag: _Tag, name: str, environ: Mapping[str, str]) -> str:
     # A code tag renders nothing when it holds no code. A Ruby comment is safe only when
     # `-%>` ends the generated line; otherwise Ruby's comment swallows the text after it.
     code = tag.content.strip()
-    if not code or (code.startswith("#") and "\n" not in code and tag.trimmed):
+    if not code or (code.startswith("#") and "\n" not in code and tag.ends_line):
         return ""
     raise _unsupported(name, tag.line, tag.source)
 

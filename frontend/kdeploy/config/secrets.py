@@ -76,13 +76,10 @@ class Secrets:
     def redact(self, text: str) -> str:
         """Replace every loaded secret value (of 4 characters or more) with ``[REDACTED]``.
 
-        Nothing is loaded for this: a secret never looked up cannot have been printed.
+        Each line of a multi-line value (a PEM key) is replaced too, as tools print them line
+        by line. Nothing is loaded for this: a secret never looked up cannot have been printed.
         """
-        values = sorted(
-            {v for v in (self._values or {}).values() if len(v) >= _MIN_REDACT_LENGTH},
-            key=len,
-            reverse=True,
-        )
+        values = sorted(_redactable(self._values or {}), key=len, reverse=True)
         if not values:
             return text
         # One pass, longest first, so a secret inside a longer secret cannot leak its rest.
@@ -120,3 +117,10 @@ class Secrets:
 
     def _resolve(self, name: str) -> Path:
         return self._base_dir / name
+
+
+def _redactable(values: Mapping[str, str]) -> set[str]:
+    lines = {
+        line.strip() for value in values.values() if "\n" in value for line in value.split("\n")
+    }
+    return {v for v in (*values.values(), *lines) if len(v) >= _MIN_REDACT_LENGTH}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kdeploy.config import erb
 from kdeploy.config.erb import render_erb
@@ -152,3 +155,56 @@ def test_environ_is_the_whole_env() -> None:
 def test_unknown_engine() -> None:
     with pytest.raises(ConfigError, match="unknown ERB engine 'erubi'"):
         render_erb("<%= 1 %>", PATH, ENVIRON, engine="erubi")
+
+
+# Property: wherever the native engine renders a template, Ruby renders the same text.
+_RUBY_BATCH = r"""
+require "erb"; require "json"
+out = JSON.parse(STDIN.read).map do |t|
+  ERB.new(t, trim_mode: "-").result
+rescue ScriptError, StandardError
+  nil
+end
+print JSON.dump(out)
+"""
+_PIECES = st.one_of(
+    st.text(alphabet=" \t\r\na#<%>-=", max_size=5),
+    st.sampled_from(
+        [
+            '<%= ENV["X"] %>',
+            "<%= ENV['MISSING'] -%>",
+            '<%= ENV.fetch("X", "d") -%>',
+            '<%= ENV["EMPTY"] || "d" %>',
+            "<%# comment %>",
+            "<%# comment -%>",
+            "<%- -%>",
+            "<%- # comment -%>",
+            "<%%",
+            "%%>",
+            '<%= "%%>" %>',
+            "<%=ENV['X']-%>",
+            "\n  <%- -%>",
+            "<%# multi\nline %>",
+        ]
+    ),
+)
+
+
+@pytest.mark.skipif(not HAVE_RUBY, reason="ruby not installed")
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=8).map("".join), min_size=40, max_size=40))
+def test_native_agrees_with_ruby_wherever_it_renders(templates: list[str]) -> None:
+    ruby = subprocess.run(
+        ["ruby", "-EUTF-8:UTF-8", "-e", _RUBY_BATCH],
+        input=json.dumps(templates),
+        env=ENVIRON,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for template, expected in zip(templates, json.loads(ruby.stdout), strict=True):
+        try:
+            rendered = render_erb(template, PATH, ENVIRON, engine="native")
+        except ConfigError:
+            continue
+        assert rendered == expected, template

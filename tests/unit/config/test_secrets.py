@@ -166,6 +166,7 @@ def test_file_errors_name_file_and_line_without_values(
         ("A=abc", "abc", "abc"),  # too short to redact without mangling unrelated words
         ("A=abcd\nB=abcdef", "abcdef abcd", "[REDACTED] [REDACTED]"),
         ('A="two\nlines"', "key: two\nlines.", "key: [REDACTED]."),
+        ('A="first\n  second\nend"', "x second y end", "x [REDACTED] y end"),
         ("A=a.b*", "a.b* axb", "[REDACTED] axb"),
     ],
 )
