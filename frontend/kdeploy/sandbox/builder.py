@@ -13,6 +13,7 @@ from kdeploy.sandbox.preflight import find_command
 from kdeploy.sandbox.procs import (
     daemon_env,
     docker_ping,
+    pid_alive,
     read_pid,
     run,
     spawn,
@@ -81,7 +82,7 @@ def start_builder(layout: Layout, registry: str) -> None:
 def stop_builder() -> None:
     """Stop the builder dockerd (and its containerd) and remove its runtime directory."""
     pid = read_pid(BUILDER_RUN / "pid")
-    if pid:
+    if pid and pid_alive(pid, "dockerd"):
         stop_pids([pid], grace=10)
     cgroups.kill_subtree("builder")
     shutil.rmtree(BUILDER_RUN, ignore_errors=True)

@@ -49,8 +49,8 @@ def disable_docker(host: SandboxHost) -> None:
     The mounts live only in the host's mount namespace; the machine keeps its docker.
     """
     host = current(host)
-    if host.dockerd_pid:
-        stop_pids([host.dockerd_pid], grace=10)
+    if host.dockerd_alive:
+        stop_pids([host.dockerd_pid or 0], grace=10)
     for client in _clients():
         result = run_on_host(host, ["mount", "--bind", "/dev/null", client])
         if result.returncode != 0:

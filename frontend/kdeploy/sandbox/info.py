@@ -50,7 +50,7 @@ class SandboxInfo:
     @property
     def registry_alive(self) -> bool:
         """True when the registry process runs."""
-        return pid_alive(self.registry_pid)
+        return pid_alive(self.registry_pid, "docker-registry")
 
     @property
     def healthy(self) -> bool:

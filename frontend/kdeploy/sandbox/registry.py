@@ -14,6 +14,8 @@ from kdeploy.sandbox.layout import Layout
 from kdeploy.sandbox.procs import spawn, tcp_open, wait_until
 
 READY_TIMEOUT = 20.0
+# The registry's command name as /proc shows it (15 characters at most).
+REGISTRY_COMM = "docker-registry"
 
 
 def registry_config(storage: Path, listen: str) -> str:

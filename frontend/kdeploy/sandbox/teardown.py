@@ -8,7 +8,8 @@ import shutil
 from kdeploy.sandbox import builder, cgroups, network
 from kdeploy.sandbox.errors import SandboxConflict
 from kdeploy.sandbox.layout import BRIDGE, HOST_PREFIX, Layout, veth_name
-from kdeploy.sandbox.procs import kill_pids, stop_pids
+from kdeploy.sandbox.procs import kill_pids, pid_alive, stop_pids
+from kdeploy.sandbox.registry import REGISTRY_COMM
 from kdeploy.sandbox.state import SandboxState
 
 # What the sandbox writes into its directory; only these are removed, never the dir's
@@ -30,8 +31,8 @@ def teardown(layout: Layout, state: SandboxState | None, everything: bool = Fals
     if everything:
         names |= set(network.sandbox_netns())
     _kill_hosts(state, names)
-    if state and state.registry_pid:
-        stop_pids([state.registry_pid], grace=2)
+    if state and pid_alive(state.registry_pid, REGISTRY_COMM):
+        stop_pids([state.registry_pid or 0], grace=2)
     cgroups.kill_subtree("registry")
     builder.stop_builder()
     if everything:
@@ -65,8 +66,10 @@ def check_free(subnet: str) -> None:
 
 
 def _kill_hosts(state: SandboxState | None, names: set[str]) -> None:
-    pids = [pid for h in (state.hosts if state else []) for pid in (h.sshd_pid, h.dockerd_pid)
-            if pid]
+    # A recorded pid is only ours if it still runs the same program (pids are reused).
+    pids = [pid for h in (state.hosts if state else [])
+            for pid, comm in ((h.sshd_pid, "sshd"), (h.dockerd_pid, "dockerd"))
+            if pid and pid_alive(pid, comm)]
     for name in names:
         # The cgroup holds containers and shims that left the netns or were reparented.
         cgroups.kill_subtree(name)
