@@ -20,6 +20,7 @@ from kdeploy.sandbox.layout import (
     registry_address,
     veth_name,
 )
+from kdeploy.sandbox.lock import machine_lock
 from kdeploy.sandbox.state import BUILDING, READY, HostState, SandboxState, load_state, save_state
 
 Say = Callable[[str], None]
@@ -37,7 +38,8 @@ def down(layout: Layout | None = None, say: Say = lambda _: None) -> None:
     preflight.check_machine()
     layout = layout or default_layout()
     say(f"--> Removing the sandbox in {layout.root}")
-    teardown.teardown(layout, load_state(layout.state_file), everything=True)
+    with machine_lock():
+        teardown.teardown(layout, load_state(layout.state_file), everything=True)
 
 
 def up(hosts: int = DEFAULT_HOSTS, subnet: str = DEFAULT_SUBNET, layout: Layout | None = None,
@@ -61,6 +63,11 @@ def up(hosts: int = DEFAULT_HOSTS, subnet: str = DEFAULT_SUBNET, layout: Layout 
     preflight.check_machine()
     layout = layout or default_layout()
     network.parse_subnet(subnet, hosts)
+    with machine_lock():
+        return _up(layout, hosts, subnet, say)
+
+
+def _up(layout: Layout, hosts: int, subnet: str, say: Say) -> SandboxInfo:
     old = load_state(layout.state_file)
     if old and old.subnet == subnet and len(old.hosts) == hosts:
         info = info_from_state(layout.root, old)

@@ -33,3 +33,12 @@ def test_info_with_dead_pids_is_not_healthy(tmp_path: Path) -> None:
     argv = info.ssh_command(1, "docker ps")
     assert argv[0] == "ssh" and argv[-2:] == ["root@10.213.7.11", "docker ps"]
     assert argv[1:3] == ["-i", "/k"]
+
+
+def test_machine_lock_is_reentrant_across_calls(tmp_path: Path) -> None:
+    from kdeploy.sandbox.lock import machine_lock
+
+    with machine_lock(tmp_path / "lock"):
+        pass
+    with machine_lock(tmp_path / "lock"):
+        assert (tmp_path / "lock").exists()
