@@ -165,3 +165,17 @@ def test_down_removes_everything_and_twice_is_fine(live_sandbox: api.SandboxInfo
     assert second.returncode == 0, second.stderr
     assert kdeploy("sandbox", "status").stdout.startswith("No sandbox")
     api.up(hosts=3)  # later tests of the session expect a running sandbox
+
+
+def test_not_root_gets_one_line_and_exit_2(live_sandbox: api.SandboxInfo) -> None:
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable]
+    probe = subprocess.run([*as_nobody, "-c", "import kdeploy.cli"], capture_output=True,
+                           check=False, cwd="/")
+    if probe.returncode != 0:
+        pytest.skip("user nobody cannot read this checkout or venv")
+    result = subprocess.run([*as_nobody, "-m", "kdeploy", "sandbox", "up"],
+                            capture_output=True, text=True, check=False, cwd="/")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("ERROR: kdeploy sandbox cannot run on this machine: "
+                                    "the sandbox needs root")
+    assert "Traceback" not in result.stderr
