@@ -11,7 +11,7 @@ from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
 from kdeploy.config.registry import Registry, build_registry, validate_registry
-from kdeploy.config.validation import Validator, present
+from kdeploy.config.validation import Validator, present, truthy
 from kdeploy.config.values import frozen, ruby_str
 
 _PLACEMENTS = ("host", "hosts", "role", "roles", "tag", "tags")
@@ -87,11 +87,12 @@ def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None
 
 
 def _validate_roles(validator: Validator, raw: Mapping[str, Any], role_names: tuple[str, ...]) -> None:
-    if raw.get("roles"):
+    # Ruby truthiness: 0 and [] count as set, only nil and false do not.
+    if truthy(raw.get("roles")):
         missing = [ruby_str(r) for r in raw["roles"] if ruby_str(r) not in role_names]
         if missing:
             validator.error(f"unknown roles {', '.join(missing)}")
-    elif raw.get("role") and ruby_str(raw["role"]) not in role_names:
+    elif truthy(raw.get("role")) and ruby_str(raw["role"]) not in role_names:
         validator.error(f"unknown role {ruby_str(raw['role'])}")
 
 
@@ -102,7 +103,7 @@ def _validate_paths(validator: Validator, raw: Mapping[str, Any]) -> None:
             with validator.within(f"{key}/{index}"):
                 if isinstance(entry, dict) and not (entry.get("local") and entry.get("remote")):
                     validator.error("local and remote are required")
-                if isinstance(entry, str) and ":" not in entry:
+                if not isinstance(entry, dict) and ":" not in ruby_str(entry):
                     validator.error("should be local:remote[:options]")
 
 

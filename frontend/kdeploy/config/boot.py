@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +27,14 @@ class Boot:
 
 
 def validate_boot(raw: Any) -> None:
-    """Check `boot:` against the documented example."""
-    Validator("boot").against_example(raw, example("boot")["boot"])
+    """Check `boot:` against the documented example; `limit` is a number or `N%`."""
+    validator = Validator("boot")
+    validator.against_example(raw, example("boot")["boot"])
+    limit = raw.get("limit")
+    # Kamal accepts any scalar here and fails mid-deploy; say so while loading instead.
+    if limit is not None and not re.fullmatch(r"\d+%?", ruby_str(limit)):
+        with validator.within("limit"):
+            validator.error("should be an integer or a percentage such as 25%")
 
 
 def build_boot(raw: dict[str, Any] | None) -> Boot:

@@ -60,9 +60,12 @@ def build_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
                          primary=name == primary, root=root)
         for name in role_names(servers)
     }
+    def role_hosts(name: str) -> tuple[str, ...]:
+        return roles[name].hosts if name in roles else ()
+
     accessories = tuple(
         build_accessory(ruby_str(name), spec, service=service, project_dir=project_dir,
-                        hosts=accessory_hosts(spec, lambda r: roles[r].hosts, servers))
+                        hosts=accessory_hosts(spec, role_hosts, servers))
         for name, spec in (raw.get("accessories") or {}).items()
     )
     ordered = sorted(roles.values(), key=lambda role: not role.primary)  # stable: primary first

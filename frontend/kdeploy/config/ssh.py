@@ -37,8 +37,14 @@ class Sshkit:
 
 
 def validate_ssh(raw: Any) -> None:
-    """Check `ssh:` against the documented example."""
-    Validator("ssh").against_example(raw, example("ssh")["ssh"])
+    """Check `ssh:` against the documented example, and that the port is a number."""
+    validator = Validator("ssh")
+    validator.against_example(raw, example("ssh")["ssh"])
+    port = raw.get("port", 22)
+    # Kamal accepts any scalar and fails when connecting; Ansible needs a number now.
+    if isinstance(port, bool) or not ruby_str(port).isdigit():
+        with validator.within("port"):
+            validator.error("should be an integer")
 
 
 def validate_sshkit(raw: Any) -> None:

@@ -60,6 +60,11 @@ def present(value: Any) -> bool:
     return True
 
 
+def truthy(value: Any) -> bool:
+    """Ruby truthiness: everything but nil and false (0, "" and [] are true)."""
+    return value is not None and value is not False
+
+
 def is_extension(key: Any) -> bool:
     """Root keys starting with `x-` are extensions (ignored by Kamal, `x-kdeploy` is ours)."""
     return str(key).startswith("x-")

@@ -136,6 +136,9 @@ CASES = [
     (variant(sshkit={"dns_retries": "3"}), "sshkit/dns_retries: should be an integer"),
     (variant(boot={"wait": "2"}), "boot/wait: should be an integer"),
     (variant(boot={"parallel_roles": 1}), "boot/parallel_roles: should be a boolean"),
+    # kdeploy is stricter than Kamal where Kamal would only fail mid-deploy
+    (variant(boot={"limit": "half"}), "boot/limit: should be an integer or a percentage such as 25%"),
+    (variant(ssh={"port": "ssh"}), "ssh/port: should be an integer"),
     (variant(logging={"options": "max-size=1m"}), "logging/options: should be a hash"),
     (variant(aliases={"deploy": "app details"}),
      "aliases/deploy: Alias 'deploy' conflicts with a built-in command."),
