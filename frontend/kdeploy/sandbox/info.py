@@ -76,7 +76,8 @@ class SandboxInfo:
     def to_dict(self) -> dict:
         """A JSON-ready summary, as `sandbox status --json` prints it."""
         return {
-            "root": str(self.root), "phase": self.phase, "healthy": self.healthy,
+            "running": True, "root": str(self.root), "phase": self.phase,
+            "healthy": self.healthy,
             "subnet": self.subnet, "registry": self.registry,
             "registry_alive": self.registry_alive, "key_path": str(self.key_path),
             "example_dir": str(self.example_dir),
