@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,4 +108,8 @@ def _plain(value: Any) -> Any:
                 if f.name != "raw"}
     if isinstance(value, Path):
         return str(value)
-    return thaw(value) if not isinstance(value, (str, int, float, bool, type(None))) else value
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

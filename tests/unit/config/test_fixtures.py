@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import yaml
 from conftest import FIXTURES
 
 from kdeploy.config import load_config, select
@@ -28,7 +29,7 @@ def test_valid_fixture_loads(path, monkeypatch):
     monkeypatch.chdir(FIXTURES)
     config = load_config(path.name, destination_of(path), version="abc", environ={"HOME": "/h"})
     assert config.service == "app"
-    assert config.to_dict()["service"] == "app"
+    assert yaml.safe_load(yaml.safe_dump(config.to_dict()))["service"] == "app"
     select(config)
 
 

@@ -80,6 +80,6 @@ def test_mutated_config_is_valid_or_a_config_error(source, data):
         assert "\n" not in error.message
         return
     assert isinstance(config, Config)
-    config.to_dict()
+    yaml.safe_dump(config.to_dict())
     if config.roles:
         select(config)
