@@ -141,6 +141,18 @@ def test_building_phase_is_never_reused(live_sandbox: api.SandboxInfo) -> None:
     assert rebuilt.hosts[0].sshd_pid != live_sandbox.hosts[0].sshd_pid
 
 
+def test_other_size_and_subnet_rebuild(live_sandbox: api.SandboxInfo) -> None:
+    try:
+        other = api.up(hosts=2, subnet="10.213.8.0/24")
+        assert [h.address for h in other.hosts] == ["10.213.8.11", "10.213.8.12"]
+        assert other.registry == "10.213.8.1:5000" and not network.netns_exists("kd-host3")
+        assert helpers.ssh(other, 2, "hostname").stdout.strip() == "kd-host2"
+        assert f"server: {other.registry}" in (other.example_dir / "config" / "deploy.yml"
+                                               ).read_text()
+    finally:
+        api.up(hosts=3)
+
+
 def test_taken_subnet_is_refused_and_leaves_nothing(live_sandbox: api.SandboxInfo) -> None:
     subprocess.run(["ip", "link", "add", "kdtestbr0", "type", "bridge"], check=True)
     try:

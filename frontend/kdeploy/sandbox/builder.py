@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kdeploy.sandbox import cgroups, images
+from kdeploy.sandbox.errors import SandboxError
 from kdeploy.sandbox.layout import Layout
 from kdeploy.sandbox.preflight import find_command
 from kdeploy.sandbox.procs import (
@@ -45,6 +46,18 @@ def ensure_images(layout: Layout, registry: str) -> bool:
     if images_current(layout, registry, specs):
         return False
     busybox = Path(find_command("busybox") or "/bin/busybox")
+    try:
+        _build_all(layout, registry, specs, busybox)
+    except SandboxError:
+        # A builder killed mid-build can leave its data unusable: start from scratch once.
+        shutil.rmtree(layout.cache / "builder", ignore_errors=True)
+        _build_all(layout, registry, specs, busybox)
+    (layout.cache / "images.sha256").write_text(images.fingerprint(busybox, specs) + "\n")
+    return True
+
+
+def _build_all(layout: Layout, registry: str, specs: list[images.ImageSpec],
+               busybox: Path) -> None:
     work = layout.cache / "build"
     shutil.rmtree(work, ignore_errors=True)
     images.write_rootfs(busybox, work / "rootfs")
@@ -58,12 +71,11 @@ def ensure_images(layout: Layout, registry: str) -> bool:
                           zip(specs, contexts, strict=True)))
     finally:
         stop_builder()
-    (layout.cache / "images.sha256").write_text(images.fingerprint(busybox, specs) + "\n")
-    return True
 
 
 def start_builder(layout: Layout, registry: str) -> None:
     """Start the builder dockerd: no bridge, no iptables, so it changes nothing on the machine."""
+    stop_builder()  # a crashed earlier build may have left a dockerd or a stale pid file
     BUILDER_RUN.mkdir(parents=True, exist_ok=True)
     argv = ["dockerd", "--data-root", str(layout.cache / "builder"),
             "--exec-root", str(BUILDER_RUN / "exec"), "--pidfile", str(BUILDER_RUN / "pid"),
