@@ -1,4 +1,9 @@
-"""e2e fixtures: one sandbox (3 real hosts) per test session, clean hosts per test."""
+"""e2e fixtures: one sandbox (3 real hosts) per test session, clean hosts per test.
+
+A module whose every test wants fresh hosts says so once:
+
+    pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
+"""
 
 from __future__ import annotations
 
