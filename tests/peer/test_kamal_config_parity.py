@@ -114,7 +114,7 @@ RubyYamlLoader.add_multi_constructor("!ruby/", _ruby_object)
 
 
 def parse_kamal(output: str) -> dict[str, Any]:
-    data = yaml.load(output, Loader=RubyYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    data = yaml.load(output, Loader=RubyYamlLoader)  # a SafeLoader subclass
     return {str(key).lstrip(":"): value for key, value in data.items()}
 
 

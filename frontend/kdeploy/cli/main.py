@@ -59,7 +59,8 @@ def init() -> None:
     templates = Path(__file__).resolve().parent.parent / "config" / "templates"
     deploy_file = Path("config/deploy.yml")
     if deploy_file.exists():
-        click.echo("Config file already exists in config/deploy.yml (remove first to create a new one)")
+        click.echo("Config file already exists in config/deploy.yml "
+                   "(remove first to create a new one)")
     else:
         _copy(templates / "deploy.yml", deploy_file)
         click.echo("Created configuration file in config/deploy.yml")

@@ -12,7 +12,7 @@ from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
 from kdeploy.config.registry import Registry, build_registry, validate_registry
 from kdeploy.config.validation import Validator, present, truthy
-from kdeploy.config.values import frozen, ruby_str
+from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 
 _PLACEMENTS = ("host", "hosts", "role", "roles", "tag", "tags")
 DEFAULT_NETWORK = "kamal"
@@ -86,7 +86,8 @@ def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None
         validate_registry(raw["registry"], f"{context}/registry")
 
 
-def _validate_roles(validator: Validator, raw: Mapping[str, Any], role_names: tuple[str, ...]) -> None:
+def _validate_roles(validator: Validator, raw: Mapping[str, Any],
+                    role_names: tuple[str, ...]) -> None:
     # Ruby truthiness: 0 and [] count as set, only nil and false do not.
     if truthy(raw.get("roles")):
         missing = [ruby_str(r) for r in raw["roles"] if ruby_str(r) not in role_names]
@@ -117,12 +118,11 @@ def build_accessory(name: str, raw: Mapping[str, Any], *, service: str, project_
         name=name, service_name=service_name, image=image, hosts=hosts, registry=registry,
         cmd=ruby_str(raw["cmd"]) if raw.get("cmd") is not None else None,
         port=_port(raw.get("port")),
-        labels=frozen({"service": service_name, **{ruby_str(k): ruby_str(v)
-                                                     for k, v in (raw.get("labels") or {}).items()}}),
+        labels=frozen({"service": service_name, **str_map(raw.get("labels"))}),
         options=frozen(raw.get("options") or {}),
         env=build_env(raw.get("env")),
-        files=tuple(_file(entry, service_name, project_dir) for entry in raw.get("files") or ()),
-        directories=tuple(_directory(entry, service_name) for entry in raw.get("directories") or ()),
+        files=tuple(_file(item, service_name, project_dir) for item in raw.get("files") or ()),
+        directories=tuple(_directory(item, service_name) for item in raw.get("directories") or ()),
         volumes=tuple(ruby_str(v) for v in raw.get("volumes") or ()),
         network=ruby_str(raw.get("network") or DEFAULT_NETWORK),
         proxy=build_proxy(raw["proxy"]) if present(raw.get("proxy")) else None,
@@ -155,7 +155,7 @@ def _hosts_with_tag(servers: Any, tag: str) -> list[Any]:
         for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, dict):
                 host, tags = next(iter(entry.items()))
-                if tag in ([ruby_str(t) for t in tags] if isinstance(tags, list) else [ruby_str(tags)]):
+                if tag in str_list(tags):
                     found.append(host)
     return found
 

@@ -21,7 +21,7 @@ from kdeploy.config.role import build_role
 from kdeploy.config.servers import primary_role_name, role_config, role_names, validate_servers
 from kdeploy.config.ssh import build_ssh, build_sshkit, validate_ssh, validate_sshkit
 from kdeploy.config.validation import Validator
-from kdeploy.config.values import frozen, ruby_str
+from kdeploy.config.values import frozen, ruby_str, str_map
 
 
 def validate_raw(raw: dict[str, Any]) -> None:
@@ -88,7 +88,7 @@ def _root_sections(raw: Mapping[str, Any], service: str, destination: str | None
     # What every role inherits from the root.
     return {
         "service": service, "destination": destination,
-        "labels": frozen({ruby_str(k): ruby_str(v) for k, v in (raw.get("labels") or {}).items()}),
+        "labels": frozen(str_map(raw.get("labels"))),
         "env": build_env(raw.get("env")), "logging": build_logging(raw.get("logging")),
         "proxy": build_proxy(raw.get("proxy")), "asset_path": ruby_str(raw.get("asset_path")),
     }
@@ -102,7 +102,7 @@ def _root_scalars(raw: Mapping[str, Any]) -> dict[str, Any]:
     hooks_output = raw.get("hooks_output")
     return {
         "volumes": tuple(ruby_str(v) for v in raw.get("volumes") or ()),
-        "aliases": frozen({ruby_str(k): ruby_str(v) for k, v in (raw.get("aliases") or {}).items()}),
+        "aliases": frozen(str_map(raw.get("aliases"))),
         # Ruby's `||` keeps 0, so `retain_containers: 0` is kept and then rejected.
         **{key: default if raw.get(key) is None else raw[key] for key, default in (
             ("readiness_delay", 7), ("deploy_timeout", 30), ("drain_timeout", 30),

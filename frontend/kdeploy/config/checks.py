@@ -24,9 +24,10 @@ KAMAL_VERSION = "2.11.0"
 _SERVICE_NAME = re.compile(r"^[a-z0-9_-]+$", re.IGNORECASE | re.MULTILINE)
 _ALIAS_NAME = re.compile(r"\A[a-z0-9_-]+\Z")
 _BUILT_IN_COMMANDS = frozenset((
-    "setup deploy redeploy rollback details audit config docs init remove upgrade version "
-    "accessory app build lock proxy prune registry secrets server"
-).split())
+    "setup", "deploy", "redeploy", "rollback", "details", "audit", "config", "docs", "init",
+    "remove", "upgrade", "version", "accessory", "app", "build", "lock", "proxy", "prune",
+    "registry", "secrets", "server",
+))
 _HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
 
 
@@ -83,10 +84,10 @@ def check_config(config: Config, raw: Mapping[str, Any]) -> None:
                           "and underscores")
     _check_hooks(config.project_dir / config.hooks_path)
     _check_ssl(config)
-    if config.registry.local and config.builder.remote:
-        if urlparse(config.builder.remote).scheme != "ssh":
-            raise ConfigError("Local registry with remote builder requires an SSH URL "
-                              "(e.g., ssh://user@host)")
+    remote = config.builder.remote
+    if config.registry.local and remote and urlparse(remote).scheme != "ssh":
+        raise ConfigError("Local registry with remote builder requires an SSH URL "
+                          "(e.g., ssh://user@host)")
     _check_proxy_runs(config)
     _check_hooks_output(raw.get("hooks_output"))
 

@@ -1,4 +1,4 @@
-"""Read `config/deploy.yml` (+ `deploy.<destination>.yml`): ERB, YAML, deep merge, validate, build."""
+"""Read `config/deploy.yml` (+ `deploy.<destination>.yml`): ERB, YAML, merge, validate, build."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def read_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     rendered = render_erb(text, path, environ)
     try:
-        raw = yaml.load(rendered, Loader=_Loader)  # noqa: S506 - a safe loader
+        raw = yaml.load(rendered, Loader=_Loader)
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
     if not isinstance(raw, dict):

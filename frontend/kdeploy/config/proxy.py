@@ -46,9 +46,11 @@ def _validate_ssl(validator: Validator, ssl: Any) -> None:
     if not isinstance(ssl, dict):
         return
     if present(ssl.get("certificate_pem")) and not present(ssl.get("private_key_pem")):
-        validator.error("Missing private_key_pem setting (required when certificate_pem is present)")
+        validator.error("Missing private_key_pem setting "
+                        "(required when certificate_pem is present)")
     if present(ssl.get("private_key_pem")) and not present(ssl.get("certificate_pem")):
-        validator.error("Missing certificate_pem setting (required when private_key_pem is present)")
+        validator.error("Missing certificate_pem setting "
+                        "(required when private_key_pem is present)")
 
 
 def _validate_run(validator: Validator, run: Any) -> None:
@@ -69,7 +71,8 @@ def _validate_run(validator: Validator, run: Any) -> None:
 def build_proxy(raw: Mapping[str, Any] | None) -> Proxy:
     """Build Proxy from a validated hash."""
     raw = dict(raw or {})
-    hosts = raw.get("hosts") or ([] if raw.get("host") is None else ruby_str(raw["host"]).split(","))
+    host = raw.get("host")
+    hosts = raw.get("hosts") or ([] if host is None else ruby_str(host).split(","))
     ssl = raw.get("ssl", False)
     return Proxy(
         hosts=tuple(ruby_str(host) for host in hosts),

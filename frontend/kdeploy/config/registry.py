@@ -55,7 +55,8 @@ def validate_registry(raw: Any, context: str = "registry") -> None:
             if not present(value):
                 validator.error("is required")
             if not (isinstance(value, str) or _one_string_array(value)):
-                validator.error("should be a string or an array with one string (for secret lookup)")
+                validator.error(
+                    "should be a string or an array with one string (for secret lookup)")
 
 
 def build_registry(raw: dict[str, Any]) -> Registry:

@@ -11,7 +11,7 @@ from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.logging import Logging, build_logging, validate_logging
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
 from kdeploy.config.validation import ARRAY, HASH, Validator
-from kdeploy.config.values import frozen, ruby_str
+from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ class Role:
     @property
     def container_labels(self) -> dict[str, str]:
         """Kamal's labels: service, role, destination ("" without one), then custom labels."""
-        defaults = {"service": self.service, "role": self.name, "destination": self.destination or ""}
-        return {**defaults, **self.labels}
+        return {"service": self.service, "role": self.name,
+                "destination": self.destination or "", **self.labels}
 
     def env_for_host(self, host: str) -> Env:
         """Root env <- role env <- the env of each tag the host carries, in tag order."""
@@ -99,7 +99,7 @@ def tagged_hosts(raw: Any) -> dict[str, tuple[str, ...]]:
     for entry in entries:
         if isinstance(entry, dict):
             host, tags = next(iter(entry.items()))
-            hosts[ruby_str(host)] = tuple(ruby_str(t) for t in (tags if isinstance(tags, list) else [tags]))
+            hosts[ruby_str(host)] = str_list(tags)
         else:
             hosts[ruby_str(entry)] = ()
     return hosts
@@ -117,13 +117,14 @@ def build_role(name: str, raw: Any, *, primary: bool, root: Mapping[str, Any]) -
     spec = raw if isinstance(raw, dict) else {}
     hosts = tagged_hosts(raw)
     runs_proxy = running_proxy(spec, primary)
-    asset_path, _, asset_options = ruby_str(spec.get("asset_path") or root["asset_path"]).partition(":")
+    asset = ruby_str(spec.get("asset_path") or root["asset_path"])
+    asset_path, _, asset_options = asset.partition(":")
     return Role(
         name=name, hosts=tuple(hosts), primary=primary, host_tags=frozen(hosts),
         service=root["service"], destination=root["destination"],
         cmd=ruby_str(spec["cmd"]) if spec.get("cmd") is not None else None,
         options=frozen(spec.get("options") or {}),
-        labels=frozen({**root["labels"], **_labels(spec.get("labels"))}),
+        labels=frozen({**root["labels"], **str_map(spec.get("labels"))}),
         env=root["env"].merge(build_env(spec.get("env"))),
         logging=root["logging"].merge(build_logging(spec.get("logging"))).with_default(),
         asset_path=asset_path or None, asset_path_options=asset_options or None,
@@ -138,5 +139,3 @@ def _role_proxy(spec: Mapping[str, Any], root_proxy: Proxy) -> Proxy:
     return own.merge_over(root_proxy)
 
 
-def _labels(raw: Any) -> dict[str, str]:
-    return {ruby_str(k): ruby_str(v) for k, v in (raw or {}).items()}

@@ -19,6 +19,16 @@ def ruby_str(value: Any) -> str:
     return str(value)
 
 
+def str_map(mapping: Mapping[Any, Any] | None) -> dict[str, str]:
+    """A hash of scalars as strings on both sides (labels, clear env, build args)."""
+    return {ruby_str(key): ruby_str(value) for key, value in (mapping or {}).items()}
+
+
+def str_list(value: Any) -> tuple[str, ...]:
+    """One scalar or a list of them (host tags, arches) as a tuple of strings."""
+    return tuple(ruby_str(item) for item in (value if isinstance(value, list) else [value]))
+
+
 def frozen(mapping: Mapping[K, V] | None = None) -> Mapping[K, V]:
     """Return a read-only view of a copy of `mapping`, so config objects stay immutable."""
     return MappingProxyType(dict(mapping or {}))

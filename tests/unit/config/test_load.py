@@ -66,7 +66,7 @@ def test_erb_reads_the_given_environment(load):
 
 
 def test_require_destination(load):
-    with pytest.raises(ConfigError, match="deploy.yml: You must specify a destination"):
+    with pytest.raises(ConfigError, match=r"deploy\.yml: You must specify a destination"):
         load(variant(require_destination=True))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,9 @@ CONFIG_FILE = WORKDIR / "config" / "deploy.yml"
 CONFIG_FILE.parent.mkdir(parents=True)
 
 
-@settings(max_examples=int(__import__("os").environ.get("KD_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# KD_EXAMPLES=10000 for a longer hunt.
+@settings(max_examples=int(os.environ.get("KD_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(source=st.sampled_from(SOURCES), data=st.data())
 def test_mutated_config_is_valid_or_a_config_error(source, data):
     CONFIG_FILE.write_text(yaml.safe_dump(mutate(source, data)))
