@@ -1,0 +1,104 @@
+"""The tag/limit selections of DESIGN.md, asserted offline with --list-tasks --list-hosts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playbook_support import require_tool
+
+PLAY = re.compile(r"^  play #\d+ \((?P<pattern>.*)\): (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
+TASK = re.compile(r"^      (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
+HOST = re.compile(r"^      (?P<host>\S+)$")
+
+
+@dataclass
+class Play:
+    name: str
+    hosts: list[str] = field(default_factory=list)
+    tasks: list[tuple[str, set[str]]] = field(default_factory=list)
+
+
+def list_selection(root: Path, *args: str) -> list[Play]:
+    """Run ansible-playbook --list-hosts --list-tasks on the sample setup.yml and parse it."""
+    result = subprocess.run(
+        [require_tool("ansible-playbook"), "-i", str(root / "inventory" / "hosts.yml"),
+         "-e", f"@{root / 'env' / 'extravars'}", "setup.yml", "--list-hosts", "--list-tasks",
+         *args],
+        cwd=root / "project", capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    plays: list[Play] = []
+    section = None
+    for line in result.stdout.splitlines():
+        if match := PLAY.match(line):
+            plays.append(Play(match["name"]))
+        elif line.strip().startswith("hosts ("):
+            section = "hosts"
+        elif line.strip() == "tasks:":
+            section = "tasks"
+        elif section == "tasks" and (match := TASK.match(line)):
+            plays[-1].tasks.append((match["name"], {t.strip() for t in match["tags"].split(",")}))
+        elif section == "hosts" and (match := HOST.match(line)):
+            plays[-1].hosts.append(match["host"])
+    return plays
+
+
+def tasks_run(plays: list[Play]) -> list[tuple[str, str, set[str]]]:
+    """(play, task, tags) for every task that runs on at least one host."""
+    return [(play.name, name, tags) for play in plays if play.hosts for name, tags in play.tasks]
+
+
+def test_syntax_check_passes(project_dir: Path) -> None:
+    result = subprocess.run(
+        [require_tool("ansible-playbook"), "-i", str(project_dir / "inventory" / "hosts.yml"),
+         "-e", f"@{project_dir / 'env' / 'extravars'}", "setup.yml", "--syntax-check"],
+        cwd=project_dir / "project", capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
+    plays = list_selection(project_dir)
+    hosts = {play.name: sorted(play.hosts) for play in plays}
+    assert hosts == {
+        "Acquire the deploy lock": ["web1"],
+        "Bootstrap Docker and the kamal network": ["db1", "web1", "web2", "webnew1"],
+        "Boot the accessory db": ["db1", "webnew1"],
+        "Boot the accessory cache": ["web1"],
+        "Boot the app role web": ["web1", "web2"],
+        "Boot the app role web_new": ["webnew1"],
+        "Release the deploy lock": ["web1"],
+    }
+    assert all(play.tasks for play in plays)
+    # No `always` anywhere: role argument validation is an ordinary task of each play.
+    assert not [task for task in tasks_run(plays) if "always" in task[2]]
+
+
+def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> None:
+    # webnew1 is both web_new's host and an accessory_db host.
+    plays = list_selection(
+        project_dir, "--tags", "lock,bootstrap,app_web_new", "--skip-tags", "accessory",
+        "--limit", "role_web_new", "-e", "kdeploy_lock_host=webnew1")
+    selected = tasks_run(plays)
+    assert {host for play in plays for host in play.hosts} == {"webnew1"}
+    assert selected
+    for play, task, tags in selected:
+        assert tags & {"lock", "bootstrap", "app_web_new"}, (play, task, tags)
+        assert not tags & {"accessory", "accessory_db", "app_web"}, (play, task, tags)
+    plays_with_tasks = {play for play, _, _ in selected}
+    assert plays_with_tasks == {
+        "Acquire the deploy lock", "Bootstrap Docker and the kamal network",
+        "Boot the app role web_new", "Release the deploy lock",
+    }
+
+
+@pytest.mark.parametrize("accessory", ["db", "cache"])
+def test_accessory_tag_selects_only_that_accessory(project_dir: Path, accessory: str) -> None:
+    selected = tasks_run(list_selection(project_dir, "--tags", f"accessory_{accessory}"))
+    assert selected
+    assert {play for play, _, _ in selected} == {f"Boot the accessory {accessory}"}
+    assert all(f"accessory_{accessory}" in tags for _, _, tags in selected)
