@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import variant
+from config_helpers import variant
 
 SERVERS = {
     "web": ["10.0.0.1", {"10.0.0.2": ["db", "cache"]}],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import variant
+from config_helpers import variant
 
 from kdeploy.config import select
 from kdeploy.errors import UsageError

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 import yaml
-from conftest import FIXTURES
+from config_helpers import FIXTURES
 
 from kdeploy.config import load_config, select
 from kdeploy.errors import ConfigError

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import BASE, variant
+from config_helpers import BASE, variant
 
 from kdeploy.config import load_config
 from kdeploy.errors import ConfigError

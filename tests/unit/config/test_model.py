@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import variant
+from config_helpers import variant
 
 from kdeploy.errors import UsageError
 
