@@ -29,6 +29,11 @@ class AccessoryFile:
     owner: str | None = None
     options: str | None = None
 
+    @property
+    def template(self) -> bool:
+        """Kamal renders a local file ending in `erb` with the accessory's env before upload."""
+        return self.local.name.endswith("erb")
+
 
 @dataclass(frozen=True)
 class AccessoryDirectory:

@@ -111,8 +111,11 @@ def _root_scalars(raw: Mapping[str, Any]) -> dict[str, Any]:
         "require_destination": bool(raw.get("require_destination")),
         "minimum_version": text("minimum_version"),
         "hooks_path": text("hooks_path", ".kamal/hooks"),
-        "hooks_output": frozen(hooks_output) if isinstance(hooks_output, dict) else (
-            None if hooks_output is None else ruby_str(hooks_output).lstrip(":")),
+        # Kamal writes levels as symbols (`:verbose`); keep the bare word.
+        "hooks_output": frozen({ruby_str(k): ruby_str(v).lstrip(":")
+                                for k, v in hooks_output.items()})
+        if isinstance(hooks_output, dict)
+        else None if hooks_output is None else ruby_str(hooks_output).lstrip(":"),
         "secrets_path": text("secrets_path", ".kamal/secrets"),
         "error_pages_path": text("error_pages_path"),
     }

@@ -40,6 +40,8 @@ def load_config(config_file: str | Path = "config/deploy.yml", destination: str 
     """
     path = Path(config_file)
     env = dict(os.environ if environ is None else environ)
+    # Kamal sets KAMAL_DESTINATION, or clears it without -d, before rendering any ERB.
+    env.pop("KAMAL_DESTINATION", None)
     if destination:
         env["KAMAL_DESTINATION"] = destination
     raw = read_config_file(path, env)

@@ -95,3 +95,9 @@ def test_proxied_accessory(load):
         "image": "x", "host": "h", "proxy": {"host": "n.example.com", "app_port": 19999}}}))
     assert config.accessory("netdata").running_proxy
     assert config.accessory("netdata").proxy.app_port == 19999
+
+
+def test_erb_files_are_templates(load):
+    config = load(variant(accessories={"db": {
+        "image": "x", "host": "h", "files": ["my.cnf.erb:/etc/my.cnf", "plain:/etc/plain"]}}))
+    assert [f.template for f in config.accessory("db").files] == [True, False]

@@ -107,3 +107,14 @@ def test_secrets_are_lazy(load, tmp_path):
     config = load(variant(env={"secret": ["NOT_THERE"]}))
     assert config.secrets is not None
     assert not (tmp_path / ".kamal").exists()
+
+
+def test_kamal_destination_is_cleared_without_destination(load):
+    text = yaml.safe_dump(BASE) + "env:\n  clear:\n    D: <%= ENV['KAMAL_DESTINATION'] %>x\n"
+    assert load(text, environ={"KAMAL_DESTINATION": "stale"}).env.clear["D"] == "x"
+
+
+def test_hooks_output_levels_without_colons(load):
+    assert load(variant(hooks_output=":quiet")).hooks_output == "quiet"
+    assert dict(load(variant(hooks_output={"pre-deploy": ":verbose"})).hooks_output) == {
+        "pre-deploy": "verbose"}
