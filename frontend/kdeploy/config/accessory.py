@@ -11,7 +11,8 @@ from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
 from kdeploy.config.registry import Registry, build_registry, validate_registry
-from kdeploy.config.validation import Validator, present, truthy
+from kdeploy.config.ruby import present, truthy
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 
 _PLACEMENTS = ("host", "hosts", "role", "roles", "tag", "tags")

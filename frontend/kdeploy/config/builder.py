@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy.config.docs import example
-from kdeploy.config.validation import Validator, present
+from kdeploy.config.ruby import present
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str
 
 

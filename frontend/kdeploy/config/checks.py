@@ -11,8 +11,9 @@ from urllib.parse import urlparse
 
 from kdeploy.config.registry import is_local_server
 from kdeploy.config.role import tagged_hosts
+from kdeploy.config.ruby import present
 from kdeploy.config.servers import primary_role_name, role_config, role_names
-from kdeploy.config.validation import Validator, present
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import ruby_str
 from kdeploy.errors import ConfigError
 

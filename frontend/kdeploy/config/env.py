@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdeploy.config.validation import HASH, STRING, Validator
+from kdeploy.config.ruby import HASH, STRING
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str
 
 _SPECIAL_KEYS = ("clear", "secret", "tags")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdeploy.config.docs import example
-from kdeploy.config.validation import Validator, present
+from kdeploy.config.ruby import present
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import ruby_str
 
 # Kamal's `match?("^localhost[:$]")`: `localhost:5000` is local, a bare `localhost` is not.

@@ -10,7 +10,8 @@ from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.logging import Logging, build_logging, validate_logging
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
-from kdeploy.config.validation import ARRAY, HASH, Validator
+from kdeploy.config.ruby import ARRAY, HASH
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kdeploy.config.role import validate_role, validate_role_proxy
-from kdeploy.config.validation import ARRAY, HASH, NIL, Validator
+from kdeploy.config.ruby import ARRAY, HASH, NIL
+from kdeploy.config.validation import Validator
 from kdeploy.config.values import ruby_str
 
 

@@ -8,66 +8,22 @@ message starts with the key path, `servers/web/env: should be a hash`, in Kamal'
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from kdeploy.errors import ConfigError
-
-# Kamal's type names, in the order Ruby's `type_description` words them.
-STRING, INTEGER, FLOAT, BOOLEAN, ARRAY, HASH, NIL = (
-    "string", "integer", "float", "boolean", "array", "hash", "nil",
+from kdeploy.config.ruby import (
+    ARRAY,
+    BOOLEAN,
+    DESCRIPTIONS,
+    HASH,
+    STRING,
+    is_extension,
+    kind_of,
+    present,
+    valid_kind,
 )
-_DESCRIPTIONS = {
-    STRING: "a string", INTEGER: "an integer", FLOAT: "a float", BOOLEAN: "a boolean",
-    ARRAY: "an array", HASH: "a hash", NIL: "a nilclass",
-}
-
-
-def kind_of(value: Any) -> str:
-    """Return Kamal's type name for a parsed YAML value."""
-    if isinstance(value, bool):
-        return BOOLEAN
-    if isinstance(value, int):
-        return INTEGER
-    if isinstance(value, float):
-        return FLOAT
-    if isinstance(value, str):
-        return STRING
-    if isinstance(value, list):
-        return ARRAY
-    if isinstance(value, dict):
-        return HASH
-    if value is None:
-        return NIL
-    return type(value).__name__.lower()
-
-
-def is_stringish(value: Any) -> bool:
-    """Ruby's `stringish?`: strings, numbers and booleans pass where a string is expected."""
-    return isinstance(value, (str, int, float)) and not isinstance(value, datetime.date)
-
-
-def present(value: Any) -> bool:
-    """Ruby's `present?`: nil, false, blank strings and empty collections are absent."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, (list, dict, tuple)):
-        return bool(value)
-    return True
-
-
-def truthy(value: Any) -> bool:
-    """Ruby truthiness: everything but nil and false (0, "" and [] are true)."""
-    return value is not None and value is not False
-
-
-def is_extension(key: Any) -> bool:
-    """Root keys starting with `x-` are extensions (ignored by Kamal, `x-kdeploy` is ours)."""
-    return str(key).startswith("x-")
+from kdeploy.errors import ConfigError
 
 
 class Validator:
@@ -128,7 +84,7 @@ class Validator:
 
     def of_type(self, value: Any, *kinds: str) -> None:
         """Fail with `should be a X or a Y` unless `value` is one of `kinds`."""
-        if not any(_valid_kind(value, kind) for kind in kinds):
+        if not any(valid_kind(value, kind) for kind in kinds):
             self.type_error(*kinds)
 
     def array_of(self, value: Any, kind: str) -> None:
@@ -234,7 +190,7 @@ class Validator:
 
     def type_error(self, *kinds: str) -> None:
         """Raise Kamal's `should be a X or a Y`."""
-        descriptions = list(dict.fromkeys(_DESCRIPTIONS.get(kind, f"a {kind}") for kind in kinds))
+        descriptions = list(dict.fromkeys(DESCRIPTIONS.get(kind, f"a {kind}") for kind in kinds))
         self.error(f"should be {' or '.join(descriptions)}")
 
     def unknown_keys_error(self, keys: list[str]) -> None:
@@ -250,12 +206,6 @@ class Validator:
             yield
         finally:
             self.context = previous
-
-
-def _valid_kind(value: Any, kind: str) -> bool:
-    if kind == STRING:
-        return is_stringish(value)
-    return kind_of(value) == kind
 
 
 def _ruby_str(value: Any) -> str:
