@@ -114,8 +114,15 @@ RubyYamlLoader.add_multi_constructor("!ruby/", _ruby_object)
 
 
 def parse_kamal(output: str) -> dict[str, Any]:
-    data = yaml.load(output, Loader=RubyYamlLoader)  # a SafeLoader subclass
-    return {str(key).lstrip(":"): value for key, value in data.items()}
+    return unsymbolize(yaml.load(output, Loader=RubyYamlLoader))  # a SafeLoader subclass
+
+
+def unsymbolize(value: Any) -> Any:
+    """`:user` keys (Ruby symbols) become `user`, at every level."""
+    if isinstance(value, dict):
+        return {(k[1:] if isinstance(k, str) and k.startswith(":") else k): unsymbolize(v)
+                for k, v in value.items()}
+    return [unsymbolize(item) for item in value] if isinstance(value, list) else value
 
 
 def kamal_error(output: str) -> str:
@@ -143,6 +150,8 @@ def test_kamal_and_kdeploy_agree(kamal, path, tmp_path):
                 "service_with_version"):
         assert selection[key] == expected[key], key
 
+    assert_same_settings(expected, ours)
+
     probe = tmp_path / "probe.yml"
     probe.write_text(PROBE)
     out = tmp_path / "accessories.json"
@@ -153,6 +162,23 @@ def test_kamal_and_kdeploy_agree(kamal, path, tmp_path):
     assert {a["name"]: a["hosts"] for a in ours["accessories"]} == kamal_accessories
     assert selection["accessory_hosts"] == {
         name: hosts for name, hosts in kamal_accessories.items() if hosts}
+
+
+def assert_same_settings(expected: dict[str, Any], ours: dict[str, Any]) -> None:
+    """The settings `kamal config` prints besides hosts: volumes, ssh, sshkit, builder, logging."""
+    assert expected["volume_args"] == [a for v in ours["volumes"] for a in ("--volume", v)]
+    ssh = expected["ssh_options"]
+    assert (str(ssh["user"]), str(ssh["port"])) == (ours["ssh"]["user"], str(ours["ssh"]["port"]))
+    assert expected["sshkit"] == ours["sshkit"]
+    assert expected["builder"] == ours["builder"]
+    assert expected["logging"] == logging_args(ours["logging"])
+
+
+def logging_args(logging: dict[str, Any]) -> list[str]:
+    """Kamal's root `logging_args` from kdeploy's root logging."""
+    options = logging["options"] or ({} if logging["driver"] else {"max-size": "10m"})
+    driver = ["--log-driver", f'"{logging["driver"]}"'] if logging["driver"] else []
+    return driver + [a for k, v in options.items() for a in ("--log-opt", f'{k}="{v}"')]
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
