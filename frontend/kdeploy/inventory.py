@@ -160,6 +160,8 @@ def _accessory_vars(config: Config, accessory: Accessory) -> dict[str, Any]:
             for f in accessory.files
         ],
         "network": accessory.network,
+        "log_driver": config.logging.with_default().driver,
+        "log_options": dict(config.logging.with_default().options),
         "docker": translate_options(accessory.options, f"accessories/{accessory.name}/options"),
         "restart_policy": "unless-stopped",
     }

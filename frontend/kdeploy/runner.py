@@ -107,7 +107,8 @@ def _run_in(
         envvars[FIFO_ENV] = str(pipe.fifo)
         runner = ansible_runner.run(
             private_data_dir=str(directory),
-            playbook=plan.playbook,
+            # With `binary` runner runs in raw mode and appends no playbook: name it ourselves.
+            cmdline=plan.playbook,
             tags=",".join(plan.tags) or None,
             skip_tags=",".join(plan.skip_tags) or None,
             limit=plan.limit,

@@ -55,7 +55,7 @@ def test_a_run_writes_the_private_data_dir_and_reads_stats(
     assert result.ok
     assert result.per_host()["10.0.0.1"]["changed"] == 1
     assert events == [stats]
-    assert seen["playbook"] == "setup.yml"
+    assert seen["cmdline"] == "setup.yml"
     assert seen["suppress_env_files"] is True
     assert {"inventory/hosts.yml", "env/extravars", "project/setup.yml", "project/ansible.cfg",
             "project/app.yml", "project/lock_acquire.yml"} <= set(seen["files"])

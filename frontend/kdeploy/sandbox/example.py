@@ -58,4 +58,4 @@ def usage(directory: Path) -> str:
     """How to use the example, printed after `sandbox up`."""
     return (f"Example project: {directory}\n"
             f"  cd {directory} && kdeploy setup -P --version v1\n"
-            f"  then: kdeploy deploy -P --version v2   (images: v1, v2, v3)")
+            f"  images in the registry: kdeploy-demo:v1, v2, v3, v3-unhealthy; kdeploy-db:1, 2")
