@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy.config.docs import example
-from kdeploy.config.ruby import present
+from kdeploy.config.ruby import present, truthy
 from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str
 
@@ -46,11 +46,12 @@ def validate_builder(raw: Any) -> None:
     validator = Validator("builder")
     validator.against_example(raw, example("builder")["builder"])
     cache = raw.get("cache")
-    if cache and cache.get("type") and cache["type"] not in ("gha", "registry"):
+    # Ruby truthiness throughout: an empty hash or string is still "set".
+    if truthy(cache) and truthy(cache.get("type")) and cache["type"] not in ("gha", "registry"):
         validator.error(f"Invalid cache type: {ruby_str(cache['type'])}")
     if not present(raw.get("arch")):
         validator.error("Builder arch not set")
-    if raw.get("pack") and isinstance(raw.get("arch"), list) and len(raw["arch"]) > 1:
+    if truthy(raw.get("pack")) and isinstance(raw.get("arch"), list) and len(raw["arch"]) > 1:
         validator.error("buildpacks only support building for one arch")
     if raw.get("local") is False and not present(raw.get("remote")):
         validator.error("Cannot disable local builds, no remote is set")

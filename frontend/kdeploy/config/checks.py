@@ -135,7 +135,7 @@ def _check_proxy_runs(config: Config) -> None:
 
 
 def _check_hooks_output(value: Any) -> None:
-    levels = value.items() if isinstance(value, dict) else [(None, value)] if value else []
+    levels = value.items() if isinstance(value, dict) else [] if value is None else [(None, value)]
     for hook, level in levels:
         level = ruby_str(level).lstrip(":")
         if level not in _HOOKS_OUTPUT_LEVELS:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy.config.docs import example
-from kdeploy.config.ruby import present
+from kdeploy.config.ruby import present, truthy
 from kdeploy.config.validation import Validator
 from kdeploy.config.values import deep_merge, frozen, ruby_str
 
@@ -35,7 +35,7 @@ def validate_proxy(raw: Any, context: str = "proxy") -> None:
         return
     validator = Validator(context)
     validator.against_example(raw, example("proxy")["proxy"])
-    if not present(raw.get("host")) and not present(raw.get("hosts")) and raw.get("ssl"):
+    if not present(raw.get("host")) and not present(raw.get("hosts")) and truthy(raw.get("ssl")):
         validator.error("Must set a host to enable automatic SSL")
     if "host" in raw and "hosts" in raw:
         validator.error("Specify one of 'host' or 'hosts', not both")
@@ -78,7 +78,7 @@ def build_proxy(raw: Mapping[str, Any] | None) -> Proxy:
     return Proxy(
         hosts=tuple(ruby_str(host) for host in hosts),
         app_port=raw.get("app_port", 80),
-        ssl=bool(ssl),
+        ssl=truthy(ssl),
         custom_ssl_certificate=isinstance(ssl, dict) and present(ssl.get("certificate_pem"))
         and present(ssl.get("private_key_pem")),
         run=frozen(raw["run"]) if present(raw.get("run")) else None,

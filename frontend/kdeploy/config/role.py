@@ -10,7 +10,7 @@ from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.logging import Logging, build_logging, validate_logging
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
-from kdeploy.config.ruby import ARRAY, HASH
+from kdeploy.config.ruby import ARRAY, HASH, truthy
 from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 
@@ -83,7 +83,8 @@ def validate_role(name: str, raw: Any) -> None:
 def running_proxy(raw: Any, primary: bool) -> bool:
     """Kamal's rule: the primary role runs the proxy unless `proxy: false`; others opt in."""
     setting = raw.get("proxy") if isinstance(raw, dict) else None
-    return setting is not False if primary else bool(setting)
+    # Ruby truthiness: `proxy: {}` on a secondary role still runs the proxy.
+    return setting is not False if primary else truthy(setting)
 
 
 def validate_role_proxy(name: str, raw: Any, primary: bool) -> None:

@@ -79,6 +79,7 @@ def test_logging_merge_and_default(load, root, role, expected_driver, expected_o
     ("jobs", True, True),
     ("jobs", {"app_port": 3000}, True),
     ("jobs", False, False),
+    ("jobs", {}, True),
 ])
 def test_running_proxy(load, name, proxy, running):
     role = {"hosts": ["10.0.0.2"], **({} if proxy is None else {"proxy": proxy})}

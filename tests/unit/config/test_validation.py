@@ -182,3 +182,17 @@ def test_rejects_with_kamals_message(load, config, message):
 ])
 def test_accepts_valid_shapes(load, config):
     load(config)
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (variant(builder={"arch": ["amd64", "arm64"], "pack": {}}),
+     "builder: buildpacks only support building for one arch"),
+    (variant(builder={"arch": "amd64", "cache": {"type": ""}}), "builder: Invalid cache type: "),
+    (variant(proxy={"ssl": {}}), "proxy: Must set a host to enable automatic SSL"),
+    (variant(hooks_output=""), "Invalid hooks_output '', must be one of: quiet, verbose"),
+])
+def test_ruby_truthiness_of_empty_values(load, config, message):
+    # In Ruby an empty hash or string is true, so Kamal still applies these rules.
+    with pytest.raises(ConfigError) as error:
+        load(config)
+    assert error.value.message.endswith(f"deploy.yml: {message}")
