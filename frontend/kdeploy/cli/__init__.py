@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -33,11 +34,14 @@ def cli() -> None:
     """Deploy a Kamal 2 config (config/deploy.yml) through Ansible."""
 
 
+# Each command group lives in its own module and registers itself on `cli` when imported.
+COMMAND_MODULES = ("main", "setup", "sandbox")
+
+
 def _register_commands() -> None:
-    # Each command group lives in its own module and registers itself on `cli`.
-    from kdeploy.cli import main as _main  # noqa: F401
-    from kdeploy.cli import sandbox as _sandbox  # noqa: F401
-    from kdeploy.cli import setup as _setup  # noqa: F401
+    # import_module, not `from kdeploy.cli import main`: that would return the function below.
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"kdeploy.cli.{name}")
 
 
 def main() -> None:
