@@ -122,6 +122,11 @@ def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
     if not selection.hosts:
         raise UsageError(f"No hosts to set up for --roles {options.roles}")
+    if options.roles and not selection.app_hosts:
+        # Kamal falls back to every host when the -r roles have none (allow_empty_roles):
+        # setting up "nothing" must not bootstrap every host without a lock.
+        raise UsageError(f"No hosts to set up for --roles {options.roles}: "
+                         "the matching roles have no servers")
     filtered = bool(options.roles or options.hosts or options.primary)
     tags, skip_tags, notices = (), (), ()
     if filtered:
