@@ -102,8 +102,8 @@ def tagged_hosts(raw: Any) -> dict[str, tuple[str, ...]]:
         if isinstance(entry, dict):
             host, tags = next(iter(entry.items()))
             hosts[ruby_str(host)] = str_list(tags)
-        else:
-            hosts[ruby_str(entry)] = ()
+        elif isinstance(entry, str):  # Kamal drops numbers and booleans here
+            hosts[entry] = ()
     return hosts
 
 

@@ -6,12 +6,12 @@ import datetime
 from typing import Any
 
 # Kamal's type names, in the order Ruby's `type_description` words them.
-STRING, INTEGER, FLOAT, BOOLEAN, ARRAY, HASH, NIL = (
-    "string", "integer", "float", "boolean", "array", "hash", "nil",
+STRING, INTEGER, FLOAT, BOOLEAN, ARRAY, HASH, NIL, SYMBOL = (
+    "string", "integer", "float", "boolean", "array", "hash", "nil", "symbol",
 )
 DESCRIPTIONS = {
     STRING: "a string", INTEGER: "an integer", FLOAT: "a float", BOOLEAN: "a boolean",
-    ARRAY: "an array", HASH: "a hash", NIL: "a nilclass",
+    ARRAY: "an array", HASH: "a hash", NIL: "a nilclass", SYMBOL: "a symbol",
 }
 
 

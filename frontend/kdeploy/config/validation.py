@@ -18,6 +18,7 @@ from kdeploy.config.ruby import (
     DESCRIPTIONS,
     HASH,
     STRING,
+    SYMBOL,
     is_extension,
     kind_of,
     present,
@@ -150,12 +151,13 @@ class Validator:
 
     def hooks_output(self, value: Any) -> None:
         """`hooks_output`: one level, or a hash of hook name to level."""
+        # Kamal names Ruby's Symbol too (`:verbose`); YAML gives us strings for those.
         if isinstance(value, dict):
             for hook, level in value.items():
                 with self.within(hook):
-                    self.of_type(level, STRING)
+                    self.of_type(level, STRING, SYMBOL)
         else:
-            self.of_type(value, STRING)
+            self.of_type(value, STRING, SYMBOL)
 
     def known_keys(self, value: Mapping[Any, Any], example: Mapping[Any, Any]) -> None:
         """Fail with `unknown key(s): a, b` for keys the example does not have."""

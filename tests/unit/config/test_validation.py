@@ -196,3 +196,16 @@ def test_ruby_truthiness_of_empty_values(load, config, message):
     with pytest.raises(ConfigError) as error:
         load(config)
     assert error.value.message.endswith(f"deploy.yml: {message}")
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (variant(hooks_output={"pre-deploy": ["verbose"]}),
+     "hooks_output/pre-deploy: should be a string or a symbol"),
+    (variant(servers={"web": ["10.0.0.1"], "jobs": {"hosts": [False, 1]}}),
+     "No servers specified for the jobs role. You can ignore this with allow_empty_roles: true"),
+])
+def test_found_by_differential_fuzzing(load, config, message):
+    # Cases where a first version disagreed with the real Kamal 2.11.0.
+    with pytest.raises(ConfigError) as error:
+        load(config)
+    assert error.value.message.endswith(f"deploy.yml: {message}")
