@@ -1,0 +1,136 @@
+"""kdeploy's own plan and private data dir select the right plays and hosts (offline).
+
+The founding case with an overlap: the accessory db lives on web_new's host. `setup -r web_new`
+must reach only that host and run no accessory task there; the full setup runs every play.
+Checked with `ansible-playbook --list-tasks --list-hosts` and the plan's own arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kdeploy.config import load_config
+from kdeploy.plan import SetupOptions, build_setup_plan
+from kdeploy.private_data_dir import write_private_data_dir
+
+WEB, WEB_NEW = "10.0.0.1", "10.0.0.2"
+CONFIG = {
+    "service": "app",
+    "image": "app",
+    "servers": {"web": [WEB], "web_new": {"hosts": [WEB_NEW], "proxy": False}},
+    "registry": {"server": "localhost:5000"},
+    "builder": {"arch": "amd64"},
+    "accessories": {"db": {"image": "mysql:8.0", "host": WEB_NEW, "port": 3306,
+                           "directories": ["data:/var/lib/mysql"]}},
+}
+
+PLAY = re.compile(r"^  play #\d+ \((?P<pattern>.*)\): (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
+TASK = re.compile(r"^      (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
+HOST = re.compile(r"^      (?P<host>\S+)$")
+
+
+@dataclass
+class Play:
+    """One play as --list-hosts --list-tasks prints it."""
+
+    name: str
+    hosts: list[str] = field(default_factory=list)
+    tasks: list[tuple[str, set[str]]] = field(default_factory=list)
+
+
+def ansible_playbook() -> str:
+    """The venv's ansible-playbook (skip without it, but fail in CI)."""
+    tool = Path(sys.executable).parent / "ansible-playbook"
+    if not tool.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("ansible-playbook is required in CI")
+        pytest.skip("ansible-playbook is not installed")
+    return str(tool)
+
+
+def list_plan(tmp_path: Path, options: SetupOptions) -> tuple[list[str], list[Play]]:
+    """Write kdeploy's private data dir for `setup` and list what the plan's selection runs."""
+    config_file = tmp_path / "config" / "deploy.yml"
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(yaml.safe_dump(CONFIG))
+    config = load_config(config_file, version="v1", environ={})
+    plan = build_setup_plan(config, options)
+    root = tmp_path / "pdd"
+    write_private_data_dir(root, config, plan)
+    args = plan.ansible_playbook_args()
+    result = subprocess.run(
+        [ansible_playbook(), "-i", "../inventory/hosts.yml", "-e", "@../env/extravars",
+         plan.playbook, "--list-hosts", "--list-tasks", *args],
+        cwd=root / "project", capture_output=True, text=True, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(root / "project" / "ansible.cfg")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return args, parse(result.stdout)
+
+
+def parse(listing: str) -> list[Play]:
+    """Plays, their hosts and their tasks from an --list-hosts --list-tasks listing."""
+    plays: list[Play] = []
+    section = None
+    for line in listing.splitlines():
+        if match := PLAY.match(line):
+            plays.append(Play(match["name"]))
+        elif line.strip().startswith("hosts ("):
+            section = "hosts"
+        elif line.strip() == "tasks:":
+            section = "tasks"
+        elif section == "tasks" and (match := TASK.match(line)):
+            plays[-1].tasks.append((match["name"], {t.strip() for t in match["tags"].split(",")}))
+        elif section == "hosts" and (match := HOST.match(line)):
+            plays[-1].hosts.append(match["host"])
+    return plays
+
+
+def running(plays: list[Play]) -> dict[str, list[str]]:
+    """{play: sorted hosts} of the plays that run at least one task on at least one host."""
+    return {play.name: sorted(play.hosts) for play in plays if play.hosts and play.tasks}
+
+
+def test_setup_of_the_new_role_reaches_only_its_host_and_no_accessory(tmp_path: Path) -> None:
+    args, plays = list_plan(tmp_path, SetupOptions(roles="web_new", skip_push=True))
+    assert args == ["--tags", "lock,bootstrap,app_web_new", "--skip-tags", "accessory",
+                    "--limit", "role_web_new"]
+    assert running(plays) == {
+        "Acquire the deploy lock": [WEB_NEW],
+        "Bootstrap Docker and the kamal network": [WEB_NEW],
+        "Boot the app role web_new": [WEB_NEW],
+        "Release the deploy lock": [WEB_NEW],
+    }
+    tasks = [(play.name, task, tags) for play in plays if play.hosts for task, tags in play.tasks]
+    for play, task, tags in tasks:
+        assert tags & {"lock", "bootstrap", "app_web_new"}, (play, task, tags)
+        assert not tags & {"accessory", "accessory_db", "app_web", "always"}, (play, task, tags)
+
+
+def test_setup_with_accessories_boots_only_those_inside_the_filter(tmp_path: Path) -> None:
+    _, plays = list_plan(tmp_path, SetupOptions(roles="web_new", skip_push=True,
+                                                with_accessories=True))
+    assert running(plays)["Boot the accessory db"] == [WEB_NEW]
+    assert "Boot the app role web" not in running(plays)
+
+
+def test_full_setup_runs_every_play_on_its_hosts(tmp_path: Path) -> None:
+    args, plays = list_plan(tmp_path, SetupOptions(skip_push=True))
+    assert args == []
+    assert running(plays) == {
+        "Acquire the deploy lock": [WEB],
+        "Bootstrap Docker and the kamal network": [WEB, WEB_NEW],
+        "Boot the accessory db": [WEB_NEW],
+        "Boot the app role web": [WEB],
+        "Boot the app role web_new": [WEB_NEW],
+        "Release the deploy lock": [WEB],
+    }
+    assert len(running(plays)) == len(plays)
