@@ -27,8 +27,8 @@ from kdeploy.sandbox.example import SECRET, SERVICE, deploy_config
 BIN = Path(sys.executable).parent
 SECRETS = {SECRET: "sandbox"}
 # `[<utc time>] [<performer>] [<role>] <message>`, the role tag left out when there is none.
-AUDIT_LINE = re.compile(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] \[[^\]]+\] (?:\[(?P<role>[^\]]+)\] )?"
-                        r"(?P<message>.+)$")
+AUDIT_LINE = re.compile(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] \[[^\]]+\] "
+                        r"(?:\[(?P<role>[^\]]+)\] )?(?P<message>.+)$")
 
 
 def example_config(info: SandboxInfo) -> dict[str, Any]:
