@@ -88,6 +88,6 @@ def test_exported_directory_runs_with_plain_ansible_playbook(
     assert again.returncode == 0, again
     events = again.events()
     assert events[-1]["event"] == "summary" and events[-1]["exit_code"] == 0
-    assert all("lock" in play.lower() for play, _, _ in changed_tasks(events)), (
-        changed_tasks(events))
+    changed = changed_tasks(events)
+    assert all("lock" in f"{play} {task}".lower() for play, task, _ in changed), changed
     assert snapshot(info) == before
