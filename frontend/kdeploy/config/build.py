@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from kdeploy.config import checks
-from kdeploy.config.accessory import accessory_hosts, build_accessory, validate_accessory
+from kdeploy.config.accessory import (
+    Accessory,
+    accessory_hosts,
+    build_accessory,
+    validate_accessory,
+)
 from kdeploy.config.boot import build_boot, validate_boot
 from kdeploy.config.builder import build_builder, validate_builder
 from kdeploy.config.docs import example
@@ -18,7 +23,7 @@ from kdeploy.config.logging import build_logging, validate_logging
 from kdeploy.config.model import Config
 from kdeploy.config.proxy import build_proxy, validate_proxy
 from kdeploy.config.registry import build_registry, validate_registry
-from kdeploy.config.role import build_role
+from kdeploy.config.role import Role, build_role
 from kdeploy.config.servers import primary_role_name, role_config, role_names, validate_servers
 from kdeploy.config.ssh import build_ssh, build_sshkit, validate_ssh, validate_sshkit
 from kdeploy.config.validation import Validator
@@ -54,20 +59,8 @@ def build_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
     image = ruby_str(raw.get("image") or (service if registry.local else ""))
     root = _root_sections(raw, service, destination)
     primary = primary_role_name(raw)
-    servers = raw.get("servers")
-    roles = {
-        name: build_role(name, role_config(servers, name),
-                         primary=name == primary, root=root)
-        for name in role_names(servers)
-    }
-    def role_hosts(name: str) -> tuple[str, ...]:
-        return roles[name].hosts if name in roles else ()
-
-    accessories = tuple(
-        build_accessory(ruby_str(name), spec, service=service, project_dir=project_dir,
-                        hosts=accessory_hosts(spec, role_hosts, servers))
-        for name, spec in (raw.get("accessories") or {}).items()
-    )
+    roles = _build_roles(raw, primary, root)
+    accessories = _build_accessories(raw, roles, service, project_dir)
     ordered = sorted(roles.values(), key=lambda role: not role.primary)  # stable: primary first
     all_hosts = (h for group in (*roles.values(), *accessories) for h in group.hosts)
     config = Config(
@@ -84,6 +77,26 @@ def build_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
     # Kamal never looks at `x-kdeploy`: check it last, so Kamal's errors come first.
     validate_extension(raw.get(KEY))
     return dataclasses.replace(config, extension=build_extension(raw.get(KEY)))
+
+
+def _build_roles(raw: Mapping[str, Any], primary: str,
+                 root: Mapping[str, Any]) -> dict[str, Role]:
+    # In Kamal's order (alphabetical), which `all_hosts` keeps.
+    servers = raw.get("servers")
+    return {name: build_role(name, role_config(servers, name), primary=name == primary, root=root)
+            for name in role_names(servers)}
+
+
+def _build_accessories(raw: Mapping[str, Any], roles: Mapping[str, Role], service: str,
+                       project_dir: Path) -> tuple[Accessory, ...]:
+    def role_hosts(name: str) -> tuple[str, ...]:
+        return roles[name].hosts if name in roles else ()
+
+    return tuple(
+        build_accessory(ruby_str(name), spec, service=service, project_dir=project_dir,
+                        hosts=accessory_hosts(spec, role_hosts, raw.get("servers")))
+        for name, spec in (raw.get("accessories") or {}).items()
+    )
 
 
 def _root_sections(raw: Mapping[str, Any], service: str, destination: str | None) -> dict[str, Any]:
