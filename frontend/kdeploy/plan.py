@@ -34,11 +34,62 @@ class PlaybookImport:
 
 
 @dataclass(frozen=True)
+class RoleImport:
+    """One tagged `import_role` task of the hosts play, guarded by its inventory group."""
+
+    role: str
+    name: str
+    tags: tuple[str, ...]
+    vars: dict[str, str] = field(default_factory=dict)
+    group: str | None = None
+
+    def as_yaml_data(self) -> dict[str, Any]:
+        """Return the task as the YAML mapping written into the hosts play."""
+        task: dict[str, Any] = {
+            "name": self.name,
+            "ansible.builtin.import_role": {"name": self.role, "rolespec_validate": False},
+        }
+        if self.vars:
+            task["vars"] = dict(self.vars)
+        if self.group:
+            # --limit filters hosts, not tasks: a host only runs the roles of its own groups.
+            task["when"] = f"inventory_hostname in groups['{self.group}']"
+        task["tags"] = list(self.tags)
+        return task
+
+
+@dataclass(frozen=True)
+class HostsPlay:
+    """The one play that sets up every host: bootstrap, then accessories, then app roles.
+
+    Strategy `free`: each host runs its own tasks in order (accessories before apps) without
+    waiting for the other hosts at every task or play boundary.
+    """
+
+    name: str
+    tasks: tuple[RoleImport, ...]
+
+    def as_yaml_data(self) -> dict[str, Any]:
+        """Return the play as the YAML mapping written into the entry playbook."""
+        return {
+            "name": self.name,
+            "hosts": "all",
+            "gather_facts": False,
+            "strategy": "free",
+            "module_defaults": {"group/community.docker.docker": {"docker_host": _DOCKER_HOST}},
+            "tasks": [task.as_yaml_data() for task in self.tasks],
+        }
+
+
+_DOCKER_HOST = "{{ kdeploy_docker_host | default('unix:///var/run/docker.sock') }}"
+
+
+@dataclass(frozen=True)
 class Plan:
     """What one kdeploy command asks Ansible to do."""
 
     command: str
-    imports: tuple[PlaybookImport, ...]
+    imports: tuple[PlaybookImport | HostsPlay, ...]
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     limit: str | None = None
@@ -86,22 +137,32 @@ def accessory_tag(name: str) -> str:
     return "accessory_" + name.translate(_UNSAFE_TAG)
 
 
-def setup_imports(config: Config) -> tuple[PlaybookImport, ...]:
-    """Return every play of a full setup: lock, bootstrap, accessories, app roles, unlock."""
-    accessories = tuple(
-        PlaybookImport("accessory.yml", ("accessory", accessory_tag(acc.name)),
-                       {"kdeploy_accessory_name": acc.name})
-        for acc in config.accessories
-    )
-    apps = tuple(
-        PlaybookImport("app.yml", ("app", app_tag(role.name)), {"kdeploy_app_role": role.name})
-        for role in config.roles
+def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
+    """Return every play of a full setup: lock, the hosts play, unlock."""
+    return setup_plays([acc.name for acc in config.accessories],
+                       [role.name for role in config.roles])
+
+
+def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImport | HostsPlay, ...]:
+    """Return the setup plays for these accessory and role names (in config order).
+
+    The lock plays stay apart (a held lock stops the run before any host is touched, and the
+    release waits for every host). Bootstrap, accessories and app roles share one play so that
+    hosts do not wait for each other; their tags and group guards keep DESIGN.md's selections.
+    """
+    tasks = (
+        RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.", ("bootstrap",)),
+        *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
+                     ("accessory", accessory_tag(name)), {"kdeploy_accessory_name": name},
+                     accessory_group(name))
+          for name in accessories),
+        *(RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
+                     {"kdeploy_app_role": name}, role_group(name))
+          for name in roles),
     )
     return (
         PlaybookImport("lock_acquire.yml", ("lock",)),
-        PlaybookImport("bootstrap.yml", ("bootstrap",)),
-        *accessories,
-        *apps,
+        HostsPlay("Set up the hosts", tasks),
         PlaybookImport("lock_release.yml", ("lock",)),
     )
 
@@ -207,6 +268,6 @@ def _secret_names(config: Config, selection: Selection, accessories: bool) -> tu
 
 
 __all__ = [
-    "Plan", "PlaybookImport", "SetupOptions", "accessory_group", "accessory_tag", "app_tag",
-    "build_setup_plan", "role_group", "setup_imports",
+    "HostsPlay", "Plan", "PlaybookImport", "RoleImport", "SetupOptions", "accessory_group",
+    "accessory_tag", "app_tag", "build_setup_plan", "role_group", "setup_imports", "setup_plays",
 ]

@@ -6,7 +6,7 @@ import pytest
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.plan import SetupOptions, build_setup_plan
+from kdeploy.plan import HostsPlay, PlaybookImport, RoleImport, SetupOptions, build_setup_plan
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
@@ -18,13 +18,18 @@ def _config(name: str):  # type: ignore[no-untyped-def]
 def test_full_setup_runs_every_play_without_a_selection() -> None:
     plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
                             SetupOptions(skip_push=True))
-    assert [(item.playbook, item.tags, item.vars) for item in plan.imports] == [
-        ("lock_acquire.yml", ("lock",), {}),
-        ("bootstrap.yml", ("bootstrap",), {}),
-        ("accessory.yml", ("accessory", "accessory_db"), {"kdeploy_accessory_name": "db"}),
-        ("app.yml", ("app", "app_web"), {"kdeploy_app_role": "web"}),
-        ("app.yml", ("app", "app_web_new"), {"kdeploy_app_role": "web_new"}),
-        ("lock_release.yml", ("lock",), {}),
+    lock, hosts, release = plan.imports
+    assert isinstance(lock, PlaybookImport) and isinstance(release, PlaybookImport)
+    assert (lock.playbook, lock.tags, release.playbook, release.tags) == (
+        "lock_acquire.yml", ("lock",), "lock_release.yml", ("lock",))
+    assert isinstance(hosts, HostsPlay)
+    assert [(task.role, task.tags, task.vars, task.group) for task in hosts.tasks] == [
+        ("kdeploy_docker", ("bootstrap",), {}, None),
+        ("kdeploy_accessory", ("accessory", "accessory_db"), {"kdeploy_accessory_name": "db"},
+         "accessory_db"),
+        ("kdeploy_app", ("app", "app_web"), {"kdeploy_app_role": "web"}, "role_web"),
+        ("kdeploy_app", ("app", "app_web_new"), {"kdeploy_app_role": "web_new"},
+         "role_web_new"),
     ]
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == "10.0.0.1"
@@ -90,3 +95,29 @@ def test_setup_without_a_version_says_where_one_comes_from(tmp_path: Path) -> No
     config = load_config(config_file, environ={})
     with pytest.raises(UsageError, match="pass --version"):
         build_setup_plan(config, SetupOptions(skip_push=True))
+
+
+def test_hosts_play_yaml_runs_hosts_independently_and_guards_roles_by_group() -> None:
+    play = HostsPlay("Set up the hosts", (
+        RoleImport("kdeploy_docker", "Bootstrap.", ("bootstrap",)),
+        RoleImport("kdeploy_app", "Boot web.", ("app", "app_web"), {"kdeploy_app_role": "web"},
+                   "role_web"),
+    ))
+    assert play.as_yaml_data() == {
+        "name": "Set up the hosts",
+        "hosts": "all",
+        "gather_facts": False,
+        "strategy": "free",
+        "module_defaults": {"group/community.docker.docker": {
+            "docker_host": "{{ kdeploy_docker_host | default('unix:///var/run/docker.sock') }}"}},
+        "tasks": [
+            {"name": "Bootstrap.",
+             "ansible.builtin.import_role": {"name": "kdeploy_docker", "rolespec_validate": False},
+             "tags": ["bootstrap"]},
+            {"name": "Boot web.",
+             "ansible.builtin.import_role": {"name": "kdeploy_app", "rolespec_validate": False},
+             "vars": {"kdeploy_app_role": "web"},
+             "when": "inventory_hostname in groups['role_web']",
+             "tags": ["app", "app_web"]},
+        ],
+    }

@@ -4,19 +4,30 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from playbook_support import FIXTURES, REPO
+
+from kdeploy.plan import setup_plays
+
+# The sample inventory's accessories and roles, in its order (tests/fixtures/ansible/inventory).
+SAMPLE_ACCESSORIES = ["db", "cache"]
+SAMPLE_ROLES = ["web", "web_new"]
 
 
 @pytest.fixture(scope="session")
 def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private data dir laid out as docs/ansible-interface.md says: project/ + inventory/."""
+    """A private data dir laid out as docs/ansible-interface.md says: project/ + inventory/.
+
+    The entry playbook is the one the plan generates for the sample inventory's names.
+    """
     root = tmp_path_factory.mktemp("pdd")
     project = root / "project"
     project.mkdir()
     for playbook in (REPO / "playbooks").glob("*.yml"):
         shutil.copy(playbook, project / playbook.name)
     shutil.copytree(REPO / "roles", project / "roles")
-    shutil.copy(FIXTURES / "setup.yml", project / "setup.yml")
+    entries = [entry.as_yaml_data() for entry in setup_plays(SAMPLE_ACCESSORIES, SAMPLE_ROLES)]
+    (project / "setup.yml").write_text("---\n" + yaml.safe_dump(entries, sort_keys=False))
     shutil.copytree(FIXTURES / "inventory", root / "inventory")
     shutil.copytree(FIXTURES / "env", root / "env")
     return root

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 from playbook_support import require_tool
 
 PLAY = re.compile(r"^  play #\d+ \((?P<pattern>.*)\): (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
@@ -66,16 +67,37 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     hosts = {play.name: sorted(play.hosts) for play in plays}
     assert hosts == {
         "Acquire the deploy lock": ["web1"],
-        "Bootstrap Docker and the kamal network": ["db1", "web1", "web2", "webnew1"],
-        "Boot the accessory db": ["db1", "webnew1"],
-        "Boot the accessory cache": ["web1"],
-        "Boot the app role web": ["web1", "web2"],
-        "Boot the app role web_new": ["webnew1"],
+        "Set up the hosts": ["db1", "web1", "web2", "webnew1"],
         "Release the deploy lock": ["web1"],
     }
     assert all(play.tasks for play in plays)
-    # No `always` anywhere: role argument validation is an ordinary task of each play.
+    # No `always` anywhere: role argument validation is an ordinary task of each role.
     assert not [task for task in tasks_run(plays) if "always" in task[2]]
+    # Every task of the hosts play belongs to exactly one part, tagged like DESIGN.md's plays.
+    parts = [tags - {"app", "accessory"} for play, _, tags in tasks_run(plays)
+             if play == "Set up the hosts"]
+    assert {frozenset(part) for part in parts} == {
+        frozenset({"bootstrap"}), frozenset({"accessory_db"}), frozenset({"accessory_cache"}),
+        frozenset({"app_web"}), frozenset({"app_web_new"}),
+    }
+
+
+def test_hosts_play_guards_each_role_by_its_group(project_dir: Path) -> None:
+    # --list-tasks does not show `when`: read the generated play. A host only runs the roles and
+    # accessories of its own groups (a host in two roles runs both, each with its own vars).
+    play = yaml.safe_load((project_dir / "project" / "setup.yml").read_text())[1]
+    assert play["strategy"] == "free"
+    guards = {tuple(task["tags"]): task.get("when") for task in play["tasks"]}
+    assert guards == {
+        ("bootstrap",): None,
+        ("accessory", "accessory_db"): "inventory_hostname in groups['accessory_db']",
+        ("accessory", "accessory_cache"): "inventory_hostname in groups['accessory_cache']",
+        ("app", "app_web"): "inventory_hostname in groups['role_web']",
+        ("app", "app_web_new"): "inventory_hostname in groups['role_web_new']",
+    }
+    # Accessories boot before the apps on each host: the play runs its tasks in this order.
+    order = [task["tags"][0] for task in play["tasks"]]
+    assert order == ["bootstrap", "accessory", "accessory", "app", "app"]
 
 
 def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> None:
@@ -91,8 +113,10 @@ def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> 
         assert not tags & {"accessory", "accessory_db", "app_web"}, (play, task, tags)
     plays_with_tasks = {play for play, _, _ in selected}
     assert plays_with_tasks == {
-        "Acquire the deploy lock", "Bootstrap Docker and the kamal network",
-        "Boot the app role web_new", "Release the deploy lock",
+        "Acquire the deploy lock", "Set up the hosts", "Release the deploy lock",
+    }
+    assert {tag for _, _, tags in selected for tag in tags} == {
+        "lock", "bootstrap", "app", "app_web_new",
     }
 
 
@@ -100,5 +124,5 @@ def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> 
 def test_accessory_tag_selects_only_that_accessory(project_dir: Path, accessory: str) -> None:
     selected = tasks_run(list_selection(project_dir, "--tags", f"accessory_{accessory}"))
     assert selected
-    assert {play for play, _, _ in selected} == {f"Boot the accessory {accessory}"}
+    assert {play for play, _, _ in selected} == {"Set up the hosts"}
     assert all(f"accessory_{accessory}" in tags for _, _, tags in selected)

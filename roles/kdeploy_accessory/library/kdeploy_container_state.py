@@ -1,0 +1,1 @@
+../../kdeploy_app/library/kdeploy_container_state.py

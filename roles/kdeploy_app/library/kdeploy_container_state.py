@@ -1,0 +1,345 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# MIT License (kdeploy)
+"""Ensure a container's env file and directories, and tell whether the container is converged."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kdeploy_container_state
+short_description: In one call, write a container's env file and tell whether the container already matches its spec
+description:
+  - Writes the env file (directory created, mode C(0600)) and the host directories a container
+    mounts, then reads the container, its image and the other running containers of the same
+    role from Docker, so a converged host costs one round trip.
+  - The desired container spec (every non-secret option) is hashed on the controller and stored
+    in the label named by O(spec_label) when C(community.docker.docker_container) creates the
+    container. The container is converged when it exists, runs, carries that hash, runs the image
+    that O(image) names locally, and the env file (which holds the secrets) did not change.
+  - It never creates, starts, stops or removes a container; that stays with
+    C(community.docker.docker_container).
+  - Idempotent; in check mode nothing is written and RV(changed) says whether it would be.
+version_added: "0.1.0"
+author: kdeploy
+options:
+  name:
+    description: Container name.
+    type: str
+    required: true
+  spec_hash:
+    description: The hash of the desired spec, as the controller computed it.
+    type: str
+    required: true
+  spec_label:
+    description: The label that holds the spec hash on the container.
+    type: str
+    default: kdeploy.spec
+  image:
+    description:
+      - The image reference the container should run. When set, the container only counts as
+        converged if it runs the image ID this reference has on the host.
+    type: str
+  env_file:
+    description:
+      - Path of the env file, relative to the home directory unless absolute. Written with O(env_content).
+    type: str
+  env_content:
+    description: The env file's content (it holds secrets; never logged).
+    type: str
+  directories:
+    description: Directories to create (relative to the home directory unless absolute).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Directory path.
+        type: str
+        required: true
+      mode:
+        description: Mode, as a string like C("0755"); left alone when not set.
+        type: str
+      owner:
+        description: Owner, C(user) or C(user:group); left alone when not set.
+        type: str
+  others:
+    description:
+      - Labels of the containers that belong to the same role. Running or restarting containers
+        with all these labels, other than O(name), are returned in RV(others).
+    type: dict
+  docker_host:
+    description: The Docker daemon URL.
+    type: str
+    default: unix:///var/run/docker.sock
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+requirements:
+  - community.docker (module_utils) and requests on the host, as for the community.docker modules
+"""
+
+EXAMPLES = r"""
+- name: Prepare the env file and read the container's state.
+  kdeploy_container_state:
+    name: app-web-v1
+    spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
+    image: registry:5000/app:v1
+    env_file: .kamal/apps/app/env/roles/web.env
+    env_content: "SECRET=x\n"
+    others: {service: app, role: web, destination: ""}
+  register: state
+  no_log: true
+"""
+
+RETURN = r"""
+home:
+  description: The home directory relative paths were resolved against.
+  type: str
+  returned: always
+env_file:
+  description: Absolute path of the env file (null without O(env_file)).
+  type: str
+  returned: always
+env_file_changed:
+  description: Whether the env file was (or in check mode would be) written.
+  type: bool
+  returned: always
+directories:
+  description: Absolute paths of O(directories), in order.
+  type: list
+  returned: always
+exists:
+  description: Whether a container named O(name) exists.
+  type: bool
+  returned: always
+running:
+  description: Whether it runs (and is not restarting).
+  type: bool
+  returned: always
+spec:
+  description: The value of its spec label (null without a container or label).
+  type: str
+  returned: always
+image_matches:
+  description: Whether it runs the image ID that O(image) has on the host (true without O(image)).
+  type: bool
+  returned: always
+converged:
+  description: Exists, runs, spec label equals O(spec_hash), image matches, env file unchanged.
+  type: bool
+  returned: always
+others:
+  description: The other running containers with O(others) labels, as C({id, name}).
+  type: list
+  returned: always
+"""
+
+import json
+import os
+import pwd
+import grp
+import tempfile
+import traceback
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+try:
+    from ansible_collections.community.docker.plugins.module_utils.common_api import (
+        AnsibleDockerClient,
+    )
+    from ansible_collections.community.docker.plugins.module_utils._api.errors import (
+        DockerException,
+        NotFound,
+    )
+except ImportError:  # only for unit tests without the collection
+    AnsibleDockerClient = None
+    DockerException = NotFound = Exception
+
+
+ENV_FILE_MODE = 0o600
+ENV_DIR_MODE = 0o755
+
+
+def resolve(home, path):
+    """Return path, made absolute under home when it is relative (or starts with ~/)."""
+    if path.startswith("~/"):
+        path = path[2:]
+    return path if os.path.isabs(path) else os.path.join(home, path)
+
+
+def env_file_needs_write(path, content):
+    """Whether the file at path is missing or holds other bytes than content."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() != to_bytes(content)
+    except (IOError, OSError):
+        return True
+
+
+def write_env_file(path, content):
+    """Write content atomically with mode 0600 (the directory is created 0755 when missing)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, ENV_DIR_MODE)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".kdeploy-env-")
+    try:
+        os.fchmod(handle, ENV_FILE_MODE)
+        os.write(handle, to_bytes(content))
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+    os.rename(temporary, path)
+
+
+def ensure_env_file(path, content, check_mode):
+    """Make path hold content with mode 0600; return whether anything changed."""
+    if env_file_needs_write(path, content):
+        if not check_mode:
+            write_env_file(path, content)
+        return True
+    if os.stat(path).st_mode & 0o7777 != ENV_FILE_MODE:
+        if not check_mode:
+            os.chmod(path, ENV_FILE_MODE)
+        return True
+    return False
+
+
+def owner_ids(owner):
+    """Return (uid, gid) for "user[:group]", -1 for a part that is not given."""
+    if not owner:
+        return -1, -1
+    user, _, group = owner.partition(":")
+    uid = pwd.getpwnam(user).pw_uid if user else -1
+    gid = grp.getgrnam(group).gr_gid if group else -1
+    return uid, gid
+
+
+def ensure_directory(path, mode, owner, check_mode):
+    """Kamal's `mkdir -p`, then chmod/chown when set; return whether anything changed."""
+    changed = False
+    if not os.path.isdir(path):
+        changed = True
+        if check_mode:
+            return True
+        os.makedirs(path)
+    stat = os.stat(path)
+    if mode and stat.st_mode & 0o7777 != int(mode, 8):
+        changed = True
+        if not check_mode:
+            os.chmod(path, int(mode, 8))
+    uid, gid = owner_ids(owner)
+    if (uid != -1 and stat.st_uid != uid) or (gid != -1 and stat.st_gid != gid):
+        changed = True
+        if not check_mode:
+            os.chown(path, uid, gid)
+    return changed
+
+
+def container_state(container, image_id, spec_label, spec_hash):
+    """Read exists/running/spec/image_matches/converged from an inspect result (or None)."""
+    if not container:
+        return dict(exists=False, running=False, spec=None, image_matches=False, converged=False)
+    state = container.get("State") or {}
+    labels = (container.get("Config") or {}).get("Labels") or {}
+    running = bool(state.get("Running")) and not state.get("Restarting")
+    spec = labels.get(spec_label)
+    image_matches = image_id is True or (image_id is not None and container.get("Image") == image_id)
+    return dict(exists=True, running=running, spec=spec, image_matches=image_matches,
+                converged=running and spec == spec_hash and image_matches)
+
+
+def other_containers(listed, name):
+    """Return {id, name} of listed containers (docker ps output) other than name."""
+    others = []
+    for container in listed:
+        names = [entry.lstrip("/") for entry in container.get("Names") or []]
+        if name not in names:
+            others.append(dict(id=container["Id"], name=names[0] if names else container["Id"]))
+    return others
+
+
+def label_filter(labels):
+    """Docker's filter syntax for running containers carrying every label in labels."""
+    return json.dumps({
+        "label": ["%s=%s" % (key, value) for key, value in sorted(labels.items())],
+        "status": ["running", "restarting"],
+    })
+
+
+def read_docker(client, params):
+    """Return (container inspect or None, image id / True / None, other running containers)."""
+    try:
+        container = client.get_json("/containers/{0}/json", params["name"])
+    except NotFound:
+        container = None
+    image_id = True
+    if params["image"]:
+        try:
+            image_id = client.get_json("/images/{0}/json", params["image"]).get("Id")
+        except NotFound:
+            image_id = None
+    others = []
+    if params["others"]:
+        listed = client.get_json("/containers/json", params={"filters": label_filter(params["others"])})
+        others = other_containers(listed, params["name"])
+    return container, image_id, others
+
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    spec_hash=dict(type="str", required=True),
+    spec_label=dict(type="str", default="kdeploy.spec"),
+    image=dict(type="str"),
+    env_file=dict(type="str"),
+    env_content=dict(type="str", no_log=True),
+    directories=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="str", required=True),
+        mode=dict(type="str"),
+        owner=dict(type="str"),
+    )),
+    others=dict(type="dict"),
+)
+
+
+def main():
+    """Run the module."""
+    client = AnsibleDockerClient(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_together=[["env_file", "env_content"]],
+    )
+    module = client.module
+    params = module.params
+    home = os.path.expanduser("~")
+    result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[])
+    try:
+        if params["env_file"]:
+            result["env_file"] = resolve(home, params["env_file"])
+            result["env_file_changed"] = ensure_env_file(
+                result["env_file"], params["env_content"], module.check_mode)
+        for directory in params["directories"]:
+            path = resolve(home, directory["path"])
+            result["directories"].append(path)
+            if ensure_directory(path, directory["mode"], directory["owner"], module.check_mode):
+                result["changed"] = True
+        container, image_id, others = read_docker(client, params)
+    except (IOError, OSError, KeyError) as exc:
+        module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),
+                         exception=traceback.format_exc())
+    except DockerException as exc:
+        module.fail_json(msg="Cannot read Docker state for %s: %s" % (params["name"], to_native(exc)),
+                         exception=traceback.format_exc())
+    result.update(container_state(container, image_id, params["spec_label"], params["spec_hash"]))
+    result["converged"] = result["converged"] and not result["env_file_changed"]
+    result["others"] = others
+    result["changed"] = result["changed"] or result["env_file_changed"]
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

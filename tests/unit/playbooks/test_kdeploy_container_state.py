@@ -1,0 +1,156 @@
+"""The kdeploy_container_state module (roles/kdeploy_app/library), function by function."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import stat
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from playbook_support import REPO
+
+MODULE_PATH = REPO / "roles" / "kdeploy_app" / "library" / "kdeploy_container_state.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kdeploy_container_state", MODULE_PATH)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+state = _load()
+
+
+def test_the_accessory_role_ships_the_same_module() -> None:
+    twin = REPO / "roles" / "kdeploy_accessory" / "library" / "kdeploy_container_state.py"
+    assert twin.read_bytes() == MODULE_PATH.read_bytes()
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    (".kamal/apps/app/env/roles/web.env", "/home/u/.kamal/apps/app/env/roles/web.env"),
+    ("~/data", "/home/u/data"),
+    ("/srv/data", "/srv/data"),
+])
+def test_relative_paths_live_under_home(path: str, expected: str) -> None:
+    assert state.resolve("/home/u", path) == expected
+
+
+def test_env_file_is_written_0600_in_a_new_directory(tmp_path: Path) -> None:
+    path = tmp_path / "env" / "roles" / "web.env"
+    assert state.ensure_env_file(str(path), "SECRET=x\n", check_mode=False) is True
+    assert path.read_text() == "SECRET=x\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755 & ~_umask()
+    assert state.ensure_env_file(str(path), "SECRET=x\n", check_mode=False) is False
+    assert [entry.name for entry in path.parent.iterdir()] == ["web.env"]
+
+
+def test_env_file_with_other_content_or_mode_is_changed(tmp_path: Path) -> None:
+    path = tmp_path / "web.env"
+    path.write_text("SECRET=old\n")
+    path.chmod(0o600)
+    assert state.ensure_env_file(str(path), "SECRET=new\n", check_mode=False) is True
+    assert path.read_text() == "SECRET=new\n"
+    path.chmod(0o644)
+    assert state.ensure_env_file(str(path), "SECRET=new\n", check_mode=False) is True
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_check_mode_reports_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "env" / "web.env"
+    assert state.ensure_env_file(str(path), "A=1\n", check_mode=True) is True
+    assert not path.parent.exists()
+    directory = tmp_path / "data"
+    assert state.ensure_directory(str(directory), "0700", None, check_mode=True) is True
+    assert not directory.exists()
+
+
+def test_directory_is_created_then_left_alone(tmp_path: Path) -> None:
+    directory = tmp_path / "app-db" / "data"
+    assert state.ensure_directory(str(directory), None, None, check_mode=False) is True
+    assert directory.is_dir()
+    assert state.ensure_directory(str(directory), None, None, check_mode=False) is False
+    assert state.ensure_directory(str(directory), "0700", None, check_mode=False) is True
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert state.ensure_directory(str(directory), "0700", None, check_mode=False) is False
+
+
+def _container(running: bool = True, restarting: bool = False, spec: str | None = "h1",
+               image: str = "sha256:a") -> dict[str, Any]:
+    labels = {"service": "app"} | ({"kdeploy.spec": spec} if spec else {})
+    return {"State": {"Running": running, "Restarting": restarting}, "Image": image,
+            "Config": {"Labels": labels}}
+
+
+@pytest.mark.parametrize(("container", "image_id", "expected"), [
+    (None, "sha256:a", {"exists": False, "running": False, "converged": False}),
+    (_container(), "sha256:a", {"exists": True, "running": True, "converged": True}),
+    (_container(), True, {"exists": True, "running": True, "converged": True}),
+    (_container(running=False), "sha256:a", {"exists": True, "running": False, "converged": False}),
+    (_container(restarting=True), "sha256:a", {"running": False, "converged": False}),
+    (_container(spec="other"), "sha256:a", {"spec": "other", "converged": False}),
+    (_container(spec=None), "sha256:a", {"spec": None, "converged": False}),
+    (_container(), "sha256:b", {"image_matches": False, "converged": False}),
+    (_container(), None, {"image_matches": False, "converged": False}),
+])
+def test_container_is_converged_only_when_running_with_the_same_spec_and_image(
+    container: dict[str, Any] | None, image_id: object, expected: dict[str, Any],
+) -> None:
+    result = state.container_state(container, image_id, "kdeploy.spec", "h1")
+    assert {key: result[key] for key in expected} == expected
+
+
+def test_other_containers_leave_out_the_named_one() -> None:
+    listed = [{"Id": "1", "Names": ["/app-web-v1"]}, {"Id": "2", "Names": ["/app-web-v0"]}]
+    assert state.other_containers(listed, "app-web-v1") == [{"id": "2", "name": "app-web-v0"}]
+
+
+def test_label_filter_selects_running_containers_with_every_label() -> None:
+    assert json.loads(state.label_filter({"service": "app", "role": "web", "destination": ""})) == {
+        "label": ["destination=", "role=web", "service=app"],
+        "status": ["running", "restarting"],
+    }
+
+
+class FakeClient:
+    """Answers the three Docker API reads the module makes."""
+
+    def __init__(self, container: dict[str, Any] | None, image: dict[str, Any] | None,
+                 listed: list[dict[str, Any]]) -> None:
+        self.container, self.image, self.listed = container, image, listed
+        self.calls: list[tuple[str, Any]] = []
+
+    def get_json(self, path: str, *args: str, params: dict[str, Any] | None = None) -> Any:
+        self.calls.append((path, args or params))
+        answer = {"/containers/{0}/json": self.container, "/images/{0}/json": self.image,
+                  "/containers/json": self.listed}[path]
+        if answer is None:
+            raise state.NotFound("missing")
+        return answer
+
+
+def test_read_docker_treats_missing_container_and_image_as_none() -> None:
+    client = FakeClient(None, None, [])
+    params = {"name": "app-web-v1", "image": "r/app:v1", "others": {"service": "app"}}
+    assert state.read_docker(client, params) == (None, None, [])
+    assert [path for path, _ in client.calls] == [
+        "/containers/{0}/json", "/images/{0}/json", "/containers/json"]
+
+
+def test_read_docker_skips_what_was_not_asked() -> None:
+    client = FakeClient(_container(), {"Id": "sha256:a"}, [])
+    params = {"name": "app-db", "image": None, "others": None}
+    assert state.read_docker(client, params) == (_container(), True, [])
+    assert [path for path, _ in client.calls] == ["/containers/{0}/json"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
