@@ -13,6 +13,7 @@ import yaml
 from kdeploy.config.build import build_config
 from kdeploy.config.erb import render_erb
 from kdeploy.config.model import Config
+from kdeploy.config.secrets import Secrets
 from kdeploy.config.values import deep_merge
 from kdeploy.errors import ConfigError
 
@@ -100,10 +101,7 @@ def git_version(project_dir: Path) -> str | None:
 
 
 def _secrets(raw: Mapping[str, Any], destination: str | None, project_dir: Path,
-             environ: Mapping[str, str]) -> Any:
-    # Imported here: building Secrets reads nothing, but its module is only needed once loaded.
-    from kdeploy.config.secrets import Secrets
-
+             environ: Mapping[str, str]) -> Secrets:
     secrets_path = raw.get("secrets_path")
     return Secrets(secrets_path=".kamal/secrets" if secrets_path is None else str(secrets_path),
                    destination=destination, base_dir=project_dir, environ=environ)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kdeploy.config.accessory import Accessory
 from kdeploy.config.boot import Boot
@@ -19,6 +19,9 @@ from kdeploy.config.role import Role
 from kdeploy.config.ssh import Ssh, Sshkit
 from kdeploy.config.values import frozen
 from kdeploy.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from kdeploy.config.secrets import Secrets
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Config:
     error_pages_path: str | None = None
     extension: KdeployExtension = field(default_factory=KdeployExtension)
     # Lazy: nothing is read until a secret is looked up. Excluded from equality and repr.
-    secrets: Any = field(default=None, compare=False, repr=False)
+    secrets: Secrets | None = field(default=None, compare=False, repr=False)
 
     @property
     def repository(self) -> str:
