@@ -71,7 +71,10 @@ options:
         with all these labels, other than O(name), are returned in RV(others).
     type: dict
   docker_host:
-    description: The Docker daemon URL.
+    description:
+      - The Docker daemon URL. A C(unix://) socket is read with the Python standard library; any
+        other daemon (tcp, ssh, TLS) through community.docker's client, which also takes the other
+        options of the community.docker modules (C(tls), C(ca_path), C(timeout), ...).
     type: str
     default: unix:///var/run/docker.sock
 attributes:
@@ -143,22 +146,20 @@ import json
 import os
 import pwd
 import grp
+import socket
 import tempfile
 import traceback
 
-from ansible.module_utils.common.text.converters import to_bytes, to_native
-
 try:
-    from ansible_collections.community.docker.plugins.module_utils.common_api import (
-        AnsibleDockerClient,
-    )
-    from ansible_collections.community.docker.plugins.module_utils._api.errors import (
-        DockerException,
-        NotFound,
-    )
-except ImportError:  # only for unit tests without the collection
-    AnsibleDockerClient = None
-    DockerException = NotFound = Exception
+    from http.client import HTTPConnection
+    from urllib.parse import quote, urlencode
+except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
+    HTTPConnection = object
+    quote = urlencode = None
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.community.docker.plugins.module_utils.util import DOCKER_COMMON_ARGS
 
 
 ENV_FILE_MODE = 0o600
@@ -271,17 +272,109 @@ def label_filter(labels):
     })
 
 
+class DockerNotFound(Exception):
+    """The Docker API answered 404 (no such container or image)."""
+
+
+class DockerError(Exception):
+    """The Docker API could not be reached or answered an error."""
+
+
+class UnixSocketConnection(HTTPConnection):
+    """HTTP over the daemon's unix socket."""
+
+    def __init__(self, path, timeout):
+        HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+class UnixSocketDocker(object):
+    """The three read-only calls this module needs, without the requests library.
+
+    Importing requests and the vendored Docker client costs about as much as the rest of the
+    module run; a plain unix socket is what almost every host uses.
+    """
+
+    def __init__(self, path, timeout):
+        self.path, self.timeout = path, timeout
+
+    def get_json(self, pathfmt, *args, **kwargs):
+        """GET pathfmt (args quoted into it, params as the query); return the decoded JSON."""
+        url = pathfmt.format(*[quote(arg, safe="/:") for arg in args])
+        if kwargs.get("params"):
+            url += "?" + urlencode(kwargs["params"])
+        connection = UnixSocketConnection(self.path, self.timeout)
+        try:
+            connection.request("GET", url, headers={"Host": "docker"})
+            response = connection.getresponse()
+            body = response.read()
+        except (IOError, OSError) as exc:
+            raise DockerError("cannot reach Docker at unix://%s: %s" % (self.path, to_native(exc)))
+        finally:
+            connection.close()
+        if response.status == 404:
+            raise DockerNotFound(url)
+        if response.status >= 400:
+            raise DockerError("Docker answered %s to GET %s: %s" % (response.status, url, to_native(body)))
+        return json.loads(to_native(body))
+
+
+def api_client(module):
+    """The community.docker API client, for daemons not on a plain unix socket (tcp, ssh, TLS)."""
+    from ansible_collections.community.docker.plugins.module_utils.common_api import (
+        AnsibleDockerClientBase,
+    )
+    from ansible_collections.community.docker.plugins.module_utils._api.errors import (
+        DockerException,
+        NotFound,
+    )
+
+    class Client(AnsibleDockerClientBase):
+        def fail(self, msg, **kwargs):
+            module.fail_json(msg=msg, **kwargs)
+
+        def deprecate(self, msg, version=None, date=None, collection_name=None):
+            module.deprecate(msg, version=version, date=date, collection_name=collection_name)
+
+        def _get_params(self):
+            return module.params
+
+        def get_json(self, pathfmt, *args, **kwargs):
+            try:
+                return AnsibleDockerClientBase.get_json(self, pathfmt, *args, **kwargs)
+            except NotFound:
+                raise DockerNotFound(pathfmt)
+            except DockerException as exc:
+                raise DockerError(to_native(exc))
+
+    return Client()
+
+
+def docker_client(module):
+    """A client for the daemon at docker_host: the plain unix socket, else community.docker's."""
+    params = module.params
+    host = params["docker_host"]
+    if host.startswith("unix://") and not (params["tls"] or params["validate_certs"]):
+        return UnixSocketDocker(host[len("unix://"):], params["timeout"])
+    return api_client(module)
+
+
 def read_docker(client, params):
     """Return (container inspect or None, image id / True / None, other running containers)."""
     try:
         container = client.get_json("/containers/{0}/json", params["name"])
-    except NotFound:
+    except DockerNotFound:
         container = None
     image_id = True
     if params["image"]:
         try:
             image_id = client.get_json("/images/{0}/json", params["image"]).get("Id")
-        except NotFound:
+        except DockerNotFound:
             image_id = None
     others = []
     if params["others"]:
@@ -308,12 +401,13 @@ ARGUMENT_SPEC = dict(
 
 def main():
     """Run the module."""
-    client = AnsibleDockerClient(
-        argument_spec=ARGUMENT_SPEC,
+    argument_spec = dict(DOCKER_COMMON_ARGS)
+    argument_spec.update(ARGUMENT_SPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
         supports_check_mode=True,
-        required_together=[["env_file", "env_content"]],
+        required_together=[["env_file", "env_content"], ["client_cert", "client_key"]],
     )
-    module = client.module
     params = module.params
     home = os.path.expanduser("~")
     result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[])
@@ -327,11 +421,11 @@ def main():
             result["directories"].append(path)
             if ensure_directory(path, directory["mode"], directory["owner"], module.check_mode):
                 result["changed"] = True
-        container, image_id, others = read_docker(client, params)
+        container, image_id, others = read_docker(docker_client(module), params)
     except (IOError, OSError, KeyError) as exc:
         module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),
                          exception=traceback.format_exc())
-    except DockerException as exc:
+    except DockerError as exc:
         module.fail_json(msg="Cannot read Docker state for %s: %s" % (params["name"], to_native(exc)),
                          exception=traceback.format_exc())
     result.update(container_state(container, image_id, params["spec_label"], params["spec_hash"]))
