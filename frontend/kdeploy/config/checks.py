@@ -80,7 +80,8 @@ def check_config(config: Config, raw: Mapping[str, Any]) -> None:
     _check_minimum_version(config.minimum_version)
     if config.retain_containers < 1:
         raise ConfigError("Must retain at least 1 container")
-    if not _SERVICE_NAME.search(config.service):
+    # Kamal crashes on a non-string service (`true`, `123`); call it an invalid name instead.
+    if not isinstance(raw.get("service"), str) or not _SERVICE_NAME.search(config.service):
         raise ConfigError("Service name can only include alphanumeric characters, hyphens, "
                           "and underscores")
     _check_hooks(config.project_dir / config.hooks_path)

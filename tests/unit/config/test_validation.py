@@ -16,6 +16,8 @@ CASES = [
     (variant(deploy_timeout="5"), "deploy_timeout: should be an integer"),
     (variant(require_destination="yes"), "require_destination: should be a boolean"),
     (variant(service=None), "Missing required configuration for service"),
+    (variant(service=True),
+     "Service name can only include alphanumeric characters, hyphens, and underscores"),
     (variant(service="my app"),
      "Service name can only include alphanumeric characters, hyphens, and underscores"),
     (variant(image=None, registry={"username": "u", "password": "p"}),
