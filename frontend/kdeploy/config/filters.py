@@ -61,7 +61,9 @@ def select(config: Config, roles: str | None = None, hosts: str | None = None,
     specific_hosts = _filter(config.all_hosts, hosts, "hosts", str) if hosts else None
     if primary:
         # Kamal takes the first -r role as written, not the primary one.
-        specific_hosts = [specific_roles[0].primary_host if specific_roles else config.primary_host]
+        first = specific_roles[0].primary_host if specific_roles else (
+            config.primary_host if config.roles else None)
+        specific_hosts = [first] if first else list(config.all_hosts[:1])
     selected_hosts = _specified_hosts(config, specific_roles, specific_hosts)
     candidates = specific_roles if specific_roles is not None else list(config.roles)
     in_scope = set(specific_hosts if specific_hosts is not None else config.all_hosts)

@@ -84,3 +84,10 @@ def test_founding_case_web_new(load):
     assert selection.hosts == ("10.0.0.2",)
     assert dict(selection.accessory_hosts) == {}
     assert selection.primary_host == "10.0.0.2"
+
+
+def test_accessories_only_config(load):
+    config = load(variant(servers=None, accessories={"db": {"image": "x", "host": "10.0.0.9"}}))
+    assert select(config).hosts == ("10.0.0.9",)
+    assert select(config).primary_host is None
+    assert select(config, primary=True).hosts == ("10.0.0.9",)
