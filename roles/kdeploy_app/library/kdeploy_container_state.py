@@ -65,6 +65,14 @@ options:
       owner:
         description: Owner, C(user) or C(user:group); left alone when not set.
         type: str
+  registry:
+    description:
+      - The registry login the container's image needs (C(server), null for Docker Hub;
+        C(username); C(password)). RV(registry_stored) tells whether C(docker login) already
+        stored exactly these credentials, which is the check C(community.docker.docker_login)
+        makes with C(reauthorize=false) before it calls the registry; the caller can then skip
+        that module call. Never logged.
+    type: dict
   others:
     description:
       - Labels of the containers that belong to the same role. Running or restarting containers
@@ -132,6 +140,12 @@ image_matches:
   description: Whether it runs the image ID that O(image) has on the host (true without O(image)).
   type: bool
   returned: always
+registry_stored:
+  description:
+    - Whether C(~/.docker/config.json) (or C($DOCKER_CONFIG/config.json)) stores O(registry)'s
+      username and password in its file store (false without O(registry), or with a credential helper).
+  type: bool
+  returned: always
 converged:
   description: Exists, runs, spec label equals O(spec_hash), image matches, env file unchanged.
   type: bool
@@ -142,6 +156,7 @@ others:
   returned: always
 """
 
+import base64
 import json
 import os
 import pwd
@@ -239,6 +254,32 @@ def ensure_directory(path, mode, owner, check_mode):
         if not check_mode:
             os.chown(path, uid, gid)
     return changed
+
+
+DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io")
+
+
+def docker_config_path():
+    """Where docker login stores credentials for this user."""
+    directory = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    return os.path.join(directory, "config.json")
+
+
+def registry_stored(config_path, server, username, password):
+    """Whether the config file's plain store holds exactly username:password for server."""
+    try:
+        with open(config_path, "rb") as handle:
+            config = json.loads(to_native(handle.read()))
+    except (IOError, OSError, ValueError):
+        return False
+    if not isinstance(config, dict) or config.get("credsStore"):
+        return False
+    keys = [server, "https://" + server, "http://" + server] if server else list(DOCKER_HUB_KEYS)
+    if any(key in (config.get("credHelpers") or {}) for key in keys):
+        return False
+    wanted = to_native(base64.b64encode(to_bytes("%s:%s" % (username, password))))
+    auths = config.get("auths") or {}
+    return any((auths.get(key) or {}).get("auth") == wanted for key in keys)
 
 
 def container_state(container, image_id, spec_label, spec_hash):
@@ -396,6 +437,11 @@ ARGUMENT_SPEC = dict(
         owner=dict(type="str"),
     )),
     others=dict(type="dict"),
+    registry=dict(type="dict", no_log=True, options=dict(
+        server=dict(type="str"),
+        username=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+    )),
 )
 
 
@@ -410,7 +456,12 @@ def main():
     )
     params = module.params
     home = os.path.expanduser("~")
-    result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[])
+    result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[],
+                  registry_stored=False)
+    registry = params["registry"]
+    if registry:
+        result["registry_stored"] = registry_stored(
+            docker_config_path(), registry["server"], registry["username"], registry["password"])
     try:
         if params["env_file"]:
             result["env_file"] = resolve(home, params["env_file"])

@@ -206,3 +206,33 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _docker_config(tmp_path: Path, config: dict[str, Any]) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+@pytest.mark.parametrize(("config", "server", "stored"), [
+    ({"auths": {"10.0.0.1:5000": {"auth": "dTpw"}}}, "10.0.0.1:5000", True),  # b64("u:p")
+    ({"auths": {"https://10.0.0.1:5000": {"auth": "dTpw"}}}, "10.0.0.1:5000", True),
+    ({"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}}, None, True),
+    ({"auths": {"10.0.0.1:5000": {"auth": "dTpvbGQ="}}}, "10.0.0.1:5000", False),  # u:old
+    ({"auths": {"10.0.0.2:5000": {"auth": "dTpw"}}}, "10.0.0.1:5000", False),
+    ({"auths": {"10.0.0.1:5000": {"auth": "dTpw"}}, "credsStore": "pass"}, "10.0.0.1:5000", False),
+    ({"auths": {"10.0.0.1:5000": {"auth": "dTpw"}},
+      "credHelpers": {"10.0.0.1:5000": "ecr-login"}}, "10.0.0.1:5000", False),
+    ({}, "10.0.0.1:5000", False),
+])
+def test_registry_credentials_count_as_stored_only_when_equal_in_the_file_store(
+    tmp_path: Path, config: dict[str, Any], server: str | None, stored: bool,
+) -> None:
+    path = _docker_config(tmp_path, config)
+    assert state.registry_stored(path, server, "u", "p") is stored
+
+
+def test_missing_or_broken_docker_config_means_not_stored(tmp_path: Path) -> None:
+    assert state.registry_stored(str(tmp_path / "none.json"), "r", "u", "p") is False
+    (tmp_path / "broken.json").write_text("{")
+    assert state.registry_stored(str(tmp_path / "broken.json"), "r", "u", "p") is False
