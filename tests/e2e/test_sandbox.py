@@ -118,12 +118,16 @@ def test_docker_can_be_taken_away_and_restored(clean_sandbox: api.SandboxInfo) -
 
 
 def test_dead_processes_are_rebuilt(live_sandbox: api.SandboxInfo) -> None:
+    host_key = live_sandbox.host(1).directory / "etc" / "ssh_host_ed25519_key"
+    key_before = host_key.read_bytes()
     cgroups.kill_subtree()  # every sshd and dockerd dies; netns and bridge survive
     assert network.sandbox_netns() and network.link_exists(BRIDGE)
     assert not api.status().healthy
     rebuilt = api.up(hosts=3)
     assert rebuilt.healthy
     assert helpers.ssh(rebuilt, 1, "docker ps").returncode == 0
+    # Same host key after a rebuild, so Kamal (which checks known_hosts) still connects.
+    assert (rebuilt.host(1).directory / "etc" / "ssh_host_ed25519_key").read_bytes() == key_before
 
 
 def test_half_built_sandbox_without_state_is_rebuilt(live_sandbox: api.SandboxInfo) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from kdeploy.sandbox.procs import docker_ping, read_pid, spawn, tcp_open, wait_u
 READY_TIMEOUT = 60.0
 
 
-def prepare_host(host_dir: Path, name: str, address: str, registry: str, pubkey: str) -> None:
+def prepare_host(host_dir: Path, name: str, address: str, registry: str, pubkey: str,
+                 key_cache: Path) -> None:
     """Write one host's directories, host key, authorized_keys, sshd_config and scripts."""
     for sub in ("run/sshd", "root/.ssh", "docker", "etc", "log"):
         (host_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -22,8 +24,7 @@ def prepare_host(host_dir: Path, name: str, address: str, registry: str, pubkey:
     keys.write_text(pubkey)
     keys.chmod(0o600)
     etc = host_dir / "etc"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name,
-                    "-f", str(etc / "ssh_host_ed25519_key")], check=True, capture_output=True)
+    _install_host_key(key_cache / f"{name}_ed25519_key", etc / "ssh_host_ed25519_key", name)
     (etc / "sshd_config").write_text(hostconfig.sshd_config(address, host_dir))
     (etc / "daemon.json").write_text("{}\n")
     cgroup = cgroups.daemons_cgroup(name)
@@ -31,6 +32,17 @@ def prepare_host(host_dir: Path, name: str, address: str, registry: str, pubkey:
         hostconfig.dockerd_script(name, host_dir, registry, cgroup))
     sshd = find_command("sshd") or "/usr/sbin/sshd"
     (host_dir / "boot.sh").write_text(hostconfig.boot_script(name, host_dir, sshd, cgroup))
+
+
+def _install_host_key(cached: Path, target: Path, name: str) -> None:
+    # The same host keeps its host key across rebuilds: clients that remember it (Kamal reads
+    # ~/.ssh/known_hosts and refuses a changed key) keep working after `down` and `up`.
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name,
+                        "-f", str(cached)], check=True, capture_output=True)
+    shutil.copyfile(cached, target)
+    target.chmod(0o600)
 
 
 def start_host(host_dir: Path, name: str) -> subprocess.Popen[bytes]:

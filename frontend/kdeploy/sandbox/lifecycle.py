@@ -6,6 +6,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from kdeploy.sandbox import builder, example, hosts, network, preflight, registry, teardown
 from kdeploy.sandbox.info import SandboxInfo, info_from_state
@@ -108,9 +109,11 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
     pubkey = _make_key(layout)
     registry_proc = registry.start_registry(layout, state.registry)
     state.registry_pid = registry_proc.pid
+    key_cache = layout.cache / "host-keys"
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda h: hosts.prepare_host(layout.host_dir(h.name), h.name, h.address,
-                                                   state.registry, pubkey), state.hosts))
+                                                   state.registry, pubkey, key_cache),
+                      state.hosts))
     boots = {h.name: hosts.start_host(layout.host_dir(h.name), h.name) for h in state.hosts}
     for host in state.hosts:
         host.sshd_pid = boots[host.name].pid
@@ -121,10 +124,22 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
                               boots[host.name])
         host.dockerd_pid = hosts.dockerd_pid(layout.host_dir(host.name))
     say(f"--> Hosts ready; registry {state.registry}")
+    _forget_old_host_keys([host.address for host in state.hosts])
     example.write_example(layout.example_dir, state.registry, str(layout.key_path),
                           [h.address for h in state.hosts])
     if images.finish():
         say("--> Built and pushed the demo images")
+
+
+def _forget_old_host_keys(addresses: list[str]) -> None:
+    # Host keys stay the same across rebuilds (cached), but a known_hosts entry from an older
+    # key (e.g. another subnet's sandbox at these addresses) would make Kamal refuse the host.
+    known_hosts = Path.home() / ".ssh" / "known_hosts"
+    if not known_hosts.exists():
+        return
+    for address in addresses:
+        subprocess.run(["ssh-keygen", "-R", address, "-f", str(known_hosts)],
+                       capture_output=True, check=False)
 
 
 def _make_key(layout: Layout) -> str:
