@@ -160,10 +160,10 @@ def test_other_size_and_subnet_rebuild(live_sandbox: api.SandboxInfo) -> None:
 def test_taken_subnet_is_refused_and_leaves_nothing(live_sandbox: api.SandboxInfo) -> None:
     subprocess.run(["ip", "link", "add", "kdtestbr0", "type", "bridge"], check=True)
     try:
-        subprocess.run(["ip", "addr", "add", "10.213.9.1/24", "dev", "kdtestbr0"], check=True)
-        result = kdeploy("sandbox", "up", "--subnet", "10.213.9.0/24")
+        subprocess.run(["ip", "addr", "add", "10.213.251.1/24", "dev", "kdtestbr0"], check=True)
+        result = kdeploy("sandbox", "up", "--subnet", "10.213.251.0/24")
         assert result.returncode == 2
-        assert "10.213.9.0/24 is already used by interface kdtestbr0" in result.stderr
+        assert "10.213.251.0/24 is already used by interface kdtestbr0" in result.stderr
         assert "Traceback" not in result.stderr
     finally:
         subprocess.run(["ip", "link", "delete", "kdtestbr0"], check=False)
