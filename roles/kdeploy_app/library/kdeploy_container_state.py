@@ -17,7 +17,8 @@ description:
     role from Docker, so a converged host costs one round trip.
   - The desired container spec (every non-secret option) is hashed on the controller and stored
     in the label named by O(spec_label) when C(community.docker.docker_container) creates the
-    container. The container is converged when it exists, runs, carries that hash, runs the image
+    container. The container is converged when it exists, runs (healthy, if it has a health
+    check), carries that hash, runs the image
     that O(image) names locally, and the env file (which holds the secrets) did not change.
   - It never creates, starts, stops or removes a container; that stays with
     C(community.docker.docker_container).
@@ -129,7 +130,7 @@ exists:
   type: bool
   returned: always
 running:
-  description: Whether it runs (and is not restarting).
+  description: Whether it runs, is not restarting and, when it has a HEALTHCHECK, is healthy.
   type: bool
   returned: always
 spec:
@@ -288,7 +289,10 @@ def container_state(container, image_id, spec_label, spec_hash):
         return dict(exists=False, running=False, spec=None, image_matches=False, converged=False)
     state = container.get("State") or {}
     labels = (container.get("Config") or {}).get("Labels") or {}
-    running = bool(state.get("Running")) and not state.get("Restarting")
+    # A container with a HEALTHCHECK must also be healthy (docker_container's state healthy
+    # would wait for it); one without counts as soon as it runs.
+    healthy = (state.get("Health") or {}).get("Status", "healthy") == "healthy"
+    running = bool(state.get("Running")) and not state.get("Restarting") and healthy
     spec = labels.get(spec_label)
     image_matches = image_id is True or (image_id is not None and container.get("Image") == image_id)
     return dict(exists=True, running=running, spec=spec, image_matches=image_matches,

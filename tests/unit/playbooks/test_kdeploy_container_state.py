@@ -86,10 +86,12 @@ def test_directory_is_created_then_left_alone(tmp_path: Path) -> None:
 
 
 def _container(running: bool = True, restarting: bool = False, spec: str | None = "h1",
-               image: str = "sha256:a") -> dict[str, Any]:
+               image: str = "sha256:a", health: str | None = None) -> dict[str, Any]:
     labels = {"service": "app"} | ({"kdeploy.spec": spec} if spec else {})
-    return {"State": {"Running": running, "Restarting": restarting}, "Image": image,
-            "Config": {"Labels": labels}}
+    container_state = {"Running": running, "Restarting": restarting}
+    if health:
+        container_state["Health"] = {"Status": health}
+    return {"State": container_state, "Image": image, "Config": {"Labels": labels}}
 
 
 @pytest.mark.parametrize(("container", "image_id", "expected"), [
@@ -98,6 +100,9 @@ def _container(running: bool = True, restarting: bool = False, spec: str | None 
     (_container(), True, {"exists": True, "running": True, "converged": True}),
     (_container(running=False), "sha256:a", {"exists": True, "running": False, "converged": False}),
     (_container(restarting=True), "sha256:a", {"running": False, "converged": False}),
+    (_container(health="healthy"), "sha256:a", {"running": True, "converged": True}),
+    (_container(health="starting"), "sha256:a", {"running": False, "converged": False}),
+    (_container(health="unhealthy"), "sha256:a", {"running": False, "converged": False}),
     (_container(spec="other"), "sha256:a", {"spec": "other", "converged": False}),
     (_container(spec=None), "sha256:a", {"spec": None, "converged": False}),
     (_container(), "sha256:b", {"image_matches": False, "converged": False}),
