@@ -1,0 +1,159 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# MIT License (kdeploy)
+"""Make sure a Docker network exists on a daemon behind a unix socket, without requests."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kdeploy_docker_network
+short_description: Create a Docker network when it is missing (unix socket, standard library only)
+description:
+  - The bootstrap probe of kdeploy's hosts, in one call: it fails when the daemon cannot be reached
+    or when the Python library C(requests) that the community.docker modules need is missing (with
+    community.docker's own message, so the caller can tell which to install), and otherwise creates
+    the network (C(docker network create <name>), Kamal's bootstrap) unless it exists.
+  - Talks to the daemon with the Python standard library; importing requests and the vendored
+    Docker client would cost about as much as the rest of the run. Only C(unix://) daemons; use
+    C(community.docker.docker_network) for any other.
+  - Idempotent; in check mode nothing is created and RV(changed) says whether it would be.
+version_added: "0.1.0"
+author: kdeploy
+options:
+  name:
+    description: Network name.
+    type: str
+    required: true
+  docker_host:
+    description: The Docker daemon, a C(unix://) URL.
+    type: str
+    default: unix:///var/run/docker.sock
+  timeout:
+    description: Seconds to wait for the daemon.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Ensure the kamal network exists.
+  kdeploy_docker_network:
+    name: kamal
+"""
+
+RETURN = r"""
+network:
+  description: The network's inspect output (null in check mode when it would be created).
+  type: dict
+  returned: success
+"""
+
+import json
+import socket
+import traceback
+
+try:
+    from http.client import HTTPConnection
+    from importlib.util import find_spec
+    from urllib.parse import quote
+except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
+    HTTPConnection = object
+    find_spec = quote = None
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+# community.docker's wording (missing_required_lib), which kdeploy_docker reads to install
+# only python3-requests when the daemon is there.
+REQUESTS_MISSING = "Failed to import the required Python library (requests) on %s's Python %s."
+
+
+class UnixSocketConnection(HTTPConnection):
+    """HTTP over the daemon's unix socket (same as kdeploy_container_state's)."""
+
+    def __init__(self, path, timeout):
+        HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def docker_request(path, timeout, method, url, body=None):
+    """Send one request to the daemon; return (status, decoded JSON or None)."""
+    connection = UnixSocketConnection(path, timeout)
+    try:
+        headers = {"Host": "docker"}
+        data = None
+        if body is not None:
+            data = to_bytes(json.dumps(body))
+            headers["Content-Type"] = "application/json"
+        connection.request(method, url, body=data, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(to_native(payload)) if payload else None
+    except ValueError:
+        return response.status, {"message": to_native(payload)}
+
+
+def ensure_network(path, timeout, name, check_mode):
+    """Return (changed, inspect output or None); raise RuntimeError on a daemon error."""
+    url = "/networks/%s" % quote(name, safe="")
+    status, network = docker_request(path, timeout, "GET", url)
+    if status == 200:
+        return False, network
+    if status != 404:
+        raise RuntimeError("Docker answered %s to GET %s: %s" % (status, url, network))
+    if check_mode:
+        return True, None
+    status, created = docker_request(path, timeout, "POST", "/networks/create",
+                                     {"Name": name, "CheckDuplicate": True})
+    if status >= 400:
+        raise RuntimeError("Docker answered %s when creating network %s: %s" % (status, name, created))
+    status, network = docker_request(path, timeout, "GET", url)
+    return True, network
+
+
+def main():
+    """Run the module."""
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not params["docker_host"].startswith("unix://"):
+        module.fail_json(msg="kdeploy_docker_network only talks to unix:// daemons, not %s"
+                         % params["docker_host"])
+    if find_spec("requests") is None:
+        import platform
+        import sys
+        module.fail_json(msg=REQUESTS_MISSING % (platform.node(), sys.executable))
+    path = params["docker_host"][len("unix://"):]
+    try:
+        changed, network = ensure_network(path, params["timeout"], params["name"], module.check_mode)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="Error connecting: cannot reach Docker at unix://%s: %s"
+                         % (path, to_native(exc)), exception=traceback.format_exc())
+    except RuntimeError as exc:
+        module.fail_json(msg=to_native(exc))
+    module.exit_json(changed=changed, network=network)
+
+
+if __name__ == "__main__":
+    main()
