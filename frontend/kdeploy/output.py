@@ -28,6 +28,16 @@ def _message(data: dict[str, Any]) -> str:
     return str(res.get("msg") or res.get("stderr") or "").strip()
 
 
+def _changed(data: dict[str, Any]) -> bool | None:
+    """Whether a task changed something; None when no_log hid its result.
+
+    ansible-runner replaces a `no_log` result by `{"censored": …}`, `changed` included, so only
+    the final stats (the summary) count those tasks' changes.
+    """
+    res = data.get("res") or {}
+    return None if "censored" in res else bool(res.get("changed"))
+
+
 class HumanOutput:
     """One line per play and host as results arrive; `-v` adds every task, `-q` keeps errors."""
 
@@ -72,16 +82,17 @@ class HumanOutput:
 
     def _result(self, status: str, data: dict[str, Any]) -> None:
         host = data.get("host", "?")
-        counts = self._play_hosts.setdefault(host, {"ok": 0, "changed": 0})
-        changed = bool((data.get("res") or {}).get("changed"))
-        counts["ok"] += status == "ok"
-        counts["changed"] += changed
+        counts = self._play_hosts.setdefault(host, {"tasks": 0, "failed": 0})
+        changed = _changed(data)
+        counts["tasks"] += status != "skipped"
+        counts["failed"] += status in ("failed", "unreachable")
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
             label = "UNREACHABLE" if status == "unreachable" else "FAILED"
             text = self.redact(f"    {host}  {label}: {data.get('task', '')}: {_message(data)}")
             click.secho(text, fg="red", file=self.stream)
         elif self.verbose:
-            state = "changed" if changed else status
+            state = {True: "changed", None: f"{status} (result hidden: no_log)"}.get(
+                changed, status)
             click.echo(self.redact(f"      {host}  {data.get('task', '')}: {state}"),
                        file=self.stream)
 
@@ -89,8 +100,8 @@ class HumanOutput:
         if self._play and self._play_hosts and not self.quiet:
             click.echo(f"--> {self._play}", file=self.stream)
             for host, counts in self._play_hosts.items():
-                click.echo(f"    {host}  ok={counts['ok']} changed={counts['changed']}",
-                           file=self.stream)
+                state = "failed" if counts["failed"] else "done"
+                click.echo(f"    {host}  {state} ({counts['tasks']} tasks)", file=self.stream)
         self._play, self._play_hosts = None, {}
 
 
@@ -123,7 +134,7 @@ class JsonOutput:
             self._emit({
                 "event": _RESULT_EVENTS[kind], "host": data.get("host"),
                 "play": data.get("play"), "task": data.get("task"),
-                "changed": bool((data.get("res") or {}).get("changed")),
+                "changed": _changed(data),
                 "msg": _message(data) or None,
             })
 

@@ -173,6 +173,14 @@ def file_mode(info: SandboxInfo, index: int, path: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def changes_per_host(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Changed tasks per host from the run's summary (Ansible's stats).
+
+    The summary counts `no_log` tasks too, whose result events hide `changed`.
+    """
+    return {host: counts["changed"] for host, counts in events[-1]["hosts"].items()}
+
+
 def changed_tasks(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """(play, task, host) of every result event that reports a change."""
     return [(e.get("play") or "", e.get("task") or "", e.get("host") or "")

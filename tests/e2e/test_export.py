@@ -14,8 +14,10 @@ from project import (
     SECRETS,
     Project,
     accessory_container,
+    address,
     app_container,
     changed_tasks,
+    changes_per_host,
     example_config,
     snapshot,
 )
@@ -90,4 +92,8 @@ def test_exported_directory_runs_with_plain_ansible_playbook(
     assert events[-1]["event"] == "summary" and events[-1]["exit_code"] == 0
     changed = changed_tasks(events)
     assert all("lock" in f"{play} {task}".lower() for play, task, _ in changed), changed
+    # The stats count no_log tasks as well: only the lock host's acquire and release changed.
+    lock_host = address(info, 1)
+    assert changes_per_host(events) == {
+        host: 2 if host == lock_host else 0 for host in changes_per_host(events)}
     assert snapshot(info) == before

@@ -18,6 +18,7 @@ from project import (
     app_container,
     audit_lines,
     changed_tasks,
+    changes_per_host,
     example_config,
     file_mode,
     founding_config,
@@ -93,6 +94,10 @@ def test_setup_again_converges(clean_sandbox: SandboxInfo, tmp_path: Path) -> No
     # Only taking and releasing the lock changes anything: no accessory or app task does.
     changed = changed_tasks(events)
     assert all("lock" in f"{play} {task}".lower() for play, task, _ in changed), changed
+    # The stats count no_log tasks as well: only the lock host's acquire and release changed.
+    lock_host = address(info, 1)
+    assert changes_per_host(events) == {
+        host: 2 if host == lock_host else 0 for host in changes_per_host(events)}
     assert snapshot(info) == before
 
     # Kamal's audit log: one boot line per container, none added by the second run.

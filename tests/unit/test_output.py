@@ -17,6 +17,7 @@ def _events() -> list[dict[str, Any]]:
         {"event": "playbook_on_play_start", "event_data": {"play": "Boot web"}},
         result("runner_on_ok", "10.0.0.1", "Start the container.", changed=True),
         result("runner_on_ok", "10.0.0.1", "Wait for health.", changed=False),
+        result("runner_on_ok", "10.0.0.1", "Write the env file.", censored="hidden"),
         result("runner_on_failed", "10.0.0.2", "Start the container.", msg="token hunter2 bad"),
         result("runner_on_unreachable", "10.0.0.3", "Start the container.", msg="No route"),
         {"event": "playbook_on_stats", "event_data": {}},
@@ -42,7 +43,8 @@ def test_human_output_prints_one_line_per_play_and_host_and_failures_at_once() -
     assert "    10.0.0.2  FAILED: Start the container.: token [REDACTED] bad" in lines
     assert "    10.0.0.3  UNREACHABLE: Start the container.: No route" in lines
     assert "--> Boot web" in lines
-    assert "    10.0.0.1  ok=2 changed=1" in lines
+    assert "    10.0.0.1  done (3 tasks)" in lines
+    assert "    10.0.0.2  failed (1 tasks)" in lines
     assert "    10.0.0.1  ok=2 changed=1 failed=0 unreachable=0 skipped=0" in lines
     assert "hunter2" not in stream.getvalue()
 
@@ -66,6 +68,8 @@ def test_verbose_shows_every_task() -> None:
         output.event(event)
     assert "      10.0.0.1  Start the container.: changed" in stream.getvalue().splitlines()
     assert "      10.0.0.1  Wait for health.: ok" in stream.getvalue().splitlines()
+    assert ("      10.0.0.1  Write the env file.: ok (result hidden: no_log)"
+            in stream.getvalue().splitlines())
 
 
 def test_json_output_is_one_object_per_line_ending_with_the_summary() -> None:
@@ -76,9 +80,10 @@ def test_json_output_is_one_object_per_line_ending_with_the_summary() -> None:
     output.summary(_result(), 1)
     objects = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [item["event"] for item in objects] == [
-        "play", "ok", "ok", "failed", "unreachable", "summary"]
+        "play", "ok", "ok", "ok", "failed", "unreachable", "summary"]
     assert objects[1] == {"event": "ok", "host": "10.0.0.1", "play": "Boot web",
                           "task": "Start the container.", "changed": True, "msg": None}
+    assert objects[3]["changed"] is None  # no_log hid the result, `changed` included
     summary = objects[-1]
     assert summary["exit_code"] == 1
     assert summary["hosts"]["10.0.0.3"]["unreachable"] == 1
