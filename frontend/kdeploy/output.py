@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from kdeploy.runner import LOCK_HELD_MARKER
+
 if TYPE_CHECKING:
     from kdeploy.runner import RunResult
 
@@ -86,6 +88,8 @@ class HumanOutput:
         changed = _changed(data)
         counts["tasks"] += status != "skipped"
         counts["failed"] += status in ("failed", "unreachable")
+        if LOCK_HELD_MARKER in _message(data):
+            return  # said once, as the command's error (exit 3)
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
             label = "UNREACHABLE" if status == "unreachable" else "FAILED"
             text = self.redact(f"    {host}  {label}: {data.get('task', '')}: {_message(data)}")

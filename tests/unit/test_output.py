@@ -90,3 +90,12 @@ def test_json_output_is_one_object_per_line_ending_with_the_summary() -> None:
     assert summary["hosts"]["10.0.0.1"] == {"ok": 2, "changed": 1, "failed": 0,
                                             "unreachable": 0, "skipped": 0}
     assert "hunter2" not in stream.getvalue()
+
+
+def test_a_held_lock_is_said_once_by_the_command_not_as_a_task_failure() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.event({"event": "runner_on_failed", "event_data": {
+        "host": "10.0.0.1", "task": "Take the deploy lock.",
+        "res": {"msg": "Deploy lock already in place!\nLocked by: someone"}}})
+    assert stream.getvalue() == ""
