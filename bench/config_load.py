@@ -24,12 +24,6 @@ import yaml
 ROLES = ("web", "workers", "cron", "api", "mailers")
 HOSTS = 1000
 
-# Fallback when the console script does not register the top-level commands (kdeploy.cli
-# imports its `main` module by name, which its own `main()` function shadows).
-KDEPLOY_FALLBACK = (
-    "import importlib, sys; importlib.import_module('kdeploy.cli.main');"
-    "from kdeploy.cli import cli; cli(sys.argv[1:], prog_name='kdeploy')"
-)
 
 
 def generate_config(directory: Path) -> Path:
@@ -61,14 +55,9 @@ def generate_config(directory: Path) -> Path:
 
 
 def kdeploy_command() -> list[str]:
-    """The `kdeploy` console script of this venv, or the same CLI through the interpreter."""
+    """The `kdeploy` console script of this venv, else `python -m kdeploy`."""
     script = Path(sys.executable).parent / "kdeploy"
-    if script.exists():
-        listed = subprocess.run([str(script), "--help"], capture_output=True, text=True,
-                                check=False).stdout
-        if "  config" in listed:
-            return [str(script)]
-    return [sys.executable, "-c", KDEPLOY_FALLBACK]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kdeploy"]
 
 
 def find_kamal() -> str:

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-# `kdeploy.cli` registers its command modules explicitly; import the top-level commands here
-# so the peer tests do not depend on how the console script registers them.
-KDEPLOY = (
-    "import importlib, sys; importlib.import_module('kdeploy.cli.main');"
-    "from kdeploy.cli import cli; cli(sys.argv[1:], prog_name='kdeploy')"
-)
+# kdeploy's real entry point, run by this interpreter (the venv need not be on PATH).
+KDEPLOY = [sys.executable, "-m", "kdeploy"]
 
 
 def find_kamal() -> str | None:

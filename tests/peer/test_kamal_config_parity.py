@@ -15,7 +15,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +75,7 @@ def run_kamal(kamal: str, config: Path, destination: str | None,
 
 def run_kdeploy(config: Path, destination: str | None,
                 *options: str) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-c", KDEPLOY, "config", "-c", str(config),
+    args = [*KDEPLOY, "config", "-c", str(config),
             *(["-d", destination] if destination else []), *options]
     return subprocess.run(args, cwd=FIXTURES, env=environment(), capture_output=True, text=True,
                           timeout=120, check=False)

@@ -51,8 +51,7 @@ def test_mutations_are_judged_alike(kamal, tmp_path, source, data):
     config = mutate(source, data)
     (tmp_path / "deploy.yml").write_text(yaml.safe_dump(config))
     theirs = outcome([kamal, "config", "-c", "deploy.yml"], tmp_path)
-    ours = outcome([sys.executable, "-c", KDEPLOY, "config", "--json", "-c", "deploy.yml"],
-                   tmp_path)
+    ours = outcome([*KDEPLOY, "config", "--json", "-c", "deploy.yml"], tmp_path)
     assert ours.returncode in (0, 2) and "Traceback" not in ours.stderr
     our_error = ours.stderr.strip().removeprefix("ERROR: ").removeprefix("deploy.yml: ")
     if any(marker in our_error for marker in STRICTER):

@@ -130,7 +130,7 @@ def _root_scalars(raw: Mapping[str, Any]) -> dict[str, Any]:
         "hooks_output": frozen({ruby_str(k): ruby_str(v).lstrip(":")
                                 for k, v in hooks_output.items()})
         if isinstance(hooks_output, dict)
-        else None if hooks_output is None else ruby_str(hooks_output).lstrip(":"),
+        else hooks_output.lstrip(":") if isinstance(hooks_output, str) else None,
         "secrets_path": text("secrets_path", ".kamal/secrets"),
         "error_pages_path": text("error_pages_path"),
     }

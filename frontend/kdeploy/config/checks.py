@@ -30,6 +30,9 @@ _BUILT_IN_COMMANDS = frozenset((
     "registry", "secrets", "server",
 ))
 _HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
+# Gem::Version's pattern: what Kamal accepts as a `minimum_version`.
+_GEM_VERSION = re.compile(
+    r"\A\s*([0-9]+(?:\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?\s*\Z")
 
 
 def validate_alias(name: str, command: Any) -> None:
@@ -95,7 +98,11 @@ def check_config(config: Config, raw: Mapping[str, Any]) -> None:
 
 
 def _check_minimum_version(minimum: str | None) -> None:
-    if minimum and _version_key(minimum) > _version_key(KAMAL_VERSION):
+    if minimum is None:
+        return
+    if not _GEM_VERSION.match(minimum):
+        raise ConfigError(f"Malformed version number string {minimum}")
+    if _version_key(minimum) > _version_key(KAMAL_VERSION):
         raise ConfigError(f"Current version is {KAMAL_VERSION}, minimum required is {minimum}")
 
 
@@ -136,7 +143,9 @@ def _check_proxy_runs(config: Config) -> None:
 
 
 def _check_hooks_output(value: Any) -> None:
-    levels = value.items() if isinstance(value, dict) else [] if value is None else [(None, value)]
+    # Kamal checks a string or a hash; any other scalar is ignored (and means: no setting).
+    levels = value.items() if isinstance(value, dict) else [(None, value)] \
+        if isinstance(value, str) else []
     for hook, level in levels:
         level = ruby_str(level).lstrip(":")
         if level not in _HOOKS_OUTPUT_LEVELS:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,15 +118,12 @@ def test_yaml_syntax_error_is_one_line(tmp_path):
 
 
 def test_config_does_not_import_ansible(tmp_path):
+    # Through the real entry point: every command module is imported there.
     shutil.copy(FIXTURES / "deploy_founding_case.yml", tmp_path / "deploy.yml")
-    import subprocess
-    import sys
-
-    code = ("import importlib, sys; importlib.import_module('kdeploy.cli.main');"
-            "from kdeploy.cli import cli;"
-            "cli(['config', '--json', '-c', sys.argv[1]], standalone_mode=False);"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('ansible', 'ansible_runner')))")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "deploy.yml")],
-                            capture_output=True, text=True, env={"VERSION": "abc"}, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kdeploy", "config", "--json", "-c",
+         str(tmp_path / "deploy.yml")],
+        capture_output=True, text=True, env={"VERSION": "abc"}, check=True)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert not [m for m in imported if m.split(".")[0] in ("ansible", "ansible_runner")]
+    assert "kdeploy.config" in imported

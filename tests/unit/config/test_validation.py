@@ -211,3 +211,18 @@ def test_found_by_differential_fuzzing(load, config, message):
     with pytest.raises(ConfigError) as error:
         load(config)
     assert error.value.message.endswith(f"deploy.yml: {message}")
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (variant(minimum_version=-1), "Malformed version number string -1"),
+    (variant(minimum_version="v2"), "Malformed version number string v2"),
+])
+def test_malformed_minimum_version(load, config, message):
+    with pytest.raises(ConfigError) as error:
+        load(config)
+    assert error.value.message.endswith(f"deploy.yml: {message}")
+
+
+@pytest.mark.parametrize("value", [0, True, 1.5])
+def test_non_string_hooks_output_is_ignored_like_kamal(load, value):
+    assert load(variant(hooks_output=value)).hooks_output is None
