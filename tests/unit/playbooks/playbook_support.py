@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,35 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is required in CI but was not found")
         pytest.skip(f"{name} is not installed")
     return tool
+
+
+PLAY = re.compile(r"^  play #\d+ \((?P<pattern>.*)\): (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
+TASK = re.compile(r"^      (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
+HOST = re.compile(r"^      (?P<host>\S+)$")
+
+
+@dataclass
+class Play:
+    """One play as `ansible-playbook --list-hosts --list-tasks` prints it."""
+
+    name: str
+    hosts: list[str] = field(default_factory=list)
+    tasks: list[tuple[str, set[str]]] = field(default_factory=list)
+
+
+def parse_listing(listing: str) -> list[Play]:
+    """Plays, their hosts and their tasks (with tags) from a --list-hosts --list-tasks listing."""
+    plays: list[Play] = []
+    section = None
+    for line in listing.splitlines():
+        if match := PLAY.match(line):
+            plays.append(Play(match["name"]))
+        elif line.strip().startswith("hosts ("):
+            section = "hosts"
+        elif line.strip() == "tasks:":
+            section = "tasks"
+        elif section == "tasks" and (match := TASK.match(line)):
+            plays[-1].tasks.append((match["name"], {t.strip() for t in match["tags"].split(",")}))
+        elif section == "hosts" and (match := HOST.match(line)):
+            plays[-1].hosts.append(match["host"])
+    return plays

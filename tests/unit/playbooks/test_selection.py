@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
-from playbook_support import require_tool
-
-PLAY = re.compile(r"^  play #\d+ \((?P<pattern>.*)\): (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
-TASK = re.compile(r"^      (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
-HOST = re.compile(r"^      (?P<host>\S+)$")
-
-
-@dataclass
-class Play:
-    name: str
-    hosts: list[str] = field(default_factory=list)
-    tasks: list[tuple[str, set[str]]] = field(default_factory=list)
+from playbook_support import Play, parse_listing, require_tool
 
 
 def list_selection(root: Path, *args: str) -> list[Play]:
@@ -32,20 +19,7 @@ def list_selection(root: Path, *args: str) -> list[Play]:
         cwd=root / "project", capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    plays: list[Play] = []
-    section = None
-    for line in result.stdout.splitlines():
-        if match := PLAY.match(line):
-            plays.append(Play(match["name"]))
-        elif line.strip().startswith("hosts ("):
-            section = "hosts"
-        elif line.strip() == "tasks:":
-            section = "tasks"
-        elif section == "tasks" and (match := TASK.match(line)):
-            plays[-1].tasks.append((match["name"], {t.strip() for t in match["tags"].split(",")}))
-        elif section == "hosts" and (match := HOST.match(line)):
-            plays[-1].hosts.append(match["host"])
-    return plays
+    return parse_listing(result.stdout)
 
 
 def tasks_run(plays: list[Play]) -> list[tuple[str, str, set[str]]]:

@@ -8,14 +8,11 @@ Checked with `ansible-playbook --list-tasks --list-hosts` and the plan's own arg
 from __future__ import annotations
 
 import os
-import re
 import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import yaml
+from playbook_support import Play, parse_listing, require_tool
 
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_setup_plan
@@ -32,30 +29,6 @@ CONFIG = {
                            "directories": ["data:/var/lib/mysql"]}},
 }
 
-PLAY = re.compile(r"^  play #\d+ \((?P<pattern>.*)\): (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
-TASK = re.compile(r"^      (?P<name>.*?)\tTAGS: \[(?P<tags>.*)\]$")
-HOST = re.compile(r"^      (?P<host>\S+)$")
-
-
-@dataclass
-class Play:
-    """One play as --list-hosts --list-tasks prints it."""
-
-    name: str
-    hosts: list[str] = field(default_factory=list)
-    tasks: list[tuple[str, set[str]]] = field(default_factory=list)
-
-
-def ansible_playbook() -> str:
-    """The venv's ansible-playbook (skip without it, but fail in CI)."""
-    tool = Path(sys.executable).parent / "ansible-playbook"
-    if not tool.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("ansible-playbook is required in CI")
-        pytest.skip("ansible-playbook is not installed")
-    return str(tool)
-
-
 def list_plan(tmp_path: Path, options: SetupOptions) -> tuple[list[str], list[Play]]:
     """Write kdeploy's private data dir for `setup` and list what the plan's selection runs."""
     config_file = tmp_path / "config" / "deploy.yml"
@@ -67,31 +40,13 @@ def list_plan(tmp_path: Path, options: SetupOptions) -> tuple[list[str], list[Pl
     write_private_data_dir(root, config, plan)
     args = plan.ansible_playbook_args()
     result = subprocess.run(
-        [ansible_playbook(), "-i", "../inventory/hosts.yml", "-e", "@../env/extravars",
-         plan.playbook, "--list-hosts", "--list-tasks", *args],
+        [require_tool("ansible-playbook"), "-i", "../inventory/hosts.yml",
+         "-e", "@../env/extravars", plan.playbook, "--list-hosts", "--list-tasks", *args],
         cwd=root / "project", capture_output=True, text=True, check=False,
         env={**os.environ, "ANSIBLE_CONFIG": str(root / "project" / "ansible.cfg")},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return args, parse(result.stdout)
-
-
-def parse(listing: str) -> list[Play]:
-    """Plays, their hosts and their tasks from an --list-hosts --list-tasks listing."""
-    plays: list[Play] = []
-    section = None
-    for line in listing.splitlines():
-        if match := PLAY.match(line):
-            plays.append(Play(match["name"]))
-        elif line.strip().startswith("hosts ("):
-            section = "hosts"
-        elif line.strip() == "tasks:":
-            section = "tasks"
-        elif section == "tasks" and (match := TASK.match(line)):
-            plays[-1].tasks.append((match["name"], {t.strip() for t in match["tags"].split(",")}))
-        elif section == "hosts" and (match := HOST.match(line)):
-            plays[-1].hosts.append(match["host"])
-    return plays
+    return args, parse_listing(result.stdout)
 
 
 def tag_hosts(plays: list[Play]) -> dict[str, set[str]]:
