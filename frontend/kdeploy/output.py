@@ -71,6 +71,11 @@ class HumanOutput:
         elif kind == "playbook_on_stats":
             self._flush_play()
 
+    def report(self, text: str, data: dict[str, Any]) -> None:
+        """Print what the command was asked for (a lock's details, audit lines); kept with -q."""
+        del data  # the text says it all for people
+        click.echo(self.redact(text), file=self.stream)
+
     def summary(self, result: RunResult, exit_code: int) -> None:
         """Print the per-host summary at the end of a run."""
         if self.quiet:
@@ -141,6 +146,10 @@ class JsonOutput:
                 "changed": _changed(data),
                 "msg": _message(data) or None,
             })
+
+    def report(self, text: str, data: dict[str, Any]) -> None:
+        """Emit what the command was asked for as one `report` object (before the summary)."""
+        self._emit({"event": "report", **data, "msg": text})
 
     def summary(self, result: RunResult, exit_code: int) -> None:
         """Emit the final summary: per host counts, duration, exit code."""

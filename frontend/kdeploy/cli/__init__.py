@@ -35,7 +35,7 @@ def cli() -> None:
 
 
 # Each command group lives in its own module and registers itself on `cli` when imported.
-COMMAND_MODULES = ("main", "setup", "sandbox")
+COMMAND_MODULES = ("main", "setup", "sandbox", "lock")
 
 
 def _register_commands() -> None:

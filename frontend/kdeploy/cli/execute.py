@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import getpass
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,8 +40,21 @@ def secret_values(config: Config, plan: Plan) -> dict[str, str]:
     return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
 
 
-def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: str) -> None:
+# Turns the results of the plan's report task ({host: result}) into (text for people, JSON data).
+Report = Callable[[dict[str, dict[str, Any]]], tuple[str, dict[str, Any]]]
+
+
+def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: str,
+            report: Report | None = None) -> None:
     """Run `plan`, report progress and results, and exit with DESIGN.md's exit codes.
+
+    Args:
+        config: the loaded config.
+        plan: what to run.
+        options: the global options (-v, -q).
+        output_format: `human` or `json`.
+        report: for commands that show what a task read (`lock status`, `audit`): renders the
+            results of `plan.report_task` per host; shown before the summary.
 
     Raises:
         LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
@@ -58,15 +73,34 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
     for notice in plan.notices:
         output.notice(notice)
     output.say(f"--> kdeploy {plan.command} {' '.join(plan.ansible_playbook_args())}".rstrip())
-    result = run_plan(config, plan, secrets, output.event)
+    reported: dict[str, dict[str, Any]] = {}
+    on_event = output.event if plan.report_task is None else _collecting(
+        plan.report_task, reported, output.event)
+    result = run_plan(config, plan, secrets, on_event)
     if not result.ok and result.lock_held is None and plan.lock_host:
         _release_lock(config, plan, output.event)
     exit_code = _exit_code(result)
+    # A partly failed run still shows what the reachable hosts returned (audit); a held lock
+    # shows nothing but the error.
+    if report is not None and result.lock_held is None and (exit_code == 0 or reported):
+        output.report(*report(reported))
     output.summary(result, exit_code)
     if result.lock_held is not None:
         raise LockHeldError(result.lock_held)
     if exit_code:
         raise DeployFailed(_failure_message(result))
+
+
+def _collecting(task: str, reported: dict[str, dict[str, Any]],
+                on_event: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    # The registered result of `task` per host, from its runner_on_ok events.
+    def collect(event: dict[str, Any]) -> None:
+        data = event.get("event_data", {})
+        if event.get("event") == "runner_on_ok" and data.get("task") == task:
+            reported[data.get("host", "?")] = data.get("res") or {}
+        on_event(event)
+
+    return collect
 
 
 def _release_lock(config: Config, plan: Plan, on_event: object) -> RunResult:
