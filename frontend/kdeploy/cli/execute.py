@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from kdeploy.cli.hooked_run import run_with_hooks
 from kdeploy.cli.options import GlobalOptions
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, LockHeldError
@@ -76,10 +77,13 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
     reported: dict[str, dict[str, Any]] = {}
     on_event = output.event if plan.report_task is None else _collecting(
         plan.report_task, reported, output.event)
-    result = run_plan(config, plan, secrets, on_event)
-    if not result.ok and result.lock_held is None and plan.lock_host:
+    hooked = run_with_hooks(config, plan, secrets, output.say, on_event, options, performer,
+                            run_plan)
+    result = hooked.result
+    if ((not result.ok or hooked.error) and result.lock_held is None and plan.lock_host
+            and hooked.ran_plays):
         _release_lock(config, plan, output.event)
-    exit_code = _exit_code(result)
+    exit_code = _exit_code(result) if hooked.error is None else hooked.error.exit_code
     # A partly failed run still shows what the reachable hosts returned (audit); a held lock
     # shows nothing but the error.
     if report is not None and result.lock_held is None and (exit_code == 0 or reported):
@@ -87,6 +91,8 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
     output.summary(result, exit_code)
     if result.lock_held is not None:
         raise LockHeldError(result.lock_held)
+    if hooked.error is not None:
+        raise hooked.error
     if exit_code:
         raise DeployFailed(_failure_message(result))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy.config.docs import example
 from kdeploy.config.validation import Validator
+from kdeploy.config.values import frozen
 
 KEY = "x-kdeploy"
 
@@ -16,6 +18,8 @@ class KdeployExtension:
     """kdeploy-only settings."""
 
     python_interpreter: str | None = None
+    # Hook name (`pre-deploy`, `post-deploy`) -> the user's playbooks, relative to the project dir.
+    hooks: Mapping[str, tuple[str, ...]] = field(default_factory=frozen)
 
 
 def validate_extension(raw: Any) -> None:
@@ -28,4 +32,7 @@ def build_extension(raw: dict[str, Any] | None) -> KdeployExtension:
     """Build the extension settings from a validated hash."""
     raw = raw or {}
     interpreter = raw.get("python_interpreter")
-    return KdeployExtension(python_interpreter=None if interpreter is None else str(interpreter))
+    hooks = {str(name): tuple(str(path) for path in playbooks or ())
+             for name, playbooks in (raw.get("hooks") or {}).items()}
+    return KdeployExtension(python_interpreter=None if interpreter is None else str(interpreter),
+                            hooks=frozen(hooks))

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import pytest
 from config_helpers import variant
+
+from kdeploy.errors import ConfigError
 
 
 def test_extension(load):
     config = load(variant(**{"x-kdeploy": {"python_interpreter": "/usr/bin/python3"},
                              "x-other": {"ignored": True}}))
     assert config.extension.python_interpreter == "/usr/bin/python3"
+
+
+def test_hooks_default_to_none(load):
+    assert dict(load(variant()).extension.hooks) == {}
+
+
+def test_hooks_keep_their_playbooks_in_order(load):
+    hooks = {"pre-deploy": ["hooks/a.yml", "hooks/b.yml"], "post-deploy": ["hooks/c.yml"]}
+    config = load(variant(**{"x-kdeploy": {"hooks": hooks}}))
+    assert dict(config.extension.hooks) == {
+        "pre-deploy": ("hooks/a.yml", "hooks/b.yml"), "post-deploy": ("hooks/c.yml",)}
+    assert config.to_dict()["x-kdeploy"]["hooks"] == hooks
+
+
+@pytest.mark.parametrize(("hooks", "message"), [
+    ({"pre-deploy": "hooks/a.yml"}, "x-kdeploy/hooks/pre-deploy: should be an array"),
+    ({"post-deploy": None}, "x-kdeploy/hooks/post-deploy: should be an array"),
+    ({"pre-deploy": [["a.yml"]]}, "x-kdeploy/hooks/pre-deploy/0: should be a string"),
+    ({"pre-build": ["a.yml"]}, "x-kdeploy/hooks: unknown key: pre-build"),
+    ({"pre-connect": ["a.yml"], "later": ["b.yml"]},
+     "x-kdeploy/hooks: unknown keys: later, pre-connect"),
+    (["hooks/a.yml"], "x-kdeploy/hooks: should be a hash"),
+])
+def test_hooks_are_checked_naming_the_key(load, hooks, message):
+    with pytest.raises(ConfigError) as error:
+        load(variant(**{"x-kdeploy": {"hooks": hooks}}))
+    assert error.value.message.endswith(f"deploy.yml: {message}")

@@ -1,0 +1,159 @@
+"""Run a plan with its hooks: the plays in as few ansible-playbook runs as the hooks allow.
+
+`hook_points` decides where the plan is cut; this module runs the pieces in order: each run
+through `runner.run_plan`, each hook point as Kamal's hook (`hooks.run_kamal_hook`) followed by
+the `x-kdeploy` hook playbooks of the same name (one more `run_plan` over the generated
+inventory). The first failure stops everything after it; `execute` then releases the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from kdeploy.cli.options import GlobalOptions
+from kdeploy.config import Config, select
+from kdeploy.errors import ConfigError
+from kdeploy.hook_points import HookPoint, hook_points, split_plan
+from kdeploy.hooks import (
+    SECRET_HOOKS,
+    HookContext,
+    HookError,
+    hook_exists,
+    run_kamal_hook,
+    verbosity,
+)
+from kdeploy.inventory import secret_env_var
+from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.runner import EventSink, RunResult
+
+# runner.run_plan's signature: (config, plan, secrets, on_event) -> RunResult.
+RunPlan = Callable[[Config, Plan, Mapping[str, str], EventSink], RunResult]
+
+
+@dataclass
+class HookedRun:
+    """The outcome of all runs of a command, and the hook that stopped it (if one did)."""
+
+    result: RunResult = field(default_factory=RunResult)
+    error: HookError | None = None
+    ran_plays: bool = False  # some ansible-playbook run started (the lock may be held)
+
+
+def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
+                   say: Callable[[str], None], on_event: EventSink, options: GlobalOptions,
+                   performer: Callable[[], str], run: RunPlan) -> HookedRun:
+    """Run `plan` and the command's hooks in Kamal's order.
+
+    Without any hook to run (none exists, `-H`, or the command has none) this is exactly one
+    `run(config, plan, secrets, on_event)`, as before hooks existed. `run` is
+    `runner.run_plan` (the one place that starts Ansible), passed in by `execute`.
+
+    Raises:
+        ConfigError: an `x-kdeploy` hook playbook does not exist (checked before anything runs).
+    """
+    points = () if options.skip_hooks else hook_points(plan.command)
+    running = {point.hook for point in points if _has_hooks(config, point.hook)}
+    if not running:
+        return HookedRun(run(config, plan, secrets, on_event), ran_plays=True)
+    _check_playbooks(config, running)
+    if running & SECRET_HOOKS and config.secrets is not None:
+        config.secrets.names()  # a broken secrets file fails now, not while the lock is held
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    # `lock acquire` is Kamal's command `lock` with subcommand `acquire`.
+    command, _, subcommand = plan.command.partition(" ")
+    context = HookContext(
+        config=config, command=command, subcommand=subcommand or None, hosts=selection.hosts,
+        roles=options.roles,
+        performer=str(plan.extravars.get("kdeploy_performer") or performer()),
+        verbosity=verbosity(options.verbose, options.quiet),
+    )
+    hooked = HookedRun(RunResult(status="successful"))
+    started = time.monotonic()
+    for step in split_plan(plan, points, running):
+        if isinstance(step, HookPoint):
+            try:
+                _run_hook_point(context, step, plan, say, on_event, run, selection.app_hosts,
+                                _seconds_since(started))
+            except HookError as error:
+                hooked.error = error
+                return hooked
+            continue
+        hooked.ran_plays = True
+        hooked.result = merge_results(hooked.result, run(config, step, secrets, on_event))
+        if not hooked.result.ok:
+            return hooked
+    return hooked
+
+
+def _seconds_since(started: float) -> int:
+    # Ruby's Float#round: halves away from zero (Python's round() goes to even).
+    return int(time.monotonic() - started + 0.5)
+
+
+def _has_hooks(config: Config, hook: str) -> bool:
+    return hook_exists(config, hook) or bool(config.extension.hooks.get(hook))
+
+
+def _check_playbooks(config: Config, hooks: set[str]) -> None:
+    for hook in sorted(hooks):
+        for index, path in enumerate(config.extension.hooks.get(hook, ())):
+            if not (config.project_dir / path).is_file():
+                raise ConfigError(f"{config.config_file}: x-kdeploy/hooks/{hook}/{index}: "
+                                  f"no playbook at {config.project_dir / path}")
+
+
+def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,
+                    say: Callable[[str], None], on_event: EventSink, run: RunPlan,
+                    app_hosts: tuple[str, ...], runtime: int) -> None:
+    run_kamal_hook(context, point.hook, say, lock=point.lock,
+                   hosts=app_hosts if point.app_hosts else None,
+                   runtime=runtime if point.runtime else None)
+    playbooks = context.config.extension.hooks.get(point.hook, ())
+    if not playbooks:
+        return
+    say(f"--> Running hook {point.hook} playbooks: {', '.join(playbooks)}")
+    result = run(context.config, hook_plan(context.config, plan, point.hook),
+                      _hook_secrets(context.config, point.hook), on_event)
+    if not result.ok:
+        from kdeploy.cli.execute import _failure_message  # execute imports this module
+
+        raise HookError(f"Hook `{point.hook}` failed:\n{_failure_message(result)}")
+
+
+def hook_plan(config: Config, plan: Plan, hook: str) -> Plan:
+    """The user's playbooks of a hook as a plan: same inventory, limit and extra vars.
+
+    The command's tags are not passed: the user's plays do not carry kdeploy's tags.
+    """
+    playbooks = config.extension.hooks.get(hook, ())
+    names = _secret_names(config) if hook in SECRET_HOOKS else ()
+    return replace(plan, command=f"hook_{hook.replace('-', '_')}",
+                   imports=tuple(PlaybookImport(str((config.project_dir / path).resolve()), ())
+                                 for path in playbooks),
+                   tags=(), skip_tags=(), notices=(), secret_names=names)
+
+
+def _secret_names(config: Config) -> tuple[str, ...]:
+    return tuple(config.secrets.names()) if config.secrets is not None else ()
+
+
+def _hook_secrets(config: Config, hook: str) -> dict[str, str]:
+    # Kamal hands these hooks every secret; the playbooks get them as KDEPLOY_SECRET_<NAME>.
+    if hook not in SECRET_HOOKS or config.secrets is None:
+        return {}
+    return {secret_env_var(name): config.secrets[name] for name in config.secrets.names()}
+
+
+def merge_results(first: RunResult, second: RunResult) -> RunResult:
+    """Two runs as one: stats added per host, failures and durations summed, the last status."""
+    stats: dict[str, dict[str, int]] = {}
+    for result in (first, second):
+        for name, hosts in result.stats.items():
+            for host, count in hosts.items():
+                stats.setdefault(name, {})[host] = stats.get(name, {}).get(host, 0) + count
+    return RunResult(status=second.status, rc=second.rc, stats=stats,
+                     failures=[*first.failures, *second.failures],
+                     duration=first.duration + second.duration,
+                     lock_held=first.lock_held or second.lock_held)
