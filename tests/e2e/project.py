@@ -173,6 +173,18 @@ def file_mode(info: SandboxInfo, index: int, path: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def assert_only_the_lock_changed(events: list[dict[str, Any]], lock_host: str) -> None:
+    """A converged run: taking and releasing the lock are its only changes.
+
+    Checked on the result events (by task) and on the summary's stats, which also count the
+    `no_log` tasks whose events hide `changed`.
+    """
+    changed = changed_tasks(events)
+    assert all("lock" in f"{play} {task}".lower() for play, task, _ in changed), changed
+    per_host = changes_per_host(events)
+    assert per_host == {host: 2 if host == lock_host else 0 for host in per_host}, per_host
+
+
 def changes_per_host(events: list[dict[str, Any]]) -> dict[str, int]:
     """Changed tasks per host from the run's summary (Ansible's stats).
 

@@ -16,9 +16,8 @@ from project import (
     accessory_container,
     address,
     app_container,
+    assert_only_the_lock_changed,
     audit_lines,
-    changed_tasks,
-    changes_per_host,
     example_config,
     file_mode,
     founding_config,
@@ -92,12 +91,7 @@ def test_setup_again_converges(clean_sandbox: SandboxInfo, tmp_path: Path) -> No
         address(info, host) for host in (1, 2, 3)}
     assert not [event for event in events if event["event"] in ("failed", "unreachable")]
     # Only taking and releasing the lock changes anything: no accessory or app task does.
-    changed = changed_tasks(events)
-    assert all("lock" in f"{play} {task}".lower() for play, task, _ in changed), changed
-    # The stats count no_log tasks as well: only the lock host's acquire and release changed.
-    lock_host = address(info, 1)
-    assert changes_per_host(events) == {
-        host: 2 if host == lock_host else 0 for host in changes_per_host(events)}
+    assert_only_the_lock_changed(events, lock_host=address(info, 1))
     assert snapshot(info) == before
 
     # Kamal's audit log: one boot line per container, none added by the second run.
