@@ -1,0 +1,122 @@
+"""What a plan is: the entry playbook's parts, the selection and the extra vars of one command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_UNSAFE_TAG = str.maketrans({char: "_" for char in "-. "})
+
+
+@dataclass(frozen=True)
+class PlaybookImport:
+    """One `import_playbook` line of an entry playbook."""
+
+    playbook: str
+    tags: tuple[str, ...]
+    vars: dict[str, str] = field(default_factory=dict)
+
+    def as_yaml_data(self) -> dict[str, Any]:
+        """Return the import as the YAML mapping written into the entry playbook."""
+        entry: dict[str, Any] = {"ansible.builtin.import_playbook": self.playbook}
+        if self.vars:
+            entry["vars"] = dict(self.vars)
+        entry["tags"] = list(self.tags)
+        return entry
+
+
+@dataclass(frozen=True)
+class RoleImport:
+    """One tagged `import_role` task of the hosts play, guarded by its inventory group."""
+
+    role: str
+    name: str
+    tags: tuple[str, ...]
+    vars: dict[str, str] = field(default_factory=dict)
+    group: str | None = None
+
+    def as_yaml_data(self) -> dict[str, Any]:
+        """Return the task as the YAML mapping written into the hosts play."""
+        task: dict[str, Any] = {
+            "name": self.name,
+            "ansible.builtin.import_role": {"name": self.role, "rolespec_validate": False},
+        }
+        if self.vars:
+            task["vars"] = dict(self.vars)
+        if self.group:
+            # --limit filters hosts, not tasks: a host only runs the roles of its own groups.
+            task["when"] = f"inventory_hostname in groups['{self.group}']"
+        task["tags"] = list(self.tags)
+        return task
+
+
+@dataclass(frozen=True)
+class HostsPlay:
+    """The one play that sets up every host: bootstrap, then accessories, then app roles.
+
+    Strategy `free`: each host runs its own tasks in order (accessories before apps) without
+    waiting for the other hosts at every task or play boundary.
+    """
+
+    name: str
+    tasks: tuple[RoleImport, ...]
+
+    def as_yaml_data(self) -> dict[str, Any]:
+        """Return the play as the YAML mapping written into the entry playbook."""
+        return {
+            "name": self.name,
+            "hosts": "all",
+            "gather_facts": False,
+            "strategy": "free",
+            "module_defaults": {"group/community.docker.docker": {"docker_host": _DOCKER_HOST}},
+            "tasks": [task.as_yaml_data() for task in self.tasks],
+        }
+
+
+_DOCKER_HOST = "{{ kdeploy_docker_host | default('unix:///var/run/docker.sock') }}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one kdeploy command asks Ansible to do."""
+
+    command: str
+    imports: tuple[PlaybookImport | HostsPlay, ...]
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    limit: str | None = None
+    extravars: dict[str, Any] = field(default_factory=dict)
+    secret_names: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    lock_host: str | None = None
+    # The entry playbook's stem when the command's name is taken by a part (`audit.yml`) or is
+    # not a file name (`lock acquire`); None: the command's name.
+    entry: str | None = None
+    # The task whose per-host results the command shows the user (`lock status`, `audit`).
+    report_task: str | None = None
+
+    @property
+    def playbook(self) -> str:
+        """The entry playbook's file name inside project/."""
+        return f"{self.entry or self.command}.yml"
+
+    def ansible_playbook_args(self) -> list[str]:
+        """Return the selection as `ansible-playbook` arguments (for export and messages)."""
+        args = []
+        if self.tags:
+            args += ["--tags", ",".join(self.tags)]
+        if self.skip_tags:
+            args += ["--skip-tags", ",".join(self.skip_tags)]
+        if self.limit:
+            args += ["--limit", self.limit]
+        return args
+
+
+def app_tag(role_name: str) -> str:
+    """Return the tag of one app role's play."""
+    return "app_" + role_name.translate(_UNSAFE_TAG)
+
+
+def accessory_tag(name: str) -> str:
+    """Return the tag of one accessory's play."""
+    return "accessory_" + name.translate(_UNSAFE_TAG)

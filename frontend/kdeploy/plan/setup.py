@@ -1,0 +1,153 @@
+"""Plan `kdeploy setup`: every play, or only the filtered roles' hosts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.errors import UsageError
+from kdeploy.inventory import accessory_group, role_group
+from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """The options of `kdeploy setup` that shape the plan."""
+
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    skip_push: bool = False
+    with_accessories: bool = False
+    performer: str = "kdeploy"
+
+
+def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
+    """Return every play of a full setup: lock, the hosts play, unlock."""
+    return setup_plays([acc.name for acc in config.accessories],
+                       [role.name for role in config.roles])
+
+
+def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImport | HostsPlay, ...]:
+    """Return the setup plays for these accessory and role names (in config order).
+
+    The lock plays stay apart (a held lock stops the run before any host is touched, and the
+    release waits for every host). Bootstrap, accessories and app roles share one play so that
+    hosts do not wait for each other; their tags and group guards keep DESIGN.md's selections.
+    """
+    tasks = (
+        RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.", ("bootstrap",)),
+        *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
+                     ("accessory", accessory_tag(name)), {"kdeploy_accessory_name": name},
+                     accessory_group(name))
+          for name in accessories),
+        *(RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
+                     {"kdeploy_app_role": name}, role_group(name))
+          for name in roles),
+    )
+    return (
+        PlaybookImport("lock_acquire.yml", ("lock",)),
+        HostsPlay("Set up the hosts", tasks),
+        PlaybookImport("lock_release.yml", ("lock",)),
+    )
+
+
+def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
+    """Plan `kdeploy setup`: everything, or only the filtered roles' hosts.
+
+    A role-scoped setup selects the lock, bootstrap and those roles' app plays by tag, skips
+    every accessory play (unless --with-accessories) and limits hosts to the filtered ones, so
+    accessories living on those hosts are neither booted nor even inspected.
+    """
+    if not options.skip_push:
+        raise UsageError(
+            "kdeploy does not build images yet: push the image, then run with -P/--skip-push"
+        )
+    if config.version is None:
+        raise UsageError("No version to set up: pass --version, set VERSION, or run in a git repo")
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if not selection.hosts:
+        raise UsageError(f"No hosts to set up for --roles {options.roles}")
+    if options.roles and not selection.app_hosts:
+        # Kamal falls back to every host when the -r roles have none (allow_empty_roles):
+        # setting up "nothing" must not bootstrap every host without a lock.
+        raise UsageError(f"No hosts to set up for --roles {options.roles}: "
+                         "the matching roles have no servers")
+    filtered = bool(options.roles or options.hosts or options.primary)
+    tags, skip_tags, notices = (), (), ()
+    if filtered:
+        tags, skip_tags, notices = _filtered_selection(config, selection, options)
+    return Plan(
+        command="setup",
+        imports=setup_imports(config),
+        tags=tags,
+        skip_tags=skip_tags,
+        limit=_limit(selection, options) if filtered else None,
+        extravars=_extravars(config, selection, options),
+        secret_names=_secret_names(config, selection, options.with_accessories or not filtered),
+        notices=notices,
+        lock_host=selection.primary_host,
+    )
+
+
+def _filtered_selection(
+    config: Config, selection: Selection, options: SetupOptions
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    tags = ["lock", "bootstrap", *(app_tag(role.name) for role in selection.roles)]
+    if options.with_accessories:
+        tags += [accessory_tag(name) for name in selection.accessory_hosts]
+        skipped = [accessory_tag(acc.name) for acc in config.accessories
+                   if acc.name not in selection.accessory_hosts]
+        return tuple(tags), tuple(skipped), ()
+    notices = tuple(
+        f"Accessory {name} lives on {', '.join(hosts)} and was not booted "
+        f"(boot it with: kdeploy setup {_filter_flags(options)} --with-accessories)"
+        for name, hosts in selection.accessory_hosts.items()
+    )
+    return tuple(tags), ("accessory",), notices
+
+
+def _filter_flags(options: SetupOptions) -> str:
+    flags = ["-P"]
+    if options.roles:
+        flags.append(f"-r {options.roles}")
+    if options.hosts:
+        flags.append(f"-h {options.hosts}")
+    if options.primary:
+        flags.append("-p")
+    return " ".join(flags)
+
+
+def _limit(selection: Selection, options: SetupOptions) -> str:
+    # A pure role filter reads best as groups; any host filter needs the exact hosts.
+    if options.roles and not (options.hosts or options.primary):
+        return ",".join(role_group(role.name) for role in selection.roles)
+    return ",".join(selection.hosts)
+
+
+def _extravars(config: Config, selection: Selection, options: SetupOptions) -> dict[str, Any]:
+    return {
+        "kdeploy_version": config.version,
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
+        "kdeploy_performer": options.performer,
+        "kdeploy_pull": options.skip_push,
+    }
+
+
+def _secret_names(config: Config, selection: Selection, accessories: bool) -> tuple[str, ...]:
+    names: list[str] = []
+    registry = config.registry
+    if not registry.local:
+        names += [name for name in (registry.username_secret, registry.password_secret) if name]
+    for role in selection.roles:
+        for host in selection.role_hosts.get(role.name, ()):
+            names += role.env_for_host(host).secret.values()
+    if accessories:
+        for acc in config.accessories:
+            if acc.name in selection.accessory_hosts:
+                names += acc.env.secret.values()
+                if acc.registry and acc.registry.password_secret:
+                    names.append(acc.registry.password_secret)
+    return tuple(dict.fromkeys(names))
