@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kdeploy.config.filters import _fnmatch  # Kamal's role matching (globs and {a,b})
+from kdeploy.config.filters import matches_pattern
 from kdeploy.errors import DeployFailed
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def kamal_roles(config: Config, patterns: str) -> tuple[str, ...]:
     """The roles `-r` names, as Kamal lists them: filter by filter, roles in name order."""
     names = sorted(role.name for role in config.roles)
     return tuple(dict.fromkeys(name for pattern in patterns.split(",") for name in names
-                               if _fnmatch(name, pattern)))
+                               if matches_pattern(name, pattern)))
 
 
 def hook_env(context: HookContext, hook: str, *, lock: bool, hosts: tuple[str, ...] | None = None,

@@ -94,7 +94,7 @@ def select(config: Config, roles: str | None = None, hosts: str | None = None,
 def _filter(items: Sequence[T], patterns: str, option: str, name: Callable[[T], str]) -> list[T]:
     # Kamal's filter_specific_items: matches collected filter by filter, then de-duplicated.
     filters = patterns.split(",")
-    found = [item for pattern in filters for item in items if _fnmatch(name(item), pattern)]
+    found = [item for pattern in filters for item in items if matches_pattern(name(item), pattern)]
     if not found:
         raise UsageError(f"No --{option} match for {','.join(filters)}")
     unique: list[T] = []
@@ -121,8 +121,9 @@ def _intersect(hosts: tuple[str, ...], selected: tuple[str, ...]) -> tuple[str, 
     return tuple(h for h in hosts if h in chosen)
 
 
-def _fnmatch(name: str, pattern: str) -> bool:
-    # Ruby's File::FNM_EXTGLOB adds `{a,b}`; expand braces, then match case-sensitively.
+def matches_pattern(name: str, pattern: str) -> bool:
+    """Kamal's `-r`/`-h` matching: File.fnmatch with FNM_EXTGLOB (`*`, `[..]`, `{a,b}`)."""
+    # Ruby's FNM_EXTGLOB adds `{a,b}`; expand braces, then match case-sensitively.
     return any(fnmatch.fnmatchcase(name, p) for p in _expand_braces(pattern))
 
 
