@@ -162,19 +162,17 @@ import json
 import os
 import pwd
 import grp
-import socket
 import tempfile
 import traceback
 
 try:
-    from http.client import HTTPConnection
     from urllib.parse import quote, urlencode
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    HTTPConnection = object
     quote = urlencode = None
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.kdeploy_docker_socket import docker_request
 from ansible_collections.community.docker.plugins.module_utils.util import DOCKER_COMMON_ARGS
 
 
@@ -325,19 +323,6 @@ class DockerError(Exception):
     """The Docker API could not be reached or answered an error."""
 
 
-class UnixSocketConnection(HTTPConnection):
-    """HTTP over the daemon's unix socket."""
-
-    def __init__(self, path, timeout):
-        HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
 class UnixSocketDocker(object):
     """The three read-only calls this module needs, without the requests library.
 
@@ -353,19 +338,14 @@ class UnixSocketDocker(object):
         url = pathfmt.format(*[quote(arg, safe="/:") for arg in args])
         if kwargs.get("params"):
             url += "?" + urlencode(kwargs["params"])
-        connection = UnixSocketConnection(self.path, self.timeout)
         try:
-            connection.request("GET", url, headers={"Host": "docker"})
-            response = connection.getresponse()
-            body = response.read()
+            status, body = docker_request(self.path, self.timeout, "GET", url)
         except (IOError, OSError) as exc:
             raise DockerError("cannot reach Docker at unix://%s: %s" % (self.path, to_native(exc)))
-        finally:
-            connection.close()
-        if response.status == 404:
+        if status == 404:
             raise DockerNotFound(url)
-        if response.status >= 400:
-            raise DockerError("Docker answered %s to GET %s: %s" % (response.status, url, to_native(body)))
+        if status >= 400:
+            raise DockerError("Docker answered %s to GET %s: %s" % (status, url, to_native(body)))
         return json.loads(to_native(body))
 
 

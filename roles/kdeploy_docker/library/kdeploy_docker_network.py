@@ -56,73 +56,47 @@ network:
 """
 
 import json
-import socket
 import traceback
 
 try:
-    from http.client import HTTPConnection
     from importlib.util import find_spec
     from urllib.parse import quote
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    HTTPConnection = object
     find_spec = quote = None
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.kdeploy_docker_socket import docker_request
 
 # community.docker's wording (missing_required_lib), which kdeploy_docker reads to install
 # only python3-requests when the daemon is there.
 REQUESTS_MISSING = "Failed to import the required Python library (requests) on %s's Python %s."
 
 
-class UnixSocketConnection(HTTPConnection):
-    """HTTP over the daemon's unix socket (same as kdeploy_container_state's)."""
-
-    def __init__(self, path, timeout):
-        HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
-def docker_request(path, timeout, method, url, body=None):
+def docker_call(path, timeout, method, url, body=None):
     """Send one request to the daemon; return (status, decoded JSON or None)."""
-    connection = UnixSocketConnection(path, timeout)
+    status, payload = docker_request(path, timeout, method, url, body)
     try:
-        headers = {"Host": "docker"}
-        data = None
-        if body is not None:
-            data = to_bytes(json.dumps(body))
-            headers["Content-Type"] = "application/json"
-        connection.request(method, url, body=data, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-    finally:
-        connection.close()
-    try:
-        return response.status, json.loads(to_native(payload)) if payload else None
+        return status, json.loads(to_native(payload)) if payload else None
     except ValueError:
-        return response.status, {"message": to_native(payload)}
+        return status, {"message": to_native(payload)}
 
 
 def ensure_network(path, timeout, name, check_mode):
     """Return (changed, inspect output or None); raise RuntimeError on a daemon error."""
     url = "/networks/%s" % quote(name, safe="")
-    status, network = docker_request(path, timeout, "GET", url)
+    status, network = docker_call(path, timeout, "GET", url)
     if status == 200:
         return False, network
     if status != 404:
         raise RuntimeError("Docker answered %s to GET %s: %s" % (status, url, network))
     if check_mode:
         return True, None
-    status, created = docker_request(path, timeout, "POST", "/networks/create",
+    status, created = docker_call(path, timeout, "POST", "/networks/create",
                                      {"Name": name, "CheckDuplicate": True})
     if status >= 400:
         raise RuntimeError("Docker answered %s when creating network %s: %s" % (status, name, created))
-    status, network = docker_request(path, timeout, "GET", url)
+    status, network = docker_call(path, timeout, "GET", url)
     return True, network
 
 

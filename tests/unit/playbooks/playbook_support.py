@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -63,3 +65,23 @@ def parse_listing(listing: str) -> list[Play]:
         elif section == "hosts" and (match := HOST.match(line)):
             plays[-1].hosts.append(match["host"])
     return plays
+
+
+def _load_file(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_role_module(role: str, name: str) -> ModuleType:
+    """Import a module from roles/<role>/library, with the role's module_utils as Ansible has them.
+
+    Ansible makes roles/<role>/module_utils/X importable as ansible.module_utils.X inside the
+    module's payload; the tests do the same by hand.
+    """
+    for util in sorted((REPO / "roles" / role / "module_utils").glob("*.py")):
+        _load_file(f"ansible.module_utils.{util.stem}", util)
+    return _load_file(name, REPO / "roles" / role / "library" / f"{name}.py")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socketserver
@@ -11,24 +10,15 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from playbook_support import REPO
+from playbook_support import REPO, load_role_module
 
 MODULE_PATH = REPO / "roles" / "kdeploy_app" / "library" / "kdeploy_container_state.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kdeploy_container_state", MODULE_PATH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-state = _load()
+state = load_role_module("kdeploy_app", "kdeploy_container_state")
 
 
 def test_the_accessory_role_ships_the_same_module() -> None:

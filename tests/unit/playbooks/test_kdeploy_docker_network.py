@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socketserver
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from playbook_support import REPO
+from playbook_support import REPO, load_role_module
 
 MODULE_PATH = REPO / "roles" / "kdeploy_docker" / "library" / "kdeploy_docker_network.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kdeploy_docker_network", MODULE_PATH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-network = _load()
+network = load_role_module("kdeploy_docker", "kdeploy_docker_network")
 
 
 class DaemonStub(BaseHTTPRequestHandler):

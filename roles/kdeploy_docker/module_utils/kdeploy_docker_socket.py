@@ -1,0 +1,46 @@
+"""HTTP to the Docker daemon over its unix socket, with the standard library only.
+
+Shared by kdeploy's modules (kdeploy_docker_network, kdeploy_container_state). Importing
+requests and community.docker's vendored client costs about as much as the rest of a module
+run, and a plain unix socket is what almost every host uses. The roles kdeploy_app and
+kdeploy_accessory link this file into their own module_utils/, so each role works on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from http.client import HTTPConnection
+
+
+class UnixSocketConnection(HTTPConnection):
+    """HTTP over the daemon's unix socket."""
+
+    def __init__(self, path, timeout):
+        HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        """Connect to the unix socket instead of a TCP address."""
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def docker_request(path, timeout, method, url, body=None):
+    """Send one request to the daemon at the unix socket `path`; return (status, body bytes).
+
+    `body`, when given, is sent as JSON. Raises OSError when the daemon cannot be reached.
+    """
+    connection = UnixSocketConnection(path, timeout)
+    try:
+        headers = {"Host": "docker"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        connection.request(method, url, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
