@@ -1,0 +1,1 @@
+"""`kdeploy app *` (being written)."""

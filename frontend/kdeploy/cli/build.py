@@ -1,0 +1,1 @@
+"""`kdeploy build *` (being written)."""

@@ -1,0 +1,1 @@
+"""`kdeploy deploy, redeploy, rollback` (being written)."""

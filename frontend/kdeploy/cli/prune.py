@@ -1,0 +1,1 @@
+"""`kdeploy prune *` (being written)."""

@@ -1,0 +1,1 @@
+"""`kdeploy registry *` (being written)."""

@@ -1,0 +1,1 @@
+"""`kdeploy remove, details` (being written)."""

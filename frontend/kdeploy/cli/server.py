@@ -1,0 +1,1 @@
+"""`kdeploy server *` (being written)."""
