@@ -100,3 +100,28 @@ def translate_options(options: Mapping[str, Any], context: str) -> dict[str, Any
             healthcheck["retries"] = int(healthcheck["retries"])
         params["healthcheck"] = healthcheck
     return params
+
+
+def docker_run_args(options: Mapping[str, Any]) -> list[str]:
+    """Return Kamal's `docker run` flags for a role's `options:` (`Kamal::Utils.optionize`).
+
+    Each key becomes `--key value` (one pair per list item); `true` is a bare `--key`. `restart`
+    is left out: it is the container's restart policy (`restart_policy`).
+    """
+    args: list[str] = []
+    for flag, value in options.items():
+        if flag == "restart":
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            args += [f"--{flag}"] if item is True else [f"--{flag}", _ruby_string(item)]
+    return args
+
+
+def restart_policy(options: Mapping[str, Any]) -> str:
+    """The restart policy of a role: `options: {restart: …}`, else Kamal's `unless-stopped`."""
+    return str(options.get("restart") or "unless-stopped")
+
+
+def _ruby_string(value: Any) -> str:
+    # Kamal interpolates values with Ruby's to_s: false is "false", not Python's "False".
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, RoleImport
+from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
 
 # One unit of a plan: an imported part playbook, or one task of a hosts play (with its play).
 Unit = tuple[PlaybookImport | RoleImport, HostsPlay | None]
@@ -37,6 +38,7 @@ class HookPoint:
     lock: bool = True  # KAMAL_LOCK at this point
     app_hosts: bool = False  # KAMAL_HOSTS is the boot group (the selected app hosts)
     runtime: bool = False  # KAMAL_RUNTIME is set (post-deploy)
+    hosts: tuple[str, ...] | None = None  # KAMAL_HOSTS is this boot group (deploy's groups)
 
 
 def at_start(units: Sequence[Unit]) -> int:
@@ -56,6 +58,25 @@ def before_first(tag: str) -> Anchor:
     """Before the first unit tagged `tag`."""
     def anchor(units: Sequence[Unit]) -> int | None:
         return next((index for index, (unit, _) in enumerate(units) if tag in unit.tags), None)
+    return anchor
+
+
+def after_first(tag: str) -> Anchor:
+    """After the first unit tagged `tag` (the lock acquisition)."""
+    def anchor(units: Sequence[Unit]) -> int | None:
+        found = next((index for index, (unit, _) in enumerate(units) if tag in unit.tags), None)
+        return None if found is None else found + 1
+    return anchor
+
+
+def around_play(name: str, end: bool) -> Anchor:
+    """Before the first (end=False) or after the last (end=True) task of the hosts play `name`."""
+    def anchor(units: Sequence[Unit]) -> int | None:
+        found = [index for index, (_, play) in enumerate(units)
+                 if play is not None and play.name == name]
+        if not found:
+            return None
+        return found[-1] + 1 if end else found[0]
     return anchor
 
 
@@ -88,12 +109,43 @@ COMMAND_HOOKS: dict[str, tuple[HookPoint, ...]] = {
     "audit": CONNECT_HOOKS,
 }
 
+# Kamal's deploy, redeploy and rollback (`lib/kamal/cli/main.rb`): pre-deploy once the lock is
+# held (rollback: after its version check), boot hooks around each boot group (added per plan),
+# post-deploy after the lock is released.
+DEPLOY_COMMANDS = ("deploy", "redeploy", "rollback")
+DEPLOY_HOOKS = (
+    HookPoint("pre-connect", at_start, lock=False),
+    HookPoint("pre-deploy", lambda units: around_play(ROLLBACK_CHECK_PLAY, end=True)(units)
+              or after_first("lock")(units)),
+    HookPoint("post-deploy", after_last("lock"), lock=False, runtime=True),
+)
+for _command in DEPLOY_COMMANDS:
+    COMMAND_HOOKS[_command] = DEPLOY_HOOKS
+COMMAND_HOOKS["app boot"] = (HookPoint("pre-connect", at_start, lock=False),)
+
 Step = Plan | HookPoint
 
 
-def hook_points(command: str) -> tuple[HookPoint, ...]:
-    """The hook points of a command (none for a command Kamal runs no hooks in)."""
-    return COMMAND_HOOKS.get(command, ())
+def hook_points(plan: Plan) -> tuple[HookPoint, ...]:
+    """The hook points of a plan's command (none for a command Kamal runs no hooks in).
+
+    Deploy-like commands get `pre-app-boot` / `post-app-boot` around each boot group, told the
+    group's hosts (KAMAL_HOSTS), as Kamal runs them around each `boot/limit` group.
+    """
+    points = COMMAND_HOOKS.get(plan.command, ())
+    if plan.command not in (*DEPLOY_COMMANDS, "app boot"):
+        return points
+    groups = [entry for entry in plan.imports
+              if isinstance(entry, HostsPlay) and entry.name.startswith(BOOT_PLAY)]
+    boot_points = tuple(
+        point for play in groups for point in (
+            HookPoint("pre-app-boot", around_play(play.name, end=False),
+                      hosts=tuple(play.hosts.split(","))),
+            HookPoint("post-app-boot", around_play(play.name, end=True),
+                      hosts=tuple(play.hosts.split(","))),
+        ))
+    # pre-deploy/post-deploy stay outside the boot hooks: order is pre-deploy, boot hooks, post.
+    return (*points[:2], *boot_points, *points[2:])
 
 
 def plan_units(plan: Plan) -> list[Unit]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from kdeploy.docker_options import translate_options
+from kdeploy.docker_options import docker_run_args, restart_policy, translate_options
 from kdeploy.resources import resource_dir
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def _all_vars(config: Config) -> dict[str, Any]:
         "kdeploy_readiness_delay": config.readiness_delay,
         "kdeploy_deploy_timeout": config.deploy_timeout,
         "kdeploy_drain_timeout": config.drain_timeout,
+        "kdeploy_retain_containers": config.retain_containers,
         "kdeploy_registry": registry_vars(config.registry),
         "kdeploy_app_roles": {role.name: _role_vars(config, role) for role in config.roles},
         "kdeploy_accessories": {acc.name: _accessory_vars(config, acc)
@@ -132,8 +133,8 @@ def _role_vars(config: Config, role: Role) -> dict[str, Any]:
         "log_driver": role.logging.driver,
         "log_options": dict(role.logging.options),
         "env_file": f".kamal/apps/{config.service_with_destination}/env/roles/{role.name}.env",
-        "docker": translate_options(role.options, f"servers/{role.name}/options"),
-        "restart_policy": "unless-stopped",
+        "docker_args": docker_run_args(role.options),
+        "restart_policy": restart_policy(role.options),
     }
 
 

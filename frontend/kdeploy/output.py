@@ -97,7 +97,10 @@ class HumanOutput:
             return  # said once, as the command's error (exit 3)
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
             label = "UNREACHABLE" if status == "unreachable" else "FAILED"
-            text = self.redact(f"    {host}  {label}: {data.get('task', '')}: {_message(data)}")
+            # A multi-line message (a failed container's log tail) stays under its host.
+            first, *rest = _message(data).splitlines() or [""]
+            text = self.redact("\n".join([f"    {host}  {label}: {data.get('task', '')}: {first}",
+                                           *(f"    {host}  | {line}" for line in rest)]))
             click.secho(text, fg="red", file=self.stream)
         elif self.verbose:
             state = {True: "changed", None: f"{status} (result hidden: no_log)"}.get(

@@ -1,1 +1,71 @@
-"""`kdeploy deploy, redeploy, rollback` (being written)."""
+"""`kdeploy deploy`, `redeploy` and `rollback VERSION`: Kamal's release commands (spec §4.2, §4.4).
+
+Each is one Ansible run (split only at hooks that exist): lock, boot groups, unlock. A release that
+does not become healthy on a host is removed there, the previous version keeps serving, and the
+command exits 1 before any later role or boot group starts.
+"""
+
+from __future__ import annotations
+
+import click
+
+from kdeploy.cli import cli
+from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.config import Config, load_config
+from kdeploy.plan import DeployOptions, build_deploy_plan
+
+skip_push_option = click.option(
+    "-P", "--skip-push", is_flag=True,
+    help="Skip the image build and push: the hosts pull the version already in the registry.")
+no_cache_option = click.option("--no-cache", is_flag=True, help="Build the image without cache.")
+
+
+def release(command: str, options: GlobalOptions, output_format: str, *,
+            skip_push: bool = True, no_cache: bool = False, version: str | None = None) -> None:
+    """Build and push unless skip_push, then run the deploy-like `command`'s plan."""
+    config = load_config(options.config_file, options.destination,
+                         version=version or options.version)
+    if not skip_push:
+        _push(config, options, no_cache)
+    plan = build_deploy_plan(config, DeployOptions(
+        command=command, roles=options.roles, hosts=options.hosts, primary=options.primary,
+        performer=performer(),
+    ))
+    execute(config, plan, options, output_format)
+
+
+def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:
+    # Kamal's `build deliver` before the lock: build locally, push; the hosts pull in the boot.
+    from kdeploy.build import push_image
+
+    push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks)
+
+
+@cli.command()
+@global_options
+@skip_push_option
+@no_cache_option
+@output_option
+def deploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_format: str) -> None:
+    """Deploy the app: build and push (unless -P), boot the version, stop the old one, prune."""
+    release("deploy", options, output_format, skip_push=skip_push, no_cache=no_cache)
+
+
+@cli.command()
+@global_options
+@skip_push_option
+@no_cache_option
+@output_option
+def redeploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_format: str) -> None:
+    """Deploy the app without pruning (Kamal: deploy minus proxy and prune)."""
+    release("redeploy", options, output_format, skip_push=skip_push, no_cache=no_cache)
+
+
+@cli.command()
+@click.argument("rollback_version", metavar="VERSION")
+@global_options
+@output_option
+def rollback(rollback_version: str, options: GlobalOptions, output_format: str) -> None:
+    """Roll back to VERSION, whose stopped container must still be on every app host."""
+    release("rollback", options, output_format, version=rollback_version)

@@ -130,7 +130,9 @@ def _failure_message(result: RunResult) -> str:
     parts = []
     for failure in result.failures:
         kind = "unreachable" if failure.unreachable else f"failed at '{failure.task}'"
-        parts.append(f"{failure.host} {kind}: {failure.message}")
+        # The first line says what failed; the rest (a log tail) was shown under the host.
+        summary = (failure.message.splitlines() or [""])[0]
+        parts.append(f"{failure.host} {kind}: {summary}")
     return "; ".join(parts) or f"ansible-playbook ended with status {result.status}"
 
 

@@ -53,7 +53,7 @@ def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
     Raises:
         ConfigError: an `x-kdeploy` hook playbook does not exist (checked before anything runs).
     """
-    points = () if options.skip_hooks else hook_points(plan.command)
+    points = () if options.skip_hooks else hook_points(plan)
     running = {point.hook for point in points if _has_hooks(config, point.hook)}
     if not running:
         return HookedRun(run(config, plan, secrets, on_event), ran_plays=True)
@@ -107,8 +107,8 @@ def _check_playbooks(config: Config, hooks: set[str]) -> None:
 def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,
                     say: Callable[[str], None], on_event: EventSink, run: RunPlan,
                     app_hosts: tuple[str, ...], runtime: int) -> None:
-    run_kamal_hook(context, point.hook, say, lock=point.lock,
-                   hosts=app_hosts if point.app_hosts else None,
+    hosts = point.hosts or (app_hosts if point.app_hosts else None)
+    run_kamal_hook(context, point.hook, say, lock=point.lock, hosts=hosts,
                    runtime=runtime if point.runtime else None)
     playbooks = context.config.extension.hooks.get(point.hook, ())
     if not playbooks:

@@ -7,6 +7,7 @@ Pure: a Config and the command's options in, a frozen Plan out. Nothing here tou
 from __future__ import annotations
 
 from kdeploy.inventory import accessory_group, role_group
+from kdeploy.plan.deploy import DeployOptions, build_deploy_plan
 from kdeploy.plan.lock import (
     AUDIT_REPORT_TASK,
     LOCK_ACTIONS,
@@ -20,8 +21,25 @@ from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, acce
 from kdeploy.plan.setup import SetupOptions, build_setup_plan, setup_imports, setup_plays
 
 __all__ = [
-    "AUDIT_REPORT_TASK", "LOCK_ACTIONS", "LOCK_REPORT_TASKS", "FilterOptions", "HostsPlay",
-    "LockOptions", "Plan", "PlaybookImport", "RoleImport", "SetupOptions", "accessory_group",
-    "accessory_tag", "app_tag", "build_audit_plan", "build_lock_plan", "build_setup_plan",
-    "role_group", "setup_imports", "setup_plays",
+    "AUDIT_REPORT_TASK",
+    "LOCK_ACTIONS",
+    "LOCK_REPORT_TASKS",
+    "DeployOptions",
+    "FilterOptions",
+    "HostsPlay",
+    "LockOptions",
+    "Plan",
+    "PlaybookImport",
+    "RoleImport",
+    "SetupOptions",
+    "accessory_group",
+    "accessory_tag",
+    "app_tag",
+    "build_audit_plan",
+    "build_deploy_plan",
+    "build_lock_plan",
+    "build_setup_plan",
+    "role_group",
+    "setup_imports",
+    "setup_plays",
 ]

@@ -32,15 +32,17 @@ class RoleImport:
     role: str
     name: str
     tags: tuple[str, ...]
-    vars: dict[str, str] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
     group: str | None = None
+    tasks_from: str | None = None
 
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the task as the YAML mapping written into the hosts play."""
-        task: dict[str, Any] = {
-            "name": self.name,
-            "ansible.builtin.import_role": {"name": self.role, "rolespec_validate": False},
-        }
+        role: dict[str, Any] = {"name": self.role}
+        if self.tasks_from:
+            role["tasks_from"] = self.tasks_from
+        role["rolespec_validate"] = False
+        task: dict[str, Any] = {"name": self.name, "ansible.builtin.import_role": role}
         if self.vars:
             task["vars"] = dict(self.vars)
         if self.group:
@@ -52,25 +54,43 @@ class RoleImport:
 
 @dataclass(frozen=True)
 class HostsPlay:
-    """The one play that sets up every host: bootstrap, then accessories, then app roles.
+    """A play of tagged, group-guarded role imports, written into the entry playbook.
 
-    Strategy `free`: each host runs its own tasks in order (accessories before apps) without
-    waiting for the other hosts at every task or play boundary.
+    Setup's one play runs on all hosts with strategy `free`: each host runs its own tasks in order
+    (accessories before apps) without waiting for the other hosts at every task boundary. A
+    deploy's boot group is `linear` and `any_errors_fatal`: every host of the group boots the
+    primary role before any host boots the next role (Kamal's barrier), and one failure stops the
+    group and every later one.
     """
 
     name: str
     tasks: tuple[RoleImport, ...]
+    hosts: str = "all"
+    strategy: str = "free"
+    any_errors_fatal: bool = False
+    # Seconds to wait after the play's tasks (Kamal's boot/wait between boot groups).
+    pause_after: int = 0
 
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the play as the YAML mapping written into the entry playbook."""
-        return {
+        play: dict[str, Any] = {
             "name": self.name,
-            "hosts": "all",
+            "hosts": self.hosts,
             "gather_facts": False,
-            "strategy": "free",
-            "module_defaults": {"group/community.docker.docker": {"docker_host": _DOCKER_HOST}},
-            "tasks": [task.as_yaml_data() for task in self.tasks],
+            "strategy": self.strategy,
         }
+        if self.any_errors_fatal:
+            play["any_errors_fatal"] = True
+        play["module_defaults"] = {"group/community.docker.docker": {"docker_host": _DOCKER_HOST}}
+        play["tasks"] = [task.as_yaml_data() for task in self.tasks]
+        if self.pause_after:
+            tags = sorted({tag for task in self.tasks for tag in task.tags})
+            play["tasks"].append({
+                "name": f"Wait {self.pause_after} seconds before the next boot group.",
+                "ansible.builtin.pause": {"seconds": self.pause_after},
+                "tags": tags,
+            })
+        return play
 
 
 _DOCKER_HOST = "{{ kdeploy_docker_host | default('unix:///var/run/docker.sock') }}"

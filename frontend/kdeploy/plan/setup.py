@@ -136,7 +136,8 @@ def _extravars(config: Config, selection: Selection, options: SetupOptions) -> d
     }
 
 
-def _secret_names(config: Config, selection: Selection, accessories: bool) -> tuple[str, ...]:
+def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
+    """The secrets an app boot of the selection needs: the registry login and the roles' env."""
     names: list[str] = []
     registry = config.registry
     if not registry.local:
@@ -144,6 +145,11 @@ def _secret_names(config: Config, selection: Selection, accessories: bool) -> tu
     for role in selection.roles:
         for host in selection.role_hosts.get(role.name, ()):
             names += role.env_for_host(host).secret.values()
+    return tuple(dict.fromkeys(names))
+
+
+def _secret_names(config: Config, selection: Selection, accessories: bool) -> tuple[str, ...]:
+    names = list(app_secret_names(config, selection))
     if accessories:
         for acc in config.accessories:
             if acc.name in selection.accessory_hosts:

@@ -157,12 +157,10 @@ others:
   returned: always
 """
 
-import base64
 import json
 import os
 import pwd
 import grp
-import tempfile
 import traceback
 
 try:
@@ -171,57 +169,15 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
     quote = urlencode = None
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_host_files import (
+    docker_config_path,
+    ensure_env_file,
+    registry_stored,
+    resolve,
+)
 from ansible_collections.community.docker.plugins.module_utils.util import DOCKER_COMMON_ARGS
-
-
-ENV_FILE_MODE = 0o600
-ENV_DIR_MODE = 0o755
-
-
-def resolve(home, path):
-    """Return path, made absolute under home when it is relative (or starts with ~/)."""
-    if path.startswith("~/"):
-        path = path[2:]
-    return path if os.path.isabs(path) else os.path.join(home, path)
-
-
-def env_file_needs_write(path, content):
-    """Whether the file at path is missing or holds other bytes than content."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read() != to_bytes(content)
-    except (IOError, OSError):
-        return True
-
-
-def write_env_file(path, content):
-    """Write content atomically with mode 0600 (the directory is created 0755 when missing)."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, ENV_DIR_MODE)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".kdeploy-env-")
-    try:
-        os.fchmod(handle, ENV_FILE_MODE)
-        os.write(handle, to_bytes(content))
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-    os.rename(temporary, path)
-
-
-def ensure_env_file(path, content, check_mode):
-    """Make path hold content with mode 0600; return whether anything changed."""
-    if env_file_needs_write(path, content):
-        if not check_mode:
-            write_env_file(path, content)
-        return True
-    if os.stat(path).st_mode & 0o7777 != ENV_FILE_MODE:
-        if not check_mode:
-            os.chmod(path, ENV_FILE_MODE)
-        return True
-    return False
 
 
 def owner_ids(owner):
@@ -253,32 +209,6 @@ def ensure_directory(path, mode, owner, check_mode):
         if not check_mode:
             os.chown(path, uid, gid)
     return changed
-
-
-DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io")
-
-
-def docker_config_path():
-    """Where docker login stores credentials for this user."""
-    directory = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
-    return os.path.join(directory, "config.json")
-
-
-def registry_stored(config_path, server, username, password):
-    """Whether the config file's plain store holds exactly username:password for server."""
-    try:
-        with open(config_path, "rb") as handle:
-            config = json.loads(to_native(handle.read()))
-    except (IOError, OSError, ValueError):
-        return False
-    if not isinstance(config, dict) or config.get("credsStore"):
-        return False
-    keys = [server, "https://" + server, "http://" + server] if server else list(DOCKER_HUB_KEYS)
-    if any(key in (config.get("credHelpers") or {}) for key in keys):
-        return False
-    wanted = to_native(base64.b64encode(to_bytes("%s:%s" % (username, password))))
-    auths = config.get("auths") or {}
-    return any((auths.get(key) or {}).get("auth") == wanted for key in keys)
 
 
 def container_state(container, image_id, spec_label, spec_hash):

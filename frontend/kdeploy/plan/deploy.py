@@ -1,0 +1,125 @@
+"""Plan `kdeploy deploy`, `redeploy`, `rollback VERSION` and `app boot`: Kamal's app boot, by group.
+
+Kamal boots the filtered app hosts (primary-role hosts first) in groups of `boot/limit` hosts,
+waiting `boot/wait` seconds between groups; a failing group stops the later ones. On each host the
+primary role boots first, and other roles wait until the primary role's container is healthy.
+Here each group is one `linear`, `any_errors_fatal` play of one task per role (primary first), so
+every host of the group boots the primary role before any host boots the next role, and one
+failure ends the run before any later task or group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.errors import UsageError
+from kdeploy.inventory import role_group
+from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
+from kdeploy.plan.setup import app_secret_names
+
+# Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
+COMMANDS = ("deploy", "redeploy", "rollback", "app boot")
+BOOT_PLAY = "Boot the app"
+ROLLBACK_CHECK_PLAY = "Check that every host has the version"
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """The options of a deploy-like command that shape its plan."""
+
+    command: str = "deploy"
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    performer: str = "kdeploy"
+
+
+def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
+    """Plan one of COMMANDS: lock, (rollback: check the version), the boot groups, unlock.
+
+    `deploy` and `redeploy` pull the image on every host (Kamal's `build pull` or `deliver` has
+    just pushed it); `rollback` and `app boot` use the image the host has, pulling only a missing
+    one. `redeploy` keeps every stopped container (Kamal runs no prune there).
+
+    Raises:
+        UsageError: no version, or no app host in the filtered hosts.
+    """
+    if options.command not in COMMANDS:
+        raise UsageError(f"Unknown deploy command {options.command}")
+    if config.version is None:
+        raise UsageError(f"No version to {options.command}: pass --version, set VERSION, "
+                         "or run in a git repo")
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if not selection.app_hosts:
+        raise UsageError(f"No app hosts to {options.command}"
+                         + (f" for --roles {options.roles}" if options.roles else ""))
+    imports: list[PlaybookImport | HostsPlay] = [PlaybookImport("lock_acquire.yml", ("lock",))]
+    if options.command == "rollback":
+        imports.append(_rollback_check(selection))
+    imports += boot_groups(config, selection)
+    imports.append(PlaybookImport("lock_release.yml", ("lock",)))
+    return Plan(
+        command=options.command,
+        entry=options.command.replace(" ", "_"),
+        imports=tuple(imports),
+        extravars=_extravars(config, selection, options),
+        secret_names=app_secret_names(config, selection),
+        lock_host=selection.primary_host,
+    )
+
+
+def boot_groups(config: Config, selection: Selection) -> list[HostsPlay]:
+    """One play per boot group: the app hosts, primary-role hosts first, `boot/limit` at a time."""
+    hosts = list(selection.app_hosts)
+    size = config.boot.group_size(len(config.all_hosts)) or len(hosts)
+    groups = [hosts[start:start + size] for start in range(0, len(hosts), size)]
+    plays = []
+    for number, group in enumerate(groups, start=1):
+        name = BOOT_PLAY if len(groups) == 1 else f"{BOOT_PLAY} (group {number} of {len(groups)})"
+        last = number == len(groups)
+        plays.append(HostsPlay(
+            name=name,
+            tasks=tuple(_boot_task(role.name) for role in selection.roles
+                        if set(group) & set(selection.role_hosts.get(role.name, ()))),
+            hosts=",".join(group),
+            strategy="linear",
+            any_errors_fatal=True,
+            pause_after=0 if last else int(config.boot.wait or 0),
+        ))
+    return plays
+
+
+def _boot_task(role: str) -> RoleImport:
+    return RoleImport("kdeploy_app", f"Boot the app role {role}.", ("app", app_tag(role)),
+                      {"kdeploy_app_role": role}, role_group(role))
+
+
+def _rollback_check(selection: Selection) -> HostsPlay:
+    # Kamal checks every role on every app host before it touches any of them.
+    return HostsPlay(
+        name=ROLLBACK_CHECK_PLAY,
+        tasks=tuple(RoleImport("kdeploy_app", f"Check the version of the app role {role.name}.",
+                               ("app", app_tag(role.name)), {"kdeploy_app_role": role.name},
+                               role_group(role.name), tasks_from="version_exists")
+                    for role in selection.roles),
+        hosts=",".join(selection.app_hosts),
+        strategy="linear",
+        any_errors_fatal=True,
+    )
+
+
+def _extravars(config: Config, selection: Selection, options: DeployOptions) -> dict[str, Any]:
+    extravars: dict[str, Any] = {
+        "kdeploy_version": config.version,
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
+        "kdeploy_performer": options.performer,
+        # deploy/redeploy pull what was just pushed; rollback boots the image the host kept.
+        "kdeploy_pull": options.command in ("deploy", "redeploy"),
+    }
+    if options.command != "deploy":
+        # Only `kamal deploy` prunes (and setup, which deploys).
+        extravars["kdeploy_app_retain_containers"] = None
+    return extravars

@@ -1,0 +1,545 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# MIT License (kdeploy)
+"""Boot one version of one Kamal role on this host in one call: Kamal's `app boot` step."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kdeploy_release
+short_description: Boot one app version on a host as Kamal does, in one round trip
+description:
+  - The whole release step of one Kamal role on one host, through the Docker API on the host
+    (and the C(docker) CLI for C(login), C(pull), C(run) and C(logs), with Kamal's own argv).
+  - "In order: write the env file (0600); when the container named O(name) already runs with the
+    same spec (label O(spec_label) equal to O(spec_hash)), the same image and an unchanged env
+    file, stop here (converged: no pull, no waiting). Otherwise: log in (only when the host does
+    not store these credentials), pull (O(pull)), rename a container that holds the name to
+    C(<name>_replaced_<16 hex>) as Kamal does, record the boot in the audit log, C(docker run),
+    and wait until the container is healthy (Docker HEALTHCHECK) or running and still running
+    after O(readiness_delay) seconds, retrying with Kamal's back-off until O(deploy_timeout)."
+  - A container that does not become ready is stopped and removed, its log tail is returned in
+    the failure message and in RV(log), and the module fails; the previous version keeps running.
+  - After a ready (or converged) container, the other running containers with the labels
+    O(role_labels) are stopped with O(stop_timeout), the image is tagged O(latest_tag), and
+    stopped containers of the service beyond O(retain_containers) are removed.
+  - Idempotent; in check mode nothing changes on the host and RV(changed) says whether it would.
+version_added: "0.1.0"
+author: kdeploy
+options:
+  name:
+    description: The container name, C(<service>-<role>[-<destination>]-<version>).
+    type: str
+    required: true
+  image:
+    description: The image to run, C(<repository>:<version>).
+    type: str
+    required: true
+  pull:
+    description: C(always) pulls the image; C(missing) only when the host does not have it.
+    type: str
+    choices: [always, missing]
+    default: missing
+  service:
+    description: When set, a pulled image must carry the label C(service) with this value (Kamal's check).
+    type: str
+  registry:
+    description: Registry login for the pull (C(server), C(username), C(password)); never logged.
+    type: dict
+  spec_hash:
+    description: Hash of every non-secret input of the container, computed on the controller.
+    type: str
+    required: true
+  spec_label:
+    description: The label that holds O(spec_hash) on the container.
+    type: str
+    default: kdeploy.spec
+  env_file:
+    description: Env file path (relative to the home directory unless absolute), written with O(env_content).
+    type: str
+    required: true
+  env_content:
+    description: The env file's content. It holds the secrets, so the task must set C(no_log).
+    type: str
+    required: true
+  hostname:
+    description: The container's hostname.
+    type: str
+  env:
+    description: Clear environment variables (C(--env KEY=value)).
+    type: dict
+    default: {}
+  labels:
+    description: Container labels (C(--label key=value)), besides O(spec_label).
+    type: dict
+    default: {}
+  network:
+    description: Network to join.
+    type: str
+    default: kamal
+  volumes:
+    description: C(--volume) arguments.
+    type: list
+    elements: str
+    default: []
+  restart_policy:
+    description: C(--restart) policy.
+    type: str
+    default: unless-stopped
+  log_driver:
+    description: C(--log-driver), when set.
+    type: str
+  log_options:
+    description: C(--log-opt key=value) arguments.
+    type: dict
+    default: {}
+  docker_args:
+    description: More C(docker run) arguments, from the role's C(options) (Kamal's optionize).
+    type: list
+    elements: str
+    default: []
+  cmd:
+    description: The command, split like a shell splits it (Kamal appends it to C(docker run)).
+    type: str
+  role_labels:
+    description: Labels that select this role's containers (service, destination, role), for stopping other versions.
+    type: dict
+    required: true
+  readiness_delay:
+    description: Seconds a running container without HEALTHCHECK must stay running.
+    type: int
+    default: 7
+  deploy_timeout:
+    description: Seconds to wait for the container to be ready.
+    type: int
+    default: 30
+  stop_timeout:
+    description: C(docker stop -t) for the other versions (null leaves Docker's default).
+    type: int
+  log_lines:
+    description: Log lines returned for a container that fails to boot.
+    type: int
+    default: 20
+  latest_tag:
+    description: Tag the image with this reference after the boot (C(<repository>:latest[-<dest>])).
+    type: str
+  retain_containers:
+    description: Keep this many stopped containers of O(service) (Kamal's C(prune containers)); null keeps all.
+    type: int
+  audit:
+    description: >-
+      Audit log line parts, C({log: path, tags: [performer, destination, role]}) (empty tags are
+      left out); lines are C([<utc time>] [<tag>]... <message>), as Kamal writes them.
+    type: dict
+  docker_host:
+    description: The Docker daemon, a C(unix://) socket.
+    type: str
+    default: unix:///var/run/docker.sock
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Boot the version.
+  kdeploy_release:
+    name: app-web-v2
+    image: registry:5000/app:v2
+    spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
+    env_file: .kamal/apps/app/env/roles/web.env
+    env_content: "SECRET=x\n"
+    role_labels: {service: app, role: web, destination: ""}
+  no_log: true
+"""
+
+RETURN = r"""
+converged:
+  description: The container already ran with this spec; nothing was booted.
+  type: bool
+  returned: always
+booted:
+  description: A new container was started (or, in check mode, would be).
+  type: bool
+  returned: always
+container_id:
+  description: The ID of the running container (null in check mode before a boot).
+  type: str
+  returned: always
+renamed:
+  description: The name an older container holding O(name) was renamed to, else null.
+  type: str
+  returned: always
+stopped:
+  description: Names of the other versions that were stopped.
+  type: list
+  returned: always
+removed:
+  description: IDs of the stopped containers removed beyond O(retain_containers).
+  type: list
+  returned: always
+log:
+  description: On failure, the last O(log_lines) lines of the failed container's log.
+  type: list
+  returned: failure
+"""
+
+import binascii
+import json
+import os
+import shlex
+import subprocess
+import time
+
+try:
+    from urllib.parse import quote, urlencode
+except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
+    quote = urlencode = None
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_host_files import (
+    docker_config_path,
+    ensure_env_file,
+    registry_stored,
+    resolve,
+)
+
+READY_STATUSES = ("running", "healthy")
+
+
+class DockerError(Exception):
+    """The daemon could not be reached or answered an error."""
+
+
+class Docker(object):
+    """The Docker API over the host's unix socket, plus the CLI for login, pull, run and logs."""
+
+    def __init__(self, docker_host, timeout=60):
+        if not docker_host.startswith("unix://"):
+            raise DockerError("kdeploy_release needs a unix:// docker_host, not %s" % docker_host)
+        self.docker_host = docker_host
+        self.path = docker_host[len("unix://"):]
+        self.timeout = timeout
+
+    def call(self, method, url, params=None, missing_ok=False):
+        """One API call; returns the decoded JSON (None for an empty body or a 404 with missing_ok)."""
+        if params:
+            url += "?" + urlencode(params)
+        try:
+            status, body = docker_request(self.path, self.timeout, method, url)
+        except (IOError, OSError) as exc:
+            raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
+        if status == 404 and missing_ok:
+            return None
+        if status >= 400:
+            raise DockerError("Docker answered %s to %s %s: %s" % (status, method, url, to_native(body).strip()))
+        return json.loads(to_native(body)) if body.strip() else None
+
+    def inspect_container(self, name):
+        """The container's inspect data, or None."""
+        return self.call("GET", "/containers/%s/json" % quote(name, safe=""), missing_ok=True)
+
+    def inspect_image(self, image):
+        """The image's inspect data, or None."""
+        return self.call("GET", "/images/%s/json" % quote(image, safe="/:@"), missing_ok=True)
+
+    def containers(self, labels, statuses, all_states=False):
+        """Containers with every label in labels and one of statuses, newest first."""
+        filters = {"label": ["%s=%s" % item for item in sorted(labels.items())]}
+        if statuses:
+            filters["status"] = list(statuses)
+        params = {"filters": json.dumps(filters)}
+        if all_states:
+            params["all"] = "1"
+        return self.call("GET", "/containers/json", params) or []
+
+    def cli(self, argv, stdin=None):
+        """Run the docker CLI against this daemon; return (rc, stdout, stderr) as text."""
+        env = dict(os.environ, DOCKER_HOST=self.docker_host)
+        process = subprocess.Popen(["docker", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env)
+        out, err = process.communicate(to_bytes(stdin) if stdin is not None else None)
+        return process.returncode, to_native(out), to_native(err)
+
+
+def run_argv(params, env_file):
+    """Kamal's `docker run` argv (lib/kamal/commands/app.rb#run), the spec label added."""
+    argv = ["run", "--detach", "--restart", params["restart_policy"], "--name", params["name"],
+            "--network", params["network"]]
+    if params["hostname"]:
+        argv += ["--hostname", params["hostname"]]
+    for key, value in params["env"].items():
+        argv += ["--env", "%s=%s" % (key, value)]
+    argv += ["--env-file", env_file]
+    if params["log_driver"]:
+        argv += ["--log-driver", params["log_driver"]]
+    for key, value in params["log_options"].items():
+        argv += ["--log-opt", "%s=%s" % (key, value)]
+    for volume in params["volumes"]:
+        argv += ["--volume", volume]
+    labels = dict(params["labels"])
+    labels[params["spec_label"]] = params["spec_hash"]
+    for key, value in labels.items():
+        argv += ["--label", "%s=%s" % (key, value)]
+    argv += list(params["docker_args"])
+    argv.append(params["image"])
+    if params["cmd"]:
+        argv += shlex.split(params["cmd"])
+    return argv
+
+
+def readiness(container):
+    """Kamal's status of a container: its health status when it has a HEALTHCHECK, else its state."""
+    state = (container or {}).get("State") or {}
+    if state.get("Health"):
+        return state["Health"].get("Status") or "starting"
+    return state.get("Status") or "gone"
+
+
+def is_converged(container, image, spec_label, spec_hash):
+    """Runs (healthy if it has a health check), carries spec_hash and runs image's current ID."""
+    if not container or not image:
+        return False
+    state = container.get("State") or {}
+    labels = (container.get("Config") or {}).get("Labels") or {}
+    return (bool(state.get("Running")) and not state.get("Restarting")
+            and readiness(container) in READY_STATUSES
+            and labels.get(spec_label) == spec_hash and container.get("Image") == image.get("Id"))
+
+
+def audit_line(audit, message, now=None):
+    """Kamal's audit line: `[<utc iso8601>] [<tag>]... <message>`, empty tags left out."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    tags = [stamp] + [tag for tag in audit.get("tags") or [] if tag]
+    return "[%s] %s" % ("] [".join(tags), message)
+
+
+def record(audit, home, message):
+    """Append one line to the audit log (Kamal: `mkdir -p .kamal && echo … >> …`)."""
+    if not audit:
+        return
+    path = resolve(home, audit["log"])
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    with open(path, "ab") as handle:
+        handle.write(to_bytes(audit_line(audit, message) + "\n"))
+
+
+class BootFailed(Exception):
+    """The new container did not become ready; carries the log tail."""
+
+    def __init__(self, message, log):
+        Exception.__init__(self, message)
+        self.log = log
+
+
+class Release(object):
+    """One release step on this host; `run` returns the module result."""
+
+    def __init__(self, module, docker):
+        self.module = module
+        self.params = module.params
+        self.docker = docker
+        self.home = os.path.expanduser("~")
+        self.result = dict(changed=False, converged=False, booted=False, container_id=None,
+                           renamed=None, stopped=[], removed=[])
+
+    def run(self):
+        """Boot unless converged, then stop the others, tag latest and prune."""
+        params = self.params
+        env_file = resolve(self.home, params["env_file"])
+        env_changed = ensure_env_file(env_file, params["env_content"], self.module.check_mode)
+        container = self.docker.inspect_container(params["name"])
+        image = self.docker.inspect_image(params["image"])
+        converged = not env_changed and is_converged(
+            container, image, params["spec_label"], params["spec_hash"])
+        self.result["converged"] = converged
+        if converged:
+            self.result["container_id"] = container["Id"]
+        elif self.module.check_mode:
+            self.result.update(changed=True, booted=True)
+        else:
+            self.result.update(changed=True, booted=True)
+            self.result["container_id"] = self.boot(env_file, container, image)
+        self.stop_others()
+        self.tag_latest()
+        self.prune_containers()
+        return self.result
+
+    def boot(self, env_file, container, image):
+        params = self.params
+        if params["pull"] == "always" or image is None:
+            self.pull()
+        if container is not None:
+            self.rename(container)
+        record(params["audit"], self.home, "Booted app version %s" % self.version())
+        rc, out, err = self.docker.cli(run_argv(params, env_file))
+        if rc != 0:
+            raise DockerError("docker run %s failed: %s" % (params["name"], (err or out).strip()))
+        container_id = out.strip().splitlines()[-1]
+        try:
+            self.wait_until_ready(container_id)
+        except BootFailed:
+            self.docker.call("DELETE", "/containers/%s" % container_id, {"force": "1"}, missing_ok=True)
+            raise
+        return container_id
+
+    def version(self):
+        return self.params["image"].rsplit(":", 1)[-1]
+
+    def pull(self):
+        params = self.params
+        registry = params["registry"]
+        if registry and not registry_stored(docker_config_path(), registry.get("server"),
+                                            registry["username"], registry["password"]):
+            argv = ["login", "--username", registry["username"], "--password-stdin"]
+            rc, out, err = self.docker.cli(argv + ([registry["server"]] if registry.get("server") else []),
+                                           stdin=registry["password"])
+            if rc != 0:
+                raise DockerError("docker login %s failed: %s" % (registry.get("server") or "", (err or out).strip()))
+        rc, out, err = self.docker.cli(["pull", params["image"]])
+        if rc != 0:
+            raise DockerError("docker pull %s failed: %s" % (params["image"], (err or out).strip()))
+        if params["service"]:
+            image = self.docker.inspect_image(params["image"]) or {}
+            label = ((image.get("Config") or {}).get("Labels") or {}).get("service")
+            if label != params["service"]:
+                raise DockerError("Image %s is missing the label service=%s (has %s): Kamal refuses it"
+                                  % (params["image"], params["service"], label))
+
+    def rename(self, container):
+        # Kamal keeps a clashing container under another name (rollback to a stopped version).
+        renamed = "%s_replaced_%s" % (self.params["name"], to_native(binascii.hexlify(os.urandom(8))))
+        record(self.params["audit"], self.home, "Renaming container %s to %s"
+               % (self.version(), renamed[len(self.params["name"]) - len(self.version()):]))
+        self.docker.call("POST", "/containers/%s/rename" % container["Id"], {"name": renamed})
+        self.result["renamed"] = renamed
+
+    def wait_until_ready(self, container_id):
+        """Kamal's poller: ready is running (still, after the readiness delay) or healthy."""
+        params = self.params
+        deadline = time.time() + params["deploy_timeout"]
+        attempt = 1
+        while True:
+            status = readiness(self.docker.inspect_container(container_id))
+            if status == "running" and params["readiness_delay"] > 0:
+                time.sleep(params["readiness_delay"])
+                status = readiness(self.docker.inspect_container(container_id))
+            if status in READY_STATUSES:
+                return
+            left = deadline - time.time()
+            if left <= 0:
+                raise BootFailed("container not ready after %s seconds (%s)"
+                                 % (params["deploy_timeout"], status), self.log_tail(container_id))
+            # Kamal sleeps 1, 2, 3... seconds; a first short poll catches quick starts sooner.
+            time.sleep(min(attempt * 0.5, left))
+            attempt += 1
+
+    def log_tail(self, container_id):
+        rc, out, err = self.docker.cli(["logs", "--tail", str(self.params["log_lines"]), container_id])
+        lines = (out + err).splitlines() if rc == 0 else ["(no log: %s)" % err.strip()]
+        container = self.docker.inspect_container(container_id) or {}
+        health = ((container.get("State") or {}).get("Health") or {}).get("Log") or []
+        return lines + ["health check (exit %s): %s" % (entry.get("ExitCode"), (entry.get("Output") or "").strip())
+                        for entry in health[-3:]]
+
+    def stop_others(self):
+        params = self.params
+        keep = self.result["container_id"]
+        for other in self.docker.containers(params["role_labels"], ("running", "restarting")):
+            if other["Id"] == keep or params["name"] in [n.lstrip("/") for n in other.get("Names") or []]:
+                continue
+            name = (other.get("Names") or [other["Id"]])[0].lstrip("/")
+            self.result["stopped"].append(name)
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                query = {"t": params["stop_timeout"]} if params["stop_timeout"] is not None else None
+                self.docker.call("POST", "/containers/%s/stop" % other["Id"], query)
+
+    def tag_latest(self):
+        params = self.params
+        if not params["latest_tag"] or self.module.check_mode:
+            return
+        image = self.docker.inspect_image(params["image"]) or {}
+        latest = self.docker.inspect_image(params["latest_tag"]) or {}
+        if image.get("Id") and latest.get("Id") != image["Id"]:
+            repo, tag = params["latest_tag"].rsplit(":", 1)
+            self.docker.call("POST", "/images/%s/tag" % quote(params["image"], safe="/:@"),
+                             {"repo": repo, "tag": tag})
+            self.result["changed"] = True
+
+    def prune_containers(self):
+        # Kamal's `prune containers`: stopped containers of the service beyond the newest N.
+        params = self.params
+        if params["retain_containers"] is None or not params["service"]:
+            return
+        stopped = self.docker.containers({"service": params["service"]}, ("created", "exited", "dead"),
+                                         all_states=True)
+        for old in stopped[params["retain_containers"]:]:
+            self.result["removed"].append(old["Id"])
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                self.docker.call("DELETE", "/containers/%s" % old["Id"], missing_ok=True)
+
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    image=dict(type="str", required=True),
+    pull=dict(type="str", choices=["always", "missing"], default="missing"),
+    service=dict(type="str"),
+    registry=dict(type="dict", no_log=True, options=dict(
+        server=dict(type="str"),
+        username=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+    )),
+    spec_hash=dict(type="str", required=True),
+    spec_label=dict(type="str", default="kdeploy.spec"),
+    env_file=dict(type="str", required=True),
+    # Not no_log here: Ansible would mask every occurrence of the value in the result, and an empty
+    # env file is a single newline. The calling task must set no_log (it holds the secrets).
+    env_content=dict(type="str", required=True),
+    hostname=dict(type="str"),
+    env=dict(type="dict", default={}),
+    labels=dict(type="dict", default={}),
+    network=dict(type="str", default="kamal"),
+    volumes=dict(type="list", elements="str", default=[]),
+    restart_policy=dict(type="str", default="unless-stopped"),
+    log_driver=dict(type="str"),
+    log_options=dict(type="dict", default={}),
+    docker_args=dict(type="list", elements="str", default=[]),
+    cmd=dict(type="str"),
+    role_labels=dict(type="dict", required=True),
+    readiness_delay=dict(type="int", default=7),
+    deploy_timeout=dict(type="int", default=30),
+    stop_timeout=dict(type="int"),
+    log_lines=dict(type="int", default=20),
+    latest_tag=dict(type="str"),
+    retain_containers=dict(type="int"),
+    audit=dict(type="dict"),
+    docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+)
+
+
+def main():
+    """Run the module."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        release = Release(module, Docker(module.params["docker_host"]))
+        module.exit_json(**release.run())
+    except BootFailed as exc:
+        module.fail_json(msg="Failed to boot %s: %s. It was removed; the previous version keeps running. "
+                             "Last log lines:\n%s" % (module.params["name"], exc, "\n".join(exc.log) or "(empty)"),
+                         log=exc.log)
+    except (DockerError, IOError, OSError) as exc:
+        module.fail_json(msg="Cannot boot %s: %s" % (module.params["name"], to_native(exc)))
+
+
+if __name__ == "__main__":
+    main()
