@@ -1,1 +1,59 @@
-"""`kdeploy prune *` (being written)."""
+"""`kdeploy prune all|images|containers`: Kamal's prune (§4.7) on the filtered hosts, locked.
+
+Each host runs Kamal's own docker commands (roles/kdeploy_prune) and records `Pruned images` /
+`Pruned containers` in the audit log, between the lock plays on the filtered primary host.
+"""
+
+from __future__ import annotations
+
+import click
+
+from kdeploy.cli import cli
+from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.config import load_config
+from kdeploy.plan.maintenance import MaintenanceOptions, build_prune_plan
+
+
+@cli.group()
+def prune() -> None:
+    """Prune old application images and containers."""
+
+
+@prune.command("all")
+@global_options
+@output_option
+def prune_all(options: GlobalOptions, output_format: str) -> None:
+    """Prune unused images and stopped containers."""
+    _run_prune("all", options, output_format)
+
+
+@prune.command()
+@global_options
+@output_option
+def images(options: GlobalOptions, output_format: str) -> None:
+    """Prune unused images."""
+    _run_prune("images", options, output_format)
+
+
+@prune.command()
+@global_options
+@click.option("--retain", type=int, default=None, metavar="N",
+              help="Number of containers to retain (default: retain_containers, else 5).")
+@output_option
+def containers(options: GlobalOptions, retain: int | None, output_format: str) -> None:
+    """Prune all stopped containers, except the last n (default 5)."""
+    _run_prune("containers", options, output_format, retain)
+
+
+def _run_prune(what: str, options: GlobalOptions, output_format: str,
+               retain: int | None = None) -> None:
+    config = load_config(options.config_file, options.destination, version=options.version)
+    plan = build_prune_plan(config, what, maintenance_options(options), retain=retain)
+    execute(config, plan, options, output_format)
+
+
+def maintenance_options(options: GlobalOptions) -> MaintenanceOptions:
+    """The filters of the global options, and who runs the command."""
+    return MaintenanceOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
+                              performer=performer())

@@ -1,1 +1,104 @@
-"""`kdeploy server *` (being written)."""
+"""`kdeploy server bootstrap` and `kdeploy server exec CMD…`, as Kamal's `server` commands.
+
+`bootstrap` runs setup's bootstrap (roles/kdeploy_docker: Docker present, network kamal) on the
+filtered hosts under the deploy lock, then the `docker-setup` hook. `exec` runs CMD on every
+filtered host and prints each host's output under its name; `-i` opens `ssh -t` to the primary
+host instead, exactly as Kamal builds that command line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from kdeploy.cli import cli
+from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.cli.prune import maintenance_options
+from kdeploy.config import Config, load_config, select
+from kdeploy.errors import UsageError
+from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
+from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command, ssh_argv
+
+Results = dict[str, dict[str, Any]]
+
+
+@cli.group()
+def server() -> None:
+    """Bootstrap servers with curl and Docker."""
+
+
+@server.command()
+@global_options
+@output_option
+def bootstrap(options: GlobalOptions, output_format: str) -> None:
+    """Set up Docker to run Kamal apps."""
+    config = load_config(options.config_file, options.destination, version=options.version)
+    plan = build_bootstrap_plan(config, maintenance_options(options))
+    execute(config, plan, options, output_format)
+
+
+# Everything after the first word of CMD belongs to CMD (`kdeploy server exec ls -la`).
+@server.command("exec", context_settings={"ignore_unknown_options": True,
+                                          "allow_interspersed_args": False})
+@global_options
+@click.option("-i", "--interactive", is_flag=True,
+              help="Run the command interactively (use for console/bash).")
+@output_option
+@click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_command(options: GlobalOptions, interactive: bool, output_format: str,
+                 cmd: tuple[str, ...]) -> None:
+    """Run a custom command on the server (use --help to show options)."""
+    config = load_config(options.config_file, options.destination, version=options.version)
+    command = join_command(cmd)
+    if interactive:
+        if output_format == "json":
+            raise UsageError("--output json does not apply to -i (an interactive session)")
+        _exec_interactive(config, options, command)
+        return
+    plan = build_exec_plan(config, command, maintenance_options(options))
+    hosts = select(config, roles=options.roles, hosts=options.hosts,
+                   primary=options.primary).hosts
+    if output_format == "human" and not options.quiet:
+        click.secho(f"Running '{command}' on {', '.join(hosts)}...", fg="magenta")
+    execute(config, plan, options, output_format,
+            report=lambda results: exec_report(hosts, results, quiet=options.quiet))
+
+
+def _exec_interactive(config: Config, options: GlobalOptions, command: str) -> None:
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    host = selection.primary_host
+    if host is None:
+        raise UsageError("No host to run the command on: the config has no servers")
+    # Kamal runs pre-connect before its first SSH connection, interactive ones included.
+    context = HookContext(config=config, command="server", subcommand="exec",
+                          hosts=selection.hosts, roles=options.roles, performer=performer(),
+                          verbosity=verbosity(options.verbose, options.quiet),
+                          skip=options.skip_hooks)
+    run_kamal_hook(context, "pre-connect", click.echo, lock=False)
+    if not options.quiet:
+        click.secho(f"Running '{command}' on {host} interactively...", fg="magenta")
+    argv = ssh_argv(config, host, command)
+    try:
+        os.execvp(argv[0], argv)  # the session replaces kdeploy, as Kamal's `exec`
+    except OSError as error:
+        raise UsageError(f"Cannot start ssh: {error.strerror}") from None
+
+
+def exec_report(hosts: tuple[str, ...], results: Results,
+                quiet: bool = False) -> tuple[str, dict[str, Any]]:
+    """Each host's output under `App Host: <host>` as Kamal prints it (`-q`: output only).
+
+    JSON: `{"hosts": {host: {"stdout": text, "rc": exit code}}}`, hosts in selection order.
+    """
+    outputs = {host: _output(results[host]) for host in hosts if host in results}
+    blocks = [text if quiet else f"App Host: {host}\n{text}" for host, text in outputs.items()]
+    data = {host: {"stdout": outputs[host], "rc": results[host].get("rc")} for host in outputs}
+    return "\n\n".join(blocks), {"hosts": data}
+
+
+def _output(result: dict[str, Any]) -> str:
+    # raw's stdout comes through a pty (CRLF); Kamal's capture strips the output.
+    return str(result.get("stdout", "")).replace("\r\n", "\n").strip()

@@ -1,0 +1,199 @@
+"""Plan `kdeploy prune`, `kdeploy registry login|logout` and `kdeploy server bootstrap|exec`.
+
+Pure, like Kamal's `commands/`: a Config and the command's options in, a Plan (or an argv) out.
+Every command acts on Kamal's filtered `hosts` (accessory hosts included); prune and bootstrap
+hold the deploy lock on the filtered primary host, as Kamal's `with_lock` does.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.errors import UsageError
+from kdeploy.plan.model import Plan, PlaybookImport
+
+PRUNE_PARTS = {"containers": ("prune_containers.yml",), "images": ("prune_images.yml",),
+               "all": ("prune_containers.yml", "prune_images.yml")}
+# Kamal's message in the lock details of every command that locks on its own.
+AUTOMATIC_LOCK_MESSAGE = "Automatic deploy lock"
+# The task whose per-host result `kdeploy server exec` prints (playbooks/server_exec.yml).
+EXEC_REPORT_TASK = "Run the command."
+
+
+@dataclass(frozen=True)
+class MaintenanceOptions:
+    """Kamal's host filters and who runs the command (for the lock and the audit lines)."""
+
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    performer: str = "kdeploy"
+
+
+def build_prune_plan(config: Config, what: str, options: MaintenanceOptions,
+                     retain: int | None = None) -> Plan:
+    """Plan `kdeploy prune all|images|containers` on the filtered hosts, under the deploy lock.
+
+    Args:
+        config: the loaded config.
+        what: `all`, `images` or `containers`.
+        options: filters and performer.
+        retain: `--retain`; None: the config's `retain_containers` (Kamal's default 5).
+
+    Raises:
+        UsageError: an unknown subcommand, retain below 1, no hosts, or no version for the lock.
+    """
+    if what not in PRUNE_PARTS:
+        raise UsageError(f"Unknown prune command {what}: use one of {', '.join(PRUNE_PARTS)}")
+    count = config.retain_containers if retain is None else retain
+    if count < 1:
+        raise UsageError("retain must be at least 1")  # Kamal's words
+    selection = _hosts(config, options, f"prune {what}")
+    parts = tuple(PlaybookImport(part, ("prune",)) for part in PRUNE_PARTS[what])
+    return _locked_plan(config, f"prune {what}", selection, options, parts,
+                        {"kdeploy_prune_retain": count} if what != "images" else {})
+
+
+def build_bootstrap_plan(config: Config, options: MaintenanceOptions) -> Plan:
+    """Plan `kdeploy server bootstrap`: Docker on the filtered hosts (setup's bootstrap), locked.
+
+    The `docker-setup` hook runs after the bootstrap play, before the lock is released.
+
+    Raises:
+        UsageError: no hosts, or no version for the lock details.
+    """
+    selection = _hosts(config, options, "bootstrap")
+    parts = (PlaybookImport("bootstrap.yml", ("bootstrap",)),)
+    return _locked_plan(config, "server bootstrap", selection, options, parts, {})
+
+
+def build_registry_plan(config: Config, action: str, options: MaintenanceOptions) -> Plan:
+    """Plan the remote half of `kdeploy registry login|logout` on the filtered hosts (no lock).
+
+    Raises:
+        UsageError: an unknown action, a local registry (Kamal refuses it too), a login without
+            a password secret, or no hosts.
+    """
+    if action not in ("login", "logout"):
+        raise UsageError(f"Unknown registry command {action}: use login or logout")
+    refuse_local_registry(config, action)
+    registry = config.registry
+    if action == "login" and registry.password_secret is None:
+        # The hosts get the password only as KDEPLOY_SECRET_<NAME> (never in the inventory).
+        raise UsageError("registry/password: the hosts log in only with a password from "
+                         ".kamal/secrets (password: [NAME]); use -R to log in locally only")
+    selection = _hosts(config, options, f"registry {action}")
+    secrets = (registry.username_secret, registry.password_secret) if action == "login" else ()
+    return Plan(
+        command=f"registry {action}",
+        imports=(PlaybookImport(f"registry_{action}.yml", ("registry",)),),
+        limit=_limit(selection, options),
+        secret_names=tuple(name for name in secrets if name),
+        entry=f"kdeploy_registry_{action}",
+    )
+
+
+def refuse_local_registry(config: Config, action: str) -> None:
+    """Refuse `registry login|logout` with Kamal's local registry (`localhost:PORT`), as Kamal.
+
+    Raises:
+        UsageError: the registry is local.
+    """
+    if config.registry.local:
+        raise UsageError(f"Cannot use {action} command with a local registry "
+                         f"({config.registry.server}): Kamal runs it with `kamal registry setup`")
+
+
+def build_exec_plan(config: Config, command: str, options: MaintenanceOptions) -> Plan:
+    """Plan `kdeploy server exec CMD` on every filtered host (no lock, as Kamal).
+
+    The command travels base64-encoded, so that Ansible never templates braces in it
+    (`docker ps --format '{{.Names}}'`).
+
+    Raises:
+        UsageError: an empty command, or no hosts.
+    """
+    if not command.strip():
+        raise UsageError("No command to run: kdeploy server exec CMD…")
+    selection = _hosts(config, options, "server exec")
+    encoded = base64.b64encode(command.encode()).decode()
+    return Plan(
+        command="server exec",
+        imports=(PlaybookImport("server_exec.yml", ("exec",)),),
+        limit=_limit(selection, options),
+        extravars={"kdeploy_server_exec_command_b64": encoded,
+                   "kdeploy_performer": options.performer},
+        entry="kdeploy_server_exec",
+        report_task=EXEC_REPORT_TASK,
+    )
+
+
+def join_command(words: tuple[str, ...] | list[str]) -> str:
+    """Kamal's `join_commands`: each word stripped, joined by one space (for the host's shell)."""
+    return " ".join(word.strip() for word in words)
+
+
+def ssh_argv(config: Config, host: str, command: str) -> list[str]:
+    """Kamal's `run_over_ssh`: `ssh [-F …] [-J …] [-i key…] -t user@host -p N CMD` as an argv.
+
+    Used by `server exec -i` (an interactive session on the primary host through the local ssh).
+    """
+    ssh = config.ssh
+    argv = ["ssh"]
+    if ssh.config is False:
+        argv += ["-F", "/dev/null"]
+    elif isinstance(ssh.config, str):
+        argv += ["-F", ssh.config]
+    elif isinstance(ssh.config, tuple):
+        for path in ssh.config:
+            argv += ["-F", path]
+    if ssh.proxy:
+        argv += ["-J", ssh.proxy]
+    elif ssh.proxy_command:
+        argv += ["-o", f"ProxyCommand={ssh.proxy_command}"]
+    for key in ssh.keys:
+        # Kamal's command line goes through a shell, which expands `~`; an argv does not.
+        argv += ["-i", str(Path(key).expanduser())]
+    if ssh.keys_only:
+        argv += ["-o", "IdentitiesOnly=yes"]
+    return [*argv, "-t", f"{ssh.user}@{host}", "-p", str(ssh.port), command]
+
+
+def _hosts(config: Config, options: MaintenanceOptions, what: str) -> Selection:
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if not selection.hosts:
+        raise UsageError(f"No hosts to run {what} on")
+    return selection
+
+
+def _limit(selection: Selection, options: MaintenanceOptions) -> str | None:
+    filtered = bool(options.roles or options.hosts or options.primary)
+    return ",".join(selection.hosts) if filtered else None
+
+
+def _locked_plan(config: Config, command: str, selection: Selection,
+                 options: MaintenanceOptions, parts: tuple[PlaybookImport, ...],
+                 extravars: dict[str, Any]) -> Plan:
+    if config.version is None:
+        # Kamal writes the version into the lock details and fails without one as well.
+        raise UsageError("No version for the lock details: pass --version, set VERSION, "
+                         "or run in a git repo")
+    return Plan(
+        command=command,
+        imports=(PlaybookImport("lock_acquire.yml", ("lock",)), *parts,
+                 PlaybookImport("lock_release.yml", ("lock",))),
+        limit=_limit(selection, options),
+        extravars={
+            "kdeploy_version": config.version,
+            "kdeploy_lock_host": selection.primary_host,
+            "kdeploy_lock_message": AUTOMATIC_LOCK_MESSAGE,
+            "kdeploy_performer": options.performer,
+            **extravars,
+        },
+        lock_host=selection.primary_host,
+        entry="kdeploy_" + command.replace(" ", "_"),
+    )
