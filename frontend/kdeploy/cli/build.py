@@ -1,1 +1,118 @@
-"""`kdeploy build *` (being written)."""
+"""`kdeploy build deliver|push|pull`: Kamal's image commands (spec §3.4, §4.2 step 1).
+
+`push` builds on this machine and pushes to the registry (`kdeploy.build`), `pull` pulls the
+image on the filtered app hosts through Ansible (`playbooks/build_pull.yml`), `deliver` does
+both. None of them takes the deploy lock, as in Kamal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kdeploy.build import push_image
+from kdeploy.build.commands import image_tags
+from kdeploy.cli import cli
+from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.config import Config, load_config, select
+from kdeploy.hooks import HookContext, verbosity
+from kdeploy.output import HumanOutput, JsonOutput
+from kdeploy.plan.build import PullOptions, build_pull_plan
+from kdeploy.plan.model import Plan
+
+no_cache_option = click.option("--no-cache", is_flag=True,
+                               help="Build without using Docker's build cache.")
+
+
+@cli.group()
+def build() -> None:
+    """Build the app image and deliver it to the servers."""
+
+
+@build.command()
+@global_options
+@output_option
+def deliver(options: GlobalOptions, output_format: str) -> None:
+    """Build app and push app image to registry then pull image on servers."""
+    config = _load(options)
+    # Planned first: a filter without app hosts fails before anything is built.
+    plan = build_pull_plan(config, _pull_options(options), command="build deliver")
+    _push(config, options, output_format, no_cache=False, subcommand="deliver")
+    _pull(config, plan, options, output_format)
+
+
+@build.command()
+@global_options
+@no_cache_option
+@output_option
+def push(options: GlobalOptions, no_cache: bool, output_format: str) -> None:
+    """Build and push app image to registry."""
+    _push(_load(options), options, output_format, no_cache=no_cache, subcommand="push")
+
+
+@build.command()
+@global_options
+@output_option
+def pull(options: GlobalOptions, output_format: str) -> None:
+    """Pull app image from registry onto servers."""
+    config = _load(options)
+    _pull(config, build_pull_plan(config, _pull_options(options)), options, output_format)
+
+
+def _load(options: GlobalOptions) -> Config:
+    return load_config(options.config_file, options.destination, version=options.version)
+
+
+def _pull_options(options: GlobalOptions) -> PullOptions:
+    return PullOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
+                       performer=performer())
+
+
+def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cache: bool,
+          subcommand: str) -> None:
+    output = _output(config, options, output_format)
+    context = HookContext(
+        config=config, command="build", subcommand=subcommand,
+        hosts=select(config, roles=options.roles, hosts=options.hosts,
+                     primary=options.primary).hosts,
+        roles=options.roles, performer=performer(),
+        verbosity=verbosity(options.verbose, options.quiet), skip=options.skip_hooks,
+    )
+    push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
+               hook_context=context)
+    if isinstance(output, JsonOutput):
+        tags = image_tags(config)
+        output.report(f"Pushed {' and '.join(tags)}",
+                      {"image": config.absolute_image, "tags": tags})
+
+
+def _pull(config: Config, plan: Plan, options: GlobalOptions, output_format: str) -> None:
+    image = config.absolute_image
+    execute(config, plan, options, output_format,
+            report=lambda results: pull_report(image, results))
+
+
+def pull_report(image: str, results: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """What `build pull` says once every host has the image: where it is, and its label."""
+    labels = {host: str(result.get("stdout", "")).strip() for host, result in results.items()}
+    return (f"Pulled {image} on {', '.join(labels) or 'no host'}",
+            {"image": image, "hosts": labels})
+
+
+def _output(config: Config, options: GlobalOptions,
+            output_format: str) -> HumanOutput | JsonOutput:
+    # The registry password never is in the build's output, but a secret may be: redact both.
+    names = [name for name in (config.registry.password_secret, *config.builder.secrets) if name]
+    values = [config.secrets[name] for name in names if config.secrets is not None]
+    values = [value for value in values if len(value) >= 4]
+
+    def redact(text: str) -> str:
+        for value in values:
+            text = text.replace(value, "[REDACTED]")
+        return text
+
+    if output_format == "json":
+        return JsonOutput(redact=redact)
+    return HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact)
