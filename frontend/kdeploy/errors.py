@@ -35,3 +35,9 @@ class DeployFailed(KdeployError):
     """A deploy step failed or a host was unreachable (exit 1)."""
 
     exit_code = 1
+
+
+class Interrupted(KdeployError):
+    """Ctrl-C stopped the run; the deploy lock was released (exit 130, like SIGINT in a shell)."""
+
+    exit_code = 130

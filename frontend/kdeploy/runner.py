@@ -7,9 +7,12 @@ writes those to artifacts/). Progress reaches `output` event by event.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +49,7 @@ class RunResult:
     failures: list[HostFailure] = field(default_factory=list)
     duration: float = 0.0
     lock_held: str | None = None
+    interrupted: bool = False  # Ctrl-C stopped ansible-playbook
 
     @property
     def ok(self) -> bool:
@@ -103,7 +107,7 @@ def _run_in(
     result = RunResult()
     envvars = runner_envvars(directory)
     started = time.monotonic()
-    with SecretPipe(directory, secrets) as pipe:
+    with SecretPipe(directory, secrets) as pipe, _interruptible() as interrupted:
         envvars[FIFO_ENV] = str(pipe.fifo)
         runner = ansible_runner.run(
             private_data_dir=str(directory),
@@ -117,13 +121,36 @@ def _run_in(
             suppress_env_files=True,
             quiet=True,
             event_handler=lambda event: _collect(event, result, on_event),
+            cancel_callback=interrupted.is_set,
+            # How often runner looks at cancel_callback while the playbook is quiet.
+            pexpect_timeout=0.2,
         )
     result.status, result.rc = runner.status, runner.rc
+    result.interrupted = interrupted.is_set()
     result.duration = time.monotonic() - started
-    if runner.status != "successful" and not result.failures and result.lock_held is None:
+    if (runner.status != "successful" and not result.failures and result.lock_held is None
+            and not result.interrupted):
         result.failures.append(HostFailure("localhost", "ansible-playbook",
                                            _tail(runner.stdout.read() if runner.stdout else "")))
     return result
+
+
+@contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """Turn Ctrl-C into a cancel of the run, so that the caller can still release the lock.
+
+    ansible-playbook runs in its own session (runner's pty), so SIGINT reaches only this process;
+    a KeyboardInterrupt inside ansible_runner.run would leave the playbook running, lock held.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> bool:

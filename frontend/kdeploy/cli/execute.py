@@ -14,7 +14,7 @@ import click
 from kdeploy.cli.hooked_run import run_with_hooks
 from kdeploy.cli.options import GlobalOptions
 from kdeploy.config import Config
-from kdeploy.errors import DeployFailed, LockHeldError
+from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
 from kdeploy.inventory import secret_env_var
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport
@@ -91,6 +91,9 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
     output.summary(result, exit_code)
     if result.lock_held is not None:
         raise LockHeldError(result.lock_held)
+    if result.interrupted:
+        raise Interrupted("Interrupted" + (": the deploy lock was released"
+                                           if plan.lock_host and hooked.ran_plays else ""))
     if hooked.error is not None:
         raise hooked.error
     if exit_code:
@@ -123,6 +126,8 @@ def _release_lock(config: Config, plan: Plan, on_event: object) -> RunResult:
 def _exit_code(result: RunResult) -> int:
     if result.lock_held is not None:
         return LockHeldError.exit_code
+    if result.interrupted:
+        return Interrupted.exit_code
     return 0 if result.ok else DeployFailed.exit_code
 
 

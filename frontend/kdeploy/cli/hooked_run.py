@@ -156,4 +156,5 @@ def merge_results(first: RunResult, second: RunResult) -> RunResult:
     return RunResult(status=second.status, rc=second.rc, stats=stats,
                      failures=[*first.failures, *second.failures],
                      duration=first.duration + second.duration,
-                     lock_held=first.lock_held or second.lock_held)
+                     lock_held=first.lock_held or second.lock_held,
+                     interrupted=first.interrupted or second.interrupted)
