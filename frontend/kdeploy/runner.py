@@ -123,7 +123,7 @@ def _run_in(
             event_handler=lambda event: _collect(event, result, on_event),
             cancel_callback=interrupted.is_set,
             # How often runner looks at cancel_callback while the playbook is quiet.
-            pexpect_timeout=0.2,
+            settings={"pexpect_timeout": 0.2},
         )
     result.status, result.rc = runner.status, runner.rc
     result.interrupted = interrupted.is_set()
