@@ -117,7 +117,7 @@ def _login(config: Config, say: Say) -> None:
     password = registry.password or _secret(config, registry.password_secret)
     if not (username and password):
         return
-    say(f"Logging in to {registry.server or 'Docker Hub'} as {username}...")
+    say(f"Logging in to {registry.server or 'Docker Hub'}...")
     _check(local.run_local(commands.login(registry.server, username), stdin=password),
            f"docker login to {registry.server or 'Docker Hub'}")
 
