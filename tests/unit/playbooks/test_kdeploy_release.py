@@ -1,0 +1,219 @@
+"""The kdeploy_release module (roles/kdeploy_app/library): its pure parts and its flow.
+
+The flow tests drive `Release` with a Docker double that records calls; the e2e tests run the
+real module against the sandbox's dockerd.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playbook_support import load_role_module
+
+release = load_role_module("kdeploy_app", "kdeploy_release")
+
+PARAMS: dict[str, Any] = {
+    "name": "app-web-v2", "image": "reg:5000/app:v2", "pull": "missing", "service": "app",
+    "registry": None, "spec_hash": "abc", "spec_label": "kdeploy.spec",
+    "env_file": ".kamal/apps/app/env/roles/web.env", "env_content": "SECRET=x\n",
+    "hostname": "h1-0123456789ab", "env": {"KAMAL_VERSION": "v2", "A": "1 2"},
+    "labels": {"service": "app", "role": "web", "destination": ""}, "network": "kamal",
+    "volumes": ["/data:/data"], "restart_policy": "unless-stopped", "log_driver": None,
+    "log_options": {"max-size": "10m"}, "docker_args": ["--memory", "1g"],
+    "cmd": "sh -c 'sleep 1; echo \"done\"'",
+    "role_labels": {"service": "app", "role": "web", "destination": ""},
+    "readiness_delay": 0, "deploy_timeout": 1, "stop_timeout": 30, "log_lines": 5,
+    "latest_tag": "reg:5000/app:latest", "retain_containers": 1,
+    "audit": {"log": ".kamal/app-audit.log", "tags": ["me@example.com", "", "web"]},
+    "docker_host": "unix:///var/run/docker.sock",
+}
+
+
+def test_run_argv_is_kamals_docker_run_with_the_spec_label() -> None:
+    argv = release.run_argv(PARAMS, "/home/u/web.env")
+    assert argv[:9] == ["run", "--detach", "--restart", "unless-stopped", "--name", "app-web-v2",
+                        "--network", "kamal", "--hostname"]
+    assert argv[argv.index("A=1 2") - 1:argv.index("A=1 2") + 1] == ["--env", "A=1 2"]
+    assert argv[argv.index("--env-file") + 1] == "/home/u/web.env"
+    start = argv.index("--log-opt")
+    assert argv[start:start + 4] == ["--log-opt", "max-size=10m", "--volume", "/data:/data"]
+    assert "kdeploy.spec=abc" in argv and "role=web" in argv and "destination=" in argv
+    # options, image, then the command split like the host's shell splits it.
+    assert argv[-6:] == ["--memory", "1g", "reg:5000/app:v2", "sh", "-c", 'sleep 1; echo "done"']
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    ({"Status": "running"}, "running"),
+    ({"Status": "exited"}, "exited"),
+    ({"Status": "running", "Health": {"Status": "starting"}}, "starting"),
+    ({"Status": "running", "Health": {"Status": "unhealthy"}}, "unhealthy"),
+    (None, "gone"),
+])
+def test_readiness_is_health_when_there_is_a_health_check(state: Any, expected: str) -> None:
+    assert release.readiness({"State": state} if state else None) == expected
+
+
+def _container(running: bool = True, spec: str = "abc", image: str = "sha256:1",
+               health: str | None = None) -> dict[str, Any]:
+    state: dict[str, Any] = {"Running": running, "Status": "running" if running else "exited"}
+    if health:
+        state["Health"] = {"Status": health}
+    return {"Id": "c1", "Image": image, "State": state,
+            "Config": {"Labels": {"kdeploy.spec": spec}}}
+
+
+@pytest.mark.parametrize(("container", "converged"), [
+    (_container(), True),
+    (_container(running=False), False),
+    (_container(spec="other"), False),
+    (_container(image="sha256:2"), False),
+    (_container(health="starting"), False),
+    (_container(health="healthy"), True),
+    (None, False),
+])
+def test_converged_needs_running_ready_same_spec_and_image(container: Any, converged: bool) -> None:
+    assert release.is_converged(container, {"Id": "sha256:1"}, "kdeploy.spec", "abc") is converged
+
+
+def test_audit_lines_are_kamals_with_empty_tags_left_out() -> None:
+    line = release.audit_line({"tags": ["me@example.com", "", "web"]}, "Booted app version v2",
+                              now=0)
+    assert line == "[1970-01-01T00:00:00Z] [me@example.com] [web] Booted app version v2"
+
+
+class FakeDocker:
+    """Records calls; containers and images are plain dicts keyed by name or id."""
+
+    def __init__(self, containers: dict[str, Any], images: dict[str, Any],
+                 statuses: list[str] | None = None, run_rc: int = 0) -> None:
+        self.containers_by_name = containers
+        self.images = images
+        self.statuses = statuses or ["running"]
+        self.run_rc = run_rc
+        self.calls: list[tuple[str, ...]] = []
+        self.listed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+
+    def inspect_container(self, name: str) -> Any:
+        if name == "new":
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            return {"Id": "new", "State": {"Status": status, "Running": status == "running"}}
+        return self.containers_by_name.get(name)
+
+    def inspect_image(self, image: str) -> Any:
+        return self.images.get(image)
+
+    def containers(self, labels: dict[str, str], statuses: tuple[str, ...],
+                   all_states: bool = False) -> list[dict[str, Any]]:
+        return self.listed.get(statuses, [])
+
+    def call(self, method: str, url: str, params: Any = None, missing_ok: bool = False) -> Any:
+        self.calls.append((method, url, str(params)))
+        return None
+
+    def cli(self, argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
+        self.calls.append(("cli", *argv[:2]))
+        if argv[0] == "run":
+            return self.run_rc, "new\n", "" if self.run_rc == 0 else "boom"
+        if argv[0] == "logs":
+            return 0, "line 1\nline 2\n", ""
+        return 0, "", ""
+
+
+class FakeModule:
+    def __init__(self, params: dict[str, Any], check_mode: bool = False) -> None:
+        self.params = params
+        self.check_mode = check_mode
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def _params(**changes: Any) -> dict[str, Any]:
+    return {**PARAMS, **changes}
+
+
+def test_a_converged_container_is_left_alone_without_pull_or_run(home: Path) -> None:
+    docker = FakeDocker({"app-web-v2": _container()}, {"reg:5000/app:v2": {"Id": "sha256:1"},
+                                                       "reg:5000/app:latest": {"Id": "sha256:1"}})
+    (home / ".kamal/apps/app/env/roles").mkdir(parents=True)
+    env = home / ".kamal/apps/app/env/roles/web.env"
+    env.write_text("SECRET=x\n")
+    env.chmod(0o600)
+    result = release.Release(FakeModule(PARAMS), docker).run()
+    assert result["converged"] and not result["changed"] and not result["booted"]
+    assert docker.calls == []
+    assert not (home / ".kamal/app-audit.log").exists()
+
+
+def test_a_new_version_pulls_runs_waits_stops_the_old_tags_and_prunes(home: Path) -> None:
+    docker = FakeDocker({}, {})
+    docker.listed[("running", "restarting")] = [{"Id": "old", "Names": ["/app-web-v1"]}]
+    docker.listed[("created", "exited", "dead")] = [{"Id": "s1"}, {"Id": "s2"}]
+    result = release.Release(FakeModule(_params(service=None, retain_containers=None)),
+                             docker).run()
+    assert result["booted"] and result["changed"] and result["container_id"] == "new"
+    assert result["stopped"] == ["app-web-v1"]
+    assert [c for c in docker.calls if c[0] == "cli"] == [("cli", "pull", "reg:5000/app:v2"),
+                                                          ("cli", "run", "--detach")]
+    assert ("POST", "/containers/old/stop", "{'t': 30}") in docker.calls
+    assert (home / ".kamal/apps/app/env/roles/web.env").stat().st_mode & 0o777 == 0o600
+    log = (home / ".kamal/app-audit.log").read_text()
+    assert re.fullmatch(r"\[[0-9TZ:-]+\] \[me@example.com\] \[web\] Booted app version v2\n", log)
+
+
+def test_stopped_containers_beyond_retain_are_removed(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1", "Config": {
+        "Labels": {"service": "app"}}}})
+    docker.listed[("created", "exited", "dead")] = [{"Id": "s1"}, {"Id": "s2"}, {"Id": "s3"}]
+    result = release.Release(FakeModule(PARAMS), docker).run()
+    assert result["removed"] == ["s2", "s3"]
+    assert ("DELETE", "/containers/s3", "None") in docker.calls
+
+
+def test_a_clashing_container_is_renamed_like_kamal(home: Path) -> None:
+    docker = FakeDocker({"app-web-v2": _container(running=False)},
+                        {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    result = release.Release(FakeModule(PARAMS), docker).run()
+    assert re.fullmatch(r"app-web-v2_replaced_[0-9a-f]{16}", result["renamed"])
+    assert docker.calls[0][:2] == ("POST", "/containers/c1/rename")
+    assert "Renaming container v2 to v2_replaced_" in (home / ".kamal/app-audit.log").read_text()
+
+
+def test_a_container_that_never_gets_ready_is_removed_with_its_log(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}}, statuses=["exited"])
+    docker.listed[("running", "restarting")] = [{"Id": "old", "Names": ["/app-web-v1"]}]
+    with pytest.raises(release.BootFailed, match=r"not ready after 1 seconds \(exited\)") as info:
+        release.Release(FakeModule(PARAMS), docker).run()
+    assert info.value.log[:2] == ["line 1", "line 2"]
+    assert ("DELETE", "/containers/new", "{'force': '1'}") in docker.calls
+    # The old version was not stopped.
+    assert not any(call[1] == "/containers/old/stop" for call in docker.calls)
+
+
+def test_a_pulled_image_without_the_service_label_is_refused(home: Path) -> None:
+    docker = FakeDocker({}, {})
+    docker.images["reg:5000/app:v2"] = {"Id": "sha256:1", "Config": {"Labels": {}}}
+    module = FakeModule(_params(pull="always"))
+    with pytest.raises(release.DockerError, match="missing the label service=app"):
+        release.Release(module, docker).run()
+    assert not any(call[:2] == ("cli", "run") for call in docker.calls)
+
+
+def test_check_mode_changes_nothing_but_says_what_would(home: Path) -> None:
+    docker = FakeDocker({}, {})
+    docker.listed[("running", "restarting")] = [{"Id": "old", "Names": ["/app-web-v1"]}]
+    result = release.Release(FakeModule(PARAMS, check_mode=True), docker).run()
+    assert result["changed"] and result["booted"] and result["stopped"] == ["app-web-v1"]
+    assert docker.calls == []
+    assert not (home / ".kamal").exists()
+
+
+def test_only_unix_sockets_are_supported() -> None:
+    with pytest.raises(release.DockerError, match="needs a unix:// docker_host"):
+        release.Docker("tcp://1.2.3.4:2375")

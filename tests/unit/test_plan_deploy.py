@@ -1,0 +1,141 @@
+"""Plans of deploy, redeploy, rollback: boot groups, role order, rollback check, hook points."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from kdeploy.config import load_config
+from kdeploy.errors import UsageError
+from kdeploy.hook_points import HookPoint, hook_points, split_plan
+from kdeploy.plan import DeployOptions, HostsPlay, PlaybookImport, build_deploy_plan
+from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
+
+
+def _config(name: str, version: str = "v2"):  # type: ignore[no-untyped-def]
+    return load_config(FIXTURES / name, version=version, environ={})
+
+
+def _boot_plays(plan) -> list[HostsPlay]:  # type: ignore[no-untyped-def]
+    return [entry for entry in plan.imports if isinstance(entry, HostsPlay)
+            and entry.name.startswith(BOOT_PLAY)]
+
+
+def test_deploy_is_lock_one_boot_group_unlock() -> None:
+    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
+    lock, boot, release = plan.imports
+    assert isinstance(lock, PlaybookImport) and lock.playbook == "lock_acquire.yml"
+    assert isinstance(release, PlaybookImport) and release.playbook == "lock_release.yml"
+    assert isinstance(boot, HostsPlay)
+    assert (boot.name, boot.strategy, boot.any_errors_fatal) == (BOOT_PLAY, "linear", True)
+    assert boot.hosts == "10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4"
+    assert [(t.role, t.vars, t.group, t.tags) for t in boot.tasks] == [
+        ("kdeploy_app", {"kdeploy_app_role": "web"}, "role_web", ("app", "app_web")),
+        ("kdeploy_app", {"kdeploy_app_role": "workers"}, "role_workers", ("app", "app_workers")),
+    ]
+    assert plan.playbook == "deploy.yml"
+    assert plan.lock_host == "10.0.3.1"
+    assert plan.extravars["kdeploy_pull"] is True
+    assert "kdeploy_app_retain_containers" not in plan.extravars
+    assert plan.secret_names == ("KAMAL_REGISTRY_PASSWORD",)
+
+
+def test_the_primary_role_boots_first_and_its_hosts_lead() -> None:
+    plan = build_deploy_plan(_config("deploy_with_primary_role.yml"), DeployOptions())
+    (boot,) = _boot_plays(plan)
+    assert [task.vars["kdeploy_app_role"] for task in boot.tasks] == ["workers", "web"]
+    assert boot.hosts.split(",") == ["10.0.4.2", "10.0.4.3", "10.0.4.1"]
+
+
+def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> None:
+    plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
+    groups = _boot_plays(plan)
+    # 25% of 4 hosts: one host per group; boot/wait 2 after every group but the last.
+    assert [group.hosts for group in groups] == ["10.0.23.1", "10.0.23.2", "10.0.23.3",
+                                                  "10.0.23.4"]
+    assert [group.pause_after for group in groups] == [2, 2, 2, 0]
+    assert groups[0].name == f"{BOOT_PLAY} (group 1 of 4)"
+    pause = groups[0].as_yaml_data()["tasks"][-1]
+    assert pause["ansible.builtin.pause"] == {"seconds": 2}
+    assert "ansible.builtin.pause" not in str(groups[-1].as_yaml_data())
+
+
+def test_a_group_only_boots_the_roles_it_has_hosts_of() -> None:
+    config = _config("deploy_with_roles.yml")
+    plan = build_deploy_plan(config, DeployOptions(roles="workers"))
+    (boot,) = _boot_plays(plan)
+    assert [task.vars["kdeploy_app_role"] for task in boot.tasks] == ["workers"]
+    assert boot.hosts == "10.0.3.3,10.0.3.4"
+    assert plan.lock_host == "10.0.3.3"
+
+
+def test_redeploy_and_rollback_keep_stopped_containers_and_rollback_does_not_pull() -> None:
+    config = _config("deploy_with_roles.yml")
+    redeploy = build_deploy_plan(config, DeployOptions(command="redeploy"))
+    rollback = build_deploy_plan(config, DeployOptions(command="rollback"))
+    assert redeploy.extravars["kdeploy_pull"] is True
+    assert rollback.extravars["kdeploy_pull"] is False
+    for plan in (redeploy, rollback):
+        assert plan.extravars["kdeploy_app_retain_containers"] is None
+
+
+def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
+    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(command="rollback"))
+    _lock, check, boot, _release = plan.imports
+    assert isinstance(check, HostsPlay) and check.name == ROLLBACK_CHECK_PLAY
+    assert check.any_errors_fatal and check.hosts == boot.hosts  # type: ignore[union-attr]
+    assert [(t.tasks_from, t.vars["kdeploy_app_role"]) for t in check.tasks] == [
+        ("version_exists", "web"), ("version_exists", "workers")]
+    assert check.as_yaml_data()["tasks"][0]["ansible.builtin.import_role"] == {
+        "name": "kdeploy_app", "tasks_from": "version_exists", "rolespec_validate": False}
+
+
+def test_no_version_or_no_app_host_is_a_usage_error() -> None:
+    no_version = dataclasses.replace(_config("deploy_with_roles.yml"), version=None)
+    with pytest.raises(UsageError, match="No version to deploy"):
+        build_deploy_plan(no_version, DeployOptions())
+    with pytest.raises(UsageError, match="No app hosts to deploy"):
+        build_deploy_plan(_config("deploy_with_only_accessories.yml"), DeployOptions())
+
+
+def test_unknown_role_filter_is_kamals_message() -> None:
+    with pytest.raises(UsageError, match="No --roles match for nope"):
+        build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(roles="nope"))
+
+
+def _steps(plan, running: set[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    names = []
+    for step in split_plan(plan, hook_points(plan), running):
+        if isinstance(step, HookPoint):
+            names.append(f"hook {step.hook} {','.join(step.hosts or ())}".rstrip())
+        else:
+            names.append(" + ".join(getattr(e, "name", None) or e.playbook for e in step.imports))
+    return names
+
+
+def test_deploy_hooks_sit_where_kamal_runs_them_with_each_group_hosts() -> None:
+    plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
+    running = {"pre-connect", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy"}
+    steps = _steps(plan, running)
+    assert steps[:4] == ["hook pre-connect", "lock_acquire.yml", "hook pre-deploy",
+                         "hook pre-app-boot 10.0.23.1"]
+    assert steps[4] == f"{BOOT_PLAY} (group 1 of 4)"
+    assert steps[5:7] == ["hook post-app-boot 10.0.23.1", "hook pre-app-boot 10.0.23.2"]
+    assert steps[-3:] == ["hook post-app-boot 10.0.23.4", "lock_release.yml",
+                          "hook post-deploy"]
+
+
+def test_rollback_runs_pre_deploy_after_its_check() -> None:
+    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(command="rollback"))
+    assert _steps(plan, {"pre-deploy"}) == [
+        f"lock_acquire.yml + {ROLLBACK_CHECK_PLAY}", "hook pre-deploy",
+        f"{BOOT_PLAY} + lock_release.yml"]
+
+
+def test_without_hooks_the_plan_stays_one_run() -> None:
+    plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
+    assert split_plan(plan, hook_points(plan), set()) == [plan]
