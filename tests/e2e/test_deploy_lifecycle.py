@@ -1,0 +1,184 @@
+"""The app lifecycle on the sandbox (issue 5's acceptance): setup v1, deploy v2, rollback v1,
+remove; a release whose health check fails; boot groups; the lock shared with Kamal.
+
+Roles `web` (hosts 1-2) and `job` (host 3), `proxy: false`, checked on the hosts: names, labels,
+states, and the version each web container serves on /version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import helpers
+import pytest
+from project import (
+    Project,
+    address,
+    app_container,
+    audit_lines,
+    example_config,
+    lock_dirs,
+)
+
+from kdeploy.sandbox import SandboxInfo
+from kdeploy.sandbox.example import SERVICE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
+
+ROLES = {"web": (1, 2), "job": (3,)}
+
+
+def served_version(info: SandboxInfo, index: int) -> str:
+    """What the running web container on host `index` answers on /version."""
+    command = (f"docker exec $(docker ps -q --filter label=service={SERVICE} "
+               "--filter label=role=web) wget -qO- http://127.0.0.1/version")
+    return helpers.ssh(info, index, command).stdout.strip()
+
+
+def running_app(info: SandboxInfo, index: int) -> dict[str, list[str]]:
+    """{role: [running app container names]} on host `index`."""
+    found: dict[str, list[str]] = {}
+    for container in helpers.containers(info, index):
+        if container.running and container.labels.get("service") == SERVICE:
+            found.setdefault(container.labels["role"], []).append(container.name)
+    return found
+
+
+def assert_runs(info: SandboxInfo, version: str) -> None:
+    """Exactly one running container per role per host, of `version`, with Kamal's labels."""
+    for role, hosts in ROLES.items():
+        for index in hosts:
+            assert running_app(info, index) == {role: [app_container(role, version)]}
+            container = helpers.container(info, index, app_container(role, version))
+            assert container is not None
+            assert {k: container.labels.get(k) for k in ("service", "role", "destination")} == {
+                "service": SERVICE, "role": role, "destination": ""}
+            assert container.image.endswith(f"/{SERVICE}:{version}")
+    for index in ROLES["web"]:
+        assert served_version(info, index) == version.removesuffix("-unhealthy")
+
+
+@pytest.fixture
+def project(clean_sandbox: SandboxInfo, tmp_path: Path) -> Project:
+    config = example_config(clean_sandbox)
+    config.pop("accessories")
+    return Project.write(tmp_path, config)
+
+
+def test_setup_deploy_rollback_remove(clean_sandbox: SandboxInfo, project: Project) -> None:
+    info = clean_sandbox
+    assert (run := project.kdeploy("setup", "-P", "--version", "v1")).returncode == 0, run
+    assert_runs(info, "v1")
+
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
+    assert_runs(info, "v2")
+    for role, hosts in ROLES.items():
+        for index in hosts:
+            old = helpers.container(info, index, app_container(role, "v1"))
+            assert old is not None and old.state == "exited"  # kept for a rollback
+            images = helpers.ssh(info, index, "docker images --format '{{.Repository}}:{{.Tag}}'")
+            assert f"{info.registry}/{SERVICE}:latest" in images.stdout.split()
+            assert any(line.endswith(f"[{role}] Booted app version v2")
+                       for line in audit_lines(info, index))
+    assert lock_dirs(info, 1) == []
+
+    assert (run := project.kdeploy("rollback", "v1")).returncode == 0, run
+    assert_runs(info, "v1")
+    assert helpers.container(info, 1, app_container("web", "v2")).state == "exited"
+
+    run = project.kdeploy("remove", "-y")
+    assert run.returncode == 0, run
+    for index in (1, 2, 3):
+        assert [c.name for c in helpers.containers(info, index)
+                if c.labels.get("service") == SERVICE] == []
+        assert helpers.ssh(info, index, f"ls ~/.kamal/apps/{SERVICE} 2>&1 || true").stdout.find(
+            "No such file") >= 0
+
+
+def test_a_deploy_of_the_running_version_changes_nothing(clean_sandbox: SandboxInfo,
+                                                        project: Project) -> None:
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v1")).returncode == 0, run
+    before = {i: helpers.container(clean_sandbox, i, app_container(r, "v1")).id
+              for r, hosts in ROLES.items() for i in hosts}
+    run = project.kdeploy("deploy", "-P", "--version", "v1", "--output", "json")
+    assert run.returncode == 0, run
+    after = {i: helpers.container(clean_sandbox, i, app_container(r, "v1")).id
+             for r, hosts in ROLES.items() for i in hosts}
+    assert before == after
+    summary = run.events()[-1]["hosts"]
+    assert {host: counts["changed"] for host, counts in summary.items()} == {
+        address(clean_sandbox, 1): 2, address(clean_sandbox, 2): 0, address(clean_sandbox, 3): 0}
+
+
+def test_an_unhealthy_release_leaves_the_previous_one_serving(clean_sandbox: SandboxInfo,
+                                                              project: Project) -> None:
+    info = clean_sandbox
+    project.config["deploy_timeout"] = 5
+    project.save()
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
+
+    run = project.kdeploy("deploy", "-P", "--version", "v3-unhealthy")
+    assert run.returncode == 1, run
+    assert_runs(info, "v2")
+    for index in (1, 2, 3):
+        names = [c.name for c in helpers.containers(info, index)]
+        assert not [name for name in names if "v3" in name], names
+    # The failure and the container's last lines, under each web host's name.
+    for index in ROLES["web"]:
+        host = address(info, index)
+        assert f"{host}  FAILED" in run.output
+        assert f"{host}  | health check (exit 1)" in run.output
+    assert "container not ready after 5 seconds (unhealthy)" in run.output
+    assert "Traceback" not in run.output
+    # The job role never started: the primary role's failure stopped the deploy.
+    assert not any("v3" in line for line in audit_lines(info, 3))
+    assert lock_dirs(info, 1) == []
+
+
+def test_a_failing_boot_group_stops_the_later_groups(clean_sandbox: SandboxInfo,
+                                                     project: Project) -> None:
+    info = clean_sandbox
+    project.config["deploy_timeout"] = 3
+    project.config["boot"] = {"limit": 1, "wait": 1}
+    project.save()
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
+    booted = [line for line in audit_lines(info, 2) if line.endswith("Booted app version v2")]
+    assert booted, "every group was booted"
+
+    run = project.kdeploy("deploy", "-P", "--version", "v3-unhealthy")
+    assert run.returncode == 1, run
+    assert "group 1 of 3" in run.output and "group 2 of 3" not in run.output
+    for index in (2, 3):
+        assert not any("v3" in line for line in audit_lines(info, index))
+    assert_runs(info, "v2")
+
+
+def test_a_lock_held_by_kamal_stops_kdeploy_and_the_reverse(clean_sandbox: SandboxInfo,
+                                                            project: Project) -> None:
+    info = clean_sandbox
+    run = project.kamal("lock", "acquire", "-m", "kamal holds it", "--version", "v1")
+    assert run.returncode == 0, run
+    run = project.kdeploy("deploy", "-P", "--version", "v1")
+    assert run.returncode == 3, run
+    assert "kamal holds it" in run.output
+    assert running_app(info, 1) == {} and lock_dirs(info, 1) != []
+    assert (run := project.kamal("lock", "release", "--version", "v1")).returncode == 0, run
+
+    run = project.kdeploy("lock", "acquire", "-m", "kdeploy holds it", "--version", "v1")
+    assert run.returncode == 0, run
+    run = project.kamal("deploy", "-P", "--version", "v1")
+    assert run.returncode != 0 and "Deploy lock already in place" in run.output, run
+    assert (run := project.kdeploy("lock", "release")).returncode == 0, run
+    assert running_app(info, 1) == {}
+
+
+def test_rollback_to_a_version_a_host_lacks_touches_nothing(clean_sandbox: SandboxInfo,
+                                                            project: Project) -> None:
+    info = clean_sandbox
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v1")).returncode == 0, run
+    run = project.kdeploy("rollback", "v3")
+    assert run.returncode == 1, run
+    assert "The app version 'v3' is not available as a container" in run.output
+    assert_runs(info, "v1")
+    assert not any("v3" in line for line in audit_lines(info, 1))
+    assert lock_dirs(info, 1) == []
