@@ -227,12 +227,12 @@ class Docker(object):
         self.path = docker_host[len("unix://"):]
         self.timeout = timeout
 
-    def call(self, method, url, params=None, missing_ok=False):
+    def call(self, method, url, params=None, missing_ok=False, body=None):
         """One API call; returns the decoded JSON (None for an empty body or a 404 with missing_ok)."""
         if params:
             url += "?" + urlencode(params)
         try:
-            status, body = docker_request(self.path, self.timeout, method, url)
+            status, body = docker_request(self.path, self.timeout, method, url, body)
         except (IOError, OSError) as exc:
             raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
         if status == 404 and missing_ok:
@@ -379,6 +379,7 @@ class Release(object):
             self.pull()
         if container is not None:
             self.rename(container)
+        self.ensure_network()
         record(params["audit"], self.home, "Booted app version %s" % self.version())
         rc, out, err = self.docker.cli(run_argv(params, env_file))
         if rc != 0:
@@ -390,6 +391,12 @@ class Release(object):
             self.docker.call("DELETE", "/containers/%s" % container_id, {"force": "1"}, missing_ok=True)
             raise
         return container_id
+
+    def ensure_network(self):
+        # Kamal's deploy creates the network in its proxy boot step (`docker network create kamal`).
+        name = self.params["network"]
+        if self.docker.call("GET", "/networks/%s" % quote(name, safe=""), missing_ok=True) is None:
+            self.docker.call("POST", "/networks/create", body={"Name": name, "CheckDuplicate": True})
 
     def version(self):
         return self.params["image"].rsplit(":", 1)[-1]

@@ -109,7 +109,10 @@ class FakeDocker:
                    all_states: bool = False) -> list[dict[str, Any]]:
         return self.listed.get(statuses, [])
 
-    def call(self, method: str, url: str, params: Any = None, missing_ok: bool = False) -> Any:
+    def call(self, method: str, url: str, params: Any = None, missing_ok: bool = False,
+             body: Any = None) -> Any:
+        if url == "/networks/kamal":
+            return {"Name": "kamal"}
         self.calls.append((method, url, str(params)))
         return None
 
