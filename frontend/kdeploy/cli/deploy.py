@@ -1,4 +1,4 @@
-"""`kdeploy deploy`, `redeploy` and `rollback VERSION`: Kamal's release commands (spec §4.2, §4.4).
+"""`kdeploy deploy`, `redeploy`, `rollback VERSION`, `app boot`: Kamal's release commands.
 
 Each is one Ansible run (split only at hooks that exist): lock, boot groups, unlock. A release that
 does not become healthy on a host is removed there, the previous version keeps serving, and the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from kdeploy.cli import cli
+from kdeploy.cli.app import app as app_group
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config
@@ -69,3 +70,16 @@ def redeploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_for
 def rollback(rollback_version: str, options: GlobalOptions, output_format: str) -> None:
     """Roll back to VERSION, whose stopped container must still be on every app host."""
     release("rollback", options, output_format, version=rollback_version)
+
+
+@app_group.command("boot")
+@global_options
+@output_option
+def app_boot(options: GlobalOptions, output_format: str) -> None:
+    """Boot the app on the servers (--version, else the image tagged latest[-dest])."""
+    version = options.version
+    if version is None:
+        # Kamal's `version_or_latest`: the image the last boot tagged on the hosts.
+        destination = options.destination or ""
+        version = "latest" + (f"-{destination}" if destination else "")
+    release("app boot", options, output_format, version=version)
