@@ -11,6 +11,7 @@ from pathlib import Path
 
 import helpers
 import pytest
+from app_state import ROLES, assert_runs, running_app
 from project import (
     Project,
     address,
@@ -24,39 +25,6 @@ from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import SERVICE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
-
-ROLES = {"web": (1, 2), "job": (3,)}
-
-
-def served_version(info: SandboxInfo, index: int) -> str:
-    """What the running web container on host `index` answers on /version."""
-    command = (f"docker exec $(docker ps -q --filter label=service={SERVICE} "
-               "--filter label=role=web) wget -qO- http://127.0.0.1/version")
-    return helpers.ssh(info, index, command).stdout.strip()
-
-
-def running_app(info: SandboxInfo, index: int) -> dict[str, list[str]]:
-    """{role: [running app container names]} on host `index`."""
-    found: dict[str, list[str]] = {}
-    for container in helpers.containers(info, index):
-        if container.running and container.labels.get("service") == SERVICE:
-            found.setdefault(container.labels["role"], []).append(container.name)
-    return found
-
-
-def assert_runs(info: SandboxInfo, version: str) -> None:
-    """Exactly one running container per role per host, of `version`, with Kamal's labels."""
-    for role, hosts in ROLES.items():
-        for index in hosts:
-            assert running_app(info, index) == {role: [app_container(role, version)]}
-            container = helpers.container(info, index, app_container(role, version))
-            assert container is not None
-            assert {k: container.labels.get(k) for k in ("service", "role", "destination")} == {
-                "service": SERVICE, "role": role, "destination": ""}
-            assert container.image.endswith(f"/{SERVICE}:{version}")
-    for index in ROLES["web"]:
-        assert served_version(info, index) == version.removesuffix("-unhealthy")
-
 
 @pytest.fixture
 def project(clean_sandbox: SandboxInfo, tmp_path: Path) -> Project:
@@ -86,7 +54,7 @@ def test_setup_deploy_rollback_remove(clean_sandbox: SandboxInfo, project: Proje
     assert_runs(info, "v1")
     assert helpers.container(info, 1, app_container("web", "v2")).state == "exited"
 
-    run = project.kdeploy("remove", "-y")
+    run = project.kdeploy("remove", "-y", "--version", "v1")
     assert run.returncode == 0, run
     for index in (1, 2, 3):
         assert [c.name for c in helpers.containers(info, index)
