@@ -9,6 +9,7 @@ host instead, exactly as Kamal builds that command line.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import click
@@ -81,6 +82,9 @@ def _exec_interactive(config: Config, options: GlobalOptions, command: str) -> N
     if not options.quiet:
         click.secho(f"Running '{command}' on {host} interactively...", fg="magenta")
     argv = ssh_argv(config, host, command)
+    # exec replaces the process: what is still buffered would never reach a pipe.
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
         os.execvp(argv[0], argv)  # the session replaces kdeploy, as Kamal's `exec`
     except OSError as error:

@@ -408,3 +408,60 @@ def test_logout_from_docker_hub_names_no_server(project: Path,
     assert result.exit_code == 0, result.output
     assert docker.calls == [(["/usr/bin/docker", "logout"], None)]
     assert "Logged out of Docker Hub locally" in result.output
+
+
+# --- hooks: the COMMAND_HOOKS entries these commands need (hook_points.py is shared) -----------
+
+def _kamal_hook(project: Path, name: str, log: Path) -> None:
+    hook = project / ".kamal" / "hooks" / name
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(f"#!/bin/sh\necho \"{name} $KAMAL_COMMAND $KAMAL_SUBCOMMAND lock=$KAMAL_LOCK\""
+                    f" >> {log}\n")
+    hook.chmod(0o755)
+
+
+@pytest.fixture
+def maintenance_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entries to add to hook_points.COMMAND_HOOKS (see docs/maintenance-commands.md)."""
+    from kdeploy import hook_points
+
+    for command in ("prune all", "prune images", "prune containers", "registry login",
+                    "registry logout", "server exec"):
+        monkeypatch.setitem(hook_points.COMMAND_HOOKS, command, hook_points.CONNECT_HOOKS)
+    monkeypatch.setitem(hook_points.COMMAND_HOOKS, "server bootstrap", (
+        hook_points.HookPoint("pre-connect", hook_points.at_start, lock=False),
+        hook_points.HookPoint("docker-setup", hook_points.after_last("bootstrap")),
+    ))
+
+
+@pytest.mark.usefixtures("maintenance_hooks")
+def test_bootstrap_runs_docker_setup_after_the_bootstrap_while_locked(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = project / "hooks.log"
+    for name in ("pre-connect", "docker-setup"):
+        _kamal_hook(project, name, log)
+    stub = StubRunner()
+    result = run(monkeypatch, stub, "server", "bootstrap")
+    assert result.exit_code == 0, result.output
+    assert log.read_text().splitlines() == ["pre-connect server bootstrap lock=false",
+                                            "docker-setup server bootstrap lock=true"]
+    # Cut exactly at the hook: lock + bootstrap, then (after docker-setup) the release.
+    assert [[part.playbook for part in plan.imports] for plan in stub.plans] == [
+        ["lock_acquire.yml", "bootstrap.yml"], ["lock_release.yml"]]
+    skipped = run(monkeypatch, StubRunner(), "server", "bootstrap", "-H")
+    assert skipped.exit_code == 0
+    assert len(log.read_text().splitlines()) == 2
+
+
+@pytest.mark.usefixtures("maintenance_hooks")
+@pytest.mark.parametrize("args", [("prune", "all"), ("registry", "logout", "-L"),
+                                  ("server", "exec", "uptime")])
+def test_every_command_that_connects_runs_pre_connect_first(
+        project: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    log = project / "hooks.log"
+    _kamal_hook(project, "pre-connect", log)
+    stub = StubRunner()
+    result = run(monkeypatch, stub, *args)
+    assert result.exit_code == 0, result.output
+    assert log.read_text() == f"pre-connect {args[0]} {args[1]} lock=false\n"
+    assert len(stub.plans) == 1  # pre-connect sits before everything: no cut
