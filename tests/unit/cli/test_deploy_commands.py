@@ -1,0 +1,129 @@
+"""`kdeploy deploy|redeploy|rollback|app boot` with a stubbed runner (and a stubbed build)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import kdeploy.build as build_module
+import kdeploy.cli as cli_package
+import kdeploy.cli.execute as execute_module
+from kdeploy.plan import HostsPlay, Plan
+from kdeploy.runner import HostFailure, RunResult
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
+CONFIG = ("-c", "deploy_with_roles.yml")
+ENV = {"KAMAL_REGISTRY_PASSWORD": "hunter2hunter2"}
+
+
+def kdeploy_cli():  # type: ignore[no-untyped-def]
+    cli_package._register_commands()
+    return cli_package.cli
+
+
+class StubRunner:
+    def __init__(self, result: RunResult | None = None) -> None:
+        self.result = result or RunResult(status="successful")
+        self.plans: list[Plan] = []
+        self.secrets: list[dict[str, str]] = []
+
+    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+        self.plans.append(plan)
+        self.secrets.append(dict(secrets))
+        return self.result if not plan.command.endswith("_release_lock") else RunResult(
+            status="successful")
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> StubRunner:
+    monkeypatch.chdir(FIXTURES)
+    stub = StubRunner()
+    monkeypatch.setattr(execute_module, "run_plan", stub)
+    return stub
+
+
+@pytest.fixture
+def pushes(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(build_module, "push_image",
+                        lambda config, **kwargs: calls.append({"version": config.version,
+                                                               **kwargs}))
+    return calls
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(kdeploy_cli(), list(args), env=ENV)
+
+
+def test_deploy_with_skip_push_runs_the_plan_once_without_building(
+        runner: StubRunner, pushes: list[dict[str, Any]]) -> None:
+    result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert pushes == []
+    (plan,) = runner.plans
+    assert (plan.command, plan.playbook) == ("deploy", "deploy.yml")
+    assert runner.secrets == [{"KDEPLOY_SECRET_KAMAL_REGISTRY_PASSWORD": "fake-registry-password"}]
+    assert "fake-registry-password" not in result.output
+
+
+def test_deploy_builds_and_pushes_first_without_skip_push(
+        runner: StubRunner, pushes: list[dict[str, Any]]) -> None:
+    result = invoke("deploy", "--version", "v2", "--no-cache", "-H", *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert pushes == [{"version": "v2", "no_cache": True, "say": pushes[0]["say"],
+                       "skip_hooks": True}]
+    assert [plan.command for plan in runner.plans] == ["deploy"]
+
+
+def test_rollback_takes_the_version_as_its_argument(runner: StubRunner) -> None:
+    result = invoke("rollback", "v0", *CONFIG)
+    assert result.exit_code == 0, result.output
+    (plan,) = runner.plans
+    assert plan.command == "rollback" and plan.extravars["kdeploy_version"] == "v0"
+
+
+def test_app_boot_defaults_to_the_latest_image(runner: StubRunner) -> None:
+    result = invoke("app", "boot", "-r", "workers", *CONFIG)
+    assert result.exit_code == 0, result.output
+    (plan,) = runner.plans
+    assert plan.extravars["kdeploy_version"] == "latest"
+    boots = [entry for entry in plan.imports if isinstance(entry, HostsPlay)]
+    assert [task.vars["kdeploy_app_role"] for play in boots for task in play.tasks] == ["workers"]
+
+
+def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    failure = HostFailure("10.0.3.1", "Report a boot that failed.",
+                          "Failed to boot app-web-v2: not ready\nlog line")
+    stub = StubRunner(RunResult(status="failed", rc=2, failures=[failure]))
+    monkeypatch.setattr(execute_module, "run_plan", stub)
+    result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
+    assert result.exit_code == 1
+    assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
+    assert "ERROR: 10.0.3.1 failed at 'Report a boot that failed.': Failed to boot" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_interrupted_deploy_exits_130_after_releasing_the_lock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    stub = StubRunner(RunResult(status="canceled", rc=254, interrupted=True))
+    monkeypatch.setattr(execute_module, "run_plan", stub)
+    result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
+    assert result.exit_code == 130
+    assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
+    assert "Interrupted: the deploy lock was released" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ("deploy", "-P", "--version", "v2", "-r", "nope"),
+    ("rollback", "v1", "-c", "deploy_with_only_accessories.yml"),
+])
+def test_bad_filters_are_one_line_and_exit_2(runner: StubRunner, args: tuple[str, ...]) -> None:
+    result = invoke(*args, *(() if "-c" in args else CONFIG))
+    assert result.exit_code == 2
+    assert result.output.startswith("ERROR: ") and "Traceback" not in result.output
+    assert runner.plans == []
