@@ -7,6 +7,8 @@ command exits 1 before any later role or boot group starts.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from kdeploy.cli import cli
@@ -33,6 +35,9 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
         command=command, roles=options.roles, hosts=options.hosts, primary=options.primary,
         performer=performer(),
     ))
+    if not skip_push:
+        # The build already ran pre-connect; Kamal runs it once per command.
+        plan = replace(plan, hooks_done=("pre-connect",))
     execute(config, plan, options, output_format)
 
 

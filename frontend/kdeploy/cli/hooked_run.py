@@ -53,7 +53,8 @@ def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
     Raises:
         ConfigError: an `x-kdeploy` hook playbook does not exist (checked before anything runs).
     """
-    points = () if options.skip_hooks else hook_points(plan)
+    points = () if options.skip_hooks else tuple(
+        point for point in hook_points(plan) if point.hook not in plan.hooks_done)
     running = {point.hook for point in points if _has_hooks(config, point.hook)}
     if not running:
         return HookedRun(run(config, plan, secrets, on_event), ran_plays=True)

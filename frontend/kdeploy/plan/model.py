@@ -71,13 +71,18 @@ class HostsPlay:
     # Seconds to wait after the play's tasks (Kamal's boot/wait between boot groups).
     pause_after: int = 0
 
-    def as_yaml_data(self) -> dict[str, Any]:
-        """Return the play as the YAML mapping written into the entry playbook."""
+    def as_yaml_data(self, *, mitogen: bool = False) -> dict[str, Any]:
+        """Return the play as the YAML mapping written into the entry playbook.
+
+        Args:
+            mitogen: name mitogen's strategy of the same kind (`mitogen_free`, `mitogen_linear`),
+                whose plugins the generated ansible.cfg then makes loadable.
+        """
         play: dict[str, Any] = {
             "name": self.name,
             "hosts": self.hosts,
             "gather_facts": False,
-            "strategy": self.strategy,
+            "strategy": f"mitogen_{self.strategy}" if mitogen else self.strategy,
         }
         if self.any_errors_fatal:
             play["any_errors_fatal"] = True
@@ -114,6 +119,8 @@ class Plan:
     entry: str | None = None
     # The task whose per-host results the command shows the user (`lock status`, `audit`).
     report_task: str | None = None
+    # Hooks that already ran before the plan (deploy's build ran pre-connect): not run again.
+    hooks_done: tuple[str, ...] = ()
 
     @property
     def playbook(self) -> str:

@@ -76,6 +76,7 @@ def test_deploy_builds_and_pushes_first_without_skip_push(
     assert pushes == [{"version": "v2", "no_cache": True, "say": pushes[0]["say"],
                        "skip_hooks": True}]
     assert [plan.command for plan in runner.plans] == ["deploy"]
+    assert runner.plans[0].hooks_done == ("pre-connect",)  # the build ran it
 
 
 def test_rollback_takes_the_version_as_its_argument(runner: StubRunner) -> None:
