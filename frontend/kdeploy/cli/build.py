@@ -82,7 +82,8 @@ def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cach
     )
     push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
                hook_context=context)
-    if isinstance(output, JsonOutput):
+    # `deliver` reports once, after the pull.
+    if isinstance(output, JsonOutput) and subcommand == "push":
         tags = image_tags(config)
         output.report(f"Pushed {' and '.join(tags)}",
                       {"image": config.absolute_image, "tags": tags})

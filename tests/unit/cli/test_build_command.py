@@ -215,3 +215,11 @@ def test_no_version_is_a_config_error(monkeypatch: pytest.MonkeyPatch, project: 
     result = CliRunner().invoke(cli, ["build", "pull"], env={"VERSION": ""})
     assert result.exit_code == 2, result.output
     assert "no version" in result.output
+
+
+def test_deliver_json_has_one_report_the_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run(monkeypatch, StubRunner(), StubPush(), "build", "deliver", "--output", "json")
+    assert result.exit_code == 0, result.output
+    (report,) = [event for event in events(result) if event["event"] == "report"]
+    assert report["hosts"] == {WEB1: "app", WEB2: "app"}
+    assert events(result)[0] == {"event": "message", "msg": "Pushed it"}
