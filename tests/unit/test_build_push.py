@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from kdeploy import local_docker
 from kdeploy.build import BuildFailed, clone, local, push_image
 from kdeploy.config import Config, load_config
-from kdeploy.errors import ConfigError, UsageError
+from kdeploy.errors import ConfigError, DeployFailed, UsageError
 from kdeploy.hooks import HookContext, HookError
 
 REPO = "registry.example.com/app"
@@ -69,6 +70,14 @@ class FakeDocker:
                 on_line(text)
         return local.LocalRun(tuple(argv), returncode, output)
 
+    def login(self, registry: Any, username: str, password: str, env: Any = None) -> None:
+        """Stands in for `local_docker.docker_login` (the same argv, the password on stdin)."""
+        argv = ["docker", "login", *([registry.server] if registry.server else []), "-u",
+                username, "--password-stdin"]
+        done = self(argv, stdin=password, env=env)
+        if not done.ok:
+            raise DeployFailed(f"Local docker login to {registry.server} failed: {done.output}")
+
     def lines(self) -> list[str]:
         return [call.line for call in self.calls]
 
@@ -113,6 +122,7 @@ def push(project: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeDocker, *,
          no_cache: bool = False, context: HookContext | None = None,
          skip_hooks: bool = False, config: Config | None = None) -> list[str]:
     monkeypatch.setattr(local, "run_local", fake)
+    monkeypatch.setattr(local_docker, "docker_login", fake.login)
     said: list[str] = []
     push_image(config or load(project), no_cache=no_cache, say=said.append,
                skip_hooks=skip_hooks, hook_context=context)
@@ -259,7 +269,7 @@ def test_without_buildx_buildx_only_settings_are_refused(project: Path,
 
 def test_docker_missing(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake = FakeDocker(tmp_path / "log", {"docker --version": (127, "docker: command not found")})
-    with pytest.raises(BuildFailed, match=r"^Docker is not installed locally$"):
+    with pytest.raises(UsageError, match=r"^Docker is not installed locally$"):
         push(project, monkeypatch, fake)
 
 
@@ -282,7 +292,7 @@ def test_failed_build_shows_the_tail(project: Path, monkeypatch: pytest.MonkeyPa
 def test_failed_login_and_push(project: Path, monkeypatch: pytest.MonkeyPatch,
                                tmp_path: Path) -> None:
     fake = FakeDocker(tmp_path / "log", {"docker login": (1, "unauthorized: wrong password")})
-    with pytest.raises(BuildFailed, match=r"docker login to registry\.example\.com failed"):
+    with pytest.raises(DeployFailed, match=r"^Local docker login to registry\.example\.com"):
         push(project, monkeypatch, fake)
     fake = FakeDocker(tmp_path / "log", {"docker buildx version": (1, ""),
                                          f"docker push {REPO}:latest": (1, "denied")})

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kdeploy import local_docker
 from kdeploy.build import commands, local
 from kdeploy.build.clone import git_repo, prepare_clone, uncommitted_changes
 from kdeploy.errors import DeployFailed, UsageError
@@ -26,7 +27,7 @@ Say = Callable[[str], None]
 
 
 class BuildFailed(DeployFailed):
-    """Docker is missing, or the build, the login or the push failed (exit 1)."""
+    """The clone, the build or the push failed (exit 1)."""
 
 
 def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
@@ -47,10 +48,12 @@ def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
 
     Raises:
         ConfigError: the config has no version.
-        UsageError: a builder kdeploy cannot drive (remote, buildpacks, cloud), or settings the
-            classic builder cannot honour when buildx is missing.
+        UsageError: docker is not installed locally, a builder kdeploy cannot drive (remote,
+            buildpacks, cloud), settings the classic builder cannot honour when buildx is
+            missing, or a missing Dockerfile (exit 2).
         HookError: a hook failed.
-        BuildFailed: docker is missing, or the login, clone, build or push failed.
+        DeployFailed: the login failed (`local_docker`'s message).
+        BuildFailed: the clone, the build or the push failed.
     """
     config.absolute_image  # noqa: B018 -- fails now (ConfigError) when there is no version
     context = hook_context or HookContext(config=config, command="deploy",
@@ -86,7 +89,7 @@ def _check_builder(config: Config) -> None:
 def _ensure_docker(config: Config, say: Say) -> bool:
     # True: buildx is there. Kamal: `docker --version && docker buildx version`.
     if not local.run_local(commands.DOCKER_VERSION).ok:
-        raise BuildFailed("Docker is not installed locally")
+        raise UsageError("Docker is not installed locally")
     buildx = local.run_local(commands.BUILDX_VERSION).ok
     if config.builder.remote:
         arch = commands.docker_arch(local.run_local(commands.DOCKER_ARCH).output)
@@ -113,13 +116,8 @@ def _login(config: Config, say: Say) -> None:
             _check(local.run_local(commands.run_local_registry(registry.local_port or 80)),
                    "Starting the local registry")
         return
-    username = registry.username or _secret(config, registry.username_secret)
-    password = registry.password or _secret(config, registry.password_secret)
-    if not (username and password):
-        return
     say(f"Logging in to {registry.server or 'Docker Hub'}...")
-    _check(local.run_local(commands.login(registry.server, username), stdin=password),
-           f"docker login to {registry.server or 'Docker Hub'}")
+    local_docker.docker_login(registry, *local_docker.registry_credentials(config))
 
 
 def _build_directory(config: Config, say: Say) -> Path:
@@ -192,15 +190,11 @@ def _check(run: local.LocalRun, what: str, shown: bool = False,
     if run.ok:
         return
     if run.returncode == local.NOT_FOUND and run.argv[:1] == ("docker",):
-        raise BuildFailed("Docker is not installed locally")
+        raise UsageError("Docker is not installed locally")
     words = 3 if run.argv[1:2] == ("buildx",) else 2
     detail = redact(run.tail(1) if shown else run.tail())
     raise BuildFailed(f"{what} failed (`{' '.join(run.argv[:words])}` exited "
                       f"{run.returncode}):\n{detail}")
-
-
-def _secret(config: Config, name: str | None) -> str | None:
-    return config.secrets[name] if name and config.secrets is not None else None
 
 
 def _secret_env(config: Config) -> dict[str, str]:
