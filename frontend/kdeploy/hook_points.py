@@ -107,6 +107,15 @@ COMMAND_HOOKS: dict[str, tuple[HookPoint, ...]] = {
     "lock release": CONNECT_HOOKS,
     "lock status": CONNECT_HOOKS,
     "audit": CONNECT_HOOKS,
+    "prune all": CONNECT_HOOKS,
+    "prune images": CONNECT_HOOKS,
+    "prune containers": CONNECT_HOOKS,
+    "registry login": CONNECT_HOOKS,
+    "registry logout": CONNECT_HOOKS,
+    "server exec": CONNECT_HOOKS,
+    # Kamal's `server bootstrap`: docker-setup after the bootstrap, while the lock is held.
+    "server bootstrap": (HookPoint("pre-connect", at_start, lock=False),
+                         HookPoint("docker-setup", after_last("bootstrap"))),
 }
 
 # Kamal's deploy, redeploy and rollback (`lib/kamal/cli/main.rb`): pre-deploy once the lock is

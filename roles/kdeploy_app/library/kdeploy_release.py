@@ -25,7 +25,9 @@ description:
     the failure message and in RV(log), and the module fails; the previous version keeps running.
   - After a ready (or converged) container, the other running containers with the labels
     O(role_labels) are stopped with O(stop_timeout), the image is tagged O(latest_tag), and
-    stopped containers of the service beyond O(retain_containers) are removed.
+    (with O(retain_containers)) Kamal's C(prune all) runs - stopped containers of the service
+    beyond O(retain_containers) are removed, then dangling images of the service and its image
+    tags that no container uses (latest tags kept).
   - Idempotent; in check mode nothing changes on the host and RV(changed) says whether it would.
 version_added: "0.1.0"
 author: kdeploy
@@ -371,6 +373,7 @@ class Release(object):
         self.stop_others()
         self.tag_latest()
         self.prune_containers()
+        self.prune_images()
         return self.result
 
     def boot(self, env_file, container, image):
@@ -494,6 +497,25 @@ class Release(object):
             self.result["changed"] = True
             if not self.module.check_mode:
                 self.docker.call("DELETE", "/containers/%s" % old["Id"], missing_ok=True)
+
+
+    def prune_images(self):
+        # Kamal's `prune images`: dangling images of the service, then tags of the service that
+        # no container of the service uses, except latest tags.
+        params = self.params
+        if params["retain_containers"] is None or not params["service"] or self.module.check_mode:
+            return
+        label = {"label": ["service=%s" % params["service"]]}
+        self.docker.call("POST", "/images/prune", {"filters": json.dumps(dict(label, dangling=["true"]))})
+        used = set(container.get("Image") for container in
+                   self.docker.containers({"service": params["service"]}, (), all_states=True))
+        images = self.docker.call("GET", "/images/json", {"filters": json.dumps(label)}) or []
+        for image in images:
+            for tag in image.get("RepoTags") or []:
+                if tag in used or "latest" in tag or tag == "<none>:<none>":
+                    continue
+                self.docker.call("DELETE", "/images/%s" % quote(tag, safe="/:@"), missing_ok=True)
+                self.result["changed"] = True
 
 
 ARGUMENT_SPEC = dict(

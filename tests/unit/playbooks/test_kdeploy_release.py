@@ -95,6 +95,7 @@ class FakeDocker:
         self.run_rc = run_rc
         self.calls: list[tuple[str, ...]] = []
         self.listed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.image_list: list[dict[str, Any]] = []
 
     def inspect_container(self, name: str) -> Any:
         if name == "new":
@@ -113,6 +114,8 @@ class FakeDocker:
              body: Any = None) -> Any:
         if url == "/networks/kamal":
             return {"Name": "kamal"}
+        if method == "GET" and url == "/images/json":
+            return self.image_list
         self.calls.append((method, url, str(params)))
         return None
 
@@ -150,7 +153,8 @@ def test_a_converged_container_is_left_alone_without_pull_or_run(home: Path) -> 
     env.chmod(0o600)
     result = release.Release(FakeModule(PARAMS), docker).run()
     assert result["converged"] and not result["changed"] and not result["booted"]
-    assert docker.calls == []
+    # Only the prune's read-and-clean calls; no pull, run, rename or stop.
+    assert [call[:2] for call in docker.calls] == [("POST", "/images/prune")]
     assert not (home / ".kamal/app-audit.log").exists()
 
 
@@ -220,3 +224,24 @@ def test_check_mode_changes_nothing_but_says_what_would(home: Path) -> None:
 def test_only_unix_sockets_are_supported() -> None:
     with pytest.raises(release.DockerError, match="needs a unix:// docker_host"):
         release.Docker("tcp://1.2.3.4:2375")
+
+
+def test_image_tags_no_container_uses_are_removed_except_latest(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    docker.listed[()] = [{"Id": "a", "Image": "reg:5000/app:v2"},
+                         {"Id": "b", "Image": "reg:5000/app:v1"}]
+    docker.image_list = [{"RepoTags": ["reg:5000/app:v2", "reg:5000/app:latest"]},
+                         {"RepoTags": ["reg:5000/app:v1"]}, {"RepoTags": ["reg:5000/app:v0"]},
+                         {"RepoTags": ["<none>:<none>"]}]
+    release.Release(FakeModule(PARAMS), docker).run()
+    deleted = [url for method, url, _ in docker.calls if method == "DELETE"]
+    assert deleted == ["/images/reg:5000/app:v0"]
+    assert ("POST", "/images/prune") in [call[:2] for call in docker.calls]
+
+
+def test_redeploy_prunes_nothing(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    docker.listed[("created", "exited", "dead")] = [{"Id": "s1"}, {"Id": "s2"}]
+    docker.image_list = [{"RepoTags": ["reg:5000/app:v0"]}]
+    release.Release(FakeModule(_params(retain_containers=None)), docker).run()
+    assert not [call for call in docker.calls if call[0] == "DELETE" or "prune" in call[1]]
