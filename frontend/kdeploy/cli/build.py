@@ -7,6 +7,7 @@ both. None of them takes the deploy lock, as in Kamal.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -40,6 +41,8 @@ def deliver(options: GlobalOptions, output_format: str) -> None:
     # Planned first: a filter without app hosts fails before anything is built.
     plan = build_pull_plan(config, _pull_options(options), command="build deliver")
     _push(config, options, output_format, no_cache=False, subcommand="deliver")
+    # The build ran pre-connect; Kamal runs it once per command.
+    plan = replace(plan, hooks_done=("pre-connect",))
     _pull(config, plan, options, output_format)
 
 

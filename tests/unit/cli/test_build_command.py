@@ -182,7 +182,7 @@ def test_deliver_pushes_then_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
     assert push.calls[0]["hook_context"].subcommand == "deliver"
     assert push.calls[0]["no_cache"] is False
     (plan,) = runner.plans
-    assert plan.command == "build deliver"
+    assert (plan.command, plan.hooks_done) == ("build deliver", ("pre-connect",))
     lines = result.stdout.splitlines()
     assert lines.index("Pushed it") < lines.index(f"Pulled {IMAGE} on {WEB1}, {WEB2}")
 
