@@ -113,6 +113,7 @@ COMMAND_HOOKS: dict[str, tuple[HookPoint, ...]] = {
     "registry login": CONNECT_HOOKS,
     "registry logout": CONNECT_HOOKS,
     "server exec": CONNECT_HOOKS,
+    "build pull": CONNECT_HOOKS,
     # Kamal's `server bootstrap`: docker-setup after the bootstrap, while the lock is held.
     "server bootstrap": (HookPoint("pre-connect", at_start, lock=False),
                          HookPoint("docker-setup", after_last("bootstrap"))),
