@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job from README.md: on a fresh Debian 12 machine (root), install kdeploy, build a
 # 3-host sandbox (own sshd + dockerd per host, a real registry), run a real `kdeploy setup` of
-# the sandbox's example project, then show what runs on every host and ask each web host for
-# /version.
+# the sandbox's example project at v1 and a `kdeploy deploy` of v2, then show what runs on every
+# host and ask each web host for /version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/install.sh
@@ -14,6 +14,7 @@ example=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["example_dir"]
 
 cd "$example"
 "$kdeploy" setup -P --version v1
+"$kdeploy" deploy -P --version v2
 
 echo
 echo "--> Containers on every sandbox host"
