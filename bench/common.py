@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -17,6 +19,8 @@ from kdeploy.sandbox import SandboxInfo, up
 from kdeploy.sandbox.example import deploy_config
 
 BIN = Path(sys.executable).parent
+# The lock every e2e test run and manual sandbox command takes (`flock /tmp/kdeploy-e2e.lock …`).
+SANDBOX_LOCK = Path("/tmp/kdeploy-e2e.lock")
 
 
 def tool(name: str) -> str:
@@ -28,6 +32,21 @@ def tool(name: str) -> str:
 def sandbox(hosts: int) -> SandboxInfo:
     """Bring up (or reuse) a sandbox with `hosts` hosts."""
     return up(hosts=hosts)
+
+
+@contextlib.contextmanager
+def sandbox_lock() -> Iterator[None]:
+    """Hold the shared sandbox's lock (the one `flock /tmp/kdeploy-e2e.lock` takes) meanwhile."""
+    with SANDBOX_LOCK.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Waiting for {SANDBOX_LOCK} (someone else uses the sandbox)...", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_project(directory: Path, info: SandboxInfo, **overrides: object) -> Path:
@@ -50,11 +69,14 @@ def clean_hosts(info: SandboxInfo) -> None:
         proc.wait()
 
 
-def timed(argv: Sequence[str], cwd: Path) -> float:
-    """Run a command to completion and return its wall time; fail loudly if it fails."""
+def timed(argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> float:
+    """Run a command to completion and return its wall time; fail loudly if it fails.
+
+    `env` adds to (or overrides) this process's environment for the command.
+    """
     started = time.perf_counter()
     result = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "CI": "true"}, check=False)
+                            env={**os.environ, "CI": "true", **(env or {})}, check=False)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n"

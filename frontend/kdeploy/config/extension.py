@@ -18,6 +18,8 @@ class KdeployExtension:
     """kdeploy-only settings."""
 
     python_interpreter: str | None = None
+    # Run the plays with mitogen's strategies (docs/performance.md); KDEPLOY_MITOGEN overrides.
+    mitogen: bool = False
     # Hook name (`pre-deploy`, `post-deploy`) -> the user's playbooks, relative to the project dir.
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=frozen)
 
@@ -35,4 +37,5 @@ def build_extension(raw: dict[str, Any] | None) -> KdeployExtension:
     hooks = {str(name): tuple(str(path) for path in playbooks or ())
              for name, playbooks in (raw.get("hooks") or {}).items()}
     return KdeployExtension(python_interpreter=None if interpreter is None else str(interpreter),
+                            mitogen=bool(raw.get("mitogen", False)),
                             hooks=frozen(hooks))
