@@ -1,1 +1,369 @@
-"""`kdeploy app *` (being written)."""
+"""`kdeploy app …`: Kamal's app subcommands on the filtered app hosts (kamal-spec §3.4).
+
+Read-only commands print, per host (and role), what docker printed there, as Kamal's
+`puts_by_host` does (`App Host: <host>` first, left out with -q); `--output json` gives the same
+as data. `start`, `stop`, `remove` and `stale_containers --stop` take the deploy lock.
+`logs --follow` and `exec --interactive` prepare the command on the primary host, then run it
+with `ssh -t` from here, like Kamal.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from kdeploy.cli import cli
+from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.config import Config, load_config, select
+from kdeploy.errors import UsageError
+from kdeploy.plan.app_commands import (
+    AppOptions,
+    ExecOptions,
+    LogsOptions,
+    build_app_exec_plan,
+    build_app_logs_plan,
+    build_app_plan,
+    build_app_ssh_plan,
+    build_app_stale_plan,
+)
+
+Results = dict[str, dict[str, Any]]
+# One printed block: (header type, host, role or accessory name, output).
+Block = tuple[str, str, str | None, str]
+
+
+@cli.group()
+def app() -> None:
+    """Manage the app (Kamal's `app` commands)."""
+
+
+def _load(options: GlobalOptions) -> tuple[Config, AppOptions]:
+    config = load_config(options.config_file, options.destination, version=options.version)
+    return config, AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
+                              version=options.version, performer=performer())
+
+
+def _app_hosts(config: Config, options: AppOptions) -> tuple[str, ...]:
+    return select(config, roles=options.roles, hosts=options.hosts,
+                  primary=options.primary).app_hosts
+
+
+@app.command("details")
+@global_options
+@output_option
+def app_details(options: GlobalOptions, output_format: str) -> None:
+    """Show details about the app containers (docker ps per role)."""
+    _run_read("details", options, output_format)
+
+
+@app.command("containers")
+@global_options
+@output_option
+def app_containers(options: GlobalOptions, output_format: str) -> None:
+    """Show the app containers on the servers, running or not."""
+    _run_read("containers", options, output_format)
+
+
+@app.command("images")
+@global_options
+@output_option
+def app_images(options: GlobalOptions, output_format: str) -> None:
+    """Show the app images on the servers."""
+    _run_read("images", options, output_format)
+
+
+@app.command("version")
+@global_options
+@output_option
+def app_version(options: GlobalOptions, output_format: str) -> None:
+    """Show the app version running on the servers."""
+    _run_read("version", options, output_format)
+
+
+def _run_read(action: str, options: GlobalOptions, output_format: str) -> None:
+    config, app_options = _load(options)
+    plan = build_app_plan(config, action, app_options)
+    hosts = _app_hosts(config, app_options)
+    execute(config, plan, options, output_format,
+            report=lambda results: READ_REPORTS[action](hosts, results, options.quiet))
+
+
+@app.command("start")
+@global_options
+@output_option
+def app_start(options: GlobalOptions, output_format: str) -> None:
+    """Start the existing app containers of the version on the servers."""
+    _run_locked("start", options, output_format)
+
+
+@app.command("stop")
+@global_options
+@output_option
+def app_stop(options: GlobalOptions, output_format: str) -> None:
+    """Stop the running app containers on the servers."""
+    _run_locked("stop", options, output_format)
+
+
+@app.command("remove")
+@global_options
+@output_option
+def app_remove(options: GlobalOptions, output_format: str) -> None:
+    """Remove the app containers, images and app directories from the servers."""
+    _run_locked("remove", options, output_format)
+
+
+def _run_locked(action: str, options: GlobalOptions, output_format: str) -> None:
+    config, app_options = _load(options)
+    execute(config, build_app_plan(config, action, app_options), options, output_format)
+
+
+@app.command("stale_containers")
+@global_options
+@click.option("-s", "--stop", is_flag=True, help="Stop the stale containers found.")
+@output_option
+def app_stale_containers(options: GlobalOptions, stop: bool, output_format: str) -> None:
+    """Detect the app's stale containers (running versions other than the current one)."""
+    config, app_options = _load(options)
+    plan = build_app_stale_plan(config, app_options, stop)
+    hosts = _app_hosts(config, app_options)
+    execute(config, plan, options, output_format,
+            report=lambda results: stale_report(hosts, results, stop, options.quiet))
+
+
+@app.command("logs")
+@global_options
+@click.option("-s", "--since", default=None,
+              help="Show lines since a timestamp (2013-01-02T13:23:37Z) or relative (42m).")
+@click.option("-n", "--lines", type=int, default=None,
+              help="Lines to show from each server (100; 10 with --follow; all with -s/-g).")
+@click.option("-g", "--grep", default=None, help="Show only lines matching this grep pattern.")
+@click.option("--grep-options", default=None, help="More options for grep.")
+@click.option("-f", "--follow", is_flag=True,
+              help="Follow the log on the primary server (or the host given with -h).")
+@click.option("-T", "--skip-timestamps", is_flag=True, help="Do not prefix lines with timestamps.")
+@click.option("--container-id", default=None, help="The docker container id to read.")
+@output_option
+def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep: str | None,
+             grep_options: str | None, follow: bool, skip_timestamps: bool,
+             container_id: str | None, output_format: str) -> None:
+    """Show log lines from the app on the servers."""
+    config, app_options = _load(options)
+    logs = LogsOptions(since=since, lines=lines, grep=grep, grep_options=grep_options,
+                       follow=follow, skip_timestamps=skip_timestamps, container_id=container_id)
+    if follow:
+        plan = build_app_ssh_plan(config, app_options, "follow_logs", logs=logs)
+        _run_over_ssh(config, plan, options, output_format,
+                      lambda host, _: f"Following logs on {host}...")
+        return
+    plan = build_app_logs_plan(config, app_options, logs)
+    hosts = _app_hosts(config, app_options)
+    execute(config, plan, options, output_format,
+            report=lambda results: logs_report(hosts, results, options.quiet))
+
+
+@app.command("exec", context_settings={"ignore_unknown_options": True})
+@global_options
+@click.option("-i", "--interactive", is_flag=True,
+              help="Run the command over ssh on the primary host, for an interactive shell.")
+@click.option("--reuse", is_flag=True,
+              help="Run in the currently running container instead of a new one.")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY:VALUE",
+              help="Set an environment variable for the command (repeatable).")
+@click.option("--detach", is_flag=True, help="Run the command in a detached container.")
+@output_option
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
+def app_exec(options: GlobalOptions, interactive: bool, reuse: bool, env: tuple[str, ...],
+             detach: bool, output_format: str, cmd: tuple[str, ...]) -> None:
+    """Run CMD in app containers on the servers (a new container per role unless --reuse)."""
+    config, app_options = _load(options)
+    exec_options = ExecOptions(command=cmd, interactive=interactive, reuse=reuse,
+                               env=parse_env(env), detach=detach)
+    if interactive:
+        kind = "exec_reuse" if reuse else "exec"
+        plan = build_app_ssh_plan(config, app_options, kind, exec_options=exec_options,
+                                  tty=stdin_is_tty())
+        where = "existing" if reuse else "new"
+        _run_over_ssh(config, plan, options, output_format, lambda host, version: (
+            f"Launching interactive command with version {version} via SSH from {where} "
+            f"container on {host}..."))
+        return
+    plan = build_app_exec_plan(config, app_options, exec_options)
+    hosts = _app_hosts(config, app_options)
+    execute(config, plan, options, output_format,
+            report=lambda results: exec_report(hosts, results, options.quiet))
+
+
+def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`-e KEY:VALUE` values as a dict (Thor's hash option syntax).
+
+    Raises:
+        UsageError: a value without `:`.
+    """
+    env = {}
+    for pair in pairs:
+        key, colon, value = pair.partition(":")
+        if not colon or not key:
+            raise UsageError(f"--env expects KEY:VALUE, got {pair!r}")
+        env[key] = value
+    return env
+
+
+def stdin_is_tty() -> bool:
+    """Whether kdeploy runs on a terminal (docker gets -it then, else -i; Kamal's rule)."""
+    return sys.stdin.isatty()
+
+
+def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_format: str,
+                  announce: Callable[[str, str], str]) -> None:
+    host = plan.extravars["kdeploy_app_ops_primary_host"]
+    rendered: dict[str, str] = {}
+
+    def report(results: Results) -> tuple[str, dict[str, Any]]:
+        msg = results.get(host, {}).get("msg") or {}
+        rendered.update(command=str(msg.get("command", "")), version=str(msg.get("version", "")))
+        argv = ssh_command(config, host, rendered["command"])
+        return (f"{announce(host, rendered['version'])}\n{shlex.join(argv)}",
+                {"host": host, "version": rendered["version"] or None,
+                 "command": rendered["command"], "ssh": argv})
+
+    execute(config, plan, options, output_format, report=report)
+    if not rendered.get("command"):
+        raise UsageError(f"Could not prepare the command on {host}")
+    sys.exit(run_ssh(ssh_command(config, host, rendered["command"])))
+
+
+def ssh_command(config: Config, host: str, command: str) -> list[str]:
+    """Kamal's run_over_ssh as argv: `ssh [-F …] [-J …] [-i key …] -t user@host -p port CMD`."""
+    ssh = config.ssh
+    argv = ["ssh"]
+    if ssh.config is False:
+        argv += ["-F", "/dev/null"]
+    elif isinstance(ssh.config, str):
+        argv += ["-F", ssh.config]
+    elif isinstance(ssh.config, tuple):
+        argv += [arg for path in ssh.config for arg in ("-F", path)]
+    if ssh.proxy:
+        argv += ["-J", ssh.proxy]
+    elif ssh.proxy_command:
+        argv += ["-o", f"ProxyCommand={ssh.proxy_command}"]
+    argv += [arg for key in ssh.keys for arg in ("-i", key)]
+    if ssh.keys_only:
+        argv += ["-o", "IdentitiesOnly=yes"]
+    return [*argv, "-t", f"{ssh.user}@{host}", "-p", str(ssh.port), command]
+
+
+def run_ssh(argv: list[str]) -> int:
+    """Run ssh attached to this terminal; its exit code is the command's."""
+    return subprocess.call(argv)
+
+
+# --- Reports: what each command prints, from its report task's results per host. ---
+
+def output_of(result: dict[str, Any]) -> str:
+    """What a raw task printed: the pty's CRLF line ends turned into LF, outer blank lines cut."""
+    return str(result.get("stdout", "")).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+
+
+def by_host(blocks: list[Block], quiet: bool) -> str:
+    """Kamal's puts_by_host for each block: `<Type> Host: <host>` (not with -q), the output."""
+    return "\n\n".join(output if quiet else f"{kind} Host: {host}\n{output}"
+                       for kind, host, _, output in blocks)
+
+
+def role_results(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(role, item result) of a task that looped over the host's roles, skipping skipped ones."""
+    return [(str(item.get("__kdeploy_app_ops_role", "")), item)
+            for item in result.get("results", []) if not item.get("skipped")]
+
+
+def single_report(hosts: tuple[str, ...], results: Results,
+                  quiet: bool) -> tuple[str, dict[str, Any]]:
+    """One output per host (`app containers`, `app images`)."""
+    blocks: list[Block] = [("App", host, None, output_of(results[host]))
+                           for host in hosts if host in results]
+    return by_host(blocks, quiet), {"results": [
+        {"host": host, "output": output} for _, host, _, output in blocks]}
+
+
+def version_report(hosts: tuple[str, ...], results: Results,
+                   quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`app version`: the running version per host (empty when nothing runs)."""
+    blocks: list[Block] = [("App", host, None, output_of(results[host]).strip())
+                           for host in hosts if host in results]
+    return by_host(blocks, quiet), {"versions": {host: out for _, host, _, out in blocks}}
+
+
+def details_report(hosts: tuple[str, ...], results: Results,
+                   quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`app details`, `details`: kamal-proxy, app roles, then each accessory (Kamal's order)."""
+    items = [(host, item) for host in hosts for item in results.get(host, {}).get("results", [])
+             if not item.get("skipped")]
+    blocks: list[Block] = []
+    for kind, label in (("proxy", "Proxy"), ("app", "App")):
+        blocks += [(label, host, item["__kdeploy_app_ops_item"][1], output_of(item))
+                   for host, item in items if item["__kdeploy_app_ops_item"][0] == kind]
+    accessories = dict.fromkeys(item["__kdeploy_app_ops_item"][1] for _, item in items
+                                if item["__kdeploy_app_ops_item"][0] == "accessory")
+    for name in accessories:
+        blocks += [(f"Accessory {name}", host, name, output_of(item)) for host, item in items
+                   if item["__kdeploy_app_ops_item"] == ["accessory", name]]
+    return by_host(blocks, quiet), {"results": [
+        {"type": kind, "host": host, "name": name, "output": output}
+        for kind, host, name, output in blocks]}
+
+
+def logs_report(hosts: tuple[str, ...], results: Results,
+                quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`app logs`: each role's lines per host; Kamal's `Nothing found` when the pipeline failed."""
+    blocks: list[Block] = []
+    found: list[bool] = []
+    for host in hosts:
+        for role, item in role_results(results.get(host, {})):
+            ok = item.get("rc", 0) == 0
+            blocks.append(("App", host, role, output_of(item) if ok else "Nothing found"))
+            found.append(ok)
+    return by_host(blocks, quiet), {"results": [
+        {"host": host, "role": role, "found": ok, "output": output if ok else ""}
+        for (_, host, role, output), ok in zip(blocks, found, strict=True)]}
+
+
+def exec_report(hosts: tuple[str, ...], results: Results,
+                quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`app exec`: each role's output per host, with the command's exit code in JSON."""
+    entries = [(host, role, item) for host in hosts
+               for role, item in role_results(results.get(host, {}))]
+    blocks: list[Block] = [("App", host, role, output_of(item)) for host, role, item in entries]
+    return by_host(blocks, quiet), {"results": [
+        {"host": host, "role": role, "rc": item.get("rc"), "output": output_of(item)}
+        for host, role, item in entries]}
+
+
+def stale_report(hosts: tuple[str, ...], results: Results, stop: bool,
+                 quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`app stale_containers`: Kamal's line per stale version (detected, or stopping)."""
+    stale = [(host, role, version) for host in hosts
+             for role, item in role_results(results.get(host, {}))
+             for version in output_of(item).split("\n") if version.strip()]
+    blocks: list[Block] = []
+    for host, role, version in stale:
+        line = (f"Stopping stale container for role {role} with version {version}" if stop else
+                f"Detected stale container for role {role} with version {version} "
+                "(use `kdeploy app stale_containers --stop` to stop)")
+        blocks.append(("App", host, role, line))
+    return by_host(blocks, quiet), {"stale": [
+        {"host": host, "role": role, "version": version, "stopped": stop}
+        for host, role, version in stale]}
+
+
+READ_REPORTS: dict[str, Callable[[tuple[str, ...], Results, bool], tuple[str, dict[str, Any]]]] = {
+    "details": details_report,
+    "containers": single_report,
+    "images": single_report,
+    "version": version_report,
+}

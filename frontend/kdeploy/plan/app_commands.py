@@ -1,0 +1,384 @@
+"""Plan Kamal's `app` subcommands (all but `boot`), and the top-level `remove` and `details`.
+
+Each plan imports part playbooks that run `roles/kdeploy_app_ops` (Kamal's app commands) on the
+filtered app hosts; the commands that change containers import the lock plays around them, as
+Kamal's `modify(lock: true)` does. What a command prints comes from one task per host (the
+plan's `report_task`). Pure: Config and options in, a Plan out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.errors import UsageError
+from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
+
+# The task of each part whose per-host results the command prints (roles/kdeploy_app_ops).
+APP_REPORT_TASKS = {
+    "details": "Read the details of the containers.",
+    "containers": "List the app containers.",
+    "images": "List the app images.",
+    "version": "Read the running app version.",
+    "logs": "Read the app logs.",
+    "exec": "Run the command in app containers.",
+    "stale_containers": "Find the stale app containers.",
+    "ssh_command": "Render the command for ssh -t.",
+}
+READ_ACTIONS = ("details", "containers", "images", "version")
+LOCKED_ACTIONS = ("start", "stop", "remove")
+LOCK_MESSAGE = "Automatic deploy lock"  # Kamal's message for the locks its commands take
+SSH_COMMANDS = ("follow_logs", "exec", "exec_reuse")
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Kamal's global filters and `--version` (None: not given), and who runs the command."""
+
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    version: str | None = None
+    performer: str = "kdeploy"
+
+
+@dataclass(frozen=True)
+class LogsOptions:
+    """The options of `kdeploy app logs` (Kamal's names)."""
+
+    since: str | None = None
+    lines: int | None = None
+    grep: str | None = None
+    grep_options: str | None = None
+    follow: bool = False
+    skip_timestamps: bool = False
+    container_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    """The options of `kdeploy app exec`: the command (words joined like Kamal's) and how."""
+
+    command: tuple[str, ...] = ()
+    interactive: bool = False
+    reuse: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+    detach: bool = False
+
+
+def build_app_plan(config: Config, action: str, options: AppOptions) -> Plan:
+    """Plan `app details|containers|images|version` (read-only) or `app start|stop|remove`.
+
+    Raises:
+        UsageError: an unknown action, no app host selected, or (locked actions) no version.
+    """
+    if action not in (*READ_ACTIONS, *LOCKED_ACTIONS):
+        raise UsageError(f"Unknown app action {action}")
+    selection = _app_selection(config, options)
+    extravars = _role_vars(config, selection)
+    if action == "start":
+        extravars["kdeploy_app_ops_version"] = _config_version(config, "start")
+    if action in LOCKED_ACTIONS:
+        return _locked_plan(config, f"app {action}", f"app_{action}.yml", selection, options,
+                            extravars)
+    return _read_plan(config, f"app {action}", f"app_{action}.yml", selection, extravars,
+                      APP_REPORT_TASKS[action])
+
+
+def build_app_stale_plan(config: Config, options: AppOptions, stop: bool) -> Plan:
+    """Plan `app stale_containers [--stop]`; stopping takes the deploy lock like Kamal."""
+    selection = _app_selection(config, options)
+    extravars = _role_vars(config, selection) | {"kdeploy_app_ops_stale_stop": stop}
+    if stop:
+        return _locked_plan(config, "app stale_containers", "app_stale_containers.yml",
+                            selection, options, extravars, APP_REPORT_TASKS["stale_containers"])
+    return _read_plan(config, "app stale_containers", "app_stale_containers.yml", selection,
+                      extravars, APP_REPORT_TASKS["stale_containers"])
+
+
+def build_app_logs_plan(config: Config, options: AppOptions, logs: LogsOptions) -> Plan:
+    """Plan `app logs` on every app host and role (`--follow` is `build_app_ssh_plan`).
+
+    Kamal shows 100 lines unless --since or --grep narrows them (then all).
+    """
+    selection = _app_selection(config, options)
+    extravars = _role_vars(config, selection) | _logs_vars(logs, default_lines=100)
+    return _read_plan(config, "app logs", "app_logs.yml", selection, extravars,
+                      APP_REPORT_TASKS["logs"])
+
+
+def build_app_exec_plan(config: Config, options: AppOptions, exec_options: ExecOptions) -> Plan:
+    """Plan `app exec CMD` on every app host and role (`--interactive` is `build_app_ssh_plan`).
+
+    A new container runs `--version` or the `latest[-<dest>]` image and needs a registry login;
+    `--reuse` execs in the container of `--version`, else of the version running on the primary
+    host. Not locked (Kamal does not lock exec).
+
+    Raises:
+        UsageError: Kamal's refusals (detach with reuse, no command), or no app host.
+    """
+    command = _exec_command(exec_options)
+    selection = _app_selection(config, options)
+    extravars = _role_vars(config, selection) | _exec_vars(config, selection, options,
+                                                           exec_options, command)
+    extravars["kdeploy_performer"] = options.performer
+    return _read_plan(config, "app exec", "app_exec.yml", selection, extravars,
+                      APP_REPORT_TASKS["exec"],
+                      secrets=() if exec_options.reuse else _registry_secrets(config))
+
+
+def build_app_ssh_plan(config: Config, options: AppOptions, kind: str,
+                       logs: LogsOptions | None = None,
+                       exec_options: ExecOptions | None = None, tty: bool = True) -> Plan:
+    """Plan the preparation of `app logs --follow` or `app exec --interactive` on one host.
+
+    The part logs in (new exec container), reads the running version (reuse without
+    --version) and renders the command; kdeploy then runs it with `ssh -t` on that host
+    (`extravars["kdeploy_app_ops_primary_host"]`), as Kamal does.
+
+    Raises:
+        UsageError: an unknown kind, Kamal's exec refusals, or no host.
+    """
+    if kind not in SSH_COMMANDS:
+        raise UsageError(f"Unknown ssh command {kind}")
+    if kind == "follow_logs":
+        # Kamal follows the primary role's logs unless -r names roles.
+        options = AppOptions(roles=options.roles or config.primary_role.name,
+                             hosts=options.hosts, primary=options.primary,
+                             version=options.version, performer=options.performer)
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    host = selection.primary_host
+    if host is None:
+        raise UsageError("No host to run the command on: the config has no servers")
+    extravars: dict[str, Any] = {
+        "kdeploy_app_ops_roles": list(selection.role_names),
+        "kdeploy_app_ops_primary_host": host,
+        "kdeploy_app_ops_ssh_command": kind,
+        "kdeploy_app_ops_interactive_args": "-it" if tty else "-i",
+    }
+    if kind == "follow_logs":
+        extravars |= _logs_vars(logs or LogsOptions(), default_lines=10)
+    else:
+        exec_options = exec_options or ExecOptions(interactive=True)
+        extravars |= _exec_vars(config, selection, options, exec_options,
+                                _exec_command(exec_options))
+    return Plan(
+        command=f"app {'logs' if kind == 'follow_logs' else 'exec'}",
+        imports=(PlaybookImport("app_ssh_command.yml", ("app",)),),
+        limit=host,
+        extravars=extravars,
+        secret_names=_registry_secrets(config) if kind == "exec" else (),
+        entry="kdeploy_app_ssh_command",
+        report_task=APP_REPORT_TASKS["ssh_command"],
+    )
+
+
+def build_remove_plan(config: Config, options: AppOptions) -> Plan:
+    """Plan `kdeploy remove`: lock, app remove, accessory remove (each), registry logout, unlock.
+
+    Kamal's order (lib/kamal/cli/main.rb#remove) without kamal-proxy, on the filtered hosts:
+    the accessories living there and the filtered roles.
+
+    Raises:
+        UsageError: no host to hold the lock, or no version for the lock details.
+    """
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if selection.primary_host is None:
+        raise UsageError("No host to hold the deploy lock: the config has no servers")
+    imports = (
+        PlaybookImport("lock_acquire.yml", ("lock",)),
+        PlaybookImport("app_remove.yml", ("app",)),
+        *(PlaybookImport("accessory_remove.yml", ("accessory", accessory_tag(name)),
+                         {"kdeploy_accessory_name": name})
+          for name in selection.accessory_hosts),
+        PlaybookImport("registry_logout.yml", ("registry",)),
+        PlaybookImport("lock_release.yml", ("lock",)),
+    )
+    return Plan(
+        command="remove",
+        imports=imports,
+        limit=_filtered_limit(selection, options),
+        extravars=_role_vars(config, selection) | _lock_vars(config, selection, options),
+        lock_host=selection.primary_host,
+        entry="kdeploy_remove",
+    )
+
+
+def build_details_plan(config: Config, options: AppOptions) -> Plan:
+    """Plan `kdeploy details`: kamal-proxy, app and accessory containers on the filtered hosts.
+
+    Raises:
+        UsageError: the filters match no host.
+    """
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if not selection.hosts:
+        raise UsageError("No hosts to show details of")
+    chosen = set(selection.hosts)
+    extravars = _role_vars(config, selection) | {
+        "kdeploy_app_ops_accessories": list(selection.accessory_hosts),
+        "kdeploy_app_ops_proxy_hosts": [host for host in proxy_hosts(config) if host in chosen],
+    }
+    return Plan(
+        command="details",
+        imports=(PlaybookImport("app_details.yml", ("details",)),),
+        limit=_filtered_limit(selection, options),
+        extravars=extravars,
+        entry="kdeploy_details",
+        report_task=APP_REPORT_TASKS["details"],
+    )
+
+
+def proxy_hosts(config: Config) -> tuple[str, ...]:
+    """Kamal's proxy_hosts: hosts of the roles and accessories behind kamal-proxy."""
+    hosts = [host for role in config.proxy_roles for host in role.hosts]
+    hosts += [host for acc in config.accessories if acc.running_proxy for host in acc.hosts]
+    return tuple(dict.fromkeys(hosts))
+
+
+def option_args(options: Mapping[str, Any]) -> list[str]:
+    """Kamal's optionize: `servers/<role>/options` as docker argv tokens (lists repeat a flag)."""
+    tokens: list[str] = []
+    for key, value in options.items():
+        for item in value if isinstance(value, list) else [value]:
+            tokens += [f"--{key}"] if item is True else [f"--{key}", _ruby_to_s(item)]
+    return tokens
+
+
+def literal(text: str) -> str:
+    """`text` as an extra var Ansible will not template (user input may contain `{{`)."""
+    if re.search(r"\{[{%#]", text) and "{% endraw %}" not in text:
+        return "{% raw %}" + text + "{% endraw %}"
+    return text
+
+
+def _app_selection(config: Config, options: AppOptions) -> Selection:
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    if not selection.app_hosts:
+        raise UsageError("No app hosts selected: the filters match no host of any role")
+    return selection
+
+
+def _role_vars(config: Config, selection: Selection) -> dict[str, Any]:
+    return {
+        "kdeploy_app_ops_roles": list(selection.role_names),
+        "kdeploy_app_ops_proxy_roles": [role.name for role in config.proxy_roles],
+    }
+
+
+def _read_plan(config: Config, command: str, part: str, selection: Selection,
+               extravars: dict[str, Any], report_task: str,
+               secrets: tuple[str, ...] = ()) -> Plan:
+    del config  # same signature as the locked plan
+    return Plan(
+        command=command,
+        imports=(PlaybookImport(part, ("app",)),),
+        limit=",".join(selection.app_hosts),
+        extravars=extravars,
+        secret_names=secrets,
+        entry=f"kdeploy_{part.removesuffix('.yml')}",
+        report_task=report_task,
+    )
+
+
+def _locked_plan(config: Config, command: str, part: str, selection: Selection,
+                 options: AppOptions, extravars: dict[str, Any],
+                 report_task: str | None = None) -> Plan:
+    # The lock play targets the filtered primary host by name: it must be inside the limit.
+    hosts = dict.fromkeys((*selection.app_hosts, selection.primary_host))
+    return Plan(
+        command=command,
+        imports=(PlaybookImport("lock_acquire.yml", ("lock",)), PlaybookImport(part, ("app",)),
+                 PlaybookImport("lock_release.yml", ("lock",))),
+        limit=",".join(host for host in hosts if host),
+        extravars=extravars | _lock_vars(config, selection, options),
+        lock_host=selection.primary_host,
+        entry=f"kdeploy_{part.removesuffix('.yml')}",
+        report_task=report_task,
+    )
+
+
+def _lock_vars(config: Config, selection: Selection, options: AppOptions) -> dict[str, Any]:
+    return {
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": LOCK_MESSAGE,
+        "kdeploy_version": _config_version(config, "the lock details"),
+        "kdeploy_performer": options.performer,
+    }
+
+
+def _config_version(config: Config, purpose: str) -> str:
+    # Kamal takes --version, $VERSION or the git commit, and fails without one as well.
+    if config.version is None:
+        raise UsageError(f"No version for {purpose}: pass --version, set VERSION, "
+                         "or run in a git repo")
+    return config.version
+
+
+def _filtered_limit(selection: Selection, options: AppOptions) -> str | None:
+    filtered = bool(options.roles or options.hosts or options.primary)
+    return ",".join(selection.hosts) if filtered else None
+
+
+def _logs_vars(logs: LogsOptions, default_lines: int) -> dict[str, Any]:
+    # Kamal: -n, else the default unless --since or --grep narrows the lines (then all of them).
+    lines = logs.lines if logs.lines is not None else (
+        -1 if logs.since or logs.grep else default_lines)
+    return {
+        "kdeploy_app_ops_logs_since": literal(logs.since or ""),
+        "kdeploy_app_ops_logs_lines": lines,
+        "kdeploy_app_ops_logs_grep": literal(logs.grep or ""),
+        "kdeploy_app_ops_logs_grep_options": literal(logs.grep_options or ""),
+        "kdeploy_app_ops_logs_timestamps": not logs.skip_timestamps,
+        "kdeploy_app_ops_logs_container_id": literal(logs.container_id or ""),
+    }
+
+
+def _exec_command(options: ExecOptions) -> str:
+    if options.detach and (options.interactive or options.reuse):
+        incompatible = [name for name, given in (("interactive", options.interactive),
+                                                 ("reuse", options.reuse)) if given]
+        raise UsageError(f"Detach is not compatible with {' or '.join(incompatible)}")
+    if not options.command:
+        raise UsageError("No command provided. You must specify a command to execute.")
+    # Kamal::Utils.join_commands: each word stripped, joined by spaces, sent to the host's shell.
+    return " ".join(word.strip() for word in options.command)
+
+
+def _exec_vars(config: Config, selection: Selection, options: AppOptions,
+               exec_options: ExecOptions, command: str) -> dict[str, Any]:
+    # A new container runs --version or the latest image; reuse takes the version running on
+    # the primary host unless --version is given (the part falls back to kdeploy_version).
+    version = options.version or ("" if exec_options.reuse else config.latest_tag)
+    extravars: dict[str, Any] = {
+        "kdeploy_app_ops_version": version,
+        "kdeploy_app_ops_exec_command": literal(command),
+        "kdeploy_app_ops_exec_env": {key: literal(value)
+                                     for key, value in exec_options.env.items()},
+        "kdeploy_app_ops_exec_reuse": exec_options.reuse,
+        "kdeploy_app_ops_exec_detach": exec_options.detach,
+        "kdeploy_app_ops_option_args": {role.name: option_args(role.options)
+                                        for role in selection.roles if role.options},
+        "kdeploy_app_ops_primary_host": selection.primary_host,
+    }
+    if config.version is not None:
+        extravars["kdeploy_version"] = config.version
+    return extravars
+
+
+def _registry_secrets(config: Config) -> tuple[str, ...]:
+    registry = config.registry
+    if registry.local:
+        return ()
+    return tuple(name for name in (registry.username_secret, registry.password_secret) if name)
+
+
+def _ruby_to_s(value: Any) -> str:
+    # Ruby's to_s of YAML scalars: false -> "false", nil -> "".
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
