@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -252,7 +253,7 @@ def ssh_command(config: Config, host: str, command: str) -> list[str]:
         argv += ["-J", ssh.proxy]
     elif ssh.proxy_command:
         argv += ["-o", f"ProxyCommand={ssh.proxy_command}"]
-    argv += [arg for key in ssh.keys for arg in ("-i", key)]
+    argv += [arg for key in ssh.keys for arg in ("-i", str(Path(key).expanduser()))]
     if ssh.keys_only:
         argv += ["-o", "IdentitiesOnly=yes"]
     return [*argv, "-t", f"{ssh.user}@{host}", "-p", str(ssh.port), command]
