@@ -186,6 +186,14 @@ def test_stop_start_and_stale_containers_like_kamal(clean_sandbox: SandboxInfo,
     assert running_names(clean_sandbox, 1) >= {app_container("web", "v2")}
     assert app_container("web", "v1") not in running_names(clean_sandbox, 1)
 
+    # Somebody holds the deploy lock: stop refuses (exit 3) and touches nothing.
+    assert_ok(project.kamal("lock", "acquire", "-m", "hands off", *V1))
+    held = project.kdeploy("app", "stop", "-r", "web", "--version", "v2")
+    assert held.returncode == 3, held
+    assert "Deploy lock already in place!" in held.output, held
+    assert app_container("web", "v2") in running_names(clean_sandbox, 2)
+    assert_ok(project.kdeploy("lock", "release", "-q"))
+
     assert_ok(project.kdeploy("app", "stop", "-r", "web", "--version", "v2", "-q"))
     for index in (1, 2):
         assert not {name for name in running_names(clean_sandbox, index) if "-web-" in name}
@@ -240,6 +248,11 @@ def test_remove_leaves_the_hosts_as_kamals_remove_does(clean_sandbox: SandboxInf
                and state["logins"] == [] for state in ours), ours
     assert ("db" not in " ".join(ours[0]["images"])), ours[0]
     assert (None, "Removed db accessory image") in messages(clean_sandbox, 1)
+
+    # Nothing runs any more: exec --reuse has no container (and no version) to use.
+    reuse = project.kdeploy("app", "exec", "--reuse", "hostname")
+    assert reuse.returncode == 1, reuse
+    assert f"No app container runs on {address(clean_sandbox, 1)} to reuse" in reuse.output
 
     assert_ok(project.kdeploy("setup", "-P", "--version", "v1", "-q"))
     assert_ok(project.kamal("remove", "-y", *V1))
