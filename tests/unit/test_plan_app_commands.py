@@ -451,6 +451,22 @@ def test_remove_runs_kamals_removal_commands(sandbox_like: Path, tmp_path: Path)
                         "Remove db accessory container", "Removed db accessory image"]
 
 
+def test_details_runs_kamals_docker_ps_for_proxy_app_and_accessory(tmp_path: Path) -> None:
+    config = deploy_config(REGISTRY, "/nonexistent/key", ["10.0.99.1", "10.0.99.2"])
+    config["servers"]["web"]["proxy"] = True  # host 1 runs kamal-proxy for web
+    config_file = tmp_path / "config" / "deploy.yml"
+    config_file.parent.mkdir()
+    config_file.write_text(yaml.safe_dump(config))
+    plan = build_details_plan(load_config(config_file, version="v1", environ={}),
+                              AppOptions(hosts="10.0.99.1"))
+    assert _run_locally(config_file, plan, tmp_path) == [
+        _argv("docker ps --filter 'name=^kamal-proxy$'"),
+        _argv("docker ps --filter label=service=kdeploy-demo --filter label=destination= "
+              "--filter label=role=web"),
+        _argv("docker ps --filter label=service=kdeploy-demo-db"),
+    ]
+
+
 def test_plans_are_frozen_values() -> None:
     plan = build_app_plan(_config(), "details", AppOptions())
     assert replace(plan) == plan

@@ -44,6 +44,9 @@ def app() -> None:
     """Manage the app (Kamal's `app` commands)."""
 
 
+# `app boot` (the deploy's boot step on its own) registers on this group as well.
+
+
 def _load(options: GlobalOptions) -> tuple[Config, AppOptions]:
     config = load_config(options.config_file, options.destination, version=options.version)
     return config, AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
