@@ -33,7 +33,9 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     ]
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == "10.0.0.1"
-    assert plan.notices == ()
+    # web is Kamal's proxied primary role: kdeploy says it runs no proxy yet.
+    assert [notice.split(";")[0] for notice in plan.notices] == [
+        "Role web runs behind kamal-proxy in Kamal"]
 
 
 def test_role_scoped_setup_selects_the_role_and_skips_accessories() -> None:
@@ -52,8 +54,9 @@ def test_role_scoped_setup_names_accessories_it_left_out_on_those_hosts() -> Non
     plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
                             SetupOptions(roles="web", skip_push=True))
     assert plan.skip_tags == ("accessory",)
-    assert len(plan.notices) == 1
+    assert len(plan.notices) == 2
     assert plan.notices[0].startswith("Accessory db lives on 10.0.0.1 and was not booted")
+    assert plan.notices[1].startswith("Role web runs behind kamal-proxy")
     assert "--with-accessories" in plan.notices[0]
 
 

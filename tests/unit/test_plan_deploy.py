@@ -139,3 +139,10 @@ def test_rollback_runs_pre_deploy_after_its_check() -> None:
 def test_without_hooks_the_plan_stays_one_run() -> None:
     plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
     assert split_plan(plan, hook_points(plan), set()) == [plan]
+
+
+def test_a_role_behind_kamal_proxy_gets_a_notice() -> None:
+    plan = build_deploy_plan(_config("deploy_founding_case_web_new.yml"), DeployOptions())
+    assert len(plan.notices) == 1 and plan.notices[0].startswith("Role web runs behind kamal-proxy")
+    assert build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(
+        roles="workers")).notices == ()

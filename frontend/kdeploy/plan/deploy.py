@@ -17,7 +17,7 @@ from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
 from kdeploy.inventory import role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
-from kdeploy.plan.setup import app_secret_names
+from kdeploy.plan.setup import app_secret_names, proxy_notices
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
 COMMANDS = ("deploy", "redeploy", "rollback", "app boot")
@@ -66,6 +66,7 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
         imports=tuple(imports),
         extravars=_extravars(config, selection, options),
         secret_names=app_secret_names(config, selection),
+        notices=proxy_notices(selection),
         lock_host=selection.primary_host,
     )
 

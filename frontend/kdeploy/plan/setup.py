@@ -86,7 +86,7 @@ def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
         limit=_limit(selection, options) if filtered else None,
         extravars=_extravars(config, selection, options),
         secret_names=_secret_names(config, selection, options.with_accessories or not filtered),
-        notices=notices,
+        notices=(*notices, *proxy_notices(selection)),
         lock_host=selection.primary_host,
     )
 
@@ -134,6 +134,14 @@ def _extravars(config: Config, selection: Selection, options: SetupOptions) -> d
         "kdeploy_performer": options.performer,
         "kdeploy_pull": options.skip_push,
     }
+
+
+def proxy_notices(selection: Selection) -> tuple[str, ...]:
+    """A notice per selected role Kamal runs behind kamal-proxy (kdeploy runs no proxy yet)."""
+    return tuple(
+        f"Role {role.name} runs behind kamal-proxy in Kamal; kdeploy does not run a proxy yet, so "
+        f"its containers get no proxy route (set `proxy: false` on the role to silence this)"
+        for role in selection.roles if role.running_proxy)
 
 
 def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
