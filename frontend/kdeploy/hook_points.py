@@ -114,6 +114,10 @@ COMMAND_HOOKS: dict[str, tuple[HookPoint, ...]] = {
     "registry logout": CONNECT_HOOKS,
     "server exec": CONNECT_HOOKS,
     "build pull": CONNECT_HOOKS,
+    # Kamal's app subcommands, `remove` and `details` run pre-connect first and no other hook.
+    **dict.fromkeys(("app details", "app containers", "app images", "app version", "app logs",
+                     "app exec", "app stale_containers", "app start", "app stop", "app remove",
+                     "remove", "details"), CONNECT_HOOKS),
     # Kamal's `server bootstrap`: docker-setup after the bootstrap, while the lock is held.
     "server bootstrap": (HookPoint("pre-connect", at_start, lock=False),
                          HookPoint("docker-setup", after_last("bootstrap"))),
