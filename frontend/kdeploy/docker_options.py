@@ -123,5 +123,7 @@ def restart_policy(options: Mapping[str, Any]) -> str:
 
 
 def _ruby_string(value: Any) -> str:
-    # Kamal interpolates values with Ruby's to_s: false is "false", not Python's "False".
+    # Kamal interpolates values with Ruby's to_s: false is "false" (not "False"), nil is "".
+    if value is None:
+        return ""
     return str(value).lower() if isinstance(value, bool) else str(value)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from kdeploy.config import load_config
+from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.plan.app_commands import (
@@ -35,7 +36,6 @@ from kdeploy.plan.app_commands import (
     build_details_plan,
     build_remove_plan,
     literal,
-    option_args,
     proxy_hosts,
 )
 from kdeploy.private_data_dir import write_private_data_dir
@@ -303,8 +303,8 @@ def test_proxy_hosts_are_kamals() -> None:
     assert plan.extravars["kdeploy_app_ops_proxy_roles"] == ["web", "admin", "api", "metrics"]
 
 
-def test_option_args_is_kamals_optionize() -> None:
-    assert option_args({"memory": "2g", "cap-add": ["A", "B"], "init": True, "tty": False,
+def test_docker_run_args_is_kamals_optionize() -> None:
+    assert docker_run_args({"memory": "2g", "cap-add": ["A", "B"], "init": True, "tty": False,
                         "cpus": 1.5}) == [
         "--memory", "2g", "--cap-add", "A", "--cap-add", "B", "--init", "--tty", "false",
         "--cpus", "1.5"]

@@ -13,7 +13,6 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -33,6 +32,7 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
+from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
 # One printed block: (header type, host, role or accessory name, output).
@@ -231,7 +231,7 @@ def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_form
     def report(results: Results) -> tuple[str, dict[str, Any]]:
         msg = results.get(host, {}).get("msg") or {}
         rendered.update(command=str(msg.get("command", "")), version=str(msg.get("version", "")))
-        argv = ssh_command(config, host, rendered["command"])
+        argv = ssh_argv(config, host, rendered["command"])
         return (f"{announce(host, rendered['version'])}\n{shlex.join(argv)}",
                 {"host": host, "version": rendered["version"] or None,
                  "command": rendered["command"], "ssh": argv})
@@ -239,27 +239,7 @@ def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_form
     execute(config, plan, options, output_format, report=report)
     if not rendered.get("command"):
         raise UsageError(f"Could not prepare the command on {host}")
-    sys.exit(run_ssh(ssh_command(config, host, rendered["command"])))
-
-
-def ssh_command(config: Config, host: str, command: str) -> list[str]:
-    """Kamal's run_over_ssh as argv: `ssh [-F …] [-J …] [-i key …] -t user@host -p port CMD`."""
-    ssh = config.ssh
-    argv = ["ssh"]
-    if ssh.config is False:
-        argv += ["-F", "/dev/null"]
-    elif isinstance(ssh.config, str):
-        argv += ["-F", ssh.config]
-    elif isinstance(ssh.config, tuple):
-        argv += [arg for path in ssh.config for arg in ("-F", path)]
-    if ssh.proxy:
-        argv += ["-J", ssh.proxy]
-    elif ssh.proxy_command:
-        argv += ["-o", f"ProxyCommand={ssh.proxy_command}"]
-    argv += [arg for key in ssh.keys for arg in ("-i", str(Path(key).expanduser()))]
-    if ssh.keys_only:
-        argv += ["-o", "IdentitiesOnly=yes"]
-    return [*argv, "-t", f"{ssh.user}@{host}", "-p", str(ssh.port), command]
+    sys.exit(run_ssh(ssh_argv(config, host, rendered["command"])))
 
 
 def run_ssh(argv: list[str]) -> int:

@@ -21,7 +21,8 @@ from kdeploy.cli.prune import maintenance_options
 from kdeploy.config import Config, load_config, select
 from kdeploy.errors import UsageError
 from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
-from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command, ssh_argv
+from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
+from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy.config import Config, Selection, select
+from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 
@@ -238,15 +239,6 @@ def proxy_hosts(config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hosts))
 
 
-def option_args(options: Mapping[str, Any]) -> list[str]:
-    """Kamal's optionize: `servers/<role>/options` as docker argv tokens (lists repeat a flag)."""
-    tokens: list[str] = []
-    for key, value in options.items():
-        for item in value if isinstance(value, list) else [value]:
-            tokens += [f"--{key}"] if item is True else [f"--{key}", _ruby_to_s(item)]
-    return tokens
-
-
 def literal(text: str) -> str:
     """`text` as an extra var Ansible will not template (user input may contain `{{`)."""
     if re.search(r"\{[{%#]", text) and "{% endraw %}" not in text:
@@ -359,7 +351,7 @@ def _exec_vars(config: Config, selection: Selection, options: AppOptions,
                                      for key, value in exec_options.env.items()},
         "kdeploy_app_ops_exec_reuse": exec_options.reuse,
         "kdeploy_app_ops_exec_detach": exec_options.detach,
-        "kdeploy_app_ops_option_args": {role.name: option_args(role.options)
+        "kdeploy_app_ops_option_args": {role.name: docker_run_args(role.options)
                                         for role in selection.roles if role.options},
         "kdeploy_app_ops_primary_host": selection.primary_host,
     }
@@ -373,12 +365,3 @@ def _registry_secrets(config: Config) -> tuple[str, ...]:
     if registry.local:
         return ()
     return tuple(name for name in (registry.username_secret, registry.password_secret) if name)
-
-
-def _ruby_to_s(value: Any) -> str:
-    # Ruby's to_s of YAML scalars: false -> "false", nil -> "".
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)

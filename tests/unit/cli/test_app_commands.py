@@ -22,6 +22,7 @@ import kdeploy.cli.remove as remove_module
 from kdeploy.config import load_config
 from kdeploy.plan import Plan
 from kdeploy.runner import HostFailure, RunResult
+from kdeploy.ssh_command import ssh_argv
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 ROLES = ("-c", "deploy_with_roles.yml")  # web: 10.0.3.1-2, workers: 10.0.3.3-4
@@ -291,11 +292,11 @@ def test_interactive_exec_runs_ssh_with_the_rendered_command(
     assert stub.plans[0].extravars["kdeploy_app_ops_interactive_args"] == "-i"  # no terminal
 
 
-def test_ssh_command_uses_kamals_ssh_options() -> None:
+def test_ssh_argv_uses_kamals_ssh_options() -> None:
     # Kamal's run_over_ssh: -F, -J, -i per key, IdentitiesOnly, -t user@host -p port 'command'.
     config = load_config(FIXTURES / "deploy_with_ssh.yml", version="v1", environ={})
     home = str(Path.home())
-    assert app_module.ssh_command(config, "10.0.21.1", "docker ps") == [
+    assert ssh_argv(config, "10.0.21.1", "docker ps") == [
         "ssh", "-F", "/dev/null", "-J", "root@bastion.example.com",
         "-i", f"{home}/.ssh/id_ed25519", "-i", f"{home}/.ssh/other", "-o", "IdentitiesOnly=yes",
         "-t", "app@10.0.21.1", "-p", "2222", "docker ps"]
