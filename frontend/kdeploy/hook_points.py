@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, RoleImport
-from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
+from kdeploy.plan.deploy import ROLLBACK_CHECK_PLAY, boot_group_name
 
 # One unit of a plan: an imported part playbook, or one task of a hosts play (with its play).
 Unit = tuple[PlaybookImport | RoleImport, HostsPlay | None]
@@ -69,11 +69,15 @@ def after_first(tag: str) -> Anchor:
     return anchor
 
 
-def around_play(name: str, end: bool) -> Anchor:
-    """Before the first (end=False) or after the last (end=True) task of the hosts play `name`."""
+def around_play(name: str, end: bool,
+                group: Callable[[HostsPlay], str | None] = lambda play: play.name) -> Anchor:
+    """Before the first (end=False) or after the last (end=True) task of the plays `name`.
+
+    `group` names a play: its name by default; deploy's boot plays are named by their group.
+    """
     def anchor(units: Sequence[Unit]) -> int | None:
         found = [index for index, (_, play) in enumerate(units)
-                 if play is not None and play.name == name]
+                 if play is not None and group(play) == name]
         if not found:
             return None
         return found[-1] + 1 if end else found[0]
@@ -149,14 +153,17 @@ def hook_points(plan: Plan) -> tuple[HookPoint, ...]:
     points = COMMAND_HOOKS.get(plan.command, ())
     if plan.command not in (*DEPLOY_COMMANDS, "app boot"):
         return points
-    groups = [entry for entry in plan.imports
-              if isinstance(entry, HostsPlay) and entry.name.startswith(BOOT_PLAY)]
+    groups: dict[str, list[str]] = {}
+    for entry in plan.imports:
+        if isinstance(entry, HostsPlay) and (group := boot_group_name(entry)) is not None:
+            hosts = groups.setdefault(group, [])
+            hosts += [host for host in entry.hosts.split(",") if host not in hosts]
     boot_points = tuple(
-        point for play in groups for point in (
-            HookPoint("pre-app-boot", around_play(play.name, end=False),
-                      hosts=tuple(play.hosts.split(","))),
-            HookPoint("post-app-boot", around_play(play.name, end=True),
-                      hosts=tuple(play.hosts.split(","))),
+        point for group, hosts in groups.items() for point in (
+            HookPoint("pre-app-boot", around_play(group, False, boot_group_name),
+                      hosts=tuple(hosts)),
+            HookPoint("post-app-boot", around_play(group, True, boot_group_name),
+                      hosts=tuple(hosts)),
         ))
     # pre-deploy/post-deploy stay outside the boot hooks: order is pre-deploy, boot hooks, post.
     return (*points[:2], *boot_points, *points[2:])

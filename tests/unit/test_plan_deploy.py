@@ -25,18 +25,23 @@ def _boot_plays(plan) -> list[HostsPlay]:  # type: ignore[no-untyped-def]
             and entry.name.startswith(BOOT_PLAY)]
 
 
-def test_deploy_is_lock_one_boot_group_unlock() -> None:
+def test_deploy_is_lock_a_play_per_role_unlock() -> None:
     plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
-    lock, boot, release = plan.imports
+    lock, web, workers, release = plan.imports
     assert isinstance(lock, PlaybookImport) and lock.playbook == "lock_acquire.yml"
     assert isinstance(release, PlaybookImport) and release.playbook == "lock_release.yml"
-    assert isinstance(boot, HostsPlay)
-    assert (boot.name, boot.strategy, boot.any_errors_fatal) == (BOOT_PLAY, "linear", True)
-    assert boot.hosts == "10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4"
-    assert [(t.role, t.vars, t.group, t.tags) for t in boot.tasks] == [
-        ("kdeploy_app", {"kdeploy_app_role": "web"}, "role_web", ("app", "app_web")),
-        ("kdeploy_app", {"kdeploy_app_role": "workers"}, "role_workers", ("app", "app_workers")),
-    ]
+    assert isinstance(web, HostsPlay) and isinstance(workers, HostsPlay)
+    assert [(p.name, p.hosts, p.strategy, p.any_errors_fatal) for p in (web, workers)] == [
+        (f"{BOOT_PLAY}: web", "10.0.3.1,10.0.3.2", "linear", True),
+        (f"{BOOT_PLAY}: workers", "10.0.3.3,10.0.3.4", "linear", True)]
+    # Exactly the role's hosts: no group guard, no per-host validation (tasks_from release).
+    assert [(t.role, t.tasks_from, t.vars, t.group, t.tags) for p in (web, workers)
+            for t in p.tasks] == [
+        ("kdeploy_app", "release", {"kdeploy_app_role": "web"}, None, ("app", "app_web")),
+        ("kdeploy_app", "release", {"kdeploy_app_role": "workers"}, None,
+         ("app", "app_workers"))]
+    # An unreachable host stops the run too.
+    assert web.as_yaml_data()["max_fail_percentage"] == 0
     assert plan.playbook == "deploy.yml"
     assert plan.lock_host == "10.0.3.1"
     assert plan.extravars["kdeploy_pull"] is True
@@ -46,9 +51,8 @@ def test_deploy_is_lock_one_boot_group_unlock() -> None:
 
 def test_the_primary_role_boots_first_and_its_hosts_lead() -> None:
     plan = build_deploy_plan(_config("deploy_with_primary_role.yml"), DeployOptions())
-    (boot,) = _boot_plays(plan)
-    assert [task.vars["kdeploy_app_role"] for task in boot.tasks] == ["workers", "web"]
-    assert boot.hosts.split(",") == ["10.0.4.2", "10.0.4.3", "10.0.4.1"]
+    assert [(play.name, play.hosts) for play in _boot_plays(plan)] == [
+        (f"{BOOT_PLAY}: workers", "10.0.4.2,10.0.4.3"), (f"{BOOT_PLAY}: web", "10.0.4.1")]
 
 
 def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> None:
@@ -58,7 +62,7 @@ def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> No
     assert [group.hosts for group in groups] == ["10.0.23.1", "10.0.23.2", "10.0.23.3",
                                                   "10.0.23.4"]
     assert [group.pause_after for group in groups] == [2, 2, 2, 0]
-    assert groups[0].name == f"{BOOT_PLAY} (group 1 of 4)"
+    assert groups[0].name == f"{BOOT_PLAY} (group 1 of 4): web"
     pause = groups[0].as_yaml_data()["tasks"][-1]
     assert pause["ansible.builtin.pause"] == {"seconds": 2}
     assert "ansible.builtin.pause" not in str(groups[-1].as_yaml_data())
@@ -68,8 +72,7 @@ def test_a_group_only_boots_the_roles_it_has_hosts_of() -> None:
     config = _config("deploy_with_roles.yml")
     plan = build_deploy_plan(config, DeployOptions(roles="workers"))
     (boot,) = _boot_plays(plan)
-    assert [task.vars["kdeploy_app_role"] for task in boot.tasks] == ["workers"]
-    assert boot.hosts == "10.0.3.3,10.0.3.4"
+    assert boot.name == f"{BOOT_PLAY}: workers" and boot.hosts == "10.0.3.3,10.0.3.4"
     assert plan.lock_host == "10.0.3.3"
 
 
@@ -85,9 +88,10 @@ def test_redeploy_and_rollback_keep_stopped_containers_and_rollback_does_not_pul
 
 def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
     plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(command="rollback"))
-    _lock, check, boot, _release = plan.imports
+    _lock, check, *boots, _release = plan.imports
     assert isinstance(check, HostsPlay) and check.name == ROLLBACK_CHECK_PLAY
-    assert check.any_errors_fatal and check.hosts == boot.hosts  # type: ignore[union-attr]
+    assert check.any_errors_fatal
+    assert check.hosts.split(",") == [h for boot in boots for h in boot.hosts.split(",")]
     assert [(t.tasks_from, t.vars["kdeploy_app_role"]) for t in check.tasks] == [
         ("version_exists", "web"), ("version_exists", "workers")]
     assert check.as_yaml_data()["tasks"][0]["ansible.builtin.import_role"] == {
@@ -123,7 +127,7 @@ def test_deploy_hooks_sit_where_kamal_runs_them_with_each_group_hosts() -> None:
     steps = _steps(plan, running)
     assert steps[:4] == ["hook pre-connect", "lock_acquire.yml", "hook pre-deploy",
                          "hook pre-app-boot 10.0.23.1"]
-    assert steps[4] == f"{BOOT_PLAY} (group 1 of 4)"
+    assert steps[4] == f"{BOOT_PLAY} (group 1 of 4): web"
     assert steps[5:7] == ["hook post-app-boot 10.0.23.1", "hook pre-app-boot 10.0.23.2"]
     assert steps[-3:] == ["hook post-app-boot 10.0.23.4", "lock_release.yml",
                           "hook post-deploy"]
@@ -133,7 +137,7 @@ def test_rollback_runs_pre_deploy_after_its_check() -> None:
     plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(command="rollback"))
     assert _steps(plan, {"pre-deploy"}) == [
         f"lock_acquire.yml + {ROLLBACK_CHECK_PLAY}", "hook pre-deploy",
-        f"{BOOT_PLAY} + lock_release.yml"]
+        f"{BOOT_PLAY}: web + {BOOT_PLAY}: workers + lock_release.yml"]
 
 
 def test_without_hooks_the_plan_stays_one_run() -> None:
@@ -146,3 +150,11 @@ def test_a_role_behind_kamal_proxy_gets_a_notice() -> None:
     assert len(plan.notices) == 1 and plan.notices[0].startswith("Role web runs behind kamal-proxy")
     assert build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(
         roles="workers")).notices == ()
+
+
+def test_boot_hooks_wrap_every_role_of_a_group() -> None:
+    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
+    assert _steps(plan, {"pre-app-boot", "post-app-boot"}) == [
+        "lock_acquire.yml", "hook pre-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4",
+        f"{BOOT_PLAY}: web + {BOOT_PLAY}: workers",
+        "hook post-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4", "lock_release.yml"]

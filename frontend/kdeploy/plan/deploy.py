@@ -72,29 +72,44 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
 
 
 def boot_groups(config: Config, selection: Selection) -> list[HostsPlay]:
-    """One play per boot group: the app hosts, primary-role hosts first, `boot/limit` at a time."""
+    """The boot plays: per `boot/limit` group of app hosts, one play per role on its hosts.
+
+    Primary-role hosts come first, and in each group the primary role's play comes first.
+    A play per role rather than one play with a guarded task per role: a skipped task still costs
+    the controller a worker process per host, and the boot is CPU-bound on the controller. The
+    plays import the role's `release` tasks, which skip the per-host argument validation of
+    `main` (the inventory is kdeploy's own, checked when the config loaded).
+    """
     hosts = list(selection.app_hosts)
     size = config.boot.group_size(len(config.all_hosts)) or len(hosts)
     groups = [hosts[start:start + size] for start in range(0, len(hosts), size)]
     plays = []
     for number, group in enumerate(groups, start=1):
         name = BOOT_PLAY if len(groups) == 1 else f"{BOOT_PLAY} (group {number} of {len(groups)})"
-        last = number == len(groups)
-        plays.append(HostsPlay(
-            name=name,
-            tasks=tuple(_boot_task(role.name) for role in selection.roles
-                        if set(group) & set(selection.role_hosts.get(role.name, ()))),
-            hosts=",".join(group),
-            strategy="linear",
-            any_errors_fatal=True,
-            pause_after=0 if last else int(config.boot.wait or 0),
-        ))
+        roles = [(role.name, [host for host in group
+                              if host in selection.role_hosts.get(role.name, ())])
+                 for role in selection.roles]
+        roles = [(role, role_hosts) for role, role_hosts in roles if role_hosts]
+        for index, (role, role_hosts) in enumerate(roles):
+            last_of_group = index == len(roles) - 1
+            plays.append(HostsPlay(
+                name=f"{name}: {role}",
+                tasks=(RoleImport("kdeploy_app", f"Boot the app role {role}.",
+                                  ("app", app_tag(role)), {"kdeploy_app_role": role},
+                                  tasks_from="release"),),
+                hosts=",".join(role_hosts),
+                strategy="linear",
+                any_errors_fatal=True,
+                pause_after=int(config.boot.wait or 0)
+                if last_of_group and number < len(groups) else 0,
+            ))
     return plays
 
 
-def _boot_task(role: str) -> RoleImport:
-    return RoleImport("kdeploy_app", f"Boot the app role {role}.", ("app", app_tag(role)),
-                      {"kdeploy_app_role": role}, role_group(role))
+def boot_group_name(play: HostsPlay) -> str | None:
+    """The boot group a play belongs to (None for any other play)."""
+    group, separator, _ = play.name.rpartition(": ")
+    return group if separator and group.startswith(BOOT_PLAY) else None
 
 
 def _rollback_check(selection: Selection) -> HostsPlay:

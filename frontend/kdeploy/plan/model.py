@@ -58,9 +58,9 @@ class HostsPlay:
 
     Setup's one play runs on all hosts with strategy `free`: each host runs its own tasks in order
     (accessories before apps) without waiting for the other hosts at every task boundary. A
-    deploy's boot group is `linear` and `any_errors_fatal`: every host of the group boots the
-    primary role before any host boots the next role (Kamal's barrier), and one failure stops the
-    group and every later one.
+    deploy boots each role of a boot group in a play of its own on exactly that role's hosts,
+    primary role first, `any_errors_fatal`: the next role starts once the primary role is healthy
+    on every host of the group (Kamal's barrier), and one failure stops the run.
     """
 
     name: str
@@ -86,6 +86,8 @@ class HostsPlay:
         }
         if self.any_errors_fatal:
             play["any_errors_fatal"] = True
+            # An unreachable host does not trigger any_errors_fatal; this stops the run on it too.
+            play["max_fail_percentage"] = 0
         play["module_defaults"] = {"group/community.docker.docker": {"docker_host": _DOCKER_HOST}}
         play["tasks"] = [task.as_yaml_data() for task in self.tasks]
         if self.pause_after:
