@@ -14,7 +14,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from common import clean_hosts, median, sandbox, timed, tool, write_project
+from common import clean_hosts, median, sandbox, sandbox_lock, timed, tool, write_project
 
 
 def main() -> None:
@@ -23,6 +23,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hosts", type=int, default=3)
     args = parser.parse_args()
+    with sandbox_lock():
+        _measure(args)
+
+
+def _measure(args: argparse.Namespace) -> None:
     info = sandbox(args.hosts)
     commands = {
         "kdeploy": [tool("kdeploy"), "setup", "-P", "--version", "v1", "-q"],
