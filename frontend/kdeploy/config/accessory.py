@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,6 +18,8 @@ from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 
 _PLACEMENTS = ("host", "hosts", "role", "roles", "tag", "tags")
+# A volume source Docker takes as a volume name rather than a host path.
+_NAMED_VOLUME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEFAULT_NETWORK = "kamal"
 
 
@@ -72,6 +76,26 @@ class Accessory:
     def running_proxy(self) -> bool:
         """Accessories run behind kamal-proxy only with their own `proxy:` hash."""
         return self.proxy is not None
+
+    def named_by_destination(self, destination: str | None) -> Accessory:
+        """This accessory with the destination in its host-side names (x-kdeploy option).
+
+        `<service_name>-<destination>` names the container and its `service` label (reserved:
+        the config cannot set it) and, as in Kamal, the host directory of its directories and
+        files; named volumes get `-<destination>`. Absolute host paths stay as written.
+        Without a destination the accessory is returned unchanged (Kamal's names).
+        """
+        if not destination:
+            return self
+        service_name = f"{self.service_name}-{destination}"
+        return dataclasses.replace(
+            self, service_name=service_name,
+            labels=frozen({**self.labels, "service": service_name}),
+            files=tuple(dataclasses.replace(f, host_path=service_name + f.remote)
+                        for f in self.files),
+            directories=tuple(_directory_for(d, service_name) for d in self.directories),
+            volumes=tuple(_volume_for(v, destination) for v in self.volumes),
+        )
 
 
 def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None:
@@ -200,3 +224,17 @@ def _directory(entry: Any, service_name: str) -> AccessoryDirectory:
     local, remote, extra = _path_entry(entry)
     host_path = local if PurePosixPath(local).is_absolute() else f"{service_name}/{local}"
     return AccessoryDirectory(local=local, host_path=host_path, remote=remote, **extra)
+
+
+def _directory_for(directory: AccessoryDirectory, service_name: str) -> AccessoryDirectory:
+    if PurePosixPath(directory.local).is_absolute():
+        return directory
+    return dataclasses.replace(directory, host_path=f"{service_name}/{directory.local}")
+
+
+def _volume_for(volume: str, destination: str) -> str:
+    # `data:/var/lib/mysql[:ro]` names a volume; `/srv/db:/var/lib/mysql` is a host path.
+    source, separator, rest = volume.partition(":")
+    if separator and _NAMED_VOLUME.match(source):
+        return f"{source}-{destination}:{rest}"
+    return volume

@@ -14,6 +14,15 @@ KEY = "x-kdeploy"
 
 
 @dataclass(frozen=True)
+class AccessoriesExtension:
+    """`x-kdeploy/accessories`: how kdeploy names accessories on the hosts."""
+
+    # Put the destination into accessory container names, volumes and directories, so that
+    # several destinations' accessories can share a host (docs/accessory-destinations.md).
+    name_by_destination: bool = False
+
+
+@dataclass(frozen=True)
 class KdeployExtension:
     """kdeploy-only settings."""
 
@@ -22,6 +31,7 @@ class KdeployExtension:
     mitogen: bool = False
     # Hook name (`pre-deploy`, `post-deploy`) -> the user's playbooks, relative to the project dir.
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=frozen)
+    accessories: AccessoriesExtension = field(default_factory=AccessoriesExtension)
 
 
 def validate_extension(raw: Any) -> None:
@@ -36,6 +46,9 @@ def build_extension(raw: dict[str, Any] | None) -> KdeployExtension:
     interpreter = raw.get("python_interpreter")
     hooks = {str(name): tuple(str(path) for path in playbooks or ())
              for name, playbooks in (raw.get("hooks") or {}).items()}
+    accessories = raw.get("accessories") or {}
     return KdeployExtension(python_interpreter=None if interpreter is None else str(interpreter),
                             mitogen=bool(raw.get("mitogen", False)),
-                            hooks=frozen(hooks))
+                            hooks=frozen(hooks),
+                            accessories=AccessoriesExtension(
+                                name_by_destination=bool(accessories.get("name_by_destination"))))
