@@ -138,7 +138,22 @@ def _role_vars(config: Config, role: Role) -> dict[str, Any]:
     }
 
 
+DESTINATION_LABEL = "kdeploy.destination"
+
+
+def accessory_on_hosts(config: Config, accessory: Accessory) -> Accessory:
+    """The accessory with the names it has on the hosts.
+
+    Kamal's names, or with `x-kdeploy/accessories/name_by_destination` and a destination the
+    destination's own (`<service>-<name>-<dest>`, see Accessory.named_by_destination).
+    """
+    if config.extension.accessories.name_by_destination:
+        return accessory.named_by_destination(config.destination)
+    return accessory
+
+
 def _accessory_vars(config: Config, accessory: Accessory) -> dict[str, Any]:
+    accessory = accessory_on_hosts(config, accessory)
     return {
         "name": accessory.name,
         "service_name": accessory.service_name,
@@ -146,8 +161,10 @@ def _accessory_vars(config: Config, accessory: Accessory) -> dict[str, Any]:
         "registry": registry_vars(accessory.registry),
         "cmd": accessory.cmd,
         "published_ports": [accessory.port] if accessory.port else [],
-        "labels": dict(accessory.labels),
+        # Last, so no config label can hide whose container it is (destination_check.yml).
+        "labels": {**accessory.labels, DESTINATION_LABEL: config.destination or ""},
         **_env_vars(accessory.env),
+        # Under the app directory `<service>[-<dest>]`: already one per destination, as in Kamal.
         "env_file": f".kamal/apps/{config.service_with_destination}/env/accessories/"
                     f"{accessory.name}.env",
         "volumes": list(accessory.volumes),
