@@ -18,15 +18,20 @@ def _config(name: str):  # type: ignore[no-untyped-def]
 def test_full_setup_runs_every_play_without_a_selection() -> None:
     plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
                             SetupOptions(skip_push=True))
-    lock, hosts, release = plan.imports
+    # Accessories have a play of their own before the apps': the play boundary makes every
+    # accessory (healthy, when it has a health check) come up before any app role boots.
+    lock, hosts, apps, release = plan.imports
     assert isinstance(lock, PlaybookImport) and isinstance(release, PlaybookImport)
     assert (lock.playbook, lock.tags, release.playbook, release.tags) == (
         "lock_acquire.yml", ("lock",), "lock_release.yml", ("lock",))
-    assert isinstance(hosts, HostsPlay)
+    assert isinstance(hosts, HostsPlay) and isinstance(apps, HostsPlay)
+    assert (hosts.strategy, apps.strategy) == ("free", "free")
     assert [(task.role, task.tags, task.vars, task.group) for task in hosts.tasks] == [
         ("kdeploy_docker", ("bootstrap",), {}, None),
         ("kdeploy_accessory", ("accessory", "accessory_db"), {"kdeploy_accessory_name": "db"},
          "accessory_db"),
+    ]
+    assert [(task.role, task.tags, task.vars, task.group) for task in apps.tasks] == [
         ("kdeploy_app", ("app", "app_web"), {"kdeploy_app_role": "web"}, "role_web"),
         ("kdeploy_app", ("app", "app_web_new"), {"kdeploy_app_role": "web_new"},
          "role_web_new"),

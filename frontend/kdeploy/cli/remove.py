@@ -1,13 +1,15 @@
 """`kdeploy remove` and `kdeploy details`: Kamal's top-level commands over app and accessories.
 
 `remove` asks Kamal's question on a terminal; without one it needs `-y` (a CI job must never
-hang on a prompt, nor remove everything by accident). `details` prints what `docker ps` shows
-for kamal-proxy, each app role and each accessory, per host.
+hang on a prompt, nor remove everything by accident). Unlike Kamal, it keeps the accessories'
+data (directories and named volumes) unless `--purge`, and says what it kept where. `details`
+prints what `docker ps` shows for kamal-proxy, each app role and each accessory, per host.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import click
 
@@ -17,7 +19,9 @@ from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import load_config, select
 from kdeploy.errors import UsageError
+from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
 from kdeploy.plan.app_commands import AppOptions, build_details_plan, build_remove_plan
+from kdeploy.plan.model import Plan, PlaybookImport
 
 QUESTION = "This will remove all containers and images. Are you sure?"
 
@@ -25,11 +29,17 @@ QUESTION = "This will remove all containers and images. Are you sure?"
 @cli.command()
 @global_options
 @click.option("-y", "--confirmed", is_flag=True, help="Proceed without the confirmation question.")
+@click.option("--purge", is_flag=True,
+              help="Also delete the accessories' data: their directories and named volumes.")
 @output_option
-def remove(options: GlobalOptions, confirmed: bool, output_format: str) -> None:
-    """Remove the app, accessories and registry session from the servers."""
+def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: str) -> None:
+    """Remove the app, accessories and registry session from the servers (data kept: --purge)."""
+    from kdeploy.cli.accessory import remove_report  # it imports this module
+
     config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_remove_plan(config, _app_options(options))
+    plan = with_accessory_report(build_remove_plan(config, _app_options(options)), purge)
+    hosts = dict(select(config, roles=options.roles, hosts=options.hosts,
+                        primary=options.primary).accessory_hosts)
     if not confirmed:
         if not can_ask():
             raise UsageError("kdeploy remove removes all containers and images: pass -y to "
@@ -37,7 +47,20 @@ def remove(options: GlobalOptions, confirmed: bool, output_format: str) -> None:
         if not click.confirm(QUESTION, default=False):
             click.secho("Aborted", fg="red")
             return
-    execute(config, plan, options, output_format)
+    execute(config, plan, options, output_format,
+            report=lambda results: remove_report(hosts, results, options))
+
+
+def with_accessory_report(plan: Plan, purge: bool) -> Plan:
+    """The remove plan with `--purge` passed on and the accessories' report before the unlock."""
+    imports = list(plan.imports)
+    accessory_parts = [index for index, entry in enumerate(imports)
+                       if isinstance(entry, PlaybookImport) and "accessory" in entry.tags]
+    if accessory_parts:
+        imports.insert(accessory_parts[-1] + 1, PlaybookImport(REPORT_PART, ("accessory",)))
+    return replace(plan, imports=tuple(imports), report_task=REPORT_TASKS["remove"],
+                   extravars=plan.extravars | {"kdeploy_accessory_purge": purge,
+                                               "kdeploy_accessory_report": True})
 
 
 def can_ask() -> bool:

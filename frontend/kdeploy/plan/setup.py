@@ -10,6 +10,9 @@ from kdeploy.errors import UsageError
 from kdeploy.inventory import accessory_group, role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 
+# The second hosts play of setup: the app roles, once every accessory is up.
+APP_PLAY = "Boot the app"
+
 
 @dataclass(frozen=True)
 class SetupOptions:
@@ -33,22 +36,27 @@ def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImpor
     """Return the setup plays for these accessory and role names (in config order).
 
     The lock plays stay apart (a held lock stops the run before any host is touched, and the
-    release waits for every host). Bootstrap, accessories and app roles share one play so that
-    hosts do not wait for each other; their tags and group guards keep DESIGN.md's selections.
+    release waits for every host). Bootstrap and accessories share one `free` play, the app roles
+    another, so that hosts do not wait for each other inside a play; their tags and group guards
+    keep DESIGN.md's selections. The play boundary is the one barrier: every accessory is booted
+    (and healthy, when it has a health check) on every host before any app role boots, as Kamal
+    boots every accessory first.
     """
-    tasks = (
+    host_tasks = (
         RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.", ("bootstrap",)),
         *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
                      ("accessory", accessory_tag(name)), {"kdeploy_accessory_name": name},
                      accessory_group(name))
           for name in accessories),
-        *(RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
-                     {"kdeploy_app_role": name}, role_group(name))
-          for name in roles),
     )
+    app_tasks = tuple(
+        RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
+                   {"kdeploy_app_role": name}, role_group(name))
+        for name in roles)
     return (
         PlaybookImport("lock_acquire.yml", ("lock",)),
-        HostsPlay("Set up the hosts", tasks),
+        HostsPlay("Set up the hosts", host_tasks),
+        *((HostsPlay(APP_PLAY, app_tasks),) if app_tasks else ()),
         PlaybookImport("lock_release.yml", ("lock",)),
     )
 

@@ -42,6 +42,7 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     assert hosts == {
         "Acquire the deploy lock": ["web1"],
         "Set up the hosts": ["db1", "web1", "web2", "webnew1"],
+        "Boot the app": ["db1", "web1", "web2", "webnew1"],
         "Release the deploy lock": ["web1"],
     }
     assert all(play.tasks for play in plays)
@@ -49,7 +50,7 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     assert not [task for task in tasks_run(plays) if "always" in task[2]]
     # Every task of the hosts play belongs to exactly one part, tagged like DESIGN.md's plays.
     parts = [tags - {"app", "accessory"} for play, _, tags in tasks_run(plays)
-             if play == "Set up the hosts"]
+             if play in ("Set up the hosts", "Boot the app")]
     assert {frozenset(part) for part in parts} == {
         frozenset({"bootstrap"}), frozenset({"accessory_db"}), frozenset({"accessory_cache"}),
         frozenset({"app_web"}), frozenset({"app_web_new"}),
@@ -59,9 +60,10 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
 def test_hosts_play_guards_each_role_by_its_group(project_dir: Path) -> None:
     # --list-tasks does not show `when`: read the generated play. A host only runs the roles and
     # accessories of its own groups (a host in two roles runs both, each with its own vars).
-    play = yaml.safe_load((project_dir / "project" / "setup.yml").read_text())[1]
-    assert play["strategy"] == "free"
-    guards = {tuple(task["tags"]): task.get("when") for task in play["tasks"]}
+    hosts_play, apps_play = yaml.safe_load((project_dir / "project" / "setup.yml").read_text())[1:3]
+    assert hosts_play["strategy"] == apps_play["strategy"] == "free"
+    tasks = hosts_play["tasks"] + apps_play["tasks"]
+    guards = {tuple(task["tags"]): task.get("when") for task in tasks}
     assert guards == {
         ("bootstrap",): None,
         ("accessory", "accessory_db"): "inventory_hostname in groups['accessory_db']",
@@ -69,9 +71,10 @@ def test_hosts_play_guards_each_role_by_its_group(project_dir: Path) -> None:
         ("app", "app_web"): "inventory_hostname in groups['role_web']",
         ("app", "app_web_new"): "inventory_hostname in groups['role_web_new']",
     }
-    # Accessories boot before the apps on each host: the play runs its tasks in this order.
-    order = [task["tags"][0] for task in play["tasks"]]
-    assert order == ["bootstrap", "accessory", "accessory", "app", "app"]
+    # Accessories boot before the apps: in the first play, whose end every host waits for.
+    assert [task["tags"][0] for task in hosts_play["tasks"]] == [
+        "bootstrap", "accessory", "accessory"]
+    assert [task["tags"][0] for task in apps_play["tasks"]] == ["app", "app"]
 
 
 def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> None:
@@ -87,7 +90,7 @@ def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> 
         assert not tags & {"accessory", "accessory_db", "app_web"}, (play, task, tags)
     plays_with_tasks = {play for play, _, _ in selected}
     assert plays_with_tasks == {
-        "Acquire the deploy lock", "Set up the hosts", "Release the deploy lock",
+        "Acquire the deploy lock", "Set up the hosts", "Boot the app", "Release the deploy lock",
     }
     assert {tag for _, _, tags in selected for tag in tags} == {
         "lock", "bootstrap", "app", "app_web_new",

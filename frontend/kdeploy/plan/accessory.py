@@ -1,0 +1,274 @@
+"""Plan Kamal's `accessory` subcommands (kamal-spec §3.4, §4.8).
+
+Each plan imports one part playbook per accessory (`playbooks/accessory_<action>.yml`, tags
+`[accessory, accessory_<name>]`, vars `{kdeploy_accessory_name: <name>}`) in config order, limited
+to the accessories' hosts inside Kamal's filters; the commands that change containers take the
+deploy lock around them, as Kamal's `with_lock` does. Pure: Config and options in, a Plan out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.docker_options import docker_run_args
+from kdeploy.errors import UsageError
+from kdeploy.plan.app_commands import LOCK_MESSAGE, literal
+from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
+
+# Part playbook(s) of each action, in order (restart is Kamal's stop then start).
+PARTS = {
+    "boot": ("accessory_boot.yml",),
+    "reboot": ("accessory_reboot.yml",),
+    "upgrade": ("accessory_reboot.yml",),
+    "start": ("accessory_start.yml",),
+    "stop": ("accessory_stop.yml",),
+    "restart": ("accessory_stop.yml", "accessory_start.yml"),
+    "remove": ("accessory_remove.yml",),
+    "details": ("accessory_details.yml",),
+    "logs": ("accessory_logs.yml",),
+    "exec": ("accessory_exec.yml",),
+}
+LOCKED = ("boot", "reboot", "upgrade", "start", "stop", "restart", "remove")
+# The commands whose outcome per host and accessory is reported by `accessory_report.yml`.
+REPORTED = ("boot", "reboot", "upgrade", "remove")
+
+# The task of each part whose per-host results the command prints (roles/kdeploy_accessory).
+REPORT_TASKS = {
+    "details": "Read the details of the accessory.",
+    "logs": "Read the accessory logs.",
+    "exec": "Run the command in the accessory container.",
+    "ssh_command": "Render the command for ssh -t.",
+    **dict.fromkeys(REPORTED, "Report what the accessory commands did."),
+}
+REPORT_PART = "accessory_report.yml"
+SSH_COMMANDS = ("follow_logs", "exec", "exec_reuse")
+
+
+@dataclass(frozen=True)
+class AccessoryOptions:
+    """Kamal's global filters, who runs the command, and the options of its subcommands."""
+
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    performer: str = "kdeploy"
+    purge: bool = False  # remove: also delete directories and named volumes
+    rolling: bool = False  # upgrade: one host at a time
+
+
+@dataclass(frozen=True)
+class AccessoryLogsOptions:
+    """`accessory logs` options (Kamal's names)."""
+
+    since: str | None = None
+    lines: int | None = None
+    grep: str | None = None
+    grep_options: str | None = None
+    skip_timestamps: bool = False
+
+
+def accessory_names(config: Config, name: str) -> tuple[str, ...]:
+    """`NAME` or `all` (every accessory in config order).
+
+    Raises:
+        UsageError: Kamal's `No accessory by the name of 'x' (options: a and b)`.
+    """
+    names = tuple(acc.name for acc in config.accessories)
+    if name == "all":
+        return names
+    if name not in names:
+        options = f" (options: {to_sentence(names)})" if names else ""
+        raise UsageError(f"No accessory by the name of '{name}'{options}")
+    return (name,)
+
+
+def to_sentence(words: tuple[str, ...]) -> str:
+    """ActiveSupport's Array#to_sentence: `a`, `a and b`, `a, b, and c`."""
+    if len(words) <= 2:
+        return " and ".join(words)
+    return f"{', '.join(words[:-1])}, and {words[-1]}"
+
+
+def accessory_hosts(config: Config, name: str,
+                    options: AccessoryOptions) -> dict[str, tuple[str, ...]]:
+    """Each named accessory's hosts inside the filters (Kamal: accessory_hosts & accessory.hosts).
+
+    `-r web` keeps accessories on web's hosts and drops those on dedicated hosts; an accessory
+    with no host left is not in the result.
+    """
+    selection = _selection(config, options)
+    return {acc: selection.accessory_hosts[acc] for acc in accessory_names(config, name)
+            if acc in selection.accessory_hosts}
+
+
+def build_accessory_plan(config: Config, action: str, name: str, options: AccessoryOptions,
+                         extravars: dict[str, Any] | None = None) -> Plan:
+    """Plan `accessory boot|reboot|upgrade|start|stop|restart|remove|details NAME|all`.
+
+    Raises:
+        UsageError: an unknown action or accessory, no accessory host inside the filters, or
+            (locked actions) no version for the lock details.
+    """
+    if action not in PARTS:
+        raise UsageError(f"Unknown accessory action {action}")
+    selection = _selection(config, options)
+    hosts = accessory_hosts(config, name, options)
+    if not hosts:
+        raise UsageError(f"No hosts of accessory {name} match the filters")
+    imports = [PlaybookImport(part, ("accessory", accessory_tag(acc)),
+                              {"kdeploy_accessory_name": acc})
+               for acc in hosts for part in PARTS[action]]
+    variables: dict[str, Any] = {"kdeploy_performer": options.performer, **(extravars or {})}
+    if action in REPORTED:
+        imports.append(PlaybookImport(REPORT_PART, ("accessory",)))
+        variables["kdeploy_accessory_report"] = True
+    if action == "remove":
+        variables["kdeploy_accessory_purge"] = options.purge
+    if action == "upgrade" and options.rolling:
+        variables["kdeploy_accessory_serial"] = 1
+    limit_hosts = dict.fromkeys(host for found in hosts.values() for host in found)
+    lock_host = None
+    if action in LOCKED:
+        lock_host = selection.primary_host
+        if lock_host is None:
+            raise UsageError("No host to hold the deploy lock: the config has no servers")
+        imports = [PlaybookImport("lock_acquire.yml", ("lock",)), *imports,
+                   PlaybookImport("lock_release.yml", ("lock",))]
+        # The lock play targets the filtered primary host by name: it must be inside the limit.
+        limit_hosts[lock_host] = None
+        variables |= _lock_vars(config, selection, options)
+    return Plan(
+        command=f"accessory {action}",
+        imports=tuple(imports),
+        limit=",".join(limit_hosts),
+        extravars=variables,
+        secret_names=_secret_names(config, tuple(hosts), action),
+        lock_host=lock_host,
+        entry=f"kdeploy_accessory_{action}",
+        report_task=REPORT_TASKS.get(action),
+    )
+
+
+def build_accessory_logs_plan(config: Config, name: str, options: AccessoryOptions,
+                              logs: AccessoryLogsOptions) -> Plan:
+    """Plan `accessory logs NAME` on its hosts (Kamal: 100 lines unless --since or --grep)."""
+    lines = logs.lines if logs.lines is not None else (-1 if logs.since or logs.grep else 100)
+    return build_accessory_plan(config, "logs", name, options, {
+        "kdeploy_accessory_logs_since": literal(logs.since or ""),
+        "kdeploy_accessory_logs_lines": lines,
+        "kdeploy_accessory_logs_grep": literal(logs.grep or ""),
+        "kdeploy_accessory_logs_grep_options": literal(logs.grep_options or ""),
+        "kdeploy_accessory_logs_timestamps": not logs.skip_timestamps,
+    })
+
+
+def build_accessory_exec_plan(config: Config, name: str, options: AccessoryOptions,
+                              command: tuple[str, ...], reuse: bool) -> Plan:
+    """Plan `accessory exec NAME CMD` on its hosts: a new container each, or `docker exec`.
+
+    Raises:
+        UsageError: no command, or the accessory is `all`.
+    """
+    accessory = _single(config, name)
+    return build_accessory_plan(config, "exec", accessory, options,
+                                _exec_vars(config, accessory, command, reuse))
+
+
+def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOptions, kind: str,
+                             logs: AccessoryLogsOptions | None = None,
+                             command: tuple[str, ...] = (), tty: bool = True) -> Plan:
+    """Plan the preparation of `logs --follow` / `exec --interactive` on the accessory's first host.
+
+    kdeploy then runs the rendered command with `ssh -t` there (`extravars
+    ["kdeploy_accessory_ssh_host"]`), as Kamal does.
+
+    Raises:
+        UsageError: an unknown kind, no command for exec, or no host inside the filters.
+    """
+    if kind not in SSH_COMMANDS:
+        raise UsageError(f"Unknown ssh command {kind}")
+    accessory = _single(config, name)
+    hosts = accessory_hosts(config, accessory, options)
+    if not hosts:
+        raise UsageError(f"No hosts of accessory {accessory} match the filters")
+    host = hosts[accessory][0]
+    extravars: dict[str, Any] = {
+        "kdeploy_accessory_name": accessory,
+        "kdeploy_accessory_ssh_command": kind,
+        "kdeploy_accessory_ssh_host": host,
+        "kdeploy_accessory_interactive_args": "-it" if tty else "-i",
+    }
+    if kind == "follow_logs":
+        logs = logs or AccessoryLogsOptions()
+        extravars |= {
+            "kdeploy_accessory_logs_grep": literal(logs.grep or ""),
+            "kdeploy_accessory_logs_grep_options": literal(logs.grep_options or ""),
+            "kdeploy_accessory_logs_timestamps": not logs.skip_timestamps,
+        }
+    else:
+        extravars |= _exec_vars(config, accessory, command, kind == "exec_reuse")
+    return Plan(
+        command=f"accessory {'logs' if kind == 'follow_logs' else 'exec'}",
+        imports=(PlaybookImport("accessory_ssh_command.yml",
+                                ("accessory", accessory_tag(accessory)),
+                                {"kdeploy_accessory_name": accessory}),),
+        limit=host,
+        extravars=extravars,
+        secret_names=_secret_names(config, (accessory,), "exec") if kind == "exec" else (),
+        entry="kdeploy_accessory_ssh_command",
+        report_task=REPORT_TASKS["ssh_command"],
+    )
+
+
+def _single(config: Config, name: str) -> str:
+    # Kamal's exec and logs act on one accessory; `all` is not a name there.
+    (accessory,) = accessory_names(config, name) if name != "all" else ("all",)
+    if accessory == "all":
+        raise UsageError("No accessory by the name of 'all': exec and logs take one accessory")
+    return accessory
+
+
+def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool) -> dict[str, Any]:
+    if not command:
+        raise UsageError("No command provided. You must specify a command to execute.")
+    # Kamal::Utils.join_commands: each word stripped, joined by spaces, sent to the host's shell.
+    joined = " ".join(word.strip() for word in command)
+    return {
+        "kdeploy_accessory_exec_command": literal(joined),
+        "kdeploy_accessory_exec_reuse": reuse,
+        "kdeploy_accessory_option_args": docker_run_args(config.accessory(name).options),
+    }
+
+
+def _selection(config: Config, options: AccessoryOptions) -> Selection:
+    return select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+
+
+def _lock_vars(config: Config, selection: Selection, options: AccessoryOptions) -> dict[str, Any]:
+    # Kamal writes the version into the lock details and fails without one as well.
+    if config.version is None:
+        raise UsageError("No version for the lock details: pass --version, set VERSION, "
+                         "or run in a git repo")
+    return {
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": LOCK_MESSAGE,
+        "kdeploy_version": config.version,
+        "kdeploy_performer": options.performer,
+    }
+
+
+def _secret_names(config: Config, names: tuple[str, ...], action: str) -> tuple[str, ...]:
+    """The secrets the accessories' env files, `*.erb` files and registry logins need."""
+    if action not in ("boot", "reboot", "upgrade", "exec"):
+        return ()
+    found: list[str] = []
+    for name in names:
+        accessory = config.accessory(name)
+        found += accessory.env.secret.values()
+        registry = accessory.registry or (None if config.registry.local else config.registry)
+        if registry is not None:
+            found += [secret for secret in (registry.username_secret, registry.password_secret)
+                      if secret]
+    return tuple(dict.fromkeys(found))
