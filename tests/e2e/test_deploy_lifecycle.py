@@ -150,3 +150,15 @@ def test_rollback_to_a_version_a_host_lacks_touches_nothing(clean_sandbox: Sandb
     assert_runs(info, "v1")
     assert not any("v3" in line for line in audit_lines(info, 1))
     assert lock_dirs(info, 1) == []
+
+
+def test_a_version_missing_from_the_registry_fails_naming_the_image(
+        clean_sandbox: SandboxInfo, project: Project) -> None:
+    info = clean_sandbox
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v1")).returncode == 0, run
+    run = project.kdeploy("deploy", "-P", "--version", "v9")
+    assert run.returncode == 1, run
+    assert f"docker pull {info.registry}/{SERVICE}:v9 failed: manifest" in run.output
+    assert "Traceback" not in run.output
+    assert_runs(info, "v1")
+    assert lock_dirs(info, 1) == []

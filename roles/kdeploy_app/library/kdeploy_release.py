@@ -190,6 +190,7 @@ log:
   returned: failure
 """
 
+import base64
 import binascii
 import json
 import os
@@ -229,19 +230,42 @@ class Docker(object):
         self.path = docker_host[len("unix://"):]
         self.timeout = timeout
 
-    def call(self, method, url, params=None, missing_ok=False, body=None):
+    def call(self, method, url, params=None, missing_ok=False, body=None, headers=None):
         """One API call; returns the decoded JSON (None for an empty body or a 404 with missing_ok)."""
         if params:
             url += "?" + urlencode(params)
         try:
-            status, body = docker_request(self.path, self.timeout, method, url, body)
+            status, body = docker_request(self.path, self.timeout, method, url, body, headers)
         except (IOError, OSError) as exc:
             raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
         if status == 404 and missing_ok:
             return None
         if status >= 400:
-            raise DockerError("Docker answered %s to %s %s: %s" % (status, method, url, to_native(body).strip()))
+            raise DockerError("Docker answered %s to %s %s: %s" % (status, method, url, error_message(body)))
         return json.loads(to_native(body)) if body.strip() else None
+
+    def pull(self, image, auth=None):
+        """`docker pull` through the API (no CLI process); auth: {username, password, serveraddress}."""
+        repository, tag = image.rsplit(":", 1)
+        headers = None
+        if auth:
+            headers = {"X-Registry-Auth": to_native(base64.urlsafe_b64encode(to_bytes(json.dumps(auth))))}
+        url = "/images/create?" + urlencode({"fromImage": repository, "tag": tag})
+        try:
+            status, body = docker_request(self.path, max(self.timeout, 600), "POST", url, None, headers)
+        except (IOError, OSError) as exc:
+            raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
+        # The daemon streams progress as JSON lines; a failure mid-pull is an "error" line.
+        errors = [error_message(body)] if status >= 400 else []
+        for line in to_native(body).splitlines() if status < 400 else []:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("error"):
+                errors.append(event["error"])
+        if errors:
+            raise DockerError("docker pull %s failed: %s" % (image, errors[-1]))
 
     def inspect_container(self, name):
         """The container's inspect data, or None."""
@@ -268,6 +292,14 @@ class Docker(object):
                                    stderr=subprocess.PIPE, env=env)
         out, err = process.communicate(to_bytes(stdin) if stdin is not None else None)
         return process.returncode, to_native(out), to_native(err)
+
+
+def error_message(body):
+    """The `message` of a Docker API error body, else the body itself."""
+    try:
+        return json.loads(to_native(body))["message"]
+    except (ValueError, KeyError, TypeError):
+        return to_native(body).strip()
 
 
 def run_argv(params, env_file):
@@ -414,9 +446,11 @@ class Release(object):
                                            stdin=registry["password"])
             if rc != 0:
                 raise DockerError("docker login %s failed: %s" % (registry.get("server") or "", (err or out).strip()))
-        rc, out, err = self.docker.cli(["pull", params["image"]])
-        if rc != 0:
-            raise DockerError("docker pull %s failed: %s" % (params["image"], (err or out).strip()))
+        auth = None
+        if registry:
+            auth = {"username": registry["username"], "password": registry["password"],
+                    "serveraddress": registry.get("server") or "https://index.docker.io/v1/"}
+        self.docker.pull(params["image"], auth)
         if params["service"]:
             image = self.docker.inspect_image(params["image"]) or {}
             label = ((image.get("Config") or {}).get("Labels") or {}).get("service")
@@ -523,7 +557,8 @@ ARGUMENT_SPEC = dict(
     image=dict(type="str", required=True),
     pull=dict(type="str", choices=["always", "missing"], default="missing"),
     service=dict(type="str"),
-    registry=dict(type="dict", no_log=True, options=dict(
+    # Only the password is secret: the server must stay readable in error messages.
+    registry=dict(type="dict", options=dict(
         server=dict(type="str"),
         username=dict(type="str", required=True),
         password=dict(type="str", required=True, no_log=True),

@@ -27,14 +27,15 @@ class UnixSocketConnection(HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def docker_request(path, timeout, method, url, body=None):
+def docker_request(path, timeout, method, url, body=None, headers=None):
     """Send one request to the daemon at the unix socket `path`; return (status, body bytes).
 
-    `body`, when given, is sent as JSON. Raises OSError when the daemon cannot be reached.
+    `body`, when given, is sent as JSON; `headers` are added (X-Registry-Auth for a pull).
+    Raises OSError when the daemon cannot be reached.
     """
     connection = UnixSocketConnection(path, timeout)
     try:
-        headers = {"Host": "docker"}
+        headers = dict(headers or {}, Host="docker")
         data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")

@@ -97,14 +97,14 @@ def test_app_boot_defaults_to_the_latest_image(runner: StubRunner) -> None:
 
 def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(FIXTURES)
-    failure = HostFailure("10.0.3.1", "Report a boot that failed.",
+    failure = HostFailure("10.0.3.1", "Report a failed release.",
                           "Failed to boot app-web-v2: not ready\nlog line")
     stub = StubRunner(RunResult(status="failed", rc=2, failures=[failure]))
     monkeypatch.setattr(execute_module, "run_plan", stub)
     result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
     assert result.exit_code == 1
     assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
-    assert "ERROR: 10.0.3.1 failed at 'Report a boot that failed.': Failed to boot" in result.output
+    assert "ERROR: 10.0.3.1 failed at 'Report a failed release.': Failed to boot" in result.output
     assert "Traceback" not in result.output
 
 

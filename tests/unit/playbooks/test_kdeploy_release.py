@@ -106,6 +106,9 @@ class FakeDocker:
     def inspect_image(self, image: str) -> Any:
         return self.images.get(image)
 
+    def pull(self, image: str, auth: Any = None) -> None:
+        self.calls.append(("pull", image, str(auth)))
+
     def containers(self, labels: dict[str, str], statuses: tuple[str, ...],
                    all_states: bool = False) -> list[dict[str, Any]]:
         return self.listed.get(statuses, [])
@@ -166,8 +169,8 @@ def test_a_new_version_pulls_runs_waits_stops_the_old_tags_and_prunes(home: Path
                              docker).run()
     assert result["booted"] and result["changed"] and result["container_id"] == "new"
     assert result["stopped"] == ["app-web-v1"]
-    assert [c for c in docker.calls if c[0] == "cli"] == [("cli", "pull", "reg:5000/app:v2"),
-                                                          ("cli", "run", "--detach")]
+    assert [c[:2] for c in docker.calls if c[0] in ("cli", "pull")] == [
+        ("pull", "reg:5000/app:v2"), ("cli", "run")]
     assert ("POST", "/containers/old/stop", "{'t': 30}") in docker.calls
     assert (home / ".kamal/apps/app/env/roles/web.env").stat().st_mode & 0o777 == 0o600
     log = (home / ".kamal/app-audit.log").read_text()
@@ -245,3 +248,8 @@ def test_redeploy_prunes_nothing(home: Path) -> None:
     docker.image_list = [{"RepoTags": ["reg:5000/app:v0"]}]
     release.Release(FakeModule(_params(retain_containers=None)), docker).run()
     assert not [call for call in docker.calls if call[0] == "DELETE" or "prune" in call[1]]
+
+
+def test_docker_error_bodies_give_their_message() -> None:
+    assert release.error_message(b'{"message":"manifest unknown"}\n') == "manifest unknown"
+    assert release.error_message(b"plain text\n") == "plain text"
