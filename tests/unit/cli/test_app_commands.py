@@ -242,8 +242,10 @@ def test_remove_with_y_runs_the_whole_removal(monkeypatch: pytest.MonkeyPatch) -
     (plan,) = stub.plans
     assert [entry.playbook for entry in plan.imports] == [
         "lock_acquire.yml", "app_remove.yml", "accessory_remove.yml", "accessory_remove.yml",
-        "registry_logout.yml", "lock_release.yml"]
+        "accessory_report.yml", "registry_logout.yml", "lock_release.yml"]
     assert plan.lock_host == "10.0.10.1"
+    # The accessories' data is kept unless --purge (tests/unit/cli/test_accessory_commands.py).
+    assert plan.extravars["kdeploy_accessory_purge"] is False
 
 
 def test_details_prints_app_then_each_accessory(monkeypatch: pytest.MonkeyPatch) -> None:
