@@ -11,7 +11,7 @@ from kdeploy.inventory import accessory_group, role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 
 # The second hosts play of setup: the app roles, once every accessory is up.
-APP_PLAY = "Boot the app"
+APP_PLAY = "Boot the app roles"
 
 
 @dataclass(frozen=True)

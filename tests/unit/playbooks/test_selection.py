@@ -42,7 +42,7 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     assert hosts == {
         "Acquire the deploy lock": ["web1"],
         "Set up the hosts": ["db1", "web1", "web2", "webnew1"],
-        "Boot the app": ["db1", "web1", "web2", "webnew1"],
+        "Boot the app roles": ["db1", "web1", "web2", "webnew1"],
         "Release the deploy lock": ["web1"],
     }
     assert all(play.tasks for play in plays)
@@ -50,7 +50,7 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     assert not [task for task in tasks_run(plays) if "always" in task[2]]
     # Every task of the hosts play belongs to exactly one part, tagged like DESIGN.md's plays.
     parts = [tags - {"app", "accessory"} for play, _, tags in tasks_run(plays)
-             if play in ("Set up the hosts", "Boot the app")]
+             if play in ("Set up the hosts", "Boot the app roles")]
     assert {frozenset(part) for part in parts} == {
         frozenset({"bootstrap"}), frozenset({"accessory_db"}), frozenset({"accessory_cache"}),
         frozenset({"app_web"}), frozenset({"app_web_new"}),
@@ -90,7 +90,8 @@ def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> 
         assert not tags & {"accessory", "accessory_db", "app_web"}, (play, task, tags)
     plays_with_tasks = {play for play, _, _ in selected}
     assert plays_with_tasks == {
-        "Acquire the deploy lock", "Set up the hosts", "Boot the app", "Release the deploy lock",
+        "Acquire the deploy lock", "Set up the hosts", "Boot the app roles",
+        "Release the deploy lock",
     }
     assert {tag for _, _, tags in selected for tag in tags} == {
         "lock", "bootstrap", "app", "app_web_new",
