@@ -137,6 +137,12 @@ spec:
   description: The value of its spec label (null without a container or label).
   type: str
   returned: always
+spec_fields:
+  description:
+    - The value of its label named O(spec_label) followed by C(.fields) (null without one): a
+      JSON object of one hash per spec field, so the caller can name what differs.
+  type: str
+  returned: always
 image_matches:
   description: Whether it runs the image ID that O(image) has on the host (true without O(image)).
   type: bool
@@ -214,7 +220,8 @@ def ensure_directory(path, mode, owner, check_mode):
 def container_state(container, image_id, spec_label, spec_hash):
     """Read exists/running/spec/image_matches/converged from an inspect result (or None)."""
     if not container:
-        return dict(exists=False, running=False, spec=None, image_matches=False, converged=False)
+        return dict(exists=False, running=False, spec=None, spec_fields=None, image_matches=False,
+                    converged=False)
     state = container.get("State") or {}
     labels = (container.get("Config") or {}).get("Labels") or {}
     # A container with a HEALTHCHECK must also be healthy (docker_container's state healthy
@@ -223,7 +230,8 @@ def container_state(container, image_id, spec_label, spec_hash):
     running = bool(state.get("Running")) and not state.get("Restarting") and healthy
     spec = labels.get(spec_label)
     image_matches = image_id is True or (image_id is not None and container.get("Image") == image_id)
-    return dict(exists=True, running=running, spec=spec, image_matches=image_matches,
+    return dict(exists=True, running=running, spec=spec, spec_fields=labels.get(spec_label + ".fields"),
+                image_matches=image_matches,
                 converged=running and spec == spec_hash and image_matches)
 
 

@@ -105,6 +105,16 @@ def test_container_is_converged_only_when_running_with_the_same_spec_and_image(
     assert {key: result[key] for key in expected} == expected
 
 
+def test_spec_fields_label_is_returned_for_naming_differences() -> None:
+    container = _container()
+    container["Config"]["Labels"]["kdeploy.spec.fields"] = '{"image": "x"}'
+    assert state.container_state(container, "sha256:a", "kdeploy.spec", "h1")["spec_fields"] == (
+        '{"image": "x"}')
+    assert state.container_state(_container(), "sha256:a", "kdeploy.spec", "h1")[
+        "spec_fields"] is None
+    assert state.container_state(None, "sha256:a", "kdeploy.spec", "h1")["spec_fields"] is None
+
+
 def test_other_containers_leave_out_the_named_one() -> None:
     listed = [{"Id": "1", "Names": ["/app-web-v1"]}, {"Id": "2", "Names": ["/app-web-v0"]}]
     assert state.other_containers(listed, "app-web-v1") == [{"id": "2", "name": "app-web-v0"}]
