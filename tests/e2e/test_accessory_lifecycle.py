@@ -207,6 +207,13 @@ def test_unhappy_paths(live_sandbox: SandboxInfo, tmp_path: Path) -> None:
     refused = project.kdeploy("accessory", "remove", "db", *V1)
     assert refused.returncode == 2 and "needs -y" in refused.output, refused
 
+    # A held lock (kdeploy's or Kamal's) stops a mutating command before it touches anything.
+    ok(project.kdeploy("lock", "acquire", "-m", "busy", *V1))
+    held = project.kdeploy("accessory", "boot", "db", *V1)
+    assert held.returncode == 3 and "Deploy lock already in place" in held.output, held
+    assert helpers.container(info, 1, DB) is None
+    ok(project.kdeploy("lock", "release", *V1))
+
     # An accessory that never becomes healthy fails the boot with its health and log tail.
     project.config["deploy_timeout"] = 3
     project.config["accessories"]["db"]["options"]["health-cmd"] = "false"

@@ -243,16 +243,24 @@ def test_remove_leaves_the_hosts_as_kamals_remove_does(clean_sandbox: SandboxInf
     assert app_container("web") in running_names(clean_sandbox, 1)
 
     assert_ok(project.kdeploy("remove", "-y", "--version", "v1", "-q"))
-    ours = [host_state(clean_sandbox, index) for index in (1, 2, 3)]
-    assert all(state["containers"] == [] and state["apps"] == [] and state["locks"] == []
-               and state["logins"] == [] for state in ours), ours
-    assert ("db" not in " ".join(ours[0]["images"])), ours[0]
+    kept = [host_state(clean_sandbox, index) for index in (1, 2, 3)]
+    assert all(state["containers"] == [] and state["locks"] == [] and state["logins"] == []
+               for state in kept), kept
+    # Unlike Kamal, the db accessory's data directory stays (docs/accessories.md).
+    assert [state["apps"] for state in kept] == [["kdeploy-demo-db"], [], []], kept
+    assert ("db" not in " ".join(kept[0]["images"])), kept[0]
     assert (None, "Removed db accessory image") in messages(clean_sandbox, 1)
 
     # Nothing runs any more: exec --reuse has no container (and no version) to use.
     reuse = project.kdeploy("app", "exec", "--reuse", "hostname")
     assert reuse.returncode == 1, reuse
     assert f"No app container runs on {address(clean_sandbox, 1)} to reuse" in reuse.output
+
+    # With --purge, kdeploy leaves the hosts exactly as `kamal remove` does.
+    assert_ok(project.kdeploy("setup", "-P", "--version", "v1", "-q"))
+    assert_ok(project.kdeploy("remove", "-y", "--purge", "--version", "v1", "-q"))
+    ours = [host_state(clean_sandbox, index) for index in (1, 2, 3)]
+    assert all(state["apps"] == [] for state in ours), ours
 
     assert_ok(project.kdeploy("setup", "-P", "--version", "v1", "-q"))
     assert_ok(project.kamal("remove", "-y", *V1))
