@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
@@ -187,3 +188,27 @@ def test_secrets_are_the_accessorys_env_and_registry_login_for_booting_only(
     boot = build_accessory_plan(config, "boot", "db", AccessoryOptions())
     assert boot.secret_names == ("DB_PW", "DB_USER_ALIAS", "REG_PW")
     assert build_accessory_plan(config, "stop", "db", AccessoryOptions()).secret_names == ()
+
+
+def _erb_lookup():  # type: ignore[no-untyped-def]
+    roles = Path(__file__).resolve().parents[2] / "roles"
+    path = roles / "kdeploy_accessory" / "lookup_plugins" / "kdeploy_erb.py"
+    spec = importlib.util.spec_from_file_location("kdeploy_erb", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.LookupModule()
+
+
+def test_erb_files_are_rendered_with_the_accessory_env(tmp_path: Path) -> None:
+    template = tmp_path / "my.cnf.erb"
+    template.write_text('user=<%= ENV["DB_USER"] %>\npassword=<%= ENV["DB_PASSWORD"] %>\n')
+    rendered = _erb_lookup().run([str(template)], variables={},
+                                 env={"DB_USER": "app", "DB_PASSWORD": "s3cret"})
+    assert rendered == ["user=app\npassword=s3cret\n"]
+
+
+def test_erb_lookup_names_a_missing_file(tmp_path: Path) -> None:
+    from ansible.errors import AnsibleError
+
+    with pytest.raises(AnsibleError, match="Missing file"):
+        _erb_lookup().run([str(tmp_path / "nope.erb")], variables={}, env={})

@@ -1,8 +1,13 @@
-# -*- coding: utf-8 -*-
 # MIT License (kdeploy)
 """Render a local ERB file on the controller, as Kamal renders an accessory's `*.erb` files."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
 
 DOCUMENTATION = r"""
 name: kdeploy_erb
@@ -39,33 +44,31 @@ _raw:
   elements: str
 """
 
-import os
-from pathlib import Path
-
-from ansible.errors import AnsibleError
-from ansible.plugins.lookup import LookupBase
-
 
 class LookupModule(LookupBase):
     """Render each term (a local path) with kdeploy's ERB renderer."""
 
-    def run(self, terms, variables=None, **kwargs):
+    def run(self, terms: list[str], variables: dict | None = None, **kwargs: object) -> list[str]:
         """Return the rendered text of each template path in terms."""
-        self.set_options(var_options=variables, direct=kwargs)
+        del variables  # the template sees the environment and `env`, never Ansible variables
         try:
             from kdeploy.config.erb import render_erb
             from kdeploy.errors import KdeployError
         except ImportError as error:
-            raise AnsibleError("kdeploy_erb needs the kdeploy package next to Ansible: %s" % error)
+            raise AnsibleError(f"kdeploy_erb needs the kdeploy package next to Ansible: {error}") \
+                from error
         environ = dict(os.environ)
-        environ.update({str(key): str(value) for key, value in self.get_option("env").items()})
+        env = kwargs.get("env") or {}
+        if not isinstance(env, dict):
+            raise AnsibleError("kdeploy_erb: env must be a dict")
+        environ.update({str(key): str(value) for key, value in env.items()})
         rendered = []
         for term in terms:
             path = Path(term)
             try:
                 rendered.append(render_erb(path.read_text(encoding="utf-8"), path, environ))
             except OSError as error:
-                raise AnsibleError("Missing file: %s (%s)" % (term, error.strerror))
+                raise AnsibleError(f"Missing file: {term} ({error.strerror})") from error
             except KdeployError as error:
-                raise AnsibleError(str(error))
+                raise AnsibleError(str(error)) from error
         return rendered
