@@ -122,6 +122,10 @@ COMMAND_HOOKS: dict[str, tuple[HookPoint, ...]] = {
     **dict.fromkeys(("app details", "app containers", "app images", "app version", "app logs",
                      "app exec", "app stale_containers", "app start", "app stop", "app remove",
                      "remove", "details"), CONNECT_HOOKS),
+    # Kamal's accessory subcommands run pre-connect first and no other hook (cli/base.rb#on).
+    **dict.fromkeys(tuple(f"accessory {action}" for action in (
+        "boot", "reboot", "upgrade", "start", "stop", "restart", "remove", "details", "logs",
+        "exec")), CONNECT_HOOKS),
     # Kamal's `server bootstrap`: docker-setup after the bootstrap, while the lock is held.
     "server bootstrap": (HookPoint("pre-connect", at_start, lock=False),
                          HookPoint("docker-setup", after_last("bootstrap"))),
