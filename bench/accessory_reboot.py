@@ -8,13 +8,14 @@ image from the host, so the reboot has to pull it. Meanwhile a prober on this ma
 host 1:5432 every ~20 ms and reads the answer; the gap of a run is the longest time between two
 answered probes (a probe is answered when the line names a kdeploy-db version). Each run also
 checks that the new version answers afterwards. Prints the median gap per tool and
-kdeploy/kamal (goal: <= 0.25).
+kdeploy/kamal (goal: <= 0.25). `--tools kdeploy kamal floor` adds the floor: one plain ssh that
+pulls the image, then stops, removes and runs the container (Kamal's run arguments, no env file).
 
 Both tools reboot the same container in turn (they are interoperable), the order of a round
 rotating. kdeploy is measured only once `kdeploy accessory reboot` exists. The whole run holds
 the shared sandbox's lock and ends with 3 clean hosts whatever happens.
 
-    python bench/accessory_reboot.py [--runs 5] [--tools kdeploy kamal]
+    python bench/accessory_reboot.py [--runs 5] [--tools kdeploy kamal [floor]]
 """
 
 from __future__ import annotations
@@ -39,8 +40,12 @@ from kdeploy.sandbox import SandboxInfo
 IMAGES = ("1", "2")
 PORT = 5432
 PROBE_EVERY = 0.02
-PROBE_TIMEOUT = 0.5
+PROBE_TIMEOUT = 0.1
 TOOLS = ("kdeploy", "kamal")
+# The floor (`--tools ... floor`): one plain ssh that pulls, then stops, removes and runs the
+# container with Kamal's docker run arguments (no env file): the restart alone.
+FLOOR = "floor"
+DB_SERVICE = "kdeploy-demo-db"
 # Kamal takes the version from git; the bench project is not a repository.
 VERSION = ("--version", "v1")
 
@@ -144,7 +149,8 @@ class RebootBench:
         # The new image must be pulled by the reboot: not on the host before it.
         self._ssh(f"docker image rm -f {self.image(version)} >/dev/null 2>&1; true")
         self.set_image(version)
-        argv = [tool(name), "accessory", "reboot", "db", *VERSION]
+        argv = ([*self.info.ssh_command(self.info.hosts[0], self._floor_script(version))]
+                if name == FLOOR else [tool(name), "accessory", "reboot", "db", *VERSION])
         with Prober(self.db_address) as prober:
             time.sleep(0.3)  # answered probes before the reboot starts
             elapsed = timed(argv, self.project, env=self._env(name))
@@ -157,6 +163,15 @@ class RebootBench:
                      f"{prober.last_version()!r}, not {version!r}")
         self.running = version
         return prober.longest_gap(), elapsed
+
+    def _floor_script(self, version: str) -> str:
+        image = self.image(version)
+        return (f"docker pull -q {image} >/dev/null"
+                f" && docker container stop {DB_SERVICE} >/dev/null"
+                f" && docker container rm {DB_SERVICE} >/dev/null && docker run --name {DB_SERVICE}"
+                f" --detach --restart unless-stopped --network kamal --log-opt max-size=10m"
+                f" --publish 5432:5432 --label service={DB_SERVICE}"
+                f" --volume $HOME/{DB_SERVICE}/data:/data {image} >/dev/null")
 
     def _env(self, name: str) -> dict[str, str]:
         if name == "kamal":
@@ -210,6 +225,8 @@ def report(runs: int, results: dict[str, list[tuple[float, float]]]) -> str:
                      f"(median of {runs})")
     if "kdeploy" in gaps and "kamal" in gaps:
         lines.append(f"kdeploy/kamal gap {gaps['kdeploy'] / gaps['kamal']:.2f} (goal <= 0.25)")
+    if FLOOR in gaps and "kamal" in gaps:
+        lines.append(f"floor/kamal gap {gaps[FLOOR] / gaps['kamal']:.2f}")
     return "\n".join(lines)
 
 
@@ -217,7 +234,7 @@ def main() -> None:
     """Measure under the sandbox lock, restore a clean 3-host sandbox, print the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
+    parser.add_argument("--tools", nargs="+", choices=(*TOOLS, FLOOR), default=list(TOOLS))
     args = parser.parse_args()
 
     def say(line: str) -> None:
