@@ -159,6 +159,13 @@ def test_without_the_option_another_destinations_accessory_is_refused(
     only_db = check(project, tmp_path, "production", "--tags", "accessory_db")
     assert only_db.returncode != 0 and "accessory db" in only_db.stdout, only_db
     assert "accessory cache" not in only_db.stdout, only_db
+    # What `accessory reboot db` would pass: the names (comma-separated) and its action.
+    reboot = check(project, tmp_path, "production", "-e", "kdeploy_accessory_check_names=db",
+                   "-e", "kdeploy_accessory_check_action=reboot")
+    assert reboot.returncode != 0, reboot
+    assert f"Refusing to reboot accessory db on {address(info, 1)}:" in reboot.stdout, reboot
+    assert "accessory cache" not in reboot.stdout, reboot
+    assert snapshot(info) == before
 
 
 def test_a_container_without_the_label_is_not_refused(
