@@ -6,6 +6,7 @@ Interop (issue 5): `kamal setup` v1 -> `kdeploy deploy` v2 -> `kamal rollback v1
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import helpers
@@ -105,3 +106,51 @@ def test_a_failing_pre_deploy_hook_stops_the_deploy(clean_sandbox: SandboxInfo,
     assert_runs(info, "v1")
     assert helpers.container(info, 1, app_container("web", "v2")) is None
     assert lock_dirs(info, 1) == []
+
+
+def _inspect(info: SandboxInfo, index: int, name: str) -> dict:
+    out = helpers.ssh(info, index, f"docker inspect {name}").stdout
+    return json.loads(out)[0]
+
+
+def _comparable(item: dict, version: str) -> dict:
+    """What Kamal's `docker run` decides, with the version and kdeploy's own label taken out."""
+    config, host = item["Config"], item["HostConfig"]
+    labels = {k: v for k, v in (config.get("Labels") or {}).items() if not k.startswith("kdeploy.")}
+    return {
+        "env": sorted(e.replace(version, "V") for e in config["Env"]),
+        "labels": labels,
+        "cmd": config["Cmd"],
+        "image": config["Image"].replace(version, "V"),
+        "hostname_prefix": config["Hostname"].rsplit("-", 1)[0],
+        "restart": host["RestartPolicy"]["Name"],
+        "network": host["NetworkMode"],
+        "log": host["LogConfig"],
+        "binds": host.get("Binds"),
+        "memory": host["Memory"],
+        "init": host.get("Init"),
+    }
+
+
+def test_kdeploy_runs_the_container_kamal_runs(clean_sandbox: SandboxInfo,
+                                               tmp_path: Path) -> None:
+    info = clean_sandbox
+    project = _project(info, tmp_path)
+    web = project.config["servers"]["web"]
+    web.update({"options": {"memory": "64m", "init": True}, "labels": {"team": "web"},
+                "env": {"clear": {"MODE": "web"}, "secret": ["APP_SECRET"]},
+                "logging": {"options": {"max-size": "5m"}}})
+    project.config["volumes"] = ["/tmp/kdeploy-e2e-data:/data"]
+    project.save()
+    (tmp_path / ".kamal" / "secrets").write_text(
+        "KAMAL_REGISTRY_PASSWORD=sandbox\nAPP_SECRET=s3cret-value\n")
+    assert (run := project.kamal("setup", "-P", "--version", "v1")).returncode == 0, run
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
+    for index in ROLES["web"]:
+        by_kamal = _inspect(info, index, app_container("web", "v1"))
+        by_kdeploy = _inspect(info, index, app_container("web", "v2"))
+        assert _comparable(by_kdeploy, "v2") == _comparable(by_kamal, "v1")
+        # Both env files hold the secret, 0600, where Kamal keeps them.
+        env_file = "~/.kamal/apps/kdeploy-demo/env/roles/web.env"
+        assert helpers.ssh(info, index, f"stat -c %a {env_file}").stdout.strip() == "600"
+        assert "s3cret-value" not in run.output
