@@ -206,9 +206,11 @@ def split_plan(plan: Plan, points: Sequence[HookPoint], running: set[str]) -> li
 
 
 def _selected(unit: PlaybookImport | RoleImport, plan: Plan) -> bool:
-    # Ansible's selection: any --tags tag (or no --tags), and no --skip-tags tag.
+    # Ansible's selection: any --tags tag (or no --tags; `always` runs whatever --tags say), and
+    # no --skip-tags tag.
     tags = set(unit.tags)
-    return (not plan.tags or bool(tags & set(plan.tags))) and not tags & set(plan.skip_tags)
+    return ((not plan.tags or "always" in tags or bool(tags & set(plan.tags)))
+            and not tags & set(plan.skip_tags))
 
 
 def _regroup(segment: Sequence[Unit]) -> tuple[PlaybookImport | HostsPlay, ...]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import helpers
 import pytest
 import yaml
-from project import BIN, Project, Run, address, example_config, snapshot
+from project import BIN, Project, Run, address, audit_lines, example_config, lock_dirs, snapshot
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import SERVICE
@@ -29,7 +29,8 @@ DESTINATIONS = ("staging", "production")
 PORTS = {"staging": (5433, 6380), "production": (5432, 6379)}
 OPTION = {"accessories": {"name_by_destination": True}}
 VERSION = ("--version", "v1")
-# The check play as setup and `accessory boot` run it, first, on every accessory host. `always`:
+# The check play as setup and the locked accessory commands run it (playbooks/
+# accessory_destination_check.yml), first, before the lock, on every accessory host. `always`:
 # whatever --tags select (`accessory_db`), the tasks check exactly the accessories they select;
 # --skip-tags accessory (a role-scoped setup) still skips it.
 CHECK_PLAY = """\
@@ -179,3 +180,26 @@ def test_a_container_without_the_label_is_not_refused(
     assert db is not None and "kdeploy.destination" not in db.labels, db
     run = check(project, tmp_path, "production")
     assert run.returncode == 0, run
+
+
+@pytest.mark.parametrize("command", [("setup", "-P"), ("accessory", "boot", "all"),
+                                     ("accessory", "reboot", "db")])
+def test_the_commands_refuse_before_the_lock_and_touch_nothing(
+        clean_sandbox: SandboxInfo, tmp_path: Path, command: tuple[str, ...]) -> None:
+    # The wired check: `kdeploy setup -d production` and the locked accessory commands stop on
+    # staging's containers before the lock, every host as it was.
+    info = clean_sandbox
+    project = destinations_project(info, tmp_path / "app", option=False)
+    boot_all(project, "staging")
+    before = snapshot(info)
+    audits = [audit_lines(info, index) for index in (1, 2)]
+
+    refused = project.kdeploy(*command, "-d", "production", *VERSION)
+    assert refused.returncode == 1, refused
+    assert "Traceback" not in refused.output, refused
+    action = command[1] if command[0] == "accessory" else "boot"
+    assert (f"Refusing to {action} accessory db on {address(info, 1)}: its container "
+            f"{SERVICE}-db there belongs to destination staging") in refused.output, refused
+    assert snapshot(info) == before
+    assert [audit_lines(info, index) for index in (1, 2)] == audits
+    assert lock_dirs(info, 1) == [] and lock_dirs(info, 2) == []

@@ -120,8 +120,8 @@ def steps(lines: list[dict[str, Any]]) -> list[str]:
 def test_without_hooks_setup_stays_one_run(monkeypatch, project) -> None:
     result, _, lines = run(monkeypatch, project)
     assert result.exit_code == 0, result.output
-    assert steps(lines) == ["run lock_acquire.yml,bootstrap,accessory_db,app_web,app_web_new,"
-                            "lock_release.yml"]
+    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap,"
+                            "accessory_db,app_web,app_web_new,lock_release.yml"]
 
 
 def test_setup_runs_every_hook_in_kamals_order_and_splits_only_there(monkeypatch,
@@ -132,7 +132,7 @@ def test_setup_runs_every_hook_in_kamals_order_and_splits_only_there(monkeypatch
     assert result.exit_code == 0, result.output
     assert steps(lines) == [
         "pre-connect",
-        "run lock_acquire.yml,bootstrap",
+        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
         "docker-setup", "pre-deploy",
         "run accessory_db",
         "pre-app-boot",
@@ -147,7 +147,7 @@ def test_one_hook_cuts_the_run_once(monkeypatch, project) -> None:
     result, _, lines = run(monkeypatch, project)
     assert result.exit_code == 0, result.output
     assert steps(lines) == [
-        "run lock_acquire.yml,bootstrap",
+        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
         "pre-deploy",
         "run accessory_db,app_web,app_web_new,lock_release.yml",
     ]
@@ -160,7 +160,8 @@ def test_runs_the_tags_leave_empty_are_not_started(monkeypatch, project) -> None
     assert result.exit_code == 0, result.output
     # The accessory run is skipped by --skip-tags accessory: no ansible-playbook for it.
     assert steps(lines) == [
-        "run lock_acquire.yml,bootstrap", "pre-deploy", "pre-app-boot",
+        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap", "pre-deploy",
+        "pre-app-boot",
         "run app_web,app_web_new,lock_release.yml",
     ]
     assert {(p.tags, p.skip_tags, p.limit) for p in stub.plans} == {
@@ -173,8 +174,8 @@ def test_skip_hooks_runs_none(monkeypatch, project) -> None:
     set_extension(project, {"hooks": {"pre-deploy": ["missing.yml"]}})
     result, _, lines = run(monkeypatch, project, "-H")
     assert result.exit_code == 0, result.output
-    assert steps(lines) == ["run lock_acquire.yml,bootstrap,accessory_db,app_web,app_web_new,"
-                            "lock_release.yml"]
+    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap,"
+                            "accessory_db,app_web,app_web_new,lock_release.yml"]
 
 
 # -- what hooks see ----------------------------------------------------------------------------
@@ -251,7 +252,8 @@ def test_failing_pre_deploy_stops_before_any_container_and_releases_the_lock(mon
             ".kamal/hooks/pre-deploy exit status: 256\n"
             ".kamal/hooks/pre-deploy stdout: build is red\n"
             ".kamal/hooks/pre-deploy stderr: Nothing written\n") in result.output
-    assert steps(lines) == ["run lock_acquire.yml,bootstrap", "run lock_release.yml"]
+    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+                            "run lock_release.yml"]
     assert stub.plans[-1].command == "setup_release_lock"
 
 
@@ -269,7 +271,7 @@ def test_a_failed_run_runs_no_later_hook(monkeypatch, project) -> None:
     result, _, lines = run(monkeypatch, project, fail="app_web")
     assert result.exit_code == 1
     assert steps(lines) == [
-        "run lock_acquire.yml,bootstrap", "pre-deploy",
+        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap", "pre-deploy",
         "run accessory_db,app_web,app_web_new", "run lock_release.yml",
     ]
 
@@ -348,7 +350,7 @@ def test_hook_playbooks_run_after_kamals_hook_with_the_inventory_limit_and_secre
     result, stub, lines = run(monkeypatch, project, "-r", "web")
     assert result.exit_code == 0, result.output
     assert steps(lines) == [
-        "run lock_acquire.yml,bootstrap",
+        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
         "pre-deploy", "run check.yml,warm.yml",
         "run accessory_db,app_web,app_web_new",
         "run notify.yml",
@@ -373,8 +375,8 @@ def test_a_failing_hook_playbook_aborts_and_releases_the_lock(monkeypatch, proje
     result, _, lines = run(monkeypatch, project, fail="check.yml")
     assert result.exit_code == 1
     assert "ERROR: Hook `pre-deploy` failed:\n10.0.0.1 failed at 'Boom.': boom" in result.output
-    assert steps(lines) == ["run lock_acquire.yml,bootstrap", "run check.yml",
-                            "run lock_release.yml"]
+    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+                            "run check.yml", "run lock_release.yml"]
 
 
 def test_a_missing_hook_playbook_is_a_config_error_before_anything_runs(monkeypatch,
@@ -416,7 +418,8 @@ def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
 def test_hook_points_place_post_deploy_inside_the_lock_as_kamal_setup() -> None:
     steps_ = split_plan(_plan(), SETUP_HOOKS, {"post-deploy"})
     assert [s.hook if isinstance(s, HookPoint) else parts(s) for s in steps_] == [
-        ["lock_acquire.yml", "bootstrap", "accessory_db", "app_web", "app_web_new"],
+        ["accessory_destination_check.yml", "lock_acquire.yml", "bootstrap", "accessory_db",
+         "app_web", "app_web_new"],
         "post-deploy",
         ["lock_release.yml"],
     ]

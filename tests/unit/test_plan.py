@@ -20,7 +20,10 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
                             SetupOptions(skip_push=True))
     # Accessories have a play of their own before the apps': the play boundary makes every
     # accessory (healthy, when it has a health check) come up before any app role boots.
-    lock, hosts, apps, release = plan.imports
+    check, lock, hosts, apps, release = plan.imports
+    # The destination check runs first, before the lock (always, on the accessory hosts).
+    assert check == PlaybookImport("accessory_destination_check.yml", ("always", "accessory"),
+                                   {"kdeploy_accessory_check_action": "boot"})
     assert isinstance(lock, PlaybookImport) and isinstance(release, PlaybookImport)
     assert (lock.playbook, lock.tags, release.playbook, release.tags) == (
         "lock_acquire.yml", ("lock",), "lock_release.yml", ("lock",))

@@ -40,6 +40,10 @@ def _parts(plan) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:  # type: 
 def test_boot_all_locks_boots_each_accessory_in_config_order_and_reports() -> None:
     plan = build_accessory_plan(_config(), "boot", "all", AccessoryOptions(performer="me"))
     assert _parts(plan) == [
+        # Before the lock: refuse a name another destination's container holds (spec: boot).
+        ("accessory_destination_check.yml", ("always", "accessory"),
+         {"kdeploy_accessory_check_action": "boot",
+          "kdeploy_accessory_check_names": "mysql,redis"}),
         ("lock_acquire.yml", ("lock",), {}),
         ("accessory_boot.yml", ("accessory", "accessory_mysql"),
          {"kdeploy_accessory_name": "mysql"}),
@@ -62,8 +66,12 @@ def test_boot_all_locks_boots_each_accessory_in_config_order_and_reports() -> No
 
 def test_restart_is_stop_then_start_per_accessory() -> None:
     plan = build_accessory_plan(_config(), "restart", "mysql", AccessoryOptions())
-    assert [part for part, _, _ in _parts(plan)] == [
-        "lock_acquire.yml", "accessory_stop.yml", "accessory_start.yml", "lock_release.yml"]
+    parts = _parts(plan)
+    assert [part for part, _, _ in parts] == [
+        "accessory_destination_check.yml", "lock_acquire.yml", "accessory_stop.yml",
+        "accessory_start.yml", "lock_release.yml"]
+    assert parts[0][2] == {"kdeploy_accessory_check_action": "restart",
+                           "kdeploy_accessory_check_names": "mysql"}
     assert plan.report_task is None
 
 

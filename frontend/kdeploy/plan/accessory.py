@@ -16,6 +16,7 @@ from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
 from kdeploy.plan.app_commands import LOCK_MESSAGE, literal
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
+from kdeploy.plan.setup import destination_check
 
 # Part playbook(s) of each action, in order (restart is Kamal's stop then start).
 PARTS = {
@@ -134,7 +135,8 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
         lock_host = selection.primary_host
         if lock_host is None:
             raise UsageError("No host to hold the deploy lock: the config has no servers")
-        imports = [PlaybookImport("lock_acquire.yml", ("lock",)), *imports,
+        imports = [destination_check(tuple(hosts), action),
+                   PlaybookImport("lock_acquire.yml", ("lock",)), *imports,
                    PlaybookImport("lock_release.yml", ("lock",))]
         # The lock play targets the filtered primary host by name: it must be inside the limit.
         limit_hosts[lock_host] = None

@@ -54,11 +54,24 @@ def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImpor
                    {"kdeploy_app_role": name}, role_group(name))
         for name in roles)
     return (
+        *((destination_check(),) if accessories else ()),
         PlaybookImport("lock_acquire.yml", ("lock",)),
         HostsPlay("Set up the hosts", host_tasks),
         *((HostsPlay(APP_PLAY, app_tasks),) if app_tasks else ()),
         PlaybookImport("lock_release.yml", ("lock",)),
     )
+
+
+def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> PlaybookImport:
+    """The play that refuses, before the lock, an accessory another destination's container holds.
+
+    `always`: it runs whatever --tags select and checks the accessories they select (a
+    role-scoped setup's --skip-tags accessory skips it). No names: every accessory.
+    """
+    variables = {"kdeploy_accessory_check_action": action}
+    if names:
+        variables["kdeploy_accessory_check_names"] = ",".join(names)
+    return PlaybookImport("accessory_destination_check.yml", ("always", "accessory"), variables)
 
 
 def build_setup_plan(config: Config, options: SetupOptions) -> Plan:

@@ -77,16 +77,17 @@ def test_setup_with_accessories_boots_only_those_inside_the_filter(tmp_path: Pat
     _, plays = list_plan(tmp_path, SetupOptions(roles="web_new", skip_push=True,
                                                 with_accessories=True))
     assert tag_hosts(plays) == {tag: {WEB_NEW} for tag in
-                                ("lock", "bootstrap", "accessory", "accessory_db", "app",
-                                 "app_web_new")}
+                                ("always", "lock", "bootstrap", "accessory", "accessory_db",
+                                 "app", "app_web_new")}
 
 
 def test_full_setup_runs_every_play(tmp_path: Path) -> None:
     args, plays = list_plan(tmp_path, SetupOptions(skip_push=True))
     assert args == []
     selected = tag_hosts(plays)
-    assert set(selected) == {"lock", "bootstrap", "accessory", "accessory_db", "app", "app_web",
-                             "app_web_new"}
+    assert set(selected) == {"always", "lock", "bootstrap", "accessory", "accessory_db", "app",
+                             "app_web", "app_web_new"}
+    assert selected["always"] == {WEB_NEW}  # the destination check, on the accessory's host
     assert selected["lock"] == {WEB}  # the primary host
     assert selected["bootstrap"] == {WEB, WEB_NEW}
     assert all(play.hosts and play.tasks for play in plays)

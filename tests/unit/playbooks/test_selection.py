@@ -40,14 +40,18 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     plays = list_selection(project_dir)
     hosts = {play.name: sorted(play.hosts) for play in plays}
     assert hosts == {
+        # Every accessory host, before the lock (read-only: one docker inspect per host).
+        "Check the accessory names on their hosts": ["db1", "web1", "webnew1"],
         "Acquire the deploy lock": ["web1"],
         "Set up the hosts": ["db1", "web1", "web2", "webnew1"],
         "Boot the app roles": ["db1", "web1", "web2", "webnew1"],
         "Release the deploy lock": ["web1"],
     }
     assert all(play.tasks for play in plays)
-    # No `always` anywhere: role argument validation is an ordinary task of each role.
-    assert not [task for task in tasks_run(plays) if "always" in task[2]]
+    # `always` only on the destination check (it checks the accessories the tags select); role
+    # argument validation is an ordinary task of each role.
+    assert {play for play, _, tags in tasks_run(plays) if "always" in tags} == {
+        "Check the accessory names on their hosts"}
     # Every task of the hosts play belongs to exactly one part, tagged like DESIGN.md's plays.
     parts = [tags - {"app", "accessory"} for play, _, tags in tasks_run(plays)
              if play in ("Set up the hosts", "Boot the app roles")]
@@ -60,7 +64,7 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
 def test_hosts_play_guards_each_role_by_its_group(project_dir: Path) -> None:
     # --list-tasks does not show `when`: read the generated play. A host only runs the roles and
     # accessories of its own groups (a host in two roles runs both, each with its own vars).
-    hosts_play, apps_play = yaml.safe_load((project_dir / "project" / "setup.yml").read_text())[1:3]
+    hosts_play, apps_play = yaml.safe_load((project_dir / "project" / "setup.yml").read_text())[2:4]
     assert hosts_play["strategy"] == apps_play["strategy"] == "free"
     tasks = hosts_play["tasks"] + apps_play["tasks"]
     guards = {tuple(task["tags"]): task.get("when") for task in tasks}
@@ -102,5 +106,8 @@ def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> 
 def test_accessory_tag_selects_only_that_accessory(project_dir: Path, accessory: str) -> None:
     selected = tasks_run(list_selection(project_dir, "--tags", f"accessory_{accessory}"))
     assert selected
-    assert {play for play, _, _ in selected} == {"Set up the hosts"}
-    assert all(f"accessory_{accessory}" in tags for _, _, tags in selected)
+    # The destination check is `always` (its tasks check only the accessory the tags select).
+    assert {play for play, _, _ in selected} == {
+        "Check the accessory names on their hosts", "Set up the hosts"}
+    assert all(f"accessory_{accessory}" in tags for play, _, tags in selected
+               if play == "Set up the hosts")
