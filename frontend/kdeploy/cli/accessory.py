@@ -65,58 +65,28 @@ def _run(action: str, name: str, options: GlobalOptions, output_format: str,
             report=None if report is None else lambda results: report(hosts, results, options))
 
 
-@accessory.command("boot")
-@global_options
-@output_option
-@name_argument
-def accessory_boot(options: GlobalOptions, output_format: str, name: str) -> None:
-    """Boot accessory NAME (or all): converge, leave a running one alone, report changes."""
-    _run("boot", name, options, output_format)
+# The commands that take only NAME, with their help: one definition registers them all.
+_NAME_ONLY_ACTIONS = {
+    "boot": "Boot accessory NAME (or all): converge, leave a running one alone, report changes.",
+    "reboot": "Reboot accessory NAME (or all): pull its image, then replace its container.",
+    "start": "Start the existing container of accessory NAME (or all).",
+    "stop": "Stop the container of accessory NAME (or all).",
+    "restart": "Restart the container of accessory NAME (or all): stop, then start.",
+    "details": "Show details about accessory NAME (or all) on its hosts.",
+}
 
 
-@accessory.command("reboot")
-@global_options
-@output_option
-@name_argument
-def accessory_reboot(options: GlobalOptions, output_format: str, name: str) -> None:
-    """Reboot accessory NAME (or all): pull its image, then replace its container."""
-    _run("reboot", name, options, output_format)
+def _name_only_command(action: str, help_text: str) -> None:
+    @accessory.command(action, help=help_text)
+    @global_options
+    @output_option
+    @name_argument
+    def command(options: GlobalOptions, output_format: str, name: str) -> None:
+        _run(action, name, options, output_format)
 
 
-@accessory.command("start")
-@global_options
-@output_option
-@name_argument
-def accessory_start(options: GlobalOptions, output_format: str, name: str) -> None:
-    """Start the existing container of accessory NAME (or all)."""
-    _run("start", name, options, output_format)
-
-
-@accessory.command("stop")
-@global_options
-@output_option
-@name_argument
-def accessory_stop(options: GlobalOptions, output_format: str, name: str) -> None:
-    """Stop the container of accessory NAME (or all)."""
-    _run("stop", name, options, output_format)
-
-
-@accessory.command("restart")
-@global_options
-@output_option
-@name_argument
-def accessory_restart(options: GlobalOptions, output_format: str, name: str) -> None:
-    """Restart the container of accessory NAME (or all): stop, then start."""
-    _run("restart", name, options, output_format)
-
-
-@accessory.command("details")
-@global_options
-@output_option
-@name_argument
-def accessory_details(options: GlobalOptions, output_format: str, name: str) -> None:
-    """Show details about accessory NAME (or all) on its hosts."""
-    _run("details", name, options, output_format)
+for _action, _help in _NAME_ONLY_ACTIONS.items():
+    _name_only_command(_action, _help)
 
 
 @accessory.command("remove")

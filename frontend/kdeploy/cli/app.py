@@ -58,37 +58,13 @@ def _app_hosts(config: Config, options: AppOptions) -> tuple[str, ...]:
                   primary=options.primary).app_hosts
 
 
-@app.command("details")
-@global_options
-@output_option
-def app_details(options: GlobalOptions, output_format: str) -> None:
-    """Show details about the app containers (docker ps per role)."""
-    _run_read("details", options, output_format)
-
-
-@app.command("containers")
-@global_options
-@output_option
-def app_containers(options: GlobalOptions, output_format: str) -> None:
-    """Show the app containers on the servers, running or not."""
-    _run_read("containers", options, output_format)
-
-
-@app.command("images")
-@global_options
-@output_option
-def app_images(options: GlobalOptions, output_format: str) -> None:
-    """Show the app images on the servers."""
-    _run_read("images", options, output_format)
-
-
-@app.command("version")
-@global_options
-@output_option
-def app_version(options: GlobalOptions, output_format: str) -> None:
-    """Show the app version running on the servers."""
-    _run_read("version", options, output_format)
-
+# Read-only commands (no lock), with their help.
+_READ_ACTIONS = {
+    "details": "Show details about the app containers (docker ps per role).",
+    "containers": "Show the app containers on the servers, running or not.",
+    "images": "Show the app images on the servers.",
+    "version": "Show the app version running on the servers.",
+}
 
 def _run_read(action: str, options: GlobalOptions, output_format: str) -> None:
     config, app_options = _load(options)
@@ -98,33 +74,35 @@ def _run_read(action: str, options: GlobalOptions, output_format: str) -> None:
             report=lambda results: READ_REPORTS[action](hosts, results, options.quiet))
 
 
-@app.command("start")
-@global_options
-@output_option
-def app_start(options: GlobalOptions, output_format: str) -> None:
-    """Start the existing app containers of the version on the servers."""
-    _run_locked("start", options, output_format)
-
-
-@app.command("stop")
-@global_options
-@output_option
-def app_stop(options: GlobalOptions, output_format: str) -> None:
-    """Stop the running app containers on the servers."""
-    _run_locked("stop", options, output_format)
-
-
-@app.command("remove")
-@global_options
-@output_option
-def app_remove(options: GlobalOptions, output_format: str) -> None:
-    """Remove the app containers, images and app directories from the servers."""
-    _run_locked("remove", options, output_format)
-
+# Commands that take the deploy lock and no option, with their help.
+_LOCKED_ACTIONS = {
+    "start": "Start the existing app containers of the version on the servers.",
+    "stop": "Stop the running app containers on the servers.",
+    "remove": "Remove the app containers, images and app directories from the servers.",
+}
 
 def _run_locked(action: str, options: GlobalOptions, output_format: str) -> None:
     config, app_options = _load(options)
     execute(config, build_app_plan(config, action, app_options), options, output_format)
+
+
+def _register(actions: dict[str, str], run: Callable[[str, GlobalOptions, str], None]) -> None:
+    # One definition for the commands that take only the global options.
+    for action, help_text in actions.items():
+        _options_only_command(action, help_text, run)
+
+
+def _options_only_command(action: str, help_text: str,
+                          run: Callable[[str, GlobalOptions, str], None]) -> None:
+    @app.command(action, help=help_text)
+    @global_options
+    @output_option
+    def command(options: GlobalOptions, output_format: str) -> None:
+        run(action, options, output_format)
+
+
+_register(_READ_ACTIONS, _run_read)
+_register(_LOCKED_ACTIONS, _run_locked)
 
 
 @app.command("stale_containers")
