@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.accessory as accessory_module
 import kdeploy.cli.execute as execute_module
-from kdeploy.plan import Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.runner import HostFailure
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 # web: 10.0.10.1; mysql on 10.0.10.2; redis (service custom-redis) on 10.0.10.3-4.
@@ -30,26 +30,6 @@ def kdeploy_cli():  # type: ignore[no-untyped-def]
     for name in ("app", "accessory", "remove"):
         importlib.import_module(f"kdeploy.cli.{name}")
     return cli_package.cli
-
-
-class StubRunner:
-    """Stands in for `run_plan`: records the plan, replays report-task results per host."""
-
-    def __init__(self, results: dict[str, Any] | None = None,
-                 failures: list[HostFailure] | None = None) -> None:
-        self.results = results or {}
-        self.failures = failures or []
-        self.plans: list[Plan] = []
-
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
-        self.plans.append(plan)
-        for host, res in self.results.items():
-            on_event({"event": "runner_on_ok",
-                      "event_data": {"host": host, "task": plan.report_task, "res": res}})
-        on_event({"event": "playbook_on_stats", "event_data": {}})
-        if self.failures:
-            return RunResult(status="failed", rc=2, failures=self.failures)
-        return RunResult(status="successful", stats={"ok": dict.fromkeys(self.results, 2)})
 
 
 @pytest.fixture(autouse=True)

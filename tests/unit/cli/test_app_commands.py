@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.app as app_module
 import kdeploy.cli.execute as execute_module
 import kdeploy.cli.remove as remove_module
 from kdeploy.config import load_config
-from kdeploy.plan import Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.runner import HostFailure
 from kdeploy.ssh_command import ssh_argv
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
@@ -43,27 +43,6 @@ def looped(*items: tuple[Any, str, int]) -> dict[str, Any]:
     key = "__kdeploy_app_ops_item" if isinstance(items[0][0], list) else "__kdeploy_app_ops_role"
     return {"results": [{key: item, "stdout": out, "rc": rc, "changed": False}
                         for item, out, rc in items]}
-
-
-class StubRunner:
-    """Stands in for `run_plan`: records the plan, replays report-task results per host."""
-
-    def __init__(self, results: dict[str, dict[str, Any]] | None = None,
-                 failures: list[HostFailure] | None = None) -> None:
-        self.results = results or {}
-        self.failures = failures or []
-        self.plans: list[Plan] = []
-
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
-        self.plans.append(plan)
-        on_event({"event": "playbook_on_play_start", "event_data": {"play": "Part"}})
-        for host, res in self.results.items():
-            on_event({"event": "runner_on_ok",
-                      "event_data": {"host": host, "task": plan.report_task, "res": res}})
-        on_event({"event": "playbook_on_stats", "event_data": {}})
-        if self.failures:
-            return RunResult(status="failed", rc=2, failures=self.failures)
-        return RunResult(status="successful", stats={"ok": dict.fromkeys(self.results, 2)})
 
 
 @pytest.fixture(autouse=True)
