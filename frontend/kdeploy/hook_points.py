@@ -23,6 +23,9 @@ from dataclasses import dataclass, replace
 
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, RoleImport
 from kdeploy.plan.deploy import ROLLBACK_CHECK_PLAY, boot_group_name
+from kdeploy.plan.proxy import ACTIONS as PROXY_ACTIONS
+from kdeploy.plan.proxy import HOSTS_VAR as PROXY_HOSTS_VAR
+from kdeploy.plan.proxy import REBOOT_PART as PROXY_REBOOT_PART
 
 # One unit of a plan: an imported part playbook, or one task of a hosts play (with its play).
 Unit = tuple[PlaybookImport | RoleImport, HostsPlay | None]
@@ -126,6 +129,8 @@ COMMAND_HOOKS: dict[str, tuple[HookPoint, ...]] = {
     **dict.fromkeys(tuple(f"accessory {action}" for action in (
         "boot", "reboot", "upgrade", "start", "stop", "restart", "remove", "details", "logs",
         "exec")), CONNECT_HOOKS),
+    # Kamal's proxy subcommands run pre-connect first; reboot adds its hooks per host group.
+    **dict.fromkeys(tuple(f"proxy {action}" for action in PROXY_ACTIONS), CONNECT_HOOKS),
     # Kamal's `server bootstrap`: docker-setup after the bootstrap, while the lock is held.
     "server bootstrap": (HookPoint("pre-connect", at_start, lock=False),
                          HookPoint("docker-setup", after_last("bootstrap"))),
@@ -155,6 +160,8 @@ def hook_points(plan: Plan) -> tuple[HookPoint, ...]:
     group's hosts (KAMAL_HOSTS), as Kamal runs them around each `boot/limit` group.
     """
     points = COMMAND_HOOKS.get(plan.command, ())
+    if plan.command == "proxy reboot":
+        return (*points, *_proxy_reboot_points(plan))
     if plan.command not in (*DEPLOY_COMMANDS, "app boot"):
         return points
     groups: dict[str, list[str]] = {}
@@ -171,6 +178,28 @@ def hook_points(plan: Plan) -> tuple[HookPoint, ...]:
         ))
     # pre-deploy/post-deploy stay outside the boot hooks: order is pre-deploy, boot hooks, post.
     return (*points[:2], *boot_points, *points[2:])
+
+
+def _proxy_reboot_points(plan: Plan) -> tuple[HookPoint, ...]:
+    # Kamal runs pre-proxy-reboot and post-proxy-reboot around each host group of the reboot
+    # (every proxy host at once, or one host at a time with --rolling).
+    reboots = [entry for entry in plan.imports
+               if isinstance(entry, PlaybookImport) and entry.playbook == PROXY_REBOOT_PART]
+    return tuple(
+        point for entry in reboots for point in (
+            HookPoint("pre-proxy-reboot", around_import(entry, end=False),
+                      hosts=tuple(entry.vars[PROXY_HOSTS_VAR].split(","))),
+            HookPoint("post-proxy-reboot", around_import(entry, end=True),
+                      hosts=tuple(entry.vars[PROXY_HOSTS_VAR].split(","))),
+        ))
+
+
+def around_import(entry: PlaybookImport, end: bool) -> Anchor:
+    """Before (end=False) or after (end=True) one imported part playbook."""
+    def anchor(units: Sequence[Unit]) -> int | None:
+        found = next((index for index, (unit, _) in enumerate(units) if unit is entry), None)
+        return None if found is None else found + int(end)
+    return anchor
 
 
 def plan_units(plan: Plan) -> list[Unit]:

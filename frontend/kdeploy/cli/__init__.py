@@ -35,8 +35,8 @@ def cli() -> None:
 
 
 # Each command group lives in its own module and registers itself on `cli` when imported.
-COMMAND_MODULES = ("main", "setup", "deploy", "app", "accessory", "build", "prune", "remove",
-                   "registry", "server", "lock", "sandbox")
+COMMAND_MODULES = ("main", "setup", "deploy", "app", "accessory", "proxy", "build", "prune",
+                   "remove", "registry", "server", "lock", "sandbox")
 
 
 def _register_commands() -> None:

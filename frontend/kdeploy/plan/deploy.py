@@ -17,6 +17,7 @@ from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
 from kdeploy.inventory import role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
+from kdeploy.plan.proxy import proxy_check, proxy_hosts, proxy_part
 from kdeploy.plan.setup import app_secret_names, proxy_notices
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
@@ -39,9 +40,11 @@ class DeployOptions:
 def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
     """Plan one of COMMANDS: lock, (rollback: check the version), the boot groups, unlock.
 
-    `deploy` and `redeploy` pull the image on every host (Kamal's `build pull` or `deliver` has
-    just pushed it); `rollback` and `app boot` use the image the host has, pulling only a missing
-    one. `redeploy` keeps every stopped container (Kamal runs no prune there).
+    `deploy` first checks that every running proxy runs the pinned image, then boots the proxy
+    where it is missing. `deploy` and `redeploy` pull the image on every host (Kamal's `build
+    pull` or `deliver` has just pushed it); `rollback` and `app boot` use the image the host has,
+    pulling only a missing one. `redeploy` keeps every stopped container (Kamal runs no prune
+    there).
 
     Raises:
         UsageError: no version, or no app host in the filtered hosts.
@@ -55,9 +58,17 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
     if not selection.app_hosts:
         raise UsageError(f"No app hosts to {options.command}"
                          + (f" for --roles {options.roles}" if options.roles else ""))
-    imports: list[PlaybookImport | HostsPlay] = [PlaybookImport("lock_acquire.yml", ("lock",))]
+    proxied = proxy_hosts(config, selection) if options.command == "deploy" else ()
+    imports: list[PlaybookImport | HostsPlay] = [
+        # A proxy running another image than the pinned one stops the deploy before it starts.
+        *((proxy_check(proxied),) if proxied else ()),
+        PlaybookImport("lock_acquire.yml", ("lock",)),
+    ]
     if options.command == "rollback":
         imports.append(_rollback_check(selection))
+    if proxied:
+        # Kamal's deploy boots the proxy (a running one is left alone) before the app.
+        imports.append(proxy_part("proxy_boot.yml", proxied))
     imports += boot_groups(config, selection)
     imports.append(PlaybookImport("lock_release.yml", ("lock",)))
     return Plan(
@@ -66,7 +77,7 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
         imports=tuple(imports),
         extravars=_extravars(config, selection, options),
         secret_names=app_secret_names(config, selection),
-        notices=proxy_notices(selection),
+        notices=proxy_notices(config, selection),
         lock_host=selection.primary_host,
     )
 

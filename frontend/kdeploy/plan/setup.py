@@ -9,9 +9,14 @@ from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
 from kdeploy.inventory import accessory_group, role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
+from kdeploy.plan.proxy import CHECK_PART
+from kdeploy.plan.proxy import TAGS as PROXY_TAGS
+from kdeploy.plan.proxy import proxy_hosts as filtered_proxy_hosts
 
 # The second hosts play of setup: the app roles, once every accessory is up.
 APP_PLAY = "Boot the app roles"
+# The inventory group of the hosts that run the proxy.
+PROXY_GROUP = "kdeploy_proxy"
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,16 @@ class SetupOptions:
 def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
     """Return every play of a full setup: lock, the hosts play, unlock."""
     return setup_plays([acc.name for acc in config.accessories],
-                       [role.name for role in config.roles])
+                       [role.name for role in config.roles], proxy=bool(config.proxy_roles))
 
 
-def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImport | HostsPlay, ...]:
+def setup_plays(accessories: list[str], roles: list[str],
+                proxy: bool = False) -> tuple[PlaybookImport | HostsPlay, ...]:
     """Return the setup plays for these accessory and role names (in config order).
+
+    `proxy`: some role runs behind the proxy. Then a running proxy must run the pinned image (a
+    check before the lock), and the proxy boots on its hosts right after Docker, before the
+    accessories and the app (Kamal's deploy boots it first).
 
     The lock plays stay apart (a held lock stops the run before any host is touched, and the
     release waits for every host). Bootstrap and accessories share one `free` play, the app roles
@@ -44,6 +54,8 @@ def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImpor
     """
     host_tasks = (
         RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.", ("bootstrap",)),
+        *((RoleImport("kdeploy_proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
+                      tasks_from="boot"),) if proxy else ()),
         *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
                      ("accessory", accessory_tag(name)), {"kdeploy_accessory_name": name},
                      accessory_group(name))
@@ -55,6 +67,7 @@ def setup_plays(accessories: list[str], roles: list[str]) -> tuple[PlaybookImpor
         for name in roles)
     return (
         *((destination_check(),) if accessories else ()),
+        *((PlaybookImport(CHECK_PART, PROXY_TAGS),) if proxy else ()),
         PlaybookImport("lock_acquire.yml", ("lock",)),
         HostsPlay("Set up the hosts", host_tasks),
         *((HostsPlay(APP_PLAY, app_tasks),) if app_tasks else ()),
@@ -107,7 +120,7 @@ def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
         limit=_limit(selection, options) if filtered else None,
         extravars=_extravars(config, selection, options),
         secret_names=_secret_names(config, selection, options.with_accessories or not filtered),
-        notices=(*notices, *proxy_notices(selection)),
+        notices=(*notices, *proxy_notices(config, selection)),
         lock_host=selection.primary_host,
     )
 
@@ -116,6 +129,8 @@ def _filtered_selection(
     config: Config, selection: Selection, options: SetupOptions
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     tags = ["lock", "bootstrap", *(app_tag(role.name) for role in selection.roles)]
+    if filtered_proxy_hosts(config, selection):
+        tags += PROXY_TAGS
     if options.with_accessories:
         tags += [accessory_tag(name) for name in selection.accessory_hosts]
         skipped = [accessory_tag(acc.name) for acc in config.accessories
@@ -157,12 +172,12 @@ def _extravars(config: Config, selection: Selection, options: SetupOptions) -> d
     }
 
 
-def proxy_notices(selection: Selection) -> tuple[str, ...]:
-    """A notice per selected role Kamal runs behind kamal-proxy (kdeploy runs no proxy yet)."""
+def proxy_notices(config: Config, selection: Selection) -> tuple[str, ...]:
+    """A notice per selected accessory Kamal runs behind kamal-proxy (kdeploy does not, yet)."""
     return tuple(
-        f"Role {role.name} runs behind kamal-proxy in Kamal; kdeploy does not run a proxy yet, so "
-        f"its containers get no proxy route (set `proxy: false` on the role to silence this)"
-        for role in selection.roles if role.running_proxy)
+        f"Accessory {name} runs behind kamal-proxy in Kamal; kdeploy does not route accessories "
+        "through the proxy yet, so it gets no proxy route"
+        for name in selection.accessory_hosts if config.accessory(name).running_proxy)
 
 
 def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:

@@ -1,0 +1,153 @@
+"""`kdeploy proxy …`: Kamal's proxy subcommands (kamal-spec §3.4, §4.6), for either engine.
+
+The proxy runs on the hosts of the roles behind it. `boot` starts a stopped proxy or runs a
+missing one and leaves a running one alone; `reboot` replaces it (with `--rolling` one host at a
+time, so the other hosts keep serving); `remove` refuses while other apps are installed on a
+proxy host unless `--force`. The engine (`kamal-proxy` or `caddy`) comes from `x-kdeploy/proxy`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+import click
+
+from kdeploy.cli import cli
+from kdeploy.cli.accessory import _confirm
+from kdeploy.cli.app import by_host, output_of, run_ssh
+from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.config import Config, load_config, select
+from kdeploy.errors import UsageError
+from kdeploy.plan.proxy import (
+    ProxyLogsOptions,
+    ProxyOptions,
+    build_proxy_logs_plan,
+    build_proxy_plan,
+    proxy_hosts,
+)
+from kdeploy.ssh_command import ssh_argv
+
+Results = dict[str, dict[str, Any]]
+
+
+@cli.group()
+def proxy() -> None:
+    """Manage the proxy in front of the web roles: Kamal's `proxy` commands."""
+
+
+def _load(options: GlobalOptions, **extra: Any) -> tuple[Config, ProxyOptions]:
+    config = load_config(options.config_file, options.destination, version=options.version)
+    return config, ProxyOptions(roles=options.roles, hosts=options.hosts,
+                                primary=options.primary, performer=performer(), **extra)
+
+
+def _run(action: str, options: GlobalOptions, output_format: str, **extra: Any) -> None:
+    config, proxy_options = _load(options, **extra)
+    plan = build_proxy_plan(config, action, proxy_options)
+    hosts = _hosts(config, proxy_options)
+    execute(config, plan, options, output_format,
+            report=(lambda results: proxy_report(hosts, results, options.quiet))
+            if action == "details" else None)
+
+
+def _hosts(config: Config, proxy_options: ProxyOptions) -> tuple[str, ...]:
+    return proxy_hosts(config, select(config, roles=proxy_options.roles,
+                                      hosts=proxy_options.hosts, primary=proxy_options.primary))
+
+
+# The commands that take only the global options, with their help: one definition for all.
+_OPTIONS_ONLY_ACTIONS = {
+    "boot": "Boot the proxy on its hosts (a running proxy is left alone).",
+    "start": "Start the existing proxy container on its hosts.",
+    "stop": "Stop the proxy container on its hosts.",
+    "restart": "Restart the proxy container on its hosts: stop, then start.",
+    "details": "Show details about the proxy container on its hosts.",
+}
+
+
+def _options_only_command(action: str, help_text: str) -> None:
+    @proxy.command(action, help=help_text)
+    @global_options
+    @output_option
+    def command(options: GlobalOptions, output_format: str) -> None:
+        _run(action, options, output_format)
+
+
+for _action, _help in _OPTIONS_ONLY_ACTIONS.items():
+    _options_only_command(_action, _help)
+
+
+@proxy.command("reboot")
+@global_options
+@click.option("--rolling", is_flag=True, help="Reboot the proxy one host at a time.")
+@click.option("-y", "--confirmed", is_flag=True, help="Proceed without the confirmation question.")
+@output_option
+def proxy_reboot(options: GlobalOptions, rolling: bool, confirmed: bool,
+                 output_format: str) -> None:
+    """Reboot the proxy: stop and remove its container, run the pinned image again."""
+    _confirm(confirmed, "This will cause a brief outage on each host. Are you sure?",
+             "proxy reboot")
+    _run("reboot", options, output_format, rolling=rolling)
+
+
+@proxy.command("remove")
+@global_options
+@click.option("--force", is_flag=True,
+              help="Remove the proxy even when other apps are still installed on its hosts.")
+@output_option
+def proxy_remove(options: GlobalOptions, force: bool, output_format: str) -> None:
+    """Remove the proxy container, its image and its directory from its hosts."""
+    _run("remove", options, output_format, force=force)
+
+
+@proxy.command("logs")
+@global_options
+@click.option("-s", "--since", default=None,
+              help="Show lines since a timestamp (2013-01-02T13:23:37Z) or relative (42m).")
+@click.option("-n", "--lines", type=int, default=None,
+              help="Lines to show from each server (100; all with -s/-g).")
+@click.option("-g", "--grep", default=None, help="Show only lines matching this grep pattern.")
+@click.option("-f", "--follow", is_flag=True,
+              help="Follow the log on the first proxy host (or the host given with -h).")
+@click.option("-T", "--skip-timestamps", is_flag=True, help="Do not prefix lines with timestamps.")
+@output_option
+def proxy_logs(options: GlobalOptions, since: str | None, lines: int | None, grep: str | None,
+               follow: bool, skip_timestamps: bool, output_format: str) -> None:
+    """Show log lines from the proxy on its hosts."""
+    config, proxy_options = _load(options)
+    hosts = _hosts(config, proxy_options)
+    if follow:
+        _follow(config, hosts, grep, not skip_timestamps)
+        return
+    logs = ProxyLogsOptions(since=since, lines=lines, grep=grep, skip_timestamps=skip_timestamps)
+    plan = build_proxy_logs_plan(config, proxy_options, logs)
+    execute(config, plan, options, output_format,
+            report=lambda results: proxy_report(hosts, results, options.quiet))
+
+
+def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps: bool) -> None:
+    # Kamal's follow_logs: `docker logs` over an interactive ssh on the first proxy host.
+    if not hosts:
+        raise UsageError("No proxy hosts inside the filters")
+    host = hosts[0]
+    command = " ".join(["docker", "logs", config.proxy_container,
+                        *(["--timestamps"] if timestamps else []),
+                        "--tail", "10", "--follow", "2>&1"])
+    if grep:
+        command += f" | grep {shlex.quote(grep)}"
+    argv = ssh_argv(config, host, command)
+    click.echo(f"Following logs on {host}...\n{shlex.join(argv)}")
+    sys.exit(run_ssh(argv))
+
+
+# --- Reports: what each command prints, from its report task's results per host. ---
+
+def proxy_report(hosts: tuple[str, ...], results: Results,
+                 quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`proxy details` and `proxy logs`: each host's output under Kamal's `Proxy Host: <host>`."""
+    blocks = [("Proxy", host, None, output_of(results[host])) for host in hosts if host in results]
+    return by_host(blocks, quiet), {"results": [
+        {"host": host, "output": output} for _, host, _, output in blocks]}

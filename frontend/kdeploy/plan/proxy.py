@@ -1,0 +1,159 @@
+"""Plan Kamal's `proxy` subcommands, and the proxy steps of `setup` and `deploy` (kamal-spec §4.6).
+
+The proxy runs on the hosts of the roles behind it (inside Kamal's filters). Each command imports
+`playbooks/proxy_<action>.yml` (tag `proxy`) aimed at exactly those hosts through the var
+`kdeploy_proxy_hosts`; the commands that change the proxy take the deploy lock, as Kamal's
+`with_lock` does. `reboot --rolling` reboots one host per import, so that the pre/post-proxy-reboot
+hooks run around each host as Kamal runs them. Pure: Config and options in, a Plan out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kdeploy.config import Config, Selection, select
+from kdeploy.errors import UsageError
+from kdeploy.plan.model import Plan, PlaybookImport
+
+# Part playbook(s) of each action, in order (restart is Kamal's stop then start).
+PARTS = {
+    "boot": ("proxy_boot.yml",),
+    "reboot": ("proxy_reboot.yml",),
+    "start": ("proxy_start.yml",),
+    "stop": ("proxy_stop.yml",),
+    "restart": ("proxy_stop.yml", "proxy_start.yml"),
+    "remove": ("proxy_remove.yml",),
+    "details": ("proxy_details.yml",),
+    "logs": ("proxy_logs.yml",),
+}
+ACTIONS = tuple(PARTS)
+LOCKED = ("boot", "reboot", "start", "stop", "restart", "remove")
+
+# The task of each part whose per-host results the command prints (roles/kdeploy_proxy).
+REPORT_TASKS = {"details": "Read the proxy details.", "logs": "Read the proxy logs."}
+
+# The part that refuses, before the lock, a running proxy whose image is not the pinned one.
+CHECK_PART = "proxy_check.yml"
+REBOOT_PART = "proxy_reboot.yml"
+TAGS = ("proxy",)
+HOSTS_VAR = "kdeploy_proxy_hosts"
+
+
+@dataclass(frozen=True)
+class ProxyOptions:
+    """Kamal's global filters, who runs the command, and the options of its subcommands."""
+
+    roles: str | None = None
+    hosts: str | None = None
+    primary: bool = False
+    performer: str = "kdeploy"
+    rolling: bool = False  # reboot: one host at a time
+    force: bool = False  # remove: even when other apps are installed
+
+
+@dataclass(frozen=True)
+class ProxyLogsOptions:
+    """`proxy logs` options (Kamal's names)."""
+
+    since: str | None = None
+    lines: int | None = None
+    grep: str | None = None
+    grep_options: str | None = None
+    skip_timestamps: bool = False
+
+
+def proxy_hosts(config: Config, selection: Selection) -> tuple[str, ...]:
+    """The filtered hosts that run the proxy: the hosts of the proxy roles, primary role first."""
+    chosen = set(selection.hosts)
+    hosts = [host for role in config.proxy_roles for host in role.hosts if host in chosen]
+    return tuple(dict.fromkeys(hosts))
+
+
+def proxy_part(playbook: str, hosts: tuple[str, ...]) -> PlaybookImport:
+    """One proxy part playbook aimed at exactly `hosts`."""
+    return PlaybookImport(playbook, TAGS, {HOSTS_VAR: ",".join(hosts)})
+
+
+def build_proxy_plan(config: Config, action: str, options: ProxyOptions,
+                     extravars: dict[str, Any] | None = None) -> Plan:
+    """Plan `proxy ACTION` on the filtered proxy hosts.
+
+    Raises:
+        UsageError: an unknown action, no proxy host inside the filters, or (for the commands
+            that lock) no version for the lock details.
+    """
+    if action not in PARTS:
+        raise UsageError(f"Unknown proxy command {action} (options: {', '.join(ACTIONS)})")
+    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    hosts = proxy_hosts(config, selection)
+    if not hosts:
+        raise UsageError("No proxy hosts inside the filters: no selected role runs behind the "
+                         "proxy (Kamal: the primary role unless `proxy: false`)")
+    variables: dict[str, Any] = {"kdeploy_performer": options.performer, **(extravars or {})}
+    if action == "reboot":
+        groups = [(host,) for host in hosts] if options.rolling else [hosts]
+        imports = [proxy_part(REBOOT_PART, group) for group in groups]
+    else:
+        imports = [proxy_part(part, hosts) for part in PARTS[action]]
+    if action == "remove":
+        variables["kdeploy_proxy_force"] = options.force
+    limit = dict.fromkeys(hosts)
+    lock_host = None
+    if action in LOCKED:
+        lock_host = selection.primary_host
+        imports = [PlaybookImport("lock_acquire.yml", ("lock",)), *imports,
+                   PlaybookImport("lock_release.yml", ("lock",))]
+        # The lock play targets the filtered primary host by name: it must be inside the limit.
+        limit[lock_host] = None
+        variables |= lock_vars(config, selection, options.performer)
+    return Plan(
+        command=f"proxy {action}",
+        imports=tuple(imports),
+        limit=",".join(host for host in limit if host),
+        extravars=variables,
+        secret_names=_registry_secrets(config) if action in ("boot", "reboot") else (),
+        lock_host=lock_host,
+        entry=f"kdeploy_proxy_{action}",
+        report_task=REPORT_TASKS.get(action),
+    )
+
+
+def build_proxy_logs_plan(config: Config, options: ProxyOptions, logs: ProxyLogsOptions) -> Plan:
+    """Plan `proxy logs` (Kamal: 100 lines unless --since or --grep)."""
+    lines = logs.lines if logs.lines is not None else (None if logs.since or logs.grep else 100)
+    return build_proxy_plan(config, "logs", options, {
+        "kdeploy_proxy_logs_since": logs.since,
+        "kdeploy_proxy_logs_lines": lines,
+        "kdeploy_proxy_logs_grep": logs.grep,
+        "kdeploy_proxy_logs_grep_options": logs.grep_options,
+        "kdeploy_proxy_logs_timestamps": not logs.skip_timestamps,
+    })
+
+
+def proxy_check(hosts: tuple[str, ...]) -> PlaybookImport:
+    """The check, before the lock, that every running proxy runs the pinned image."""
+    return proxy_part(CHECK_PART, hosts)
+
+
+def lock_vars(config: Config, selection: Selection, performer: str) -> dict[str, Any]:
+    """The extra vars of the deploy lock a command takes (Kamal writes the version into it)."""
+    if selection.primary_host is None:
+        raise UsageError("No host to hold the deploy lock: the config has no servers")
+    if config.version is None:
+        raise UsageError("No version for the lock details: pass --version, set VERSION, "
+                         "or run in a git repo")
+    return {
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": "Automatic deploy lock",
+        "kdeploy_version": config.version,
+        "kdeploy_performer": performer,
+    }
+
+
+def _registry_secrets(config: Config) -> tuple[str, ...]:
+    # Kamal logs in to the app's registry on the proxy hosts before it runs the proxy.
+    registry = config.registry
+    if registry.local:
+        return ()
+    return tuple(name for name in (registry.username_secret, registry.password_secret) if name)

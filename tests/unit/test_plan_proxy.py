@@ -1,0 +1,140 @@
+"""Plans of `proxy …` and the proxy steps of deploy and setup: hosts, lock, rolling, hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kdeploy.config import load_config
+from kdeploy.errors import UsageError
+from kdeploy.hook_points import hook_points, split_plan
+from kdeploy.plan import (
+    DeployOptions,
+    PlaybookImport,
+    SetupOptions,
+    build_deploy_plan,
+    build_setup_plan,
+)
+from kdeploy.plan.proxy import (
+    ProxyLogsOptions,
+    ProxyOptions,
+    build_proxy_logs_plan,
+    build_proxy_plan,
+)
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
+WEB = ("10.0.3.1", "10.0.3.2")
+
+
+def _config(name: str = "deploy_with_roles.yml", version: str | None = "v2"):  # type: ignore[no-untyped-def]
+    return load_config(FIXTURES / name, version=version, environ={})
+
+
+def _parts(plan) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    return [(entry.playbook, entry.vars.get("kdeploy_proxy_hosts"))
+            for entry in plan.imports if isinstance(entry, PlaybookImport)]
+
+
+def test_boot_locks_and_reaches_only_the_proxy_roles_hosts() -> None:
+    plan = build_proxy_plan(_config(), "boot", ProxyOptions())
+    assert _parts(plan) == [("lock_acquire.yml", None), ("proxy_boot.yml", ",".join(WEB)),
+                            ("lock_release.yml", None)]
+    assert plan.command == "proxy boot" and plan.lock_host == "10.0.3.1"
+    assert plan.limit == ",".join(WEB)  # the workers' hosts run no proxy
+    assert plan.extravars["kdeploy_version"] == "v2"
+
+
+def test_restart_is_stop_then_start_inside_one_lock() -> None:
+    plan = build_proxy_plan(_config(), "restart", ProxyOptions())
+    assert [part for part, _ in _parts(plan)] == [
+        "lock_acquire.yml", "proxy_stop.yml", "proxy_start.yml", "lock_release.yml"]
+
+
+def test_rolling_reboot_is_one_import_per_host_with_hooks_around_each() -> None:
+    plan = build_proxy_plan(_config(), "reboot", ProxyOptions(rolling=True))
+    assert _parts(plan)[1:3] == [("proxy_reboot.yml", "10.0.3.1"),
+                                 ("proxy_reboot.yml", "10.0.3.2")]
+    points = [(point.hook, point.hosts) for point in hook_points(plan)]
+    assert points == [("pre-connect", None),
+                      ("pre-proxy-reboot", ("10.0.3.1",)), ("post-proxy-reboot", ("10.0.3.1",)),
+                      ("pre-proxy-reboot", ("10.0.3.2",)), ("post-proxy-reboot", ("10.0.3.2",))]
+    steps = split_plan(plan, hook_points(plan), {"pre-proxy-reboot", "post-proxy-reboot"})
+    kinds = [getattr(step, "hook", None) or _parts(step) for step in steps]
+    assert kinds == [
+        [("lock_acquire.yml", None)],
+        "pre-proxy-reboot", [("proxy_reboot.yml", "10.0.3.1")], "post-proxy-reboot",
+        "pre-proxy-reboot", [("proxy_reboot.yml", "10.0.3.2")], "post-proxy-reboot",
+        [("lock_release.yml", None)]]
+
+
+def test_reboot_without_rolling_is_one_group_of_every_proxy_host() -> None:
+    plan = build_proxy_plan(_config(), "reboot", ProxyOptions())
+    assert _parts(plan)[1] == ("proxy_reboot.yml", ",".join(WEB))
+    assert [point.hosts for point in hook_points(plan)][1:] == [WEB, WEB]
+
+
+def test_filters_narrow_the_proxy_hosts_and_the_lock_host_joins_the_limit() -> None:
+    plan = build_proxy_plan(_config(), "stop", ProxyOptions(hosts="10.0.3.2"))
+    assert _parts(plan)[1] == ("proxy_stop.yml", "10.0.3.2")
+    assert plan.limit == "10.0.3.2"
+
+
+def test_no_proxy_host_inside_the_filters_is_a_clear_error() -> None:
+    with pytest.raises(UsageError, match="No proxy hosts inside the filters"):
+        build_proxy_plan(_config(), "boot", ProxyOptions(roles="workers"))
+
+
+def test_remove_passes_force_and_details_reads_without_the_lock() -> None:
+    remove = build_proxy_plan(_config(), "remove", ProxyOptions(force=True))
+    assert remove.extravars["kdeploy_proxy_force"] is True
+    details = build_proxy_plan(_config(version=None), "details", ProxyOptions())
+    assert _parts(details) == [("proxy_details.yml", ",".join(WEB))]
+    assert details.lock_host is None and details.report_task == "Read the proxy details."
+
+
+def test_logs_default_to_100_lines_unless_since_or_grep() -> None:
+    plain = build_proxy_logs_plan(_config(), ProxyOptions(), ProxyLogsOptions())
+    assert plain.extravars["kdeploy_proxy_logs_lines"] == 100
+    assert plain.extravars["kdeploy_proxy_logs_timestamps"] is True
+    grep = build_proxy_logs_plan(_config(), ProxyOptions(),
+                                 ProxyLogsOptions(grep="GET", skip_timestamps=True))
+    assert grep.extravars["kdeploy_proxy_logs_lines"] is None
+    assert grep.extravars["kdeploy_proxy_logs_timestamps"] is False
+
+
+def test_deploy_checks_the_pinned_image_before_the_lock_and_boots_the_proxy_after() -> None:
+    plan = build_deploy_plan(_config(), DeployOptions())
+    parts = _parts(plan)
+    assert parts[:3] == [("proxy_check.yml", ",".join(WEB)), ("lock_acquire.yml", None),
+                         ("proxy_boot.yml", ",".join(WEB))]
+    assert parts[-1] == ("lock_release.yml", None)
+    # pre-deploy still runs right after the lock.
+    steps = split_plan(plan, hook_points(plan), {"pre-deploy"})
+    assert _parts(steps[0]) == parts[:2] and steps[1].hook == "pre-deploy"
+
+
+@pytest.mark.parametrize("command", ["redeploy", "rollback", "app boot"])
+def test_only_deploy_boots_the_proxy(command: str) -> None:
+    plan = build_deploy_plan(_config(), DeployOptions(command=command))
+    assert not [part for part, _ in _parts(plan) if part.startswith("proxy_")]
+
+
+def test_deploy_of_roles_without_the_proxy_has_no_proxy_step() -> None:
+    plan = build_deploy_plan(_config(), DeployOptions(roles="workers"))
+    assert not [part for part, _ in _parts(plan) if part.startswith("proxy_")]
+
+
+def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None:
+    plan = build_setup_plan(_config(), SetupOptions(skip_push=True))
+    assert [part for part, _ in _parts(plan)][:2] == ["proxy_check.yml", "lock_acquire.yml"]
+    hosts_play = next(entry for entry in plan.imports if getattr(entry, "name", "") ==
+                      "Set up the hosts")
+    assert [(task.role, task.tasks_from, task.group) for task in hosts_play.tasks][:2] == [
+        ("kdeploy_docker", None, None), ("kdeploy_proxy", "boot", "kdeploy_proxy")]
+
+
+def test_role_scoped_setup_selects_the_proxy_only_for_a_proxy_role() -> None:
+    web = build_setup_plan(_config(), SetupOptions(skip_push=True, roles="web"))
+    workers = build_setup_plan(_config(), SetupOptions(skip_push=True, roles="workers"))
+    assert "proxy" in web.tags and "proxy" not in workers.tags
