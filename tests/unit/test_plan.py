@@ -20,7 +20,9 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
                             SetupOptions(skip_push=True))
     # Accessories have a play of their own before the apps': the play boundary makes every
     # accessory (healthy, when it has a health check) come up before any app role boots.
-    check, lock, hosts, apps, release = plan.imports
+    check, proxy_check, lock, hosts, apps, release = plan.imports
+    # A running proxy must run the pinned image: checked before the lock too.
+    assert proxy_check == PlaybookImport("proxy_check.yml", ("proxy",))
     # The destination check runs first, before the lock (always, on the accessory hosts).
     assert check == PlaybookImport("accessory_destination_check.yml", ("always", "accessory"),
                                    {"kdeploy_accessory_check_action": "boot"})
@@ -31,6 +33,7 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     assert (hosts.strategy, apps.strategy) == ("free", "free")
     assert [(task.role, task.tags, task.vars, task.group) for task in hosts.tasks] == [
         ("kdeploy_docker", ("bootstrap",), {}, None),
+        ("kdeploy_proxy", ("proxy",), {}, "kdeploy_proxy"),
         ("kdeploy_accessory", ("accessory", "accessory_db"), {"kdeploy_accessory_name": "db"},
          "accessory_db"),
     ]
@@ -41,9 +44,7 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     ]
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == "10.0.0.1"
-    # web is Kamal's proxied primary role: kdeploy says it runs no proxy yet.
-    assert [notice.split(";")[0] for notice in plan.notices] == [
-        "Role web runs behind kamal-proxy in Kamal"]
+    assert plan.notices == ()
 
 
 def test_role_scoped_setup_selects_the_role_and_skips_accessories() -> None:
@@ -62,9 +63,8 @@ def test_role_scoped_setup_names_accessories_it_left_out_on_those_hosts() -> Non
     plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
                             SetupOptions(roles="web", skip_push=True))
     assert plan.skip_tags == ("accessory",)
-    assert len(plan.notices) == 2
+    assert len(plan.notices) == 1
     assert plan.notices[0].startswith("Accessory db lives on 10.0.0.1 and was not booted")
-    assert plan.notices[1].startswith("Role web runs behind kamal-proxy")
     assert "--with-accessories" in plan.notices[0]
 
 
@@ -72,7 +72,7 @@ def test_with_accessories_boots_only_accessories_inside_the_filter() -> None:
     config = _config("deploy_founding_case_web_new.yml")
     inside = build_setup_plan(config, SetupOptions(roles="web", skip_push=True,
                                                    with_accessories=True))
-    assert inside.tags == ("lock", "bootstrap", "app_web", "accessory_db")
+    assert inside.tags == ("lock", "bootstrap", "app_web", "proxy", "accessory_db")
     assert inside.skip_tags == ()
     outside = build_setup_plan(config, SetupOptions(roles="web_new", skip_push=True,
                                                     with_accessories=True))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kdeploy.config import load_config
+from kdeploy.config import load_config, select
 from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
 from kdeploy.plan import Plan, PlaybookImport
@@ -36,8 +36,8 @@ from kdeploy.plan.app_commands import (
     build_details_plan,
     build_remove_plan,
     literal,
-    proxy_hosts,
 )
+from kdeploy.plan.proxy import proxy_hosts
 from kdeploy.private_data_dir import write_private_data_dir
 from kdeploy.sandbox.example import deploy_config
 
@@ -252,6 +252,8 @@ def test_remove_is_kamals_sequence_under_one_lock() -> None:
     assert plan.imports == (
         LOCK,
         PlaybookImport("app_remove.yml", ("app",)),
+        # Kamal removes the proxy after the app (kept while other apps are installed there).
+        PlaybookImport("proxy_remove.yml", ("proxy",), {"kdeploy_proxy_hosts": "10.0.10.1"}),
         PlaybookImport("accessory_remove.yml", ("accessory", "accessory_mysql"),
                        {"kdeploy_accessory_name": "mysql"}),
         PlaybookImport("accessory_remove.yml", ("accessory", "accessory_redis"),
@@ -271,7 +273,7 @@ def test_filtered_remove_keeps_to_the_filtered_hosts() -> None:
                              AppOptions(hosts="10.0.10.1,10.0.10.3"))
     assert plan.limit == "10.0.10.1,10.0.10.3"
     names = [entry.vars.get("kdeploy_accessory_name") for entry in plan.imports
-             if isinstance(entry, PlaybookImport) and entry.vars]
+             if isinstance(entry, PlaybookImport) and "kdeploy_accessory_name" in entry.vars]
     assert names == ["redis"]
 
 
@@ -298,7 +300,8 @@ def test_details_shows_proxy_app_and_accessories_of_the_filtered_hosts() -> None
 def test_proxy_hosts_are_kamals() -> None:
     config = _config("deploy_with_proxy.yml")
     # Roles in Kamal's order: primary first, then by name.
-    assert proxy_hosts(config) == ("10.0.18.1", "10.0.18.3", "10.0.18.2", "10.0.18.5")
+    assert proxy_hosts(config, select(config)) == (
+        "10.0.18.1", "10.0.18.3", "10.0.18.2", "10.0.18.5")
     plan = build_app_plan(config, "stop", AppOptions())
     assert plan.extravars["kdeploy_app_ops_proxy_roles"] == ["web", "admin", "api", "metrics"]
 

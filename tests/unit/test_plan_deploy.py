@@ -10,7 +10,14 @@ import pytest
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
 from kdeploy.hook_points import HookPoint, hook_points, split_plan
-from kdeploy.plan import DeployOptions, HostsPlay, PlaybookImport, build_deploy_plan
+from kdeploy.plan import (
+    DeployOptions,
+    HostsPlay,
+    PlaybookImport,
+    SetupOptions,
+    build_deploy_plan,
+    build_setup_plan,
+)
 from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
@@ -27,7 +34,9 @@ def _boot_plays(plan) -> list[HostsPlay]:  # type: ignore[no-untyped-def]
 
 def test_deploy_is_lock_a_play_per_role_unlock() -> None:
     plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
-    lock, web, workers, release = plan.imports
+    check, lock, proxy, web, workers, release = plan.imports
+    assert isinstance(check, PlaybookImport) and check.playbook == "proxy_check.yml"
+    assert isinstance(proxy, PlaybookImport) and proxy.playbook == "proxy_boot.yml"
     assert isinstance(lock, PlaybookImport) and lock.playbook == "lock_acquire.yml"
     assert isinstance(release, PlaybookImport) and release.playbook == "lock_release.yml"
     assert isinstance(web, HostsPlay) and isinstance(workers, HostsPlay)
@@ -125,8 +134,10 @@ def test_deploy_hooks_sit_where_kamal_runs_them_with_each_group_hosts() -> None:
     plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
     running = {"pre-connect", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy"}
     steps = _steps(plan, running)
-    assert steps[:4] == ["hook pre-connect", "lock_acquire.yml", "hook pre-deploy",
-                         "hook pre-app-boot 10.0.23.1"]
+    assert steps[:4] == ["hook pre-connect", "proxy_check.yml + lock_acquire.yml",
+                         "hook pre-deploy", "proxy_boot.yml"]
+    steps.remove("proxy_boot.yml")
+    assert steps[3] == "hook pre-app-boot 10.0.23.1"
     assert steps[4] == f"{BOOT_PLAY} (group 1 of 4): web"
     assert steps[5:7] == ["hook post-app-boot 10.0.23.1", "hook pre-app-boot 10.0.23.2"]
     assert steps[-3:] == ["hook post-app-boot 10.0.23.4", "lock_release.yml",
@@ -145,16 +156,19 @@ def test_without_hooks_the_plan_stays_one_run() -> None:
     assert split_plan(plan, hook_points(plan), set()) == [plan]
 
 
-def test_a_role_behind_kamal_proxy_gets_a_notice() -> None:
+def test_only_a_proxied_accessory_gets_a_notice() -> None:
     plan = build_deploy_plan(_config("deploy_founding_case_web_new.yml"), DeployOptions())
-    assert len(plan.notices) == 1 and plan.notices[0].startswith("Role web runs behind kamal-proxy")
-    assert build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(
-        roles="workers")).notices == ()
+    assert plan.notices == ()
+    setup = build_setup_plan(_config("deploy_with_proxied_accessory.yml"),
+                             SetupOptions(skip_push=True))
+    assert [notice.split(";")[0] for notice in setup.notices] == [
+        "Accessory netdata runs behind kamal-proxy in Kamal"]
 
 
 def test_boot_hooks_wrap_every_role_of_a_group() -> None:
     plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
     assert _steps(plan, {"pre-app-boot", "post-app-boot"}) == [
-        "lock_acquire.yml", "hook pre-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4",
+        "proxy_check.yml + lock_acquire.yml + proxy_boot.yml",
+        "hook pre-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4",
         f"{BOOT_PLAY}: web + {BOOT_PLAY}: workers",
         "hook post-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4", "lock_release.yml"]

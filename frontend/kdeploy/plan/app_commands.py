@@ -17,6 +17,7 @@ from kdeploy.config import Config, Selection, select
 from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
+from kdeploy.plan.proxy import proxy_hosts, proxy_part
 
 # The task of each part whose per-host results the command prints (roles/kdeploy_app_ops).
 APP_REPORT_TASKS = {
@@ -178,10 +179,11 @@ def build_app_ssh_plan(config: Config, options: AppOptions, kind: str,
 
 
 def build_remove_plan(config: Config, options: AppOptions) -> Plan:
-    """Plan `kdeploy remove`: lock, app remove, accessory remove (each), registry logout, unlock.
+    """Plan `kdeploy remove`: lock, app, proxy, accessories (each), registry logout, unlock.
 
-    Kamal's order (lib/kamal/cli/main.rb#remove) without kamal-proxy, on the filtered hosts:
-    the accessories living there and the filtered roles.
+    Kamal's order (lib/kamal/cli/main.rb#remove) on the filtered hosts: the filtered roles, the
+    proxy on their proxy hosts (kept where other apps are still installed, as Kamal keeps it),
+    the accessories living there.
 
     Raises:
         UsageError: no host to hold the lock, or no version for the lock details.
@@ -189,9 +191,11 @@ def build_remove_plan(config: Config, options: AppOptions) -> Plan:
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
     if selection.primary_host is None:
         raise UsageError("No host to hold the deploy lock: the config has no servers")
+    proxied = proxy_hosts(config, selection)
     imports = (
         PlaybookImport("lock_acquire.yml", ("lock",)),
         PlaybookImport("app_remove.yml", ("app",)),
+        *((proxy_part("proxy_remove.yml", proxied),) if proxied else ()),
         *(PlaybookImport("accessory_remove.yml", ("accessory", accessory_tag(name)),
                          {"kdeploy_accessory_name": name})
           for name in selection.accessory_hosts),
@@ -202,7 +206,8 @@ def build_remove_plan(config: Config, options: AppOptions) -> Plan:
         command="remove",
         imports=imports,
         limit=_filtered_limit(selection, options),
-        extravars=_role_vars(config, selection) | _lock_vars(config, selection, options),
+        extravars=_role_vars(config, selection) | _lock_vars(config, selection, options)
+        | {"kdeploy_proxy_force": False},
         lock_host=selection.primary_host,
         entry="kdeploy_remove",
     )
@@ -217,10 +222,9 @@ def build_details_plan(config: Config, options: AppOptions) -> Plan:
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
     if not selection.hosts:
         raise UsageError("No hosts to show details of")
-    chosen = set(selection.hosts)
     extravars = _role_vars(config, selection) | {
         "kdeploy_app_ops_accessories": list(selection.accessory_hosts),
-        "kdeploy_app_ops_proxy_hosts": [host for host in proxy_hosts(config) if host in chosen],
+        "kdeploy_app_ops_proxy_hosts": list(proxy_hosts(config, selection)),
     }
     return Plan(
         command="details",
@@ -230,13 +234,6 @@ def build_details_plan(config: Config, options: AppOptions) -> Plan:
         entry="kdeploy_details",
         report_task=APP_REPORT_TASKS["details"],
     )
-
-
-def proxy_hosts(config: Config) -> tuple[str, ...]:
-    """Kamal's proxy_hosts: hosts of the roles and accessories behind kamal-proxy."""
-    hosts = [host for role in config.proxy_roles for host in role.hosts]
-    hosts += [host for acc in config.accessories if acc.running_proxy for host in acc.hosts]
-    return tuple(dict.fromkeys(hosts))
 
 
 def literal(text: str) -> str:
