@@ -16,7 +16,9 @@ from kdeploy.sandbox.preflight import describe, inspect_machine
 
 # What a deploy of the sandbox example leaves on a host besides containers:
 # Kamal's/kdeploy's state dir and the db accessory's directories (~/<service_name>).
-DEPLOY_STATE = ("~/.kamal", "~/kdeploy-demo-db")
+DEPLOY_STATE = ("~/.kamal", "~/.kdeploy", "~/kdeploy-demo-db")
+# The proxies' named volumes (kamal-proxy's config; Caddy's autosaved routes and its data).
+PROXY_VOLUMES = ("kamal-proxy-config", "kdeploy-proxy-config", "kdeploy-proxy-data")
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def wait_http(address: str, port: int = 80, path: str = "/", timeout: float = 20
 def clean_host(info: SandboxInfo, host: SandboxHost, images: bool = False) -> None:
     """Remove every container and the example's deploy state (and optionally all images)."""
     commands = ["ids=$(docker ps -aq); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null",
-                f"rm -rf {' '.join(DEPLOY_STATE)}"]
+                f"rm -rf {' '.join(DEPLOY_STATE)}",
+                f"docker volume rm -f {' '.join(PROXY_VOLUMES)} >/dev/null"]
     if images:
         commands.append("docker image prune -af >/dev/null")
     ssh(info, host, "; ".join(commands))
