@@ -140,6 +140,23 @@ options:
     description: The Docker daemon, a C(unix://) socket.
     type: str
     default: unix:///var/run/docker.sock
+  proxy:
+    description:
+      - The role's proxy settings (C(kdeploy_app_roles[role].proxy)); null when the role does not run
+        behind the proxy. Keys C(service), C(app_port), C(healthcheck) (C(path), C(interval),
+        C(timeout) in seconds), C(deploy_args) (kamal-proxy) and C(route) (caddy).
+      - "With it, readiness is the proxy's: kamal-proxy - C(docker exec kamal-proxy kamal-proxy deploy
+        SERVICE --target=<12-char id>:<app_port> *deploy_args) (it health-checks and drains itself);
+        caddy - an HTTP GET of the health check path on the container's O(network) IP until 2xx
+        within O(deploy_timeout), then the route C(@id) is replaced through Caddy's admin API
+        (upstream C(<name>:<app_port>)), then the module waits (at most O(stop_timeout) seconds)
+        until Caddy has no request in flight to the old upstreams. Only then are the old versions
+        stopped. A failure removes the new container and leaves the route as it was."
+      - A converged container behind caddy gets its route back when the route points elsewhere.
+    type: dict
+  proxy_host:
+    description: The host's proxy (its C(kdeploy_proxy) var - C(engine), C(container), C(admin_socket)); required with O(proxy).
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -184,6 +201,12 @@ removed:
   description: IDs of the stopped containers removed beyond O(retain_containers).
   type: list
   returned: always
+proxy:
+  description: >-
+    What the proxy step did, C({engine, action, probes, drained}); action is C(deploy) (kamal-proxy),
+    C(added)/C(replaced)/C(unchanged) (caddy route), or null without a proxy.
+  type: dict
+  returned: always
 log:
   description: On failure, the last O(log_lines) lines of the failed container's log.
   type: list
@@ -195,16 +218,20 @@ import binascii
 import json
 import os
 import shlex
+import copy
 import subprocess
 import time
 
 try:
+    from urllib.error import HTTPError
     from urllib.parse import quote, urlencode
+    from urllib.request import ProxyHandler, build_opener
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    quote = urlencode = None
+    quote = urlencode = HTTPError = ProxyHandler = build_opener = None
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.kdeploy_caddy_admin import CaddyAdmin, CaddyAdminError, route_dials
 from ansible.module_utils.kdeploy_docker_socket import docker_request
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
@@ -374,6 +401,124 @@ class BootFailed(Exception):
         self.log = log
 
 
+def route_with_upstream(route, dial):
+    """A copy of the role's Caddy route whose reverse_proxy handlers dial `dial`."""
+    route = copy.deepcopy(route)
+    for handler in route.get("handle") or []:
+        if handler.get("handler") == "reverse_proxy":
+            handler["upstreams"] = [{"dial": dial}]
+        if handler.get("routes"):
+            handler["routes"] = [route_with_upstream(sub, dial) for sub in handler["routes"]]
+    return route
+
+
+def container_ip(container, network):
+    """The container's IP address on network ("" when it has none)."""
+    networks = ((container or {}).get("NetworkSettings") or {}).get("Networks") or {}
+    return (networks.get(network) or {}).get("IPAddress") or ""
+
+
+def probe(url, timeout):
+    """One HTTP GET that ignores any proxy of the environment; return (ok, what happened)."""
+    opener = build_opener(ProxyHandler({}))
+    try:
+        response = opener.open(url, timeout=timeout)
+        try:
+            status = response.getcode()
+        finally:
+            response.close()
+    except HTTPError as exc:
+        status = exc.code
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is an unhealthy answer
+        return False, "%s: %s" % (url, to_native(getattr(exc, "reason", exc)))
+    return 200 <= status < 300, "%s: HTTP %s" % (url, status)
+
+
+class ProxyStep(object):
+    """Register a ready container with the host's proxy (kamal-proxy or caddy), as Kamal's boot does."""
+
+    def __init__(self, release, admin=None, probe_url=probe):
+        self.release = release
+        self.docker = release.docker
+        self.params = release.params
+        self.proxy = self.params["proxy"]
+        host = self.params.get("proxy_host") or {}
+        if not host:
+            raise DockerError("role %s runs behind the proxy, but this host has no kdeploy_proxy (is it "
+                              "in the kdeploy_proxy group?)" % self.params["role_labels"].get("role"))
+        self.engine = host.get("engine") or "kamal-proxy"
+        self.container = host.get("container") or "kamal-proxy"
+        self.probe = probe_url
+        self.admin = admin
+        if self.engine == "caddy" and admin is None:
+            timeout = (self.params["stop_timeout"] or 30) + 30
+            self.admin = CaddyAdmin(resolve(release.home, host.get("admin_socket")
+                                            or ".kdeploy/proxy/admin.sock"), timeout=timeout)
+        self.result = dict(engine=self.engine, action=None, probes=[], drained=None)
+
+    def deploy(self, container_id):
+        """Make the proxy send the role's traffic to the new container, or raise BootFailed."""
+        if self.engine == "caddy":
+            self.deploy_caddy(container_id)
+        else:
+            self.deploy_kamal_proxy(container_id)
+
+    def deploy_kamal_proxy(self, container_id):
+        # kamal-proxy health-checks the target, switches and drains the old one before it returns.
+        target = "--target=%s:%s" % (container_id[:12], self.proxy["app_port"])
+        argv = ["exec", self.container, "kamal-proxy", "deploy", self.proxy["service"], target]
+        rc, out, err = self.docker.cli(argv + list(self.proxy.get("deploy_args") or []))
+        self.result["action"] = "deploy"
+        if rc != 0:
+            raise BootFailed("kamal-proxy deploy exited %s: %s" % (rc, (err or out).strip()),
+                             self.release.log_tail(container_id))
+
+    def deploy_caddy(self, container_id):
+        container = self.docker.inspect_container(container_id) or {}
+        self.wait_healthy(container_id, container_ip(container, self.params["network"]))
+        current = self.admin.route(self.proxy["route"]["@id"])
+        dial = "%s:%s" % (self.params["name"], self.proxy["app_port"])
+        old = [address for address in route_dials(current) if address != dial]
+        self.result["action"] = self.admin.put_route(route_with_upstream(self.proxy["route"], dial))
+        # Requests already sent to the old version finish there before it is stopped.
+        self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or 30) == 0
+
+    def wait_healthy(self, container_id, address):
+        """Kamal-proxy's health check, done here: GET path every interval until 2xx or deploy_timeout."""
+        check = self.proxy.get("healthcheck") or {}
+        url = "http://%s:%s%s" % (address, self.proxy["app_port"], check.get("path") or "/up")
+        interval, timeout = check.get("interval") or 1, check.get("timeout") or 5
+        deadline = time.time() + self.params["deploy_timeout"]
+        while True:
+            started = time.time()
+            healthy, answer = self.probe(url, timeout) if address else (False, "no IP on %s" % self.params["network"])
+            self.result["probes"].append(answer)
+            if healthy:
+                return
+            if time.time() >= deadline:
+                seen = []
+                for item in self.result["probes"]:
+                    if item not in seen:
+                        seen.append(item)
+                raise BootFailed("health check failed for %s seconds (%d probes; %s)"
+                                 % (self.params["deploy_timeout"], len(self.result["probes"]),
+                                    "; ".join(seen[-3:])), self.release.log_tail(container_id))
+            time.sleep(max(0, min(interval - (time.time() - started), deadline - time.time())))
+
+    def ensure_route(self, container):
+        """Caddy: point the route at a converged container again when it points elsewhere."""
+        if self.engine != "caddy":
+            return False
+        name = (container.get("Name") or self.params["name"]).lstrip("/")
+        wanted = route_with_upstream(self.proxy["route"], "%s:%s" % (name, self.proxy["app_port"]))
+        if self.admin.route(wanted["@id"]) == wanted:
+            self.result["action"] = "unchanged"
+            return False
+        if not self.release.module.check_mode:
+            self.result["action"] = self.admin.put_route(wanted)
+        return True
+
+
 class Release(object):
     """One release step on this host; `run` returns the module result."""
 
@@ -383,7 +528,10 @@ class Release(object):
         self.docker = docker
         self.home = os.path.expanduser("~")
         self.result = dict(changed=False, converged=False, booted=False, container_id=None,
-                           renamed=None, stopped=[], removed=[])
+                           renamed=None, stopped=[], removed=[], proxy=None)
+        self.proxy = ProxyStep(self) if module.params.get("proxy") else None
+        if self.proxy:
+            self.result["proxy"] = self.proxy.result
 
     def run(self):
         """Boot unless converged, then stop the others, tag latest and prune."""
@@ -397,6 +545,8 @@ class Release(object):
         self.result["converged"] = converged
         if converged:
             self.result["container_id"] = container["Id"]
+            if self.proxy and self.proxy.ensure_route(container):
+                self.result["changed"] = True
         elif self.module.check_mode:
             self.result.update(changed=True, booted=True)
         else:
@@ -421,8 +571,12 @@ class Release(object):
             raise DockerError("docker run %s failed: %s" % (params["name"], (err or out).strip()))
         container_id = out.strip().splitlines()[-1]
         try:
-            self.wait_until_ready(container_id)
-        except BootFailed:
+            if self.proxy:
+                self.proxy.deploy(container_id)
+            else:
+                self.wait_until_ready(container_id)
+        except (BootFailed, CaddyAdminError):
+            # The route still points at the previous version: only the new container goes.
             self.docker.call("DELETE", "/containers/%s" % container_id, {"force": "1"}, missing_ok=True)
             raise
         return container_id
@@ -588,6 +742,8 @@ ARGUMENT_SPEC = dict(
     retain_containers=dict(type="int"),
     audit=dict(type="dict"),
     docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+    proxy=dict(type="dict"),
+    proxy_host=dict(type="dict"),
 )
 
 
@@ -601,6 +757,9 @@ def main():
         module.fail_json(msg="Failed to boot %s: %s. It was removed; the previous version keeps running. "
                              "Last log lines:\n%s" % (module.params["name"], exc, "\n".join(exc.log) or "(empty)"),
                          log=exc.log)
+    except CaddyAdminError as exc:
+        module.fail_json(msg="Cannot route the proxy to %s: %s (the route is unchanged; a new "
+                             "container was removed)" % (module.params["name"], exc))
     except (DockerError, IOError, OSError) as exc:
         module.fail_json(msg="Cannot boot %s: %s" % (module.params["name"], to_native(exc)))
 

