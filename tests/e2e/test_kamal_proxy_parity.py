@@ -1,11 +1,12 @@
 """The kamal-proxy engine runs what Kamal 2.11.0 runs, argv for argv (issue 7).
 
-The real kamal-proxy image cannot be fetched here, so the sandbox registry serves a stand-in
-under Kamal's repository name (`basecamp/kamal-proxy:v0.9.2`): its `kamal-proxy` records every
-call's argv in the proxy's config volume. Kamal and then kdeploy run the same steps on clean hosts
-with the same config: deploy (boots the proxy, then `kamal-proxy deploy` with the health check
-and the host), `proxy reboot`, `app remove` (`kamal-proxy remove`). The proxy container (docker
-inspect) and the recorded calls must be the same, up to the app containers' ids.
+The real kamal-proxy image cannot be fetched here, so the sandbox registry (the hosts' Docker Hub
+mirror) serves a stand-in under Kamal's name (`basecamp/kamal-proxy:v0.9.2`): its `kamal-proxy`
+records every call's arguments in the proxy's config volume. Kamal and then kdeploy run the
+same steps on clean hosts with the same config: deploy (boots the proxy, then `kamal-proxy
+deploy` with the health check and the hosts), `proxy reboot`, `app remove` (`kamal-proxy
+remove`). The proxy container (docker inspect) and the recorded calls must be the same, up to
+the app containers' ids.
 """
 
 from __future__ import annotations
@@ -49,15 +50,6 @@ def _config(info: SandboxInfo, run_form: bool) -> dict[str, Any]:
             "options": {"label": "kdeploy.parity=1"},
         }
     return config
-
-
-def _stand_in_under_kamals_default_name(info: SandboxInfo) -> None:
-    # Without `proxy/run`, Kamal runs `basecamp/kamal-proxy:v0.9.2` (Docker Hub): the hosts get
-    # the stand-in under that name, so `docker run` finds it without a pull.
-    for index in WEB:
-        helpers.ssh(info, index, f"docker pull -q {info.registry}/basecamp/kamal-proxy:v0.9.2 "
-                                 f">/dev/null && docker tag {info.registry}/basecamp/kamal-proxy:"
-                                 "v0.9.2 basecamp/kamal-proxy:v0.9.2")
 
 
 def _inspect(info: SandboxInfo, index: int) -> dict[str, Any]:
@@ -106,12 +98,8 @@ def test_kdeploy_runs_kamal_proxy_exactly_as_kamal_does(clean_sandbox: SandboxIn
                                                         tmp_path: Path, run_form: bool) -> None:
     info = clean_sandbox
     project = Project.write(tmp_path, _config(info, run_form))
-    if not run_form:
-        _stand_in_under_kamals_default_name(info)
     kamal = _steps(info, project.kamal)
     helpers.clean_hosts(info)
-    if not run_form:
-        _stand_in_under_kamals_default_name(info)
     ours = _steps(info, project.kdeploy)
 
     assert ours["booted"] == kamal["booted"]
@@ -120,9 +108,9 @@ def test_kdeploy_runs_kamal_proxy_exactly_as_kamal_does(clean_sandbox: SandboxIn
     # What the calls are: run (boot), deploy with the health check and hosts, run (reboot),
     # remove. Kamal's own argv, so the test states them once more.
     first = kamal["calls"][1]
-    assert [call[:2] for call in first] == [["kamal-proxy", "run"], ["kamal-proxy", "deploy"],
-                                            ["kamal-proxy", "run"], ["kamal-proxy", "remove"]]
+    assert [call[0] for call in first] == ["run", "deploy", "run", "remove"]
     deploy = first[1]
-    assert deploy[2:5] == [SERVICE, "--target=ID:80", "--host=app.example.com"]
+    assert deploy[1:5] == [SERVICE, "--target=ID:80", "--host=app.example.com",
+                           "--host=www.example.com"]
     assert "--health-check-path=/up" in deploy and "--health-check-interval=1s" in deploy
-    assert first[3] == ["kamal-proxy", "remove", SERVICE]
+    assert first[3] == ["remove", SERVICE]
