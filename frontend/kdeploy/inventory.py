@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from kdeploy.config.proxy_engine import check_engine, host_proxy, proxy_hosts, role_proxy
 from kdeploy.docker_options import docker_run_args, restart_policy, translate_options
+from kdeploy.errors import ConfigError
 from kdeploy.resources import resource_dir
 
 if TYPE_CHECKING:
@@ -36,10 +38,22 @@ def secret_env_var(secret_name: str) -> str:
     return "KDEPLOY_SECRET_" + _UNSAFE.sub("_", secret_name).upper()
 
 
+PROXY_GROUP = "kdeploy_proxy"
+
+
 def build_inventory(config: Config) -> dict[str, Any]:
-    """Return the inventory as data: ``{"all_vars", "hosts", "groups"}``."""
+    """Return the inventory as data: ``{"all_vars", "hosts", "groups"}``.
+
+    Raises:
+        ConfigError: a `proxy:` key the proxy engine cannot honour (names the file and key).
+    """
+    try:
+        check_engine(config)
+    except ConfigError as error:
+        raise ConfigError(f"{config.config_file}: {error.message}") from None
     groups = {role_group(role.name): list(role.hosts) for role in config.roles}
     groups.update({accessory_group(acc.name): list(acc.hosts) for acc in config.accessories})
+    groups[PROXY_GROUP] = list(proxy_hosts(config))
     return {
         "all_vars": _all_vars(config),
         "hosts": {host: _host_vars(config, host) for host in config.all_hosts},
@@ -135,6 +149,7 @@ def _role_vars(config: Config, role: Role) -> dict[str, Any]:
         "env_file": f".kamal/apps/{config.service_with_destination}/env/roles/{role.name}.env",
         "docker_args": docker_run_args(role.options),
         "restart_policy": restart_policy(role.options),
+        "proxy": role_proxy(config, role),
     }
 
 
@@ -194,6 +209,8 @@ def _env_vars(env: Env) -> dict[str, Any]:
 
 def _host_vars(config: Config, host: str) -> dict[str, Any]:
     host_vars: dict[str, Any] = {"kdeploy_host_tags": list(config.host_tags.get(host, ()))}
+    if host in proxy_hosts(config):
+        host_vars["kdeploy_proxy"] = host_proxy(config, host)
     roles_here = [role for role in config.roles if host in role.hosts]
     if roles_here:
         host_vars["kdeploy_app_env"] = {}

@@ -1,7 +1,11 @@
-"""`proxy:` for the root, a role or an accessory: typed minimally until the proxy feature lands."""
+"""`proxy:` for the root, a role or an accessory (Kamal's Configuration::Proxy).
+
+What the engines make of it (argv, Caddy routes) is in proxy_engine.py and its helpers.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +19,7 @@ from kdeploy.config.values import deep_merge, frozen, ruby_str
 
 @dataclass(frozen=True)
 class Proxy:
-    """kamal-proxy settings; `raw` keeps the validated hash for the proxy feature to come."""
+    """kamal-proxy settings; `raw` keeps the validated (for a role: merged) hash."""
 
     hosts: tuple[str, ...] = ()
     app_port: int = 80
@@ -23,10 +27,40 @@ class Proxy:
     custom_ssl_certificate: bool = False
     run: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=frozen)
+    # A role's own hash before the merge: which key paths the role wrote (for messages).
+    own: Mapping[str, Any] | None = None
 
     def merge_over(self, root: Proxy) -> Proxy:
         """A role's proxy deep-merged over the root proxy (Kamal: role wins)."""
-        return build_proxy(deep_merge(root.raw, self.raw))
+        return dataclasses.replace(build_proxy(deep_merge(root.raw, self.raw)), own=self.raw)
+
+    def get(self, *path: str) -> Any:
+        """The raw value at a key path (`get("buffering", "memory")`), None when absent."""
+        return _dig(self.raw, path)[1]
+
+    def has(self, *path: str) -> bool:
+        """Whether the key path is written in the (merged) hash, whatever its value."""
+        return _dig(self.raw, path)[0]
+
+    def written_by_role(self, *path: str) -> bool:
+        """Whether a role's own hash (not the root's) sets the key path."""
+        return _dig(self.own, path)[0]
+
+    @property
+    def path_prefixes(self) -> tuple[str, ...]:
+        """Kamal's `path_prefixes || path_prefix.split(",")`."""
+        prefixes = self.raw.get("path_prefixes")
+        if prefixes is None and self.raw.get("path_prefix") is not None:
+            prefixes = ruby_str(self.raw["path_prefix"]).split(",")
+        return tuple(ruby_str(prefix) for prefix in prefixes or ())
+
+
+def _dig(node: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return False, None
+        node = node[key]
+    return True, node
 
 
 def validate_proxy(raw: Any, context: str = "proxy") -> None:

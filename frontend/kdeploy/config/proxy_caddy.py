@@ -1,0 +1,181 @@
+"""The caddy engine: Kamal's `proxy:` keys as a Caddy container, its initial config and routes.
+
+Routes are JSON objects for Caddy's admin API (`apps/http/servers/kdeploy/routes`); the release
+module fills in the upstream and swaps the route in one admin call. Keys Caddy cannot honour are
+config errors (`unsupported_keys`), never silently dropped; docs/config.md lists them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kdeploy.config.proxy_kamal import logging_args, optionize, publish_args, ruby_to_s
+
+if TYPE_CHECKING:
+    from kdeploy.config.proxy import Proxy
+
+CONTAINER = "kdeploy-proxy"
+DIRECTORY = ".kdeploy/proxy"
+CONFIG_FILE = f"{DIRECTORY}/caddy.json"
+ADMIN_SOCKET = f"{DIRECTORY}/admin.sock"
+SERVER = "kdeploy"
+# Inside the container: DIRECTORY is mounted here (config file and admin socket).
+_MOUNT = "/etc/kdeploy-proxy"
+# kamal-proxy's defaults (its `deploy` flags), which Caddy gets explicitly.
+DEFAULT_RESPONSE_TIMEOUT = 30
+DEFAULT_MAX_REQUEST_BODY = 1_073_741_824  # 1 GB
+# forward_headers: trust X-Forwarded-* from any client, as kamal-proxy's --forward-headers does.
+_ALL_RANGES = ["0.0.0.0/0", "::/0"]
+
+# Key paths (under a `proxy:` hash) Caddy cannot honour, and why; `True` = only a truthy value.
+UNSUPPORTED: tuple[tuple[tuple[str, ...], bool, str], ...] = (
+    (("ssl",), True, "TLS is kamal-proxy's (Let's Encrypt or custom certificates)"),
+    (("ssl_redirect",), False, "only meaningful with ssl"),
+    (("buffering", "memory"), False, "Caddy buffers in memory only"),
+    (("logging",), False, "request/response header logging is kamal-proxy's"),
+    (("run", "metrics_port"), False, "kamal-proxy's Prometheus metrics"),
+    (("run", "debug"), True, "kamal-proxy's debug logging"),
+    (("run", "registry"), False, "pin Caddy's image with x-kdeploy/proxy/image"),
+    (("run", "repository"), False, "pin Caddy's image with x-kdeploy/proxy/image"),
+    (("run", "version"), False, "pin Caddy's image with x-kdeploy/proxy/image"),
+)
+
+
+def unsupported_keys(proxy: Proxy) -> list[tuple[tuple[str, ...], str]]:
+    """The key paths of `proxy` Caddy cannot honour, with the reason, in UNSUPPORTED's order."""
+    found = []
+    for path, truthy_only, reason in UNSUPPORTED:
+        if not proxy.has(*path):
+            continue
+        value = proxy.get(*path)
+        if truthy_only and (value is None or value is False):
+            continue
+        if isinstance(value, Mapping) and value:  # name the first sub-key: logging/request_headers
+            path = (*path, str(next(iter(value))))
+        found.append((path, reason))
+    return found
+
+
+def run_args(run: Mapping[str, Any] | None, image: str) -> list[str]:
+    """`docker run` argv after `run` for the Caddy container (the contract's, Kamal's publish)."""
+    run = run or {}
+    return [
+        "--name", CONTAINER, "--network", "kamal", "--detach", "--restart", "unless-stopped",
+        "--volume", f"{CONTAINER}-config:/config", "--volume", f"{CONTAINER}-data:/data",
+        "--volume", f"$(pwd)/{DIRECTORY}:{_MOUNT}",
+        "--env", "XDG_CONFIG_HOME=/config", "--env", "XDG_DATA_HOME=/data",
+        *publish_args(run), *logging_args(run), *optionize(run.get("options") or {}),
+        image, "caddy", "run", "--config", f"{_MOUNT}/caddy.json", "--resume",
+    ]
+
+
+def initial_config() -> dict[str, Any]:
+    """caddy.json: the admin API on a unix socket and one plain-HTTP server without routes."""
+    return {
+        "admin": {"listen": f"unix/{_MOUNT}/admin.sock", "origins": [CONTAINER]},
+        "apps": {"http": {"servers": {SERVER: {
+            "listen": [":80"], "automatic_https": {"disable": True}, "routes": [],
+        }}}},
+    }
+
+
+def initial_config_text() -> str:
+    """caddy.json as written to the host (stable, so an unchanged file is not rewritten)."""
+    return json.dumps(initial_config(), indent=2, sort_keys=True) + "\n"
+
+
+def route(service: str, proxy: Proxy) -> dict[str, Any]:
+    """The Caddy route for a role: `@id`, match (hosts, path prefixes), handlers.
+
+    The reverse_proxy handler's `upstreams` is empty: the release module fills in
+    `[{"dial": "<container>:<app_port>"}]`.
+    """
+    match: dict[str, Any] = {}
+    if proxy.hosts:
+        match["host"] = list(proxy.hosts)
+    prefixes = [_normal_prefix(prefix) for prefix in proxy.path_prefixes]
+    if prefixes:
+        match["path"] = [p for prefix in prefixes for p in (prefix, f"{prefix}/*")]
+    handlers: list[dict[str, Any]] = []
+    if prefixes and proxy.raw.get("strip_path_prefix", True) not in (False, None):
+        handlers.append(_strip_prefixes(prefixes))
+    body_limit = _max_request_body(proxy)
+    if body_limit:
+        handlers.append({"handler": "request_body", "max_size": body_limit})
+    handlers.append(reverse_proxy(proxy))
+    data: dict[str, Any] = {"@id": route_id(service)}
+    if match:
+        data["match"] = [match]
+    data["handle"] = handlers
+    data["terminal"] = True
+    return data
+
+
+def route_id(service: str) -> str:
+    """The route's `@id`: `kdeploy-<service>` (Kamal's proxy service name)."""
+    return f"kdeploy-{service}"
+
+
+def reverse_proxy(proxy: Proxy) -> dict[str, Any]:
+    """The reverse_proxy handler: timeouts, buffering and X-Forwarded-* trust as kamal-proxy."""
+    timeout = proxy.raw.get("response_timeout")
+    timeout = DEFAULT_RESPONSE_TIMEOUT if timeout is None else timeout
+    handler: dict[str, Any] = {
+        "handler": "reverse_proxy",
+        "upstreams": [],
+        "transport": {"protocol": "http", "response_header_timeout": f"{ruby_to_s(timeout)}s"},
+    }
+    if _forward_headers(proxy):
+        handler["trusted_proxies"] = list(_ALL_RANGES)
+    if _buffering(proxy, "requests"):
+        # Caddy reads up to this many bytes before proxying; -1: the whole body.
+        handler["request_buffers"] = _max_request_body(proxy) or -1
+    if _buffering(proxy, "responses"):
+        limit = _buffer_value(proxy, "max_response_body")
+        handler["response_buffers"] = int(limit) if limit else -1
+    return handler
+
+
+def _strip_prefixes(prefixes: list[str]) -> dict[str, Any]:
+    # One rewrite for all prefixes (a subroute of strips would strip twice on overlapping ones):
+    # /api/users -> /users, /api -> /.
+    alternatives = "|".join(_regexp_quote(prefix) for prefix in prefixes)
+    return {"handler": "rewrite",
+            "path_regexp": [{"find": f"^(?:{alternatives})(?:/|$)", "replace": "/"}]}
+
+
+def _forward_headers(proxy: Proxy) -> bool:
+    # kamal-proxy forwards unless TLS is on (which Caddy refuses) or forward_headers: false.
+    setting = proxy.raw.get("forward_headers")
+    return True if setting is None else setting is not False
+
+
+def _buffering(proxy: Proxy, key: str) -> bool:
+    value = _buffer_value(proxy, key, default=True)
+    return value is not None and value is not False
+
+
+def _buffer_value(proxy: Proxy, key: str, default: Any = None) -> Any:
+    buffering = proxy.raw.get("buffering")
+    return buffering.get(key, default) if isinstance(buffering, Mapping) else default
+
+
+def _max_request_body(proxy: Proxy) -> int:
+    """kamal-proxy's max body when buffering requests (default 1 GB; 0 = none); 0 otherwise."""
+    if not _buffering(proxy, "requests"):
+        return 0
+    limit = _buffer_value(proxy, "max_request_body")
+    return DEFAULT_MAX_REQUEST_BODY if limit is None else int(limit)
+
+
+def _normal_prefix(prefix: str) -> str:
+    # kamal-proxy's prefixes are paths without a trailing slash: "/api/" routes as "/api".
+    text = "/" + prefix.strip().strip("/")
+    return text
+
+
+def _regexp_quote(text: str) -> str:
+    # RE2 syntax (Go): escape the metacharacters.
+    return "".join(f"\\{char}" if char in r"\.+*?()|[]{}^$" else char for char in text)

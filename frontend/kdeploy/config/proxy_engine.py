@@ -1,0 +1,128 @@
+"""The proxy as the hosts see it: per-host proxy container data and per-role proxy data.
+
+The shape is the inventory contract (`kdeploy_proxy` host var, `kdeploy_app_roles[r].proxy`,
+docs/ansible-interface.md). The engine is `x-kdeploy/proxy/engine`: kamal-proxy (Kamal's argv,
+proxy_kamal.py) or caddy (proxy_caddy.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kdeploy.config import proxy_caddy, proxy_kamal
+from kdeploy.config.extension import KEY
+from kdeploy.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kdeploy.config.model import Config
+    from kdeploy.config.role import Role
+
+DEFAULT_HEALTHCHECK = {"path": "/up", "interval": 1, "timeout": 5}
+
+
+def proxy_roles(config: Config) -> tuple[Role, ...]:
+    """The roles behind the proxy, in Kamal's role order (alphabetical)."""
+    return tuple(sorted(config.proxy_roles, key=lambda role: role.name))
+
+
+def proxy_hosts(config: Config) -> tuple[str, ...]:
+    """Hosts that run the proxy: the hosts of the proxy roles (Kamal's `proxy_hosts`, roles)."""
+    return tuple(dict.fromkeys(host for role in proxy_roles(config) for host in role.hosts))
+
+
+def proxy_run(config: Config, host: str) -> Mapping[str, Any] | None:
+    """Kamal's `config.proxy_run(host)`: the `proxy/run` of the roles (and accessories) there.
+
+    They are all equal (checks.py raises `Conflicting proxy run configurations for host H`).
+    """
+    groups = [*(role for role in sorted(config.roles, key=lambda r: r.name) if host in role.hosts),
+              *(acc for acc in config.accessories if host in acc.hosts)]
+    runs = [group.proxy.run for group in groups if group.proxy is not None and group.proxy.run]
+    return runs[0] if runs else None
+
+
+def host_proxy(config: Config, host: str) -> dict[str, Any]:
+    """The `kdeploy_proxy` host var: the proxy container on `host` (engine, image, run argv)."""
+    run = proxy_run(config, host)
+    engine = config.extension.proxy
+    if engine.caddy:
+        assert engine.image is not None
+        return {
+            "engine": engine.engine,
+            "container": proxy_caddy.CONTAINER,
+            "image": engine.image,
+            "run_args": proxy_caddy.run_args(run, engine.image),
+            "directories": [proxy_caddy.DIRECTORY],
+            "files": [{"path": proxy_caddy.CONFIG_FILE,
+                       "content": proxy_caddy.initial_config_text(), "mode": "0600"}],
+            "image_title": None,
+            "admin_socket": proxy_caddy.ADMIN_SOCKET,
+        }
+    return {
+        "engine": engine.engine,
+        "container": proxy_kamal.CONTAINER,
+        "image": proxy_kamal.image(run),
+        "run_args": proxy_kamal.run_args(run),
+        "directories": [proxy_kamal.APPS_DIRECTORY],
+        "files": [],
+        "image_title": "kamal-proxy",
+        "admin_socket": None,
+    }
+
+
+def role_proxy(config: Config, role: Role) -> dict[str, Any] | None:
+    """`kdeploy_app_roles[role].proxy`: how a release registers the role (None: no proxy)."""
+    proxy = role.proxy
+    if not role.running_proxy or proxy is None:
+        return None
+    healthcheck = proxy.raw.get("healthcheck")
+    healthcheck = healthcheck if isinstance(healthcheck, Mapping) else {}
+    caddy = config.extension.proxy.caddy
+    return {
+        "service": role.container_prefix,
+        "app_port": int(proxy.app_port),
+        "healthcheck": {key: default if healthcheck.get(key) is None else healthcheck[key]
+                        for key, default in DEFAULT_HEALTHCHECK.items()},
+        "deploy_args": None if caddy else proxy_kamal.deploy_args(config, role),
+        "route": proxy_caddy.route(role.container_prefix, proxy) if caddy else None,
+        "tls": None if caddy else _tls(config, role),
+    }
+
+
+def _tls(config: Config, role: Role) -> dict[str, Any] | None:
+    # Kamal's SslCertificates step: the role's certificate and key, from secrets, under
+    # .kamal/proxy/apps-config/<service>/tls/<role>/ (mounted into kamal-proxy).
+    proxy = role.proxy
+    if proxy is None or not proxy.custom_ssl_certificate:
+        return None
+    ssl = proxy.raw["ssl"]
+    directory = f"{proxy_kamal.app_directory(config)}/tls/{role.name}"
+    return {"directory": directory,
+            "certificate_path": f"{directory}/cert.pem", "private_key_path": f"{directory}/key.pem",
+            "certificate_pem_secret": str(ssl["certificate_pem"]),
+            "private_key_pem_secret": str(ssl["private_key_pem"])}
+
+
+def check_engine(config: Config) -> None:
+    """Refuse `proxy:` keys the configured engine cannot honour (the caddy engine).
+
+    Raises:
+        ConfigError: `<key path>: ...` naming the first such key and the engine (no file name:
+            load_config adds it).
+    """
+    if not config.extension.proxy.caddy:
+        return
+    engine = f"the caddy proxy engine ({KEY}/proxy/engine)"
+    for role in proxy_roles(config):
+        assert role.proxy is not None
+        for path, reason in proxy_caddy.unsupported_keys(role.proxy):
+            where = f"servers/{role.name}/proxy" if role.proxy.written_by_role(*path) else "proxy"
+            raise ConfigError(f"{where}/{'/'.join(path)}: not supported by {engine}: {reason}")
+    if config.proxy_roles and config.error_pages_path:
+        raise ConfigError(f"error_pages_path: not supported by {engine}: "
+                          "error pages are kamal-proxy's")
+    for accessory in config.accessories:
+        if accessory.running_proxy:
+            raise ConfigError(f"accessories/{accessory.name}/proxy: not supported by {engine}: "
+                              "kdeploy routes only app roles through Caddy")
