@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kdeploy.config.model import Config
+from kdeploy.config.proxy_engine import proxy_hosts
 from kdeploy.config.role import Role
 from kdeploy.config.values import frozen
 from kdeploy.errors import UsageError
@@ -29,6 +30,8 @@ class Selection:
     primary_host: str | None
     role_hosts: Mapping[str, tuple[str, ...]] = field(default_factory=frozen)
     accessory_hosts: Mapping[str, tuple[str, ...]] = field(default_factory=frozen)
+    # Hosts of the proxy roles (any role, selected or not) among `hosts`, in Kamal's order.
+    proxy_hosts: tuple[str, ...] = ()
 
     @property
     def app_hosts(self) -> tuple[str, ...]:
@@ -88,6 +91,7 @@ def select(config: Config, roles: str | None = None, hosts: str | None = None,
             accessory.name: found for accessory in config.accessories
             if (found := _intersect(accessory.hosts, ordered_hosts))
         }),
+        proxy_hosts=_intersect(proxy_hosts(config), ordered_hosts),
     )
 
 
@@ -117,6 +121,7 @@ def _primary_or_first(config: Config, roles: Sequence[Role]) -> Role:
 
 
 def _intersect(hosts: tuple[str, ...], selected: tuple[str, ...]) -> tuple[str, ...]:
+    # Ruby's `hosts & selected`: in the order of `hosts`.
     chosen = set(selected)
     return tuple(h for h in hosts if h in chosen)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config.proxy_engine import host_proxy, proxy_hosts, role_proxy
 from kdeploy.config.values import thaw
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def config_to_dict(config: Config, redact: bool = True) -> dict[str, Any]:
         "latest_tag": config.latest_tag,
         "primary_role": config.primary_role_name,
         "primary_host": config.primary_host if config.roles else None,
-        "roles": [_role(role) for role in config.roles],
+        "roles": [_role(config, role) for role in config.roles],
         "hosts": list(config.all_hosts),
         "accessories": [_accessory(a, redact) for a in config.accessories],
         "registry": _registry(config, redact),
@@ -47,6 +48,7 @@ def config_to_dict(config: Config, redact: bool = True) -> dict[str, Any]:
         "builder": thaw(config.builder.raw),
         "boot": _plain(config.boot),
         "proxy": thaw(config.proxy.raw),
+        "proxy_engine": _proxy_engine(config),
         "aliases": dict(config.aliases),
         "readiness_delay": config.readiness_delay,
         "deploy_timeout": config.deploy_timeout,
@@ -60,7 +62,17 @@ def config_to_dict(config: Config, redact: bool = True) -> dict[str, Any]:
     }
 
 
-def _role(role: Role) -> dict[str, Any]:
+def _proxy_engine(config: Config) -> dict[str, Any]:
+    # The engine, and per proxy host the container and image it runs (kamal-proxy's image can
+    # differ by host: Kamal reads `proxy/run` per host).
+    hosts = {}
+    for host in proxy_hosts(config):
+        data = host_proxy(config, host)
+        hosts[host] = {"container": data["container"], "image": data["image"]}
+    return {"engine": config.extension.proxy.engine, "hosts": hosts}
+
+
+def _role(config: Config, role: Role) -> dict[str, Any]:
     return {
         "name": role.name,
         "hosts": list(role.hosts),
@@ -72,6 +84,7 @@ def _role(role: Role) -> dict[str, Any]:
         "env": _env(role.env),
         "logging": _plain(role.logging),
         "running_proxy": role.running_proxy,
+        "proxy": role_proxy(config, role),
         "asset_path": role.asset_path,
     }
 
