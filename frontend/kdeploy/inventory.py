@@ -14,7 +14,6 @@ import jinja2
 
 from kdeploy.config.proxy_engine import check_engine, host_proxy, proxy_hosts, role_proxy
 from kdeploy.docker_options import docker_run_args, restart_policy, translate_options
-from kdeploy.errors import ConfigError
 from kdeploy.resources import resource_dir
 
 if TYPE_CHECKING:
@@ -47,10 +46,7 @@ def build_inventory(config: Config) -> dict[str, Any]:
     Raises:
         ConfigError: a `proxy:` key the proxy engine cannot honour (names the file and key).
     """
-    try:
-        check_engine(config)
-    except ConfigError as error:
-        raise ConfigError(f"{config.config_file}: {error.message}") from None
+    check_engine(config, name_file=True)
     groups = {role_group(role.name): list(role.hosts) for role in config.roles}
     groups.update({accessory_group(acc.name): list(acc.hosts) for acc in config.accessories})
     groups[PROXY_GROUP] = list(proxy_hosts(config))

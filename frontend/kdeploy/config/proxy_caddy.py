@@ -52,7 +52,7 @@ def unsupported_keys(proxy: Proxy) -> list[tuple[tuple[str, ...], str]]:
         value = proxy.get(*path)
         if truthy_only and (value is None or value is False):
             continue
-        if isinstance(value, Mapping) and value:  # name the first sub-key: logging/request_headers
+        if not truthy_only and isinstance(value, Mapping) and value:  # logging/request_headers
             path = (*path, str(next(iter(value))))
         found.append((path, reason))
     return found

@@ -104,13 +104,25 @@ def _tls(config: Config, role: Role) -> dict[str, Any] | None:
             "private_key_pem_secret": str(ssl["private_key_pem"])}
 
 
-def check_engine(config: Config) -> None:
+def check_engine(config: Config, *, name_file: bool = False) -> None:
     """Refuse `proxy:` keys the configured engine cannot honour (the caddy engine).
 
+    Args:
+        config: the built config.
+        name_file: start the message with the config file (load_config adds it otherwise).
+
     Raises:
-        ConfigError: `<key path>: ...` naming the first such key and the engine (no file name:
-            load_config adds it).
+        ConfigError: `<key path>: ...` naming the first such key and the engine.
     """
+    try:
+        _check_engine(config)
+    except ConfigError as error:
+        if not name_file:
+            raise
+        raise ConfigError(f"{config.config_file}: {error.message}") from None
+
+
+def _check_engine(config: Config) -> None:
     if not config.extension.proxy.caddy:
         return
     engine = f"the caddy proxy engine ({KEY}/proxy/engine)"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.config.proxy_engine import host_proxy, proxy_hosts, role_proxy
+from kdeploy.config.proxy_engine import check_engine, host_proxy, proxy_hosts, role_proxy
 from kdeploy.config.values import thaw
 
 if TYPE_CHECKING:
@@ -23,7 +23,11 @@ def config_to_dict(config: Config, redact: bool = True) -> dict[str, Any]:
 
     `redact=False` only keeps clear values that look sensitive (registry password given
     in clear); secret *values* are never looked up here.
+
+    Raises:
+        ConfigError: a `proxy:` key the proxy engine cannot honour.
     """
+    check_engine(config, name_file=True)
     return {
         "service": config.service,
         "destination": config.destination,
