@@ -9,6 +9,7 @@ import pytest
 from config_helpers import variant
 
 from kdeploy.config import proxy_caddy
+from kdeploy.config.docs import example
 from kdeploy.config.proxy_engine import host_proxy, role_proxy
 from kdeploy.errors import ConfigError
 from kdeploy.inventory import build_inventory
@@ -64,6 +65,13 @@ def test_bad_extension(load, write_config, proxy: dict[str, Any], message: str) 
         load({**variant(), "x-kdeploy": {"proxy": proxy}})
     assert error.value.message == f"{write_config({})}: {message}"
     assert error.value.exit_code == 2
+
+
+def test_documented_example_is_valid(load):
+    documented = example("x-kdeploy")["x-kdeploy"]
+    assert documented["proxy"]["engine"] == "caddy"
+    proxy = load({**variant(), "x-kdeploy": documented}).extension.proxy
+    assert (proxy.engine, proxy.image) == ("caddy", documented["proxy"]["image"])
 
 
 # -- the container -----------------------------------------------------------------------------
