@@ -53,6 +53,8 @@ def urls(info: SandboxInfo) -> list[str]:
 
 
 def assert_no_failure(summary: Summary, what: str) -> None:
+    print(f"{what}: served {summary.served}, failed {summary.failed}, p50 {summary.p50}, "
+          f"p99 {summary.p99}")
     assert summary.failed == 0, (f"{what}: {summary.failed} of {summary.total} failed: "
                                  f"{summary.errors}")
     assert summary.served > 0, what
@@ -131,7 +133,7 @@ def test_deploys_behind_the_proxy_drop_no_request(clean_sandbox: SandboxInfo,
     before = {index: proxy_container(info, index) for index in WEB}
     with Traffic(urls(info), timeout=2) as traffic:
         assert traffic.wait_for(3)
-        run = project.kdeploy("proxy", "reboot", "--rolling", "-y")
+        run = project.kdeploy("proxy", "reboot", "--rolling", "-y", "--version", "v2")
         assert run.returncode == 0, run
         # The rebooted proxies come back with their routes (Caddy's autosave): v2 on both.
         for index in WEB:
