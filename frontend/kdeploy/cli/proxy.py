@@ -20,6 +20,7 @@ from kdeploy.cli.app import by_host, output_of, run_ssh
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config, select
+from kdeploy.config.proxy_engine import host_proxy
 from kdeploy.errors import UsageError
 from kdeploy.plan.proxy import (
     ProxyLogsOptions,
@@ -133,7 +134,7 @@ def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps
     if not hosts:
         raise UsageError("No proxy hosts inside the filters")
     host = hosts[0]
-    command = " ".join(["docker", "logs", config.proxy_container,
+    command = " ".join(["docker", "logs", host_proxy(config, host)["container"],
                         *(["--timestamps"] if timestamps else []),
                         "--tail", "10", "--follow", "2>&1"])
     if grep:
