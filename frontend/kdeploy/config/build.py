@@ -22,6 +22,7 @@ from kdeploy.config.extension import KEY, build_extension, validate_extension
 from kdeploy.config.logging import build_logging, validate_logging
 from kdeploy.config.model import Config
 from kdeploy.config.proxy import build_proxy, validate_proxy
+from kdeploy.config.proxy_engine import check_engine
 from kdeploy.config.registry import build_registry, validate_registry
 from kdeploy.config.role import Role, build_role
 from kdeploy.config.servers import primary_role_name, role_config, role_names, validate_servers
@@ -76,7 +77,9 @@ def build_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
     checks.check_config(config, raw)
     # Kamal never looks at `x-kdeploy`: check it last, so Kamal's errors come first.
     validate_extension(raw.get(KEY))
-    return dataclasses.replace(config, extension=build_extension(raw.get(KEY)))
+    config = dataclasses.replace(config, extension=build_extension(raw.get(KEY)))
+    check_engine(config)  # proxy keys the engine cannot honour (after x-kdeploy, Kamal's last)
+    return config
 
 
 def _build_roles(raw: Mapping[str, Any], primary: str,

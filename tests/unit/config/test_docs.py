@@ -30,7 +30,7 @@ def test_documented_root_example_is_valid(load):
         "boot": example("boot")["boot"],
         "logging": example("logging")["logging"],
         "aliases": example("alias")["aliases"],
-        "x-kdeploy": example("x-kdeploy")["x-kdeploy"],
+        "x-kdeploy": {**example("x-kdeploy")["x-kdeploy"], "proxy": {"engine": "kamal-proxy"}},
         "builder": {**example("builder")["builder"], "driver": "docker"},
         "require_destination": False,
     }
