@@ -120,8 +120,9 @@ def steps(lines: list[dict[str, Any]]) -> list[str]:
 def test_without_hooks_setup_stays_one_run(monkeypatch, project) -> None:
     result, _, lines = run(monkeypatch, project)
     assert result.exit_code == 0, result.output
-    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap,"
-                            "accessory_db,app_web,app_web_new,lock_release.yml"]
+    assert steps(lines) == ["run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap,"
+                            "proxy,accessory_db,app_web,app_web_new,lock_release.yml"]
 
 
 def test_setup_runs_every_hook_in_kamals_order_and_splits_only_there(monkeypatch,
@@ -132,9 +133,10 @@ def test_setup_runs_every_hook_in_kamals_order_and_splits_only_there(monkeypatch
     assert result.exit_code == 0, result.output
     assert steps(lines) == [
         "pre-connect",
-        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+        "run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap",
         "docker-setup", "pre-deploy",
-        "run accessory_db",
+        "run proxy,accessory_db",
         "pre-app-boot",
         "run app_web,app_web_new",
         "post-app-boot", "post-deploy",
@@ -147,9 +149,10 @@ def test_one_hook_cuts_the_run_once(monkeypatch, project) -> None:
     result, _, lines = run(monkeypatch, project)
     assert result.exit_code == 0, result.output
     assert steps(lines) == [
-        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+        "run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap",
         "pre-deploy",
-        "run accessory_db,app_web,app_web_new,lock_release.yml",
+        "run proxy,accessory_db,app_web,app_web_new,lock_release.yml",
     ]
 
 
@@ -160,7 +163,8 @@ def test_runs_the_tags_leave_empty_are_not_started(monkeypatch, project) -> None
     assert result.exit_code == 0, result.output
     # The accessory run is skipped by --skip-tags accessory: no ansible-playbook for it.
     assert steps(lines) == [
-        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap", "pre-deploy",
+        "run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap", "pre-deploy",
         "pre-app-boot",
         "run app_web,app_web_new,lock_release.yml",
     ]
@@ -174,8 +178,9 @@ def test_skip_hooks_runs_none(monkeypatch, project) -> None:
     set_extension(project, {"hooks": {"pre-deploy": ["missing.yml"]}})
     result, _, lines = run(monkeypatch, project, "-H")
     assert result.exit_code == 0, result.output
-    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap,"
-                            "accessory_db,app_web,app_web_new,lock_release.yml"]
+    assert steps(lines) == ["run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap,"
+                            "proxy,accessory_db,app_web,app_web_new,lock_release.yml"]
 
 
 # -- what hooks see ----------------------------------------------------------------------------
@@ -252,7 +257,8 @@ def test_failing_pre_deploy_stops_before_any_container_and_releases_the_lock(mon
             ".kamal/hooks/pre-deploy exit status: 256\n"
             ".kamal/hooks/pre-deploy stdout: build is red\n"
             ".kamal/hooks/pre-deploy stderr: Nothing written\n") in result.output
-    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+    assert steps(lines) == ["run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap",
                             "run lock_release.yml"]
     assert stub.plans[-1].command == "setup_release_lock"
 
@@ -271,8 +277,9 @@ def test_a_failed_run_runs_no_later_hook(monkeypatch, project) -> None:
     result, _, lines = run(monkeypatch, project, fail="app_web")
     assert result.exit_code == 1
     assert steps(lines) == [
-        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap", "pre-deploy",
-        "run accessory_db,app_web,app_web_new", "run lock_release.yml",
+        "run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap", "pre-deploy",
+        "run proxy,accessory_db,app_web,app_web_new", "run lock_release.yml",
     ]
 
 
@@ -350,9 +357,10 @@ def test_hook_playbooks_run_after_kamals_hook_with_the_inventory_limit_and_secre
     result, stub, lines = run(monkeypatch, project, "-r", "web")
     assert result.exit_code == 0, result.output
     assert steps(lines) == [
-        "run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+        "run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap",
         "pre-deploy", "run check.yml,warm.yml",
-        "run accessory_db,app_web,app_web_new",
+        "run proxy,accessory_db,app_web,app_web_new",
         "run notify.yml",
         "run lock_release.yml",
     ]
@@ -375,7 +383,8 @@ def test_a_failing_hook_playbook_aborts_and_releases_the_lock(monkeypatch, proje
     result, _, lines = run(monkeypatch, project, fail="check.yml")
     assert result.exit_code == 1
     assert "ERROR: Hook `pre-deploy` failed:\n10.0.0.1 failed at 'Boom.': boom" in result.output
-    assert steps(lines) == ["run accessory_destination_check.yml,lock_acquire.yml,bootstrap",
+    assert steps(lines) == ["run accessory_destination_check.yml,proxy_check.yml,"
+        "lock_acquire.yml,bootstrap",
                             "run check.yml", "run lock_release.yml"]
 
 
@@ -408,7 +417,7 @@ def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
     originals = {entry.name: entry for entry in plan.imports if isinstance(entry, HostsPlay)}
     plays = [entry for piece in pieces for entry in piece.imports
              if isinstance(entry, HostsPlay)]
-    assert [len(play.tasks) for play in plays] == [2, 2]
+    assert [len(play.tasks) for play in plays] == [3, 2]
     assert all(play.as_yaml_data() | {"tasks": []}
                == originals[play.name].as_yaml_data() | {"tasks": []} for play in plays)
     assert all(piece.extravars == plan.extravars and piece.lock_host == plan.lock_host
@@ -418,8 +427,8 @@ def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
 def test_hook_points_place_post_deploy_inside_the_lock_as_kamal_setup() -> None:
     steps_ = split_plan(_plan(), SETUP_HOOKS, {"post-deploy"})
     assert [s.hook if isinstance(s, HookPoint) else parts(s) for s in steps_] == [
-        ["accessory_destination_check.yml", "lock_acquire.yml", "bootstrap", "accessory_db",
-         "app_web", "app_web_new"],
+        ["accessory_destination_check.yml", "proxy_check.yml", "lock_acquire.yml", "bootstrap",
+         "proxy", "accessory_db", "app_web", "app_web_new"],
         "post-deploy",
         ["lock_release.yml"],
     ]

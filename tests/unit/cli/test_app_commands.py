@@ -220,7 +220,8 @@ def test_remove_with_y_runs_the_whole_removal(monkeypatch: pytest.MonkeyPatch) -
     assert result.exit_code == 0, result.output
     (plan,) = stub.plans
     assert [entry.playbook for entry in plan.imports] == [
-        "lock_acquire.yml", "app_remove.yml", "accessory_remove.yml", "accessory_remove.yml",
+        "lock_acquire.yml", "app_remove.yml", "proxy_remove.yml", "accessory_remove.yml",
+        "accessory_remove.yml",
         "accessory_report.yml", "registry_logout.yml", "lock_release.yml"]
     assert plan.lock_host == "10.0.10.1"
     # The accessories' data is kept unless --purge (tests/unit/cli/test_accessory_commands.py).
