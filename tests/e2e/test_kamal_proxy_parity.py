@@ -84,10 +84,11 @@ def _steps(info: SandboxInfo, tool: Any) -> dict[str, Any]:
     run = tool("deploy", "-P", "--version", "v1")
     assert run.returncode == 0, run
     booted = {index: _inspect(info, index) for index in WEB}
-    run = tool("proxy", "reboot", "-y")
+    # The locking commands need a version for the lock details (no git repo here).
+    run = tool("proxy", "reboot", "-y", "--version", "v1")
     assert run.returncode == 0, run
     rebooted = {index: _inspect(info, index) for index in WEB}
-    run = tool("app", "remove")
+    run = tool("app", "remove", "--version", "v1")
     assert run.returncode == 0, run
     calls = {index: _calls(info, index) for index in WEB}
     return {"booted": booted, "rebooted": rebooted, "calls": calls}
