@@ -218,7 +218,6 @@ import binascii
 import json
 import os
 import shlex
-import copy
 import subprocess
 import time
 
@@ -231,7 +230,12 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.kdeploy_caddy_admin import CaddyAdmin, CaddyAdminError, route_dials
+from ansible.module_utils.kdeploy_caddy_admin import (
+    CaddyAdmin,
+    CaddyAdminError,
+    route_dials,
+    route_with_upstream,
+)
 from ansible.module_utils.kdeploy_docker_socket import docker_request
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
@@ -399,17 +403,6 @@ class BootFailed(Exception):
     def __init__(self, message, log):
         Exception.__init__(self, message)
         self.log = log
-
-
-def route_with_upstream(route, dial):
-    """A copy of the role's Caddy route whose reverse_proxy handlers dial `dial`."""
-    route = copy.deepcopy(route)
-    for handler in route.get("handle") or []:
-        if handler.get("handler") == "reverse_proxy":
-            handler["upstreams"] = [{"dial": dial}]
-        if handler.get("routes"):
-            handler["routes"] = [route_with_upstream(sub, dial) for sub in handler["routes"]]
-    return route
 
 
 def container_ip(container, network):

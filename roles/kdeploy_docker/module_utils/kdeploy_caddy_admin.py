@@ -14,6 +14,7 @@ Standard library only (the connection class is shared with the Docker socket hel
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 
@@ -75,6 +76,17 @@ def raise_for_status(answer: tuple, method: str, path: str) -> None:
     if status >= 400:
         message = decoded.get("error") if isinstance(decoded, dict) else decoded
         raise CaddyAdminError("Caddy answered %s to %s %s: %s" % (status, method, path, message))
+
+
+def route_with_upstream(route: dict, dial: str) -> dict:
+    """A copy of a role's route whose reverse_proxy handlers (also in subroutes) dial `dial`."""
+    route = copy.deepcopy(route)
+    for handler in route.get("handle") or []:
+        if handler.get("handler") == "reverse_proxy":
+            handler["upstreams"] = [{"dial": dial}]
+        if handler.get("routes"):
+            handler["routes"] = [route_with_upstream(sub, dial) for sub in handler["routes"]]
+    return route
 
 
 class CaddyAdmin:
