@@ -85,9 +85,10 @@ def test_full_setup_runs_every_play(tmp_path: Path) -> None:
     args, plays = list_plan(tmp_path, SetupOptions(skip_push=True))
     assert args == []
     selected = tag_hosts(plays)
-    assert set(selected) == {"always", "lock", "bootstrap", "accessory", "accessory_db", "app",
-                             "app_web", "app_web_new"}
+    assert set(selected) == {"always", "lock", "bootstrap", "proxy", "accessory", "accessory_db",
+                             "app", "app_web", "app_web_new"}
     assert selected["always"] == {WEB_NEW}  # the destination check, on the accessory's host
     assert selected["lock"] == {WEB}  # the primary host
+    assert WEB in selected["proxy"]  # web is Kamal's primary role, behind the proxy
     assert selected["bootstrap"] == {WEB, WEB_NEW}
     assert all(play.hosts and play.tasks for play in plays)
