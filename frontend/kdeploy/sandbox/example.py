@@ -58,4 +58,5 @@ def usage(directory: Path) -> str:
     """How to use the example, printed after `sandbox up`."""
     return (f"Example project: {directory}\n"
             f"  cd {directory} && kdeploy setup -P --version v1\n"
-            f"  images in the registry: kdeploy-demo:v1, v2, v3, v3-unhealthy; kdeploy-db:1, 2")
+            "  images in the registry: kdeploy-demo:v1, v2, v3, v3-unhealthy; kdeploy-db:1, 2; "
+            "kdeploy-caddy:2; basecamp/kamal-proxy:v0.9.2 (stand-in)")
