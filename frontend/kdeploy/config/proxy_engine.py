@@ -55,7 +55,9 @@ def host_proxy(config: Config, host: str) -> dict[str, Any]:
             "run_args": proxy_caddy.run_args(run, engine.image),
             "directories": [proxy_caddy.DIRECTORY],
             "files": [{"path": proxy_caddy.CONFIG_FILE,
-                       "content": proxy_caddy.initial_config_text(), "mode": "0600"}],
+                       "content": proxy_caddy.initial_config_text(), "mode": "0600"},
+                      {"path": proxy_caddy.FRONT_FILE,
+                       "content": proxy_caddy.front_config_text(), "mode": "0600"}],
             "image_title": None,
             "admin_socket": proxy_caddy.ADMIN_SOCKET,
         }

@@ -82,7 +82,7 @@ CONTRACT_RUN = [
     "--volume", "$(pwd)/.kdeploy/proxy:/etc/kdeploy-proxy",
     "--env", "XDG_CONFIG_HOME=/config", "--env", "XDG_DATA_HOME=/data",
 ]
-CONTRACT_COMMAND = ["caddy", "run", "--config", "/etc/kdeploy-proxy/caddy.json", "--resume"]
+CONTRACT_COMMAND = ["sh", "-c", proxy_caddy.COMMAND]
 
 
 @pytest.mark.parametrize(("run", "middle"), [
@@ -101,17 +101,46 @@ def test_host_proxy(load, run: dict[str, Any] | None, middle: list[str]) -> None
         "engine": "caddy", "container": "kdeploy-proxy", "image": "caddy:2",
         "directories": [".kdeploy/proxy"],
         "files": [{"path": ".kdeploy/proxy/caddy.json",
-                   "content": proxy_caddy.initial_config_text(), "mode": "0600"}],
+                   "content": proxy_caddy.initial_config_text(), "mode": "0600"},
+                  {"path": ".kdeploy/proxy/front.json",
+                   "content": proxy_caddy.front_config_text(), "mode": "0600"}],
         "image_title": None, "admin_socket": ".kdeploy/proxy/admin.sock",
     }
 
 
-def test_initial_config_is_the_contracts() -> None:
+def test_back_config_listens_on_the_socket_and_trusts_the_front() -> None:
     assert json.loads(proxy_caddy.initial_config_text()) == {
         "admin": {"listen": "unix//etc/kdeploy-proxy/admin.sock", "origins": ["kdeploy-proxy"]},
         "apps": {"http": {"servers": {"kdeploy": {
-            "listen": [":80"], "automatic_https": {"disable": True}, "routes": []}}}},
+            "listen": ["unix//etc/kdeploy-proxy/http.sock"], "automatic_https": {"disable": True},
+            "routes": [], "trusted_proxies_unix": True, "trusted_proxies_strict": 1}}}},
     }
+
+
+def test_front_config_passes_everything_to_the_back() -> None:
+    assert json.loads(proxy_caddy.front_config_text()) == {
+        "admin": {"disabled": True, "config": {"persist": False}},
+        "apps": {"http": {"servers": {"front": {
+            "listen": [":80"], "automatic_https": {"disable": True},
+            "routes": [{"handle": [{
+                "handler": "reverse_proxy",
+                "upstreams": [{"dial": "unix//etc/kdeploy-proxy/http.sock"}],
+                "trusted_proxies": ["0.0.0.0/0", "::/0"],
+                "load_balancing": {"try_duration": "5s", "try_interval": "100ms"},
+            }]}]}}}},
+    }
+
+
+def test_command_uses_the_mounted_configs_and_shell_builtins_only() -> None:
+    # The real processes are exercised in test_proxy_caddy_real.py; here: the static facts.
+    command = proxy_caddy.COMMAND
+    assert "(k /etc/kdeploy-proxy/caddy.json $r)" in command
+    assert "(k /etc/kdeploy-proxy/front.json)" in command
+    assert "r=--resume" in command
+    assert "\n" not in command
+    assert "$(pwd)" not in command  # the roles replace that literal in run_args
+    for external in ("sleep", "sed", "mv ", "cat ", "wait -n"):
+        assert external not in command
 
 
 # -- routes ------------------------------------------------------------------------------------
@@ -123,7 +152,6 @@ def test_default_route_is_a_catch_all_with_kamal_proxys_defaults(load):
             {"handler": "request_body", "max_size": 1_073_741_824},
             {"handler": "reverse_proxy", "upstreams": [],
              "transport": {"protocol": "http", "response_header_timeout": "30s"},
-             "trusted_proxies": ["0.0.0.0/0", "::/0"],
              "request_buffers": 1_073_741_824, "response_buffers": -1},
         ],
         "terminal": True,
@@ -152,8 +180,11 @@ def test_regexp_metacharacters_are_quoted(load):
 @pytest.mark.parametrize(("proxy", "expected"), [
     ({"response_timeout": 5},
      {"transport": {"protocol": "http", "response_header_timeout": "5s"}}),
-    ({"forward_headers": False}, {"trusted_proxies": None}),
-    ({"forward_headers": True}, {"trusted_proxies": ["0.0.0.0/0", "::/0"]}),
+    ({"forward_headers": False}, {"trusted_proxies": None, "headers": {"request": {"set": {
+        "X-Forwarded-For": ["{http.vars.client_ip}"], "X-Forwarded-Proto": ["http"],
+        "X-Forwarded-Host": ["{http.request.hostport}"]}}}}),
+    ({"forward_headers": True}, {"trusted_proxies": None, "headers": None}),
+    ({}, {"trusted_proxies": None, "headers": None}),
     ({"buffering": {"requests": False}}, {"request_buffers": None}),
     ({"buffering": {"responses": False}}, {"response_buffers": None}),
     ({"buffering": {"max_request_body": 1000}}, {"request_buffers": 1000}),
