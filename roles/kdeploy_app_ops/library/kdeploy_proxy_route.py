@@ -106,7 +106,7 @@ def healthy(url, timeout):
         response.close()
     except HTTPError as exc:
         status = exc.code
-    except Exception as exc:  # noqa: BLE001 - any failure to connect is an unhealthy answer
+    except Exception as exc:  # any failure to connect is an unhealthy answer
         return False, "%s: %s" % (url, to_native(getattr(exc, "reason", exc)))
     return 200 <= status < 300, "%s: HTTP %s" % (url, status)
 

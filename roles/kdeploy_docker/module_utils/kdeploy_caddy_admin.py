@@ -71,7 +71,7 @@ def route_dials(route: dict | None) -> list:
 
 
 def raise_for_status(answer: tuple, method: str, path: str) -> None:
-    """Raise CaddyAdminError with Caddy's message when answer (status, headers, body) is an error."""
+    """Raise CaddyAdminError with Caddy's message when answer (status, headers, body) failed."""
     status, _, decoded = answer
     if status >= 400:
         message = decoded.get("error") if isinstance(decoded, dict) else decoded
@@ -120,8 +120,8 @@ class CaddyAdmin:
             raw = response.read()
             answer_headers = {key.lower(): value for key, value in response.getheaders()}
         except OSError as exc:
-            raise CaddyAdminError("cannot reach Caddy's admin socket %s: %s"
-                                  % (self.socket_path, exc)) from exc
+            raise CaddyAdminError("cannot reach Caddy's admin socket %s (is the proxy running? "
+                                  "kdeploy proxy boot): %s" % (self.socket_path, exc)) from exc
         finally:
             connection.close()
         try:
@@ -149,8 +149,9 @@ class CaddyAdmin:
     def put_route(self, route: dict, attempts: int = 5) -> str:
         """Add or replace the route with route["@id"]; return "unchanged", "replaced" or "added".
 
-        An existing route is replaced in place (one atomic reload). A new one is inserted by
-        kind (host routes before catch-alls) under If-Match, retried when another change raced it.
+        An existing route is replaced in place (one atomic reload), or moved when it gains or
+        loses its host match. A new one is inserted by kind (host routes before catch-alls).
+        Inserts and moves are sent under If-Match and retried when another change raced them.
 
         Raises:
             CaddyAdminError: Caddy refused the change, or another service already has the
@@ -167,9 +168,19 @@ class CaddyAdmin:
                     "the proxy already sends every request without a matching host to %s; give "
                     "%s a proxy host (proxy/host) or remove the other app's route first"
                     % (clash.get("@id") or "a route without @id", route["@id"]))
-            if current is not None:
+            if current is not None and route_kind(current) == route_kind(route):
                 self.checked("PATCH", "/id/%s" % route["@id"], route)
                 return "replaced"
+            if current is not None:
+                # The route changes kind (gains or loses its host): it moves, in one change.
+                others = [r for r in routes if r.get("@id") != route["@id"]]
+                others.insert(insert_index(others, route), route)
+                answer = self.request("PATCH", self.routes_path, others,
+                                      {"If-Match": etag} if etag else None)
+                if answer[0] != 412:
+                    raise_for_status(answer, "PATCH", self.routes_path)
+                    return "replaced"
+                continue
             index = insert_index(routes, route)
             path = "%s/%d" % (self.routes_path, index)
             answer = self.request("PUT", path, route, {"If-Match": etag} if etag else None)
@@ -196,7 +207,7 @@ class CaddyAdmin:
                    if upstream.get("address") in dials)
 
     def wait_drained(self, dials: list, timeout: float, interval: float = 0.1) -> int:
-        """Wait until no request is in flight to dials (at most timeout seconds); return the rest."""
+        """Wait (at most timeout seconds) until no request is in flight to dials; return the rest."""
         deadline = time.time() + timeout
         while True:
             left = self.in_flight(dials) if dials else 0

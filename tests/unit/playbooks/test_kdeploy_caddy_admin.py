@@ -115,6 +115,16 @@ def test_routes_are_added_in_order_replaced_in_place_and_deleted(caddy: Any) -> 
     assert admin.route("kdeploy-one") is None and _get(port, "one.test") == "ALL2"
 
 
+def test_a_route_that_gains_a_host_moves_before_the_others(caddy: Any) -> None:
+    admin, port = caddy
+    admin.put_route(_route("kdeploy-p", "P", path="/p*"))
+    admin.put_route(_route("kdeploy-c", "C"))
+    assert [r["@id"] for r in admin.routes()[0]] == ["kdeploy-p", "kdeploy-c"]
+    assert admin.put_route(_route("kdeploy-c", "C2", host="c.test")) == "replaced"
+    assert [r["@id"] for r in admin.routes()[0]] == ["kdeploy-c", "kdeploy-p"]
+    assert _get(port, "c.test", "/p1") == "C2"
+
+
 def test_a_second_catch_all_of_another_service_is_refused(caddy: Any) -> None:
     admin, _ = caddy
     admin.put_route(_route("kdeploy-a", "A"))
