@@ -207,7 +207,7 @@ class CaddyAdmin:
                    if upstream.get("address") in dials)
 
     def wait_drained(self, dials: list, timeout: float, interval: float = 0.1) -> int:
-        """Wait (at most timeout seconds) until no request is in flight to dials; return the rest."""
+        """Wait (at most timeout seconds) until nothing is in flight to dials; return the rest."""
         deadline = time.time() + timeout
         while True:
             left = self.in_flight(dials) if dials else 0
