@@ -65,7 +65,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-action:
+outcome:
   description: C(added), C(replaced), C(unchanged), C(deleted) or C(absent).
   type: str
   returned: always
@@ -145,17 +145,17 @@ def main():
             present = admin.route(route["@id"]) is not None
             if present and not module.check_mode:
                 admin.delete_route(route["@id"])
-            module.exit_json(changed=present, action="deleted" if present else "absent")
+            module.exit_json(changed=present, outcome="deleted" if present else "absent")
         wanted = route_with_upstream(route, "%s:%s" % (params["container"], params["proxy"]["app_port"]))
         if admin.route(route["@id"]) == wanted:
-            module.exit_json(changed=False, action="unchanged")
+            module.exit_json(changed=False, outcome="unchanged")
         if module.check_mode:
-            module.exit_json(changed=True, action="replaced")
+            module.exit_json(changed=True, outcome="replaced")
         ok, answer = wait_healthy(params)
         if not ok:
             module.fail_json(msg="%s did not get healthy within %s seconds (%s); the route is unchanged"
                                  % (params["container"], params["timeout"], answer))
-        module.exit_json(changed=True, action=admin.put_route(wanted))
+        module.exit_json(changed=True, outcome=admin.put_route(wanted))
     except (CaddyAdminError, IOError, OSError, ValueError) as exc:
         module.fail_json(msg="Cannot change the proxy route %s: %s" % (route["@id"], to_native(exc)))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -158,3 +159,33 @@ def test_an_unreachable_socket_is_an_admin_error(tmp_path: Path) -> None:
     admin = admin_utils.CaddyAdmin(str(tmp_path / "missing.sock"), timeout=1)
     with pytest.raises(admin_utils.CaddyAdminError, match="cannot reach Caddy's admin socket"):
         admin.routes()
+
+
+def _route_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
+    """Run roles/kdeploy_app_ops' kdeploy_proxy_route on this machine; return its result."""
+    ansible = require_tool("ansible")
+    role = REPO / "roles/kdeploy_app_ops"
+    env = {"ANSIBLE_LIBRARY": str(role / "library"),
+           "ANSIBLE_MODULE_UTILS": str(role / "module_utils"),
+           "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json",
+           "PATH": "/usr/bin:/bin"}
+    argv = [ansible, "localhost", "-c", "local", "-m", "kdeploy_proxy_route",
+            "-a", json.dumps(args), "-e", f"ansible_python_interpreter={sys.executable}", *(["--check"] if check else [])]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_the_route_module_deletes_a_route_and_leaves_a_pointed_route_alone(caddy: Any) -> None:
+    admin, _ = caddy
+    proxy = {"app_port": 80, "route": {"@id": "kdeploy-web", "handle": [
+        {"handler": "reverse_proxy", "upstreams": []}]}}
+    admin.put_route(admin_utils.route_with_upstream(proxy["route"], "web-v1:80"))
+    socket_path = admin.socket_path
+    unchanged = _route_module({"admin_socket": socket_path, "proxy": proxy, "container": "web-v1"})
+    assert unchanged["changed"] is False and unchanged["outcome"] == "unchanged"
+    planned = _route_module({"admin_socket": socket_path, "proxy": proxy, "state": "absent"}, True)
+    assert planned["changed"] is True and admin.route("kdeploy-web") is not None
+    deleted = _route_module({"admin_socket": socket_path, "proxy": proxy, "state": "absent"})
+    assert deleted["changed"] is True and admin.route("kdeploy-web") is None
+    again = _route_module({"admin_socket": socket_path, "proxy": proxy, "state": "absent"})
+    assert again["changed"] is False and again["outcome"] == "absent"
