@@ -170,7 +170,8 @@ def _route_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json",
            "PATH": "/usr/bin:/bin"}
     argv = [ansible, "localhost", "-c", "local", "-m", "kdeploy_proxy_route",
-            "-a", json.dumps(args), "-e", f"ansible_python_interpreter={sys.executable}", *(["--check"] if check else [])]
+            "-a", json.dumps(args), "-e", f"ansible_python_interpreter={sys.executable}",
+            *(["--check"] if check else [])]
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
