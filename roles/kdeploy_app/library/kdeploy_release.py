@@ -470,7 +470,10 @@ class ProxyStep(object):
         container = self.docker.inspect_container(container_id) or {}
         self.wait_healthy(container_id, container_ip(container, self.params["network"]))
         current = self.admin.route(self.proxy["route"]["@id"])
-        dial = "%s:%s" % (self.params["name"], self.proxy["app_port"])
+        # By the short id, as Kamal targets kamal-proxy: Docker's DNS on the network resolves it,
+        # and unlike the name it never moves to another container (a same-version redeploy
+        # renames the old container and gives its name to the new, unready one).
+        dial = "%s:%s" % (container_id[:12], self.proxy["app_port"])
         old = [address for address in route_dials(current) if address != dial]
         self.result["action"] = self.admin.put_route(route_with_upstream(self.proxy["route"], dial))
         # Requests already sent to the old version finish there before it is stopped.
@@ -502,8 +505,8 @@ class ProxyStep(object):
         """Caddy: point the route at a converged container again when it points elsewhere."""
         if self.engine != "caddy":
             return False
-        name = (container.get("Name") or self.params["name"]).lstrip("/")
-        wanted = route_with_upstream(self.proxy["route"], "%s:%s" % (name, self.proxy["app_port"]))
+        wanted = route_with_upstream(self.proxy["route"],
+                                     "%s:%s" % (container["Id"][:12], self.proxy["app_port"]))
         if self.admin.route(wanted["@id"]) == wanted:
             self.result["action"] = "unchanged"
             return False

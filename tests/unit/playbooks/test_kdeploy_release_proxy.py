@@ -141,7 +141,7 @@ def test_caddy_probes_until_healthy_then_switches_drains_and_stops_the_old(home:
     assert urls == ["http://172.18.0.9:80/up"] * 3
     assert admin.puts == [{"@id": "kdeploy-app-web", "match": [{"host": ["app.test"]}],
                            "handle": [{"handler": "reverse_proxy",
-                                       "upstreams": [{"dial": "app-web-v2:80"}]}]}]
+                                       "upstreams": [{"dial": "0123456789ab:80"}]}]}]
     assert admin.waited == [(["app-web-v1:80"], 30)]
     assert result["stopped"] == ["app-web-v1"] and result["proxy"]["drained"] is True
     assert result["proxy"]["probes"] == ["refused", "HTTP 503", "HTTP 200"]
@@ -182,13 +182,13 @@ def test_a_converged_container_gets_its_caddy_route_back(home: Path, check_mode:
     admin = FakeAdmin([release.route_with_upstream(ROUTE, "app-web-v1:80")])
     result = _release(_converged(), CADDY_HOST, admin, check_mode=check_mode).run()
     assert result["converged"] and result["changed"]
-    wanted = release.route_with_upstream(ROUTE, "app-web-v2:80")
+    wanted = release.route_with_upstream(ROUTE, "c1:80")  # the container's short id
     assert admin.puts == ([] if check_mode else [wanted])
 
 
 def test_a_converged_container_with_its_route_changes_nothing(home: Path) -> None:
     _env(home)
-    admin = FakeAdmin([release.route_with_upstream(ROUTE, "app-web-v2:80")])
+    admin = FakeAdmin([release.route_with_upstream(ROUTE, "c1:80")])
     result = _release(_converged(), CADDY_HOST, admin).run()
     assert result["converged"] and not result["changed"] and admin.puts == []
     assert result["proxy"]["action"] == "unchanged"
