@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from kdeploy.config.proxy_engine import check_engine, host_proxy, proxy_hosts, role_proxy
+from kdeploy.config.proxy_engine import (
+    check_engine,
+    error_pages,
+    host_proxy,
+    proxy_hosts,
+    role_proxy,
+)
 from kdeploy.docker_options import docker_run_args, restart_policy, translate_options
 from kdeploy.resources import resource_dir
 
@@ -90,6 +96,7 @@ def _all_vars(config: Config) -> dict[str, Any]:
         "kdeploy_app_roles": {role.name: _role_vars(config, role) for role in config.roles},
         "kdeploy_accessories": {acc.name: _accessory_vars(config, acc)
                                 for acc in config.accessories},
+        "kdeploy_error_pages": error_pages(config),
     }
 
 

@@ -98,12 +98,28 @@ def _tls(config: Config, role: Role) -> dict[str, Any] | None:
     proxy = role.proxy
     if proxy is None or not proxy.custom_ssl_certificate:
         return None
+    from kdeploy.inventory import secret_env_var  # the inventory imports this module
+
     ssl = proxy.raw["ssl"]
     directory = f"{proxy_kamal.app_directory(config)}/tls/{role.name}"
+    certificate, key = str(ssl["certificate_pem"]), str(ssl["private_key_pem"])
     return {"directory": directory,
             "certificate_path": f"{directory}/cert.pem", "private_key_path": f"{directory}/key.pem",
-            "certificate_pem_secret": str(ssl["certificate_pem"]),
-            "private_key_pem_secret": str(ssl["private_key_pem"])}
+            "certificate_pem_secret": certificate, "private_key_pem_secret": key,
+            "certificate_pem_env": secret_env_var(certificate),
+            "private_key_pem_env": secret_env_var(key)}
+
+
+def error_pages(config: Config) -> dict[str, str] | None:
+    """`kdeploy_error_pages`: where kamal-proxy's error pages come from and go (None: none).
+
+    Kamal's app boot uploads `error_pages_path`'s `4??.html` and `5??.html` to
+    `.kamal/proxy/apps-config/<service>/error_pages/<version>/` on the app hosts.
+    """
+    if not config.error_pages_path or not config.proxy_roles or config.extension.proxy.caddy:
+        return None
+    return {"source": str(config.project_dir / config.error_pages_path),
+            "directory": f"{proxy_kamal.app_directory(config)}/error_pages"}
 
 
 def check_engine(config: Config, *, name_file: bool = False) -> None:

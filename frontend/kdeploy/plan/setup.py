@@ -181,7 +181,7 @@ def proxy_notices(config: Config, selection: Selection) -> tuple[str, ...]:
 
 
 def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
-    """The secrets an app boot of the selection needs: the registry login and the roles' env."""
+    """The secrets an app boot of the selection needs: registry login, roles' env, certificates."""
     names: list[str] = []
     registry = config.registry
     if not registry.local:
@@ -189,6 +189,10 @@ def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
     for role in selection.roles:
         for host in selection.role_hosts.get(role.name, ()):
             names += role.env_for_host(host).secret.values()
+        if role.running_proxy and role.proxy is not None and role.proxy.custom_ssl_certificate:
+            # kamal-proxy's certificate and key for the role, written by the release.
+            names += [str(role.proxy.raw["ssl"][key])
+                      for key in ("certificate_pem", "private_key_pem")]
     return tuple(dict.fromkeys(names))
 
 

@@ -157,6 +157,15 @@ options:
   proxy_host:
     description: The host's proxy (its C(kdeploy_proxy) var - C(engine), C(container), C(admin_socket)); required with O(proxy).
     type: dict
+  files:
+    description:
+      - Files the proxy reads, written before the container boots (Kamal's app boot uploads them
+        first) - a role's TLS certificate and key, the version's error pages. Each has C(path)
+        (relative to the home directory), C(content), C(mode) and C(directory_mode) (octal strings).
+      - When one of them changes and the container is converged, kamal-proxy is told again.
+    type: list
+    elements: dict
+    default: []
 attributes:
   check_mode:
     support: full
@@ -240,6 +249,7 @@ from ansible.module_utils.kdeploy_docker_socket import docker_request
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
     ensure_env_file,
+    ensure_file,
     registry_stored,
     resolve,
 )
@@ -501,10 +511,18 @@ class ProxyStep(object):
                                     "; ".join(seen[-3:])), self.release.log_tail(container_id))
             time.sleep(max(0, min(interval - (time.time() - started), deadline - time.time())))
 
-    def ensure_route(self, container):
-        """Caddy: point the route at a converged container again when it points elsewhere."""
+    def ensure_route(self, container, files_changed=False):
+        """Point the proxy at a converged container again when needed.
+
+        Caddy: when the route points elsewhere. kamal-proxy (whose routes kdeploy cannot read):
+        when its files (certificates, error pages) changed, so that it reads them again.
+        """
         if self.engine != "caddy":
-            return False
+            if not files_changed:
+                return False
+            if not self.release.module.check_mode:
+                self.deploy_kamal_proxy(container["Id"])
+            return True
         wanted = route_with_upstream(self.proxy["route"],
                                      "%s:%s" % (container["Id"][:12], self.proxy["app_port"]))
         if self.admin.route(wanted["@id"]) == wanted:
@@ -534,6 +552,7 @@ class Release(object):
         params = self.params
         env_file = resolve(self.home, params["env_file"])
         env_changed = ensure_env_file(env_file, params["env_content"], self.module.check_mode)
+        files_changed = self.write_files()
         container = self.docker.inspect_container(params["name"])
         image = self.docker.inspect_image(params["image"])
         converged = not env_changed and is_converged(
@@ -541,7 +560,9 @@ class Release(object):
         self.result["converged"] = converged
         if converged:
             self.result["container_id"] = container["Id"]
-            if self.proxy and self.proxy.ensure_route(container):
+            if self.proxy and self.proxy.ensure_route(container, files_changed):
+                self.result["changed"] = True
+            elif files_changed:
                 self.result["changed"] = True
         elif self.module.check_mode:
             self.result.update(changed=True, booted=True)
@@ -576,6 +597,15 @@ class Release(object):
             self.docker.call("DELETE", "/containers/%s" % container_id, {"force": "1"}, missing_ok=True)
             raise
         return container_id
+
+    def write_files(self):
+        """Write the proxy's files (certificates, error pages); return whether any changed."""
+        changed = False
+        for item in self.params.get("files") or ():
+            changed = ensure_file(resolve(self.home, item["path"]), item["content"],
+                                  self.module.check_mode, int(str(item.get("mode") or "0644"), 8),
+                                  int(str(item.get("directory_mode") or "0755"), 8)) or changed
+        return changed
 
     def ensure_network(self):
         # Kamal's deploy creates the network in its proxy boot step (`docker network create kamal`).
@@ -740,6 +770,7 @@ ARGUMENT_SPEC = dict(
     docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
     proxy=dict(type="dict"),
     proxy_host=dict(type="dict"),
+    files=dict(type="list", elements="dict", default=[]),
 )
 
 

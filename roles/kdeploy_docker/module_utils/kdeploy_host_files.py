@@ -28,7 +28,7 @@ def resolve(home, path):
     return path if os.path.isabs(path) else os.path.join(home, path)
 
 
-def env_file_needs_write(path, content):
+def file_needs_write(path, content):
     """Whether the file at path is missing or holds other bytes than content."""
     try:
         with open(path, "rb") as handle:
@@ -37,14 +37,14 @@ def env_file_needs_write(path, content):
         return True
 
 
-def write_env_file(path, content):
-    """Write content atomically with mode 0600 (the directory is created 0755 when missing)."""
+def write_file(path, content, mode=ENV_FILE_MODE, directory_mode=ENV_DIR_MODE):
+    """Write content atomically with mode (the directory is created when missing)."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory, ENV_DIR_MODE)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".kdeploy-env-")
+        os.makedirs(directory, directory_mode)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".kdeploy-")
     try:
-        os.fchmod(handle, ENV_FILE_MODE)
+        os.fchmod(handle, mode)
         os.write(handle, to_bytes(content))
         os.fsync(handle)
     finally:
@@ -52,17 +52,22 @@ def write_env_file(path, content):
     os.rename(temporary, path)
 
 
-def ensure_env_file(path, content, check_mode):
-    """Make path hold content with mode 0600; return whether anything changed."""
-    if env_file_needs_write(path, content):
+def ensure_file(path, content, check_mode, mode=ENV_FILE_MODE, directory_mode=ENV_DIR_MODE):
+    """Make path hold content with mode; return whether anything changed."""
+    if file_needs_write(path, content):
         if not check_mode:
-            write_env_file(path, content)
+            write_file(path, content, mode, directory_mode)
         return True
-    if os.stat(path).st_mode & 0o7777 != ENV_FILE_MODE:
+    if os.stat(path).st_mode & 0o7777 != mode:
         if not check_mode:
-            os.chmod(path, ENV_FILE_MODE)
+            os.chmod(path, mode)
         return True
     return False
+
+
+def ensure_env_file(path, content, check_mode):
+    """Make path hold content with mode 0600 (Kamal's env files); return whether it changed."""
+    return ensure_file(path, content, check_mode)
 
 
 DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io")

@@ -180,7 +180,9 @@ def test_deploy_args_with_custom_certificate_and_error_pages(load, tmp_path):
     assert tls == {"directory": ".kamal/proxy/apps-config/app/tls/web",
                    "certificate_path": ".kamal/proxy/apps-config/app/tls/web/cert.pem",
                    "private_key_path": ".kamal/proxy/apps-config/app/tls/web/key.pem",
-                   "certificate_pem_secret": "CERT", "private_key_pem_secret": "KEY"}
+                   "certificate_pem_secret": "CERT", "private_key_pem_secret": "KEY",
+                   "certificate_pem_env": "KDEPLOY_SECRET_CERT",
+                   "private_key_pem_env": "KDEPLOY_SECRET_KEY"}
 
 
 def test_role_proxy_data(load):

@@ -220,3 +220,36 @@ def test_probe_ignores_the_environment_proxy_and_reports_refusals(
     healthy, answer = release.probe("http://127.0.0.1:1/up", 1)
     assert not healthy and answer.startswith("http://127.0.0.1:1/up: ")
     assert "refused" in answer.lower()
+
+
+CERTIFICATE = {"path": ".kamal/proxy/apps-config/app/tls/web/cert.pem", "content": "CERT\n",
+               "mode": "0644"}
+PAGE = {"path": ".kamal/proxy/apps-config/app/error_pages/v2/404.html", "content": "<p>gone</p>",
+        "mode": "0700", "directory_mode": "0700"}
+
+
+def test_the_proxy_files_are_written_before_the_boot_with_their_modes(home: Path) -> None:
+    docker = ProxyDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    _release(docker, KAMAL_HOST, files=[CERTIFICATE, PAGE]).run()
+    certificate, page = home / CERTIFICATE["path"], home / PAGE["path"]
+    assert certificate.read_text() == "CERT\n" and page.read_text() == "<p>gone</p>"
+    assert (certificate.stat().st_mode & 0o777, page.stat().st_mode & 0o777,
+            page.parent.stat().st_mode & 0o777) == (0o644, 0o700, 0o700)
+
+
+def test_changed_files_tell_kamal_proxy_again_about_a_converged_container(home: Path) -> None:
+    _env(home)
+    docker = _converged()
+    first = _release(docker, KAMAL_HOST, files=[CERTIFICATE]).run()
+    assert first["converged"] and first["changed"]
+    assert ["exec", "kamal-proxy", "kamal-proxy", "deploy", "app-web", "--target=c1:80",
+            *PROXY["deploy_args"]] in docker.argvs
+    docker.argvs.clear()
+    again = _release(docker, KAMAL_HOST, files=[CERTIFICATE]).run()
+    assert not again["changed"] and docker.argvs == []
+
+
+def test_check_mode_writes_no_proxy_file(home: Path) -> None:
+    docker = ProxyDocker({}, {})
+    result = _release(docker, KAMAL_HOST, check_mode=True, files=[CERTIFICATE]).run()
+    assert result["changed"] and not (home / CERTIFICATE["path"]).exists()
