@@ -119,9 +119,10 @@ def test_off_by_default_the_cfg_and_plays_are_unchanged(tmp_path: Path) -> None:
     root = _write(tmp_path, config, plan)
     assert (root / "project" / "ansible.cfg").read_text() == PLAIN_CFG
     assert not (root / "inventory" / "group_vars").exists()
-    # The lock parts, then one linear boot play per role (web, job), then the unlock part.
+    # The proxy check and the lock, the proxy boot, then one linear boot play per role (web,
+    # job), then the unlock part.
     assert [play.get("strategy") for play in _plays(root, plan)] == [
-        None, "linear", "linear", None]
+        None, None, None, "linear", "linear", None]
 
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "on", "TRUE"])
@@ -137,7 +138,7 @@ def test_kdeploy_mitogen_turns_it_on(tmp_path: Path, fake_mitogen: Path,
         f"timeout = 10\nstrategy_plugins = {fake_mitogen}\nstrategy = mitogen_linear\n")
     # The boot plays name mitogen's linear strategy; the imported lock parts take the default.
     assert [play.get("strategy") for play in _plays(root, plan)] == [
-        None, "mitogen_linear", "mitogen_linear", None]
+        None, None, None, "mitogen_linear", "mitogen_linear", None]
     group_vars = yaml.safe_load((root / "inventory" / "group_vars" / "all.yml").read_text())
     assert group_vars["ansible_interpreter_python_fallback"][0] == "/usr/bin/python3"
 

@@ -560,9 +560,8 @@ class Release(object):
         self.result["converged"] = converged
         if converged:
             self.result["container_id"] = container["Id"]
-            if self.proxy and self.proxy.ensure_route(container, files_changed):
-                self.result["changed"] = True
-            elif files_changed:
+            rerouted = bool(self.proxy) and self.proxy.ensure_route(container, files_changed)
+            if rerouted or files_changed:
                 self.result["changed"] = True
         elif self.module.check_mode:
             self.result.update(changed=True, booted=True)
