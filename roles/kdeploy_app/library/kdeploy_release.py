@@ -231,15 +231,15 @@ import subprocess
 import time
 
 try:
-    from urllib.error import HTTPError
     from urllib.parse import quote, urlencode
-    from urllib.request import ProxyHandler, build_opener
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    quote = urlencode = HTTPError = ProxyHandler = build_opener = None
+    quote = urlencode = None
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.module_utils.kdeploy_caddy_admin import (
+    health_probe,
+    network_ip,
     CaddyAdmin,
     CaddyAdminError,
     route_dials,
@@ -415,32 +415,10 @@ class BootFailed(Exception):
         self.log = log
 
 
-def container_ip(container, network):
-    """The container's IP address on network ("" when it has none)."""
-    networks = ((container or {}).get("NetworkSettings") or {}).get("Networks") or {}
-    return (networks.get(network) or {}).get("IPAddress") or ""
-
-
-def probe(url, timeout):
-    """One HTTP GET that ignores any proxy of the environment; return (ok, what happened)."""
-    opener = build_opener(ProxyHandler({}))
-    try:
-        response = opener.open(url, timeout=timeout)
-        try:
-            status = response.getcode()
-        finally:
-            response.close()
-    except HTTPError as exc:
-        status = exc.code
-    except Exception as exc:  # any failure to connect is an unhealthy answer
-        return False, "%s: %s" % (url, to_native(getattr(exc, "reason", exc)))
-    return 200 <= status < 300, "%s: HTTP %s" % (url, status)
-
-
 class ProxyStep(object):
     """Register a ready container with the host's proxy (kamal-proxy or caddy), as Kamal's boot does."""
 
-    def __init__(self, release, admin=None, probe_url=probe):
+    def __init__(self, release, admin=None, probe_url=health_probe):
         self.release = release
         self.docker = release.docker
         self.params = release.params
@@ -478,7 +456,7 @@ class ProxyStep(object):
 
     def deploy_caddy(self, container_id):
         container = self.docker.inspect_container(container_id) or {}
-        self.wait_healthy(container_id, container_ip(container, self.params["network"]))
+        self.wait_healthy(container_id, network_ip(container, self.params["network"]))
         current = self.admin.route(self.proxy["route"]["@id"])
         # By the short id, as Kamal targets kamal-proxy: Docker's DNS on the network resolves it,
         # and unlike the name it never moves to another container (a same-version redeploy

@@ -76,15 +76,19 @@ import os
 import time
 
 try:
-    from urllib.error import HTTPError
     from urllib.parse import quote
-    from urllib.request import ProxyHandler, build_opener
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    HTTPError = quote = ProxyHandler = build_opener = None
+    quote = None
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_caddy_admin import CaddyAdmin, CaddyAdminError, route_with_upstream
+from ansible.module_utils.kdeploy_caddy_admin import (
+    CaddyAdmin,
+    CaddyAdminError,
+    health_probe,
+    network_ip,
+    route_with_upstream,
+)
 from ansible.module_utils.kdeploy_docker_socket import docker_request
 
 
@@ -92,23 +96,7 @@ def container_ip(docker_host, name, network):
     """The container's IP on network, read from the Docker API ("" when it has none)."""
     status, body = docker_request(docker_host[len("unix://"):], 10, "GET",
                                   "/containers/%s/json" % quote(name, safe=""))
-    if status >= 400:
-        return ""
-    networks = (json.loads(to_native(body)).get("NetworkSettings") or {}).get("Networks") or {}
-    return (networks.get(network) or {}).get("IPAddress") or ""
-
-
-def healthy(url, timeout):
-    """One GET that ignores any proxy of the environment; (2xx?, what happened)."""
-    try:
-        response = build_opener(ProxyHandler({})).open(url, timeout=timeout)
-        status = response.getcode()
-        response.close()
-    except HTTPError as exc:
-        status = exc.code
-    except Exception as exc:  # any failure to connect is an unhealthy answer
-        return False, "%s: %s" % (url, to_native(getattr(exc, "reason", exc)))
-    return 200 <= status < 300, "%s: HTTP %s" % (url, status)
+    return "" if status >= 400 else network_ip(json.loads(to_native(body)), network)
 
 
 def wait_healthy(params):
@@ -119,7 +107,7 @@ def wait_healthy(params):
     while True:
         address = container_ip(params["docker_host"], params["container"], params["network"])
         url = "http://%s:%s%s" % (address, proxy["app_port"], check.get("path") or "/up")
-        ok, answer = healthy(url, check.get("timeout") or 5) if address else (False, "no IP yet")
+        ok, answer = health_probe(url, check.get("timeout") or 5) if address else (False, "no IP yet")
         if ok or time.time() >= deadline:
             return ok, answer
         time.sleep(check.get("interval") or 1)

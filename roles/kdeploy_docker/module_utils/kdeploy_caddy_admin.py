@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 import json
 import time
+from urllib.error import HTTPError
+from urllib.request import ProxyHandler, build_opener
 
 # Caddy does not check the Host header on a unix socket; kdeploy sends the configured origin
 # anyway, so the same client works if the admin endpoint ever listens on TCP.
@@ -25,6 +27,31 @@ SERVER = "kdeploy"
 
 # Where a route goes: host-matched routes first, then path-only ones, then the catch-all.
 HOST_ROUTE, PATH_ROUTE, CATCH_ALL = 0, 1, 2
+
+
+def health_probe(url: str, timeout: float) -> tuple:
+    """One GET of a health check URL, ignoring any proxy of the environment: (2xx?, answer).
+
+    kamal-proxy's health check, done by kdeploy for Caddy: the answer names the URL and the status
+    (or why there was none), for the failure message.
+    """
+    try:
+        response = build_opener(ProxyHandler({})).open(url, timeout=timeout)
+        try:
+            status = response.getcode()
+        finally:
+            response.close()
+    except HTTPError as exc:
+        status = exc.code
+    except Exception as exc:  # any failure to connect is an unhealthy answer
+        return False, "%s: %s" % (url, getattr(exc, "reason", exc))
+    return 200 <= status < 300, "%s: HTTP %s" % (url, status)
+
+
+def network_ip(container: dict, network: str) -> str:
+    """The IP address of an inspected container on network ("" when it has none)."""
+    networks = ((container or {}).get("NetworkSettings") or {}).get("Networks") or {}
+    return (networks.get(network) or {}).get("IPAddress") or ""
 
 
 class CaddyAdminError(Exception):

@@ -217,7 +217,7 @@ def test_route_with_upstream_fills_nested_reverse_proxies() -> None:
 def test_probe_ignores_the_environment_proxy_and_reports_refusals(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-    healthy, answer = release.probe("http://127.0.0.1:1/up", 1)
+    healthy, answer = release.health_probe("http://127.0.0.1:1/up", 1)
     assert not healthy and answer.startswith("http://127.0.0.1:1/up: ")
     assert "refused" in answer.lower()
 
