@@ -180,3 +180,19 @@ def test_a_proxy_image_other_than_the_pinned_one_stops_deploy_before_the_lock(
         assert audit_lines(info, index) == audits[index]
         assert sorted((c.name, c.id, c.state)
                       for c in helpers.containers(info, index)) == containers[index]
+
+
+def test_app_stop_and_start_take_the_role_off_the_proxy_and_back(clean_sandbox: SandboxInfo,
+                                                                  project: Project) -> None:
+    info = clean_sandbox
+    setup_v1(info, project)
+    run = project.kdeploy("app", "stop", "--version", "v1")
+    assert run.returncode == 0, run
+    for index in WEB:
+        # The route is gone before the container stops: Caddy answers, the app does not.
+        assert helpers.http_get(address(info, index), path="/version")[1] != "v1\n"
+        assert app_names(info, index) == []
+    run = project.kdeploy("app", "start", "--version", "v1")
+    assert run.returncode == 0, run
+    for index in WEB:
+        assert helpers.wait_http(address(info, index), path="/version") == (200, "v1\n")
