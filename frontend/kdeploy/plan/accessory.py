@@ -14,7 +14,8 @@ from typing import Any
 from kdeploy.config import Config, Selection, select
 from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
-from kdeploy.plan.app_commands import LOCK_MESSAGE, literal
+from kdeploy.plan.app_commands import literal
+from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.setup import destination_check
 
@@ -140,7 +141,7 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
                    PlaybookImport("lock_release.yml", ("lock",))]
         # The lock play targets the filtered primary host by name: it must be inside the limit.
         limit_hosts[lock_host] = None
-        variables |= _lock_vars(config, selection, options)
+        variables |= command_lock_vars(config, selection, options.performer)
     return Plan(
         command=f"accessory {action}",
         imports=tuple(imports),
@@ -246,19 +247,6 @@ def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool)
 
 def _selection(config: Config, options: AccessoryOptions) -> Selection:
     return select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
-
-
-def _lock_vars(config: Config, selection: Selection, options: AccessoryOptions) -> dict[str, Any]:
-    # Kamal writes the version into the lock details and fails without one as well.
-    if config.version is None:
-        raise UsageError("No version for the lock details: pass --version, set VERSION, "
-                         "or run in a git repo")
-    return {
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": LOCK_MESSAGE,
-        "kdeploy_version": config.version,
-        "kdeploy_performer": options.performer,
-    }
 
 
 def _secret_names(config: Config, names: tuple[str, ...], action: str) -> tuple[str, ...]:

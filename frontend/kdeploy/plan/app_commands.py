@@ -16,6 +16,7 @@ from typing import Any
 from kdeploy.config import Config, Selection, select
 from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
+from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.proxy import proxy_hosts, proxy_part
 
@@ -32,7 +33,6 @@ APP_REPORT_TASKS = {
 }
 READ_ACTIONS = ("details", "containers", "images", "version")
 LOCKED_ACTIONS = ("start", "stop", "remove")
-LOCK_MESSAGE = "Automatic deploy lock"  # Kamal's message for the locks its commands take
 SSH_COMMANDS = ("follow_logs", "exec", "exec_reuse")
 
 
@@ -206,7 +206,8 @@ def build_remove_plan(config: Config, options: AppOptions) -> Plan:
         command="remove",
         imports=imports,
         limit=_filtered_limit(selection, options),
-        extravars=_role_vars(config, selection) | _lock_vars(config, selection, options)
+        extravars=_role_vars(config, selection)
+        | command_lock_vars(config, selection, options.performer)
         | {"kdeploy_proxy_force": False},
         lock_host=selection.primary_host,
         entry="kdeploy_remove",
@@ -282,20 +283,11 @@ def _locked_plan(config: Config, command: str, part: str, selection: Selection,
         imports=(PlaybookImport("lock_acquire.yml", ("lock",)), PlaybookImport(part, ("app",)),
                  PlaybookImport("lock_release.yml", ("lock",))),
         limit=",".join(host for host in hosts if host),
-        extravars=extravars | _lock_vars(config, selection, options),
+        extravars=extravars | command_lock_vars(config, selection, options.performer),
         lock_host=selection.primary_host,
         entry=f"kdeploy_{part.removesuffix('.yml')}",
         report_task=report_task,
     )
-
-
-def _lock_vars(config: Config, selection: Selection, options: AppOptions) -> dict[str, Any]:
-    return {
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": LOCK_MESSAGE,
-        "kdeploy_version": _config_version(config, "the lock details"),
-        "kdeploy_performer": options.performer,
-    }
 
 
 def _config_version(config: Config, purpose: str) -> str:

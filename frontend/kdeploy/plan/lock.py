@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, select
+from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
 from kdeploy.plan.model import Plan, PlaybookImport
 
 LOCK_ACTIONS = ("acquire", "release", "status")
+# Kamal's message for the lock its commands take around their work (`with_lock`).
+AUTOMATIC_LOCK_MESSAGE = "Automatic deploy lock"
 
 # The tasks whose results `kdeploy lock …` and `kdeploy audit` show (roles/kdeploy_lock,
 # roles/kdeploy_audit); their names are part of the roles' interface.
@@ -86,3 +88,20 @@ def build_audit_plan(config: Config, options: FilterOptions) -> Plan:
         entry="kdeploy_audit",
         report_task=AUDIT_REPORT_TASK,
     )
+
+
+def command_lock_vars(config: Config, selection: Selection, performer: str) -> dict[str, Any]:
+    """The extra vars of the lock a command takes around its work, on the filtered primary host.
+
+    Raises:
+        UsageError: no version (Kamal writes it into the lock details and fails without one too).
+    """
+    if config.version is None:
+        raise UsageError("No version for the lock details: pass --version, set VERSION, "
+                         "or run in a git repo")
+    return {
+        "kdeploy_lock_host": selection.primary_host,
+        "kdeploy_lock_message": AUTOMATIC_LOCK_MESSAGE,
+        "kdeploy_version": config.version,
+        "kdeploy_performer": performer,
+    }

@@ -13,12 +13,12 @@ from typing import Any
 
 from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
+from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport
 
 PRUNE_PARTS = {"containers": ("prune_containers.yml",), "images": ("prune_images.yml",),
                "all": ("prune_containers.yml", "prune_images.yml")}
 # Kamal's message in the lock details of every command that locks on its own.
-AUTOMATIC_LOCK_MESSAGE = "Automatic deploy lock"
 # The task whose per-host result `kdeploy server exec` prints (playbooks/server_exec.yml).
 EXEC_REPORT_TASK = "Run the command."
 
@@ -151,22 +151,12 @@ def _limit(selection: Selection, options: MaintenanceOptions) -> str | None:
 def _locked_plan(config: Config, command: str, selection: Selection,
                  options: MaintenanceOptions, parts: tuple[PlaybookImport, ...],
                  extravars: dict[str, Any]) -> Plan:
-    if config.version is None:
-        # Kamal writes the version into the lock details and fails without one as well.
-        raise UsageError("No version for the lock details: pass --version, set VERSION, "
-                         "or run in a git repo")
     return Plan(
         command=command,
         imports=(PlaybookImport("lock_acquire.yml", ("lock",)), *parts,
                  PlaybookImport("lock_release.yml", ("lock",))),
         limit=_limit(selection, options),
-        extravars={
-            "kdeploy_version": config.version,
-            "kdeploy_lock_host": selection.primary_host,
-            "kdeploy_lock_message": AUTOMATIC_LOCK_MESSAGE,
-            "kdeploy_performer": options.performer,
-            **extravars,
-        },
+        extravars={**command_lock_vars(config, selection, options.performer), **extravars},
         lock_host=selection.primary_host,
         entry="kdeploy_" + command.replace(" ", "_"),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
+from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport
 
 # Part playbook(s) of each action, in order (restart is Kamal's stop then start).
@@ -106,7 +107,7 @@ def build_proxy_plan(config: Config, action: str, options: ProxyOptions,
                    PlaybookImport("lock_release.yml", ("lock",))]
         # The lock play targets the filtered primary host by name: it must be inside the limit.
         limit[lock_host] = None
-        variables |= lock_vars(config, selection, options.performer)
+        variables |= command_lock_vars(config, selection, options.performer)
     return Plan(
         command=f"proxy {action}",
         imports=tuple(imports),
@@ -134,21 +135,6 @@ def build_proxy_logs_plan(config: Config, options: ProxyOptions, logs: ProxyLogs
 def proxy_check(hosts: tuple[str, ...]) -> PlaybookImport:
     """The check, before the lock, that every running proxy runs the pinned image."""
     return proxy_part(CHECK_PART, hosts)
-
-
-def lock_vars(config: Config, selection: Selection, performer: str) -> dict[str, Any]:
-    """The extra vars of the deploy lock a command takes (Kamal writes the version into it)."""
-    if selection.primary_host is None:
-        raise UsageError("No host to hold the deploy lock: the config has no servers")
-    if config.version is None:
-        raise UsageError("No version for the lock details: pass --version, set VERSION, "
-                         "or run in a git repo")
-    return {
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": "Automatic deploy lock",
-        "kdeploy_version": config.version,
-        "kdeploy_performer": performer,
-    }
 
 
 def _registry_secrets(config: Config) -> tuple[str, ...]:
