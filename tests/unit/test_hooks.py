@@ -76,7 +76,7 @@ class StubRunner:
         self.log, self.fail = log, fail
         self.plans: list[Plan] = []
 
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
         self.plans.append(plan)
         with self.log.open("a") as log:
             log.write(json.dumps({"run": plan.command, "parts": parts(plan),
