@@ -58,14 +58,18 @@ def settle_hosts(config: Config, result: RunResult, elapsed: float) -> Settled:
     def collect(event: dict[str, Any]) -> None:
         data = event.get("event_data", {})
         host = data.get("host", "?")
-        if data.get("task") != SETTLE_REPORT_TASK:
-            return
-        if event.get("event") == "runner_on_ok":
+        if event.get("event") == "runner_on_ok" and data.get("task") == SETTLE_REPORT_TASK:
             reports[host] = data.get("res") or {}
         elif event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
-            problems[host] = str((data.get("res") or {}).get("msg") or "failed").strip()
+            message = str((data.get("res") or {}).get("msg") or "failed").strip()
+            problems.setdefault(host, f"{data.get('task')}: {message}")
 
-    run_plan(config, build_settle_plan(config, hosts, elapsed), {}, collect, cancellable=False)
+    outcome = run_plan(config, build_settle_plan(config, hosts, elapsed), {}, collect,
+                       cancellable=False)
+    for failure in outcome.failures:
+        if failure.host == "localhost":  # ansible-playbook itself failed: no host got a task
+            for host in hosts:
+                problems.setdefault(host, failure.message.splitlines()[-1])
     return Settled([_host_rest(host, reports.get(host), problems.get(host), host in result.reached)
                     for host in hosts])
 

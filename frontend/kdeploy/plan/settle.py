@@ -38,5 +38,7 @@ def build_settle_plan(config: Config, hosts: Iterable[str], elapsed: float) -> P
             "kdeploy_settle_prefixes": [f"{config.service}-", proxy_kamal.CONTAINER,
                                         proxy_caddy.CONTAINER],
         },
+        # The entry playbook must not take the part's name (it would import itself).
+        entry="kdeploy_settle",
         report_task=SETTLE_REPORT_TASK,
     )
