@@ -136,9 +136,12 @@ def test_a_signal_stops_the_deploy_and_leaves_every_host_at_rest(
     old, new = running[0], "v2" if running[0] == "v1" else "v1"
     old_name, new_name = f"{SERVICE}-web-{old}", f"{SERVICE}-web-{new}"
     watcher = None
-    if moment == "boot":  # the new web container exists on host 1: it is in its readiness wait
-        watcher = on_host(info, 1, f"until docker inspect {new_name} >/dev/null 2>&1; "
-                                   "do sleep 0.05; done; echo booted")
+    if moment == "boot":  # a new web container runs on host 1: it is in its readiness wait
+        # (a stopped container of that version from an earlier case may hold the name)
+        before = next((c.id for c in web_containers(info, 1) if c.name == new_name), "none")
+        watcher = on_host(info, 1, f"until docker inspect -f '{{{{.Id}}}} {{{{.State.Running}}}}'"
+                                   f" {new_name} 2>/dev/null | grep -v '^{before} ' | "
+                                   "grep -q ' true$'; do sleep 0.05; done; echo booted")
     elif moment == "stop":  # Docker sent the old web container its SIGTERM: the drain is on
         watcher = on_host(info, 1, f"timeout 120 docker events --filter container={old_name} "
                                    "--filter event=kill | head -n 1")
