@@ -20,8 +20,8 @@ description:
     (kdeploy reuses the run's ControlMaster connection): those whose environment has this
     module's C(SSH_CONNECTION), and their descendants."
   - "A module process that catches SIGTERM (kdeploy's release step does) is sent SIGTERM: it stops
-    at its next safe point and leaves an account in C(~/.kdeploy/interrupted/<pid>.json), returned
-    in RV(cut). Any other process (community.docker modules, shell commands) is let finish, since
+    at its next safe point (it may have begun to already, when its connection closed) and leaves
+    an account in C(~/.kdeploy/interrupted/<pid>.json), returned in RV(cut). Any other process (community.docker modules, shell commands) is let finish, since
     killing it midway could leave a container half-replaced. Whatever still runs after O(timeout)
     seconds is killed and listed in RV(killed)."
   - Then containers that Docker was asked to stop or remove during the last O(since) seconds and
@@ -302,10 +302,11 @@ def main():
     settler = Settler()
     if not module.check_mode:
         settler.settle(params["timeout"])
-    notes = read_notes(os.path.expanduser("~"), list(settler.stopped))
+    # Modules that stopped on their own when kdeploy's connection closed left notes too.
+    notes = read_notes(os.path.expanduser("~"), settler.connection)
     result = dict(changed=False, stopped=settler.processes(settler.stopped),
                   waited=settler.processes(settler.waited), killed=settler.processes(settler.killed),
-                  cut=[notes[pid] for pid in sorted(notes)], docker_waited=[], containers=[])
+                  cut=notes, docker_waited=[], containers=[])
     if not params["docker_host"].startswith("unix://"):
         module.exit_json(**result)
     socket = params["docker_host"][len("unix://"):]

@@ -6,6 +6,7 @@ real module against the sandbox's dockerd.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -335,3 +336,17 @@ def test_a_stop_during_a_stop_lets_it_finish_and_starts_no_other(home: Path) -> 
     assert release.interrupted_note(run)["left"] == (
         "app-web-v2 runs; the other versions were not stopped (stopped before the cut: v1a)")
     assert not any("prune" in call[1] for call in docker.calls)
+
+
+def test_a_closed_answer_channel_is_a_stop_request() -> None:
+    # kdeploy killed its ssh client: sshd closes the pipe the module would answer on.
+    read, write = os.pipe()
+    stop = release.StopSignal(output_fd=write)
+    stop.check()  # someone still reads: no stop
+    os.close(read)
+    try:
+        with pytest.raises(release.StopRequested):
+            stop.sleep(5)
+        assert stop.requested
+    finally:
+        os.close(write)

@@ -7,6 +7,8 @@ what is killed when the time is up.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from playbook_support import load_role_module
 
 settle = load_role_module("kdeploy_settle", "kdeploy_settle")
+stop = sys.modules["ansible.module_utils.kdeploy_stop"]  # what kdeploy_release writes with
 
 OURS = "10.0.0.1 40000 10.0.0.11 22"  # SSH_CONNECTION of the run's ControlMaster connection
 OTHER = "10.0.0.1 50000 10.0.0.11 22"  # another connection (another deploy, Kamal, a person)
@@ -148,14 +151,18 @@ def test_containers_still_stopping_are_those_signalled_that_did_not_die(
     assert settle.stopping(events) == pending
 
 
-def test_notes_of_stopped_modules_are_read_once(tmp_path: Path) -> None:
-    stop = load_role_module("kdeploy_settle", "kdeploy_settle").read_notes
+def test_the_notes_of_this_runs_modules_are_read_once(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     notes = tmp_path / ".kdeploy" / "interrupted"
-    notes.mkdir(parents=True)
-    (notes / "201.json").write_text('{"role": "web", "step": "booting"}')
-    (notes / "999.json").write_text('{"role": "other"}')
-    assert stop(str(tmp_path), [201, 300]) == {201: {"role": "web", "step": "booting"}}
-    assert not (notes / "201.json").exists() and (notes / "999.json").exists()
+    for pid, connection in ((201, OURS), (202, OURS), (999, OTHER)):
+        monkeypatch.setattr(os, "getpid", lambda pid=pid: pid)
+        monkeypatch.setenv("SSH_CONNECTION", connection)
+        stop.write_note(str(tmp_path), {"role": "web", "pid": pid})
+    os.utime(notes / "202.json", (1, 1))  # the older one comes first
+    assert settle.read_notes(str(tmp_path), OURS) == [{"role": "web", "pid": 202},
+                                                      {"role": "web", "pid": 201}]
+    assert sorted(path.name for path in notes.iterdir()) == ["999.json"]
+    assert settle.read_notes(str(tmp_path), OURS) == []
 
 
 def _remove(directory: Path) -> None:
