@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kdeploy.sandbox import firewall_rules as rules
 from kdeploy.sandbox.errors import SandboxError
+from kdeploy.sandbox.iptables_listing import FilterTable, parse_table
 from kdeploy.sandbox.preflight import find_command
 
 BRIDGE_NF_SYSCTL = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
@@ -68,7 +69,7 @@ def remove_rules() -> None:
 
 def has_rules() -> bool:
     """True when some backend still holds a rule of the sandbox (e.g. after a crash)."""
-    return any(table.ours() for _, table in _tables())
+    return any(rules.our_rules(table) for _, table in _tables())
 
 
 def problems(bridge: str) -> list[str]:
@@ -113,7 +114,7 @@ def legacy_present() -> bool:
         return False
 
 
-def _tables() -> list[tuple[Backend, rules.FilterTable]]:
+def _tables() -> list[tuple[Backend, FilterTable]]:
     """Each readable backend with its filter table: the default one always, others in use."""
     found = []
     for index, backend in enumerate(backends()):
@@ -123,14 +124,14 @@ def _tables() -> list[tuple[Backend, rules.FilterTable]]:
     return found
 
 
-def _read(backend: Backend) -> rules.FilterTable | None:
+def _read(backend: Backend) -> FilterTable | None:
     # A backend that cannot be read (no nf_tables in this kernel, not root) filters nothing.
     result = subprocess.run([backend.path, *WAIT, "-t", "filter", "-S"], capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
         return None
     try:
-        return rules.parse_table(result.stdout)
+        return parse_table(result.stdout)
     except ValueError:
         return None
 

@@ -9,7 +9,8 @@ import pytest
 
 from kdeploy.sandbox import firewall
 from kdeploy.sandbox.errors import SandboxError
-from kdeploy.sandbox.firewall_rules import FilterTable, Rule, parse_table
+from kdeploy.sandbox.firewall_rules import our_rules
+from kdeploy.sandbox.iptables_listing import FilterTable, Rule, parse_table
 
 BRIDGE = "kdsandbox0"
 FRESH = "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"
@@ -57,7 +58,7 @@ class FakeIptables:
         return subprocess.CompletedProcess(argv, 0, stdout, "")
 
     def ours(self, name: str) -> list[str]:
-        return [rule.chain for rule in self.tables[name].ours()]
+        return [rule.chain for rule in our_rules(self.tables[name])]
 
 
 @pytest.fixture

@@ -1,105 +1,23 @@
-"""The sandbox's iptables rules as data: parsing, planning, and what FORWARD does to the bridge.
-
-The listings are `iptables -S` as a root-namespace dockerd 20.10 (Debian 12) leaves it, with
-its bridge `docker0`.
-"""
+"""The sandbox's own rule: where it goes, the steps that add, move and remove it, the warning."""
 
 from __future__ import annotations
 
 import pytest
+from iptables_listings import BRIDGE, FRESH, OURS_FORWARD, OURS_USER, apply, docker
 
 from kdeploy.sandbox.firewall_rules import (
     DELETE,
     INSERT,
-    Changes,
-    FilterTable,
-    Rule,
     accept_rule,
-    bridge_verdict,
     drop_warning,
-    parse_table,
+    our_rules,
     plan_accept,
     plan_removal,
     step_args,
     wanted_chain,
 )
-
-BRIDGE = "kdsandbox0"
-OURS_FORWARD = accept_rule(BRIDGE, "FORWARD").describe()
-OURS_USER = accept_rule(BRIDGE, "DOCKER-USER").describe()
-
-FRESH = """\
--P INPUT ACCEPT
--P FORWARD ACCEPT
--P OUTPUT ACCEPT
-"""
-DOCKER_CHAINS = """\
--N DOCKER
--N DOCKER-ISOLATION-STAGE-1
--N DOCKER-ISOLATION-STAGE-2
--N DOCKER-USER
-"""
-DOCKER_FORWARD = """\
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A FORWARD -i docker0 -o docker0 -j ACCEPT
-"""
-DOCKER_REST = """\
--A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
--A DOCKER-ISOLATION-STAGE-2 -j RETURN
-"""
-USER_RETURN = "-A DOCKER-USER -j RETURN\n"
-# iptables-nft warns on stderr, but a listing piped through a shell may carry the line.
-WARNING = "# Warning: iptables-legacy tables present, use iptables-legacy to see them\n"
-
-
-def docker(forward_extra: str = "", user_extra: str = "") -> str:
-    """The listing after dockerd started, with our rules (lines) added where given."""
-    return (WARNING + FRESH.replace("FORWARD ACCEPT", "FORWARD DROP") + DOCKER_CHAINS +
-            DOCKER_FORWARD + forward_extra + DOCKER_REST + user_extra + USER_RETURN)
-
-
-def apply(table: FilterTable, changes: Changes) -> FilterTable:
-    """What the kernel does with the steps: -I puts a rule first, -D removes the first copy."""
-    rules = list(table.rules)
-    for action, rule in changes.steps:
-        if action == INSERT:
-            index = next((i for i, r in enumerate(rules) if r.chain == rule.chain), len(rules))
-            rules.insert(index, rule)
-        else:
-            rules.remove(rule)
-    return FilterTable(table.policies, table.chains, tuple(rules))
-
-
-def test_parse_reads_policies_chains_and_rules_in_order() -> None:
-    table = parse_table(docker(user_extra=OURS_USER + "\n"))
-    assert table.policies == {"INPUT": "ACCEPT", "FORWARD": "DROP", "OUTPUT": "ACCEPT"}
-    assert table.chains == {"DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2",
-                            "DOCKER-USER"}
-    assert [r.target for r in table.chain_rules("DOCKER-USER")] == ["ACCEPT", "RETURN"]
-    assert table.chain_rules("FORWARD")[2] == Rule("FORWARD", (
-        "-o", "docker0", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"))
-    assert table.ours() == [accept_rule(BRIDGE, "DOCKER-USER")]
-
-
-def test_our_rule_reads_back_as_iptables_lists_it() -> None:
-    listed = ('-A FORWARD -i kdsandbox0 -o kdsandbox0 -m comment --comment '
-              '"kdeploy-sandbox: accept traffic between sandbox hosts on kdsandbox0" -j ACCEPT')
-    assert parse_table(listed).rules == (accept_rule(BRIDGE, "FORWARD"),)
-    assert accept_rule(BRIDGE, "FORWARD").describe() == listed
-    quoted = Rule("X", ("-m", "comment", "--comment", 'say "hi" \\ bye', "-j", "ACCEPT"))
-    assert parse_table(quoted.describe()).rules == (quoted,)
-
-
-@pytest.mark.parametrize("line", ["-X DOCKER", "iptables v1.8.9", "-P FORWARD"])
-def test_parse_refuses_what_is_not_a_listing(line: str) -> None:
-    with pytest.raises(ValueError, match="not an iptables -S line"):
-        parse_table(FRESH + line)
+from kdeploy.sandbox.firewall_verdict import bridge_verdict
+from kdeploy.sandbox.iptables_listing import parse_table
 
 
 def test_only_comments_with_the_mark_are_ours() -> None:
@@ -107,7 +25,7 @@ def test_only_comments_with_the_mark_are_ours() -> None:
                         "-A FORWARD -i kdsandbox0 -o kdsandbox0 -j ACCEPT\n"
                         '-A FORWARD -m comment --comment "kdeploy-sandbox is great" -j ACCEPT\n'
                         '-A FORWARD -m comment --comment "kdeploy-sandbox: old rule" -j ACCEPT\n')
-    assert [r.comment for r in table.ours()] == ["kdeploy-sandbox: old rule"]
+    assert [r.comment for r in our_rules(table)] == ["kdeploy-sandbox: old rule"]
 
 
 @pytest.mark.parametrize(("listing", "chain"), [
@@ -167,7 +85,7 @@ def test_applying_the_plan_accepts_and_a_second_plan_is_empty(listing: str) -> N
     table = apply(parse_table(listing), plan_accept(parse_table(listing), BRIDGE))
     assert bridge_verdict(table, BRIDGE).accepted
     assert plan_accept(table, BRIDGE).steps == ()
-    assert len(table.ours()) == 1
+    assert len(our_rules(table)) == 1
 
 
 def test_both_orders_hold_whatever_docker_puts_first() -> None:
@@ -197,30 +115,6 @@ def test_step_args() -> None:
     assert step_args(DELETE, rule) == ["-D", "DOCKER-USER", *rule.args]
 
 
-@pytest.mark.parametrize(("listing", "accepted", "reason"), [
-    (FRESH, True, "the FORWARD policy ACCEPT"),
-    (docker(), False, "the FORWARD policy DROP"),
-    (docker(user_extra=OURS_USER + "\n"), True, f"the rule `{OURS_USER}`"),
-    (FRESH + "-A FORWARD -j REJECT --reject-with icmp-port-unreachable\n", False,
-     "the rule `-A FORWARD -j REJECT --reject-with icmp-port-unreachable`"),
-    (FRESH + "-A FORWARD -i kd+ -j DROP\n", False, "the rule `-A FORWARD -i kd+ -j DROP`"),
-    # Matches that do not hold for every packet between the hosts are passed over.
-    (FRESH + "-A FORWARD -p tcp -j DROP\n", True, "the FORWARD policy ACCEPT"),
-    (FRESH + "-A FORWARD -i eth0 -j DROP\n", True, "the FORWARD policy ACCEPT"),
-    (FRESH + "-A FORWARD ! -i kdsandbox0 -j DROP\n", True, "the FORWARD policy ACCEPT"),
-    (FRESH + "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n", True,
-     "the FORWARD policy ACCEPT"),
-    # A user chain is followed, and RETURN comes back from it.
-    (FRESH.replace("FORWARD ACCEPT", "FORWARD DROP") + "-N ufw\n-A FORWARD -j ufw\n"
-     "-A ufw -j RETURN\n-A ufw -j ACCEPT\n", False, "the FORWARD policy DROP"),
-    (FRESH + "-N ufw\n-A FORWARD -j ufw\n-A ufw ! -o eth0 -j DROP\n", False,
-     "the rule `-A ufw ! -o eth0 -j DROP`"),
-])
-def test_bridge_verdict(listing: str, accepted: bool, reason: str) -> None:
-    verdict = bridge_verdict(parse_table(listing), BRIDGE)
-    assert (verdict.accepted, verdict.reason) == (accepted, reason)
-
-
 def test_drop_warning_names_backend_cause_and_fix() -> None:
     warning = drop_warning(parse_table(docker()), BRIDGE, "iptables-nft")
     assert warning == ("iptables-nft: the FORWARD policy DROP drops the traffic between sandbox "
@@ -239,9 +133,3 @@ def test_drop_warning_when_up_cannot_help() -> None:
     assert warning is not None and "the rule `-A FORWARD -j DROP` drops" in warning
     assert warning.endswith("kdeploy's accept rule cannot come before it: accept "
                             "kdsandbox0's traffic ahead of it yourself")
-
-
-def test_in_use() -> None:
-    assert not parse_table(FRESH).in_use
-    assert parse_table(FRESH.replace("FORWARD ACCEPT", "FORWARD DROP")).in_use
-    assert parse_table(FRESH + "-N DOCKER-USER\n").in_use
