@@ -6,9 +6,19 @@ import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
-from kdeploy.sandbox import builder, example, hosts, network, preflight, registry, teardown
+from kdeploy.sandbox import (
+    builder,
+    example,
+    firewall,
+    hosts,
+    network,
+    preflight,
+    registry,
+    teardown,
+)
 from kdeploy.sandbox.info import SandboxInfo, info_from_state
 from kdeploy.sandbox.layout import (
     BRIDGE,
@@ -28,10 +38,16 @@ Say = Callable[[str], None]
 
 
 def status(layout: Layout | None = None) -> SandboxInfo | None:
-    """Describe the sandbox from its state file; None when there is none."""
+    """Describe the sandbox from its state file; None when there is none.
+
+    Its `warnings` name what on this machine drops the traffic between its hosts.
+    """
     layout = layout or default_layout()
     state = load_state(layout.state_file)
-    return info_from_state(layout.root, state) if state else None
+    if state is None:
+        return None
+    return replace(info_from_state(layout.root, state),
+                   warnings=tuple(firewall.problems(state.bridge)))
 
 
 def down(layout: Layout | None = None, say: Say = lambda _: None) -> None:
@@ -73,11 +89,13 @@ def _up(layout: Layout, hosts: int, subnet: str, say: Say) -> SandboxInfo:
     if old and old.subnet == subnet and len(old.hosts) == hosts:
         info = info_from_state(layout.root, old)
         if info.healthy:
+            # A dockerd or a firewall may have changed iptables since: `up` again repairs that.
+            _accept_bridge_traffic(say)
             say(f"--> Sandbox already running in {layout.root} ({hosts} hosts)")
             return info
     # Checked before removing anything, so a taken subnet leaves a running sandbox alone.
     network.check_subnet_free(subnet)
-    if old or network.sandbox_netns() or network.link_exists(BRIDGE):
+    if old or network.sandbox_netns() or network.link_exists(BRIDGE) or firewall.has_rules():
         say("--> Removing leftovers of an earlier sandbox")
     teardown.teardown(layout, old)
     teardown.check_free(subnet)
@@ -104,6 +122,7 @@ def _new_state(layout: Layout, count: int, subnet: str) -> SandboxState:
 def _build(layout: Layout, state: SandboxState, say: Say) -> None:
     say(f"--> Creating bridge {BRIDGE} ({state.subnet}) and {len(state.hosts)} hosts")
     network.create_bridge(state.subnet)
+    _accept_bridge_traffic(say)
     for index, host in enumerate(state.hosts, start=1):
         network.create_host_network(state.subnet, index, host.name)
     pubkey = _make_key(layout)
@@ -129,6 +148,15 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
                           [h.address for h in state.hosts])
     if images.finish():
         say("--> Built and pushed the demo images")
+
+
+def _accept_bridge_traffic(say: Say) -> None:
+    # A root-namespace dockerd sets the FORWARD policy to DROP, and br_netfilter sends bridged
+    # packets through FORWARD: without this rule the hosts cannot reach each other.
+    for where in firewall.ensure_accept(BRIDGE):
+        say(f"--> Accepting traffic between the hosts on {BRIDGE} ({where})")
+    for problem in firewall.problems(BRIDGE):
+        say(f"WARNING: {problem}")
 
 
 def _forget_old_host_keys(addresses: list[str]) -> None:
