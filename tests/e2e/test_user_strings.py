@@ -70,6 +70,11 @@ def combined(marker: Path) -> str:
     return " ".join(payloads(marker))
 
 
+def performer(marker: Path) -> str:
+    """git's user.email: the payloads, and a backslash that a shell's `echo` would eat."""
+    return combined(marker) + " tab\\there"
+
+
 def markers(tmp_path: Path) -> dict[str, Path]:
     return {source: tmp_path / f"pwned-{source}" for source in SOURCES}
 
@@ -103,7 +108,7 @@ def user_strings_project(info: SandboxInfo, tmp_path: Path) -> tuple[Project, di
     (directory / "hooks" / "record.yml").write_text(HOOK_PLAYBOOK)
     subprocess.run(["git", "init", "-q", str(directory)], check=True)
     subprocess.run(["git", "-C", str(directory), "config", "user.email",
-                    combined(marks["performer"])], check=True)
+                    performer(marks["performer"])], check=True)
     environ = {f"KD_USER_STRING_{i}": value for i, value in enumerate(payloads(marks["erb"]))}
     return project, environ
 
@@ -133,7 +138,7 @@ def test_user_strings_reach_the_hosts_as_literal_text(clean_sandbox: SandboxInfo
     info = clean_sandbox
     marks = markers(tmp_path)
     project, environ = user_strings_project(info, tmp_path)
-    performer = combined(marks["performer"])
+    who = performer(marks["performer"])
 
     kdeploy(project, environ, "setup", "-P", "--version", "v1")
 
@@ -152,7 +157,7 @@ def test_user_strings_reach_the_hosts_as_literal_text(clean_sandbox: SandboxInfo
 
     # The performer tags every audit line: the app's boot (kdeploy_release) and the accessory's
     # (the kdeploy_audit role's shell line).
-    tagged = re.compile(r"^\[[0-9TZ:-]+\] \[" + re.escape(performer) + r"\] ")
+    tagged = re.compile(r"^\[[0-9TZ:-]+\] \[" + re.escape(who) + r"\] ")
     lines = audit_lines(info, 1)
     assert any(line.endswith("Booted app version v1") for line in lines), lines
     assert any(line.endswith("Booted db accessory") for line in lines), lines
@@ -160,18 +165,18 @@ def test_user_strings_reach_the_hosts_as_literal_text(clean_sandbox: SandboxInfo
 
     # The hook playbook ran under the automatic lock, and its variables are the literal text.
     seen = json.loads(host_file(info, 1, f"{HOOK_SEEN}.json"))
-    assert seen["performer"] == performer
+    assert seen["performer"] == who
     assert {key: seen["env"].get(key) for key in role_env if not key.startswith("SECRET")} == {
         key: value for key, value in role_env.items() if not key.startswith("SECRET")}
     held = host_file(info, 1, f"{HOOK_SEEN}.lock").splitlines()
-    assert held[0].startswith(f"Locked by: {performer} at "), held
-    assert held[2] == f"Message: Automatic deploy lock ({performer})", held
+    assert held[0].startswith(f"Locked by: {who} at "), held
+    assert held[2] == f"Message: Automatic deploy lock ({who})", held
 
     # A CLI flag: the lock message, stored base64 in the details as Kamal does.
     message = combined(marks["lock_message"])
     kdeploy(project, environ, "lock", "acquire", "-m", message, "--version", "v1")
     details = base64.b64decode(host_file(info, 1, LOCK_DETAILS)).decode().splitlines()
-    assert details[0].startswith(f"Locked by: {performer} at "), details
+    assert details[0].startswith(f"Locked by: {who} at "), details
     assert details[1:] == ["Version: v1", f"Message: {message}"], details
     status = kdeploy(project, environ, "lock", "status", "-q")
     assert f"Message: {message}" in status.stdout.splitlines(), status
