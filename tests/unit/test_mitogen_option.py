@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.private_data_dir as pdd
+from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import ConfigError
 from kdeploy.plan import (
@@ -110,7 +111,7 @@ def _write(tmp_path: Path, config: Any, plan: Any) -> Path:
 
 
 def _plays(root: Path, plan: Any) -> list[dict[str, Any]]:
-    return yaml.safe_load((root / "project" / plan.playbook).read_text())
+    return ansible_yaml.load((root / "project" / plan.playbook).read_text())
 
 
 def test_off_by_default_the_cfg_and_plays_are_unchanged(tmp_path: Path) -> None:
@@ -139,7 +140,7 @@ def test_kdeploy_mitogen_turns_it_on(tmp_path: Path, fake_mitogen: Path,
     # The boot plays name mitogen's linear strategy; the imported lock parts take the default.
     assert [play.get("strategy") for play in _plays(root, plan)] == [
         None, None, None, "mitogen_linear", "mitogen_linear", None]
-    group_vars = yaml.safe_load((root / "inventory" / "group_vars" / "all.yml").read_text())
+    group_vars = ansible_yaml.load((root / "inventory" / "group_vars" / "all.yml").read_text())
     assert group_vars["ansible_interpreter_python_fallback"][0] == "/usr/bin/python3"
 
 
