@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from project import (
     BIN,
@@ -106,6 +107,21 @@ def test_usage_and_config_errors_exit_2_before_touching_a_host(
     assert_fails(run, 2, message)
     assert len([line for line in run.output.splitlines() if line.startswith("ERROR")]) == 1
     assert_untouched(clean_sandbox)
+
+
+def test_a_role_named_like_a_path_exits_2_when_the_config_loads(
+        clean_sandbox: SandboxInfo, tmp_path: Path) -> None:
+    info = clean_sandbox
+    config = founding_config(info)
+    # Unchecked, its env file would land in ~/.kamal/apps/kdeploy-demo/env/x.env.
+    config["servers"]["../x"] = {"hosts": [address(info, 2)], "proxy": False}
+    run = Project.write(tmp_path, config).kdeploy(*SETUP)
+
+    assert_fails(run, 2, "ERROR: config/deploy.yml: servers/../x: Invalid role name: '../x'.")
+    assert len([line for line in run.output.splitlines() if line.startswith("ERROR")]) == 1
+    assert_untouched(info)
+    for host in (1, 2, 3):
+        assert helpers.ssh(info, host, "ls -A ~/.kamal 2>/dev/null || true").stdout == ""
 
 
 def test_lock_held_by_kamal_stops_setup_before_any_host_is_touched(
