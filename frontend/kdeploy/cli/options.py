@@ -79,11 +79,14 @@ def secret_commands_shown(verbose: bool) -> Iterator[None]:
     logger = logging.getLogger(_SECRET_COMMANDS)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("--> %(message)s"))
-    level = logger.level
+    # Said once, here, even if something configured the root logger.
+    level, propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.propagate = propagate
