@@ -78,9 +78,8 @@ def write_private_data_dir(directory: Path, config: Config, plan: Plan) -> None:
     # Every extra var is data (versions, the lock message, the performer, exec commands).
     (directory / "env" / "extravars").write_text(_EXTRAVARS_HEADER + dump(unsafe(plan.extravars)))
     project = directory / "project"
-    forks = max(10, len(config.all_hosts))
     extra = "" if plugins is None else _MITOGEN_CFG.format(plugins=plugins)
-    (project / "ansible.cfg").write_text(_ANSIBLE_CFG.format(forks=forks, mitogen=extra))
+    (project / "ansible.cfg").write_text(_ANSIBLE_CFG.format(forks=config.forks, mitogen=extra))
     for playbook in resource_dir("playbooks").glob("*.yml"):
         shutil.copyfile(playbook, project / playbook.name)
     shutil.copytree(resource_dir("roles"), project / "roles", dirs_exist_ok=True,

@@ -40,7 +40,7 @@ PLAIN_CFG = """\
 [defaults]
 roles_path = ./roles
 inventory = ../inventory/hosts.yml
-forks = 10
+forks = 30
 gathering = explicit
 interpreter_python = auto_silent
 host_key_checking = False

@@ -46,6 +46,8 @@ class KdeployExtension:
     """kdeploy-only settings."""
 
     python_interpreter: str | None = None
+    # How many hosts Ansible works on at once; None: Kamal's sshkit/max_concurrent_starts.
+    forks: int | None = None
     # Run the plays with mitogen's strategies (docs/performance.md); KDEPLOY_MITOGEN overrides.
     mitogen: bool = False
     # Hook name (`pre-deploy`, `post-deploy`) -> the user's playbooks, relative to the project dir.
@@ -58,6 +60,8 @@ def validate_extension(raw: Any) -> None:
     """Check `x-kdeploy:` against its documented example (unknown keys are errors)."""
     if raw is not None:
         Validator(KEY).against_example(raw, example(KEY)[KEY])
+        if raw.get("forks") is not None and raw["forks"] < 1:
+            raise ConfigError(f"{KEY}/forks: should be at least 1")
         _validate_proxy(raw.get("proxy"))
 
 
@@ -84,6 +88,7 @@ def build_extension(raw: dict[str, Any] | None) -> KdeployExtension:
     engine = ruby_str(proxy.get("engine", KAMAL_PROXY))
     image = ruby_str(proxy.get("image") or DEFAULT_CADDY_IMAGE) if engine == CADDY else None
     return KdeployExtension(python_interpreter=None if interpreter is None else str(interpreter),
+                            forks=raw.get("forks"),
                             mitogen=bool(raw.get("mitogen", False)),
                             hooks=frozen(hooks),
                             accessories=AccessoriesExtension(
