@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.plan import DeployOptions, SetupOptions, build_deploy_plan, build_setup_plan
 from kdeploy.private_data_dir import MITOGEN_ENV, write_private_data_dir
@@ -42,7 +43,7 @@ def written_forks(tmp_path: Path, raw: dict[str, Any], command: str = "setup") -
     write_private_data_dir(tmp_path / "pdd", config, plan)
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(tmp_path / "pdd" / "project" / "ansible.cfg")
-    inventory = yaml.safe_load((tmp_path / "pdd" / "inventory" / "hosts.yml").read_text())
+    inventory = ansible_yaml.load((tmp_path / "pdd" / "inventory" / "hosts.yml").read_text())
     assert len(inventory["all"]["hosts"]) == 1000
     return cfg.getint("defaults", "forks")
 
