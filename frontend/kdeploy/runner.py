@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.private_data_dir import host_key_checking, write_private_data_dir
 from kdeploy.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
 
 if TYPE_CHECKING:
@@ -67,13 +67,13 @@ class RunResult:
         return hosts
 
 
-def runner_envvars(private_data_dir: Path) -> dict[str, str]:
+def runner_envvars(private_data_dir: Path, host_key_checking: bool = True) -> dict[str, str]:
     """Environment for the ansible-playbook process (never a secret value)."""
     venv_bin = str(Path(ansible_playbook_path()).parent)
     return {
         "ANSIBLE_CONFIG": str(private_data_dir / "project" / "ansible.cfg"),
-        # Runner sets this to False unless told; say it explicitly (ansible-notes §3).
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        # Runner sets this to False unless told, over ansible.cfg: say what the config asks.
+        "ANSIBLE_HOST_KEY_CHECKING": str(host_key_checking),
         "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
     }
 
@@ -105,7 +105,7 @@ def _run_in(
 
     write_private_data_dir(directory, config, plan)
     result = RunResult()
-    envvars = runner_envvars(directory)
+    envvars = runner_envvars(directory, host_key_checking(config))
     started = time.monotonic()
     with SecretPipe(directory, secrets) as pipe, _interruptible() as interrupted:
         envvars[FIFO_ENV] = str(pipe.fifo)
