@@ -37,6 +37,7 @@ class HostFailure:
     task: str
     message: str
     unreachable: bool = False
+    play: str = ""
 
 
 @dataclass
@@ -162,7 +163,8 @@ def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> b
     elif kind == "runner_on_unreachable":
         message = (data.get("res") or {}).get("msg", "unreachable")
         result.failures.append(HostFailure(data.get("host", "?"), data.get("task", ""),
-                                           str(message), unreachable=True))
+                                           str(message), unreachable=True,
+                                           play=data.get("play", "")))
     elif kind == "runner_on_failed" and not data.get("ignore_errors"):
         message = str((data.get("res") or {}).get("msg", "failed"))
         if LOCK_HELD_MARKER in message:
