@@ -7,13 +7,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 from kdeploy.sandbox import (
     builder,
     example,
     firewall,
     hosts,
+    known_hosts,
     network,
     preflight,
     registry,
@@ -143,7 +143,10 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
                               boots[host.name])
         host.dockerd_pid = hosts.dockerd_pid(layout.host_dir(host.name))
     say(f"--> Hosts ready; registry {state.registry}")
-    _forget_old_host_keys([host.address for host in state.hosts])
+    recorded = known_hosts.record_host_keys({
+        host.address: known_hosts.public_key(hosts.host_key_file(layout.host_dir(host.name)))
+        for host in state.hosts})
+    say(f"--> Recorded the hosts' keys in {recorded}")
     example.write_example(layout.example_dir, state.registry, str(layout.key_path),
                           [h.address for h in state.hosts])
     if images.finish():
@@ -157,17 +160,6 @@ def _accept_bridge_traffic(say: Say) -> None:
         say(f"--> Accepting traffic between the hosts on {BRIDGE} ({where})")
     for problem in firewall.problems(BRIDGE):
         say(f"WARNING: {problem}")
-
-
-def _forget_old_host_keys(addresses: list[str]) -> None:
-    # Host keys stay the same across rebuilds (cached), but a known_hosts entry from an older
-    # key (e.g. another subnet's sandbox at these addresses) would make Kamal refuse the host.
-    known_hosts = Path.home() / ".ssh" / "known_hosts"
-    if not known_hosts.exists():
-        return
-    for address in addresses:
-        subprocess.run(["ssh-keygen", "-R", address, "-f", str(known_hosts)],
-                       capture_output=True, check=False)
 
 
 def _make_key(layout: Layout) -> str:
