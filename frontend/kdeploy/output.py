@@ -40,6 +40,8 @@ def host_state(counts: dict[str, int]) -> str:
 
 
 def _unreachable_reason(data: dict[str, Any]) -> str:
+    if "censored" in (data.get("res") or {}):
+        return "ssh's message is hidden with the task's output (no_log); the reason follows"
     return classify_ssh_error(_message(data), data.get("host", "HOST")).summary()
 
 

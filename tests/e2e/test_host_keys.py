@@ -8,14 +8,18 @@ itself uses: `~` from the password database) and puts it back as it was afterwar
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
-from collections.abc import Iterator
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import helpers
 import pytest
 from app_state import assert_runs
-from project import Project, address, example_config, lock_dirs, snapshot
+from project import Project, Run, address, example_config, lock_dirs, snapshot
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.hosts import host_key_file
@@ -41,6 +45,27 @@ def project(clean_sandbox: SandboxInfo, tmp_path: Path) -> Project:
     config = example_config(clean_sandbox)
     config.pop("accessories")
     return Project.write(tmp_path, config)
+
+
+@pytest.fixture
+def kdeploy(project: Project) -> Iterator[Callable[..., Run]]:
+    """Run kdeploy in the project with no ssh connection left open by an earlier run.
+
+    Ansible keeps each host's ssh connection open for 60 s (ControlPersist) and the next run
+    reuses it without a new key exchange: that connection was checked when it opened, and a
+    rebuilt host would have closed it. Here the host stays up while its recorded key changes, so
+    each run gets control sockets of its own, and ssh meets the host anew.
+    """
+    made: list[str] = []
+
+    def run(*args: str) -> Run:
+        made.append(tempfile.mkdtemp(prefix="kd-cp-"))  # short: a socket path has 108 bytes
+        env = {**os.environ, "ANSIBLE_SSH_CONTROL_PATH_DIR": made[-1]}
+        return project.run([sys.executable, "-m", "kdeploy", *args], env=env)
+
+    yield run
+    for directory in made:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def recorded_keys(known_hosts: Path, host: str) -> list[str]:
@@ -91,14 +116,14 @@ def test_sandbox_keys_are_recorded_so_plain_ssh_checks_them(clean_sandbox: Sandb
     assert (run.returncode, run.stdout.strip()) == (0, "kd-host2"), run.stderr
 
 
-def test_a_new_host_is_accepted_and_recorded(clean_sandbox: SandboxInfo, project: Project,
-                                             known_hosts: Path) -> None:
+def test_a_new_host_is_accepted_and_recorded(clean_sandbox: SandboxInfo, known_hosts: Path,
+                                             kdeploy: Callable[..., Run]) -> None:
     info = clean_sandbox
     for index in (2, 3):
         forget(known_hosts, address(info, index))
         assert recorded_keys(known_hosts, address(info, index)) == []
 
-    run = project.kdeploy("setup", "-P", "--version", "v1")
+    run = kdeploy("setup", "-P", "--version", "v1")
 
     assert run.returncode == 0, run
     assert_runs(info, "v1")
@@ -108,10 +133,10 @@ def test_a_new_host_is_accepted_and_recorded(clean_sandbox: SandboxInfo, project
 
 
 def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
-        clean_sandbox: SandboxInfo, project: Project, known_hosts: Path,
+        clean_sandbox: SandboxInfo, known_hosts: Path, kdeploy: Callable[..., Run],
         tmp_path: Path) -> None:
     info = clean_sandbox
-    assert (run := project.kdeploy("setup", "-P", "--version", "v1")).returncode == 0, run
+    assert (run := kdeploy("setup", "-P", "--version", "v1")).returncode == 0, run
     changed = address(info, 2)
     # Another valid key recorded for host 2: to ssh, exactly a host whose key changed.
     other = tmp_path / "other_host_key"
@@ -122,7 +147,7 @@ def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
     containers_before = {key: value for key, value in snapshot(info).items() if key[0] == 2}
     kamal_before = kamal_state(info, 2)
 
-    run = project.kdeploy("deploy", "-P", "--version", "v2")
+    run = kdeploy("deploy", "-P", "--version", "v2")
 
     assert run.returncode == 1, run
     errors = run.stderr.split("ERROR: ", 1)[-1]

@@ -13,6 +13,7 @@ import click
 
 from kdeploy.cli.hooked_run import run_with_hooks
 from kdeploy.cli.options import GlobalOptions
+from kdeploy.cli.unreachable import explain_unreachable
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
 from kdeploy.inventory import secret_env_var
@@ -81,6 +82,8 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
     hooked = run_with_hooks(config, plan, secrets, output.say, on_event, options, performer,
                             run_plan)
     result = hooked.result
+    if not result.interrupted:
+        explain_unreachable(config, plan, result, run_plan)
     if ((not result.ok or hooked.error) and result.lock_held is None and plan.lock_host
             and hooked.ran_plays):
         _release_lock(config, plan, output.event)
