@@ -9,6 +9,7 @@ itself uses: `~` from the password database) and puts it back as it was afterwar
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from pathlib import Path
 import helpers
 import pytest
 from app_state import assert_runs
-from project import Project, Run, address, example_config, lock_dirs, snapshot
+from project import SECRETS, Project, Run, address, example_config, lock_dirs, snapshot
 
+from kdeploy.inventory import secret_env_var
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.hosts import host_key_file
 from kdeploy.sandbox.known_hosts import public_key, user_known_hosts
@@ -136,7 +138,8 @@ def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
         clean_sandbox: SandboxInfo, known_hosts: Path, kdeploy: Callable[..., Run],
         tmp_path: Path) -> None:
     info = clean_sandbox
-    assert (run := kdeploy("setup", "-P", "--version", "v1")).returncode == 0, run
+    run = kdeploy("setup", "-P", "--version", "v1")
+    assert run.returncode == 0, run
     changed = address(info, 2)
     # Another valid key recorded for host 2: to ssh, exactly a host whose key changed.
     other = tmp_path / "other_host_key"
@@ -165,3 +168,36 @@ def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
     # The refused key stays refused: kdeploy did not replace the recorded entry.
     assert recorded_keys(known_hosts, changed) == [public_key(other)]
     assert lock_dirs(info, 1) == []
+
+
+def test_a_plain_ansible_playbook_run_of_an_export_checks_keys_too(
+        clean_sandbox: SandboxInfo, project: Project, known_hosts: Path,
+        kdeploy: Callable[..., Run], tmp_path: Path) -> None:
+    info = clean_sandbox
+    exported = tmp_path / "exported"
+    export = kdeploy("export", str(exported), "-P", "--version", "v1")
+    assert export.returncode == 0, export
+    line = next(line.strip() for line in export.stdout.splitlines()
+                if line.strip().startswith("cd "))
+    directory, command = line.removeprefix("cd ").split(" && ", 1)
+    argv = [word for word in shlex.split(command) if "=" not in word]
+    changed = address(info, 3)
+    other = tmp_path / "other_host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    forget(known_hosts, changed)
+    with known_hosts.open("a") as stream:
+        stream.write(f"{changed} {public_key(other)}\n")
+    # Nothing from kdeploy's own runs: no runner default, no open connection.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("ANSIBLE_")}
+    env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = tempfile.mkdtemp(prefix="kd-cp-")
+    secrets = {secret_env_var(name): value for name, value in SECRETS.items()}
+
+    run = project.run([str(Path(sys.executable).parent / argv[0]), *argv[1:]],
+                      cwd=Path(directory), env={**env, **secrets})
+    shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
+
+    assert run.returncode != 0, run
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in run.stdout, run
+    assert f"fatal: [{changed}]: UNREACHABLE!" in run.stdout, run
+    assert helpers.containers(info, 3) == []

@@ -51,6 +51,15 @@ def test_hosts_whose_message_was_hidden_get_sshs_own() -> None:
     assert told.message == ANSIBLE["refused"] and failed.message == "unhealthy"
 
 
+def test_mitogens_host_key_message_is_replaced_by_sshs() -> None:
+    mitogen = HostFailure("10.0.0.2", "Boot.", ANSIBLE["mitogen_changed"], unreachable=True)
+    check = Check({"10.0.0.2": ANSIBLE["changed"]})
+    explain_unreachable(None, PLAN, RunResult(failures=[mitogen]),  # type: ignore[arg-type]
+                        check)
+    assert check.plans[0].limit == "10.0.0.2"
+    assert mitogen.message == ANSIBLE["changed"]
+
+
 def test_a_host_that_answers_now_keeps_its_message() -> None:
     hidden = HostFailure("10.0.0.2", "Boot the version.", "unreachable", unreachable=True)
     explain_unreachable(None, PLAN, RunResult(failures=[hidden]),  # type: ignore[arg-type]
