@@ -64,8 +64,12 @@ class HumanOutput:
         self.stream = stream or sys.stdout
         self._play: str | None = None
         self._play_hosts: dict[str, dict[str, int]] = {}
-        # Unreachable host -> the tasks that ran on other hosts after it became unreachable.
+        # Unreachable host -> the tasks other hosts started after it became unreachable (a task
+        # already running then is not one the run "went on" with).
         self._after_unreachable: dict[str, int] = {}
+        self._unreachable_at: dict[str, int] = {}
+        self._started: dict[tuple[str, str], int] = {}
+        self._seen = 0
 
     def say(self, text: str) -> None:
         """Announce a step (suppressed by -q)."""
@@ -80,9 +84,12 @@ class HumanOutput:
         """Render one runner event."""
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        self._seen += 1
         if kind == "playbook_on_play_start":
             self._flush_play()
             self._play = data.get("play") or data.get("name")
+        elif kind == "runner_on_start":
+            self._started[data.get("host", "?"), data.get("task_uuid", "")] = self._seen
         elif kind in _RESULT_EVENTS:
             self._result(_RESULT_EVENTS[kind], data)
         elif kind == "playbook_on_stats":
@@ -115,7 +122,7 @@ class HumanOutput:
         counts["tasks"] += status != "skipped"
         counts["failed"] += status in ("failed", "unreachable")
         counts["unreachable"] = counts.get("unreachable", 0) + (status == "unreachable")
-        self._count_after_unreachable(host, status)
+        self._count_after_unreachable(host, status, data.get("task_uuid", ""))
         if LOCK_HELD_MARKER in _message(data):
             return  # said once, as the command's error (exit 3)
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
@@ -133,12 +140,14 @@ class HumanOutput:
             click.echo(self.redact(f"      {host}  {data.get('task', '')}: {state}"),
                        file=self.stream)
 
-    def _count_after_unreachable(self, host: str, status: str) -> None:
+    def _count_after_unreachable(self, host: str, status: str, task_uuid: str) -> None:
         if status == "unreachable":
             self._after_unreachable.setdefault(host, 0)
+            self._unreachable_at.setdefault(host, self._seen)
         elif status != "skipped":
-            for other in self._after_unreachable:
-                self._after_unreachable[other] += other != host
+            started = self._started.get((host, task_uuid), self._seen)
+            for other, when in self._unreachable_at.items():
+                self._after_unreachable[other] += other != host and started > when
 
     def _flush_play(self) -> None:
         if self._play and self._play_hosts and not self.quiet:

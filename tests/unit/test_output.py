@@ -118,18 +118,37 @@ def test_a_held_lock_is_said_once_by_the_command_not_as_a_task_failure() -> None
     assert stream.getvalue() == ""
 
 
-def test_the_summary_says_whether_the_other_hosts_went_on_after_an_unreachable_one() -> None:
+def _task(kind: str, host: str, task_uuid: str) -> dict[str, Any]:
+    return {"event": kind, "event_data": {"host": host, "task": task_uuid, "task_uuid": task_uuid,
+                                          "play": "Boot web", "res": {}}}
+
+
+def _after_unreachable(events: list[dict[str, Any]]) -> str:
     stream = io.StringIO()
     output = HumanOutput(stream=stream)
-    events = _events()
-    events.insert(-1, {"event": "runner_on_ok", "event_data": {
-        "host": "10.0.0.1", "task": "Prune.", "play": "Boot web", "res": {}}})
-    events.insert(-1, {"event": "runner_on_skipped", "event_data": {
-        "host": "10.0.0.1", "task": "Skip me.", "play": "Boot web", "res": {}}})
-    events.insert(-1, {"event": "runner_on_ok", "event_data": {
-        "host": "10.0.0.2", "task": "Prune.", "play": "Boot web", "res": {}}})
     for event in events:
         output.event(event)
     output.summary(_result(), 1)
-    assert ("    10.0.0.3 was unreachable; the other hosts went on (2 more tasks ran on them)"
-            in stream.getvalue().splitlines())
+    return next(line for line in stream.getvalue().splitlines() if "was unreachable" in line)
+
+
+def test_the_summary_says_the_other_hosts_went_on_after_an_unreachable_one() -> None:
+    assert _after_unreachable([
+        _task("runner_on_start", "10.0.0.1", "boot"), _task("runner_on_start", "10.0.0.3", "boot"),
+        _task("runner_on_unreachable", "10.0.0.3", "boot"),
+        _task("runner_on_ok", "10.0.0.1", "boot"),  # already running: not "went on"
+        _task("runner_on_start", "10.0.0.1", "prune"), _task("runner_on_ok", "10.0.0.1", "prune"),
+        _task("runner_on_start", "10.0.0.1", "skip"),
+        _task("runner_on_skipped", "10.0.0.1", "skip"),
+        _task("runner_on_start", "10.0.0.2", "prune"), _task("runner_on_ok", "10.0.0.2", "prune"),
+    ]) == "    10.0.0.3 was unreachable; the other hosts went on (2 more tasks ran on them)"
+
+
+def test_the_summary_says_when_no_other_host_ran_a_task_after_an_unreachable_one() -> None:
+    # any_errors_fatal: the task already running on the other host ends, nothing starts.
+    assert _after_unreachable([
+        _task("runner_on_start", "10.0.0.1", "boot"), _task("runner_on_start", "10.0.0.3", "boot"),
+        _task("runner_on_unreachable", "10.0.0.3", "boot"),
+        _task("runner_on_ok", "10.0.0.1", "boot"),
+    ]) == ("    10.0.0.3 was unreachable; no task ran on the other hosts after that (the run "
+           "stopped there)")
