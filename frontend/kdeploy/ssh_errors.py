@@ -13,6 +13,10 @@ from dataclasses import dataclass
 HOST_KEY_CHANGED = "host key changed"
 HOST_KEY_UNKNOWN = "unknown host key refused"
 HOST_KEY_MITOGEN = "host key unknown or changed"
+HOST_KEY_RECORDED = "new host key refused by mitogen, now recorded"
+# What kdeploy says when its own check (plain ssh, accept-new) got through where mitogen did not.
+RECORDED_BY_CHECK = ("mitogen refused a host key that ssh did not know yet; kdeploy's connection "
+                     "check (without mitogen) accepted and recorded it")
 AUTH_FAILED = "authentication failed"
 REFUSED = "connection refused"
 TIMED_OUT = "connection timed out"
@@ -29,6 +33,7 @@ _REASONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (HOST_KEY_CHANGED, r"REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for \S+ has changed"),
         (HOST_KEY_UNKNOWN, r"No \S+ host key is known for .*|Host key verification failed\.?"),
         (HOST_KEY_MITOGEN, r"SSH reported an unrecognized or mismatching host key\.?"),
+        (HOST_KEY_RECORDED, re.escape(RECORDED_BY_CHECK)),
         (AUTH_FAILED, r"\S*: Permission denied \(.*\)\.?|Too many authentication failures.*"),
         (REFUSED, r"\S*:? ?connect to host .*: Connection refused"),
         (TIMED_OUT, r".*Connection timed out.*|Connection to \S+ port \d+ timed out"
@@ -66,7 +71,8 @@ class SshFault:
     @property
     def host_key(self) -> bool:
         """Whether ssh refused the host's key (changed, or unknown where checking is strict)."""
-        return self.reason in (HOST_KEY_CHANGED, HOST_KEY_UNKNOWN, HOST_KEY_MITOGEN)
+        return self.reason in (HOST_KEY_CHANGED, HOST_KEY_UNKNOWN, HOST_KEY_MITOGEN,
+                               HOST_KEY_RECORDED)
 
     def summary(self) -> str:
         """One line: the reason, the fingerprint when the key changed, ssh's own words."""
@@ -113,6 +119,10 @@ def _fault(reason: str, detail: str, text: str, host: str) -> SshFault:
             f"compare `ssh-keyscan {host} | ssh-keygen -lf -` with the key on the host "
             f"(`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` there), then add it to "
             f"~/.ssh/known_hosts"))
+    if reason == HOST_KEY_RECORDED:
+        return SshFault(reason, "", fix=(
+            f"run again: {host}'s key is in your known_hosts now (check its fingerprint there, "
+            f"`ssh-keygen -lF {host}`, if you want to be sure)"))
     if reason == HOST_KEY_MITOGEN:
         return SshFault(reason, detail, fix=(
             f"mitogen checks host keys strictly and does not say which: connect once with "

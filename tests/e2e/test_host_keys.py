@@ -8,6 +8,7 @@ itself uses: `~` from the password database) and puts it back as it was afterwar
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -20,7 +21,18 @@ from pathlib import Path
 import helpers
 import pytest
 from app_state import assert_runs
-from project import SECRETS, Project, Run, address, example_config, lock_dirs, snapshot
+from project import (
+    SECRETS,
+    Project,
+    Run,
+    address,
+    app_container,
+    example_config,
+    free_address,
+    lock_dirs,
+    running_names,
+    snapshot,
+)
 
 from kdeploy.inventory import secret_env_var
 from kdeploy.sandbox import SandboxInfo
@@ -161,6 +173,8 @@ def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
     assert "Traceback" not in run.output
     summary = run.stdout.split("--> Summary", 1)[-1]
     assert f"{changed}  unreachable: ok=0 changed=0 failed=0 unreachable=1" in summary, run
+    # A boot play stops at the first failure (any_errors_fatal).
+    assert f"{changed} was unreachable; no task ran on the other hosts after that" in summary
     # Nothing changed on host 2: same containers (ids, start times, states), same ~/.kamal.
     assert {key: value for key, value in snapshot(info).items() if key[0] == 2} == (
         containers_before)
@@ -201,3 +215,50 @@ def test_a_plain_ansible_playbook_run_of_an_export_checks_keys_too(
     assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in run.stdout, run
     assert f"fatal: [{changed}]: UNREACHABLE!" in run.stdout, run
     assert helpers.containers(info, 3) == []
+
+
+def test_an_unreachable_host_is_named_with_the_step_sshs_reason_and_the_others_state(
+        clean_sandbox: SandboxInfo, project: Project, kdeploy: Callable[..., Run]) -> None:
+    info = clean_sandbox
+    nowhere = free_address(info)
+    project.config["servers"]["job"]["hosts"].append(nowhere)
+    project.save()
+
+    run = kdeploy("setup", "-P", "--version", "v1")
+
+    assert run.returncode == 1, run
+    error = run.stderr.split("ERROR: ", 1)[-1].strip()
+    # No host answers ARP for a free address: the kernel says no route (or, on a slower
+    # network stack, ssh's ConnectTimeout runs out first).
+    assert error.startswith(f"{nowhere} unreachable at '"), run
+    assert ("): no route to host (ssh: connect to host " in error
+            or "): connection timed out (ssh: connect to host " in error), run
+    summary = run.stdout.split("--> Summary", 1)[-1]
+    assert f"{nowhere} was unreachable; the other hosts went on (" in summary, run
+    for index in (1, 2, 3):
+        assert f"    {address(info, index)}  changed: ok=" in summary, run
+    assert running_names(info, 3) == {app_container("job")}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ansible_mitogen") is None,
+                    reason="mitogen is not installed (pip install 'kdeploy[mitogen]')")
+def test_under_mitogen_a_new_host_is_recorded_by_the_check_and_the_next_run_passes(
+        clean_sandbox: SandboxInfo, project: Project, known_hosts: Path,
+        kdeploy: Callable[..., Run]) -> None:
+    info = clean_sandbox
+    project.config["x-kdeploy"] = {"mitogen": True}
+    project.save()
+    new = address(info, 3)
+    forget(known_hosts, new)
+
+    # mitogen forces StrictHostKeyChecking yes: it refuses the new host...
+    first = kdeploy("setup", "-P", "--version", "v1")
+    assert first.returncode == 1, first
+    assert f"{new} unreachable at '" in first.stderr, first
+    assert "new host key refused by mitogen, now recorded" in first.stderr, first
+    assert "To fix: run again" in first.stderr, first
+    # ...and kdeploy's check (Ansible's own ssh, accept-new) recorded it, so the next run passes.
+    assert recorded_keys(known_hosts, new) == [served_key(info, 3)]
+    again = kdeploy("setup", "-P", "--version", "v1")
+    assert again.returncode == 0, again
+    assert running_names(info, 3) == {app_container("job")}

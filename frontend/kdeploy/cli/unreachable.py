@@ -15,7 +15,7 @@ from dataclasses import replace
 from kdeploy.config import Config
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.runner import RunResult
-from kdeploy.ssh_errors import HOST_KEY_MITOGEN, OTHER, classify_ssh_error
+from kdeploy.ssh_errors import HOST_KEY_MITOGEN, OTHER, RECORDED_BY_CHECK, classify_ssh_error
 
 CHECK_PLAYBOOK = "connection_check.yml"
 _UNTOLD = (OTHER, HOST_KEY_MITOGEN)
@@ -33,6 +33,10 @@ def explain_unreachable(config: Config, plan: Plan, result: RunResult,
                     imports=(PlaybookImport(CHECK_PLAYBOOK, ()),), tags=(), skip_tags=(),
                     limit=",".join(hidden), notices=(), secret_names=(), report_task=None)
     checked = run_plan(config, check, {}, lambda event: None)
-    for found in checked.failures:
-        if found.unreachable and found.host in hidden:
-            hidden[found.host].message = found.message
+    still = {found.host: found.message for found in checked.failures if found.unreachable}
+    for host, failure in hidden.items():
+        if host in still:
+            failure.message = still[host]
+        elif classify_ssh_error(failure.message).reason == HOST_KEY_MITOGEN:
+            # Ansible's ssh got through with accept-new: the key was new, and is recorded now.
+            failure.message = RECORDED_BY_CHECK

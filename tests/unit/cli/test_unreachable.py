@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kdeploy import ssh_errors
 from kdeploy.cli.unreachable import CHECK_PLAYBOOK, explain_unreachable
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.runner import HostFailure, RunResult
+from kdeploy.ssh_errors import classify_ssh_error
 
 ANSIBLE = json.loads((Path(__file__).parents[2] / "fixtures" / "ssh_errors" /
                       "ansible_unreachable.json").read_text())
@@ -60,6 +62,15 @@ def test_mitogens_host_key_message_is_replaced_by_sshs() -> None:
     assert mitogen.message == ANSIBLE["changed"]
 
 
+def test_a_new_key_mitogen_refused_and_the_check_recorded_says_run_again() -> None:
+    mitogen = HostFailure("10.0.0.2", "Boot.", ANSIBLE["mitogen_new"], unreachable=True)
+    explain_unreachable(None, PLAN, RunResult(failures=[mitogen]),  # type: ignore[arg-type]
+                        Check({}))
+    fault = classify_ssh_error(mitogen.message, "10.0.0.2")
+    assert fault.reason == ssh_errors.HOST_KEY_RECORDED and fault.host_key
+    assert (fault.fix or "").startswith("run again: 10.0.0.2's key is in your known_hosts now")
+
+
 def test_a_host_that_answers_now_keeps_its_message() -> None:
     hidden = HostFailure("10.0.0.2", "Boot the version.", "unreachable", unreachable=True)
     explain_unreachable(None, PLAN, RunResult(failures=[hidden]),  # type: ignore[arg-type]
@@ -73,3 +84,8 @@ def test_nothing_runs_when_every_message_says_why() -> None:
                                  HostFailure("g", "t", "failed")])
     explain_unreachable(None, PLAN, result, check)  # type: ignore[arg-type]
     assert check.plans == []
+
+
+def test_the_recorded_key_reads_as_one_line_and_a_fix() -> None:
+    fault = classify_ssh_error(ssh_errors.RECORDED_BY_CHECK, "web1")
+    assert fault.summary() == "new host key refused by mitogen, now recorded"
