@@ -121,10 +121,8 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     if ssh.keys_only:
         args.append("-o IdentitiesOnly=yes")
     args.extend(f"-o IdentityFile={Path(key).expanduser()}" for key in ssh.keys[1:])
-    if ssh.config is False:
-        args.append("-F /dev/null")
-    elif isinstance(ssh.config, str) and ssh.config not in ("true",):
-        args.append(f"-F {ssh.config}")
+    # `ssh.config` reaches ssh through the generated ssh_config (ssh_config.py), which ansible.cfg
+    # passes with -F: ssh takes only one -F.
     if args:
         ssh_vars["ansible_ssh_common_args"] = " ".join(args)
     interpreter = config.extension.python_interpreter

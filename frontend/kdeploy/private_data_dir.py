@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from kdeploy.errors import ConfigError
 from kdeploy.inventory import render_inventory
 from kdeploy.plan.model import HostsPlay
 from kdeploy.resources import resource_dir
+from kdeploy.ssh_config import FILE_NAME as SSH_CONFIG
+from kdeploy.ssh_config import render_ssh_config
 
 if TYPE_CHECKING:
     from kdeploy.config import Config
@@ -30,14 +33,14 @@ inventory = ../inventory/hosts.yml
 forks = {forks}
 gathering = explicit
 interpreter_python = auto_silent
-host_key_checking = False
+host_key_checking = {host_key_checking}
 retry_files_enabled = False
 deprecation_warnings = False
 timeout = 10
 {mitogen}
 [ssh_connection]
 pipelining = True
-ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15
+ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15 -F {ssh_config}
 """
 
 # Appended to [defaults] when mitogen is on: its strategies become loadable, and plays that name
@@ -79,7 +82,10 @@ def write_private_data_dir(directory: Path, config: Config, plan: Plan) -> None:
     (directory / "env" / "extravars").write_text(_EXTRAVARS_HEADER + dump(unsafe(plan.extravars)))
     project = directory / "project"
     extra = "" if plugins is None else _MITOGEN_CFG.format(plugins=plugins)
-    (project / "ansible.cfg").write_text(_ANSIBLE_CFG.format(forks=config.forks, mitogen=extra))
+    (project / SSH_CONFIG).write_text(render_ssh_config(config, Path.cwd()))
+    (project / "ansible.cfg").write_text(_ANSIBLE_CFG.format(
+        forks=config.forks, mitogen=extra, host_key_checking=host_key_checking(config),
+        ssh_config=shlex.quote(str(project / SSH_CONFIG))))
     for playbook in resource_dir("playbooks").glob("*.yml"):
         shutil.copyfile(playbook, project / playbook.name)
     shutil.copytree(resource_dir("roles"), project / "roles", dirs_exist_ok=True,
@@ -89,6 +95,15 @@ def write_private_data_dir(directory: Path, config: Config, plan: Plan) -> None:
     entries = [entry.as_yaml_data(mitogen=True) if plugins and isinstance(entry, HostsPlay)
                else entry.as_yaml_data() for entry in plan.imports]
     (project / plan.playbook).write_text(header + dump(entries))
+
+
+def host_key_checking(config: Config) -> bool:
+    """Whether Ansible checks host keys (`x-kdeploy/ssh/host_key_checking`, default true).
+
+    True leaves the decision to ssh and the generated ssh_config (accept-new unless the user's
+    files say otherwise); False makes Ansible pass `StrictHostKeyChecking=no`.
+    """
+    return config.extension.ssh.host_key_checking
 
 
 def mitogen_enabled(config: Config) -> bool:

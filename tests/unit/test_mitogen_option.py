@@ -43,14 +43,14 @@ inventory = ../inventory/hosts.yml
 forks = 30
 gathering = explicit
 interpreter_python = auto_silent
-host_key_checking = False
+host_key_checking = True
 retry_files_enabled = False
 deprecation_warnings = False
 timeout = 10
 
 [ssh_connection]
 pipelining = True
-ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15
+ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15 -F {ssh_config}
 """
 
 
@@ -104,6 +104,10 @@ def no_mitogen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdd.importlib.util, "find_spec", find_spec)
 
 
+def _plain_cfg(root: Path) -> str:
+    return PLAIN_CFG.format(ssh_config=root / "project" / "ssh_config")
+
+
 def _write(tmp_path: Path, config: Any, plan: Any) -> Path:
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
@@ -118,7 +122,7 @@ def test_off_by_default_the_cfg_and_plays_are_unchanged(tmp_path: Path) -> None:
     config = _config()
     plan = build_deploy_plan(config, DeployOptions())
     root = _write(tmp_path, config, plan)
-    assert (root / "project" / "ansible.cfg").read_text() == PLAIN_CFG
+    assert (root / "project" / "ansible.cfg").read_text() == _plain_cfg(root)
     assert not (root / "inventory" / "group_vars").exists()
     # The proxy check and the lock, the proxy boot, then one linear boot play per role (web,
     # job), then the unlock part.
@@ -134,7 +138,7 @@ def test_kdeploy_mitogen_turns_it_on(tmp_path: Path, fake_mitogen: Path,
     plan = build_deploy_plan(config, DeployOptions())
     root = _write(tmp_path, config, plan)
     cfg = (root / "project" / "ansible.cfg").read_text()
-    assert cfg == PLAIN_CFG.replace(
+    assert cfg == _plain_cfg(root).replace(
         "timeout = 10\n",
         f"timeout = 10\nstrategy_plugins = {fake_mitogen}\nstrategy = mitogen_linear\n")
     # The boot plays name mitogen's linear strategy; the imported lock parts take the default.

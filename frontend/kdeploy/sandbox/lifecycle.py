@@ -7,13 +7,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 from kdeploy.sandbox import (
     builder,
     example,
     firewall,
     hosts,
+    known_hosts,
     network,
     preflight,
     registry,
@@ -92,6 +92,7 @@ def _up(layout: Layout, hosts: int, subnet: str, say: Say) -> SandboxInfo:
             # A dockerd or a firewall may have changed iptables since: `up` again repairs that.
             _accept_bridge_traffic(say)
             say(f"--> Sandbox already running in {layout.root} ({hosts} hosts)")
+            _record_host_keys(layout, old, say)
             return info
     # Checked before removing anything, so a taken subnet leaves a running sandbox alone.
     network.check_subnet_free(subnet)
@@ -143,7 +144,7 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
                               boots[host.name])
         host.dockerd_pid = hosts.dockerd_pid(layout.host_dir(host.name))
     say(f"--> Hosts ready; registry {state.registry}")
-    _forget_old_host_keys([host.address for host in state.hosts])
+    _record_host_keys(layout, state, say)
     example.write_example(layout.example_dir, state.registry, str(layout.key_path),
                           [h.address for h in state.hosts])
     if images.finish():
@@ -159,15 +160,13 @@ def _accept_bridge_traffic(say: Say) -> None:
         say(f"WARNING: {problem}")
 
 
-def _forget_old_host_keys(addresses: list[str]) -> None:
-    # Host keys stay the same across rebuilds (cached), but a known_hosts entry from an older
-    # key (e.g. another subnet's sandbox at these addresses) would make Kamal refuse the host.
-    known_hosts = Path.home() / ".ssh" / "known_hosts"
-    if not known_hosts.exists():
-        return
-    for address in addresses:
-        subprocess.run(["ssh-keygen", "-R", address, "-f", str(known_hosts)],
-                       capture_output=True, check=False)
+def _record_host_keys(layout: Layout, state: SandboxState, say: Say) -> None:
+    # kdeploy and Kamal refuse a host whose key differs from the recorded one: record the keys
+    # these hosts really have, replacing what an older sandbox at these addresses left.
+    recorded = known_hosts.record_host_keys({
+        host.address: known_hosts.public_key(hosts.host_key_file(layout.host_dir(host.name)))
+        for host in state.hosts})
+    say(f"--> Recorded the hosts' keys in {recorded}")
 
 
 def _make_key(layout: Layout) -> str:

@@ -65,3 +65,22 @@ def test_forks_are_checked_naming_the_key(load, forks, message):
     with pytest.raises(ConfigError) as error:
         load(variant(**{"x-kdeploy": {"forks": forks}}))
     assert error.value.message.endswith(f"deploy.yml: {message}")
+
+
+def test_host_keys_are_checked_unless_turned_off(load):
+    assert load(variant()).extension.ssh.host_key_checking is True
+    config = load(variant(**{"x-kdeploy": {"ssh": {"host_key_checking": False}}}))
+    assert config.extension.ssh.host_key_checking is False
+    assert config.to_dict()["x-kdeploy"]["ssh"] == {"host_key_checking": False}
+
+
+@pytest.mark.parametrize(("ssh", "message"), [
+    ({"host_key_checking": "no"}, "x-kdeploy/ssh/host_key_checking: should be a boolean"),
+    ({"host_key_checking": None}, "x-kdeploy/ssh/host_key_checking: should be a boolean"),
+    ({"strict": True}, "x-kdeploy/ssh: unknown key: strict"),
+    ("off", "x-kdeploy/ssh: should be a hash"),
+])
+def test_the_host_key_switch_is_checked_naming_the_key(load, ssh, message):
+    with pytest.raises(ConfigError) as error:
+        load(variant(**{"x-kdeploy": {"ssh": ssh}}))
+    assert error.value.message.endswith(f"deploy.yml: {message}")
