@@ -9,6 +9,7 @@ packages=(
   openssh-server openssh-client   # one sshd per sandbox host
   busybox-static      # base image of the demo app and fake accessory
   iproute2 util-linux # network namespaces, veth, nsenter/unshare
+  iptables            # the sandbox's accept rule for its bridge; the e2e test beside a dockerd
   python3-requests    # the Python library community.docker needs on each host
   python3-venv
   ruby                # renders config ERB exactly as Kamal does

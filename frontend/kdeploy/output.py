@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from kdeploy.runner import LOCK_HELD_MARKER
+from kdeploy.ssh_errors import classify_ssh_error
 
 if TYPE_CHECKING:
-    from kdeploy.runner import RunResult
+    from kdeploy.runner import HostFailure, RunResult
 
 
 Redact = Callable[[str], str]
@@ -28,6 +29,20 @@ _RESULT_EVENTS = {
 def _message(data: dict[str, Any]) -> str:
     res = data.get("res") or {}
     return str(res.get("msg") or res.get("stderr") or "").strip()
+
+
+def host_state(counts: dict[str, int]) -> str:
+    """One word for how a run left a host: unreachable, failed, changed or ok."""
+    for state in ("unreachable", "failed", "changed"):
+        if counts.get(state):
+            return state
+    return "ok"
+
+
+def _unreachable_reason(data: dict[str, Any]) -> str:
+    if "censored" in (data.get("res") or {}):
+        return "ssh's message is hidden with the task's output (no_log); the reason follows"
+    return classify_ssh_error(_message(data), data.get("host", "HOST")).summary()
 
 
 def _changed(data: dict[str, Any]) -> bool | None:
@@ -49,6 +64,12 @@ class HumanOutput:
         self.stream = stream or sys.stdout
         self._play: str | None = None
         self._play_hosts: dict[str, dict[str, int]] = {}
+        # Unreachable host -> the tasks other hosts started after it became unreachable (a task
+        # already running then is not one the run "went on" with).
+        self._after_unreachable: dict[str, int] = {}
+        self._unreachable_at: dict[str, int] = {}
+        self._started: dict[tuple[str, str], int] = {}
+        self._seen = 0
 
     def say(self, text: str) -> None:
         """Announce a step (suppressed by -q)."""
@@ -63,9 +84,12 @@ class HumanOutput:
         """Render one runner event."""
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        self._seen += 1
         if kind == "playbook_on_play_start":
             self._flush_play()
             self._play = data.get("play") or data.get("name")
+        elif kind == "runner_on_start":
+            self._started[data.get("host", "?"), data.get("task_uuid", "")] = self._seen
         elif kind in _RESULT_EVENTS:
             self._result(_RESULT_EVENTS[kind], data)
         elif kind == "playbook_on_stats":
@@ -83,7 +107,11 @@ class HumanOutput:
         click.echo("--> Summary", file=self.stream)
         for host, counts in sorted(result.per_host().items()):
             line = " ".join(f"{name}={value}" for name, value in counts.items())
-            click.echo(f"    {host}  {line}", file=self.stream)
+            click.echo(f"    {host}  {host_state(counts)}: {line}", file=self.stream)
+        for host, tasks in self._after_unreachable.items():
+            went_on = (f"the other hosts went on ({tasks} more tasks ran on them)" if tasks
+                       else "no task ran on the other hosts after that (the run stopped there)")
+            click.echo(f"    {host} was unreachable; {went_on}", file=self.stream)
         click.echo(f"    finished in {result.duration:.1f}s, exit code {exit_code}",
                    file=self.stream)
 
@@ -93,12 +121,16 @@ class HumanOutput:
         changed = _changed(data)
         counts["tasks"] += status != "skipped"
         counts["failed"] += status in ("failed", "unreachable")
+        counts["unreachable"] = counts.get("unreachable", 0) + (status == "unreachable")
+        self._count_after_unreachable(host, status, data.get("task_uuid", ""))
         if LOCK_HELD_MARKER in _message(data):
             return  # said once, as the command's error (exit 3)
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
             label = "UNREACHABLE" if status == "unreachable" else "FAILED"
-            # A multi-line message (a failed container's log tail) stays under its host.
-            first, *rest = _message(data).splitlines() or [""]
+            # A multi-line message (a failed container's log tail) stays under its host; an
+            # unreachable host's is ssh's text, said as its reason.
+            message = _unreachable_reason(data) if status == "unreachable" else _message(data)
+            first, *rest = message.splitlines() or [""]
             text = self.redact("\n".join([f"    {host}  {label}: {data.get('task', '')}: {first}",
                                            *(f"    {host}  | {line}" for line in rest)]))
             click.secho(text, fg="red", file=self.stream)
@@ -108,11 +140,21 @@ class HumanOutput:
             click.echo(self.redact(f"      {host}  {data.get('task', '')}: {state}"),
                        file=self.stream)
 
+    def _count_after_unreachable(self, host: str, status: str, task_uuid: str) -> None:
+        if status == "unreachable":
+            self._after_unreachable.setdefault(host, 0)
+            self._unreachable_at.setdefault(host, self._seen)
+        elif status != "skipped":
+            started = self._started.get((host, task_uuid), self._seen)
+            for other, when in self._unreachable_at.items():
+                self._after_unreachable[other] += other != host and started > when
+
     def _flush_play(self) -> None:
         if self._play and self._play_hosts and not self.quiet:
             click.echo(f"--> {self._play}", file=self.stream)
             for host, counts in self._play_hosts.items():
-                state = "failed" if counts["failed"] else "done"
+                state = ("unreachable" if counts.get("unreachable")
+                         else "failed" if counts["failed"] else "done")
                 click.echo(f"    {host}  {state} ({counts['tasks']} tasks)", file=self.stream)
         self._play, self._play_hosts = None, {}
 
@@ -143,12 +185,15 @@ class JsonOutput:
         if kind == "playbook_on_play_start":
             self._emit({"event": "play", "play": data.get("play") or data.get("name")})
         elif kind in _RESULT_EVENTS:
-            self._emit({
+            payload = {
                 "event": _RESULT_EVENTS[kind], "host": data.get("host"),
                 "play": data.get("play"), "task": data.get("task"),
                 "changed": _changed(data),
                 "msg": _message(data) or None,
-            })
+            }
+            if kind == "runner_on_unreachable":
+                payload["reason"] = _unreachable_reason(data)
+            self._emit(payload)
 
     def report(self, text: str, data: dict[str, Any]) -> None:
         """Emit what the command was asked for as one `report` object (before the summary)."""
@@ -156,9 +201,19 @@ class JsonOutput:
 
     def summary(self, result: RunResult, exit_code: int) -> None:
         """Emit the final summary: per host counts, duration, exit code."""
+        hosts = {host: {**counts, "state": host_state(counts)}
+                 for host, counts in result.per_host().items()}
         self._emit({
-            "event": "summary", "status": result.status, "hosts": result.per_host(),
-            "failures": [vars(failure) for failure in result.failures],
+            "event": "summary", "status": result.status, "hosts": hosts,
+            "failures": [_failure_data(failure) for failure in result.failures],
             "lock_held": result.lock_held, "duration": round(result.duration, 3),
             "exit_code": exit_code,
         })
+
+
+def _failure_data(failure: HostFailure) -> dict[str, Any]:
+    data = vars(failure).copy()
+    if failure.unreachable:
+        fault = classify_ssh_error(failure.message, failure.host)
+        data.update(reason=fault.reason, reason_detail=fault.summary(), fix=fault.fix)
+    return data

@@ -1,4 +1,4 @@
-"""Where the playbooks, roles and inventory templates live: in the wheel, or in the source tree."""
+"""Where the playbooks and roles live: in the wheel, or in the source tree."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ _SOURCE_ROOT = _PACKAGE_DIR.parent.parent
 
 
 def resource_dir(name: str) -> Path:
-    """Return the directory `name` (playbooks, roles, inventory_templates).
+    """Return the directory `name` (playbooks, roles).
 
     The wheel carries them inside the package; an editable install reads them from the
     repository root, next to `frontend/`.

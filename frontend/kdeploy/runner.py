@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.private_data_dir import host_key_checking, write_private_data_dir
 from kdeploy.process_owner import ProcessOwner, owning_processes
 from kdeploy.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
 
@@ -39,6 +39,7 @@ class HostFailure:
     task: str
     message: str
     unreachable: bool = False
+    play: str = ""
 
 
 @dataclass
@@ -77,13 +78,13 @@ class RunResult:
         return hosts
 
 
-def runner_envvars(private_data_dir: Path) -> dict[str, str]:
+def runner_envvars(private_data_dir: Path, host_key_checking: bool = True) -> dict[str, str]:
     """Environment for the ansible-playbook process (never a secret value)."""
     venv_bin = str(Path(ansible_playbook_path()).parent)
     return {
         "ANSIBLE_CONFIG": str(private_data_dir / "project" / "ansible.cfg"),
-        # Runner sets this to False unless told; say it explicitly (ansible-notes §3).
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        # Runner sets this to False unless told, over ansible.cfg: say what the config asks.
+        "ANSIBLE_HOST_KEY_CHECKING": str(host_key_checking),
         "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
     }
 
@@ -119,7 +120,7 @@ def _run_in(
 
     write_private_data_dir(directory, config, plan)
     result = RunResult()
-    envvars = runner_envvars(directory)
+    envvars = runner_envvars(directory, host_key_checking(config))
     envvars[CONTROL_PATH_ENV] = str(owner.control_dir)
     started = time.monotonic()
 
@@ -171,7 +172,8 @@ def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> b
     elif kind == "runner_on_unreachable":
         message = (data.get("res") or {}).get("msg", "unreachable")
         result.failures.append(HostFailure(data.get("host", "?"), data.get("task", ""),
-                                           str(message), unreachable=True))
+                                           str(message), unreachable=True,
+                                           play=data.get("play", "")))
     elif kind == "runner_on_failed" and not data.get("ignore_errors"):
         message = str((data.get("res") or {}).get("msg", "failed"))
         if LOCK_HELD_MARKER in message:

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
 
 APP_SECRET = "kd-export-s3cret-0b8e4a"
 EXPORTED = ("inventory/hosts.yml", "env/extravars", "project/setup.yml", "project/ansible.cfg",
-            "project/lock_acquire.yml", "project/roles/kdeploy_app/tasks/main.yml")
+            "project/lock_acquire.yml", "project/roles/kdeploy_app/tasks/main.yml",
+            "project/ssh_config")
 ENV_ASSIGNMENT = re.compile(r"^(?P<name>KDEPLOY_SECRET_\w+)=…$")
 
 

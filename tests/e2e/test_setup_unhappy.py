@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
+import yaml
 from project import (
     BIN,
     Project,
@@ -108,6 +110,21 @@ def test_usage_and_config_errors_exit_2_before_touching_a_host(
     assert_untouched(clean_sandbox)
 
 
+def test_a_role_named_like_a_path_exits_2_when_the_config_loads(
+        clean_sandbox: SandboxInfo, tmp_path: Path) -> None:
+    info = clean_sandbox
+    config = founding_config(info)
+    # Unchecked, its env file would land in ~/.kamal/apps/kdeploy-demo/env/x.env.
+    config["servers"]["../x"] = {"hosts": [address(info, 2)], "proxy": False}
+    run = Project.write(tmp_path, config).kdeploy(*SETUP)
+
+    assert_fails(run, 2, "ERROR: config/deploy.yml: servers/../x: Invalid role name: '../x'.")
+    assert len([line for line in run.output.splitlines() if line.startswith("ERROR")]) == 1
+    assert_untouched(info)
+    for host in (1, 2, 3):
+        assert helpers.ssh(info, host, "ls -A ~/.kamal 2>/dev/null || true").stdout == ""
+
+
 def test_lock_held_by_kamal_stops_setup_before_any_host_is_touched(
         clean_sandbox: SandboxInfo, tmp_path: Path) -> None:
     project = Project.write(tmp_path, founding_config(clean_sandbox))
@@ -162,4 +179,46 @@ def test_docker_missing_and_not_installable_fails_that_host_only(
         assert "failed=0 unreachable=0" in summary[address(info, host)], run
     assert running_names(info, 1) == {app_container("web"), accessory_container("db")}
     assert running_names(info, 2) == {app_container("web")}
+    assert lock_dirs(info, 1) == []
+
+
+# The tasks that install or start Docker (roles/kdeploy_docker/tasks/install.yml).
+INSTALL_TASKS = {task["name"] for task in yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "roles" / "kdeploy_docker" / "tasks" / "install.yml"
+     ).read_text())}
+
+
+def test_stopped_docker_is_named_never_started_and_the_other_hosts_are_set_up(
+        clean_sandbox: SandboxInfo, tmp_path: Path) -> None:
+    info = clean_sandbox
+    stopped = address(info, 3)
+    project = Project.write(tmp_path, example_config(info))
+    api.stop_docker(info.host(3))
+    try:
+        # dockerd removes its socket when it stops; one killed hard leaves it, refusing.
+        socket_left = (info.host(3).directory / "run" / "docker.sock").exists()
+        run = project.kdeploy(*SETUP, "--output", "json")
+        # Nothing started the daemon again: no install, no `systemctl start`, no restart.
+        still_stopped = not api.current(info.host(3)).dockerd_alive
+    finally:
+        api.restore_docker(info.host(3))
+
+    assert_fails(run, 1, f"Docker is installed but not running on {stopped}: found ")
+    assert still_stopped, run
+    error = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(error) == 1 and stopped in error[0] and "/dockerd" in error[0], run
+    events = run.events()
+    failed = [e for e in events if e["event"] == "failed" and e["host"] == stopped]
+    assert [e["task"] for e in failed] == ["Fail because Docker is installed but not running."]
+    socket_state = "refuses connections" if socket_left else "is missing"
+    assert f"unix:///var/run/docker.sock {socket_state}" in failed[0]["msg"], failed
+    assert not [e for e in events if e.get("host") == stopped and e.get("task") in INSTALL_TASKS]
+    assert events[-1]["hosts"][stopped]["failed"] == 1, events[-1]
+    for host in (1, 2):
+        counts = events[-1]["hosts"][address(info, host)]
+        assert (counts["failed"], counts["unreachable"]) == (0, 0), events[-1]
+    # The other hosts were set up, the lock released, and nothing ever ran on host 3.
+    assert running_names(info, 1) == {app_container("web"), accessory_container("db")}
+    assert running_names(info, 2) == {app_container("web")}
+    assert running_names(info, 3) == set()
     assert lock_dirs(info, 1) == []

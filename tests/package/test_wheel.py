@@ -1,4 +1,4 @@
-"""The wheel carries playbooks/, roles/ and inventory_templates/ and works outside the tree."""
+"""The wheel carries playbooks/ and roles/ and works outside the tree."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -
     assert '"primary_host": "10.0.0.1"' in result.stdout
 
 
-def test_export_uses_the_packaged_playbooks_and_templates(wheel_venv: Path,
-                                                          tmp_path: Path) -> None:
+def test_export_uses_the_packaged_playbooks_and_roles(wheel_venv: Path,
+                                                     tmp_path: Path) -> None:
     result = _run(wheel_venv, tmp_path, "export", str(tmp_path / "out"), "-P", "--version", "v1",
                   "-c", str(FIXTURE))
     assert result.returncode == 0, result.stderr

@@ -33,7 +33,10 @@ RUBY_CRASH = re.compile(r"^comparison of \S+ with .+ failed$")
 # Where kdeploy rejects on purpose what Kamal only fails on later (docs/config.md).
 STRICTER = ("x-kdeploy", "should be local:remote[:options]", "local and remote are required",
             "ssh/port: should be an integer", "boot/limit: should be an integer",
-            "Invalid publish IP address")
+            "Invalid publish IP address",
+            # Names that become paths, container names and groups (docs/config.md, Names).
+            "Invalid role name", "Invalid accessory name", "Invalid accessory service name",
+            "would share the inventory group", "Must not start with a hyphen")
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kdeploy import ansible_yaml
 from kdeploy.config import Config, load_config
 from kdeploy.inventory import build_inventory, render_inventory
 
@@ -95,7 +96,7 @@ def test_with_the_option_each_destination_has_its_own_names(tmp_path: Path) -> N
 
 
 def test_the_rendered_inventory_carries_the_names_and_the_label(tmp_path: Path) -> None:
-    rendered = yaml.safe_load(render_inventory(load(tmp_path, "staging", option=True)))
+    rendered = ansible_yaml.load(render_inventory(load(tmp_path, "staging", option=True)))
     db = rendered["all"]["vars"]["kdeploy_accessories"]["db"]
     assert db["service_name"] == "app-db-staging"
     assert db["labels"]["kdeploy.destination"] == "staging"

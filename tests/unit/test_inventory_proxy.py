@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kdeploy import ansible_yaml
 from kdeploy.config import Config, load_config
 from kdeploy.config.proxy_kamal import run_args
 from kdeploy.errors import ConfigError
@@ -87,7 +88,7 @@ def test_caddy_engine(tmp_path):
 
 def test_rendered_inventory_is_the_data(tmp_path):
     config = load(tmp_path, {**BASE, "x-kdeploy": {"proxy": {"engine": "caddy"}}})
-    rendered = yaml.safe_load(render_inventory(config))["all"]
+    rendered = ansible_yaml.load(render_inventory(config))["all"]
     data = build_inventory(config)
     assert rendered["hosts"]["10.0.0.1"]["kdeploy_proxy"] == data["hosts"]["10.0.0.1"][
         "kdeploy_proxy"]

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.private_data_dir as pdd
+from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import ConfigError
 from kdeploy.plan import (
@@ -39,17 +40,17 @@ PLAIN_CFG = """\
 [defaults]
 roles_path = ./roles
 inventory = ../inventory/hosts.yml
-forks = 10
+forks = 30
 gathering = explicit
 interpreter_python = auto_silent
-host_key_checking = False
+host_key_checking = True
 retry_files_enabled = False
 deprecation_warnings = False
 timeout = 10
 
 [ssh_connection]
 pipelining = True
-ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15
+ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15 -F {ssh_config}
 """
 
 
@@ -103,6 +104,10 @@ def no_mitogen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdd.importlib.util, "find_spec", find_spec)
 
 
+def _plain_cfg(root: Path) -> str:
+    return PLAIN_CFG.format(ssh_config=root / "project" / "ssh_config")
+
+
 def _write(tmp_path: Path, config: Any, plan: Any) -> Path:
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
@@ -110,14 +115,14 @@ def _write(tmp_path: Path, config: Any, plan: Any) -> Path:
 
 
 def _plays(root: Path, plan: Any) -> list[dict[str, Any]]:
-    return yaml.safe_load((root / "project" / plan.playbook).read_text())
+    return ansible_yaml.load((root / "project" / plan.playbook).read_text())
 
 
 def test_off_by_default_the_cfg_and_plays_are_unchanged(tmp_path: Path) -> None:
     config = _config()
     plan = build_deploy_plan(config, DeployOptions())
     root = _write(tmp_path, config, plan)
-    assert (root / "project" / "ansible.cfg").read_text() == PLAIN_CFG
+    assert (root / "project" / "ansible.cfg").read_text() == _plain_cfg(root)
     assert not (root / "inventory" / "group_vars").exists()
     # The proxy check and the lock, the proxy boot, then one linear boot play per role (web,
     # job), then the unlock part.
@@ -133,13 +138,13 @@ def test_kdeploy_mitogen_turns_it_on(tmp_path: Path, fake_mitogen: Path,
     plan = build_deploy_plan(config, DeployOptions())
     root = _write(tmp_path, config, plan)
     cfg = (root / "project" / "ansible.cfg").read_text()
-    assert cfg == PLAIN_CFG.replace(
+    assert cfg == _plain_cfg(root).replace(
         "timeout = 10\n",
         f"timeout = 10\nstrategy_plugins = {fake_mitogen}\nstrategy = mitogen_linear\n")
     # The boot plays name mitogen's linear strategy; the imported lock parts take the default.
     assert [play.get("strategy") for play in _plays(root, plan)] == [
         None, None, None, "mitogen_linear", "mitogen_linear", None]
-    group_vars = yaml.safe_load((root / "inventory" / "group_vars" / "all.yml").read_text())
+    group_vars = ansible_yaml.load((root / "inventory" / "group_vars" / "all.yml").read_text())
     assert group_vars["ansible_interpreter_python_fallback"][0] == "/usr/bin/python3"
 
 

@@ -144,9 +144,9 @@ def test_logs_defaults_are_kamals() -> None:
     assert plan.extravars["kdeploy_accessory_logs_timestamps"] is True
     grep = build_accessory_logs_plan(_config(), "mysql", AccessoryOptions(),
                                      AccessoryLogsOptions(grep="{{ x }}", skip_timestamps=True))
-    # All lines with a grep; user input never reaches Jinja unprotected.
+    # All lines with a grep; the pattern as typed (written !unsafe with every extra var).
     assert grep.extravars["kdeploy_accessory_logs_lines"] == -1
-    assert grep.extravars["kdeploy_accessory_logs_grep"] == "{% raw %}{{ x }}{% endraw %}"
+    assert grep.extravars["kdeploy_accessory_logs_grep"] == "{{ x }}"
     assert grep.extravars["kdeploy_accessory_logs_timestamps"] is False
 
 

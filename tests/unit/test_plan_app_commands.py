@@ -35,7 +35,6 @@ from kdeploy.plan.app_commands import (
     build_app_stale_plan,
     build_details_plan,
     build_remove_plan,
-    literal,
 )
 from kdeploy.plan.proxy import proxy_hosts
 from kdeploy.private_data_dir import write_private_data_dir
@@ -152,14 +151,15 @@ def test_logs_show_kamals_default_lines(logs: LogsOptions, lines: int) -> None:
     assert plan.report_task == "Read the app logs."
 
 
-def test_logs_options_pass_through_without_templating() -> None:
+def test_logs_options_pass_through_as_typed() -> None:
+    # Written !unsafe with every extra var (private_data_dir), so `{{ user }}` stays text.
     plan = build_app_logs_plan(_config(), AppOptions(), LogsOptions(
         since="2013-01-02T13:23:37Z", grep="{{ user }}", grep_options="-i",
         skip_timestamps=True, container_id="abc123"))
     assert {key: value for key, value in plan.extravars.items() if "_logs_" in key} == {
         "kdeploy_app_ops_logs_since": "2013-01-02T13:23:37Z",
         "kdeploy_app_ops_logs_lines": -1,
-        "kdeploy_app_ops_logs_grep": "{% raw %}{{ user }}{% endraw %}",
+        "kdeploy_app_ops_logs_grep": "{{ user }}",
         "kdeploy_app_ops_logs_grep_options": "-i",
         "kdeploy_app_ops_logs_timestamps": False,
         "kdeploy_app_ops_logs_container_id": "abc123",
@@ -311,12 +311,6 @@ def test_docker_run_args_is_kamals_optionize() -> None:
                         "cpus": 1.5}) == [
         "--memory", "2g", "--cap-add", "A", "--cap-add", "B", "--init", "--tty", "false",
         "--cpus", "1.5"]
-
-
-def test_literal_keeps_jinja_out_of_user_input() -> None:
-    assert literal("ls -la") == "ls -la"
-    assert literal("echo {{x}}") == "{% raw %}echo {{x}}{% endraw %}"
-    assert literal("a {% b") == "{% raw %}a {% b{% endraw %}"
 
 
 # --- The commands on a host: run the parts locally with a fake docker. ---

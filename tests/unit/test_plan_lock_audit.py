@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
 from kdeploy.inventory import render_inventory
@@ -77,7 +78,8 @@ def test_lock_with_a_destination_keeps_the_inventory_name() -> None:
     plan = build_lock_plan(config, "status", LockOptions())
     assert plan.extravars == {"kdeploy_lock_host": "10.0.30.11"}
     # The lock dir (~/.kamal/lock-app-staging) and audit log stems come from the inventory.
-    assert 'kdeploy_service_with_destination: "app-staging"' in render_inventory(config)
+    inventory = ansible_yaml.load(render_inventory(config))
+    assert inventory["all"]["vars"]["kdeploy_service_with_destination"] == "app-staging"
 
 
 def test_lock_acquire_without_a_version_says_where_one_comes_from(tmp_path: Path) -> None:

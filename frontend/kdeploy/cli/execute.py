@@ -16,6 +16,7 @@ import click
 
 from kdeploy.cli.hooked_run import run_with_hooks
 from kdeploy.cli.options import GlobalOptions
+from kdeploy.cli.unreachable import explain_unreachable
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
 from kdeploy.interrupt import report_data, report_lines, settle_hosts
@@ -24,7 +25,8 @@ from kdeploy.lock_details import describe_held_lock
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.process_owner import ProcessOwner, owning_processes
-from kdeploy.runner import RunResult, run_plan
+from kdeploy.runner import HostFailure, RunResult, run_plan
+from kdeploy.ssh_errors import classify_ssh_error
 
 output_option = click.option(
     "--output", "output_format", type=click.Choice(["human", "json"]), default="human",
@@ -97,6 +99,7 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
             if result.interrupted or owner.interrupted:
                 _stop_after_signal(config, plan, hooked.ran_plays, result, output, owner,
                                    run_id, time.monotonic() - started)
+            explain_unreachable(config, plan, result, run_plan)
             if ((not result.ok or hooked.error) and result.lock_held is None
                     and plan.lock_host and hooked.ran_plays):
                 _release_lock(config, plan, run_id)
@@ -195,13 +198,26 @@ def _exit_code(result: RunResult) -> int:
 
 
 def _failure_message(result: RunResult) -> str:
-    parts = []
+    # One line per host; a refused host key adds what to do about it on the next line.
+    lines = []
     for failure in result.failures:
-        kind = "unreachable" if failure.unreachable else f"failed at '{failure.task}'"
+        if failure.unreachable:
+            lines += _unreachable_lines(failure)
+            continue
         # The first line says what failed; the rest (a log tail) was shown under the host.
         summary = (failure.message.splitlines() or [""])[0]
-        parts.append(f"{failure.host} {kind}: {summary}")
-    return "; ".join(parts) or f"ansible-playbook ended with status {result.status}"
+        lines.append(f"{failure.host} failed at '{failure.task}': {summary}")
+    return "\n".join(lines) or f"ansible-playbook ended with status {result.status}"
+
+
+def _unreachable_lines(failure: HostFailure) -> list[str]:
+    """An unreachable host: where it failed, ssh's reason, and the fix for a refused host key."""
+    fault = classify_ssh_error(failure.message, failure.host)
+    play = f" (play '{failure.play}')" if failure.play else ""
+    lines = [f"{failure.host} unreachable at '{failure.task}'{play}: {fault.summary()}"]
+    if fault.fix:
+        lines.append(f"  To fix: {fault.fix}.")
+    return lines
 
 
 def export_command_line(directory: Path, plan: Plan) -> str:

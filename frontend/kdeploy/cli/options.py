@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import click
+
+# The logger that names each command a secrets file runs (config/secrets.py).
+_SECRET_COMMANDS = "kdeploy.config.secrets"
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,34 @@ def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in _GLOBAL_NAMES}
-        return command(*args, options=GlobalOptions(**values), **kwargs)
+        with secret_commands_shown(values["verbose"]):
+            return command(*args, options=GlobalOptions(**values), **kwargs)
 
     for option in reversed(_GLOBAL_OPTIONS):
         wrapper = option(wrapper)
     return wrapper
+
+
+@contextmanager
+def secret_commands_shown(verbose: bool) -> Iterator[None]:
+    """With -v, name on stderr each command a secrets file runs (its text, never its output).
+
+    stderr, because the secrets are read while stdout may carry `--output json`.
+    """
+    if not verbose:
+        yield
+        return
+    logger = logging.getLogger(_SECRET_COMMANDS)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("--> %(message)s"))
+    # Said once, here, even if something configured the root logger.
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate

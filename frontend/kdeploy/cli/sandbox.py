@@ -37,7 +37,7 @@ def up(count: int, subnet: str) -> None:
 @sandbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(as_json: bool) -> None:
-    """Show hosts, addresses and whether each sshd and dockerd is alive."""
+    """Show hosts, addresses, whether each sshd and dockerd is alive, and firewall trouble."""
     info = api.status()
     if as_json:
         click.echo(json.dumps(info.to_dict() if info else {"running": False}, indent=2))
@@ -51,6 +51,8 @@ def status(as_json: bool) -> None:
     for host in info.hosts:
         click.echo(f"    {host.name}  {host.address}  sshd {_alive(host.sshd_alive)}  "
                    f"dockerd {_alive(host.dockerd_alive)}")
+    for warning in info.warnings:
+        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
 
 
 @sandbox.command()

@@ -11,6 +11,7 @@ from typing import Any
 
 from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
+from kdeploy.config.names import name_problem
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
 from kdeploy.config.registry import Registry, build_registry, validate_registry
 from kdeploy.config.ruby import present, truthy
@@ -102,7 +103,11 @@ def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None
     """Check one accessory: the example, one placement key, labels, options, roles, env, proxy."""
     context = f"accessories/{name}"
     validator = Validator(context)
+    problem = name_problem("accessory", name)
+    if problem:
+        validator.error(problem)
     validator.against_example(raw, example("accessory")["accessories"]["mysql"])
+    _validate_service_name(validator, raw.get("service"))
     if sum(key in raw for key in _PLACEMENTS) != 1:
         validator.error("specify one of `host`, `hosts`, `role`, `roles`, `tag` or `tags`")
     validator.labels(raw.get("labels"))
@@ -114,6 +119,14 @@ def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None
         validate_proxy(raw["proxy"], f"{context}/proxy")
     if present(raw.get("registry")):
         validate_registry(raw["registry"], f"{context}/registry")
+
+
+def _validate_service_name(validator: Validator, service: Any) -> None:
+    # `service:` replaces `<service>-<name>` as the container name and the host directory.
+    problem = None if service is None else name_problem("accessory service", ruby_str(service))
+    if problem:
+        with validator.within("service"):
+            validator.error(problem)
 
 
 def _validate_roles(validator: Validator, raw: Mapping[str, Any],

@@ -25,7 +25,13 @@ from kdeploy.config.proxy import build_proxy, validate_proxy
 from kdeploy.config.proxy_engine import check_engine
 from kdeploy.config.registry import build_registry, validate_registry
 from kdeploy.config.role import Role, build_role
-from kdeploy.config.servers import primary_role_name, role_config, role_names, validate_servers
+from kdeploy.config.servers import (
+    check_groups_apart,
+    primary_role_name,
+    role_config,
+    role_names,
+    validate_servers,
+)
 from kdeploy.config.ssh import build_ssh, build_sshkit, validate_ssh, validate_sshkit
 from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str, str_map
@@ -39,6 +45,8 @@ def validate_raw(raw: dict[str, Any]) -> None:
     names = role_names(raw.get("servers"))
     for name, accessory in (raw.get("accessories") or {}).items():
         validate_accessory(ruby_str(name), accessory, names)
+    check_groups_apart(Validator("accessories"), "accessory",
+                       tuple(ruby_str(name) for name in raw.get("accessories") or {}))
     for name, command in (raw.get("aliases") or {}).items():
         checks.validate_alias(ruby_str(name), command)
     validate_boot(raw.get("boot") or {})

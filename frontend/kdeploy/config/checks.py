@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from kdeploy.config.names import alias_problem, valid_service_name
 from kdeploy.config.registry import is_local_server
 from kdeploy.config.role import tagged_hosts
 from kdeploy.config.ruby import present
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 # The Kamal release whose config semantics kdeploy implements (`minimum_version` compares to it).
 KAMAL_VERSION = "2.11.0"
-_SERVICE_NAME = re.compile(r"^[a-z0-9_-]+$", re.IGNORECASE | re.MULTILINE)
 _ALIAS_NAME = re.compile(r"\A[a-z0-9_-]+\Z")
 _BUILT_IN_COMMANDS = frozenset((
     "setup", "deploy", "redeploy", "rollback", "details", "audit", "config", "docs", "init",
@@ -44,6 +44,9 @@ def validate_alias(name: str, command: Any) -> None:
                         "alphanumeric, hyphens and underscores.")
     if name in _BUILT_IN_COMMANDS:
         validator.error(f"Alias '{name}' conflicts with a built-in command.")
+    problem = alias_problem(name)
+    if problem:
+        validator.error(problem)
 
 
 def check_required(raw: Mapping[str, Any], destination: str | None) -> None:
@@ -84,7 +87,7 @@ def check_config(config: Config, raw: Mapping[str, Any]) -> None:
     if config.retain_containers < 1:
         raise ConfigError("Must retain at least 1 container")
     # Kamal crashes on a non-string service (`true`, `123`); call it an invalid name instead.
-    if not isinstance(raw.get("service"), str) or not _SERVICE_NAME.search(config.service):
+    if not isinstance(raw.get("service"), str) or not valid_service_name(config.service):
         raise ConfigError("Service name can only include alphanumeric characters, hyphens, "
                           "and underscores")
     _check_hooks(config.project_dir / config.hooks_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from kdeploy.errors import ConfigError
 
@@ -45,6 +46,9 @@ _VARIABLE = re.compile(r"(\\)?(\$)(?!\()\{?([A-Z0-9_]+)?\}?", re.IGNORECASE | re
 _RUBY_SPACE = " \t\n\v\f\r\0"
 
 RunCommand = Callable[[str], str]
+# Told, before a command runs, where it is (`.kamal/secrets:3 (KEY)`) and its text as written:
+# variables not yet substituted, so no earlier secret shows (`-v` prints it).
+Announce = Callable[[str, str], None]
 
 
 class CommandFailed(Exception):
@@ -56,7 +60,8 @@ class _BadValue(Exception):
 
 
 def parse_dotenv(
-    text: str, filename: str, environ: Mapping[str, str], run_command: RunCommand
+    text: str, filename: str, environ: Mapping[str, str], run_command: RunCommand,
+    announce: Announce | None = None,
 ) -> dict[str, str]:
     """Parse one secrets file into a dict, in file order.
 
@@ -66,6 +71,7 @@ def parse_dotenv(
         environ: The process environment, the fallback for ``$VAR`` (dotenv's ``ENV``).
         run_command: Runs the text of a ``$(...)`` and returns its output, chomped; raises
             CommandFailed on failure.
+        announce: Called before each command runs with its place and its text as written.
 
     Returns:
         The values defined by this file. Only earlier lines of the same file are visible to
@@ -90,8 +96,9 @@ def parse_dotenv(
                     f"{key} is not set earlier in the file"
                 )
             continue
+        told = partial(announce, f"{filename}:{line} ({key})") if announce else None
         try:
-            values[key] = _parse_value(match["value"] or "", values, environ, run_command)
+            values[key] = _parse_value(match["value"] or "", values, environ, run_command, told)
         except (CommandFailed, _BadValue) as error:
             raise ConfigError(f"{filename}:{line}: {key}: {error}") from None
     _check_gap(text, position, len(text), filename)
@@ -109,7 +116,8 @@ def _check_gap(text: str, start: int, end: int, filename: str) -> None:
 
 
 def _parse_value(
-    raw: str, values: Mapping[str, str], environ: Mapping[str, str], run_command: RunCommand
+    raw: str, values: Mapping[str, str], environ: Mapping[str, str], run_command: RunCommand,
+    announce: Callable[[str], None] | None = None,
 ) -> str:
     """Dotenv's Parser#parse_value: unquote, unescape, then substitute commands and vars."""
     value = raw.strip(_RUBY_SPACE)
@@ -124,7 +132,7 @@ def _parse_value(
     if quote == "'":
         return value
     value = re.sub(r"\\([^$])", r"\1", value)
-    value = substitute_commands(value, values, environ, run_command)
+    value = substitute_commands(value, values, environ, run_command, announce)
     return substitute_variables(value, values, environ)
 
 
@@ -157,9 +165,13 @@ def substitute_variables(value: str, values: Mapping[str, str], environ: Mapping
 
 
 def substitute_commands(
-    value: str, values: Mapping[str, str], environ: Mapping[str, str], run_command: RunCommand
+    value: str, values: Mapping[str, str], environ: Mapping[str, str], run_command: RunCommand,
+    announce: Callable[[str], None] | None = None,
 ) -> str:
-    r"""Replace each ``$(command)`` with its output; ``\$(...)`` stays, minus the backslash."""
+    r"""Replace each ``$(command)`` with its output; ``\$(...)`` stays, minus the backslash.
+
+    `announce` is told each command's text before variables are substituted into it.
+    """
     out: list[str] = []
     i = 0
     while i < len(value):
@@ -173,8 +185,10 @@ def substitute_commands(
         if escaped:
             out.append(value[dollar:end])
         else:
-            command = substitute_variables(value[dollar + 2 : end - 1], values, environ)
-            out.append(run_command(command))
+            written = value[dollar + 2 : end - 1]
+            if announce:
+                announce(written)
+            out.append(run_command(substitute_variables(written, values, environ)))
         i = end
     return "".join(out)
 

@@ -42,22 +42,36 @@ class ProxyExtension:
 
 
 @dataclass(frozen=True)
+class SshExtension:
+    """`x-kdeploy/ssh`: how kdeploy's ssh treats host keys (docs/config.md, "Host keys")."""
+
+    # Check host keys as Kamal does: accept and record an unknown host's key, refuse a changed
+    # one. False turns checking off (INSECURE: anyone in the middle can take the connection).
+    host_key_checking: bool = True
+
+
+@dataclass(frozen=True)
 class KdeployExtension:
     """kdeploy-only settings."""
 
     python_interpreter: str | None = None
+    # How many hosts Ansible works on at once; None: Kamal's sshkit/max_concurrent_starts.
+    forks: int | None = None
     # Run the plays with mitogen's strategies (docs/performance.md); KDEPLOY_MITOGEN overrides.
     mitogen: bool = False
     # Hook name (`pre-deploy`, `post-deploy`) -> the user's playbooks, relative to the project dir.
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=frozen)
     accessories: AccessoriesExtension = field(default_factory=AccessoriesExtension)
     proxy: ProxyExtension = field(default_factory=ProxyExtension)
+    ssh: SshExtension = field(default_factory=SshExtension)
 
 
 def validate_extension(raw: Any) -> None:
     """Check `x-kdeploy:` against its documented example (unknown keys are errors)."""
     if raw is not None:
         Validator(KEY).against_example(raw, example(KEY)[KEY])
+        if raw.get("forks") is not None and raw["forks"] < 1:
+            raise ConfigError(f"{KEY}/forks: should be at least 1")
         _validate_proxy(raw.get("proxy"))
 
 
@@ -83,9 +97,13 @@ def build_extension(raw: dict[str, Any] | None) -> KdeployExtension:
     proxy = raw.get("proxy") or {}
     engine = ruby_str(proxy.get("engine", KAMAL_PROXY))
     image = ruby_str(proxy.get("image") or DEFAULT_CADDY_IMAGE) if engine == CADDY else None
+    ssh = raw.get("ssh") or {}
     return KdeployExtension(python_interpreter=None if interpreter is None else str(interpreter),
+                            forks=raw.get("forks"),
                             mitogen=bool(raw.get("mitogen", False)),
                             hooks=frozen(hooks),
                             accessories=AccessoriesExtension(
                                 name_by_destination=bool(accessories.get("name_by_destination"))),
-                            proxy=ProxyExtension(engine=engine, image=image))
+                            proxy=ProxyExtension(engine=engine, image=image),
+                            ssh=SshExtension(
+                                host_key_checking=bool(ssh.get("host_key_checking", True))))

@@ -13,6 +13,7 @@ import yaml
 from kdeploy.config.build import build_config
 from kdeploy.config.erb import render_erb
 from kdeploy.config.model import Config
+from kdeploy.config.names import check_destination
 from kdeploy.config.secrets import Secrets
 from kdeploy.config.values import deep_merge
 from kdeploy.errors import ConfigError
@@ -37,8 +38,9 @@ def load_config(config_file: str | Path = "config/deploy.yml", destination: str 
 
     Raises:
         ConfigError: a file is missing or unreadable, or the config is invalid; the message
-            names the file.
+            names the file (or `-d/--destination` for a destination that cannot be a name).
     """
+    check_destination(destination)
     path = Path(config_file)
     env = dict(os.environ if environ is None else environ)
     # Kamal sets KAMAL_DESTINATION, or clears it without -d, before rendering any ERB.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,14 +115,28 @@ class Config:
         """Hosts of every role, de-duplicated."""
         return tuple(dict.fromkeys(h for role in self.roles for h in role.hosts))
 
-    @property
+    @cached_property
     def host_tags(self) -> Mapping[str, tuple[str, ...]]:
-        """Host -> its Kamal tags (from every role it is in)."""
+        """Host -> its Kamal tags (from every role it is in).
+
+        Cached: the inventory reads it once per host, which made 1,000 hosts cost a second.
+        """
         tags: dict[str, tuple[str, ...]] = {}
         for role in self.roles:
             for host, host_tags in role.host_tags.items():
                 tags[host] = tuple(dict.fromkeys((*tags.get(host, ()), *host_tags)))
         return frozen(tags)
+
+    @property
+    def forks(self) -> int:
+        """How many hosts Ansible works on at once (`forks` in the generated ansible.cfg).
+
+        `x-kdeploy/forks`, else Kamal's `sshkit/max_concurrent_starts` (default 30). Ansible
+        opens a host's connection in the fork that works on it, so forks bound both the parallel
+        work and the connection starts; Kamal's setting, tuned for the same sshd `MaxStartups`
+        or bastion, is the bound Kamal users already chose.
+        """
+        return self.extension.forks or max(1, self.sshkit.max_concurrent_starts)
 
     @property
     def proxy_roles(self) -> tuple[Role, ...]:

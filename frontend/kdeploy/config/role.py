@@ -9,6 +9,7 @@ from typing import Any
 from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.logging import Logging, build_logging, validate_logging
+from kdeploy.config.names import name_problem
 from kdeploy.config.proxy import Proxy, build_proxy, validate_proxy
 from kdeploy.config.ruby import ARRAY, HASH, truthy
 from kdeploy.config.validation import Validator
@@ -69,6 +70,9 @@ def validate_role(name: str, raw: Any) -> None:
     """Check one role: a host list, or a hash in the documented `workers` shape."""
     context = f"servers/{name}"
     validator = Validator(context)
+    problem = name_problem("role", name)
+    if problem:
+        validator.error(problem)
     validator.of_type(raw, ARRAY, HASH)
     if isinstance(raw, list):
         validator.servers(raw)

@@ -6,6 +6,7 @@ because reading them may run password-manager commands that prompt the user.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -16,6 +17,8 @@ from kdeploy.config.dotenv import parse_dotenv
 from kdeploy.config.secret_commands import CommandRunner
 from kdeploy.errors import ConfigError
 
+# `-v` shows this logger's INFO lines (cli/options.py): each command a secrets file runs.
+_log = logging.getLogger(__name__)
 REDACTED = "[REDACTED]"
 # Shorter values ("yes", "1") would blank out unrelated words all over the output.
 _MIN_REDACT_LENGTH = 4
@@ -97,7 +100,7 @@ class Secrets:
         for name in self._existing_filenames():
             text = self._read_text(name)
             # Each file is parsed on its own, as Kamal does: later files override earlier ones.
-            values.update(parse_dotenv(text, name, self._environ, runner))
+            values.update(parse_dotenv(text, name, self._environ, runner, _announce))
         return values
 
     def _read_text(self, name: str) -> str:
@@ -117,6 +120,11 @@ class Secrets:
 
     def _resolve(self, name: str) -> Path:
         return self._base_dir / name
+
+
+def _announce(where: str, command: str) -> None:
+    # The text as written, never the output, and before `$VAR` brings earlier secrets in.
+    _log.info("Running `%s` for %s", command, where)
 
 
 def _redactable(values: Mapping[str, str]) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kdeploy.config.names import group_key, shared_group
 from kdeploy.config.role import validate_role, validate_role_proxy
 from kdeploy.config.ruby import ARRAY, HASH, NIL
 from kdeploy.config.validation import Validator
@@ -21,6 +22,16 @@ def validate_servers(servers: Any, primary: str) -> None:
         role = role_config(servers, name)
         validate_role(name, role)
         validate_role_proxy(name, role, name == primary)
+    check_groups_apart(validator, "role", role_names(servers))
+
+
+def check_groups_apart(validator: Validator, kind: str, names: tuple[str, ...]) -> None:
+    """Fail when two names would share one inventory group (`web-api` and `web_api`)."""
+    shared = shared_group(names)
+    if shared:
+        first, second = shared
+        validator.error(f"{kind} names '{first}' and '{second}' would share the inventory group "
+                        f"{kind}_{group_key(first)}; rename one")
 
 
 def role_names(servers: Any) -> tuple[str, ...]:

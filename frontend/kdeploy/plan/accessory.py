@@ -14,7 +14,6 @@ from typing import Any
 from kdeploy.config import Config, Selection, select
 from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
-from kdeploy.plan.app_commands import literal
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.setup import destination_check
@@ -159,10 +158,10 @@ def build_accessory_logs_plan(config: Config, name: str, options: AccessoryOptio
     """Plan `accessory logs NAME` on its hosts (Kamal: 100 lines unless --since or --grep)."""
     lines = logs.lines if logs.lines is not None else (-1 if logs.since or logs.grep else 100)
     return build_accessory_plan(config, "logs", name, options, {
-        "kdeploy_accessory_logs_since": literal(logs.since or ""),
+        "kdeploy_accessory_logs_since": logs.since or "",
         "kdeploy_accessory_logs_lines": lines,
-        "kdeploy_accessory_logs_grep": literal(logs.grep or ""),
-        "kdeploy_accessory_logs_grep_options": literal(logs.grep_options or ""),
+        "kdeploy_accessory_logs_grep": logs.grep or "",
+        "kdeploy_accessory_logs_grep_options": logs.grep_options or "",
         "kdeploy_accessory_logs_timestamps": not logs.skip_timestamps,
     })
 
@@ -206,8 +205,8 @@ def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOption
     if kind == "follow_logs":
         logs = logs or AccessoryLogsOptions()
         extravars |= {
-            "kdeploy_accessory_logs_grep": literal(logs.grep or ""),
-            "kdeploy_accessory_logs_grep_options": literal(logs.grep_options or ""),
+            "kdeploy_accessory_logs_grep": logs.grep or "",
+            "kdeploy_accessory_logs_grep_options": logs.grep_options or "",
             "kdeploy_accessory_logs_timestamps": not logs.skip_timestamps,
         }
     else:
@@ -239,7 +238,7 @@ def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool)
     # Kamal::Utils.join_commands: each word stripped, joined by spaces, sent to the host's shell.
     joined = " ".join(word.strip() for word in command)
     return {
-        "kdeploy_accessory_exec_command": literal(joined),
+        "kdeploy_accessory_exec_command": joined,
         "kdeploy_accessory_exec_reuse": reuse,
         "kdeploy_accessory_option_args": docker_run_args(config.accessory(name).options),
     }

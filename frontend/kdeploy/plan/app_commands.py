@@ -8,7 +8,6 @@ plan's `report_task`). Pure: Config and options in, a Plan out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,13 +236,6 @@ def build_details_plan(config: Config, options: AppOptions) -> Plan:
     )
 
 
-def literal(text: str) -> str:
-    """`text` as an extra var Ansible will not template (user input may contain `{{`)."""
-    if re.search(r"\{[{%#]", text) and "{% endraw %}" not in text:
-        return "{% raw %}" + text + "{% endraw %}"
-    return text
-
-
 def _app_selection(config: Config, options: AppOptions) -> Selection:
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
     if not selection.app_hosts:
@@ -308,12 +300,12 @@ def _logs_vars(logs: LogsOptions, default_lines: int) -> dict[str, Any]:
     lines = logs.lines if logs.lines is not None else (
         -1 if logs.since or logs.grep else default_lines)
     return {
-        "kdeploy_app_ops_logs_since": literal(logs.since or ""),
+        "kdeploy_app_ops_logs_since": logs.since or "",
         "kdeploy_app_ops_logs_lines": lines,
-        "kdeploy_app_ops_logs_grep": literal(logs.grep or ""),
-        "kdeploy_app_ops_logs_grep_options": literal(logs.grep_options or ""),
+        "kdeploy_app_ops_logs_grep": logs.grep or "",
+        "kdeploy_app_ops_logs_grep_options": logs.grep_options or "",
         "kdeploy_app_ops_logs_timestamps": not logs.skip_timestamps,
-        "kdeploy_app_ops_logs_container_id": literal(logs.container_id or ""),
+        "kdeploy_app_ops_logs_container_id": logs.container_id or "",
     }
 
 
@@ -335,9 +327,8 @@ def _exec_vars(config: Config, selection: Selection, options: AppOptions,
     version = options.version or ("" if exec_options.reuse else config.latest_tag)
     extravars: dict[str, Any] = {
         "kdeploy_app_ops_version": version,
-        "kdeploy_app_ops_exec_command": literal(command),
-        "kdeploy_app_ops_exec_env": {key: literal(value)
-                                     for key, value in exec_options.env.items()},
+        "kdeploy_app_ops_exec_command": command,
+        "kdeploy_app_ops_exec_env": dict(exec_options.env),
         "kdeploy_app_ops_exec_reuse": exec_options.reuse,
         "kdeploy_app_ops_exec_detach": exec_options.detach,
         "kdeploy_app_ops_option_args": {role.name: docker_run_args(role.options)

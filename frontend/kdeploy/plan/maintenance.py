@@ -7,7 +7,6 @@ hold the deploy lock on the filtered primary host, as Kamal's `with_lock` does.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,21 +109,17 @@ def refuse_local_registry(config: Config, action: str) -> None:
 def build_exec_plan(config: Config, command: str, options: MaintenanceOptions) -> Plan:
     """Plan `kdeploy server exec CMD` on every filtered host (no lock, as Kamal).
 
-    The command travels base64-encoded, so that Ansible never templates braces in it
-    (`docker ps --format '{{.Names}}'`).
-
     Raises:
         UsageError: an empty command, or no hosts.
     """
     if not command.strip():
         raise UsageError("No command to run: kdeploy server exec CMD…")
     selection = _hosts(config, options, "server exec")
-    encoded = base64.b64encode(command.encode()).decode()
     return Plan(
         command="server exec",
         imports=(PlaybookImport("server_exec.yml", ("exec",)),),
         limit=_limit(selection, options),
-        extravars={"kdeploy_server_exec_command_b64": encoded,
+        extravars={"kdeploy_server_exec_command": command,
                    "kdeploy_performer": options.performer},
         entry="kdeploy_server_exec",
         report_task=EXEC_REPORT_TASK,

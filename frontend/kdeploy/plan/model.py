@@ -1,9 +1,18 @@
-"""What a plan is: the entry playbook's parts, the selection and the extra vars of one command."""
+"""What a plan is: the entry playbook's parts, the selection and the extra vars of one command.
+
+The entry playbook is kdeploy's code, but some of its strings come from the config: role and
+accessory names (in names, tags and import vars), host names (a play's hosts) and hook playbook
+paths. `as_yaml_data` marks exactly those with `unsafe`, so Ansible never templates them. The
+`when` conditions (built from group names, which hold only letters, digits and `_`) and
+`module_defaults` stay templates that kdeploy writes itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from kdeploy.ansible_yaml import unsafe
 
 _UNSAFE_TAG = str.maketrans({char: "_" for char in "-. "})
 
@@ -18,10 +27,10 @@ class PlaybookImport:
 
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the import as the YAML mapping written into the entry playbook."""
-        entry: dict[str, Any] = {"ansible.builtin.import_playbook": self.playbook}
+        entry: dict[str, Any] = {"ansible.builtin.import_playbook": unsafe(self.playbook)}
         if self.vars:
-            entry["vars"] = dict(self.vars)
-        entry["tags"] = list(self.tags)
+            entry["vars"] = unsafe(self.vars)
+        entry["tags"] = unsafe(self.tags)
         return entry
 
 
@@ -42,13 +51,13 @@ class RoleImport:
         if self.tasks_from:
             role["tasks_from"] = self.tasks_from
         role["rolespec_validate"] = False
-        task: dict[str, Any] = {"name": self.name, "ansible.builtin.import_role": role}
+        task: dict[str, Any] = {"name": unsafe(self.name), "ansible.builtin.import_role": role}
         if self.vars:
-            task["vars"] = dict(self.vars)
+            task["vars"] = unsafe(self.vars)
         if self.group:
             # --limit filters hosts, not tasks: a host only runs the roles of its own groups.
             task["when"] = f"inventory_hostname in groups['{self.group}']"
-        task["tags"] = list(self.tags)
+        task["tags"] = unsafe(self.tags)
         return task
 
 
@@ -79,8 +88,8 @@ class HostsPlay:
                 whose plugins the generated ansible.cfg then makes loadable.
         """
         play: dict[str, Any] = {
-            "name": self.name,
-            "hosts": self.hosts,
+            "name": unsafe(self.name),
+            "hosts": unsafe(self.hosts),
             "gather_facts": False,
             "strategy": f"mitogen_{self.strategy}" if mitogen else self.strategy,
         }
@@ -95,7 +104,7 @@ class HostsPlay:
             play["tasks"].append({
                 "name": f"Wait {self.pause_after} seconds before the next boot group.",
                 "ansible.builtin.pause": {"seconds": self.pause_after},
-                "tags": tags,
+                "tags": unsafe(tags),
             })
         return play
 

@@ -1,4 +1,4 @@
-"""Act on one running host from outside: run a command in it, take docker away, give it back."""
+"""Act on one running host from outside: run a command in it, stop or take docker away, restore."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from kdeploy.sandbox.layout import default_layout
 from kdeploy.sandbox.procs import docker_ping, stop_pids, wait_until
 from kdeploy.sandbox.state import load_state, save_state
 
-# Where a docker client may live on a host (the machine's own filesystem, seen by every host).
-DOCKER_CLIENTS = ("/usr/local/bin/docker", "/usr/bin/docker")
+# Where docker's programs may live on a host (the machine's own filesystem, seen by every host):
+# the clients and the daemon.
+DOCKER_PROGRAMS = ("/usr/local/bin/docker", "/usr/bin/docker", "/usr/sbin/dockerd",
+                   "/usr/bin/dockerd")
 
 
 def run_on_host(host: SandboxHost, argv: list[str], timeout: float = 60
@@ -43,28 +45,34 @@ def current(host: SandboxHost) -> SandboxHost:
     return host
 
 
-def disable_docker(host: SandboxHost) -> None:
-    """Make docker unavailable on `host`: stop its dockerd, hide the client (/dev/null over it).
-
-    The mounts live only in the host's mount namespace; the machine keeps its docker.
-    """
+def stop_docker(host: SandboxHost) -> None:
+    """Stop `host`'s dockerd and leave Docker installed, as `systemctl stop docker` would."""
     host = current(host)
     if host.dockerd_alive:
         stop_pids([host.dockerd_pid or 0], grace=10)
-    for client in _clients():
+
+
+def disable_docker(host: SandboxHost) -> None:
+    """Make docker missing on `host`: stop its dockerd, hide its programs (/dev/null over them).
+
+    The mounts live only in the host's mount namespace; the machine keeps its docker.
+    """
+    stop_docker(host)
+    host = current(host)
+    for client in _programs():
         result = run_on_host(host, ["mount", "--bind", "/dev/null", client])
         if result.returncode != 0:
             raise SandboxError(f"hiding {client} on {host.name} failed: {result.stderr.strip()}")
 
 
 def restore_docker(host: SandboxHost) -> SandboxHost:
-    """Undo `disable_docker`: unhide the client and restart the host's dockerd.
+    """Undo `disable_docker` or `stop_docker`: unhide the programs and restart the dockerd.
 
     Returns:
         The host with its new dockerd pid (also written to the state file).
     """
     host = current(host)
-    for client in _clients():
+    for client in _programs():
         # Repeat until no /dev/null mount is left (disable may have run twice).
         while run_on_host(host, ["umount", client]).returncode == 0:
             pass
@@ -77,10 +85,10 @@ def restore_docker(host: SandboxHost) -> SandboxHost:
     return SandboxHost(host.name, host.address, host.directory, host.sshd_pid, pid)
 
 
-def _clients() -> list[str]:
-    found = {c for c in DOCKER_CLIENTS if os.path.exists(c)}
-    which = shutil.which("docker")
-    return sorted(found | ({which} if which else set()))
+def _programs() -> list[str]:
+    found = {program for program in DOCKER_PROGRAMS if os.path.exists(program)}
+    which = {shutil.which(name) for name in ("docker", "dockerd")}
+    return sorted(found | {os.path.realpath(path) for path in which if path})
 
 
 def _state_path(host: SandboxHost) -> Path:

@@ -24,7 +24,7 @@ def prepare_host(host_dir: Path, name: str, address: str, registry: str, pubkey:
     keys.write_text(pubkey)
     keys.chmod(0o600)
     etc = host_dir / "etc"
-    _install_host_key(key_cache / f"{name}_ed25519_key", etc / "ssh_host_ed25519_key", name)
+    _install_host_key(key_cache / f"{name}_ed25519_key", host_key_file(host_dir), name)
     (etc / "sshd_config").write_text(hostconfig.sshd_config(address, host_dir))
     (etc / "daemon.json").write_text("{}\n")
     cgroup = cgroups.daemons_cgroup(name)
@@ -32,6 +32,11 @@ def prepare_host(host_dir: Path, name: str, address: str, registry: str, pubkey:
         hostconfig.dockerd_script(name, host_dir, registry, cgroup))
     sshd = find_command("sshd") or "/usr/sbin/sshd"
     (host_dir / "boot.sh").write_text(hostconfig.boot_script(name, host_dir, sshd, cgroup))
+
+
+def host_key_file(host_dir: Path) -> Path:
+    """The host's sshd host key (private; `ssh-keygen -y` gives what clients see)."""
+    return host_dir / "etc" / "ssh_host_ed25519_key"
 
 
 def _install_host_key(cached: Path, target: Path, name: str) -> None:

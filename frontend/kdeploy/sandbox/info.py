@@ -46,6 +46,8 @@ class SandboxInfo:
     subnet: str
     phase: str
     registry_pid: int | None = None
+    # What on the machine drops traffic between the hosts (filled in by `status`).
+    warnings: tuple[str, ...] = ()
 
     @property
     def registry_alive(self) -> bool:
@@ -84,6 +86,7 @@ class SandboxInfo:
             "hosts": [{"name": h.name, "address": h.address, "sshd_pid": h.sshd_pid,
                        "sshd_alive": h.sshd_alive, "dockerd_pid": h.dockerd_pid,
                        "dockerd_alive": h.dockerd_alive} for h in self.hosts],
+            "warnings": list(self.warnings),
         }
 
 

@@ -6,9 +6,19 @@ import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from dataclasses import replace
 
-from kdeploy.sandbox import builder, example, hosts, network, preflight, registry, teardown
+from kdeploy.sandbox import (
+    builder,
+    example,
+    firewall,
+    hosts,
+    known_hosts,
+    network,
+    preflight,
+    registry,
+    teardown,
+)
 from kdeploy.sandbox.info import SandboxInfo, info_from_state
 from kdeploy.sandbox.layout import (
     BRIDGE,
@@ -28,10 +38,16 @@ Say = Callable[[str], None]
 
 
 def status(layout: Layout | None = None) -> SandboxInfo | None:
-    """Describe the sandbox from its state file; None when there is none."""
+    """Describe the sandbox from its state file; None when there is none.
+
+    Its `warnings` name what on this machine drops the traffic between its hosts.
+    """
     layout = layout or default_layout()
     state = load_state(layout.state_file)
-    return info_from_state(layout.root, state) if state else None
+    if state is None:
+        return None
+    return replace(info_from_state(layout.root, state),
+                   warnings=tuple(firewall.problems(state.bridge)))
 
 
 def down(layout: Layout | None = None, say: Say = lambda _: None) -> None:
@@ -73,11 +89,14 @@ def _up(layout: Layout, hosts: int, subnet: str, say: Say) -> SandboxInfo:
     if old and old.subnet == subnet and len(old.hosts) == hosts:
         info = info_from_state(layout.root, old)
         if info.healthy:
+            # A dockerd or a firewall may have changed iptables since: `up` again repairs that.
+            _accept_bridge_traffic(say)
             say(f"--> Sandbox already running in {layout.root} ({hosts} hosts)")
+            _record_host_keys(layout, old, say)
             return info
     # Checked before removing anything, so a taken subnet leaves a running sandbox alone.
     network.check_subnet_free(subnet)
-    if old or network.sandbox_netns() or network.link_exists(BRIDGE):
+    if old or network.sandbox_netns() or network.link_exists(BRIDGE) or firewall.has_rules():
         say("--> Removing leftovers of an earlier sandbox")
     teardown.teardown(layout, old)
     teardown.check_free(subnet)
@@ -104,6 +123,7 @@ def _new_state(layout: Layout, count: int, subnet: str) -> SandboxState:
 def _build(layout: Layout, state: SandboxState, say: Say) -> None:
     say(f"--> Creating bridge {BRIDGE} ({state.subnet}) and {len(state.hosts)} hosts")
     network.create_bridge(state.subnet)
+    _accept_bridge_traffic(say)
     for index, host in enumerate(state.hosts, start=1):
         network.create_host_network(state.subnet, index, host.name)
     pubkey = _make_key(layout)
@@ -124,22 +144,29 @@ def _build(layout: Layout, state: SandboxState, say: Say) -> None:
                               boots[host.name])
         host.dockerd_pid = hosts.dockerd_pid(layout.host_dir(host.name))
     say(f"--> Hosts ready; registry {state.registry}")
-    _forget_old_host_keys([host.address for host in state.hosts])
+    _record_host_keys(layout, state, say)
     example.write_example(layout.example_dir, state.registry, str(layout.key_path),
                           [h.address for h in state.hosts])
     if images.finish():
         say("--> Built and pushed the demo images")
 
 
-def _forget_old_host_keys(addresses: list[str]) -> None:
-    # Host keys stay the same across rebuilds (cached), but a known_hosts entry from an older
-    # key (e.g. another subnet's sandbox at these addresses) would make Kamal refuse the host.
-    known_hosts = Path.home() / ".ssh" / "known_hosts"
-    if not known_hosts.exists():
-        return
-    for address in addresses:
-        subprocess.run(["ssh-keygen", "-R", address, "-f", str(known_hosts)],
-                       capture_output=True, check=False)
+def _accept_bridge_traffic(say: Say) -> None:
+    # A root-namespace dockerd sets the FORWARD policy to DROP, and br_netfilter sends bridged
+    # packets through FORWARD: without this rule the hosts cannot reach each other.
+    for where in firewall.ensure_accept(BRIDGE):
+        say(f"--> Accepting traffic between the hosts on {BRIDGE} ({where})")
+    for problem in firewall.problems(BRIDGE):
+        say(f"WARNING: {problem}")
+
+
+def _record_host_keys(layout: Layout, state: SandboxState, say: Say) -> None:
+    # kdeploy and Kamal refuse a host whose key differs from the recorded one: record the keys
+    # these hosts really have, replacing what an older sandbox at these addresses left.
+    recorded = known_hosts.record_host_keys({
+        host.address: known_hosts.public_key(hosts.host_key_file(layout.host_dir(host.name)))
+        for host in state.hosts})
+    say(f"--> Recorded the hosts' keys in {recorded}")
 
 
 def _make_key(layout: Layout) -> str:

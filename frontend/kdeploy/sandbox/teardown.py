@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 
-from kdeploy.sandbox import builder, cgroups, network
+from kdeploy.sandbox import builder, cgroups, firewall, network
 from kdeploy.sandbox.errors import SandboxConflict
 from kdeploy.sandbox.layout import BRIDGE, HOST_PREFIX, Layout, veth_name
 from kdeploy.sandbox.procs import kill_pids, pid_alive, stop_pids
@@ -19,7 +19,7 @@ OWNED_ENTRIES = ("state.json", "state.tmp", "hosts", "registry", "ssh", "example
 
 
 def teardown(layout: Layout, state: SandboxState | None, everything: bool = False) -> None:
-    """Stop the sandbox's processes and remove its namespaces, links and files.
+    """Stop the sandbox's processes and remove its namespaces, links, iptables rules and files.
 
     Args:
         layout: the sandbox's paths.
@@ -44,6 +44,8 @@ def teardown(layout: Layout, state: SandboxState | None, everything: bool = Fals
         network.delete_link(veth_name(int(name[len(HOST_PREFIX):])))
     if not network.bridge_ports(BRIDGE):
         network.delete_link(BRIDGE)
+    if not network.link_exists(BRIDGE):  # a bridge still in use keeps its accept rule
+        firewall.remove_rules()
     _remove_files(layout)
     cgroups.remove_dirs()
 

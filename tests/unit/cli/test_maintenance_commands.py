@@ -7,7 +7,6 @@ what the commands print, their JSON and their exit codes.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import json
 import subprocess
@@ -222,8 +221,7 @@ def test_exec_joins_the_words_after_the_command_into_it(project: Path,
     stub = StubRunner({JOB: {"rc": 0, "stdout": "x"}})
     result = run(monkeypatch, stub, "server", "exec", "-r", "job", "ls", "-la", "-q", "/tmp")
     assert result.exit_code == 0, result.output
-    encoded = stub.plans[0].extravars["kdeploy_server_exec_command_b64"]
-    assert base64.b64decode(encoded).decode() == "ls -la -q /tmp"
+    assert stub.plans[0].extravars["kdeploy_server_exec_command"] == "ls -la -q /tmp"
     assert stub.plans[0].limit == JOB
 
 

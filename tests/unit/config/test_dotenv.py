@@ -114,3 +114,13 @@ def test_commands_run_in_file_order_and_only_unescaped() -> None:
     text = "A=$(one)\nB='$(never)'\nC=\\$(never)\nD=$(two $A)"
     assert parse_dotenv(text, "f", {}, run)["D"] == "TWO ONE"
     assert ran == ["one", "two ONE"]
+
+
+def test_announce_gets_each_command_as_written_with_its_place() -> None:
+    told: list[tuple[str, str]] = []
+    text = "A=1\nB=\"$(get $A) $(other ${A})\"\nC='$(never)'\nD=\\$(never)\nE=$(last)"
+    values = parse_dotenv(text, ".kamal/secrets", {}, fake_run,
+                          lambda where, command: told.append((where, command)))
+    assert told == [(".kamal/secrets:2 (B)", "get $A"), (".kamal/secrets:2 (B)", "other ${A}"),
+                    (".kamal/secrets:5 (E)", "last")]
+    assert values["B"] == "<get 1> <other 1>"

@@ -39,3 +39,48 @@ def test_hooks_are_checked_naming_the_key(load, hooks, message):
     with pytest.raises(ConfigError) as error:
         load(variant(**{"x-kdeploy": {"hooks": hooks}}))
     assert error.value.message.endswith(f"deploy.yml: {message}")
+
+
+@pytest.mark.parametrize(("raw", "forks"), [
+    ({}, 30),
+    ({"x-kdeploy": {"forks": 100}}, 100),
+    ({"sshkit": {"max_concurrent_starts": 10}}, 10),
+    ({"sshkit": {"max_concurrent_starts": 10}, "x-kdeploy": {"forks": 50}}, 50),
+    ({"sshkit": {"max_concurrent_starts": 0}}, 1),
+])
+def test_forks_default_to_kamals_max_concurrent_starts(load, raw, forks):
+    config = load(variant(**raw))
+    assert config.forks == forks
+    assert config.to_dict()["x-kdeploy"]["forks"] == raw.get("x-kdeploy", {}).get("forks")
+
+
+@pytest.mark.parametrize(("forks", "message"), [
+    (0, "x-kdeploy/forks: should be at least 1"),
+    (-5, "x-kdeploy/forks: should be at least 1"),
+    ("10", "x-kdeploy/forks: should be an integer"),
+    (True, "x-kdeploy/forks: should be an integer"),
+    (2.5, "x-kdeploy/forks: should be an integer"),
+])
+def test_forks_are_checked_naming_the_key(load, forks, message):
+    with pytest.raises(ConfigError) as error:
+        load(variant(**{"x-kdeploy": {"forks": forks}}))
+    assert error.value.message.endswith(f"deploy.yml: {message}")
+
+
+def test_host_keys_are_checked_unless_turned_off(load):
+    assert load(variant()).extension.ssh.host_key_checking is True
+    config = load(variant(**{"x-kdeploy": {"ssh": {"host_key_checking": False}}}))
+    assert config.extension.ssh.host_key_checking is False
+    assert config.to_dict()["x-kdeploy"]["ssh"] == {"host_key_checking": False}
+
+
+@pytest.mark.parametrize(("ssh", "message"), [
+    ({"host_key_checking": "no"}, "x-kdeploy/ssh/host_key_checking: should be a boolean"),
+    ({"host_key_checking": None}, "x-kdeploy/ssh/host_key_checking: should be a boolean"),
+    ({"strict": True}, "x-kdeploy/ssh: unknown key: strict"),
+    ("off", "x-kdeploy/ssh: should be a hash"),
+])
+def test_the_host_key_switch_is_checked_naming_the_key(load, ssh, message):
+    with pytest.raises(ConfigError) as error:
+        load(variant(**{"x-kdeploy": {"ssh": ssh}}))
+    assert error.value.message.endswith(f"deploy.yml: {message}")

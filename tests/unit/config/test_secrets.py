@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kdeploy.config import load_config
 from kdeploy.config.secrets import Secrets
 from kdeploy.errors import ConfigError
 
@@ -138,6 +140,49 @@ def test_commands_run_in_base_dir_with_environ(tmp_path: Path) -> None:
     assert (secrets["DIR"], secrets["ONLY"], secrets["VIA"]) == (str(tmp_path), "v", "v")
 
 
+def test_each_command_is_logged_as_written_never_its_output(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (
+        "TOKEN=$(printf 'tok-%s' s3cr3t)\n"
+        "DERIVED=\"$(echo $TOKEN | rev) and $(printf 'x%.0s' 1)\"\n"
+        "QUOTED='$(never-run)'\nESCAPED=\\$(never-run)\n"
+        "INLINE_ENV=$(printenv ONLY_HERE)\n"
+    )
+    secrets = make(tmp_path, {".kamal/secrets": text},
+                   environ={**BASE_ENV, "ONLY_HERE": "envsecret"})
+    with caplog.at_level(logging.INFO, logger="kdeploy.config.secrets"):
+        assert secrets["DERIVED"] == "t3rc3s-kot and x"
+    assert [r.getMessage() for r in caplog.records] == [
+        "Running `printf 'tok-%s' s3cr3t` for .kamal/secrets:1 (TOKEN)",
+        "Running `echo $TOKEN | rev` for .kamal/secrets:2 (DERIVED)",
+        "Running `printf 'x%.0s' 1` for .kamal/secrets:2 (DERIVED)",
+        "Running `printenv ONLY_HERE` for .kamal/secrets:5 (INLINE_ENV)",
+    ]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for value in (secrets["TOKEN"], secrets["DERIVED"], "t3rc3s", secrets["INLINE_ENV"]):
+        assert value not in logged
+    # Read once: a second lookup runs (and logs) nothing.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="kdeploy.config.secrets"):
+        secrets["TOKEN"]
+    assert caplog.records == []
+
+
+def test_a_failing_command_is_logged_before_it_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Kamal keeps whatever a failing command printed (backticks ignore the exit status);
+    # kdeploy stops, and -v has named the command that failed.
+    secrets = make(tmp_path, {".kamal/secrets": "A=$(echo partial-secret; false)"})
+    with caplog.at_level(logging.INFO, logger="kdeploy.config.secrets"), \
+            pytest.raises(ConfigError) as error:
+        secrets["A"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Running `echo partial-secret; false` for .kamal/secrets:1 (A)"]
+    assert error.value.message == ".kamal/secrets:1: A: command failed with exit status 1"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -220,9 +265,18 @@ PARITY_CASES = {
     "destination": {
         ".kamal/secrets-common": "A=common\n",
         ".kamal/secrets": "A=plain\n",
-        ".kamal/secrets.staging": "A=staging\nB=2\n",
+        ".kamal/secrets.staging": "A=staging\nB=2\nC=$(printenv KAMAL_DESTINATION)\n",
         "config/deploy.staging.yml": "{}\n",
     },
+    # Which shell runs a command, in which directory, with which environment; stderr is not
+    # captured; nested commands are the shell's.
+    "shell": {
+        ".kamal/secrets": "SH=$(readlink /proc/$$/exe)\nDIR=$(basename \"$(pwd)\")\n"
+        "ENV=$(printenv HOME_X)\nERR=$(echo out; echo err >&2)\n"
+        "SPACES=\"$(echo 'a  b')\"\nNO_DEST=$(printenv KAMAL_DESTINATION || echo none)\n"
+    },
+    # A command's output goes through dotenv's `$VAR` expansion too: `pa$word` loses `$word`.
+    "output_expanded": {".kamal/secrets": "A=$(printf 'pa%sword' '$')\nB=$(printf '%s' \\$A)\n"},
 }
 
 
@@ -265,7 +319,11 @@ def test_parity_with_kamal_secrets_print(
 ) -> None:
     base, printed = kamal_printed[case]
     destination = "staging" if case == "destination" else None
-    secrets = Secrets(destination=destination, base_dir=base, environ=parity_env())
+    # Through load_config, which sets the environment the commands see (KAMAL_DESTINATION).
+    config = load_config(base / "config" / "deploy.yml", destination, version="v1",
+                         environ=parity_env())
+    secrets = config.secrets
+    assert secrets is not None
     # Kamal prints with `puts "#{key}=#{value}"`, which adds a newline unless one ends the value.
     ours = "".join(
         f"{k}={v}" + ("" if v.endswith("\n") else "\n")

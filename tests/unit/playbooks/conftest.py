@@ -4,9 +4,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from playbook_support import FIXTURES, REPO
 
+from kdeploy import ansible_yaml
 from kdeploy.plan import setup_plays
 
 # The sample inventory's accessories and roles, in its order (tests/fixtures/ansible/inventory).
@@ -27,7 +27,7 @@ def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(playbook, project / playbook.name)
     shutil.copytree(REPO / "roles", project / "roles")
     entries = [entry.as_yaml_data() for entry in setup_plays(SAMPLE_ACCESSORIES, SAMPLE_ROLES)]
-    (project / "setup.yml").write_text("---\n" + yaml.safe_dump(entries, sort_keys=False))
+    (project / "setup.yml").write_text("---\n" + ansible_yaml.dump(entries))
     shutil.copytree(FIXTURES / "inventory", root / "inventory")
     shutil.copytree(FIXTURES / "env", root / "env")
     return root

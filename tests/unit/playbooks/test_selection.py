@@ -6,8 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from playbook_support import Play, parse_listing, require_tool
+
+from kdeploy import ansible_yaml
 
 
 def list_selection(root: Path, *args: str) -> list[Play]:
@@ -64,7 +65,8 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
 def test_hosts_play_guards_each_role_by_its_group(project_dir: Path) -> None:
     # --list-tasks does not show `when`: read the generated play. A host only runs the roles and
     # accessories of its own groups (a host in two roles runs both, each with its own vars).
-    hosts_play, apps_play = yaml.safe_load((project_dir / "project" / "setup.yml").read_text())[2:4]
+    setup = ansible_yaml.load((project_dir / "project" / "setup.yml").read_text())
+    hosts_play, apps_play = setup[2:4]
     assert hosts_play["strategy"] == apps_play["strategy"] == "free"
     tasks = hosts_play["tasks"] + apps_play["tasks"]
     guards = {tuple(task["tags"]): task.get("when") for task in tasks}

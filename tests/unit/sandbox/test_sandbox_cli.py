@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from kdeploy import sandbox as api
 from kdeploy.cli import _register_commands, cli
 from kdeploy.sandbox import preflight
 from kdeploy.sandbox.preflight import Findings
@@ -46,3 +48,17 @@ def test_status_without_sandbox(runner: CliRunner) -> None:
 
 def test_hosts_must_be_positive(runner: CliRunner) -> None:
     assert runner.invoke(cli, ["sandbox", "up", "--hosts", "0"]).exit_code == 2
+
+
+def test_status_shows_what_drops_the_bridge_traffic(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    warning = "iptables-nft: the FORWARD policy DROP drops the traffic between sandbox hosts"
+    info = api.SandboxInfo(root=tmp_path, hosts=(), registry="10.213.7.1:5000",
+                           key_path=tmp_path / "key", example_dir=tmp_path / "example",
+                           subnet="10.213.7.0/24", phase="ready", warnings=(warning,))
+    monkeypatch.setattr(api, "status", lambda: info)
+    result = runner.invoke(cli, ["sandbox", "status"])
+    assert result.exit_code == 0
+    assert f"WARNING: {warning}" in result.output
+    as_json = runner.invoke(cli, ["sandbox", "status", "--json"])
+    assert json.loads(as_json.output)["warnings"] == [warning]

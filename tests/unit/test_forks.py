@@ -1,0 +1,77 @@
+"""A 1,000-host config loads, plans and writes an ansible.cfg whose forks stay bounded."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kdeploy import ansible_yaml
+from kdeploy.config import load_config
+from kdeploy.plan import DeployOptions, SetupOptions, build_deploy_plan, build_setup_plan
+from kdeploy.private_data_dir import MITOGEN_ENV, write_private_data_dir
+
+HOSTS = [f"10.{i // 250}.{i % 250}.1" for i in range(1000)]
+BIN = Path(sys.executable).parent
+
+
+def thousand_hosts(**extra: Any) -> dict[str, Any]:
+    """Web on 700 hosts, workers on 300, a db on the first: 1,000 hosts in all."""
+    return {
+        "service": "app", "image": "app", "registry": {"server": "localhost:5000"},
+        "builder": {"arch": "amd64"},
+        "servers": {"web": HOSTS[:700], "workers": {"hosts": HOSTS[700:], "cmd": "bin/jobs"}},
+        "accessories": {"db": {"image": "mysql:8", "host": HOSTS[0]}},
+        **extra,
+    }
+
+
+def written_forks(tmp_path: Path, raw: dict[str, Any], command: str = "setup") -> int:
+    config_file = tmp_path / "config" / "deploy.yml"
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(yaml.safe_dump(raw))
+    config = load_config(config_file, version="v1", environ={})
+    assert len(config.all_hosts) == 1000
+    plan = (build_setup_plan(config, SetupOptions(skip_push=True)) if command == "setup"
+            else build_deploy_plan(config, DeployOptions()))
+    write_private_data_dir(tmp_path / "pdd", config, plan)
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(tmp_path / "pdd" / "project" / "ansible.cfg")
+    inventory = ansible_yaml.load((tmp_path / "pdd" / "inventory" / "hosts.yml").read_text())
+    assert len(inventory["all"]["hosts"]) == 1000
+    return cfg.getint("defaults", "forks")
+
+
+@pytest.fixture(autouse=True)
+def no_mitogen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MITOGEN_ENV, raising=False)
+
+
+@pytest.mark.parametrize("command", ["setup", "deploy"])
+def test_a_thousand_hosts_fork_kamals_thirty(tmp_path: Path, command: str) -> None:
+    assert written_forks(tmp_path, thousand_hosts(), command) == 30
+
+
+@pytest.mark.parametrize(("extra", "forks"), [
+    ({"x-kdeploy": {"forks": 200}}, 200),
+    ({"sshkit": {"max_concurrent_starts": 10}}, 10),
+])
+def test_the_cap_follows_the_settings(tmp_path: Path, extra: dict[str, Any], forks: int) -> None:
+    assert written_forks(tmp_path, thousand_hosts(**extra)) == forks
+
+
+def test_ansible_reads_the_cap(tmp_path: Path) -> None:
+    written_forks(tmp_path, thousand_hosts())
+    project = tmp_path / "pdd" / "project"
+    dump = subprocess.run(
+        [str(BIN / "ansible-config"), "dump", "--only-changed", "--format", "yaml"],
+        cwd=project, capture_output=True, text=True, check=True, timeout=60,
+        env={**os.environ, "ANSIBLE_CONFIG": str(project / "ansible.cfg")})
+    forks = next(entry for entry in yaml.safe_load(dump.stdout) if entry["name"] == "DEFAULT_FORKS")
+    assert forks["value"] == 30
