@@ -15,6 +15,7 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.plan.settle import SETTLE_REPORT_TASK, build_settle_plan
 from kdeploy.runner import RunResult, run_plan
+from kdeploy.ssh_errors import classify_ssh_error
 
 
 @dataclass
@@ -60,7 +61,10 @@ def settle_hosts(config: Config, result: RunResult, elapsed: float) -> Settled:
         host = data.get("host", "?")
         if event.get("event") == "runner_on_ok" and data.get("task") == SETTLE_REPORT_TASK:
             reports[host] = data.get("res") or {}
-        elif event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
+        elif event.get("event") == "runner_on_unreachable":
+            message = str((data.get("res") or {}).get("msg") or "")
+            problems.setdefault(host, f"unreachable: {classify_ssh_error(message, host).summary()}")
+        elif event.get("event") == "runner_on_failed":
             message = str((data.get("res") or {}).get("msg") or "failed").strip()
             problems.setdefault(host, f"{data.get('task')}: {message}")
 

@@ -51,7 +51,8 @@ class Runs:
             for host in self.unreachable:
                 on_event({"event": "runner_on_unreachable", "event_data": {
                     "host": host, "task": "Settle the host.",
-                    "res": {"msg": "ssh: connect to host: Connection timed out"}}})
+                    "res": {"msg": "Failed to connect to the host via ssh: ssh: connect to host "
+                                   "10.0.3.3 port 22: Connection timed out"}}})
             return RunResult(status="successful" if not self.unreachable else "failed")
         if plan.command.endswith("_release_lock"):
             on_event({"event": "runner_on_ok", "event_data": {
@@ -96,7 +97,7 @@ def test_a_host_that_cannot_be_settled_keeps_the_lock_and_is_named(
     result = _deploy(monkeypatch, runs)
     assert result.exit_code == 130, result.output
     assert [plan.command for plan in runs.plans] == ["deploy", "settle"]
-    assert "10.0.3.3  not settled: ssh: connect to host: Connection timed out" in result.output
+    assert "10.0.3.3  not settled: unreachable: connection timed out (" in result.output
     assert ("the deploy lock is kept: 10.0.3.3 could not be reached to stop this run's work "
             "there") in result.output
 
