@@ -177,7 +177,7 @@ class RebootBench:
         if name == "kamal":
             # Kamal (net-ssh) keeps its own known_hosts; a HOME of its own knows only this sandbox.
             return {"HOME": str(self.scratch / "kamal-home")}
-        return {"ANSIBLE_SSH_CONTROL_PATH_DIR": tempfile.mkdtemp(prefix="cp-", dir=self.scratch)}
+        return {}  # kdeploy's ssh masters end with each command
 
     def _ssh(self, script: str) -> None:
         subprocess.run(self.info.ssh_command(self.info.hosts[0], script), check=True,

@@ -38,6 +38,18 @@ class DeployFailed(KdeployError):
 
 
 class Interrupted(KdeployError):
-    """Ctrl-C stopped the run; the deploy lock was released (exit 130, like SIGINT in a shell)."""
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) cut the command: exit 128 + the signal, as a shell.
+
+    130 for Ctrl-C (the default), 143 for SIGTERM, 129 for SIGHUP.
+    """
 
     exit_code = 130
+
+    def __init__(self, message: str, signum: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = self.code_for(signum)
+
+    @staticmethod
+    def code_for(signum: int | None) -> int:
+        """The exit code for a command stopped by `signum` (SIGINT when unknown)."""
+        return 128 + (signum or 2)

@@ -1,23 +1,23 @@
 """The one place that starts Ansible: run a Plan through ansible-runner and collect the outcome.
 
 Secrets go to the playbook process through `SecretPipe`, never through runner's envvars (runner
-writes those to artifacts/). Progress reaches `output` event by event.
+writes those to artifacts/). Progress reaches `output` event by event. Every process of a run
+belongs to the command's `ProcessOwner`: a stop signal kills them all (the ssh masters aside,
+which the settle step reuses), not just ansible-playbook.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.private_data_dir import host_key_checking, write_private_data_dir
+from kdeploy.process_owner import ProcessOwner, owning_processes
 from kdeploy.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 EventSink = Callable[[dict[str, Any]], None]
 
 LOCK_HELD_MARKER = "Deploy lock already in place"
+# Where the run's ssh masters live: a directory of this command alone (see process_owner).
+CONTROL_PATH_ENV = "ANSIBLE_SSH_CONTROL_PATH_DIR"
 
 
 @dataclass
@@ -50,7 +52,15 @@ class RunResult:
     failures: list[HostFailure] = field(default_factory=list)
     duration: float = 0.0
     lock_held: str | None = None
-    interrupted: bool = False  # Ctrl-C stopped ansible-playbook
+    signal: int | None = None  # the stop signal (SIGINT, SIGTERM, SIGHUP) that cut the run
+    # Hosts that a task was sent to, and hosts that answered one (ok or failed).
+    hosts: set[str] = field(default_factory=set)
+    reached: set[str] = field(default_factory=set)
+
+    @property
+    def interrupted(self) -> bool:
+        """True when a stop signal cut the run."""
+        return self.signal is not None
 
     @property
     def ok(self) -> bool:
@@ -81,7 +91,7 @@ def runner_envvars(private_data_dir: Path, host_key_checking: bool = True) -> di
 
 def run_plan(
     config: Config, plan: Plan, secrets: Mapping[str, str], on_event: EventSink,
-    keep_dir: Path | None = None,
+    keep_dir: Path | None = None, cancellable: bool = True,
 ) -> RunResult:
     """Run `plan` against the hosts of `config` and return its outcome.
 
@@ -91,24 +101,36 @@ def run_plan(
         secrets: env var name -> secret value, delivered through a FIFO.
         on_event: receives each runner event (already a plain dict).
         keep_dir: write the private data dir here instead of a temporary directory.
+        cancellable: a stop signal cuts the run (False for the cleanup after one: the settle
+            step and the lock release run to the end).
     """
-    if keep_dir is not None:
-        return _run_in(keep_dir, config, plan, secrets, on_event)
-    with tempfile.TemporaryDirectory(prefix="kdeploy-") as directory:
-        return _run_in(Path(directory), config, plan, secrets, on_event)
+    with owning_processes() as owner:
+        if keep_dir is not None:
+            return _run_in(keep_dir, config, plan, secrets, on_event, owner, cancellable)
+        with tempfile.TemporaryDirectory(prefix="kdeploy-") as directory:
+            return _run_in(Path(directory), config, plan, secrets, on_event, owner,
+                           cancellable)
 
 
 def _run_in(
     directory: Path, config: Config, plan: Plan, secrets: Mapping[str, str],
-    on_event: EventSink,
+    on_event: EventSink, owner: ProcessOwner, cancellable: bool,
 ) -> RunResult:
     import ansible_runner  # imported here: loading Ansible is slow and most commands skip it
 
     write_private_data_dir(directory, config, plan)
     result = RunResult()
     envvars = runner_envvars(directory, host_key_checking(config))
+    envvars[CONTROL_PATH_ENV] = str(owner.control_dir)
     started = time.monotonic()
-    with SecretPipe(directory, secrets) as pipe, _interruptible() as interrupted:
+
+    def cancelled() -> bool:
+        if not cancellable or owner.signum is None:
+            return False
+        owner.stop(keep_masters=True)  # workers and their ssh too, not only ansible-playbook
+        return True
+
+    with SecretPipe(directory, secrets) as pipe, owner.deferring():
         envvars[FIFO_ENV] = str(pipe.fifo)
         runner = ansible_runner.run(
             private_data_dir=str(directory),
@@ -122,12 +144,13 @@ def _run_in(
             suppress_env_files=True,
             quiet=True,
             event_handler=lambda event: _collect(event, result, on_event),
-            cancel_callback=interrupted.is_set,
+            cancel_callback=cancelled,
             # How often runner looks at cancel_callback while the playbook is quiet.
             settings={"pexpect_timeout": 0.2},
         )
     result.status, result.rc = runner.status, runner.rc
-    result.interrupted = interrupted.is_set()
+    if cancellable and owner.signum is not None:
+        result.signal = owner.signum
     result.duration = time.monotonic() - started
     if (runner.status != "successful" and not result.failures and result.lock_held is None
             and not result.interrupted):
@@ -136,27 +159,13 @@ def _run_in(
     return result
 
 
-@contextmanager
-def _interruptible() -> Iterator[threading.Event]:
-    """Turn Ctrl-C into a cancel of the run, so that the caller can still release the lock.
-
-    ansible-playbook runs in its own session (runner's pty), so SIGINT reaches only this process;
-    a KeyboardInterrupt inside ansible_runner.run would leave the playbook running, lock held.
-    """
-    interrupted = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    try:
-        yield interrupted
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> bool:
     kind = event.get("event", "")
     data = event.get("event_data", {})
+    if kind == "runner_on_start":
+        result.hosts.add(data.get("host", "?"))
+    elif kind in ("runner_on_ok", "runner_on_failed"):
+        result.reached.add(data.get("host", "?"))
     if kind == "playbook_on_stats":
         result.stats = {key: data.get(key) or {} for key in
                         ("ok", "changed", "failures", "dark", "skipped", "ignored", "rescued")}

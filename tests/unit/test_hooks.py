@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -76,7 +81,7 @@ class StubRunner:
         self.log, self.fail = log, fail
         self.plans: list[Plan] = []
 
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
         self.plans.append(plan)
         with self.log.open("a") as log:
             log.write(json.dumps({"run": plan.command, "parts": parts(plan),
@@ -453,3 +458,33 @@ def test_other_commands_run_pre_connect_with_their_subcommand(monkeypatch, proje
     env = lines[0]["env"]
     assert (env["KAMAL_COMMAND"], env.get("KAMAL_SUBCOMMAND")) == (command, subcommand)
     assert env["KAMAL_LOCK"] == "false"
+
+
+# -- a signal while a hook runs ------------------------------------------------------------------
+
+
+SLEEPING_HOOK = """#!/bin/sh
+echo $$ > "$HOOK_LOG.pid"
+exec sleep 60
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_hook_stops_the_hook_and_releases_the_lock(monkeypatch, project,
+                                                                      signum) -> None:
+    add_hook(project, "docker-setup", SLEEPING_HOOK)  # runs once the lock is held
+    pid_file = Path(f"{project / 'hooks.log'}.pid")
+
+    def signal_once_the_hook_runs() -> None:
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            time.sleep(0.02)
+        os.kill(os.getpid(), signum)
+
+    threading.Thread(target=signal_once_the_hook_runs, daemon=True).start()
+    result, stub, _ = run(monkeypatch, project)
+    assert result.exit_code == 128 + signum, result.output
+    assert f"Interrupted by {signal.Signals(signum).name}" in result.output
+    hook = int(pid_file.read_text())
+    assert not psutil.pid_exists(hook) or psutil.Process(hook).status() == psutil.STATUS_ZOMBIE
+    # The plays before the hook ran (the lock is held): only they ran, then the lock release.
+    assert [plan.command for plan in stub.plans] == ["setup", "setup_release_lock"]

@@ -6,27 +6,57 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from typing import Any
 
 import click
 
 from kdeploy import __version__
-from kdeploy.errors import KdeployError
+from kdeploy.errors import Interrupted, KdeployError
+from kdeploy.process_owner import SignalReceived, owning_processes
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
 
 
+# Commands whose processes must outlive kdeploy: the sandbox's daemons.
+UNOWNED_COMMANDS = ("sandbox",)
+
+
 class KdeployGroup(click.Group):
-    """A click group that turns every expected error into one line and its exit code."""
+    """A click group that turns every expected error into one line and its exit code.
+
+    Every other command runs under a ProcessOwner: on SIGINT, SIGTERM or SIGHUP whatever it
+    started is stopped before kdeploy exits with 128 + the signal.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            if _subcommand(ctx) in UNOWNED_COMMANDS:
+                return super().invoke(ctx)
+            with owning_processes():
+                return super().invoke(ctx)
+        except SignalReceived as stop:
+            _fail(Interrupted(f"Interrupted by {stop}", stop.signum))
         except KdeployError as error:
-            click.secho(f"ERROR: {error.message}", fg="red", err=True)
-            if os.environ.get("KDEPLOY_DEBUG"):
-                traceback.print_exc()
-            sys.exit(error.exit_code)
+            _fail(error)
+
+
+def _subcommand(ctx: click.Context) -> str | None:
+    # Click 8 keeps the subcommand's name in protected_args (deprecated), click 9 in args.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        words = [*getattr(ctx, "protected_args", ()), *ctx.args]
+    return words[0] if words else None
+
+
+def _fail(error: KdeployError) -> None:
+    try:
+        click.secho(f"ERROR: {error.message}", fg="red", err=True)
+        if os.environ.get("KDEPLOY_DEBUG"):
+            traceback.print_exc()
+    except OSError:
+        pass  # the terminal went away (SIGHUP): the exit code still tells
+    sys.exit(error.exit_code)
 
 
 @click.group(cls=KdeployGroup, context_settings=CONTEXT_SETTINGS)

@@ -26,6 +26,7 @@ from kdeploy.hooks import (
 )
 from kdeploy.inventory import secret_env_var
 from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.process_owner import SignalReceived
 from kdeploy.runner import EventSink, RunResult
 
 # runner.run_plan's signature: (config, plan, secrets, on_event) -> RunResult.
@@ -72,19 +73,21 @@ def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
     )
     hooked = HookedRun(RunResult(status="successful"))
     started = time.monotonic()
-    for step in split_plan(plan, points, running):
-        if isinstance(step, HookPoint):
-            try:
+    try:
+        for step in split_plan(plan, points, running):
+            if isinstance(step, HookPoint):
                 _run_hook_point(context, step, plan, say, on_event, run, selection.app_hosts,
                                 _seconds_since(started))
-            except HookError as error:
-                hooked.error = error
+                continue
+            hooked.ran_plays = True
+            hooked.result = merge_results(hooked.result, run(config, step, secrets, on_event))
+            if not hooked.result.ok:
                 return hooked
-            continue
-        hooked.ran_plays = True
-        hooked.result = merge_results(hooked.result, run(config, step, secrets, on_event))
-        if not hooked.result.ok:
-            return hooked
+    except HookError as error:
+        hooked.error = error
+    except SignalReceived as stop:
+        # A signal while a hook ran (outside any Ansible run): the hook process is gone.
+        hooked.result.status, hooked.result.signal = "canceled", stop.signum
     return hooked
 
 
@@ -158,4 +161,5 @@ def merge_results(first: RunResult, second: RunResult) -> RunResult:
                      failures=[*first.failures, *second.failures],
                      duration=first.duration + second.duration,
                      lock_held=first.lock_held or second.lock_held,
-                     interrupted=first.interrupted or second.interrupted)
+                     signal=first.signal or second.signal,
+                     hosts=first.hosts | second.hosts, reached=first.reached | second.reached)

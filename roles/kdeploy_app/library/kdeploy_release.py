@@ -29,6 +29,12 @@ description:
     beyond O(retain_containers) are removed, then dangling images of the service and its image
     tags that no container uses (latest tags kept).
   - Idempotent; in check mode nothing changes on the host and RV(changed) says whether it would.
+  - "Interruptible: SIGTERM (sent by kdeploy_settle when kdeploy is interrupted) stops the release at
+    the next safe point. Before the proxy switch (or readiness) the new container is removed and the
+    previous version keeps running; after it, the other versions are left running. A pull, the
+    readiness wait and health probes are cut short at once; a docker run, a kamal-proxy deploy and a
+    container stop already under way are let finish. The module then leaves its account in
+    C(~/.kdeploy/interrupted/<pid>.json) for kdeploy_settle."
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -253,6 +259,7 @@ from ansible.module_utils.kdeploy_host_files import (
     registry_stored,
     resolve,
 )
+from ansible.module_utils.kdeploy_stop import StopRequested, StopSignal, write_note
 
 READY_STATUSES = ("running", "healthy")
 
@@ -450,13 +457,15 @@ class ProxyStep(object):
         argv = ["exec", self.container, "kamal-proxy", "deploy", self.proxy["service"], target]
         rc, out, err = self.docker.cli(argv + list(self.proxy.get("deploy_args") or []))
         self.result["action"] = "deploy"
+        self.release.switched = rc == 0
         if rc != 0:
             raise BootFailed("kamal-proxy deploy exited %s: %s" % (rc, (err or out).strip()),
                              self.release.log_tail(container_id))
 
     def deploy_caddy(self, container_id):
         container = self.docker.inspect_container(container_id) or {}
-        self.wait_healthy(container_id, network_ip(container, self.params["network"]))
+        with self.release.stop.abortable():
+            self.wait_healthy(container_id, network_ip(container, self.params["network"]))
         current = self.admin.route(self.proxy["route"]["@id"])
         # By the short id, as Kamal targets kamal-proxy: Docker's DNS on the network resolves it,
         # and unlike the name it never moves to another container (a same-version redeploy
@@ -464,8 +473,10 @@ class ProxyStep(object):
         dial = "%s:%s" % (container_id[:12], self.proxy["app_port"])
         old = [address for address in route_dials(current) if address != dial]
         self.result["action"] = self.admin.put_route(route_with_upstream(self.proxy["route"], dial))
+        self.release.switched = True
         # Requests already sent to the old version finish there before it is stopped.
-        self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or 30) == 0
+        with self.release.stop.abortable():
+            self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or 30) == 0
 
     def wait_healthy(self, container_id, address):
         """Kamal-proxy's health check, done here: GET path every interval until 2xx or deploy_timeout."""
@@ -487,7 +498,7 @@ class ProxyStep(object):
                 raise BootFailed("health check failed for %s seconds (%d probes; %s)"
                                  % (self.params["deploy_timeout"], len(self.result["probes"]),
                                     "; ".join(seen[-3:])), self.release.log_tail(container_id))
-            time.sleep(max(0, min(interval - (time.time() - started), deadline - time.time())))
+            self.release.stop.sleep(min(interval - (time.time() - started), deadline - time.time()))
 
     def ensure_route(self, container, files_changed=False):
         """Point the proxy at a converged container again when needed.
@@ -514,13 +525,18 @@ class ProxyStep(object):
 class Release(object):
     """One release step on this host; `run` returns the module result."""
 
-    def __init__(self, module, docker):
+    def __init__(self, module, docker, stop=None):
         self.module = module
         self.params = module.params
         self.docker = docker
+        self.stop = stop or StopSignal()
         self.home = os.path.expanduser("~")
         self.result = dict(changed=False, converged=False, booted=False, container_id=None,
                            renamed=None, stopped=[], removed=[], proxy=None)
+        # What an interrupted release tells kdeploy_settle: the step it was at, what it left.
+        self.step = "starting"
+        self.switched = False  # traffic (or readiness) moved to the new container
+        self.created = None  # the new container, once docker run made it
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
@@ -528,6 +544,7 @@ class Release(object):
     def run(self):
         """Boot unless converged, then stop the others, tag latest and prune."""
         params = self.params
+        self.stop.check()
         env_file = resolve(self.home, params["env_file"])
         env_changed = ensure_env_file(env_file, params["env_content"], self.module.check_mode)
         files_changed = self.write_files()
@@ -546,7 +563,10 @@ class Release(object):
         else:
             self.result.update(changed=True, booted=True)
             self.result["container_id"] = self.boot(env_file, container, image)
+        self.switched = True
         self.stop_others()
+        self.stop.check()
+        self.step = "tagging and pruning"
         self.tag_latest()
         self.prune_containers()
         self.prune_images()
@@ -555,23 +575,33 @@ class Release(object):
     def boot(self, env_file, container, image):
         params = self.params
         if params["pull"] == "always" or image is None:
-            self.pull()
+            self.step = "pulling %s" % params["image"]
+            with self.stop.abortable():
+                self.pull()
+        self.stop.check()
         if container is not None:
             self.rename(container)
         self.ensure_network()
+        self.step = "booting %s" % params["name"]
         record(params["audit"], self.home, "Booted app version %s" % self.version())
         rc, out, err = self.docker.cli(run_argv(params, env_file))
         if rc != 0:
             raise DockerError("docker run %s failed: %s" % (params["name"], (err or out).strip()))
         container_id = out.strip().splitlines()[-1]
+        self.created = self.result["container_id"] = container_id
+        self.step = "waiting for %s to be ready" % params["name"]
         try:
             if self.proxy:
                 self.proxy.deploy(container_id)
             else:
-                self.wait_until_ready(container_id)
-        except (BootFailed, CaddyAdminError):
+                with self.stop.abortable():
+                    self.wait_until_ready(container_id)
+        except (BootFailed, CaddyAdminError, StopRequested):
+            if self.switched:
+                raise  # cut while the old version drains: the new one already serves
             # The route still points at the previous version: only the new container goes.
             self.docker.call("DELETE", "/containers/%s" % container_id, {"force": "1"}, missing_ok=True)
+            self.result["container_id"] = None
             raise
         return container_id
 
@@ -631,7 +661,7 @@ class Release(object):
         while True:
             status = readiness(self.docker.inspect_container(container_id))
             if status == "running" and params["readiness_delay"] > 0:
-                time.sleep(params["readiness_delay"])
+                self.stop.sleep(params["readiness_delay"])
                 status = readiness(self.docker.inspect_container(container_id))
             if status in READY_STATUSES:
                 return
@@ -640,7 +670,7 @@ class Release(object):
                 raise BootFailed("container not ready after %s seconds (%s)"
                                  % (params["deploy_timeout"], status), self.log_tail(container_id))
             # Kamal sleeps 1, 2, 3... seconds; a first short poll catches quick starts sooner.
-            time.sleep(min(attempt * 0.5, left))
+            self.stop.sleep(min(attempt * 0.5, left))
             attempt += 1
 
     def log_tail(self, container_id):
@@ -658,6 +688,9 @@ class Release(object):
             if other["Id"] == keep or params["name"] in [n.lstrip("/") for n in other.get("Names") or []]:
                 continue
             name = (other.get("Names") or [other["Id"]])[0].lstrip("/")
+            # A stop already under way finishes (Docker would finish it anyway); no new one starts.
+            self.stop.check()
+            self.step = "stopping %s" % name
             self.result["stopped"].append(name)
             self.result["changed"] = True
             if not self.module.check_mode:
@@ -751,12 +784,32 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def interrupted_note(release):
+    """What an interrupted release left on the host, for kdeploy_settle's report."""
+    params = release.params
+    if release.switched:
+        left = "%s runs; the other versions were not stopped" % params["name"]
+        if release.result["stopped"]:
+            left += " (stopped before the cut: %s)" % ", ".join(release.result["stopped"])
+    elif release.created:
+        left = "%s was removed; the previous version keeps running" % params["name"]
+    else:
+        left = "nothing was booted"
+    return dict(module="kdeploy_release", role=params["role_labels"].get("role"),
+                container=params["name"], step=release.step, left=left)
+
+
 def main():
     """Run the module."""
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    release = Release(module, Docker(module.params["docker_host"]), StopSignal().install())
     try:
-        release = Release(module, Docker(module.params["docker_host"]))
         module.exit_json(**release.run())
+    except StopRequested:
+        note = interrupted_note(release)
+        write_note(release.home, note)
+        # kdeploy is gone: this answer is most likely never read (the note is).
+        module.fail_json(msg="Interrupted while %s: %s" % (note["step"], note["left"]))
     except BootFailed as exc:
         module.fail_json(msg="Failed to boot %s: %s. It was removed; the previous version keeps running. "
                              "Last log lines:\n%s" % (module.params["name"], exc, "\n".join(exc.log) or "(empty)"),

@@ -17,7 +17,7 @@ class StubRunner:
         self.failures = failures or []
         self.plans: list[Plan] = []
 
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
         self.plans.append(plan)
         on_event({"event": "playbook_on_play_start", "event_data": {"play": "Part"}})
         for host, res in self.results.items():

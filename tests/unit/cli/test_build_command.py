@@ -49,7 +49,7 @@ class StubRunner:
         self.failures = failures or []
         self.plans: list[Plan] = []
 
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
         self.plans.append(plan)
         self.secrets = dict(secrets)
         on_event({"event": "playbook_on_play_start", "event_data": {"play": "Pull the app image"}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ class StubRunner:
         self.plans: list[Plan] = []
         self.secrets: list[dict[str, str]] = []
 
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
         self.plans.append(plan)
         self.secrets.append(dict(secrets))
         return self.result if not plan.command.endswith("_release_lock") else RunResult(
@@ -111,12 +112,15 @@ def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyP
 def test_an_interrupted_deploy_exits_130_after_releasing_the_lock(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(FIXTURES)
-    stub = StubRunner(RunResult(status="canceled", rc=254, interrupted=True))
+    stub = StubRunner(RunResult(status="canceled", rc=254, signal=signal.SIGINT))
     monkeypatch.setattr(execute_module, "run_plan", stub)
     result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
     assert result.exit_code == 130
     assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
-    assert "Interrupted: the deploy lock was released" in result.output
+    release = stub.plans[1]
+    # Only the lock this run took: the release names the run that took it.
+    assert release.extravars["kdeploy_lock_owner_run"] == stub.plans[0].extravars["kdeploy_run_id"]
+    assert "Interrupted by SIGINT; no deploy lock was held" in result.output
 
 
 @pytest.mark.parametrize("args", [

@@ -54,7 +54,7 @@ class StubRunner:
         self.failure = failure
         self.plans: list[Plan] = []
 
-    def __call__(self, config, plan: Plan, secrets, on_event) -> RunResult:  # type: ignore[no-untyped-def]
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
         self.plans.append(plan)
         self.secrets = dict(secrets)
         on_event({"event": "playbook_on_play_start", "event_data": {"play": "Part"}})

@@ -6,6 +6,7 @@ real module against the sandbox's dockerd.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -253,3 +254,99 @@ def test_redeploy_prunes_nothing(home: Path) -> None:
 def test_docker_error_bodies_give_their_message() -> None:
     assert release.error_message(b'{"message":"manifest unknown"}\n') == "manifest unknown"
     assert release.error_message(b"plain text\n") == "plain text"
+
+
+class StoppingDocker(FakeDocker):
+    """A Docker double that delivers kdeploy_settle's SIGTERM at one chosen call."""
+
+    def __init__(self, stop: Any, at: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop, self.at = stop, at
+
+    def _maybe_stop(self, what: str) -> None:
+        if what == self.at:
+            self.stop._handle(15, None)  # what the SIGTERM handler does, where it would run
+
+    def pull(self, image: str, auth: Any = None) -> None:
+        super().pull(image, auth)
+        self._maybe_stop("pull")
+
+    def inspect_container(self, name: str) -> Any:
+        found = super().inspect_container(name)
+        self._maybe_stop(f"inspect {name}")
+        return found
+
+    def containers(self, labels: dict[str, str], statuses: tuple[str, ...],
+                   all_states: bool = False) -> list[dict[str, Any]]:
+        self._maybe_stop("list")
+        return super().containers(labels, statuses, all_states)
+
+    def call(self, method: str, url: str, params: Any = None, missing_ok: bool = False,
+             body: Any = None) -> Any:
+        answer = super().call(method, url, params, missing_ok, body)
+        self._maybe_stop(f"{method} {url}")
+        return answer
+
+
+def _interrupted(at: str, statuses: list[str] | None = None,
+                 old: tuple[str, ...] = ("app-web-v1",), pull: str = "missing",
+                 ) -> tuple[Any, StoppingDocker]:
+    stop = release.StopSignal()
+    image = {"Id": "sha256:1", "Config": {"Labels": {"service": "app"}}}
+    docker = StoppingDocker(stop, at, {}, {"reg:5000/app:v2": image}, statuses=statuses)
+    docker.listed[("running", "restarting")] = [{"Id": name, "Names": [f"/{name}"]}
+                                                for name in old]
+    params = _params(readiness_delay=0, deploy_timeout=30, pull=pull)
+    run = release.Release(FakeModule(params), docker, stop)
+    with pytest.raises(release.StopRequested):
+        run.run()
+    return run, docker
+
+
+def test_a_stop_while_pulling_boots_nothing(home: Path) -> None:
+    run, docker = _interrupted("pull", pull="always")
+    assert ("pull", "reg:5000/app:v2", "None") in docker.calls
+    assert not any(call[:2] == ("cli", "run") for call in docker.calls)
+    note = release.interrupted_note(run)
+    assert note["step"] == "pulling reg:5000/app:v2" and note["left"] == "nothing was booted"
+
+
+def test_a_stop_before_the_new_version_is_ready_removes_it_and_keeps_the_old(home: Path) -> None:
+    # The new container is still starting when kdeploy_settle asks the module to stop.
+    run, docker = _interrupted("inspect new", statuses=["created", "created", "running"])
+    assert ("DELETE", "/containers/new", "{'force': '1'}") in docker.calls
+    assert not any(call[1].endswith("/stop") for call in docker.calls)
+    note = release.interrupted_note(run)
+    assert note["step"] == "waiting for app-web-v2 to be ready"
+    assert note["left"] == "app-web-v2 was removed; the previous version keeps running"
+    assert note["role"] == "web"
+
+
+def test_a_stop_once_the_new_version_is_ready_leaves_both_running(home: Path) -> None:
+    run, docker = _interrupted("list")
+    assert not any(call[0] == "DELETE" or call[1].endswith("/stop") for call in docker.calls)
+    assert release.interrupted_note(run)["left"] == (
+        "app-web-v2 runs; the other versions were not stopped")
+
+
+def test_a_stop_during_a_stop_lets_it_finish_and_starts_no_other(home: Path) -> None:
+    run, docker = _interrupted("POST /containers/v1a/stop", old=("v1a", "v1b"))
+    stops = [call[1] for call in docker.calls if call[1].endswith("/stop")]
+    assert stops == ["/containers/v1a/stop"]
+    assert release.interrupted_note(run)["left"] == (
+        "app-web-v2 runs; the other versions were not stopped (stopped before the cut: v1a)")
+    assert not any("prune" in call[1] for call in docker.calls)
+
+
+def test_a_closed_answer_channel_is_a_stop_request() -> None:
+    # kdeploy killed its ssh client: sshd closes the pipe the module would answer on.
+    read, write = os.pipe()
+    stop = release.StopSignal(output_fd=write)
+    stop.check()  # someone still reads: no stop
+    os.close(read)
+    try:
+        with pytest.raises(release.StopRequested):
+            stop.sleep(5)
+        assert stop.requested
+    finally:
+        os.close(write)

@@ -1,0 +1,56 @@
+"""A held lock is named with its age and the exact command that releases it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from kdeploy.lock_details import describe_held_lock, format_age, lock_taken_at, release_command
+
+HELD = ("Deploy lock already in place!\nLocked by: ops@example.com at 2026-12-06T08:00:00Z\n"
+        "Version: v2\nMessage: Automatic deploy lock\nDeploy lock found on 10.0.0.1.")
+
+
+def _config(file: str = "config/deploy.yml", destination: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(config_file=Path(file), destination=destination)
+
+
+def test_a_held_lock_names_holder_message_age_and_release_command(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    now = datetime(2026, 12, 6, 11, 5, 30, tzinfo=UTC)
+    text = describe_held_lock(HELD, _config(destination="staging"), now=now)  # type: ignore[arg-type]
+    assert text.startswith(HELD + "\n")
+    assert "The lock was taken 3 h 5 min ago." in text
+    assert "release it with `kdeploy lock release -d staging` (or `kamal lock release`)" in text
+
+
+def test_details_without_a_time_still_name_the_command(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = describe_held_lock("Deploy lock already in place!\n", _config())  # type: ignore[arg-type]
+    assert "taken" not in text and "`kdeploy lock release`" in text
+
+
+def test_the_time_comes_from_kamals_locked_by_line() -> None:
+    assert lock_taken_at(HELD) == datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+    assert lock_taken_at("Locked by: someone\nVersion: v1") is None
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0 s"), (59, "59 s"), (60, "1 min"), (3599, "59 min"), (3600, "1 h 0 min"),
+    (86399, "23 h 59 min"), (90000, "1 d 1 h"), (-5, "0 s"),
+])
+def test_ages_read_like_people_say_them(seconds: int, text: str) -> None:
+    assert format_age(seconds) == text
+
+
+def test_the_release_command_carries_a_config_file_other_than_the_default(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert release_command(_config()) == "kdeploy lock release"  # type: ignore[arg-type]
+    assert release_command(_config("deploy.yml", "prod")) == (  # type: ignore[arg-type]
+        "kdeploy lock release -c deploy.yml -d prod")
