@@ -198,7 +198,8 @@ def test_exec_sends_the_command_as_typed_and_reports_its_task(tmp_path: Path) ->
     assert plan.playbook == "kdeploy_server_exec.yml"
     assert plan.imports == (PlaybookImport("server_exec.yml", ("exec",)),)
     assert plan.report_task == EXEC_REPORT_TASK == "Run the command."
-    # Braces and all: extra vars are written !unsafe (tests/unit/playbooks/test_user_strings_in_plays.py).
+    # Braces and all: extra vars are written !unsafe
+    # (tests/unit/playbooks/test_user_strings_in_plays.py).
     assert plan.extravars["kdeploy_server_exec_command"] == command
     assert plan.extravars["kdeploy_performer"] == "ops@example.com"
     assert (plan.lock_host, plan.limit, plan.secret_names) == (None, None, ())

@@ -68,7 +68,8 @@ def test_ssh_masters_of_the_command_survive_a_stop_and_end_at_exit(tmp_path: Pat
         master = subprocess.Popen(["bash", "-c", f'exec -a "{title}" sleep 300'])
         other = subprocess.Popen(["sleep", "300"])
         deadline = time.monotonic() + 5
-        while title not in " ".join(psutil.Process(master.pid).cmdline()):
+        # Until bash has exec'd, its own command line holds the title too: wait for argv[0].
+        while psutil.Process(master.pid).cmdline()[:1] != [title]:
             assert time.monotonic() < deadline
             time.sleep(0.02)
         owner.stop(keep_masters=True)
