@@ -21,6 +21,7 @@ same sandbox, for a before/after. The whole run holds the shared sandbox's lock.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import random
@@ -61,8 +62,14 @@ def become_subreaper() -> None:
 
 def leftovers() -> list[psutil.Process]:
     """Processes under this bench other than itself: what an exited kdeploy left behind."""
-    return [process for process in psutil.Process().children(recursive=True)
-            if process.status() != psutil.STATUS_ZOMBIE]
+    return [process for process in psutil.Process().children(recursive=True) if _alive(process)]
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def interrupt(kdeploy: str, project: Path, version: str, signum: int, after: float) -> Stop:
@@ -80,10 +87,12 @@ def interrupt(kdeploy: str, project: Path, version: str, signum: int, after: flo
         time.sleep(0.01)
     gone = time.perf_counter()
     for orphan in leftovers():  # never leave them to the next measurement
-        orphan.kill()
+        with contextlib.suppress(psutil.Error):
+            orphan.kill()
     for orphan in psutil.Process().children():
-        if orphan.status() == psutil.STATUS_ZOMBIE:
-            os.waitpid(orphan.pid, os.WNOHANG)
+        if not _alive(orphan) and orphan.pid != process.pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(orphan.pid, os.WNOHANG)
     return Stop(signum, after, exited - sent, len(left), gone - exited if left else 0.0, code)
 
 
