@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import helpers
@@ -36,11 +35,12 @@ def test_status_reports_every_host_alive(live_sandbox: api.SandboxInfo) -> None:
     assert data["registry"] == live_sandbox.registry
 
 
-def test_up_again_is_a_fast_noop(live_sandbox: api.SandboxInfo) -> None:
-    started = time.monotonic()
+def test_up_again_is_a_noop(live_sandbox: api.SandboxInfo) -> None:
+    # Nothing restarted: every daemon is the one that ran before (no timing: tests never time).
     again = api.up(hosts=3)
-    assert time.monotonic() - started < 1
-    assert [h.sshd_pid for h in again.hosts] == [h.sshd_pid for h in live_sandbox.hosts]
+    assert [(h.sshd_pid, h.dockerd_pid) for h in again.hosts] == [
+        (h.sshd_pid, h.dockerd_pid) for h in live_sandbox.hosts]
+    assert again.registry_pid == live_sandbox.registry_pid
 
 
 def test_ssh_with_the_key_reaches_each_host_by_name(clean_sandbox: api.SandboxInfo) -> None:
@@ -77,9 +77,10 @@ def test_demo_stops_promptly_and_db_answers(clean_sandbox: api.SandboxInfo) -> N
     registry = clean_sandbox.registry
     helpers.ssh(clean_sandbox, 1, f"docker run -d --name web {registry}/{DEMO}:v2 && "
                                   f"docker run -d --name db -p 5432:5432 {registry}/kdeploy-db:2")
-    started = time.monotonic()
-    helpers.ssh(clean_sandbox, 1, "docker stop web")
-    assert time.monotonic() - started < 5
+    # It ends on SIGTERM itself (exit 0), not on the SIGKILL after stop's timeout (137).
+    helpers.ssh(clean_sandbox, 1, "docker stop -t 30 web")
+    assert helpers.ssh(clean_sandbox, 1, "docker inspect -f '{{.State.ExitCode}}' web"
+                       ).stdout.strip() == "0"
     reply = helpers.ssh(clean_sandbox, 2, f"for i in $(seq 50); do "
                         f"busybox nc {clean_sandbox.host(1).address} 5432 </dev/null && break; "
                         f"sleep 0.1; done").stdout
