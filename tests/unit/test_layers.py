@@ -21,7 +21,7 @@ ROOT = "kdeploy"
 KNOWN_CYCLES: list[set[str]] = [
     {"kdeploy.cli.accessory", "kdeploy.cli.remove"},
     {"kdeploy.cli.execute", "kdeploy.cli.hooked_run"},
-    {"kdeploy.config", "kdeploy.config.build", "kdeploy.config.checks", "kdeploy.config.filters",
+    {"kdeploy.config", "kdeploy.config.assemble", "kdeploy.config.checks", "kdeploy.config.filters",
      "kdeploy.config.load", "kdeploy.config.model", "kdeploy.config.proxy_caddy",
      "kdeploy.config.proxy_engine", "kdeploy.config.proxy_kamal", "kdeploy.config.serialize",
      "kdeploy.inventory"},

@@ -1,6 +1,6 @@
 """`kdeploy build deliver|push|pull`: Kamal's image commands (spec §3.4, §4.2 step 1).
 
-`push` builds on this machine and pushes to the registry (`kdeploy.build`), `pull` pulls the
+`push` builds on this machine and pushes to the registry (`kdeploy.image`), `pull` pulls the
 image on the filtered app hosts through Ansible (`playbooks/build_pull.yml`), `deliver` does
 both. None of them takes the deploy lock, as in Kamal.
 """
@@ -12,16 +12,16 @@ from typing import Any
 
 import click
 
-from kdeploy.build import push_image
-from kdeploy.build.commands import image_tags
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config, select
 from kdeploy.hooks import HookContext, verbosity
+from kdeploy.image import push_image
+from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
-from kdeploy.plan.build import PullOptions, build_pull_plan
 from kdeploy.plan.model import Plan
+from kdeploy.plan.pull import PullOptions, build_pull_plan
 
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Build without using Docker's build cache.")

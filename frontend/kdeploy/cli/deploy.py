@@ -43,7 +43,7 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
 
 def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:
     # Kamal's `build deliver` before the lock: build locally, push; the hosts pull in the boot.
-    from kdeploy.build import push_image
+    from kdeploy.image import push_image
 
     push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks)
 

@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
-from kdeploy.build import BuildFailed
+from kdeploy.image import BuildFailed
 from kdeploy.plan import Plan
-from kdeploy.plan.build import PULL_REPORT_TASK
+from kdeploy.plan.pull import PULL_REPORT_TASK
 from kdeploy.runner import HostFailure, RunResult
 
 WEB1, WEB2, DB = "10.0.0.1", "10.0.0.2", "10.0.0.9"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import kdeploy.build as build_module
 import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
+import kdeploy.image as build_module
 from kdeploy.plan import HostsPlay, Plan
 from kdeploy.runner import HostFailure, RunResult
 

@@ -58,7 +58,7 @@ def validate_raw(raw: dict[str, Any]) -> None:
     validate_sshkit(raw.get("sshkit") or {})
 
 
-def build_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
+def assemble_config(raw: dict[str, Any], *, config_file: Path, project_dir: Path,
                  destination: str | None, version: str | None, secrets: Any = None) -> Config:
     """Validate `raw` and build the Config (checks across sections run last, as in Kamal)."""
     validate_raw(raw)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kdeploy import local_docker
-from kdeploy.build import commands, local
-from kdeploy.build.clone import git_repo, prepare_clone, uncommitted_changes
 from kdeploy.errors import DeployFailed, UsageError
 from kdeploy.hooks import HookContext, run_kamal_hook
+from kdeploy.image import commands, local
+from kdeploy.image.clone import git_repo, prepare_clone, uncommitted_changes
 
 if TYPE_CHECKING:
     from kdeploy.config import Config

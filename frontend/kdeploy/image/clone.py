@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdeploy.build import local
 from kdeploy.errors import DeployFailed
+from kdeploy.image import local
 
 
 class CloneError(DeployFailed):
