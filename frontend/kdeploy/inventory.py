@@ -11,13 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.ansible_yaml import dump, unsafe
-from kdeploy.config.proxy_engine import (
-    check_engine,
-    error_pages,
-    host_proxy,
-    proxy_hosts,
-    role_proxy,
-)
+from kdeploy.config.proxy_engine import error_pages, host_proxy, role_proxy
+from kdeploy.config.proxy_support import check_engine
 from kdeploy.docker_options import docker_run_args, restart_policy, translate_options
 
 if TYPE_CHECKING:
@@ -53,7 +48,7 @@ def build_inventory(config: Config) -> dict[str, Any]:
     check_engine(config, name_file=True)
     groups = {role_group(role.name): list(role.hosts) for role in config.roles}
     groups.update({accessory_group(acc.name): list(acc.hosts) for acc in config.accessories})
-    groups[PROXY_GROUP] = list(proxy_hosts(config))
+    groups[PROXY_GROUP] = list(config.proxy_hosts)
     return {
         "all_vars": _all_vars(config),
         "hosts": {host: _host_vars(config, host) for host in config.all_hosts},
@@ -218,7 +213,7 @@ def _env_vars(env: Env) -> dict[str, Any]:
 
 def _host_vars(config: Config, host: str) -> dict[str, Any]:
     host_vars: dict[str, Any] = {"kdeploy_host_tags": list(config.host_tags.get(host, ()))}
-    if host in proxy_hosts(config):
+    if host in config.proxy_hosts:
         host_vars["kdeploy_proxy"] = host_proxy(config, host)
     roles_here = [role for role in config.roles if host in role.hosts]
     if roles_here:

@@ -23,7 +23,8 @@ KNOWN_CYCLES: list[set[str]] = [
     {"kdeploy.cli.execute", "kdeploy.cli.hooked_run"},
     {"kdeploy.config", "kdeploy.config.assemble", "kdeploy.config.checks", "kdeploy.config.filters",
      "kdeploy.config.load", "kdeploy.config.model", "kdeploy.config.proxy_caddy",
-     "kdeploy.config.proxy_engine", "kdeploy.config.proxy_kamal", "kdeploy.config.serialize",
+     "kdeploy.config.proxy_engine", "kdeploy.config.proxy_kamal", "kdeploy.config.proxy_support",
+     "kdeploy.config.serialize",
      "kdeploy.inventory"},
 ]
 KNOWN_UPWARD = {("kdeploy.config.proxy_engine", "kdeploy.inventory")}

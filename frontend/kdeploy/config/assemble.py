@@ -22,7 +22,7 @@ from kdeploy.config.extension import KEY, build_extension, validate_extension
 from kdeploy.config.logging import build_logging, validate_logging
 from kdeploy.config.model import Config
 from kdeploy.config.proxy import build_proxy, validate_proxy
-from kdeploy.config.proxy_engine import check_engine
+from kdeploy.config.proxy_support import check_engine
 from kdeploy.config.registry import build_registry, validate_registry
 from kdeploy.config.role import Role, build_role
 from kdeploy.config.servers import (

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kdeploy.config.model import Config
-from kdeploy.config.proxy_engine import proxy_hosts
 from kdeploy.config.role import Role
 from kdeploy.config.values import frozen
 from kdeploy.errors import UsageError
@@ -91,7 +90,7 @@ def select(config: Config, roles: str | None = None, hosts: str | None = None,
             accessory.name: found for accessory in config.accessories
             if (found := _intersect(accessory.hosts, ordered_hosts))
         }),
-        proxy_hosts=_intersect(proxy_hosts(config), ordered_hosts),
+        proxy_hosts=_intersect(config.proxy_hosts, ordered_hosts),
     )
 
 

@@ -143,6 +143,27 @@ class Config:
         """Roles that run behind kamal-proxy."""
         return tuple(role for role in self.roles if role.running_proxy)
 
+    @property
+    def proxy_hosts(self) -> tuple[str, ...]:
+        """Hosts that run the proxy: the proxy roles' hosts, roles in Kamal's (name) order."""
+        roles = sorted(self.proxy_roles, key=lambda role: role.name)
+        return tuple(dict.fromkeys(host for role in roles for host in role.hosts))
+
+    def proxy_runs(self, host: str) -> list[Mapping[str, Any]]:
+        """The `proxy/run` hashes of the roles (by name) and accessories on `host`."""
+        roles = sorted(self.roles, key=lambda role: role.name)
+        groups = [*(role for role in roles if host in role.hosts),
+                  *(acc for acc in self.accessories if host in acc.hosts)]
+        return [group.proxy.run for group in groups if group.proxy is not None and group.proxy.run]
+
+    def proxy_run(self, host: str) -> Mapping[str, Any] | None:
+        """Kamal's `config.proxy_run(host)`: the `proxy/run` that applies on `host` (None: none).
+
+        All of a host's runs are equal (checks.py raises `Conflicting proxy run configurations`).
+        """
+        runs = self.proxy_runs(host)
+        return runs[0] if runs else None
+
     def role(self, name: str) -> Role:
         """Return the role called `name`.
 

@@ -8,7 +8,7 @@ unix listener is handed over as is, so a route switch drops no request.
 
 Routes are JSON objects for Caddy's admin API (`apps/http/servers/kdeploy/routes`); the release
 module fills in the upstream and swaps the route in one admin call. Keys Caddy cannot honour are
-config errors (`unsupported_keys`), never silently dropped; docs/config.md lists them.
+config errors (config/proxy_support.py), never silently dropped; docs/config.md lists them.
 """
 
 from __future__ import annotations
@@ -43,35 +43,6 @@ DEFAULT_RESPONSE_TIMEOUT = 30
 DEFAULT_MAX_REQUEST_BODY = 1_073_741_824  # 1 GB
 # The front trusts X-Forwarded-* from any client, as kamal-proxy's --forward-headers does.
 _ALL_RANGES = ["0.0.0.0/0", "::/0"]
-
-# Key paths (under a `proxy:` hash) Caddy cannot honour, and why; `True` = only a truthy value.
-UNSUPPORTED: tuple[tuple[tuple[str, ...], bool, str], ...] = (
-    (("ssl",), True, "TLS is kamal-proxy's (Let's Encrypt or custom certificates)"),
-    (("ssl_redirect",), False, "only meaningful with ssl"),
-    (("buffering", "memory"), False, "Caddy buffers in memory only"),
-    (("logging",), False, "request/response header logging is kamal-proxy's"),
-    (("run", "metrics_port"), False, "kamal-proxy's Prometheus metrics"),
-    (("run", "debug"), True, "kamal-proxy's debug logging"),
-    (("run", "registry"), False, "pin Caddy's image with x-kdeploy/proxy/image"),
-    (("run", "repository"), False, "pin Caddy's image with x-kdeploy/proxy/image"),
-    (("run", "version"), False, "pin Caddy's image with x-kdeploy/proxy/image"),
-)
-
-
-def unsupported_keys(proxy: Proxy) -> list[tuple[tuple[str, ...], str]]:
-    """The key paths of `proxy` Caddy cannot honour, with the reason, in UNSUPPORTED's order."""
-    found = []
-    for path, truthy_only, reason in UNSUPPORTED:
-        if not proxy.has(*path):
-            continue
-        value = proxy.get(*path)
-        if truthy_only and (value is None or value is False):
-            continue
-        if not truthy_only and isinstance(value, Mapping) and value:  # logging/request_headers
-            path = (*path, str(next(iter(value))))
-        found.append((path, reason))
-    return found
-
 
 def run_args(run: Mapping[str, Any] | None, image: str) -> list[str]:
     """`docker run` argv after `run` for the Caddy container (the contract's, Kamal's publish)."""

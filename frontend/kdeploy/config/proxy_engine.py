@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.config import proxy_caddy, proxy_kamal
-from kdeploy.config.extension import KEY
-from kdeploy.errors import ConfigError
 
 if TYPE_CHECKING:
     from kdeploy.config.model import Config
@@ -21,30 +19,9 @@ if TYPE_CHECKING:
 DEFAULT_HEALTHCHECK = {"path": "/up", "interval": 1, "timeout": 5}
 
 
-def proxy_roles(config: Config) -> tuple[Role, ...]:
-    """The roles behind the proxy, in Kamal's role order (alphabetical)."""
-    return tuple(sorted(config.proxy_roles, key=lambda role: role.name))
-
-
-def proxy_hosts(config: Config) -> tuple[str, ...]:
-    """Hosts that run the proxy: the hosts of the proxy roles (Kamal's `proxy_hosts`, roles)."""
-    return tuple(dict.fromkeys(host for role in proxy_roles(config) for host in role.hosts))
-
-
-def proxy_run(config: Config, host: str) -> Mapping[str, Any] | None:
-    """Kamal's `config.proxy_run(host)`: the `proxy/run` of the roles (and accessories) there.
-
-    They are all equal (checks.py raises `Conflicting proxy run configurations for host H`).
-    """
-    groups = [*(role for role in sorted(config.roles, key=lambda r: r.name) if host in role.hosts),
-              *(acc for acc in config.accessories if host in acc.hosts)]
-    runs = [group.proxy.run for group in groups if group.proxy is not None and group.proxy.run]
-    return runs[0] if runs else None
-
-
 def host_proxy(config: Config, host: str) -> dict[str, Any]:
     """The `kdeploy_proxy` host var: the proxy container on `host` (engine, image, run argv)."""
-    run = proxy_run(config, host)
+    run = config.proxy_run(host)
     engine = config.extension.proxy
     if engine.caddy:
         assert engine.image is not None
@@ -120,39 +97,3 @@ def error_pages(config: Config) -> dict[str, str] | None:
         return None
     return {"source": str(config.project_dir / config.error_pages_path),
             "directory": f"{proxy_kamal.app_directory(config)}/error_pages"}
-
-
-def check_engine(config: Config, *, name_file: bool = False) -> None:
-    """Refuse `proxy:` keys the configured engine cannot honour (the caddy engine).
-
-    Args:
-        config: the built config.
-        name_file: start the message with the config file (load_config adds it otherwise).
-
-    Raises:
-        ConfigError: `<key path>: ...` naming the first such key and the engine.
-    """
-    try:
-        _check_engine(config)
-    except ConfigError as error:
-        if not name_file:
-            raise
-        raise ConfigError(f"{config.config_file}: {error.message}") from None
-
-
-def _check_engine(config: Config) -> None:
-    if not config.extension.proxy.caddy:
-        return
-    engine = f"the caddy proxy engine ({KEY}/proxy/engine)"
-    for role in proxy_roles(config):
-        assert role.proxy is not None
-        for path, reason in proxy_caddy.unsupported_keys(role.proxy):
-            where = f"servers/{role.name}/proxy" if role.proxy.written_by_role(*path) else "proxy"
-            raise ConfigError(f"{where}/{'/'.join(path)}: not supported by {engine}: {reason}")
-    if config.proxy_roles and config.error_pages_path:
-        raise ConfigError(f"error_pages_path: not supported by {engine}: "
-                          "error pages are kamal-proxy's")
-    for accessory in config.accessories:
-        if accessory.running_proxy:
-            raise ConfigError(f"accessories/{accessory.name}/proxy: not supported by {engine}: "
-                              "kdeploy routes only app roles through Caddy")

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.config.proxy_engine import check_engine, host_proxy, proxy_hosts, role_proxy
+from kdeploy.config.proxy_engine import host_proxy, role_proxy
+from kdeploy.config.proxy_support import check_engine
 from kdeploy.config.values import thaw
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def _proxy_engine(config: Config) -> dict[str, Any]:
     # The engine, and per proxy host the container and image it runs (kamal-proxy's image can
     # differ by host: Kamal reads `proxy/run` per host).
     hosts = {}
-    for host in proxy_hosts(config):
+    for host in config.proxy_hosts:
         data = host_proxy(config, host)
         hosts[host] = {"container": data["container"], "image": data["image"]}
     return {"engine": config.extension.proxy.engine, "hosts": hosts}
