@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kdeploy.ansible_yaml import dump, unsafe
 from kdeploy.errors import ConfigError
-from kdeploy.inventory import render_inventory
+from kdeploy.host_contract.inventory import render_inventory
 from kdeploy.plan.model import HostsPlay
 from kdeploy.resources import resource_dir
 from kdeploy.ssh_config import FILE_NAME as SSH_CONFIG

@@ -21,13 +21,11 @@ ROOT = "kdeploy"
 KNOWN_CYCLES: list[set[str]] = [
     {"kdeploy.cli.accessory", "kdeploy.cli.remove"},
     {"kdeploy.cli.execute", "kdeploy.cli.hooked_run"},
-    {"kdeploy.config", "kdeploy.config.assemble", "kdeploy.config.checks", "kdeploy.config.filters",
-     "kdeploy.config.load", "kdeploy.config.model", "kdeploy.config.proxy_caddy",
-     "kdeploy.config.proxy_engine", "kdeploy.config.proxy_kamal", "kdeploy.config.proxy_support",
-     "kdeploy.config.serialize",
-     "kdeploy.inventory"},
+    {"kdeploy.config.model", "kdeploy.config.proxy_support", "kdeploy.config.serialize",
+     "kdeploy.host_contract.caddy", "kdeploy.host_contract.kamal_proxy",
+     "kdeploy.host_contract.proxy"},
 ]
-KNOWN_UPWARD = {("kdeploy.config.proxy_engine", "kdeploy.inventory")}
+KNOWN_UPWARD = {("kdeploy.config.serialize", "kdeploy.host_contract.proxy")}
 
 
 @functools.cache

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from kdeploy.config import load_config, select
-from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.plan.app_commands import (
     APP_REPORT_TASKS,

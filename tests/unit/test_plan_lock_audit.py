@@ -9,7 +9,7 @@ import pytest
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.inventory import render_inventory
+from kdeploy.host_contract.inventory import render_inventory
 from kdeploy.plan import (
     FilterOptions,
     LockOptions,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from kdeploy.config import Config, load_config
-from kdeploy.inventory import build_inventory
+from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.plan import SetupOptions, build_setup_plan
 from kdeploy.private_data_dir import write_private_data_dir
 from kdeploy.runner import runner_envvars

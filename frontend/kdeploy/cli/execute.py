@@ -19,8 +19,8 @@ from kdeploy.cli.options import GlobalOptions
 from kdeploy.cli.unreachable import explain_unreachable
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
+from kdeploy.host_contract.names import secret_env_var
 from kdeploy.interrupt import report_data, report_lines, settle_hosts
-from kdeploy.inventory import secret_env_var
 from kdeploy.lock_details import describe_held_lock
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport

@@ -24,7 +24,7 @@ from kdeploy.hooks import (
     run_kamal_hook,
     verbosity,
 )
-from kdeploy.inventory import secret_env_var
+from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.process_owner import SignalReceived
 from kdeploy.runner import EventSink, RunResult

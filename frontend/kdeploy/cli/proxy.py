@@ -20,8 +20,8 @@ from kdeploy.cli.app import by_host, output_of, run_ssh
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config, select
-from kdeploy.config.proxy_engine import host_proxy
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.proxy import host_proxy
 from kdeploy.plan.proxy import (
     ProxyLogsOptions,
     ProxyOptions,

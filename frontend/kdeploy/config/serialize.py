@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.config.proxy_engine import host_proxy, role_proxy
 from kdeploy.config.proxy_support import check_engine
 from kdeploy.config.values import thaw
+from kdeploy.host_contract.proxy import host_proxy, role_proxy
 
 if TYPE_CHECKING:
     from kdeploy.config.accessory import Accessory

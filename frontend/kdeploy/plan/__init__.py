@@ -6,7 +6,7 @@ Pure: a Config and the command's options in, a frozen Plan out. Nothing here tou
 
 from __future__ import annotations
 
-from kdeploy.inventory import accessory_group, role_group
+from kdeploy.host_contract.names import accessory_group, role_group
 from kdeploy.plan.deploy import DeployOptions, build_deploy_plan
 from kdeploy.plan.lock import (
     AUDIT_REPORT_TASK,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdeploy.config import Config, Selection, select
-from kdeploy.docker_options import docker_run_args
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.setup import destination_check

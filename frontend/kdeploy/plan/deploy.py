@@ -15,7 +15,7 @@ from typing import Any
 
 from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
-from kdeploy.inventory import role_group
+from kdeploy.host_contract.names import role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
 from kdeploy.plan.proxy import proxy_check, proxy_hosts, proxy_part
 from kdeploy.plan.setup import app_secret_names, proxy_notices

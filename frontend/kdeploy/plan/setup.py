@@ -7,7 +7,7 @@ from typing import Any
 
 from kdeploy.config import Config, Selection, select
 from kdeploy.errors import UsageError
-from kdeploy.inventory import accessory_group, role_group
+from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 from kdeploy.plan.proxy import CHECK_PART
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
@@ -15,8 +15,6 @@ from kdeploy.plan.proxy import proxy_hosts as filtered_proxy_hosts
 
 # The second hosts play of setup: the app roles, once every accessory is up.
 APP_PLAY = "Boot the app roles"
-# The inventory group of the hosts that run the proxy.
-PROXY_GROUP = "kdeploy_proxy"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from playbook_support import require_tool
 
 from kdeploy.cli.hooked_run import hook_plan
 from kdeploy.config import Config, load_config
-from kdeploy.inventory import build_inventory, secret_env_var
+from kdeploy.host_contract.inventory import build_inventory
+from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import DeployOptions, Plan, build_deploy_plan, build_lock_plan
 from kdeploy.plan.lock import LockOptions
 from kdeploy.private_data_dir import write_private_data_dir

@@ -6,37 +6,23 @@ data (and YAML text) out.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.ansible_yaml import dump, unsafe
-from kdeploy.config.proxy_engine import error_pages, host_proxy, role_proxy
 from kdeploy.config.proxy_support import check_engine
-from kdeploy.docker_options import docker_run_args, restart_policy, translate_options
+from kdeploy.host_contract.docker_options import docker_run_args, restart_policy, translate_options
+from kdeploy.host_contract.names import (
+    DESTINATION_LABEL,
+    PROXY_GROUP,
+    accessory_group,
+    role_group,
+    secret_env_var,
+)
+from kdeploy.host_contract.proxy import error_pages, host_proxy, role_proxy
 
 if TYPE_CHECKING:
     from kdeploy.config import Accessory, Config, Env, Registry, Role
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-
-
-def role_group(role_name: str) -> str:
-    """Return the inventory group of a Kamal role (letters, digits and `_` only)."""
-    return "role_" + _UNSAFE.sub("_", role_name)
-
-
-def accessory_group(name: str) -> str:
-    """Return the inventory group of an accessory."""
-    return "accessory_" + _UNSAFE.sub("_", name)
-
-
-def secret_env_var(secret_name: str) -> str:
-    """Return the environment variable that carries a secret to the playbooks."""
-    return "KDEPLOY_SECRET_" + _UNSAFE.sub("_", secret_name).upper()
-
-
-PROXY_GROUP = "kdeploy_proxy"
 
 
 def build_inventory(config: Config) -> dict[str, Any]:
@@ -155,9 +141,6 @@ def _role_vars(config: Config, role: Role) -> dict[str, Any]:
         "restart_policy": restart_policy(role.options),
         "proxy": role_proxy(config, role),
     }
-
-
-DESTINATION_LABEL = "kdeploy.destination"
 
 
 def accessory_on_hosts(config: Config, accessory: Accessory) -> Accessory:

@@ -17,7 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.config.proxy_kamal import logging_args, optionize, publish_args, ruby_to_s
+from kdeploy.config.values import ruby_str
+from kdeploy.host_contract.kamal_proxy import logging_args, optionize, publish_args
 
 if TYPE_CHECKING:
     from kdeploy.config.proxy import Proxy
@@ -178,7 +179,7 @@ def reverse_proxy(proxy: Proxy) -> dict[str, Any]:
     handler: dict[str, Any] = {
         "handler": "reverse_proxy",
         "upstreams": [],
-        "transport": {"protocol": "http", "response_header_timeout": f"{ruby_to_s(timeout)}s"},
+        "transport": {"protocol": "http", "response_header_timeout": f"{ruby_str(timeout)}s"},
     }
     if not _forward_headers(proxy):
         # The front trusted the client; kamal-proxy's forward_headers false replaces its headers:

@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config.ruby import present, truthy
+from kdeploy.config.values import ruby_str
+
 if TYPE_CHECKING:
     from kdeploy.config.model import Config
     from kdeploy.config.proxy import Proxy
@@ -45,7 +48,7 @@ def run_args(run: Mapping[str, Any] | None) -> list[str]:
     if run is None:
         return [*_RUN_PREFIX, *_DEFAULT_BOOT_OPTIONS, DEFAULT_IMAGE]
     return [*_RUN_PREFIX, *publish_args(run), *logging_args(run),
-            *([f"--expose={ruby_to_s(run['metrics_port'])}"]
+            *([f"--expose={ruby_str(run['metrics_port'])}"]
               if present(run.get("metrics_port")) else []),
             *optionize(run.get("options") or {}),
             image(run), "kamal-proxy", "run", *optionize(_run_command_options(run))]
@@ -55,9 +58,9 @@ def image(run: Mapping[str, Any] | None) -> str:
     """`[registry, repository].compact.join("/"):version`, Kamal's defaults without `run`."""
     if run is None:
         return DEFAULT_IMAGE
-    repository = "/".join(ruby_to_s(part) for part in (
+    repository = "/".join(ruby_str(part) for part in (
         run.get("registry"), run.get("repository", "basecamp/kamal-proxy")) if part is not None)
-    return f"{repository}:{ruby_to_s(run.get('version', MINIMUM_VERSION))}"
+    return f"{repository}:{ruby_str(run.get('version', MINIMUM_VERSION))}"
 
 
 def publish_args(run: Mapping[str, Any]) -> list[str]:
@@ -72,14 +75,14 @@ def publish_args(run: Mapping[str, Any]) -> list[str]:
         for port, container_port in ((run.get("http_port", 80), 80),
                                      (run.get("https_port", 443), 443)):
             parts = [ip, port, container_port]
-            args += ["--publish", ":".join(ruby_to_s(p) for p in parts if p is not None)]
+            args += ["--publish", ":".join(ruby_str(p) for p in parts if p is not None)]
     return args
 
 
 def logging_args(run: Mapping[str, Any]) -> list[str]:
     """`--log-opt max-size=<log_max_size>` (default 10m) unless it is blank."""
     size = run.get("log_max_size", "10m")
-    return ["--log-opt", f"max-size={ruby_to_s(size)}"] if present(size) else []
+    return ["--log-opt", f"max-size={ruby_str(size)}"] if present(size) else []
 
 
 def _run_command_options(run: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,7 +103,7 @@ def deploy_options(config: Config, role_name: str, proxy: Proxy) -> dict[str, An
     buffering = buffering if isinstance(buffering, Mapping) else {}
     options = {
         "host": list(proxy.hosts),
-        "tls": True if _truthy(proxy.raw.get("ssl")) else None,
+        "tls": True if truthy(proxy.raw.get("ssl")) else None,
         "tls-certificate-path": tls_container_path(config, role_name, proxy, "cert.pem"),
         "tls-private-key-path": tls_container_path(config, role_name, proxy, "key.pem"),
         "deploy-timeout": seconds(config.deploy_timeout),
@@ -151,12 +154,12 @@ def _error_pages(config: Config) -> str | None:
 
 def seconds(value: Any) -> str | None:
     """Kamal's `seconds_duration`: `30` -> `30s`, nil (and false) -> nil."""
-    return f"{ruby_to_s(value)}s" if _truthy(value) else None
+    return f"{ruby_str(value)}s" if truthy(value) else None
 
 
 def _default(value: Any, default: Any) -> Any:
     # Ruby's `value || default`: only nil and false fall back ([] does not).
-    return value if _truthy(value) else default
+    return value if truthy(value) else default
 
 
 # -- Kamal::Utils, as the process sees the result ------------------------------------------
@@ -192,7 +195,7 @@ def process_value(value: Any) -> str:
     `{...}`) inside double quotes. The shell undoes `\"`, `\\`, `` \` `` and `\$`; the other
     escapes `dump` writes (`\n`, `\e`, `\x01`, `\#{`) reach the process as written.
     """
-    text = ruby_to_s(value)
+    text = ruby_str(value)
     if text.isascii() and _PLAIN.fullmatch(text):
         return text
     return "".join(_dumped_char(text, index) for index in range(len(text)))
@@ -214,35 +217,11 @@ def _dumped_char(text: str, index: int) -> str:
     return char  # `"`, `\\`, `` ` ``, `$` and non-ASCII come through as themselves
 
 
-def ruby_to_s(value: Any) -> str:
-    """Ruby's `to_s` for YAML scalars: true/false lowercase, nil empty."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    return str(value)
-
-
-def present(value: Any) -> bool:
-    """ActiveSupport's `present?` for YAML values."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, str):
-        return value.strip() != ""
-    if isinstance(value, (list, dict, tuple)):
-        return len(value) > 0
-    return True
-
-
-def _truthy(value: Any) -> bool:
-    return value is not None and value is not False
-
-
 def _format_bind_ip(ip: Any) -> str | None:
     # Kamal puts an IPv6 address in square brackets: [::1]:80:80.
     if ip is None:
         return None
-    text = ruby_to_s(ip)
+    text = ruby_str(ip)
     try:
         is_v6 = isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
     except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kdeploy.config.values import ruby_str
 from kdeploy.errors import ConfigError
 
 
@@ -113,17 +114,10 @@ def docker_run_args(options: Mapping[str, Any]) -> list[str]:
         if flag == "restart":
             continue
         for item in value if isinstance(value, list) else [value]:
-            args += [f"--{flag}"] if item is True else [f"--{flag}", _ruby_string(item)]
+            args += [f"--{flag}"] if item is True else [f"--{flag}", ruby_str(item)]
     return args
 
 
 def restart_policy(options: Mapping[str, Any]) -> str:
     """The restart policy of a role: `options: {restart: …}`, else Kamal's `unless-stopped`."""
     return str(options.get("restart") or "unless-stopped")
-
-
-def _ruby_string(value: Any) -> str:
-    # Kamal interpolates values with Ruby's to_s: false is "false" (not "False"), nil is "".
-    if value is None:
-        return ""
-    return str(value).lower() if isinstance(value, bool) else str(value)

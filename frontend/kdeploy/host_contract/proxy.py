@@ -2,7 +2,7 @@
 
 The shape is the inventory contract (`kdeploy_proxy` host var, `kdeploy_app_roles[r].proxy`,
 docs/ansible-interface.md). The engine is `x-kdeploy/proxy/engine`: kamal-proxy (Kamal's argv,
-proxy_kamal.py) or caddy (proxy_caddy.py).
+kamal_proxy.py) or caddy (caddy.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.config import proxy_caddy, proxy_kamal
+from kdeploy.host_contract import caddy, kamal_proxy
+from kdeploy.host_contract.names import secret_env_var
 
 if TYPE_CHECKING:
     from kdeploy.config.model import Config
@@ -27,23 +28,23 @@ def host_proxy(config: Config, host: str) -> dict[str, Any]:
         assert engine.image is not None
         return {
             "engine": engine.engine,
-            "container": proxy_caddy.CONTAINER,
+            "container": caddy.CONTAINER,
             "image": engine.image,
-            "run_args": proxy_caddy.run_args(run, engine.image),
-            "directories": [proxy_caddy.DIRECTORY],
-            "files": [{"path": proxy_caddy.CONFIG_FILE,
-                       "content": proxy_caddy.initial_config_text(), "mode": "0600"},
-                      {"path": proxy_caddy.FRONT_FILE,
-                       "content": proxy_caddy.front_config_text(), "mode": "0600"}],
+            "run_args": caddy.run_args(run, engine.image),
+            "directories": [caddy.DIRECTORY],
+            "files": [{"path": caddy.CONFIG_FILE,
+                       "content": caddy.initial_config_text(), "mode": "0600"},
+                      {"path": caddy.FRONT_FILE,
+                       "content": caddy.front_config_text(), "mode": "0600"}],
             "image_title": None,
-            "admin_socket": proxy_caddy.ADMIN_SOCKET,
+            "admin_socket": caddy.ADMIN_SOCKET,
         }
     return {
         "engine": engine.engine,
-        "container": proxy_kamal.CONTAINER,
-        "image": proxy_kamal.image(run),
-        "run_args": proxy_kamal.run_args(run),
-        "directories": [proxy_kamal.APPS_DIRECTORY],
+        "container": kamal_proxy.CONTAINER,
+        "image": kamal_proxy.image(run),
+        "run_args": kamal_proxy.run_args(run),
+        "directories": [kamal_proxy.APPS_DIRECTORY],
         "files": [],
         "image_title": "kamal-proxy",
         "admin_socket": None,
@@ -57,15 +58,15 @@ def role_proxy(config: Config, role: Role) -> dict[str, Any] | None:
         return None
     healthcheck = proxy.raw.get("healthcheck")
     healthcheck = healthcheck if isinstance(healthcheck, Mapping) else {}
-    caddy = config.extension.proxy.caddy
+    on_caddy = config.extension.proxy.caddy
     return {
         "service": role.container_prefix,
         "app_port": int(proxy.app_port),
         "healthcheck": {key: default if healthcheck.get(key) is None else healthcheck[key]
                         for key, default in DEFAULT_HEALTHCHECK.items()},
-        "deploy_args": None if caddy else proxy_kamal.deploy_args(config, role),
-        "route": proxy_caddy.route(role.container_prefix, proxy) if caddy else None,
-        "tls": None if caddy else _tls(config, role),
+        "deploy_args": None if on_caddy else kamal_proxy.deploy_args(config, role),
+        "route": caddy.route(role.container_prefix, proxy) if on_caddy else None,
+        "tls": None if on_caddy else _tls(config, role),
     }
 
 
@@ -75,10 +76,8 @@ def _tls(config: Config, role: Role) -> dict[str, Any] | None:
     proxy = role.proxy
     if proxy is None or not proxy.custom_ssl_certificate:
         return None
-    from kdeploy.inventory import secret_env_var  # the inventory imports this module
-
     ssl = proxy.raw["ssl"]
-    directory = f"{proxy_kamal.app_directory(config)}/tls/{role.name}"
+    directory = f"{kamal_proxy.app_directory(config)}/tls/{role.name}"
     certificate, key = str(ssl["certificate_pem"]), str(ssl["private_key_pem"])
     return {"directory": directory,
             "certificate_path": f"{directory}/cert.pem", "private_key_path": f"{directory}/key.pem",
@@ -96,4 +95,4 @@ def error_pages(config: Config) -> dict[str, str] | None:
     if not config.error_pages_path or not config.proxy_roles or config.extension.proxy.caddy:
         return None
     return {"source": str(config.project_dir / config.error_pages_path),
-            "directory": f"{proxy_kamal.app_directory(config)}/error_pages"}
+            "directory": f"{kamal_proxy.app_directory(config)}/error_pages"}
