@@ -21,11 +21,8 @@ ROOT = "kdeploy"
 KNOWN_CYCLES: list[set[str]] = [
     {"kdeploy.cli.accessory", "kdeploy.cli.remove"},
     {"kdeploy.cli.execute", "kdeploy.cli.hooked_run"},
-    {"kdeploy.config.model", "kdeploy.config.proxy_support", "kdeploy.config.serialize",
-     "kdeploy.host_contract.caddy", "kdeploy.host_contract.kamal_proxy",
-     "kdeploy.host_contract.proxy"},
 ]
-KNOWN_UPWARD = {("kdeploy.config.serialize", "kdeploy.host_contract.proxy")}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 @functools.cache

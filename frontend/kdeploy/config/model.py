@@ -17,8 +17,16 @@ from kdeploy.config.logging import Logging
 from kdeploy.config.proxy import Proxy
 from kdeploy.config.registry import Registry
 from kdeploy.config.role import Role
+from kdeploy.config.serialize import (
+    HostView,
+    accessory_data,
+    env_data,
+    plain,
+    registry_data,
+    role_data,
+)
 from kdeploy.config.ssh import Ssh, Sshkit
-from kdeploy.config.values import frozen
+from kdeploy.config.values import frozen, thaw
 from kdeploy.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -186,8 +194,48 @@ class Config:
                 return accessory
         raise UsageError(f"No accessory by the name of '{name}'")
 
-    def to_dict(self, redact: bool = True) -> dict[str, Any]:
-        """The resolved config for `kdeploy config`; secrets appear by name only."""
-        from kdeploy.config.serialize import config_to_dict
+    def to_dict(self, redact: bool = True, host_view: HostView | None = None) -> dict[str, Any]:
+        """The resolved config for `kdeploy config`, in Kamal's words; secrets by name only.
 
-        return config_to_dict(self, redact=redact)
+        Args:
+            redact: show a registry password given in clear as [REDACTED] (secret values are
+                never looked up here).
+            host_view: what the hosts make of the config (host_contract/config_view.py); it adds
+                `proxy_engine` and each role's `proxy`, which are left out without it.
+        """
+        return {
+            "service": self.service,
+            "destination": self.destination,
+            "image": self.image,
+            "repository": self.repository,
+            "version": self.version,
+            "absolute_image": self.absolute_image if self.version else None,
+            "service_with_version": self.service_with_version,
+            "latest_tag": self.latest_tag,
+            "primary_role": self.primary_role_name,
+            "primary_host": self.primary_host if self.roles else None,
+            "roles": [role_data(role, host_view) for role in self.roles],
+            "hosts": list(self.all_hosts),
+            "accessories": [accessory_data(a, redact) for a in self.accessories],
+            "registry": {**registry_data(self.registry, redact), "local": self.registry.local},
+            "env": env_data(self.env),
+            "volumes": list(self.volumes),
+            "labels": dict(self.labels),
+            "logging": plain(self.logging),
+            "ssh": plain(self.ssh),
+            "sshkit": thaw(self.sshkit.raw),
+            "builder": thaw(self.builder.raw),
+            "boot": plain(self.boot),
+            "proxy": thaw(self.proxy.raw),
+            **({"proxy_engine": host_view.proxy_engine()} if host_view is not None else {}),
+            "aliases": dict(self.aliases),
+            "readiness_delay": self.readiness_delay,
+            "deploy_timeout": self.deploy_timeout,
+            "drain_timeout": self.drain_timeout,
+            "retain_containers": self.retain_containers,
+            "hooks_path": self.hooks_path,
+            "secrets_path": self.secrets_path,
+            "asset_path": self.asset_path,
+            "error_pages_path": self.error_pages_path,
+            "x-kdeploy": plain(self.extension),
+        }
