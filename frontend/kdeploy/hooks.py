@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kdeploy.config.filters import matches_pattern
 from kdeploy.errors import DeployFailed
+from kdeploy.selection import matches_pattern
 
 if TYPE_CHECKING:
     from kdeploy.config import Config

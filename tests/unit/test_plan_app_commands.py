@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kdeploy.config import load_config, select
+from kdeploy.config import load_config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan import Plan, PlaybookImport
@@ -39,6 +39,7 @@ from kdeploy.plan.app_commands import (
 from kdeploy.plan.proxy import proxy_hosts
 from kdeploy.private_data_dir import write_private_data_dir
 from kdeploy.sandbox.example import deploy_config
+from kdeploy.selection import select
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 LOCK = PlaybookImport("lock_acquire.yml", ("lock",))

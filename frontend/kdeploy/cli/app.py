@@ -20,7 +20,7 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config, select
+from kdeploy.config import Config, load_config
 from kdeploy.errors import UsageError
 from kdeploy.plan.app_commands import (
     AppOptions,
@@ -32,6 +32,7 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
+from kdeploy.selection import select
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]

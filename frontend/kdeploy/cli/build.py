@@ -15,13 +15,14 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config, select
+from kdeploy.config import Config, load_config
 from kdeploy.hooks import HookContext, verbosity
 from kdeploy.image import push_image
 from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
 from kdeploy.plan.pull import PullOptions, build_pull_plan
+from kdeploy.selection import select
 
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Build without using Docker's build cache.")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from kdeploy.cli.options import GlobalOptions
-from kdeploy.config import Config, select
+from kdeploy.config import Config
 from kdeploy.errors import ConfigError
 from kdeploy.hook_points import HookPoint, hook_points, split_plan
 from kdeploy.hooks import (
@@ -28,6 +28,7 @@ from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.process_owner import SignalReceived
 from kdeploy.runner import EventSink, RunResult
+from kdeploy.selection import select
 
 # runner.run_plan's signature: (config, plan, secrets, on_event) -> RunResult.
 RunPlan = Callable[[Config, Plan, Mapping[str, str], EventSink], RunResult]

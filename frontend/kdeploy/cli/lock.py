@@ -14,8 +14,9 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config, select
+from kdeploy.config import load_config
 from kdeploy.plan import FilterOptions, LockOptions, build_audit_plan, build_lock_plan
+from kdeploy.selection import select
 
 NO_LOCK = "There is no deploy lock"
 

@@ -27,7 +27,8 @@ def version() -> None:
 def config_command(options: GlobalOptions, as_json: bool) -> None:
     """Show the resolved config (secrets by name only)."""
     # Only config and host_contract modules: `kdeploy config` must not pay for importing Ansible.
-    from kdeploy.config import load_config, select
+    from kdeploy.config import load_config
+    from kdeploy.selection import select
 
     config = load_config(options.config_file, options.destination, version=options.version)
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)

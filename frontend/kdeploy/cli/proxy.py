@@ -19,7 +19,7 @@ from kdeploy.cli.accessory import _confirm
 from kdeploy.cli.app import by_host, output_of, run_ssh
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config, select
+from kdeploy.config import Config, load_config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.proxy import host_proxy
 from kdeploy.plan.proxy import (
@@ -29,6 +29,7 @@ from kdeploy.plan.proxy import (
     build_proxy_plan,
     proxy_hosts,
 )
+from kdeploy.selection import select
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]

@@ -17,11 +17,12 @@ from kdeploy.cli import cli
 from kdeploy.cli.app import details_report
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config, select
+from kdeploy.config import load_config
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
 from kdeploy.plan.app_commands import AppOptions, build_details_plan, build_remove_plan
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.selection import select
 
 QUESTION = "This will remove all containers and images. Are you sure?"
 

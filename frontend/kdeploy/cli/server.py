@@ -18,10 +18,11 @@ from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option, performer
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.cli.prune import maintenance_options
-from kdeploy.config import Config, load_config, select
+from kdeploy.config import Config, load_config
 from kdeploy.errors import UsageError
 from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
+from kdeploy.selection import select
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.proxy import proxy_hosts, proxy_part
+from kdeploy.selection import Selection, select
 
 # The task of each part whose per-host results the command prints (roles/kdeploy_app_ops).
 APP_REPORT_TASKS = {

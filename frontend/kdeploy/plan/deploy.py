@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
 from kdeploy.plan.proxy import proxy_check, proxy_hosts, proxy_part
 from kdeploy.plan.setup import app_secret_names, proxy_notices
+from kdeploy.selection import Selection, select
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
 COMMANDS = ("deploy", "redeploy", "rollback", "app boot")

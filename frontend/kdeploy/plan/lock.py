@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.selection import Selection, select
 
 LOCK_ACTIONS = ("acquire", "release", "status")
 # Kamal's message for the lock its commands take around their work (`with_lock`).

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.selection import Selection, select
 
 PRUNE_PARTS = {"containers": ("prune_containers.yml",), "images": ("prune_images.yml",),
                "all": ("prune_containers.yml", "prune_images.yml")}

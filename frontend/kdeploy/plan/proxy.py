@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.selection import Selection, select
 
 # Part playbook(s) of each action, in order (restart is Kamal's stop then start).
 PARTS = {

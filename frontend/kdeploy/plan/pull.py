@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kdeploy.config import Config, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.selection import select
 
 # The task whose per-host result (the image's `service` label) `build pull` reports
 # (roles/kdeploy_pull); its name is part of the role's interface.

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 from kdeploy.plan.proxy import CHECK_PART
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
 from kdeploy.plan.proxy import proxy_hosts as filtered_proxy_hosts
+from kdeploy.selection import Selection, select
 
 # The second hosts play of setup: the app roles, once every accessory is up.
 APP_PLAY = "Boot the app roles"

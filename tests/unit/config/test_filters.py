@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import select
 from kdeploy.errors import UsageError
+from kdeploy.selection import select
 
 SERVERS = {
     "web": ["1.1.1.1", "1.1.1.2"],

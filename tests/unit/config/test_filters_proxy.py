@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import select
+from kdeploy.selection import select
 
 SERVERS = {
     "web": ["1.1.1.1", "1.1.1.2"],
