@@ -16,7 +16,7 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import by_host, output_of, run_ssh, stdin_is_tty
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.cli.remove import can_ask
 from kdeploy.config import Config, load_config
@@ -31,6 +31,7 @@ from kdeploy.plan.accessory import (
     build_accessory_ssh_plan,
 )
 from kdeploy.plan.model import Plan
+from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -47,7 +48,7 @@ def _load(options: GlobalOptions, purge: bool = False,
           rolling: bool = False) -> tuple[Config, AccessoryOptions]:
     config = load_config(options.config_file, options.destination, version=options.version)
     return config, AccessoryOptions(roles=options.roles, hosts=options.hosts,
-                                    primary=options.primary, performer=performer(),
+                                    primary=options.primary, performer=find_performer(),
                                     purge=purge, rolling=rolling)
 
 

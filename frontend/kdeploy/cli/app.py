@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config
 from kdeploy.errors import UsageError
@@ -33,6 +33,7 @@ from kdeploy.plan.app_commands import (
     build_app_stale_plan,
 )
 from kdeploy.selection import select
+from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -51,7 +52,7 @@ def app() -> None:
 def _load(options: GlobalOptions) -> tuple[Config, AppOptions]:
     config = load_config(options.config_file, options.destination, version=options.version)
     return config, AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                              version=options.version, performer=performer())
+                              version=options.version, performer=find_performer())
 
 
 def _app_hosts(config: Config, options: AppOptions) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config
 from kdeploy.hooks import HookContext, verbosity
@@ -23,6 +23,7 @@ from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
 from kdeploy.plan.pull import PullOptions, build_pull_plan
 from kdeploy.selection import select
+from kdeploy.selection.context import find_performer
 
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Build without using Docker's build cache.")
@@ -71,7 +72,7 @@ def _load(options: GlobalOptions) -> Config:
 
 def _pull_options(options: GlobalOptions) -> PullOptions:
     return PullOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                       performer=performer())
+                       performer=find_performer())
 
 
 def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cache: bool,
@@ -81,7 +82,7 @@ def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cach
         config=config, command="build", subcommand=subcommand,
         hosts=select(config, roles=options.roles, hosts=options.hosts,
                      primary=options.primary).hosts,
-        roles=options.roles, performer=performer(),
+        roles=options.roles, performer=find_performer(),
         verbosity=verbosity(options.verbose, options.quiet), skip=options.skip_hooks,
     )
     push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,

@@ -13,10 +13,11 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import app as app_group
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config
 from kdeploy.plan import DeployOptions, build_deploy_plan
+from kdeploy.selection.context import find_performer
 
 skip_push_option = click.option(
     "-P", "--skip-push", is_flag=True,
@@ -33,7 +34,7 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
         _push(config, options, no_cache)
     plan = build_deploy_plan(config, DeployOptions(
         command=command, roles=options.roles, hosts=options.hosts, primary=options.primary,
-        performer=performer(),
+        performer=find_performer(),
     ))
     if not skip_push:
         # The build already ran pre-connect; Kamal runs it once per command.

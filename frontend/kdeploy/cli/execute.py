@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -26,22 +24,13 @@ from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.process_owner import ProcessOwner, owning_processes
 from kdeploy.runner import HostFailure, RunResult, run_plan
+from kdeploy.selection.context import find_performer
 from kdeploy.ssh_errors import classify_ssh_error
 
 output_option = click.option(
     "--output", "output_format", type=click.Choice(["human", "json"]), default="human",
     show_default=True, help="human: progress lines; json: one JSON object per event line.",
 )
-
-
-def performer() -> str:
-    """Who runs the deploy: git's user.email like Kamal, else the login name."""
-    try:
-        email = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True,
-                               check=False, timeout=5).stdout.strip()
-    except OSError:
-        email = ""
-    return email or getpass.getuser()
 
 
 def secret_values(config: Config, plan: Plan) -> dict[str, str]:
@@ -91,8 +80,8 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
         plan.report_task, reported, output.event)
     started = time.monotonic()
     with owning_processes() as owner:
-        hooked = run_with_hooks(config, plan, secrets, output.say, on_event, options, performer,
-                                run_plan)
+        hooked = run_with_hooks(config, plan, secrets, output.say, on_event, options,
+                                find_performer, run_plan)
         # From here on a signal is only recorded: the lock release and the report must happen.
         with owner.deferring():
             result = hooked.result

@@ -12,11 +12,12 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import load_config
 from kdeploy.plan import FilterOptions, LockOptions, build_audit_plan, build_lock_plan
 from kdeploy.selection import select
+from kdeploy.selection.context import find_performer
 
 NO_LOCK = "There is no deploy lock"
 
@@ -34,7 +35,7 @@ def lock() -> None:
 @output_option
 def acquire(options: GlobalOptions, message: str, output_format: str) -> None:
     """Acquire the deploy lock."""
-    _run_lock("acquire", options, output_format, message=message, who=performer())
+    _run_lock("acquire", options, output_format, message=message, who=find_performer())
 
 
 @lock.command()

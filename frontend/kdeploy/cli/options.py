@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from kdeploy.selection.context import CommandContext, Filters, load_context
+
 # The logger that names each command a secrets file runs (config/secrets.py).
 _SECRET_COMMANDS = "kdeploy.config.secrets"
 
@@ -29,6 +31,27 @@ class GlobalOptions:
     verbose: bool = False
     quiet: bool = False
     skip_hooks: bool = False
+
+    @property
+    def filters(self) -> Filters:
+        """`-r/-h/-p`."""
+        return Filters(roles=self.roles, hosts=self.hosts, primary=self.primary)
+
+
+def command_context(options: GlobalOptions, version: str | None = None) -> CommandContext:
+    """Load the config of `-c/-d` and hold it with the command's filters.
+
+    Args:
+        options: the global options.
+        version: the version the command acts on when it is not `--version` (rollback's
+            VERSION, app boot's latest image).
+
+    Raises:
+        ConfigError: the config cannot be loaded.
+    """
+    return load_context(options.config_file, options.destination,
+                        version=version or options.version, filters=options.filters,
+                        requested_version=options.version)
 
 
 _GLOBAL_OPTIONS = (

@@ -17,7 +17,7 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.accessory import _confirm
 from kdeploy.cli.app import by_host, output_of, run_ssh
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import Config, load_config
 from kdeploy.errors import UsageError
@@ -30,6 +30,7 @@ from kdeploy.plan.proxy import (
     proxy_hosts,
 )
 from kdeploy.selection import select
+from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -43,7 +44,7 @@ def proxy() -> None:
 def _load(options: GlobalOptions, **extra: Any) -> tuple[Config, ProxyOptions]:
     config = load_config(options.config_file, options.destination, version=options.version)
     return config, ProxyOptions(roles=options.roles, hosts=options.hosts,
-                                primary=options.primary, performer=performer(), **extra)
+                                primary=options.primary, performer=find_performer(), **extra)
 
 
 def _run(action: str, options: GlobalOptions, output_format: str, **extra: Any) -> None:

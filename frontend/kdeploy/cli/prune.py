@@ -9,10 +9,11 @@ from __future__ import annotations
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import load_config
 from kdeploy.plan.maintenance import MaintenanceOptions, build_prune_plan
+from kdeploy.selection.context import find_performer
 
 
 @cli.group()
@@ -56,4 +57,4 @@ def _run_prune(what: str, options: GlobalOptions, output_format: str,
 def maintenance_options(options: GlobalOptions) -> MaintenanceOptions:
     """The filters of the global options, and who runs the command."""
     return MaintenanceOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                              performer=performer())
+                              performer=find_performer())

@@ -15,7 +15,7 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import details_report
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
@@ -23,6 +23,7 @@ from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
 from kdeploy.plan.app_commands import AppOptions, build_details_plan, build_remove_plan
 from kdeploy.plan.model import Plan, PlaybookImport
 from kdeploy.selection import select
+from kdeploy.selection.context import find_performer
 
 QUESTION = "This will remove all containers and images. Are you sure?"
 
@@ -85,4 +86,4 @@ def details(options: GlobalOptions, output_format: str) -> None:
 
 def _app_options(options: GlobalOptions) -> AppOptions:
     return AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                      version=options.version, performer=performer())
+                      version=options.version, performer=find_performer())

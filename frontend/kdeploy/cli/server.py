@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
+from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, global_options
 from kdeploy.cli.prune import maintenance_options
 from kdeploy.config import Config, load_config
@@ -23,6 +23,7 @@ from kdeploy.errors import UsageError
 from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
 from kdeploy.selection import select
+from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -77,7 +78,7 @@ def _exec_interactive(config: Config, options: GlobalOptions, command: str) -> N
         raise UsageError("No host to run the command on: the config has no servers")
     # Kamal runs pre-connect before its first SSH connection, interactive ones included.
     context = HookContext(config=config, command="server", subcommand="exec",
-                          hosts=selection.hosts, roles=options.roles, performer=performer(),
+                          hosts=selection.hosts, roles=options.roles, performer=find_performer(),
                           verbosity=verbosity(options.verbose, options.quiet),
                           skip=options.skip_hooks)
     run_kamal_hook(context, "pre-connect", click.echo, lock=False)
