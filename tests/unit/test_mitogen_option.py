@@ -16,6 +16,7 @@ import ansible_runner
 import pytest
 import yaml
 from click.testing import CliRunner
+from context_helpers import context
 
 import kdeploy.cli as cli_package
 import kdeploy.private_data_dir as pdd
@@ -23,7 +24,6 @@ from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import ConfigError
 from kdeploy.plan import (
-    DeployOptions,
     HostsPlay,
     SetupOptions,
     build_deploy_plan,
@@ -120,7 +120,7 @@ def _plays(root: Path, plan: Any) -> list[dict[str, Any]]:
 
 def test_off_by_default_the_cfg_and_plays_are_unchanged(tmp_path: Path) -> None:
     config = _config()
-    plan = build_deploy_plan(config, DeployOptions())
+    plan = build_deploy_plan(context(config))
     root = _write(tmp_path, config, plan)
     assert (root / "project" / "ansible.cfg").read_text() == _plain_cfg(root)
     assert not (root / "inventory" / "group_vars").exists()
@@ -135,7 +135,7 @@ def test_kdeploy_mitogen_turns_it_on(tmp_path: Path, fake_mitogen: Path,
                                      monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(MITOGEN_ENV, value)
     config = _config()
-    plan = build_deploy_plan(config, DeployOptions())
+    plan = build_deploy_plan(context(config))
     root = _write(tmp_path, config, plan)
     cfg = (root / "project" / "ansible.cfg").read_text()
     assert cfg == _plain_cfg(root).replace(
@@ -186,7 +186,7 @@ def test_switched_on_without_mitogen_is_a_clear_error_and_writes_nothing(
     monkeypatch.setenv(MITOGEN_ENV, "1")
     config = _config()
     with pytest.raises(ConfigError) as error:
-        _write(tmp_path, config, build_deploy_plan(config, DeployOptions()))
+        _write(tmp_path, config, build_deploy_plan(context(config)))
     assert "mitogen is on" in error.value.message
     assert "pip install 'kdeploy[mitogen]'" in error.value.message
     assert not (tmp_path / "pdd").exists()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
 from kdeploy.hook_points import hook_points, split_plan
 from kdeploy.plan import (
-    DeployOptions,
     PlaybookImport,
     SetupOptions,
     build_deploy_plan,
@@ -104,7 +104,7 @@ def test_logs_default_to_100_lines_unless_since_or_grep() -> None:
 
 
 def test_deploy_checks_the_pinned_image_before_the_lock_and_boots_the_proxy_after() -> None:
-    plan = build_deploy_plan(_config(), DeployOptions())
+    plan = build_deploy_plan(context(_config()))
     parts = _parts(plan)
     assert parts[:3] == [("proxy_check.yml", ",".join(WEB)), ("lock_acquire.yml", None),
                          ("proxy_boot.yml", ",".join(WEB))]
@@ -116,12 +116,12 @@ def test_deploy_checks_the_pinned_image_before_the_lock_and_boots_the_proxy_afte
 
 @pytest.mark.parametrize("command", ["redeploy", "rollback", "app boot"])
 def test_only_deploy_boots_the_proxy(command: str) -> None:
-    plan = build_deploy_plan(_config(), DeployOptions(command=command))
+    plan = build_deploy_plan(context(_config()), command)
     assert not [part for part, _ in _parts(plan) if part.startswith("proxy_")]
 
 
 def test_deploy_of_roles_without_the_proxy_has_no_proxy_step() -> None:
-    plan = build_deploy_plan(_config(), DeployOptions(roles="workers"))
+    plan = build_deploy_plan(context(_config(), roles="workers"))
     assert not [part for part, _ in _parts(plan) if part.startswith("proxy_")]
 
 

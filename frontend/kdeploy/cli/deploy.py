@@ -14,10 +14,9 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.app import app as app_group
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
-from kdeploy.plan import DeployOptions, build_deploy_plan
-from kdeploy.selection.context import find_performer
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.config import Config
+from kdeploy.plan import build_deploy_plan
 
 skip_push_option = click.option(
     "-P", "--skip-push", is_flag=True,
@@ -28,18 +27,14 @@ no_cache_option = click.option("--no-cache", is_flag=True, help="Build the image
 def release(command: str, options: GlobalOptions, output_format: str, *,
             skip_push: bool = True, no_cache: bool = False, version: str | None = None) -> None:
     """Build and push unless skip_push, then run the deploy-like `command`'s plan."""
-    config = load_config(options.config_file, options.destination,
-                         version=version or options.version)
+    context = command_context(options, version)
     if not skip_push:
-        _push(config, options, no_cache)
-    plan = build_deploy_plan(config, DeployOptions(
-        command=command, roles=options.roles, hosts=options.hosts, primary=options.primary,
-        performer=find_performer(),
-    ))
+        _push(context.config, options, no_cache)
+    plan = build_deploy_plan(context, command)
     if not skip_push:
         # The build already ran pre-connect; Kamal runs it once per command.
         plan = replace(plan, hooks_done=("pre-connect",))
-    execute(config, plan, options, output_format)
+    execute(context.config, plan, options, output_format)
 
 
 def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:

@@ -7,7 +7,7 @@ Pure: a Config and the command's options in, a frozen Plan out. Nothing here tou
 from __future__ import annotations
 
 from kdeploy.host_contract.names import accessory_group, role_group
-from kdeploy.plan.deploy import DeployOptions, build_deploy_plan
+from kdeploy.plan.deploy import build_deploy_plan
 from kdeploy.plan.lock import (
     AUDIT_REPORT_TASK,
     LOCK_ACTIONS,
@@ -24,7 +24,6 @@ __all__ = [
     "AUDIT_REPORT_TASK",
     "LOCK_ACTIONS",
     "LOCK_REPORT_TASKS",
-    "DeployOptions",
     "FilterOptions",
     "HostsPlay",
     "LockOptions",

@@ -10,7 +10,6 @@ failure ends the run before any later task or group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kdeploy.config import Config
@@ -19,7 +18,7 @@ from kdeploy.host_contract.names import role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
 from kdeploy.plan.proxy import proxy_check, proxy_hosts, proxy_part
 from kdeploy.plan.setup import app_secret_names, proxy_notices
-from kdeploy.selection import Selection, select
+from kdeploy.selection import CommandContext, Selection
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
 COMMANDS = ("deploy", "redeploy", "rollback", "app boot")
@@ -27,18 +26,7 @@ BOOT_PLAY = "Boot the app"
 ROLLBACK_CHECK_PLAY = "Check that every host has the version"
 
 
-@dataclass(frozen=True)
-class DeployOptions:
-    """The options of a deploy-like command that shape its plan."""
-
-    command: str = "deploy"
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
-
-
-def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
+def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
     """Plan one of COMMANDS: lock, (rollback: check the version), the boot groups, unlock.
 
     `deploy` first checks that every running proxy runs the pinned image, then boots the proxy
@@ -47,25 +35,30 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
     pulling only a missing one. `redeploy` keeps every stopped container (Kamal runs no prune
     there).
 
+    Args:
+        context: the command's config, filters and performer.
+        command: one of COMMANDS.
+
     Raises:
         UsageError: no version, or no app host in the filtered hosts.
     """
-    if options.command not in COMMANDS:
-        raise UsageError(f"Unknown deploy command {options.command}")
+    config = context.config
+    if command not in COMMANDS:
+        raise UsageError(f"Unknown deploy command {command}")
     if config.version is None:
-        raise UsageError(f"No version to {options.command}: pass --version, set VERSION, "
+        raise UsageError(f"No version to {command}: pass --version, set VERSION, "
                          "or run in a git repo")
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    selection = context.selection
     if not selection.app_hosts:
-        raise UsageError(f"No app hosts to {options.command}"
-                         + (f" for --roles {options.roles}" if options.roles else ""))
-    proxied = proxy_hosts(config, selection) if options.command == "deploy" else ()
+        roles = context.filters.roles
+        raise UsageError(f"No app hosts to {command}" + (f" for --roles {roles}" if roles else ""))
+    proxied = proxy_hosts(config, selection) if command == "deploy" else ()
     imports: list[PlaybookImport | HostsPlay] = [
         # A proxy running another image than the pinned one stops the deploy before it starts.
         *((proxy_check(proxied),) if proxied else ()),
         PlaybookImport("lock_acquire.yml", ("lock",)),
     ]
-    if options.command == "rollback":
+    if command == "rollback":
         imports.append(_rollback_check(selection))
     if proxied:
         # Kamal's deploy boots the proxy (a running one is left alone) before the app.
@@ -73,10 +66,10 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
     imports += boot_groups(config, selection)
     imports.append(PlaybookImport("lock_release.yml", ("lock",)))
     return Plan(
-        command=options.command,
-        entry=options.command.replace(" ", "_"),
+        command=command,
+        entry=command.replace(" ", "_"),
         imports=tuple(imports),
-        extravars=_extravars(config, selection, options),
+        extravars=_extravars(context, command),
         secret_names=app_secret_names(config, selection),
         notices=proxy_notices(config, selection),
         lock_host=selection.primary_host,
@@ -138,16 +131,16 @@ def _rollback_check(selection: Selection) -> HostsPlay:
     )
 
 
-def _extravars(config: Config, selection: Selection, options: DeployOptions) -> dict[str, Any]:
+def _extravars(context: CommandContext, command: str) -> dict[str, Any]:
     extravars: dict[str, Any] = {
-        "kdeploy_version": config.version,
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
-        "kdeploy_performer": options.performer,
+        "kdeploy_version": context.config.version,
+        "kdeploy_lock_host": context.selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({context.performer})",
+        "kdeploy_performer": context.performer,
         # deploy/redeploy pull what was just pushed; rollback boots the image the host kept.
-        "kdeploy_pull": options.command in ("deploy", "redeploy"),
+        "kdeploy_pull": command in ("deploy", "redeploy"),
     }
-    if options.command != "deploy":
+    if command != "deploy":
         # Only `kamal deploy` prunes (and setup, which deploys).
         extravars["kdeploy_app_retain_containers"] = None
     return extravars
