@@ -39,7 +39,7 @@ def written_forks(tmp_path: Path, raw: dict[str, Any], command: str = "setup") -
     config_file.write_text(yaml.safe_dump(raw))
     config = load_config(config_file, version="v1", environ={})
     assert len(config.all_hosts) == 1000
-    plan = (build_setup_plan(config, SetupOptions(skip_push=True)) if command == "setup"
+    plan = (build_setup_plan(context(config), SetupOptions(skip_push=True)) if command == "setup"
             else build_deploy_plan(context(config)))
     write_private_data_dir(tmp_path / "pdd", config, plan)
     cfg = configparser.ConfigParser(interpolation=None)

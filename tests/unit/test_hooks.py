@@ -22,6 +22,7 @@ import psutil
 import pytest
 import yaml
 from click.testing import CliRunner
+from context_helpers import context
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
@@ -407,7 +408,7 @@ def test_a_missing_hook_playbook_is_a_config_error_before_anything_runs(monkeypa
 
 def _plan(**options: Any) -> Plan:
     config = load_config(FIXTURE, version="v1", environ={})
-    return build_setup_plan(config, SetupOptions(skip_push=True, **options))
+    return build_setup_plan(context(config, **options), SetupOptions(skip_push=True))
 
 
 def test_split_without_running_hooks_returns_the_plan_itself() -> None:

@@ -152,7 +152,7 @@ def test_setup_free_play_becomes_mitogen_free(tmp_path: Path, fake_mitogen: Path
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MITOGEN_ENV, "1")
     config = _config()
-    plan = build_setup_plan(config, SetupOptions(skip_push=True))
+    plan = build_setup_plan(context(config), SetupOptions(skip_push=True))
     strategies = {play.get("strategy") for play in _plays(_write(tmp_path, config, plan), plan)}
     assert "mitogen_free" in strategies
     assert not strategies & {"free", "linear"}

@@ -159,7 +159,7 @@ def test_without_hooks_the_plan_stays_one_run() -> None:
 def test_only_a_proxied_accessory_gets_a_notice() -> None:
     plan = build_deploy_plan(context(_config("deploy_founding_case_web_new.yml")))
     assert plan.notices == ()
-    setup = build_setup_plan(_config("deploy_with_proxied_accessory.yml"),
+    setup = build_setup_plan(context(_config("deploy_with_proxied_accessory.yml")),
                              SetupOptions(skip_push=True))
     assert [notice.split(";")[0] for notice in setup.notices] == [
         "Accessory netdata runs behind kamal-proxy in Kamal"]

@@ -126,7 +126,7 @@ def test_deploy_of_roles_without_the_proxy_has_no_proxy_step() -> None:
 
 
 def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None:
-    plan = build_setup_plan(_config(), SetupOptions(skip_push=True))
+    plan = build_setup_plan(context(_config()), SetupOptions(skip_push=True))
     assert [part for part, _ in _parts(plan)][:2] == ["proxy_check.yml", "lock_acquire.yml"]
     hosts_play = next(entry for entry in plan.imports if getattr(entry, "name", "") ==
                       "Set up the hosts")
@@ -135,6 +135,6 @@ def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None
 
 
 def test_role_scoped_setup_selects_the_proxy_only_for_a_proxy_role() -> None:
-    web = build_setup_plan(_config(), SetupOptions(skip_push=True, roles="web"))
-    workers = build_setup_plan(_config(), SetupOptions(skip_push=True, roles="workers"))
+    web = build_setup_plan(context(_config(), roles="web"), SetupOptions(skip_push=True))
+    workers = build_setup_plan(context(_config(), roles="workers"), SetupOptions(skip_push=True))
     assert "proxy" in web.tags and "proxy" not in workers.tags

@@ -8,11 +8,10 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, export_command_line, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.config import Config
 from kdeploy.plan import Plan, SetupOptions, build_setup_plan
 from kdeploy.private_data_dir import write_private_data_dir
-from kdeploy.selection.context import find_performer
 
 _setup_options = (
     click.option("-P", "--skip-push", is_flag=True,
@@ -30,12 +29,10 @@ def _with_setup_options(command):  # type: ignore[no-untyped-def]
 
 def _setup_plan(options: GlobalOptions, skip_push: bool,
                 with_accessories: bool) -> tuple[Config, Plan]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_setup_plan(config, SetupOptions(
-        roles=options.roles, hosts=options.hosts, primary=options.primary,
-        skip_push=skip_push, with_accessories=with_accessories, performer=find_performer(),
-    ))
-    return config, plan
+    context = command_context(options)
+    plan = build_setup_plan(context, SetupOptions(skip_push=skip_push,
+                                                  with_accessories=with_accessories))
+    return context.config, plan
 
 
 @cli.command()

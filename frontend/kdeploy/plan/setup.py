@@ -12,7 +12,7 @@ from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, acce
 from kdeploy.plan.proxy import CHECK_PART
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
 from kdeploy.plan.proxy import proxy_hosts as filtered_proxy_hosts
-from kdeploy.selection import Selection, select
+from kdeploy.selection import CommandContext, Selection
 
 # The second hosts play of setup: the app roles, once every accessory is up.
 APP_PLAY = "Boot the app roles"
@@ -20,14 +20,10 @@ APP_PLAY = "Boot the app roles"
 
 @dataclass(frozen=True)
 class SetupOptions:
-    """The options of `kdeploy setup` that shape the plan."""
+    """The options of `kdeploy setup` that shape the plan (the filters are the context's)."""
 
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
     skip_push: bool = False
     with_accessories: bool = False
-    performer: str = "kdeploy"
 
 
 def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
@@ -86,47 +82,49 @@ def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> Play
     return PlaybookImport("accessory_destination_check.yml", ("always", "accessory"), variables)
 
 
-def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
+def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
     """Plan `kdeploy setup`: everything, or only the filtered roles' hosts.
 
     A role-scoped setup selects the lock, bootstrap and those roles' app plays by tag, skips
     every accessory play (unless --with-accessories) and limits hosts to the filtered ones, so
     accessories living on those hosts are neither booted nor even inspected.
     """
+    config, filters = context.config, context.filters
     if not options.skip_push:
         raise UsageError(
             "kdeploy does not build images yet: push the image, then run with -P/--skip-push"
         )
     if config.version is None:
         raise UsageError("No version to set up: pass --version, set VERSION, or run in a git repo")
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    selection = context.selection
     if not selection.hosts:
-        raise UsageError(f"No hosts to set up for --roles {options.roles}")
-    if options.roles and not selection.app_hosts:
+        raise UsageError(f"No hosts to set up for --roles {filters.roles}")
+    if filters.roles and not selection.app_hosts:
         # Kamal falls back to every host when the -r roles have none (allow_empty_roles):
         # setting up "nothing" must not bootstrap every host without a lock.
-        raise UsageError(f"No hosts to set up for --roles {options.roles}: "
+        raise UsageError(f"No hosts to set up for --roles {filters.roles}: "
                          "the matching roles have no servers")
-    filtered = bool(options.roles or options.hosts or options.primary)
     tags, skip_tags, notices = (), (), ()
-    if filtered:
-        tags, skip_tags, notices = _filtered_selection(config, selection, options)
+    if filters.given:
+        tags, skip_tags, notices = _filtered_selection(context, options)
     return Plan(
         command="setup",
         imports=setup_imports(config),
         tags=tags,
         skip_tags=skip_tags,
-        limit=_limit(selection, options) if filtered else None,
-        extravars=_extravars(config, selection, options),
-        secret_names=_secret_names(config, selection, options.with_accessories or not filtered),
+        limit=_limit(context) if filters.given else None,
+        extravars=_extravars(context, options),
+        secret_names=_secret_names(config, selection,
+                                   options.with_accessories or not filters.given),
         notices=(*notices, *proxy_notices(config, selection)),
         lock_host=selection.primary_host,
     )
 
 
 def _filtered_selection(
-    config: Config, selection: Selection, options: SetupOptions
+    context: CommandContext, options: SetupOptions
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    config, selection = context.config, context.selection
     tags = ["lock", "bootstrap", *(app_tag(role.name) for role in selection.roles)]
     if filtered_proxy_hosts(config, selection):
         tags += PROXY_TAGS
@@ -135,38 +133,29 @@ def _filtered_selection(
         skipped = [accessory_tag(acc.name) for acc in config.accessories
                    if acc.name not in selection.accessory_hosts]
         return tuple(tags), tuple(skipped), ()
+    flags = " ".join(["-P", *context.filters.as_flags()])
     notices = tuple(
         f"Accessory {name} lives on {', '.join(hosts)} and was not booted "
-        f"(boot it with: kdeploy setup {_filter_flags(options)} --with-accessories)"
+        f"(boot it with: kdeploy setup {flags} --with-accessories)"
         for name, hosts in selection.accessory_hosts.items()
     )
     return tuple(tags), ("accessory",), notices
 
 
-def _filter_flags(options: SetupOptions) -> str:
-    flags = ["-P"]
-    if options.roles:
-        flags.append(f"-r {options.roles}")
-    if options.hosts:
-        flags.append(f"-h {options.hosts}")
-    if options.primary:
-        flags.append("-p")
-    return " ".join(flags)
-
-
-def _limit(selection: Selection, options: SetupOptions) -> str:
+def _limit(context: CommandContext) -> str:
     # A pure role filter reads best as groups; any host filter needs the exact hosts.
-    if options.roles and not (options.hosts or options.primary):
-        return ",".join(role_group(role.name) for role in selection.roles)
-    return ",".join(selection.hosts)
+    filters = context.filters
+    if filters.roles and not (filters.hosts or filters.primary):
+        return ",".join(role_group(role.name) for role in context.selection.roles)
+    return ",".join(context.selection.hosts)
 
 
-def _extravars(config: Config, selection: Selection, options: SetupOptions) -> dict[str, Any]:
+def _extravars(context: CommandContext, options: SetupOptions) -> dict[str, Any]:
     return {
-        "kdeploy_version": config.version,
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
-        "kdeploy_performer": options.performer,
+        "kdeploy_version": context.config.version,
+        "kdeploy_lock_host": context.selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({context.performer})",
+        "kdeploy_performer": context.performer,
         "kdeploy_pull": options.skip_push,
     }
 
