@@ -13,11 +13,8 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config
-from kdeploy.plan import FilterOptions, LockOptions, build_audit_plan, build_lock_plan
-from kdeploy.selection import select
-from kdeploy.selection.context import find_performer
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.plan import build_audit_plan, build_lock_plan
 
 NO_LOCK = "There is no deploy lock"
 
@@ -35,7 +32,7 @@ def lock() -> None:
 @output_option
 def acquire(options: GlobalOptions, message: str, output_format: str) -> None:
     """Acquire the deploy lock."""
-    _run_lock("acquire", options, output_format, message=message, who=find_performer())
+    _run_lock("acquire", options, output_format, message=message)
 
 
 @lock.command()
@@ -59,23 +56,18 @@ def status(options: GlobalOptions, output_format: str) -> None:
 @output_option
 def audit(options: GlobalOptions, output_format: str) -> None:
     """Show the audit log from the servers (last 50 lines per host)."""
-    config = load_config(options.config_file, options.destination, version=options.version)
-    filters = FilterOptions(roles=options.roles, hosts=options.hosts, primary=options.primary)
-    plan = build_audit_plan(config, filters)
-    hosts = select(config, roles=filters.roles, hosts=filters.hosts, primary=filters.primary).hosts
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_audit_plan(context)
+    hosts = context.selection.hosts
+    execute(context.config, plan, options, output_format,
             report=lambda results: audit_report(hosts, results))
 
 
-def _run_lock(action: str, options: GlobalOptions, output_format: str, message: str = "",
-              who: str = "kdeploy") -> None:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_lock_plan(config, action, LockOptions(
-        roles=options.roles, hosts=options.hosts, primary=options.primary, message=message,
-        performer=who,
-    ))
+def _run_lock(action: str, options: GlobalOptions, output_format: str, message: str = "") -> None:
+    context = command_context(options)
+    plan = build_lock_plan(context, action, message)
     host = plan.extravars["kdeploy_lock_host"]
-    execute(config, plan, options, output_format,
+    execute(context.config, plan, options, output_format,
             report=lambda results: LOCK_REPORTS[action](host, results.get(host, {})))
 
 

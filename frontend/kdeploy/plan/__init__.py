@@ -12,8 +12,6 @@ from kdeploy.plan.lock import (
     AUDIT_REPORT_TASK,
     LOCK_ACTIONS,
     LOCK_REPORT_TASKS,
-    FilterOptions,
-    LockOptions,
     build_audit_plan,
     build_lock_plan,
 )
@@ -24,9 +22,7 @@ __all__ = [
     "AUDIT_REPORT_TASK",
     "LOCK_ACTIONS",
     "LOCK_REPORT_TASKS",
-    "FilterOptions",
     "HostsPlay",
-    "LockOptions",
     "Plan",
     "PlaybookImport",
     "RoleImport",

@@ -26,7 +26,6 @@ from kdeploy.config import Config, load_config
 from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, build_deploy_plan, build_lock_plan
-from kdeploy.plan.lock import LockOptions
 from kdeploy.private_data_dir import write_private_data_dir
 from kdeploy.selection import CommandContext
 
@@ -137,8 +136,8 @@ def test_inventory_and_extra_vars_reach_plays_as_the_literal_text(tmp_path: Path
                                                                   marker: Path) -> None:
     config = hostile_config(tmp_path, marker)
     p = payloads(marker)
-    plan = build_lock_plan(config, "acquire", LockOptions(message=" ".join(p),
-                                                          performer=p[4] + p[2]))
+    plan = build_lock_plan(CommandContext(config, performer=p[4] + p[2]), "acquire",
+                           " ".join(p))
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
     (root / "project" / "dump.yml").write_text(DUMP_PLAYBOOK)
