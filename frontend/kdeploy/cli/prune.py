@@ -10,10 +10,8 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config
-from kdeploy.plan.maintenance import MaintenanceOptions, build_prune_plan
-from kdeploy.selection.context import find_performer
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.plan.maintenance import build_prune_plan
 
 
 @cli.group()
@@ -49,12 +47,6 @@ def containers(options: GlobalOptions, retain: int | None, output_format: str) -
 
 def _run_prune(what: str, options: GlobalOptions, output_format: str,
                retain: int | None = None) -> None:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_prune_plan(config, what, maintenance_options(options), retain=retain)
-    execute(config, plan, options, output_format)
-
-
-def maintenance_options(options: GlobalOptions) -> MaintenanceOptions:
-    """The filters of the global options, and who runs the command."""
-    return MaintenanceOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                              performer=find_performer())
+    context = command_context(options)
+    plan = build_prune_plan(context, what, retain=retain)
+    execute(context.config, plan, options, output_format)

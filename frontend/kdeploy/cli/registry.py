@@ -15,9 +15,8 @@ import click
 from kdeploy import local_docker
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.cli.prune import maintenance_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.config import Config
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan
 from kdeploy.plan.maintenance import build_registry_plan, refuse_local_registry
@@ -43,11 +42,11 @@ def registry() -> None:
 def login(options: GlobalOptions, skip_local: bool, skip_remote: bool,
           output_format: str) -> None:
     """Log in to remote registry locally and remotely."""
-    config = load_config(options.config_file, options.destination, version=options.version)
+    context = command_context(options)
+    config = context.config
     refuse_local_registry(config, "login")
     # Planned first: a config the hosts cannot log in with fails before the local login.
-    plan = None if skip_remote else build_registry_plan(config, "login",
-                                                        maintenance_options(options))
+    plan = None if skip_remote else build_registry_plan(context, "login")
     if not skip_local:
         username, password = local_docker.registry_credentials(config)
         local_docker.docker_login(config.registry, username, password)
@@ -62,10 +61,10 @@ def login(options: GlobalOptions, skip_local: bool, skip_remote: bool,
 def logout(options: GlobalOptions, skip_local: bool, skip_remote: bool,
            output_format: str) -> None:
     """Log out of remote registry locally and remotely."""
-    config = load_config(options.config_file, options.destination, version=options.version)
+    context = command_context(options)
+    config = context.config
     refuse_local_registry(config, "logout")
-    plan = None if skip_remote else build_registry_plan(config, "logout",
-                                                        maintenance_options(options))
+    plan = None if skip_remote else build_registry_plan(context, "logout")
     if not skip_local:
         local_docker.docker_logout(config.registry)
         _say(options, output_format, f"Logged out of {_name(config)} locally")

@@ -16,14 +16,11 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.cli.prune import maintenance_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.errors import UsageError
 from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
-from kdeploy.selection import select
-from kdeploy.selection.context import find_performer
+from kdeploy.selection import CommandContext
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -39,9 +36,8 @@ def server() -> None:
 @output_option
 def bootstrap(options: GlobalOptions, output_format: str) -> None:
     """Set up Docker to run Kamal apps."""
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_bootstrap_plan(config, maintenance_options(options))
-    execute(config, plan, options, output_format)
+    context = command_context(options)
+    execute(context.config, build_bootstrap_plan(context), options, output_format)
 
 
 # Everything after the first word of CMD belongs to CMD (`kdeploy server exec ls -la`).
@@ -55,33 +51,33 @@ def bootstrap(options: GlobalOptions, output_format: str) -> None:
 def exec_command(options: GlobalOptions, interactive: bool, output_format: str,
                  cmd: tuple[str, ...]) -> None:
     """Run a custom command on the server (use --help to show options)."""
-    config = load_config(options.config_file, options.destination, version=options.version)
+    context = command_context(options)
     command = join_command(cmd)
     if interactive:
         if output_format == "json":
             raise UsageError("--output json does not apply to -i (an interactive session)")
-        _exec_interactive(config, options, command)
+        _exec_interactive(context, options, command)
         return
-    plan = build_exec_plan(config, command, maintenance_options(options))
-    hosts = select(config, roles=options.roles, hosts=options.hosts,
-                   primary=options.primary).hosts
+    plan = build_exec_plan(context, command)
+    hosts = context.selection.hosts
     if output_format == "human" and not options.quiet:
         click.secho(f"Running '{command}' on {', '.join(hosts)}...", fg="magenta")
-    execute(config, plan, options, output_format,
+    execute(context.config, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, quiet=options.quiet))
 
 
-def _exec_interactive(config: Config, options: GlobalOptions, command: str) -> None:
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+def _exec_interactive(context: CommandContext, options: GlobalOptions, command: str) -> None:
+    config, selection = context.config, context.selection
     host = selection.primary_host
     if host is None:
         raise UsageError("No host to run the command on: the config has no servers")
     # Kamal runs pre-connect before its first SSH connection, interactive ones included.
-    context = HookContext(config=config, command="server", subcommand="exec",
-                          hosts=selection.hosts, roles=options.roles, performer=find_performer(),
-                          verbosity=verbosity(options.verbose, options.quiet),
-                          skip=options.skip_hooks)
-    run_kamal_hook(context, "pre-connect", click.echo, lock=False)
+    hook_context = HookContext(config=config, command="server", subcommand="exec",
+                               hosts=selection.hosts, roles=context.filters.roles,
+                               performer=context.performer,
+                               verbosity=verbosity(options.verbose, options.quiet),
+                               skip=options.skip_hooks)
+    run_kamal_hook(hook_context, "pre-connect", click.echo, lock=False)
     if not options.quiet:
         click.secho(f"Running '{command}' on {host} interactively...", fg="magenta")
     argv = ssh_argv(config, host, command)
