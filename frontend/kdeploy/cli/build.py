@@ -14,16 +14,15 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.config import Config
 from kdeploy.hooks import HookContext, verbosity
 from kdeploy.image import push_image
 from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
-from kdeploy.plan.pull import PullOptions, build_pull_plan
-from kdeploy.selection import select
-from kdeploy.selection.context import find_performer
+from kdeploy.plan.pull import build_pull_plan
+from kdeploy.selection import CommandContext
 
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Build without using Docker's build cache.")
@@ -39,13 +38,13 @@ def build() -> None:
 @output_option
 def deliver(options: GlobalOptions, output_format: str) -> None:
     """Build app and push app image to registry then pull image on servers."""
-    config = _load(options)
+    context = command_context(options)
     # Planned first: a filter without app hosts fails before anything is built.
-    plan = build_pull_plan(config, _pull_options(options), command="build deliver")
-    _push(config, options, output_format, no_cache=False, subcommand="deliver")
+    plan = build_pull_plan(context, command="build deliver")
+    _push(context, options, output_format, no_cache=False, subcommand="deliver")
     # The build ran pre-connect; Kamal runs it once per command.
     plan = replace(plan, hooks_done=("pre-connect",))
-    _pull(config, plan, options, output_format)
+    _pull(context.config, plan, options, output_format)
 
 
 @build.command()
@@ -54,7 +53,7 @@ def deliver(options: GlobalOptions, output_format: str) -> None:
 @output_option
 def push(options: GlobalOptions, no_cache: bool, output_format: str) -> None:
     """Build and push app image to registry."""
-    _push(_load(options), options, output_format, no_cache=no_cache, subcommand="push")
+    _push(command_context(options), options, output_format, no_cache=no_cache, subcommand="push")
 
 
 @build.command()
@@ -62,31 +61,21 @@ def push(options: GlobalOptions, no_cache: bool, output_format: str) -> None:
 @output_option
 def pull(options: GlobalOptions, output_format: str) -> None:
     """Pull app image from registry onto servers."""
-    config = _load(options)
-    _pull(config, build_pull_plan(config, _pull_options(options)), options, output_format)
+    context = command_context(options)
+    _pull(context.config, build_pull_plan(context), options, output_format)
 
 
-def _load(options: GlobalOptions) -> Config:
-    return load_config(options.config_file, options.destination, version=options.version)
-
-
-def _pull_options(options: GlobalOptions) -> PullOptions:
-    return PullOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                       performer=find_performer())
-
-
-def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cache: bool,
-          subcommand: str) -> None:
+def _push(context: CommandContext, options: GlobalOptions, output_format: str, *,
+          no_cache: bool, subcommand: str) -> None:
+    config = context.config
     output = _output(config, options, output_format)
-    context = HookContext(
-        config=config, command="build", subcommand=subcommand,
-        hosts=select(config, roles=options.roles, hosts=options.hosts,
-                     primary=options.primary).hosts,
-        roles=options.roles, performer=find_performer(),
+    hook_context = HookContext(
+        config=config, command="build", subcommand=subcommand, hosts=context.selection.hosts,
+        roles=context.filters.roles, performer=context.performer,
         verbosity=verbosity(options.verbose, options.quiet), skip=options.skip_hooks,
     )
     push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
-               hook_context=context)
+               hook_context=hook_context)
     # `deliver` reports once, after the pull.
     if isinstance(output, JsonOutput) and subcommand == "push":
         tags = image_tags(config)

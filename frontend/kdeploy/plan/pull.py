@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.model import Plan, PlaybookImport
-from kdeploy.selection import select
+from kdeploy.selection import CommandContext
 
 # The task whose per-host result (the image's `service` label) `build pull` reports
 # (roles/kdeploy_pull); its name is part of the role's interface.
@@ -15,17 +12,7 @@ PULL_REPORT_TASK = "Read the image's service label."
 PULL_COMMANDS = ("build pull", "build deliver")
 
 
-@dataclass(frozen=True)
-class PullOptions:
-    """The options of `kdeploy build pull`: Kamal's host filters and who pulls (audit line)."""
-
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
-
-
-def build_pull_plan(config: Config, options: PullOptions, command: str = "build pull") -> Plan:
+def build_pull_plan(context: CommandContext, command: str = "build pull") -> Plan:
     """Plan the pull of `<repo>:<version>` on the filtered app hosts (Kamal's `build pull`).
 
     Not locked, as in Kamal. `command` is `build deliver` when the pull follows a push: the
@@ -35,6 +22,7 @@ def build_pull_plan(config: Config, options: PullOptions, command: str = "build 
         ConfigError: no version to pull.
         UsageError: the filters leave no app host, or the registry is Kamal's local one.
     """
+    config = context.config
     if command not in PULL_COMMANDS:
         raise UsageError(f"Unknown pull command {command}: use one of {', '.join(PULL_COMMANDS)}")
     image = config.absolute_image
@@ -42,7 +30,7 @@ def build_pull_plan(config: Config, options: PullOptions, command: str = "build 
         # Kamal forwards the local registry's port to every host over SSH while they pull.
         raise UsageError(f"kdeploy cannot pull from a local registry ({config.registry.server}) "
                          "yet: use a registry the hosts can reach")
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    selection = context.selection
     if not selection.app_hosts:
         raise UsageError(f"No app hosts to pull {image} on")
     registry = config.registry
@@ -51,7 +39,7 @@ def build_pull_plan(config: Config, options: PullOptions, command: str = "build 
         imports=(PlaybookImport("build_pull.yml", ("pull",)),),
         # The app hosts only: accessory-only hosts never run the app image.
         limit=",".join(selection.app_hosts),
-        extravars={"kdeploy_version": config.version, "kdeploy_performer": options.performer},
+        extravars={"kdeploy_version": config.version, "kdeploy_performer": context.performer},
         secret_names=tuple(name for name in (registry.username_secret, registry.password_secret)
                            if name),
         entry=f"kdeploy_{command.replace(' ', '_')}",

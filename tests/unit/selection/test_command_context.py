@@ -100,3 +100,17 @@ def test_load_context_keeps_the_version_asked_for_apart_from_the_one_acted_on():
 def test_load_context_fails_like_load_config(tmp_path):
     with pytest.raises(ConfigError, match="Configuration file not found"):
         load_context(tmp_path / "missing.yml")
+
+
+def test_a_builder_refuses_its_own_arguments_before_the_filters_are_resolved():
+    # `kdeploy build pull -r nope` with a local registry: the registry error comes first, as it
+    # did when each builder called select() after its own checks.
+    from kdeploy.plan.pull import build_pull_plan
+
+    local = load_context(FIXTURES / "deploy_with_local_registry.yml", version="v1",
+                         environ={}).config
+    with pytest.raises(UsageError, match="cannot pull from a local registry"):
+        build_pull_plan(CommandContext(local, Filters(roles="nope"), performer="ci"))
+    remote = load_context(FIXTURES / "deploy_with_roles.yml", version="v1", environ={}).config
+    with pytest.raises(UsageError, match="No --roles match for nope"):
+        build_pull_plan(CommandContext(remote, Filters(roles="nope"), performer="ci"))
