@@ -19,11 +19,10 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.app_commands import (
-    AppOptions,
     ExecOptions,
     LogsOptions,
     build_app_exec_plan,
@@ -32,8 +31,6 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
-from kdeploy.selection import select
-from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -49,17 +46,6 @@ def app() -> None:
 # `app boot` (the deploy's boot step on its own) registers on this group as well.
 
 
-def _load(options: GlobalOptions) -> tuple[Config, AppOptions]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    return config, AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                              version=options.version, performer=find_performer())
-
-
-def _app_hosts(config: Config, options: AppOptions) -> tuple[str, ...]:
-    return select(config, roles=options.roles, hosts=options.hosts,
-                  primary=options.primary).app_hosts
-
-
 # Read-only commands (no lock), with their help.
 _READ_ACTIONS = {
     "details": "Show details about the app containers (docker ps per role).",
@@ -69,10 +55,10 @@ _READ_ACTIONS = {
 }
 
 def _run_read(action: str, options: GlobalOptions, output_format: str) -> None:
-    config, app_options = _load(options)
-    plan = build_app_plan(config, action, app_options)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_app_plan(context, action)
+    hosts = context.selection.app_hosts
+    execute(context.config, plan, options, output_format,
             report=lambda results: READ_REPORTS[action](hosts, results, options.quiet))
 
 
@@ -84,8 +70,8 @@ _LOCKED_ACTIONS = {
 }
 
 def _run_locked(action: str, options: GlobalOptions, output_format: str) -> None:
-    config, app_options = _load(options)
-    execute(config, build_app_plan(config, action, app_options), options, output_format)
+    context = command_context(options)
+    execute(context.config, build_app_plan(context, action), options, output_format)
 
 
 def _register(actions: dict[str, str], run: Callable[[str, GlobalOptions, str], None]) -> None:
@@ -113,10 +99,10 @@ _register(_LOCKED_ACTIONS, _run_locked)
 @output_option
 def app_stale_containers(options: GlobalOptions, stop: bool, output_format: str) -> None:
     """Detect the app's stale containers (running versions other than the current one)."""
-    config, app_options = _load(options)
-    plan = build_app_stale_plan(config, app_options, stop)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_app_stale_plan(context, stop)
+    hosts = context.selection.app_hosts
+    execute(context.config, plan, options, output_format,
             report=lambda results: stale_report(hosts, results, stop, options.quiet))
 
 
@@ -137,17 +123,17 @@ def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep:
              grep_options: str | None, follow: bool, skip_timestamps: bool,
              container_id: str | None, output_format: str) -> None:
     """Show log lines from the app on the servers."""
-    config, app_options = _load(options)
+    context = command_context(options)
     logs = LogsOptions(since=since, lines=lines, grep=grep, grep_options=grep_options,
                        follow=follow, skip_timestamps=skip_timestamps, container_id=container_id)
     if follow:
-        plan = build_app_ssh_plan(config, app_options, "follow_logs", logs=logs)
-        _run_over_ssh(config, plan, options, output_format,
+        plan = build_app_ssh_plan(context, "follow_logs", logs=logs)
+        _run_over_ssh(context.config, plan, options, output_format,
                       lambda host, _: f"Following logs on {host}...")
         return
-    plan = build_app_logs_plan(config, app_options, logs)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    plan = build_app_logs_plan(context, logs)
+    hosts = context.selection.app_hosts
+    execute(context.config, plan, options, output_format,
             report=lambda results: logs_report(hosts, results, options.quiet))
 
 
@@ -165,21 +151,20 @@ def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep:
 def app_exec(options: GlobalOptions, interactive: bool, reuse: bool, env: tuple[str, ...],
              detach: bool, output_format: str, cmd: tuple[str, ...]) -> None:
     """Run CMD in app containers on the servers (a new container per role unless --reuse)."""
-    config, app_options = _load(options)
+    context = command_context(options)
     exec_options = ExecOptions(command=cmd, interactive=interactive, reuse=reuse,
                                env=parse_env(env), detach=detach)
     if interactive:
         kind = "exec_reuse" if reuse else "exec"
-        plan = build_app_ssh_plan(config, app_options, kind, exec_options=exec_options,
-                                  tty=stdin_is_tty())
+        plan = build_app_ssh_plan(context, kind, exec_options=exec_options, tty=stdin_is_tty())
         where = "existing" if reuse else "new"
-        _run_over_ssh(config, plan, options, output_format, lambda host, version: (
+        _run_over_ssh(context.config, plan, options, output_format, lambda host, version: (
             f"Launching interactive command with version {version} via SSH from {where} "
             f"container on {host}..."))
         return
-    plan = build_app_exec_plan(config, app_options, exec_options)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    plan = build_app_exec_plan(context, exec_options)
+    hosts = context.selection.app_hosts
+    execute(context.config, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, options.quiet))
 
 
