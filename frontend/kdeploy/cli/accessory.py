@@ -17,9 +17,9 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.app import by_host, output_of, run_ssh, stdin_is_tty
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.cli.remove import can_ask
-from kdeploy.config import Config, load_config
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
     AccessoryLogsOptions,
@@ -31,7 +31,6 @@ from kdeploy.plan.accessory import (
     build_accessory_ssh_plan,
 )
 from kdeploy.plan.model import Plan
-from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -44,25 +43,18 @@ def accessory() -> None:
     """Manage accessories (db/redis/search): Kamal's `accessory` commands."""
 
 
-def _load(options: GlobalOptions, purge: bool = False,
-          rolling: bool = False) -> tuple[Config, AccessoryOptions]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    return config, AccessoryOptions(roles=options.roles, hosts=options.hosts,
-                                    primary=options.primary, performer=find_performer(),
-                                    purge=purge, rolling=rolling)
-
-
 def _run(action: str, name: str, options: GlobalOptions, output_format: str,
          purge: bool = False, rolling: bool = False) -> None:
-    config, acc_options = _load(options, purge=purge, rolling=rolling)
-    hosts = accessory_hosts(config, name, acc_options)
+    context = command_context(options)
+    hosts = accessory_hosts(context, name)
     if not hosts:
         # Kamal does nothing either (`-r web` drops accessories on dedicated hosts).
         click.echo(f"No hosts of accessory {name} inside the filters: nothing to {action}")
         return
-    plan = build_accessory_plan(config, action, name, acc_options)
+    plan = build_accessory_plan(context, action, name,
+                                AccessoryOptions(purge=purge, rolling=rolling))
     report = REPORTS.get(action)
-    execute(config, plan, options, output_format,
+    execute(context.config, plan, options, output_format,
             report=None if report is None else lambda results: report(hosts, results, options))
 
 
@@ -136,17 +128,17 @@ def accessory_logs(options: GlobalOptions, since: str | None, lines: int | None,
                    grep: str | None, grep_options: str | None, follow: bool,
                    skip_timestamps: bool, output_format: str, name: str) -> None:
     """Show log lines from accessory NAME on its hosts."""
-    config, acc_options = _load(options)
+    context = command_context(options)
     logs = AccessoryLogsOptions(since=since, lines=lines, grep=grep, grep_options=grep_options,
                                 skip_timestamps=skip_timestamps)
     if follow:
-        plan = build_accessory_ssh_plan(config, name, acc_options, "follow_logs", logs=logs)
-        _run_over_ssh(config, plan, options, output_format,
+        plan = build_accessory_ssh_plan(context, name, "follow_logs", logs=logs)
+        _run_over_ssh(context.config, plan, options, output_format,
                       lambda host: f"Following logs on {host}...")
         return
-    plan = build_accessory_logs_plan(config, name, acc_options, logs)
-    hosts = accessory_hosts(config, name, acc_options)
-    execute(config, plan, options, output_format,
+    plan = build_accessory_logs_plan(context, name, logs)
+    hosts = accessory_hosts(context, name)
+    execute(context.config, plan, options, output_format,
             report=lambda results: logs_report(hosts, results, options))
 
 
@@ -162,20 +154,19 @@ def accessory_logs(options: GlobalOptions, since: str | None, lines: int | None,
 def accessory_exec(options: GlobalOptions, interactive: bool, reuse: bool, output_format: str,
                    name: str, cmd: tuple[str, ...]) -> None:
     """Run CMD in accessory NAME on its hosts (a new container unless --reuse)."""
-    config, acc_options = _load(options)
+    context = command_context(options)
     where = "existing" if reuse else "new"
     if interactive:
         kind = "exec_reuse" if reuse else "exec"
-        plan = build_accessory_ssh_plan(config, name, acc_options, kind, command=cmd,
-                                        tty=stdin_is_tty())
-        _run_over_ssh(config, plan, options, output_format, lambda host: (
+        plan = build_accessory_ssh_plan(context, name, kind, command=cmd, tty=stdin_is_tty())
+        _run_over_ssh(context.config, plan, options, output_format, lambda host: (
             f"Launching interactive command via SSH from {where} container on {host}..."))
         return
-    plan = build_accessory_exec_plan(config, name, acc_options, cmd, reuse)
-    hosts = accessory_hosts(config, name, acc_options)
+    plan = build_accessory_exec_plan(context, name, cmd, reuse)
+    hosts = accessory_hosts(context, name)
     if not options.quiet and output_format == "human":
         click.echo(f"Launching command from {where} container...")
-    execute(config, plan, options, output_format,
+    execute(context.config, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, options))
 
 

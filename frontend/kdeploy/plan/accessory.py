@@ -3,7 +3,8 @@
 Each plan imports one part playbook per accessory (`playbooks/accessory_<action>.yml`, tags
 `[accessory, accessory_<name>]`, vars `{kdeploy_accessory_name: <name>}`) in config order, limited
 to the accessories' hosts inside Kamal's filters; the commands that change containers take the
-deploy lock around them, as Kamal's `with_lock` does. Pure: Config and options in, a Plan out.
+deploy lock around them, as Kamal's `with_lock` does. Pure: a command's context and options in,
+a Plan out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.setup import destination_check
-from kdeploy.selection import Selection, select
+from kdeploy.selection import CommandContext
 
 # Part playbook(s) of each action, in order (restart is Kamal's stop then start).
 PARTS = {
@@ -50,12 +51,8 @@ SSH_COMMANDS = ("follow_logs", "exec", "exec_reuse")
 
 @dataclass(frozen=True)
 class AccessoryOptions:
-    """Kamal's global filters, who runs the command, and the options of its subcommands."""
+    """The options of `accessory remove` and `accessory upgrade` (the filters are the context's)."""
 
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
     purge: bool = False  # remove: also delete directories and named volumes
     rolling: bool = False  # upgrade: one host at a time
 
@@ -93,19 +90,19 @@ def to_sentence(words: tuple[str, ...]) -> str:
     return f"{', '.join(words[:-1])}, and {words[-1]}"
 
 
-def accessory_hosts(config: Config, name: str,
-                    options: AccessoryOptions) -> dict[str, tuple[str, ...]]:
+def accessory_hosts(context: CommandContext, name: str) -> dict[str, tuple[str, ...]]:
     """Each named accessory's hosts inside the filters (Kamal: accessory_hosts & accessory.hosts).
 
     `-r web` keeps accessories on web's hosts and drops those on dedicated hosts; an accessory
     with no host left is not in the result.
     """
-    selection = _selection(config, options)
-    return {acc: selection.accessory_hosts[acc] for acc in accessory_names(config, name)
+    selection = context.selection
+    return {acc: selection.accessory_hosts[acc] for acc in accessory_names(context.config, name)
             if acc in selection.accessory_hosts}
 
 
-def build_accessory_plan(config: Config, action: str, name: str, options: AccessoryOptions,
+def build_accessory_plan(context: CommandContext, action: str, name: str,
+                         options: AccessoryOptions = AccessoryOptions(),
                          extravars: dict[str, Any] | None = None) -> Plan:
     """Plan `accessory boot|reboot|upgrade|start|stop|restart|remove|details NAME|all`.
 
@@ -115,14 +112,14 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
     """
     if action not in PARTS:
         raise UsageError(f"Unknown accessory action {action}")
-    selection = _selection(config, options)
-    hosts = accessory_hosts(config, name, options)
+    config, selection = context.config, context.selection
+    hosts = accessory_hosts(context, name)
     if not hosts:
         raise UsageError(f"No hosts of accessory {name} match the filters")
     imports = [PlaybookImport(part, ("accessory", accessory_tag(acc)),
                               {"kdeploy_accessory_name": acc})
                for acc in hosts for part in PARTS[action]]
-    variables: dict[str, Any] = {"kdeploy_performer": options.performer, **(extravars or {})}
+    variables: dict[str, Any] = {"kdeploy_performer": context.performer, **(extravars or {})}
     if action in REPORTED:
         imports.append(PlaybookImport(REPORT_PART, ("accessory",)))
         variables["kdeploy_accessory_report"] = True
@@ -141,7 +138,7 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
                    PlaybookImport("lock_release.yml", ("lock",))]
         # The lock play targets the filtered primary host by name: it must be inside the limit.
         limit_hosts[lock_host] = None
-        variables |= command_lock_vars(config, selection, options.performer)
+        variables |= command_lock_vars(config, selection, context.performer)
     return Plan(
         command=f"accessory {action}",
         imports=tuple(imports),
@@ -154,11 +151,11 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
     )
 
 
-def build_accessory_logs_plan(config: Config, name: str, options: AccessoryOptions,
+def build_accessory_logs_plan(context: CommandContext, name: str,
                               logs: AccessoryLogsOptions) -> Plan:
     """Plan `accessory logs NAME` on its hosts (Kamal: 100 lines unless --since or --grep)."""
     lines = logs.lines if logs.lines is not None else (-1 if logs.since or logs.grep else 100)
-    return build_accessory_plan(config, "logs", name, options, {
+    return build_accessory_plan(context, "logs", name, extravars={
         "kdeploy_accessory_logs_since": logs.since or "",
         "kdeploy_accessory_logs_lines": lines,
         "kdeploy_accessory_logs_grep": logs.grep or "",
@@ -167,19 +164,19 @@ def build_accessory_logs_plan(config: Config, name: str, options: AccessoryOptio
     })
 
 
-def build_accessory_exec_plan(config: Config, name: str, options: AccessoryOptions,
-                              command: tuple[str, ...], reuse: bool) -> Plan:
+def build_accessory_exec_plan(context: CommandContext, name: str, command: tuple[str, ...],
+                              reuse: bool) -> Plan:
     """Plan `accessory exec NAME CMD` on its hosts: a new container each, or `docker exec`.
 
     Raises:
         UsageError: no command, or the accessory is `all`.
     """
-    accessory = _single(config, name)
-    return build_accessory_plan(config, "exec", accessory, options,
-                                _exec_vars(config, accessory, command, reuse))
+    accessory = _single(context.config, name)
+    return build_accessory_plan(context, "exec", accessory,
+                                extravars=_exec_vars(context.config, accessory, command, reuse))
 
 
-def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOptions, kind: str,
+def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,
                              logs: AccessoryLogsOptions | None = None,
                              command: tuple[str, ...] = (), tty: bool = True) -> Plan:
     """Plan the preparation of `logs --follow` / `exec --interactive` on the accessory's first host.
@@ -192,8 +189,9 @@ def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOption
     """
     if kind not in SSH_COMMANDS:
         raise UsageError(f"Unknown ssh command {kind}")
+    config = context.config
     accessory = _single(config, name)
-    hosts = accessory_hosts(config, accessory, options)
+    hosts = accessory_hosts(context, accessory)
     if not hosts:
         raise UsageError(f"No hosts of accessory {accessory} match the filters")
     host = hosts[accessory][0]
@@ -243,10 +241,6 @@ def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool)
         "kdeploy_accessory_exec_reuse": reuse,
         "kdeploy_accessory_option_args": docker_run_args(config.accessory(name).options),
     }
-
-
-def _selection(config: Config, options: AccessoryOptions) -> Selection:
-    return select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
 
 
 def _secret_names(config: Config, names: tuple[str, ...], action: str) -> tuple[str, ...]:
