@@ -37,7 +37,7 @@ def _parts(plan) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def
 
 
 def test_boot_locks_and_reaches_only_the_proxy_roles_hosts() -> None:
-    plan = build_proxy_plan(_config(), "boot", ProxyOptions())
+    plan = build_proxy_plan(context(_config()), "boot")
     assert _parts(plan) == [("lock_acquire.yml", None), ("proxy_boot.yml", ",".join(WEB)),
                             ("lock_release.yml", None)]
     assert plan.command == "proxy boot" and plan.lock_host == "10.0.3.1"
@@ -46,13 +46,13 @@ def test_boot_locks_and_reaches_only_the_proxy_roles_hosts() -> None:
 
 
 def test_restart_is_stop_then_start_inside_one_lock() -> None:
-    plan = build_proxy_plan(_config(), "restart", ProxyOptions())
+    plan = build_proxy_plan(context(_config()), "restart")
     assert [part for part, _ in _parts(plan)] == [
         "lock_acquire.yml", "proxy_stop.yml", "proxy_start.yml", "lock_release.yml"]
 
 
 def test_rolling_reboot_is_one_import_per_host_with_hooks_around_each() -> None:
-    plan = build_proxy_plan(_config(), "reboot", ProxyOptions(rolling=True))
+    plan = build_proxy_plan(context(_config()), "reboot", ProxyOptions(rolling=True))
     assert _parts(plan)[1:3] == [("proxy_reboot.yml", "10.0.3.1"),
                                  ("proxy_reboot.yml", "10.0.3.2")]
     points = [(point.hook, point.hosts) for point in hook_points(plan)]
@@ -69,35 +69,35 @@ def test_rolling_reboot_is_one_import_per_host_with_hooks_around_each() -> None:
 
 
 def test_reboot_without_rolling_is_one_group_of_every_proxy_host() -> None:
-    plan = build_proxy_plan(_config(), "reboot", ProxyOptions())
+    plan = build_proxy_plan(context(_config()), "reboot")
     assert _parts(plan)[1] == ("proxy_reboot.yml", ",".join(WEB))
     assert [point.hosts for point in hook_points(plan)][1:] == [WEB, WEB]
 
 
 def test_filters_narrow_the_proxy_hosts_and_the_lock_host_joins_the_limit() -> None:
-    plan = build_proxy_plan(_config(), "stop", ProxyOptions(hosts="10.0.3.2"))
+    plan = build_proxy_plan(context(_config(), hosts="10.0.3.2"), "stop")
     assert _parts(plan)[1] == ("proxy_stop.yml", "10.0.3.2")
     assert plan.limit == "10.0.3.2"
 
 
 def test_no_proxy_host_inside_the_filters_is_a_clear_error() -> None:
     with pytest.raises(UsageError, match="No proxy hosts inside the filters"):
-        build_proxy_plan(_config(), "boot", ProxyOptions(roles="workers"))
+        build_proxy_plan(context(_config(), roles="workers"), "boot")
 
 
 def test_remove_passes_force_and_details_reads_without_the_lock() -> None:
-    remove = build_proxy_plan(_config(), "remove", ProxyOptions(force=True))
+    remove = build_proxy_plan(context(_config()), "remove", ProxyOptions(force=True))
     assert remove.extravars["kdeploy_proxy_force"] is True
-    details = build_proxy_plan(_config(version=None), "details", ProxyOptions())
+    details = build_proxy_plan(context(_config(version=None)), "details")
     assert _parts(details) == [("proxy_details.yml", ",".join(WEB))]
     assert details.lock_host is None and details.report_task == "Read the proxy details."
 
 
 def test_logs_default_to_100_lines_unless_since_or_grep() -> None:
-    plain = build_proxy_logs_plan(_config(), ProxyOptions(), ProxyLogsOptions())
+    plain = build_proxy_logs_plan(context(_config()), ProxyLogsOptions())
     assert plain.extravars["kdeploy_proxy_logs_lines"] == 100
     assert plain.extravars["kdeploy_proxy_logs_timestamps"] is True
-    grep = build_proxy_logs_plan(_config(), ProxyOptions(),
+    grep = build_proxy_logs_plan(context(_config()),
                                  ProxyLogsOptions(grep="GET", skip_timestamps=True))
     assert grep.extravars["kdeploy_proxy_logs_lines"] is None
     assert grep.extravars["kdeploy_proxy_logs_timestamps"] is False

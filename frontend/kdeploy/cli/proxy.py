@@ -18,8 +18,8 @@ from kdeploy.cli import cli
 from kdeploy.cli.accessory import _confirm
 from kdeploy.cli.app import by_host, output_of, run_ssh
 from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.proxy import host_proxy
 from kdeploy.plan.proxy import (
@@ -27,10 +27,8 @@ from kdeploy.plan.proxy import (
     ProxyOptions,
     build_proxy_logs_plan,
     build_proxy_plan,
-    proxy_hosts,
+    proxy_targets,
 )
-from kdeploy.selection import select
-from kdeploy.selection.context import find_performer
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -41,24 +39,13 @@ def proxy() -> None:
     """Manage the proxy in front of the web roles: Kamal's `proxy` commands."""
 
 
-def _load(options: GlobalOptions, **extra: Any) -> tuple[Config, ProxyOptions]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    return config, ProxyOptions(roles=options.roles, hosts=options.hosts,
-                                primary=options.primary, performer=find_performer(), **extra)
-
-
 def _run(action: str, options: GlobalOptions, output_format: str, **extra: Any) -> None:
-    config, proxy_options = _load(options, **extra)
-    plan = build_proxy_plan(config, action, proxy_options)
-    hosts = _hosts(config, proxy_options)
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_proxy_plan(context, action, ProxyOptions(**extra))
+    hosts = proxy_targets(context.config, context.selection)
+    execute(context.config, plan, options, output_format,
             report=(lambda results: proxy_report(hosts, results, options.quiet))
             if action == "details" else None)
-
-
-def _hosts(config: Config, proxy_options: ProxyOptions) -> tuple[str, ...]:
-    return proxy_hosts(config, select(config, roles=proxy_options.roles,
-                                      hosts=proxy_options.hosts, primary=proxy_options.primary))
 
 
 # The commands that take only the global options, with their help: one definition for all.
@@ -120,14 +107,14 @@ def proxy_remove(options: GlobalOptions, force: bool, output_format: str) -> Non
 def proxy_logs(options: GlobalOptions, since: str | None, lines: int | None, grep: str | None,
                follow: bool, skip_timestamps: bool, output_format: str) -> None:
     """Show log lines from the proxy on its hosts."""
-    config, proxy_options = _load(options)
-    hosts = _hosts(config, proxy_options)
+    context = command_context(options)
+    hosts = proxy_targets(context.config, context.selection)
     if follow:
-        _follow(config, hosts, grep, not skip_timestamps)
+        _follow(context.config, hosts, grep, not skip_timestamps)
         return
     logs = ProxyLogsOptions(since=since, lines=lines, grep=grep, skip_timestamps=skip_timestamps)
-    plan = build_proxy_logs_plan(config, proxy_options, logs)
-    execute(config, plan, options, output_format,
+    plan = build_proxy_logs_plan(context, logs)
+    execute(context.config, plan, options, output_format,
             report=lambda results: proxy_report(hosts, results, options.quiet))
 
 

@@ -17,7 +17,7 @@ from kdeploy.errors import UsageError
 from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
-from kdeploy.plan.proxy import proxy_hosts, proxy_part
+from kdeploy.plan.proxy import proxy_part, proxy_targets
 from kdeploy.selection import CommandContext, Selection
 
 # The task of each part whose per-host results the command prints (roles/kdeploy_app_ops).
@@ -173,7 +173,7 @@ def build_remove_plan(context: CommandContext) -> Plan:
     config, selection = context.config, context.selection
     if selection.primary_host is None:
         raise UsageError("No host to hold the deploy lock: the config has no servers")
-    proxied = proxy_hosts(config, selection)
+    proxied = proxy_targets(config, selection)
     imports = (
         PlaybookImport("lock_acquire.yml", ("lock",)),
         PlaybookImport("app_remove.yml", ("app",)),
@@ -207,7 +207,7 @@ def build_details_plan(context: CommandContext) -> Plan:
         raise UsageError("No hosts to show details of")
     extravars = _role_vars(config, selection) | {
         "kdeploy_app_ops_accessories": list(selection.accessory_hosts),
-        "kdeploy_app_ops_proxy_hosts": list(proxy_hosts(config, selection)),
+        "kdeploy_app_ops_proxy_hosts": list(proxy_targets(config, selection)),
     }
     return Plan(
         command="details",

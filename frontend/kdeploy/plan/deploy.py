@@ -16,7 +16,7 @@ from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
-from kdeploy.plan.proxy import proxy_check, proxy_hosts, proxy_part
+from kdeploy.plan.proxy import proxy_check, proxy_part, proxy_targets
 from kdeploy.plan.setup import app_secret_names, proxy_notices
 from kdeploy.selection import CommandContext, Selection
 
@@ -52,7 +52,7 @@ def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
     if not selection.app_hosts:
         roles = context.filters.roles
         raise UsageError(f"No app hosts to {command}" + (f" for --roles {roles}" if roles else ""))
-    proxied = proxy_hosts(config, selection) if command == "deploy" else ()
+    proxied = proxy_targets(config, selection) if command == "deploy" else ()
     imports: list[PlaybookImport | HostsPlay] = [
         # A proxy running another image than the pinned one stops the deploy before it starts.
         *((proxy_check(proxied),) if proxied else ()),

@@ -9,9 +9,8 @@ from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
-from kdeploy.plan.proxy import CHECK_PART
+from kdeploy.plan.proxy import CHECK_PART, proxy_targets
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
-from kdeploy.plan.proxy import proxy_hosts as filtered_proxy_hosts
 from kdeploy.selection import CommandContext, Selection
 
 # The second hosts play of setup: the app roles, once every accessory is up.
@@ -126,7 +125,7 @@ def _filtered_selection(
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     config, selection = context.config, context.selection
     tags = ["lock", "bootstrap", *(app_tag(role.name) for role in selection.roles)]
-    if filtered_proxy_hosts(config, selection):
+    if proxy_targets(config, selection):
         tags += PROXY_TAGS
     if options.with_accessories:
         tags += [accessory_tag(name) for name in selection.accessory_hosts]
