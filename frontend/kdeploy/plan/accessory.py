@@ -251,8 +251,7 @@ def _secret_names(config: Config, names: tuple[str, ...], action: str) -> tuple[
     for name in names:
         accessory = config.accessory(name)
         found += accessory.env.secret.values()
-        registry = accessory.registry or (None if config.registry.local else config.registry)
-        if registry is not None:
-            found += [secret for secret in (registry.username_secret, registry.password_secret)
-                      if secret]
+        # Its own registry, else the app's (which needs no login when it is Kamal's local one).
+        found += (accessory.registry.secret_names if accessory.registry
+                  else config.registry.login_secret_names)
     return tuple(dict.fromkeys(found))

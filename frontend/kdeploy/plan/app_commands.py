@@ -113,8 +113,10 @@ def build_app_exec_plan(context: CommandContext, exec_options: ExecOptions) -> P
     selection = _app_selection(context)
     extravars = _role_vars(context.config, selection) | _exec_vars(context, exec_options, command)
     extravars["kdeploy_performer"] = context.performer
+    # A new container may pull: it needs the registry login; a reused one does not.
+    secrets = () if exec_options.reuse else context.config.registry.login_secret_names
     return _read_plan("app exec", "app_exec.yml", selection, extravars, APP_REPORT_TASKS["exec"],
-                      secrets=() if exec_options.reuse else _registry_secrets(context.config))
+                      secrets=secrets)
 
 
 def build_app_ssh_plan(context: CommandContext, kind: str, logs: LogsOptions | None = None,
@@ -154,7 +156,7 @@ def build_app_ssh_plan(context: CommandContext, kind: str, logs: LogsOptions | N
         imports=(PlaybookImport("app_ssh_command.yml", ("app",)),),
         limit=host,
         extravars=extravars,
-        secret_names=_registry_secrets(context.config) if kind == "exec" else (),
+        secret_names=context.config.registry.login_secret_names if kind == "exec" else (),
         entry="kdeploy_app_ssh_command",
         report_task=APP_REPORT_TASKS["ssh_command"],
     )
@@ -319,10 +321,3 @@ def _exec_vars(context: CommandContext, exec_options: ExecOptions,
     if config.version is not None:
         extravars["kdeploy_version"] = config.version
     return extravars
-
-
-def _registry_secrets(config: Config) -> tuple[str, ...]:
-    registry = config.registry
-    if registry.local:
-        return ()
-    return tuple(name for name in (registry.username_secret, registry.password_secret) if name)

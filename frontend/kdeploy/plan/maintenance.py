@@ -73,12 +73,11 @@ def build_registry_plan(context: CommandContext, action: str) -> Plan:
         raise UsageError("registry/password: the hosts log in only with a password from "
                          ".kamal/secrets (password: [NAME]); use -R to log in locally only")
     _require_hosts(context, f"registry {action}")
-    secrets = (registry.username_secret, registry.password_secret) if action == "login" else ()
     return Plan(
         command=f"registry {action}",
         imports=(PlaybookImport(f"registry_{action}.yml", ("registry",)),),
         limit=_limit(context),
-        secret_names=tuple(name for name in secrets if name),
+        secret_names=registry.secret_names if action == "login" else (),
         entry=f"kdeploy_registry_{action}",
     )
 

@@ -116,7 +116,8 @@ def build_proxy_plan(context: CommandContext, action: str,
         imports=tuple(imports),
         limit=",".join(host for host in limit if host),
         extravars=variables,
-        secret_names=_registry_secrets(config) if action in ("boot", "reboot") else (),
+        # Kamal logs in to the app's registry on the proxy hosts before it runs the proxy.
+        secret_names=config.registry.login_secret_names if action in ("boot", "reboot") else (),
         lock_host=lock_host,
         entry=f"kdeploy_proxy_{action}",
         report_task=REPORT_TASKS.get(action),
@@ -138,11 +139,3 @@ def build_proxy_logs_plan(context: CommandContext, logs: ProxyLogsOptions) -> Pl
 def proxy_check(hosts: tuple[str, ...]) -> PlaybookImport:
     """The check, before the lock, that every running proxy runs the pinned image."""
     return proxy_part(CHECK_PART, hosts)
-
-
-def _registry_secrets(config: Config) -> tuple[str, ...]:
-    # Kamal logs in to the app's registry on the proxy hosts before it runs the proxy.
-    registry = config.registry
-    if registry.local:
-        return ()
-    return tuple(name for name in (registry.username_secret, registry.password_secret) if name)

@@ -33,15 +33,13 @@ def build_pull_plan(context: CommandContext, command: str = "build pull") -> Pla
     selection = context.selection
     if not selection.app_hosts:
         raise UsageError(f"No app hosts to pull {image} on")
-    registry = config.registry
     return Plan(
         command=command,
         imports=(PlaybookImport("build_pull.yml", ("pull",)),),
         # The app hosts only: accessory-only hosts never run the app image.
         limit=",".join(selection.app_hosts),
         extravars={"kdeploy_version": config.version, "kdeploy_performer": context.performer},
-        secret_names=tuple(name for name in (registry.username_secret, registry.password_secret)
-                           if name),
+        secret_names=config.registry.secret_names,
         entry=f"kdeploy_{command.replace(' ', '_')}",
         report_task=PULL_REPORT_TASK,
     )

@@ -169,10 +169,7 @@ def proxy_notices(config: Config, selection: Selection) -> tuple[str, ...]:
 
 def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
     """The secrets an app boot of the selection needs: registry login, roles' env, certificates."""
-    names: list[str] = []
-    registry = config.registry
-    if not registry.local:
-        names += [name for name in (registry.username_secret, registry.password_secret) if name]
+    names = list(config.registry.login_secret_names)
     for role in selection.roles:
         for host in selection.role_hosts.get(role.name, ()):
             names += role.env_for_host(host).secret.values()
