@@ -23,6 +23,7 @@ from kdeploy.selection import matches_pattern
 
 if TYPE_CHECKING:
     from kdeploy.config import Config
+    from kdeploy.selection import CommandContext
 
 # Kamal's hooks that get every secret in their environment (`run_hook …, secrets: true`).
 SECRET_HOOKS = frozenset({"pre-connect", "pre-deploy", "post-deploy"})
@@ -56,6 +57,29 @@ class HookRun:
     returncode: int
     stdout: str
     stderr: str
+
+
+def hook_context(context: CommandContext, command: str, *, verbosity: str = "info",
+                 skip: bool = False, performer: object = None) -> HookContext:
+    """What the hooks of one command are told, from the command's context.
+
+    Args:
+        context: the command's config, filters, selection and performer.
+        command: the command as kdeploy names it; `lock acquire` is Kamal's command `lock` with
+            subcommand `acquire`.
+        verbosity: debug (-v), info or error (-q).
+        skip: -H/--skip-hooks.
+        performer: who runs it when the plan already says (else the context's performer).
+
+    Raises:
+        UsageError: the filters match nothing (the selection is worked out here on first use).
+    """
+    name, _, subcommand = command.partition(" ")
+    hosts = context.selection.hosts
+    return HookContext(config=context.config, command=name, subcommand=subcommand or None,
+                       hosts=hosts, roles=context.filters.roles,
+                       performer=str(performer or context.performer), verbosity=verbosity,
+                       skip=skip)
 
 
 def verbosity(verbose: bool, quiet: bool) -> str:

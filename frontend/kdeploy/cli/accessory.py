@@ -19,7 +19,6 @@ from kdeploy.cli.app import by_host, output_of, run_ssh, stdin_is_tty
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.cli.remove import can_ask
-from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
     AccessoryLogsOptions,
@@ -31,6 +30,7 @@ from kdeploy.plan.accessory import (
     build_accessory_ssh_plan,
 )
 from kdeploy.plan.model import Plan
+from kdeploy.selection import CommandContext
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -54,7 +54,7 @@ def _run(action: str, name: str, options: GlobalOptions, output_format: str,
     plan = build_accessory_plan(context, action, name,
                                 AccessoryOptions(purge=purge, rolling=rolling))
     report = REPORTS.get(action)
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=None if report is None else lambda results: report(hosts, results, options))
 
 
@@ -133,12 +133,12 @@ def accessory_logs(options: GlobalOptions, since: str | None, lines: int | None,
                                 skip_timestamps=skip_timestamps)
     if follow:
         plan = build_accessory_ssh_plan(context, name, "follow_logs", logs=logs)
-        _run_over_ssh(context.config, plan, options, output_format,
+        _run_over_ssh(context, plan, options, output_format,
                       lambda host: f"Following logs on {host}...")
         return
     plan = build_accessory_logs_plan(context, name, logs)
     hosts = accessory_hosts(context, name)
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: logs_report(hosts, results, options))
 
 
@@ -159,14 +159,14 @@ def accessory_exec(options: GlobalOptions, interactive: bool, reuse: bool, outpu
     if interactive:
         kind = "exec_reuse" if reuse else "exec"
         plan = build_accessory_ssh_plan(context, name, kind, command=cmd, tty=stdin_is_tty())
-        _run_over_ssh(context.config, plan, options, output_format, lambda host: (
+        _run_over_ssh(context, plan, options, output_format, lambda host: (
             f"Launching interactive command via SSH from {where} container on {host}..."))
         return
     plan = build_accessory_exec_plan(context, name, cmd, reuse)
     hosts = accessory_hosts(context, name)
     if not options.quiet and output_format == "human":
         click.echo(f"Launching command from {where} container...")
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, options))
 
 
@@ -180,8 +180,9 @@ def _confirm(confirmed: bool, question: str, command: str) -> None:
         sys.exit(0)
 
 
-def _run_over_ssh(config: Config, plan: Plan, options: GlobalOptions, output_format: str,
+def _run_over_ssh(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
                   announce: Callable[[str], str]) -> None:
+    config = context.config
     host = plan.extravars["kdeploy_accessory_ssh_host"]
     rendered: dict[str, str] = {}
 
@@ -192,7 +193,7 @@ def _run_over_ssh(config: Config, plan: Plan, options: GlobalOptions, output_for
         return (f"{announce(host)}\n{' '.join(argv)}",
                 {"host": host, "command": rendered["command"], "ssh": argv})
 
-    execute(config, plan, options, output_format, report=report)
+    execute(context, plan, options, output_format, report=report)
     if not rendered.get("command"):
         raise UsageError(f"Could not prepare the command on {host}")
     sys.exit(run_ssh(ssh_argv(config, host, rendered["command"])))

@@ -20,7 +20,6 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
-from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.plan.app_commands import (
     ExecOptions,
@@ -31,6 +30,7 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
+from kdeploy.selection import CommandContext
 from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
@@ -58,7 +58,7 @@ def _run_read(action: str, options: GlobalOptions, output_format: str) -> None:
     context = command_context(options)
     plan = build_app_plan(context, action)
     hosts = context.selection.app_hosts
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: READ_REPORTS[action](hosts, results, options.quiet))
 
 
@@ -71,7 +71,7 @@ _LOCKED_ACTIONS = {
 
 def _run_locked(action: str, options: GlobalOptions, output_format: str) -> None:
     context = command_context(options)
-    execute(context.config, build_app_plan(context, action), options, output_format)
+    execute(context, build_app_plan(context, action), options, output_format)
 
 
 def _register(actions: dict[str, str], run: Callable[[str, GlobalOptions, str], None]) -> None:
@@ -102,7 +102,7 @@ def app_stale_containers(options: GlobalOptions, stop: bool, output_format: str)
     context = command_context(options)
     plan = build_app_stale_plan(context, stop)
     hosts = context.selection.app_hosts
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: stale_report(hosts, results, stop, options.quiet))
 
 
@@ -128,12 +128,12 @@ def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep:
                        follow=follow, skip_timestamps=skip_timestamps, container_id=container_id)
     if follow:
         plan = build_app_ssh_plan(context, "follow_logs", logs=logs)
-        _run_over_ssh(context.config, plan, options, output_format,
+        _run_over_ssh(context, plan, options, output_format,
                       lambda host, _: f"Following logs on {host}...")
         return
     plan = build_app_logs_plan(context, logs)
     hosts = context.selection.app_hosts
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: logs_report(hosts, results, options.quiet))
 
 
@@ -158,13 +158,13 @@ def app_exec(options: GlobalOptions, interactive: bool, reuse: bool, env: tuple[
         kind = "exec_reuse" if reuse else "exec"
         plan = build_app_ssh_plan(context, kind, exec_options=exec_options, tty=stdin_is_tty())
         where = "existing" if reuse else "new"
-        _run_over_ssh(context.config, plan, options, output_format, lambda host, version: (
+        _run_over_ssh(context, plan, options, output_format, lambda host, version: (
             f"Launching interactive command with version {version} via SSH from {where} "
             f"container on {host}..."))
         return
     plan = build_app_exec_plan(context, exec_options)
     hosts = context.selection.app_hosts
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, options.quiet))
 
 
@@ -188,8 +188,9 @@ def stdin_is_tty() -> bool:
     return sys.stdin.isatty()
 
 
-def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_format: str,
+def _run_over_ssh(context: CommandContext, plan: Any, options: GlobalOptions, output_format: str,
                   announce: Callable[[str, str], str]) -> None:
+    config = context.config
     host = plan.extravars["kdeploy_app_ops_primary_host"]
     rendered: dict[str, str] = {}
 
@@ -201,7 +202,7 @@ def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_form
                 {"host": host, "version": rendered["version"] or None,
                  "command": rendered["command"], "ssh": argv})
 
-    execute(config, plan, options, output_format, report=report)
+    execute(context, plan, options, output_format, report=report)
     if not rendered.get("command"):
         raise UsageError(f"Could not prepare the command on {host}")
     sys.exit(run_ssh(ssh_argv(config, host, rendered["command"])))

@@ -16,7 +16,7 @@ from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.config import Config
-from kdeploy.hooks import HookContext, verbosity
+from kdeploy.hooks import hook_context, verbosity
 from kdeploy.image import push_image
 from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
@@ -44,7 +44,7 @@ def deliver(options: GlobalOptions, output_format: str) -> None:
     _push(context, options, output_format, no_cache=False, subcommand="deliver")
     # The build ran pre-connect; Kamal runs it once per command.
     plan = replace(plan, hooks_done=("pre-connect",))
-    _pull(context.config, plan, options, output_format)
+    _pull(context, plan, options, output_format)
 
 
 @build.command()
@@ -62,20 +62,18 @@ def push(options: GlobalOptions, no_cache: bool, output_format: str) -> None:
 def pull(options: GlobalOptions, output_format: str) -> None:
     """Pull app image from registry onto servers."""
     context = command_context(options)
-    _pull(context.config, build_pull_plan(context), options, output_format)
+    _pull(context, build_pull_plan(context), options, output_format)
 
 
 def _push(context: CommandContext, options: GlobalOptions, output_format: str, *,
           no_cache: bool, subcommand: str) -> None:
     config = context.config
     output = _output(config, options, output_format)
-    hook_context = HookContext(
-        config=config, command="build", subcommand=subcommand, hosts=context.selection.hosts,
-        roles=context.filters.roles, performer=context.performer,
-        verbosity=verbosity(options.verbose, options.quiet), skip=options.skip_hooks,
-    )
+    hooks = hook_context(context, f"build {subcommand}",
+                         verbosity=verbosity(options.verbose, options.quiet),
+                         skip=options.skip_hooks)
     push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
-               hook_context=hook_context)
+               hook_context=hooks)
     # `deliver` reports once, after the pull.
     if isinstance(output, JsonOutput) and subcommand == "push":
         tags = image_tags(config)
@@ -83,9 +81,10 @@ def _push(context: CommandContext, options: GlobalOptions, output_format: str, *
                       {"image": config.absolute_image, "tags": tags})
 
 
-def _pull(config: Config, plan: Plan, options: GlobalOptions, output_format: str) -> None:
-    image = config.absolute_image
-    execute(config, plan, options, output_format,
+def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,
+          output_format: str) -> None:
+    image = context.config.absolute_image
+    execute(context, plan, options, output_format,
             report=lambda results: pull_report(image, results))
 
 

@@ -34,7 +34,7 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
     if not skip_push:
         # The build already ran pre-connect; Kamal runs it once per command.
         plan = replace(plan, hooks_done=("pre-connect",))
-    execute(context.config, plan, options, output_format)
+    execute(context, plan, options, output_format)
 
 
 def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:

@@ -24,7 +24,7 @@ from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.process_owner import ProcessOwner, owning_processes
 from kdeploy.runner import HostFailure, RunResult, run_plan
-from kdeploy.selection.context import find_performer
+from kdeploy.selection.context import CommandContext
 from kdeploy.ssh_errors import classify_ssh_error
 
 output_option = click.option(
@@ -42,12 +42,12 @@ def secret_values(config: Config, plan: Plan) -> dict[str, str]:
 Report = Callable[[dict[str, dict[str, Any]]], tuple[str, dict[str, Any]]]
 
 
-def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: str,
+def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
             report: Report | None = None) -> None:
     """Run `plan`, report progress and results, and exit with the documented exit codes.
 
     Args:
-        config: the loaded config.
+        context: the command's config, filters, selection and performer.
         plan: what to run.
         options: the global options (-v, -q).
         output_format: `human` or `json`.
@@ -59,6 +59,7 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
     """
+    config = context.config
     # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
     run_id = uuid.uuid4().hex
     plan = replace(plan, extravars={**plan.extravars, "kdeploy_run_id": run_id})
@@ -80,8 +81,8 @@ def execute(config: Config, plan: Plan, options: GlobalOptions, output_format: s
         plan.report_task, reported, output.event)
     started = time.monotonic()
     with owning_processes() as owner:
-        hooked = run_with_hooks(config, plan, secrets, output.say, on_event, options,
-                                find_performer, run_plan)
+        hooked = run_with_hooks(context, plan, secrets, output.say, on_event, options,
+                                run_plan)
         # From here on a signal is only recorded: the lock release and the report must happen.
         with owner.deferring():
             result = hooked.result

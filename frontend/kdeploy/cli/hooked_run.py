@@ -20,6 +20,7 @@ from kdeploy.hooks import (
     SECRET_HOOKS,
     HookContext,
     HookError,
+    hook_context,
     hook_exists,
     run_kamal_hook,
     verbosity,
@@ -28,7 +29,7 @@ from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.process_owner import SignalReceived
 from kdeploy.runner import EventSink, RunResult
-from kdeploy.selection import select
+from kdeploy.selection import CommandContext
 
 # runner.run_plan's signature: (config, plan, secrets, on_event) -> RunResult.
 RunPlan = Callable[[Config, Plan, Mapping[str, str], EventSink], RunResult]
@@ -43,9 +44,9 @@ class HookedRun:
     ran_plays: bool = False  # some ansible-playbook run started (the lock may be held)
 
 
-def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
+def run_with_hooks(context: CommandContext, plan: Plan, secrets: Mapping[str, str],
                    say: Callable[[str], None], on_event: EventSink, options: GlobalOptions,
-                   performer: Callable[[], str], run: RunPlan) -> HookedRun:
+                   run: RunPlan) -> HookedRun:
     """Run `plan` and the command's hooks in Kamal's order.
 
     Without any hook to run (none exists, `-H`, or the command has none) this is exactly one
@@ -55,6 +56,7 @@ def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
     Raises:
         ConfigError: an `x-kdeploy` hook playbook does not exist (checked before anything runs).
     """
+    config = context.config
     points = () if options.skip_hooks else tuple(
         point for point in hook_points(plan) if point.hook not in plan.hooks_done)
     running = {point.hook for point in points if _has_hooks(config, point.hook)}
@@ -63,22 +65,16 @@ def run_with_hooks(config: Config, plan: Plan, secrets: Mapping[str, str],
     _check_playbooks(config, running)
     if running & SECRET_HOOKS and config.secrets is not None:
         config.secrets.names()  # a broken secrets file fails now, not while the lock is held
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
-    # `lock acquire` is Kamal's command `lock` with subcommand `acquire`.
-    command, _, subcommand = plan.command.partition(" ")
-    context = HookContext(
-        config=config, command=command, subcommand=subcommand or None, hosts=selection.hosts,
-        roles=options.roles,
-        performer=str(plan.extravars.get("kdeploy_performer") or performer()),
-        verbosity=verbosity(options.verbose, options.quiet),
-    )
+    hooks = hook_context(context, plan.command,
+                         verbosity=verbosity(options.verbose, options.quiet),
+                         performer=plan.extravars.get("kdeploy_performer"))
     hooked = HookedRun(RunResult(status="successful"))
     started = time.monotonic()
     try:
         for step in split_plan(plan, points, running):
             if isinstance(step, HookPoint):
-                _run_hook_point(context, step, plan, say, on_event, run, selection.app_hosts,
-                                _seconds_since(started))
+                _run_hook_point(hooks, step, plan, say, on_event, run,
+                                context.selection.app_hosts, _seconds_since(started))
                 continue
             hooked.ran_plays = True
             hooked.result = merge_results(hooked.result, run(config, step, secrets, on_event))

@@ -59,7 +59,7 @@ def audit(options: GlobalOptions, output_format: str) -> None:
     context = command_context(options)
     plan = build_audit_plan(context)
     hosts = context.selection.hosts
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: audit_report(hosts, results))
 
 
@@ -67,7 +67,7 @@ def _run_lock(action: str, options: GlobalOptions, output_format: str, message: 
     context = command_context(options)
     plan = build_lock_plan(context, action, message)
     host = plan.extravars["kdeploy_lock_host"]
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: LOCK_REPORTS[action](host, results.get(host, {})))
 
 

@@ -43,7 +43,7 @@ def _run(action: str, options: GlobalOptions, output_format: str, **extra: Any) 
     context = command_context(options)
     plan = build_proxy_plan(context, action, ProxyOptions(**extra))
     hosts = proxy_targets(context.config, context.selection)
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=(lambda results: proxy_report(hosts, results, options.quiet))
             if action == "details" else None)
 
@@ -114,7 +114,7 @@ def proxy_logs(options: GlobalOptions, since: str | None, lines: int | None, gre
         return
     logs = ProxyLogsOptions(since=since, lines=lines, grep=grep, skip_timestamps=skip_timestamps)
     plan = build_proxy_logs_plan(context, logs)
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: proxy_report(hosts, results, options.quiet))
 
 

@@ -49,4 +49,4 @@ def _run_prune(what: str, options: GlobalOptions, output_format: str,
                retain: int | None = None) -> None:
     context = command_context(options)
     plan = build_prune_plan(context, what, retain=retain)
-    execute(context.config, plan, options, output_format)
+    execute(context, plan, options, output_format)

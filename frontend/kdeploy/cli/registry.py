@@ -21,6 +21,7 @@ from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan
 from kdeploy.plan.maintenance import build_registry_plan, refuse_local_registry
 from kdeploy.runner import RunResult
+from kdeploy.selection import CommandContext
 
 
 def _skip_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,7 +52,7 @@ def login(options: GlobalOptions, skip_local: bool, skip_remote: bool,
         username, password = local_docker.registry_credentials(config)
         local_docker.docker_login(config.registry, username, password)
         _say(options, output_format, f"Logged in to {_name(config)} locally")
-    _finish(config, plan, options, output_format)
+    _finish(context, plan, options, output_format)
 
 
 @registry.command()
@@ -68,7 +69,7 @@ def logout(options: GlobalOptions, skip_local: bool, skip_remote: bool,
     if not skip_local:
         local_docker.docker_logout(config.registry)
         _say(options, output_format, f"Logged out of {_name(config)} locally")
-    _finish(config, plan, options, output_format)
+    _finish(context, plan, options, output_format)
 
 
 def _name(config: Config) -> str:
@@ -83,10 +84,10 @@ def _say(options: GlobalOptions, output_format: str, text: str) -> None:
         HumanOutput(quiet=options.quiet).say(text)
 
 
-def _finish(config: Config, plan: Plan | None, options: GlobalOptions,
+def _finish(context: CommandContext, plan: Plan | None, options: GlobalOptions,
             output_format: str) -> None:
     if plan is not None:
-        execute(config, plan, options, output_format)
+        execute(context, plan, options, output_format)
     elif output_format == "json":
         # JSON readers wait for the summary object, even when nothing ran on a host (-R).
         JsonOutput().summary(RunResult(status="successful"), 0)

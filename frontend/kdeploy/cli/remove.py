@@ -45,7 +45,7 @@ def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: 
         if not click.confirm(QUESTION, default=False):
             click.secho("Aborted", fg="red")
             return
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: remove_report(hosts, results, options))
 
 
@@ -74,5 +74,5 @@ def details(options: GlobalOptions, output_format: str) -> None:
     context = command_context(options)
     plan = build_details_plan(context)
     hosts = context.selection.hosts
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: details_report(hosts, results, options.quiet))

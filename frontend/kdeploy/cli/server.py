@@ -18,7 +18,7 @@ from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.errors import UsageError
-from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
+from kdeploy.hooks import hook_context, run_kamal_hook, verbosity
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
 from kdeploy.selection import CommandContext
 from kdeploy.ssh_command import ssh_argv
@@ -37,7 +37,7 @@ def server() -> None:
 def bootstrap(options: GlobalOptions, output_format: str) -> None:
     """Set up Docker to run Kamal apps."""
     context = command_context(options)
-    execute(context.config, build_bootstrap_plan(context), options, output_format)
+    execute(context, build_bootstrap_plan(context), options, output_format)
 
 
 # Everything after the first word of CMD belongs to CMD (`kdeploy server exec ls -la`).
@@ -62,7 +62,7 @@ def exec_command(options: GlobalOptions, interactive: bool, output_format: str,
     hosts = context.selection.hosts
     if output_format == "human" and not options.quiet:
         click.secho(f"Running '{command}' on {', '.join(hosts)}...", fg="magenta")
-    execute(context.config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, quiet=options.quiet))
 
 
@@ -72,12 +72,10 @@ def _exec_interactive(context: CommandContext, options: GlobalOptions, command: 
     if host is None:
         raise UsageError("No host to run the command on: the config has no servers")
     # Kamal runs pre-connect before its first SSH connection, interactive ones included.
-    hook_context = HookContext(config=config, command="server", subcommand="exec",
-                               hosts=selection.hosts, roles=context.filters.roles,
-                               performer=context.performer,
-                               verbosity=verbosity(options.verbose, options.quiet),
-                               skip=options.skip_hooks)
-    run_kamal_hook(hook_context, "pre-connect", click.echo, lock=False)
+    hooks = hook_context(context, "server exec",
+                         verbosity=verbosity(options.verbose, options.quiet),
+                         skip=options.skip_hooks)
+    run_kamal_hook(hooks, "pre-connect", click.echo, lock=False)
     if not options.quiet:
         click.secho(f"Running '{command}' on {host} interactively...", fg="magenta")
     argv = ssh_argv(config, host, command)

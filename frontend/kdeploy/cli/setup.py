@@ -9,9 +9,9 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, export_command_line, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
-from kdeploy.config import Config
 from kdeploy.plan import Plan, SetupOptions, build_setup_plan
 from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.selection import CommandContext
 
 _setup_options = (
     click.option("-P", "--skip-push", is_flag=True,
@@ -28,11 +28,11 @@ def _with_setup_options(command):  # type: ignore[no-untyped-def]
 
 
 def _setup_plan(options: GlobalOptions, skip_push: bool,
-                with_accessories: bool) -> tuple[Config, Plan]:
+                with_accessories: bool) -> tuple[CommandContext, Plan]:
     context = command_context(options)
     plan = build_setup_plan(context, SetupOptions(skip_push=skip_push,
                                                   with_accessories=with_accessories))
-    return context.config, plan
+    return context, plan
 
 
 @cli.command()
@@ -42,8 +42,8 @@ def _setup_plan(options: GlobalOptions, skip_push: bool,
 def setup(options: GlobalOptions, skip_push: bool, with_accessories: bool,
           output_format: str) -> None:
     """Bootstrap the hosts, boot the accessories and the app (all converging)."""
-    config, plan = _setup_plan(options, skip_push, with_accessories)
-    execute(config, plan, options, output_format)
+    context, plan = _setup_plan(options, skip_push, with_accessories)
+    execute(context, plan, options, output_format)
 
 
 @cli.command()
@@ -53,8 +53,8 @@ def setup(options: GlobalOptions, skip_push: bool, with_accessories: bool,
 def export(directory: Path, options: GlobalOptions, skip_push: bool,
            with_accessories: bool) -> None:
     """Write the Ansible private data dir of a setup to DIRECTORY and print how to run it."""
-    config, plan = _setup_plan(options, skip_push, with_accessories)
-    write_private_data_dir(directory.resolve(), config, plan)
+    context, plan = _setup_plan(options, skip_push, with_accessories)
+    write_private_data_dir(directory.resolve(), context.config, plan)
     for notice in plan.notices:
         click.echo(notice)
     click.echo(f"Wrote {directory}. Run it with:")
