@@ -10,6 +10,7 @@ order (docs/ansible-interface.md); it must not change when the code that places 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +18,6 @@ import pytest
 from context_helpers import context
 
 from kdeploy.config import load_config
-from kdeploy.hook_points import HookPoint, hook_points, split_plan
 from kdeploy.plan import (
     HostsPlay,
     Plan,
@@ -34,14 +34,17 @@ from kdeploy.plan.app_commands import (
     build_details_plan,
     build_remove_plan,
 )
+from kdeploy.plan.hook_points import hook_points
 from kdeploy.plan.maintenance import (
     build_bootstrap_plan,
     build_exec_plan,
     build_prune_plan,
     build_registry_plan,
 )
+from kdeploy.plan.model import HookPoint
 from kdeploy.plan.proxy import ProxyOptions, build_proxy_plan
 from kdeploy.plan.pull import build_pull_plan
+from kdeploy.plan.split import split_plan
 from kdeploy.selection import CommandContext
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
@@ -96,12 +99,12 @@ def _builders() -> Iterator[tuple[str, Builder]]:
 BUILDERS = dict(_builders())
 
 
-def _lines(plan: Plan, command: CommandContext) -> list[str | list[str | tuple[str, ...]]]:
+def _lines(plan: Plan) -> list[str | list[str | tuple[str, ...]]]:
     # A hook point as one string; a run as its entries (a hosts play: its name and tasks).
     lines: list[str | list[str | tuple[str, ...]]] = []
     for step in split_plan(plan, hook_points(plan), EVERY_HOOK):
         if isinstance(step, HookPoint):
-            hosts = step.hosts or (command.selection.app_hosts if step.app_hosts else None)
+            hosts = step.hosts
             flags = ("" if step.lock else " unlocked") + (" runtime" if step.runtime else "")
             lines.append(f"{step.hook}{flags}" + (f" @ {','.join(hosts)}" if hosts else ""))
             continue
@@ -1185,8 +1188,19 @@ def test_hooks_sit_where_they_did(command: str, fixture: str, roles: str | None)
     config = load_config(FIXTURES / fixture, version="v2", environ={})
     command_context = context(config, roles=roles)
     plan = BUILDERS[command](command_context)
-    assert _lines(plan, command_context) == EXPECTED[(command, fixture, roles)]
+    assert _lines(plan) == EXPECTED[(command, fixture, roles)]
 
 
 def test_every_builder_is_pinned_on_some_config() -> None:
     assert {command for command, _, _ in EXPECTED} == set(BUILDERS)
+
+
+def test_a_hook_beside_a_unit_the_plan_no_longer_holds_is_an_error() -> None:
+    plan = build_setup_plan(context(load_config(FIXTURES / "deploy_with_roles.yml", version="v2",
+                                                environ={})), SetupOptions(skip_push=True))
+    # Equal parts, but not the ones the hook points were declared beside.
+    rebuilt = dataclasses.replace(plan, imports=tuple(
+        dataclasses.replace(entry) for entry in plan.imports))
+    assert split_plan(rebuilt, rebuilt.hook_points, {"pre-app-boot"})  # tasks kept: found
+    with pytest.raises(ValueError, match="post-deploy"):
+        split_plan(rebuilt, rebuilt.hook_points, {"post-deploy"})

@@ -27,9 +27,10 @@ from context_helpers import context
 import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
 from kdeploy.config import load_config
-from kdeploy.hook_points import SETUP_HOOKS, HookPoint, split_plan
 from kdeploy.hooks import HookContext, HookRun, hook_env, hook_failure, run_kamal_hook
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, SetupOptions, build_setup_plan
+from kdeploy.plan.model import HookPoint
+from kdeploy.plan.split import split_plan
 from kdeploy.runner import HostFailure, RunResult
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configs" / \
@@ -413,12 +414,12 @@ def _plan(**options: Any) -> Plan:
 
 def test_split_without_running_hooks_returns_the_plan_itself() -> None:
     plan = _plan()
-    assert split_plan(plan, SETUP_HOOKS, set()) == [plan]
+    assert split_plan(plan, plan.hook_points, set()) == [plan]
 
 
 def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
     plan = _plan()
-    pieces = [step for step in split_plan(plan, SETUP_HOOKS, {"pre-app-boot"})
+    pieces = [step for step in split_plan(plan, plan.hook_points, {"pre-app-boot"})
               if isinstance(step, Plan)]
     originals = {entry.name: entry for entry in plan.imports if isinstance(entry, HostsPlay)}
     plays = [entry for piece in pieces for entry in piece.imports
@@ -431,7 +432,8 @@ def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
 
 
 def test_hook_points_place_post_deploy_inside_the_lock_as_kamal_setup() -> None:
-    steps_ = split_plan(_plan(), SETUP_HOOKS, {"post-deploy"})
+    plan = _plan()
+    steps_ = split_plan(plan, plan.hook_points, {"post-deploy"})
     assert [s.hook if isinstance(s, HookPoint) else parts(s) for s in steps_] == [
         ["accessory_destination_check.yml", "proxy_check.yml", "lock_acquire.yml", "bootstrap",
          "proxy", "accessory_db", "app_web", "app_web_new"],

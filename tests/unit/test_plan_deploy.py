@@ -10,7 +10,6 @@ from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.hook_points import HookPoint, hook_points, split_plan
 from kdeploy.plan import (
     HostsPlay,
     PlaybookImport,
@@ -19,6 +18,9 @@ from kdeploy.plan import (
     build_setup_plan,
 )
 from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
+from kdeploy.plan.hook_points import hook_points
+from kdeploy.plan.model import HookPoint
+from kdeploy.plan.split import split_plan
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 

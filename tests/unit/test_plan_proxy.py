@@ -9,19 +9,20 @@ from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.hook_points import hook_points, split_plan
 from kdeploy.plan import (
     PlaybookImport,
     SetupOptions,
     build_deploy_plan,
     build_setup_plan,
 )
+from kdeploy.plan.hook_points import hook_points
 from kdeploy.plan.proxy import (
     ProxyLogsOptions,
     ProxyOptions,
     build_proxy_logs_plan,
     build_proxy_plan,
 )
+from kdeploy.plan.split import split_plan
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 WEB = ("10.0.3.1", "10.0.3.2")

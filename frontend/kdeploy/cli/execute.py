@@ -156,7 +156,7 @@ def _release_lock(config: Config, plan: Plan, run_id: str) -> str:
     release = replace(plan, command=f"{plan.command}_release_lock",
                       imports=(PlaybookImport("lock_release.yml", ("lock",)),),
                       tags=(), skip_tags=(), limit=plan.lock_host, notices=(),
-                      secret_names=(),
+                      secret_names=(), hook_points=(),
                       extravars={**plan.extravars, "kdeploy_lock_owner_run": run_id})
     answers: list[str] = []
 

@@ -1,9 +1,10 @@
 """Run a plan with its hooks: the plays in as few ansible-playbook runs as the hooks allow.
 
-`hook_points` decides where the plan is cut; this module runs the pieces in order: each run
-through `runner.run_plan`, each hook point as Kamal's hook (`hooks.run_kamal_hook`) followed by
-the `x-kdeploy` hook playbooks of the same name (one more `run_plan` over the generated
-inventory). The first failure stops everything after it; `execute` then releases the lock.
+The plan's hook points say where it is cut (`plan/split.py`); this module runs the pieces in
+order: each run through `runner.run_plan`, each hook point as Kamal's hook
+(`hooks.run_kamal_hook`) followed by the `x-kdeploy` hook playbooks of the same name (one more
+`run_plan` over the generated inventory). The first failure stops everything after it;
+`execute` then releases the lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from kdeploy.cli.options import GlobalOptions
 from kdeploy.config import Config
 from kdeploy.errors import ConfigError
-from kdeploy.hook_points import HookPoint, hook_points, split_plan
 from kdeploy.hooks import (
     SECRET_HOOKS,
     HookContext,
@@ -27,6 +27,8 @@ from kdeploy.hooks import (
 )
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.plan.model import HookPoint
+from kdeploy.plan.split import split_plan
 from kdeploy.process_owner import SignalReceived
 from kdeploy.runner import EventSink, RunResult
 from kdeploy.selection import CommandContext
@@ -58,7 +60,7 @@ def run_with_hooks(context: CommandContext, plan: Plan, secrets: Mapping[str, st
     """
     config = context.config
     points = () if options.skip_hooks else tuple(
-        point for point in hook_points(plan) if point.hook not in plan.hooks_done)
+        point for point in plan.hook_points if point.hook not in plan.hooks_done)
     running = {point.hook for point in points if _has_hooks(config, point.hook)}
     if not running:
         return HookedRun(run(config, plan, secrets, on_event), ran_plays=True)
@@ -73,8 +75,7 @@ def run_with_hooks(context: CommandContext, plan: Plan, secrets: Mapping[str, st
     try:
         for step in split_plan(plan, points, running):
             if isinstance(step, HookPoint):
-                _run_hook_point(hooks, step, plan, say, on_event, run,
-                                context.selection.app_hosts, _seconds_since(started))
+                _run_hook_point(hooks, step, plan, say, on_event, run, _seconds_since(started))
                 continue
             hooked.ran_plays = True
             hooked.result = merge_results(hooked.result, run(config, step, secrets, on_event))
@@ -107,9 +108,9 @@ def _check_playbooks(config: Config, hooks: set[str]) -> None:
 
 def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,
                     say: Callable[[str], None], on_event: EventSink, run: RunPlan,
-                    app_hosts: tuple[str, ...], runtime: int) -> None:
-    hosts = point.hosts or (app_hosts if point.app_hosts else None)
-    run_kamal_hook(context, point.hook, say, lock=point.lock, hosts=hosts,
+                    runtime: int) -> None:
+    # No hosts of its own (or none selected): the command's hosts, as Kamal's KAMAL_HOSTS.
+    run_kamal_hook(context, point.hook, say, lock=point.lock, hosts=point.hosts or None,
                    runtime=runtime if point.runtime else None)
     playbooks = context.config.extension.hooks.get(point.hook, ())
     if not playbooks:
@@ -133,7 +134,7 @@ def hook_plan(config: Config, plan: Plan, hook: str) -> Plan:
     return replace(plan, command=f"hook_{hook.replace('-', '_')}",
                    imports=tuple(PlaybookImport(str((config.project_dir / path).resolve()), ())
                                  for path in playbooks),
-                   tags=(), skip_tags=(), notices=(), secret_names=names)
+                   tags=(), skip_tags=(), notices=(), secret_names=names, hook_points=())
 
 
 def _secret_names(config: Config) -> tuple[str, ...]:

@@ -31,7 +31,8 @@ def explain_unreachable(config: Config, plan: Plan, result: RunResult,
         return
     check = replace(plan, command=f"{plan.command}_connection_check", entry=None,
                     imports=(PlaybookImport(CHECK_PLAYBOOK, ()),), tags=(), skip_tags=(),
-                    limit=",".join(hidden), notices=(), secret_names=(), report_task=None)
+                    limit=",".join(hidden), notices=(), secret_names=(), report_task=None,
+                    hook_points=())
     checked = run_plan(config, check, {}, lambda event: None)
     still = {found.host: found.message for found in checked.failures if found.unreachable}
     for host, failure in hidden.items():

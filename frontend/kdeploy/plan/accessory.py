@@ -15,6 +15,7 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.docker_options import docker_run_args
+from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.setup import destination_check
@@ -148,6 +149,7 @@ def build_accessory_plan(context: CommandContext, action: str, name: str,
         lock_host=lock_host,
         entry=f"kdeploy_accessory_{action}",
         report_task=REPORT_TASKS.get(action),
+        hook_points=connect_points(),
     )
 
 
@@ -220,6 +222,7 @@ def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,
         secret_names=_secret_names(config, (accessory,), "exec") if kind == "exec" else (),
         entry="kdeploy_accessory_ssh_command",
         report_task=REPORT_TASKS["ssh_command"],
+        hook_points=connect_points(),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.docker_options import docker_run_args
+from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.proxy import proxy_part, proxy_targets
@@ -159,6 +160,7 @@ def build_app_ssh_plan(context: CommandContext, kind: str, logs: LogsOptions | N
         secret_names=context.config.registry.login_secret_names if kind == "exec" else (),
         entry="kdeploy_app_ssh_command",
         report_task=APP_REPORT_TASKS["ssh_command"],
+        hook_points=connect_points(),
     )
 
 
@@ -195,6 +197,7 @@ def build_remove_plan(context: CommandContext) -> Plan:
         | {"kdeploy_proxy_force": False},
         lock_host=selection.primary_host,
         entry="kdeploy_remove",
+        hook_points=connect_points(),
     )
 
 
@@ -218,6 +221,7 @@ def build_details_plan(context: CommandContext) -> Plan:
         extravars=extravars,
         entry="kdeploy_details",
         report_task=APP_REPORT_TASKS["details"],
+        hook_points=connect_points(),
     )
 
 
@@ -245,6 +249,7 @@ def _read_plan(command: str, part: str, selection: Selection, extravars: dict[st
         secret_names=secrets,
         entry=f"kdeploy_{part.removesuffix('.yml')}",
         report_task=report_task,
+        hook_points=connect_points(),
     )
 
 
@@ -262,6 +267,7 @@ def _locked_plan(context: CommandContext, command: str, part: str, extravars: di
         lock_host=selection.primary_host,
         entry=f"kdeploy_{part.removesuffix('.yml')}",
         report_task=report_task,
+        hook_points=connect_points(),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.model import Plan, PlaybookImport
 from kdeploy.selection import CommandContext, Selection
 
@@ -53,6 +54,7 @@ def build_lock_plan(context: CommandContext, action: str, message: str = "") -> 
         extravars=extravars,
         entry=f"kdeploy_lock_{action}",
         report_task=LOCK_REPORT_TASKS[action],
+        hook_points=connect_points(),
     )
 
 
@@ -71,6 +73,7 @@ def build_audit_plan(context: CommandContext) -> Plan:
         limit=",".join(selection.hosts) if context.filters.given else None,
         entry="kdeploy_audit",
         report_task=AUDIT_REPORT_TASK,
+        hook_points=connect_points(),
     )
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.plan.hook_points import bootstrap_points, connect_points
 from kdeploy.plan.lock import command_lock_vars
-from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.plan.model import HookPoint, Plan, PlaybookImport
 from kdeploy.selection import CommandContext
 
 PRUNE_PARTS = {"containers": ("prune_containers.yml",), "images": ("prune_images.yml",),
@@ -54,7 +55,7 @@ def build_bootstrap_plan(context: CommandContext) -> Plan:
     """
     _require_hosts(context, "bootstrap")
     parts = (PlaybookImport("bootstrap.yml", ("bootstrap",)),)
-    return _locked_plan(context, "server bootstrap", parts, {})
+    return _locked_plan(context, "server bootstrap", parts, {}, bootstrap_points(parts[0]))
 
 
 def build_registry_plan(context: CommandContext, action: str) -> Plan:
@@ -79,6 +80,7 @@ def build_registry_plan(context: CommandContext, action: str) -> Plan:
         limit=_limit(context),
         secret_names=registry.secret_names if action == "login" else (),
         entry=f"kdeploy_registry_{action}",
+        hook_points=connect_points(),
     )
 
 
@@ -110,6 +112,7 @@ def build_exec_plan(context: CommandContext, command: str) -> Plan:
                    "kdeploy_performer": context.performer},
         entry="kdeploy_server_exec",
         report_task=EXEC_REPORT_TASK,
+        hook_points=connect_points(),
     )
 
 
@@ -128,7 +131,8 @@ def _limit(context: CommandContext) -> str | None:
 
 
 def _locked_plan(context: CommandContext, command: str, parts: tuple[PlaybookImport, ...],
-                 extravars: dict[str, Any]) -> Plan:
+                 extravars: dict[str, Any],
+                 hook_points: tuple[HookPoint, ...] = connect_points()) -> Plan:
     selection = context.selection
     return Plan(
         command=command,
@@ -139,4 +143,5 @@ def _locked_plan(context: CommandContext, command: str, parts: tuple[PlaybookImp
                    **extravars},
         lock_host=selection.primary_host,
         entry="kdeploy_" + command.replace(" ", "_"),
+        hook_points=hook_points,
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.plan.hook_points import connect_points, proxy_reboot_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport
 from kdeploy.selection import CommandContext, Selection
@@ -95,9 +96,11 @@ def build_proxy_plan(context: CommandContext, action: str,
         raise UsageError("No proxy hosts inside the filters: no selected role runs behind the "
                          "proxy (Kamal: the primary role unless `proxy: false`)")
     variables: dict[str, Any] = {"kdeploy_performer": context.performer, **(extravars or {})}
+    points = connect_points()
     if action == "reboot":
         groups = [(host,) for host in hosts] if options.rolling else [hosts]
         imports = [proxy_part(REBOOT_PART, group) for group in groups]
+        points += proxy_reboot_points(imports, groups)
     else:
         imports = [proxy_part(part, hosts) for part in PARTS[action]]
     if action == "remove":
@@ -121,6 +124,7 @@ def build_proxy_plan(context: CommandContext, action: str,
         lock_host=lock_host,
         entry=f"kdeploy_proxy_{action}",
         report_task=REPORT_TASKS.get(action),
+        hook_points=points,
     )
 
 

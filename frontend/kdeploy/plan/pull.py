@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kdeploy.errors import UsageError
+from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.model import Plan, PlaybookImport
 from kdeploy.selection import CommandContext
 
@@ -42,4 +43,5 @@ def build_pull_plan(context: CommandContext, command: str = "build pull") -> Pla
         secret_names=config.registry.secret_names,
         entry=f"kdeploy_{command.replace(' ', '_')}",
         report_task=PULL_REPORT_TASK,
+        hook_points=connect_points(),
     )

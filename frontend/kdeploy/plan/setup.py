@@ -8,6 +8,7 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
+from kdeploy.plan.hook_points import setup_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 from kdeploy.plan.proxy import CHECK_PART, proxy_targets
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
@@ -25,10 +26,24 @@ class SetupOptions:
     with_accessories: bool = False
 
 
+@dataclass(frozen=True)
+class SetupPlays:
+    """Setup's plays, and the units its hooks sit beside."""
+
+    imports: tuple[PlaybookImport | HostsPlay, ...]
+    bootstrap: RoleImport
+    app_tasks: tuple[RoleImport, ...]
+    release: PlaybookImport
+
+
 def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
     """Return every play of a full setup: lock, the hosts play, unlock."""
-    return setup_plays([acc.name for acc in config.accessories],
-                       [role.name for role in config.roles], proxy=bool(config.proxy_roles))
+    return _config_plays(config).imports
+
+
+def _config_plays(config: Config) -> SetupPlays:
+    return _setup_plays([acc.name for acc in config.accessories],
+                        [role.name for role in config.roles], proxy=bool(config.proxy_roles))
 
 
 def setup_plays(accessories: list[str], roles: list[str],
@@ -46,8 +61,14 @@ def setup_plays(accessories: list[str], roles: list[str],
     (and healthy, when it has a health check) on every host before any app role boots, as Kamal
     boots every accessory first.
     """
+    return _setup_plays(accessories, roles, proxy).imports
+
+
+def _setup_plays(accessories: list[str], roles: list[str], proxy: bool) -> SetupPlays:
+    bootstrap = RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.",
+                           ("bootstrap",))
     host_tasks = (
-        RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.", ("bootstrap",)),
+        bootstrap,
         *((RoleImport("kdeploy_proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
                       tasks_from="boot"),) if proxy else ()),
         *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
@@ -59,14 +80,16 @@ def setup_plays(accessories: list[str], roles: list[str],
         RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
                    {"kdeploy_app_role": name}, role_group(name))
         for name in roles)
-    return (
+    release = PlaybookImport("lock_release.yml", ("lock",))
+    imports = (
         *((destination_check(),) if accessories else ()),
         *((PlaybookImport(CHECK_PART, PROXY_TAGS),) if proxy else ()),
         PlaybookImport("lock_acquire.yml", ("lock",)),
         HostsPlay("Set up the hosts", host_tasks),
         *((HostsPlay(APP_PLAY, app_tasks),) if app_tasks else ()),
-        PlaybookImport("lock_release.yml", ("lock",)),
+        release,
     )
+    return SetupPlays(imports, bootstrap, app_tasks, release)
 
 
 def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> PlaybookImport:
@@ -106,9 +129,10 @@ def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
     tags, skip_tags, notices = (), (), ()
     if filters.given:
         tags, skip_tags, notices = _filtered_selection(context, options)
+    plays = _config_plays(config)
     return Plan(
         command="setup",
-        imports=setup_imports(config),
+        imports=plays.imports,
         tags=tags,
         skip_tags=skip_tags,
         limit=_limit(context) if filters.given else None,
@@ -117,6 +141,8 @@ def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
                                    options.with_accessories or not filters.given),
         notices=(*notices, *proxy_notices(config, selection)),
         lock_host=selection.primary_host,
+        hook_points=setup_points(plays.bootstrap, plays.app_tasks, plays.release,
+                                 selection.app_hosts),
     )
 
 

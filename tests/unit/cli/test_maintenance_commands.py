@@ -408,7 +408,7 @@ def test_logout_from_docker_hub_names_no_server(project: Path,
     assert "Logged out of Docker Hub locally" in result.output
 
 
-# --- hooks: the COMMAND_HOOKS entries these commands need (hook_points.py is shared) -----------
+# --- hooks: the points these commands declare (plan/hook_points.py) ------------------------------
 
 def _kamal_hook(project: Path, name: str, log: Path) -> None:
     hook = project / ".kamal" / "hooks" / name
@@ -418,21 +418,6 @@ def _kamal_hook(project: Path, name: str, log: Path) -> None:
     hook.chmod(0o755)
 
 
-@pytest.fixture
-def maintenance_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The entries to add to hook_points.COMMAND_HOOKS (see docs/maintenance-commands.md)."""
-    from kdeploy import hook_points
-
-    for command in ("prune all", "prune images", "prune containers", "registry login",
-                    "registry logout", "server exec"):
-        monkeypatch.setitem(hook_points.COMMAND_HOOKS, command, hook_points.CONNECT_HOOKS)
-    monkeypatch.setitem(hook_points.COMMAND_HOOKS, "server bootstrap", (
-        hook_points.HookPoint("pre-connect", hook_points.at_start, lock=False),
-        hook_points.HookPoint("docker-setup", hook_points.after_last("bootstrap")),
-    ))
-
-
-@pytest.mark.usefixtures("maintenance_hooks")
 def test_bootstrap_runs_docker_setup_after_the_bootstrap_while_locked(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = project / "hooks.log"
@@ -451,7 +436,6 @@ def test_bootstrap_runs_docker_setup_after_the_bootstrap_while_locked(
     assert len(log.read_text().splitlines()) == 2
 
 
-@pytest.mark.usefixtures("maintenance_hooks")
 @pytest.mark.parametrize("args", [("prune", "all"), ("registry", "logout", "-L"),
                                   ("server", "exec", "uptime")])
 def test_every_command_that_connects_runs_pre_connect_first(
