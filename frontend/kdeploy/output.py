@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from kdeploy.runner import LOCK_HELD_MARKER
-from kdeploy.ssh_errors import classify_ssh_error
+from kdeploy.run.runner import LOCK_HELD_MARKER
+from kdeploy.run.ssh_errors import classify_ssh_error
 
 if TYPE_CHECKING:
-    from kdeploy.runner import HostFailure, RunResult
+    from kdeploy.run.result import HostFailure, RunResult
 
 
 Redact = Callable[[str], str]

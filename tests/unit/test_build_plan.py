@@ -18,7 +18,7 @@ from kdeploy.config import Config, load_config
 from kdeploy.errors import ConfigError, UsageError
 from kdeploy.plan.model import PlaybookImport
 from kdeploy.plan.pull import PULL_REPORT_TASK, build_pull_plan
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
 from kdeploy.selection import CommandContext, Filters
 
 WEB1, WEB2, WORKER, DB = "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"

@@ -16,7 +16,7 @@ from context_helpers import context
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_deploy_plan, build_setup_plan
-from kdeploy.private_data_dir import MITOGEN_ENV, write_private_data_dir
+from kdeploy.run.private_data_dir import MITOGEN_ENV, write_private_data_dir
 
 HOSTS = [f"10.{i // 250}.{i % 250}.1" for i in range(1000)]
 BIN = Path(sys.executable).parent

@@ -27,11 +27,11 @@ from context_helpers import context
 import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
 from kdeploy.config import load_config
-from kdeploy.hooks import HookContext, HookRun, hook_env, hook_failure, run_kamal_hook
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, SetupOptions, build_setup_plan
 from kdeploy.plan.model import HookPoint
 from kdeploy.plan.split import split_plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.kamal_hooks import HookContext, HookRun, hook_env, hook_failure, run_kamal_hook
+from kdeploy.run.result import HostFailure, RunResult
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configs" / \
     "deploy_founding_case_web_new.yml"

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from context_helpers import context
 
 import kdeploy.cli as cli_package
-import kdeploy.private_data_dir as pdd
+import kdeploy.run.private_data_dir as pdd
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import ConfigError
@@ -30,7 +30,7 @@ from kdeploy.plan import (
     build_setup_plan,
 )
 from kdeploy.plan.model import RoleImport
-from kdeploy.private_data_dir import MITOGEN_ENV, mitogen_enabled, write_private_data_dir
+from kdeploy.run.private_data_dir import MITOGEN_ENV, mitogen_enabled, write_private_data_dir
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 CONFIG = "deploy_with_roles.yml"

@@ -37,7 +37,7 @@ from kdeploy.plan.app_commands import (
     build_remove_plan,
 )
 from kdeploy.plan.proxy import proxy_targets as proxy_hosts
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
 from kdeploy.sandbox.example import deploy_config
 from kdeploy.selection import CommandContext, Filters, select
 

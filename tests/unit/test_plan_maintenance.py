@@ -28,9 +28,9 @@ from kdeploy.plan.maintenance import (
     build_registry_plan,
     join_command,
 )
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext, Filters
-from kdeploy.ssh_command import ssh_argv
 
 WEB1, WEB2, JOB, DB = "10.0.40.1", "10.0.40.2", "10.0.40.3", "10.0.40.9"
 CONFIG: dict[str, Any] = {

@@ -11,8 +11,8 @@ from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_setup_plan
-from kdeploy.runner import run_plan
-from kdeploy.secret_pipe import FIFO_ENV
+from kdeploy.run.runner import run_plan
+from kdeploy.run.secret_pipe import FIFO_ENV
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 

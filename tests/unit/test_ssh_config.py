@@ -21,9 +21,9 @@ from context_helpers import context
 from kdeploy.config import Config, load_config
 from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.plan import SetupOptions, build_setup_plan
-from kdeploy.private_data_dir import write_private_data_dir
-from kdeploy.runner import runner_envvars
-from kdeploy.ssh_config import DEFAULT_FILES, render_ssh_config, user_config_files
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.run.runner import runner_envvars
+from kdeploy.run.ssh_config import DEFAULT_FILES, render_ssh_config, user_config_files
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 CONFIG = "deploy_with_roles.yml"

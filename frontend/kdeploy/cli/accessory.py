@@ -30,8 +30,8 @@ from kdeploy.plan.accessory import (
     build_accessory_ssh_plan,
 )
 from kdeploy.plan.model import Plan
+from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
-from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
 Hosts = dict[str, tuple[str, ...]]  # accessory -> its hosts inside the filters

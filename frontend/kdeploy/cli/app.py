@@ -30,8 +30,8 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
+from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
-from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
 # One printed block: (header type, host, role or accessory name, output).

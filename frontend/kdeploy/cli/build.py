@@ -16,12 +16,12 @@ from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.config import Config
-from kdeploy.hooks import hook_context, verbosity
 from kdeploy.image import push_image
 from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
 from kdeploy.plan.pull import build_pull_plan
+from kdeploy.run.kamal_hooks import hook_context, verbosity
 from kdeploy.selection import CommandContext
 
 no_cache_option = click.option("--no-cache", is_flag=True,

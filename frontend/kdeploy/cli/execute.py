@@ -14,18 +14,19 @@ import click
 
 from kdeploy.cli.hooked_run import run_with_hooks
 from kdeploy.cli.options import GlobalOptions
-from kdeploy.cli.unreachable import explain_unreachable
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
 from kdeploy.host_contract.names import secret_env_var
-from kdeploy.interrupt import report_data, report_lines, settle_hosts
-from kdeploy.lock_details import describe_held_lock
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport
-from kdeploy.process_owner import ProcessOwner, owning_processes
-from kdeploy.runner import HostFailure, RunResult, run_plan
+from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
+from kdeploy.run.lock_details import describe_held_lock
+from kdeploy.run.process_owner import ProcessOwner, owning_processes
+from kdeploy.run.result import HostFailure, RunResult
+from kdeploy.run.runner import run_plan
+from kdeploy.run.ssh_errors import classify_ssh_error
+from kdeploy.run.unreachable import explain_unreachable
 from kdeploy.selection.context import CommandContext
-from kdeploy.ssh_errors import classify_ssh_error
 
 output_option = click.option(
     "--output", "output_format", type=click.Choice(["human", "json"]), default="human",

@@ -16,7 +16,11 @@ from dataclasses import dataclass, field, replace
 from kdeploy.cli.options import GlobalOptions
 from kdeploy.config import Config
 from kdeploy.errors import ConfigError
-from kdeploy.hooks import (
+from kdeploy.host_contract.names import secret_env_var
+from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.plan.model import HookPoint
+from kdeploy.plan.split import split_plan
+from kdeploy.run.kamal_hooks import (
     SECRET_HOOKS,
     HookContext,
     HookError,
@@ -25,12 +29,9 @@ from kdeploy.hooks import (
     run_kamal_hook,
     verbosity,
 )
-from kdeploy.host_contract.names import secret_env_var
-from kdeploy.plan import Plan, PlaybookImport
-from kdeploy.plan.model import HookPoint
-from kdeploy.plan.split import split_plan
-from kdeploy.process_owner import SignalReceived
-from kdeploy.runner import EventSink, RunResult
+from kdeploy.run.process_owner import SignalReceived
+from kdeploy.run.result import RunResult, merge_results
+from kdeploy.run.runner import EventSink
 from kdeploy.selection import CommandContext
 
 # runner.run_plan's signature: (config, plan, secrets, on_event) -> RunResult.
@@ -146,18 +147,3 @@ def _hook_secrets(config: Config, hook: str) -> dict[str, str]:
     if hook not in SECRET_HOOKS or config.secrets is None:
         return {}
     return {secret_env_var(name): config.secrets[name] for name in config.secrets.names()}
-
-
-def merge_results(first: RunResult, second: RunResult) -> RunResult:
-    """Two runs as one: stats added per host, failures and durations summed, the last status."""
-    stats: dict[str, dict[str, int]] = {}
-    for result in (first, second):
-        for name, hosts in result.stats.items():
-            for host, count in hosts.items():
-                stats.setdefault(name, {})[host] = stats.get(name, {}).get(host, 0) + count
-    return RunResult(status=second.status, rc=second.rc, stats=stats,
-                     failures=[*first.failures, *second.failures],
-                     duration=first.duration + second.duration,
-                     lock_held=first.lock_held or second.lock_held,
-                     signal=first.signal or second.signal,
-                     hosts=first.hosts | second.hosts, reached=first.reached | second.reached)

@@ -29,7 +29,7 @@ from kdeploy.plan.proxy import (
     build_proxy_plan,
     proxy_targets,
 )
-from kdeploy.ssh_command import ssh_argv
+from kdeploy.run.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
 

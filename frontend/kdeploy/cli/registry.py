@@ -1,8 +1,9 @@
 """`kdeploy registry login|logout`: Kamal's registry commands, locally and on the filtered hosts.
 
-Locally kdeploy runs `docker login` with the password on stdin (`kdeploy.local_docker`); on the
-hosts, roles/kdeploy_registry (`docker login`, the password from `KDEPLOY_SECRET_<NAME>`, no_log)
-or its `logout` tasks. `-L` skips the local half, `-R` the remote one. Not locked, as in Kamal.
+Locally kdeploy runs `docker login` with the password on stdin (`kdeploy.image.local_docker`);
+on the hosts, roles/kdeploy_registry (`docker login`, the password from `KDEPLOY_SECRET_<NAME>`,
+no_log) or its `logout` tasks. `-L` skips the local half, `-R` the remote one. Not locked, as
+in Kamal.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from typing import Any
 
 import click
 
-from kdeploy import local_docker
 from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.config import Config
+from kdeploy.image import local_docker
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan
 from kdeploy.plan.maintenance import build_registry_plan, refuse_local_registry
-from kdeploy.runner import RunResult
+from kdeploy.run.result import RunResult
 from kdeploy.selection import CommandContext
 
 

@@ -18,10 +18,10 @@ from kdeploy.cli import cli
 from kdeploy.cli.execute import execute, output_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options
 from kdeploy.errors import UsageError
-from kdeploy.hooks import hook_context, run_kamal_hook, verbosity
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
+from kdeploy.run.kamal_hooks import hook_context, run_kamal_hook, verbosity
+from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
-from kdeploy.ssh_command import ssh_argv
 
 Results = dict[str, dict[str, Any]]
 

@@ -102,8 +102,8 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     if ssh.keys_only:
         args.append("-o IdentitiesOnly=yes")
     args.extend(f"-o IdentityFile={Path(key).expanduser()}" for key in ssh.keys[1:])
-    # `ssh.config` reaches ssh through the generated ssh_config (ssh_config.py), which ansible.cfg
-    # passes with -F: ssh takes only one -F.
+    # `ssh.config` reaches ssh through the generated ssh_config (run/ssh_config.py), which
+    # ansible.cfg passes with -F: ssh takes only one -F.
     if args:
         ssh_vars["ansible_ssh_common_args"] = " ".join(args)
     interpreter = config.extension.python_interpreter

@@ -14,11 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kdeploy import local_docker
 from kdeploy.errors import DeployFailed, UsageError
-from kdeploy.hooks import HookContext, run_kamal_hook
-from kdeploy.image import commands, local
+from kdeploy.image import commands, local, local_docker
 from kdeploy.image.clone import git_repo, prepare_clone, uncommitted_changes
+from kdeploy.run.kamal_hooks import HookContext, run_kamal_hook
 
 if TYPE_CHECKING:
     from kdeploy.config import Config

@@ -20,7 +20,7 @@ import kdeploy.cli.execute as execute_module
 from kdeploy.image import BuildFailed
 from kdeploy.plan import Plan
 from kdeploy.plan.pull import PULL_REPORT_TASK
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 WEB1, WEB2, DB = "10.0.0.1", "10.0.0.2", "10.0.0.9"
 IMAGE = "registry.example.com/app:v1"

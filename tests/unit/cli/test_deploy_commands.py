@@ -13,7 +13,7 @@ import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
 import kdeploy.image as build_module
 from kdeploy.plan import HostsPlay, Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 CONFIG = ("-c", "deploy_with_roles.yml")

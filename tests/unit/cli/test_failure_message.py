@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from kdeploy.cli.execute import _failure_message
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 ANSIBLE = json.loads((Path(__file__).parents[2] / "fixtures" / "ssh_errors" /
                       "ansible_unreachable.json").read_text())

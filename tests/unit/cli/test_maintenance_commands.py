@@ -21,9 +21,9 @@ from click.testing import CliRunner
 import kdeploy.cli as cli_package
 import kdeploy.cli.execute as execute_module
 import kdeploy.cli.server as server_module
-import kdeploy.local_docker as local_docker
+import kdeploy.image.local_docker as local_docker
 from kdeploy.plan import Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 WEB1, WEB2, JOB = "10.0.50.1", "10.0.50.2", "10.0.50.3"
 PASSWORD = "s3cret-registry-password"
@@ -70,7 +70,7 @@ class StubRunner:
 
 
 class StubDocker:
-    """Stands in for the local docker client (`subprocess.run` in kdeploy.local_docker)."""
+    """Stands in for the local docker client (`subprocess.run` in kdeploy.image.local_docker)."""
 
     def __init__(self, returncode: int = 0, stderr: str = "") -> None:
         self.returncode, self.stderr = returncode, stderr
@@ -96,7 +96,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str,
         docker: StubDocker | None = None):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(execute_module, "run_plan", stub)
-    # Only kdeploy.local_docker's subprocess: hooks still run for real.
+    # Only kdeploy.image.local_docker's subprocess: hooks still run for real.
     monkeypatch.setattr(local_docker, "subprocess", SimpleNamespace(
         run=docker or StubDocker(), TimeoutExpired=subprocess.TimeoutExpired))
     return CliRunner().invoke(kdeploy_cli(), list(args), env={"VERSION": "v1"})

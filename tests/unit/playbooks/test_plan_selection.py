@@ -16,7 +16,7 @@ from playbook_support import Play, parse_listing, require_tool
 
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_setup_plan
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
 from kdeploy.selection import CommandContext, Filters
 
 WEB, WEB_NEW = "10.0.0.1", "10.0.0.2"

@@ -26,7 +26,7 @@ from kdeploy.config import Config, load_config
 from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, build_deploy_plan, build_lock_plan
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
 from kdeploy.selection import CommandContext
 
 HOSTILE_HOST = "h{{ 7*7 }}"

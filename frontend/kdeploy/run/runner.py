@@ -12,13 +12,13 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdeploy.private_data_dir import host_key_checking, write_private_data_dir
-from kdeploy.process_owner import ProcessOwner, owning_processes
-from kdeploy.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
+from kdeploy.run.private_data_dir import host_key_checking, write_private_data_dir
+from kdeploy.run.process_owner import ProcessOwner, owning_processes
+from kdeploy.run.result import HostFailure, RunResult
+from kdeploy.run.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
 
 if TYPE_CHECKING:
     from kdeploy.config import Config
@@ -29,53 +29,6 @@ EventSink = Callable[[dict[str, Any]], None]
 LOCK_HELD_MARKER = "Deploy lock already in place"
 # Where the run's ssh masters live: a directory of this command alone (see process_owner).
 CONTROL_PATH_ENV = "ANSIBLE_SSH_CONTROL_PATH_DIR"
-
-
-@dataclass
-class HostFailure:
-    """A task that failed, or a host that could not be reached."""
-
-    host: str
-    task: str
-    message: str
-    unreachable: bool = False
-    play: str = ""
-
-
-@dataclass
-class RunResult:
-    """What a run did, per host, and how it ended."""
-
-    status: str = "unknown"
-    rc: int = 0
-    stats: dict[str, dict[str, int]] = field(default_factory=dict)
-    failures: list[HostFailure] = field(default_factory=list)
-    duration: float = 0.0
-    lock_held: str | None = None
-    signal: int | None = None  # the stop signal (SIGINT, SIGTERM, SIGHUP) that cut the run
-    # Hosts that a task was sent to, and hosts that answered one (ok or failed).
-    hosts: set[str] = field(default_factory=set)
-    reached: set[str] = field(default_factory=set)
-
-    @property
-    def interrupted(self) -> bool:
-        """True when a stop signal cut the run."""
-        return self.signal is not None
-
-    @property
-    def ok(self) -> bool:
-        """True when Ansible finished and no host failed or was unreachable."""
-        return self.status == "successful" and not self.failures
-
-    def per_host(self) -> dict[str, dict[str, int]]:
-        """Return ``{host: {ok, changed, failed, unreachable, skipped}}`` from the stats."""
-        names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
-                 "skipped": "skipped"}
-        hosts: dict[str, dict[str, int]] = {}
-        for stat, label in names.items():
-            for host, count in self.stats.get(stat, {}).items():
-                hosts.setdefault(host, dict.fromkeys(names.values(), 0))[label] = count
-        return hosts
 
 
 def runner_envvars(private_data_dir: Path, host_key_checking: bool = True) -> dict[str, str]:

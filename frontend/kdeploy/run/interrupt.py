@@ -14,8 +14,9 @@ from typing import Any
 
 from kdeploy.config import Config
 from kdeploy.plan.settle import SETTLE_REPORT_TASK, build_settle_plan
-from kdeploy.runner import RunResult, run_plan
-from kdeploy.ssh_errors import classify_ssh_error
+from kdeploy.run.result import RunResult
+from kdeploy.run.runner import run_plan
+from kdeploy.run.ssh_errors import classify_ssh_error
 
 
 @dataclass

@@ -18,8 +18,8 @@ from kdeploy.errors import ConfigError
 from kdeploy.host_contract.inventory import render_inventory
 from kdeploy.plan.model import HostsPlay
 from kdeploy.resources import resource_dir
-from kdeploy.ssh_config import FILE_NAME as SSH_CONFIG
-from kdeploy.ssh_config import render_ssh_config
+from kdeploy.run.ssh_config import FILE_NAME as SSH_CONFIG
+from kdeploy.run.ssh_config import render_ssh_config
 
 if TYPE_CHECKING:
     from kdeploy.config import Config

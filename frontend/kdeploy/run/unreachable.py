@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from kdeploy.config import Config
 from kdeploy.plan import Plan, PlaybookImport
-from kdeploy.runner import RunResult
-from kdeploy.ssh_errors import HOST_KEY_MITOGEN, OTHER, RECORDED_BY_CHECK, classify_ssh_error
+from kdeploy.run.result import RunResult
+from kdeploy.run.ssh_errors import HOST_KEY_MITOGEN, OTHER, RECORDED_BY_CHECK, classify_ssh_error
 
 CHECK_PLAYBOOK = "connection_check.yml"
 _UNTOLD = (OTHER, HOST_KEY_MITOGEN)
