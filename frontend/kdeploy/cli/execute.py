@@ -19,12 +19,12 @@ from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
-from kdeploy.run.result import HostFailure, RunResult
+from kdeploy.run.result import RunResult
 from kdeploy.run.runner import run_plan
-from kdeploy.run.ssh_errors import classify_ssh_error
 from kdeploy.run.unreachable import explain_unreachable
 from kdeploy.selection.context import CommandContext
 
@@ -94,20 +94,20 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
             if ((not result.ok or hooked.error) and result.lock_held is None
                     and plan.lock_host and hooked.ran_plays):
                 _release_lock(config, plan, run_id)
-            exit_code = _exit_code(result) if hooked.error is None else hooked.error.exit_code
+            code = exit_code(result) if hooked.error is None else hooked.error.exit_code
             # A partly failed run still shows what the reachable hosts returned (audit); a held
             # lock shows nothing but the error.
-            if report is not None and result.lock_held is None and (exit_code == 0 or reported):
+            if report is not None and result.lock_held is None and (code == 0 or reported):
                 output.report(*report(reported))
-            output.summary(result, exit_code)
+            output.summary(result, code)
             if owner.interrupted:  # a signal during the report: honour it once all is done
                 raise Interrupted(f"Interrupted by {_signal_name(owner.signum)}", owner.signum)
     if result.lock_held is not None:
         raise LockHeldError(describe_held_lock(result.lock_held, config))
     if hooked.error is not None:
         raise hooked.error
-    if exit_code:
-        raise DeployFailed(_failure_message(result))
+    if code:
+        raise DeployFailed(failure_message(result))
 
 
 def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunResult,
@@ -178,37 +178,6 @@ def _lock_outcome(answer: str) -> str:
     if answer == "unreachable":
         return "the deploy lock could not be released: run `kdeploy lock release`"
     return "no deploy lock was held"
-
-
-def _exit_code(result: RunResult) -> int:
-    if result.lock_held is not None:
-        return LockHeldError.exit_code
-    if result.interrupted:
-        return Interrupted.code_for(result.signal)
-    return 0 if result.ok else DeployFailed.exit_code
-
-
-def _failure_message(result: RunResult) -> str:
-    # One line per host; a refused host key adds what to do about it on the next line.
-    lines = []
-    for failure in result.failures:
-        if failure.unreachable:
-            lines += _unreachable_lines(failure)
-            continue
-        # The first line says what failed; the rest (a log tail) was shown under the host.
-        summary = (failure.message.splitlines() or [""])[0]
-        lines.append(f"{failure.host} failed at '{failure.task}': {summary}")
-    return "\n".join(lines) or f"ansible-playbook ended with status {result.status}"
-
-
-def _unreachable_lines(failure: HostFailure) -> list[str]:
-    """An unreachable host: where it failed, ssh's reason, and the fix for a refused host key."""
-    fault = classify_ssh_error(failure.message, failure.host)
-    play = f" (play '{failure.play}')" if failure.play else ""
-    lines = [f"{failure.host} unreachable at '{failure.task}'{play}: {fault.summary()}"]
-    if fault.fix:
-        lines.append(f"  To fix: {fault.fix}.")
-    return lines
 
 
 def export_command_line(directory: Path, plan: Plan) -> str:

@@ -20,6 +20,7 @@ from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.plan.model import HookPoint
 from kdeploy.plan.split import split_plan
+from kdeploy.run.failure import failure_message
 from kdeploy.run.kamal_hooks import (
     SECRET_HOOKS,
     HookContext,
@@ -120,9 +121,7 @@ def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,
     result = run(context.config, hook_plan(context.config, plan, point.hook),
                       _hook_secrets(context.config, point.hook), on_event)
     if not result.ok:
-        from kdeploy.cli.execute import _failure_message  # execute imports this module
-
-        raise HookError(f"Hook `{point.hook}` failed:\n{_failure_message(result)}")
+        raise HookError(f"Hook `{point.hook}` failed:\n{failure_message(result)}")
 
 
 def hook_plan(config: Config, plan: Plan, hook: str) -> Plan:
