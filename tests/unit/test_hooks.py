@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from context_helpers import context
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 from kdeploy.config import load_config
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, SetupOptions, build_setup_plan
 from kdeploy.plan.model import HookPoint

@@ -16,9 +16,9 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import by_host, output_of, run_ssh, stdin_is_tty
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.remove import can_ask
+from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
     AccessoryLogsOptions,

@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import command_output, execute
 from kdeploy.config import Config
 from kdeploy.image import push_image
 from kdeploy.image.commands import image_tags
@@ -100,13 +100,4 @@ def _output(config: Config, options: GlobalOptions,
     # The registry password never is in the build's output, but a secret may be: redact both.
     names = [name for name in (config.registry.password_secret, *config.builder.secrets) if name]
     values = [config.secrets[name] for name in names if config.secrets is not None]
-    values = [value for value in values if len(value) >= 4]
-
-    def redact(text: str) -> str:
-        for value in values:
-            text = text.replace(value, "[REDACTED]")
-        return text
-
-    if output_format == "json":
-        return JsonOutput(redact=redact)
-    return HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact)
+    return command_output(options, output_format, values)

@@ -13,8 +13,8 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import app as app_group
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.plan import build_deploy_plan
 

@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.plan import build_audit_plan, build_lock_plan
 
 NO_LOCK = "There is no deploy lock"

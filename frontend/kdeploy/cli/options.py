@@ -54,6 +54,11 @@ def command_context(options: GlobalOptions, version: str | None = None) -> Comma
                         requested_version=options.version)
 
 
+output_option = click.option(
+    "--output", "output_format", type=click.Choice(["human", "json"]), default="human",
+    show_default=True, help="human: progress lines; json: one JSON object per event line.",
+)
+
 _GLOBAL_OPTIONS = (
     click.option("-c", "--config-file", default="config/deploy.yml", show_default=True,
                  help="Path to the config file."),

@@ -17,8 +17,8 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.accessory import _confirm
 from kdeploy.cli.app import by_host, output_of, run_ssh
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.proxy import host_proxy

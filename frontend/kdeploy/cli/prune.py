@@ -9,8 +9,8 @@ from __future__ import annotations
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.plan.maintenance import build_prune_plan
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.image import local_docker
 from kdeploy.output import HumanOutput, JsonOutput

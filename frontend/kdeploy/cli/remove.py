@@ -15,8 +15,8 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import details_report
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
 from kdeploy.plan.app_commands import build_details_plan, build_remove_plan

@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
 from kdeploy.run.kamal_hooks import hook_context, run_kamal_hook, verbosity

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, export_command_line, output_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.plan import Plan, SetupOptions, build_setup_plan
-from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import export_command_line, write_private_data_dir
 from kdeploy.selection import CommandContext
 
 _setup_options = (

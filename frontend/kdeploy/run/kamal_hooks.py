@@ -5,7 +5,7 @@ Mirrors Kamal 2.11 (`lib/kamal/cli/base.rb#run_hook`, `lib/kamal/commands/hook.r
 the `KAMAL_*` details (and, for some hooks, every secret) added to the environment; a hook that
 does not exist is skipped; one that exits non-zero, or cannot be executed, aborts the command with
 ``Hook `<hook>` failed:`` and SSHKit's report of the command. Where a hook sits in each command is
-the plan's concern (`plan/hook_points.py`); running the plays around it is `cli/hooked_run`'s.
+the plan's concern (`plan/hook_points.py`); running the plays around it is `run/hooked.py`'s.
 """
 
 from __future__ import annotations

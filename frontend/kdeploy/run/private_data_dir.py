@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from kdeploy.ansible_yaml import dump, unsafe
 from kdeploy.errors import ConfigError
 from kdeploy.host_contract.inventory import render_inventory
+from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan.model import HostsPlay
 from kdeploy.resources import resource_dir
 from kdeploy.run.ssh_config import FILE_NAME as SSH_CONFIG
@@ -135,3 +136,11 @@ def mitogen_strategy_dir() -> Path:
             return plugins
     raise ConfigError(f"mitogen is on ({MITOGEN_ENV}=1 or x-kdeploy/mitogen: true) but not "
                       "installed: pip install 'kdeploy[mitogen]' (or mitogen), or turn it off")
+
+
+def export_command_line(directory: Path, plan: Plan) -> str:
+    """The plain ansible-playbook command that runs an exported directory like kdeploy does."""
+    env = " ".join(f"{secret_env_var(name)}=…" for name in plan.secret_names)
+    args = " ".join(plan.ansible_playbook_args())
+    return (f"cd {directory / 'project'} && {env + ' ' if env else ''}ansible-playbook "
+            f"-i ../inventory/hosts.yml -e @../env/extravars {plan.playbook} {args}").rstrip()

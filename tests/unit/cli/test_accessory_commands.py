@@ -18,7 +18,7 @@ from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.accessory as accessory_module
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 from kdeploy.run.result import HostFailure
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"

@@ -18,8 +18,8 @@ from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.app as app_module
-import kdeploy.cli.execute as execute_module
 import kdeploy.cli.remove as remove_module
+import kdeploy.run.execute as execute_module
 from kdeploy.config import load_config
 from kdeploy.run.result import HostFailure
 from kdeploy.run.ssh_command import ssh_argv

@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 from kdeploy.image import BuildFailed
 from kdeploy.plan import Plan
 from kdeploy.plan.pull import PULL_REPORT_TASK

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
 import kdeploy.image as build_module
+import kdeploy.run.execute as execute_module
 from kdeploy.plan import HostsPlay, Plan
 from kdeploy.run.result import HostFailure, RunResult
 

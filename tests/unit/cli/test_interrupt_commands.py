@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 import kdeploy.run.interrupt as interrupt_module
 from kdeploy.plan import Plan
 from kdeploy.run.result import RunResult

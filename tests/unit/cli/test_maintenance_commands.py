@@ -19,9 +19,9 @@ import yaml
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
 import kdeploy.cli.server as server_module
 import kdeploy.image.local_docker as local_docker
+import kdeploy.run.execute as execute_module
 from kdeploy.plan import Plan
 from kdeploy.run.result import HostFailure, RunResult
 

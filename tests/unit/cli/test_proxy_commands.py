@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
 import kdeploy.cli.proxy as proxy_module
+import kdeploy.run.execute as execute_module
 from kdeploy.run.result import HostFailure
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"

@@ -21,11 +21,11 @@ import pytest
 import yaml
 from playbook_support import require_tool
 
-from kdeploy.cli.hooked_run import hook_plan
 from kdeploy.config import Config, load_config
 from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan, build_deploy_plan, build_lock_plan
+from kdeploy.run.hooked import hook_plan
 from kdeploy.run.private_data_dir import write_private_data_dir
 from kdeploy.selection import CommandContext
 

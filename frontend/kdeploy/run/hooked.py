@@ -2,9 +2,9 @@
 
 The plan's hook points say where it is cut (`plan/split.py`); this module runs the pieces in
 order: each run through `runner.run_plan`, each hook point as Kamal's hook
-(`hooks.run_kamal_hook`) followed by the `x-kdeploy` hook playbooks of the same name (one more
+(`kamal_hooks.run_kamal_hook`) followed by the `x-kdeploy` hook playbooks of the same name (one more
 `run_plan` over the generated inventory). The first failure stops everything after it;
-`execute` then releases the lock.
+`execute_plan` then releases the lock.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from kdeploy.cli.options import GlobalOptions
 from kdeploy.config import Config
 from kdeploy.errors import ConfigError
 from kdeploy.host_contract.names import secret_env_var
@@ -28,7 +27,6 @@ from kdeploy.run.kamal_hooks import (
     hook_context,
     hook_exists,
     run_kamal_hook,
-    verbosity,
 )
 from kdeploy.run.process_owner import SignalReceived
 from kdeploy.run.result import RunResult, merge_results
@@ -49,19 +47,20 @@ class HookedRun:
 
 
 def run_with_hooks(context: CommandContext, plan: Plan, secrets: Mapping[str, str],
-                   say: Callable[[str], None], on_event: EventSink, options: GlobalOptions,
-                   run: RunPlan) -> HookedRun:
+                   say: Callable[[str], None], on_event: EventSink, run: RunPlan, *,
+                   skip_hooks: bool = False, verbosity: str = "info") -> HookedRun:
     """Run `plan` and the command's hooks in Kamal's order.
 
     Without any hook to run (none exists, `-H`, or the command has none) this is exactly one
     `run(config, plan, secrets, on_event)`, as before hooks existed. `run` is
-    `runner.run_plan` (the one place that starts Ansible), passed in by `execute`.
+    `runner.run_plan` (the one place that starts Ansible), passed in by `execute_plan`.
+    `skip_hooks` is `-H`; `verbosity` is Kamal's (debug, info, error) for the hooks' output.
 
     Raises:
         ConfigError: an `x-kdeploy` hook playbook does not exist (checked before anything runs).
     """
     config = context.config
-    points = () if options.skip_hooks else tuple(
+    points = () if skip_hooks else tuple(
         point for point in plan.hook_points if point.hook not in plan.hooks_done)
     running = {point.hook for point in points if _has_hooks(config, point.hook)}
     if not running:
@@ -69,8 +68,7 @@ def run_with_hooks(context: CommandContext, plan: Plan, secrets: Mapping[str, st
     _check_playbooks(config, running)
     if running & SECRET_HOOKS and config.secrets is not None:
         config.secrets.names()  # a broken secrets file fails now, not while the lock is held
-    hooks = hook_context(context, plan.command,
-                         verbosity=verbosity(options.verbose, options.quiet),
+    hooks = hook_context(context, plan.command, verbosity=verbosity,
                          performer=plan.extravars.get("kdeploy_performer"))
     hooked = HookedRun(RunResult(status="successful"))
     started = time.monotonic()

@@ -1,57 +1,80 @@
-"""Run a plan: output, secrets, the lock safety net and the exit code, in one place."""
+"""Run a command's plan: secrets, hooks, the lock safety net, the report and the exit, no click.
+
+The front end chooses how progress is shown (`cli/run_command.py`: human lines or JSON) and
+hands in a function that makes that output once the plan's secrets are known; everything else
+about running a command happens here.
+"""
 
 from __future__ import annotations
 
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import click
-
-from kdeploy.cli.hooked_run import run_with_hooks
-from kdeploy.cli.options import GlobalOptions
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
 from kdeploy.host_contract.names import secret_env_var
-from kdeploy.output import HumanOutput, JsonOutput
-from kdeploy.plan import Plan, PlaybookImport
+from kdeploy.plan import Plan
 from kdeploy.run.failure import exit_code, failure_message
+from kdeploy.run.hooked import run_with_hooks
 from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
+from kdeploy.run.lock_release import lock_outcome, release_lock
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
 from kdeploy.run.result import RunResult
 from kdeploy.run.runner import run_plan
 from kdeploy.run.unreachable import explain_unreachable
-from kdeploy.selection.context import CommandContext
-
-output_option = click.option(
-    "--output", "output_format", type=click.Choice(["human", "json"]), default="human",
-    show_default=True, help="human: progress lines; json: one JSON object per event line.",
-)
+from kdeploy.selection import CommandContext
 
 
-def secret_values(config: Config, plan: Plan) -> dict[str, str]:
-    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
-    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
+class Reporter(Protocol):
+    """What a command's output offers (HumanOutput and JsonOutput)."""
+
+    def say(self, text: str) -> None:
+        """One line of progress."""
+
+    def notice(self, text: str) -> None:
+        """A warning the plan carries."""
+
+    def event(self, event: dict[str, Any]) -> None:
+        """One ansible-runner event."""
+
+    def report(self, text: str, data: dict[str, Any]) -> None:
+        """What the command read, for people (`text`) and machines (`data`)."""
+
+    def summary(self, result: RunResult, exit_code: int) -> None:
+        """The recap and the exit code."""
 
 
 # Turns the results of the plan's report task ({host: result}) into (text for people, JSON data).
 Report = Callable[[dict[str, dict[str, Any]]], tuple[str, dict[str, Any]]]
+# Makes the command's output, told the secret values it must never show.
+MakeOutput = Callable[[Sequence[str]], Reporter]
 
 
-def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
-            report: Report | None = None) -> None:
-    """Run `plan`, report progress and results, and exit with the documented exit codes.
+def plan_secrets(config: Config, plan: Plan) -> dict[str, str]:
+    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
+    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
+
+
+def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *,
+                 skip_hooks: bool = False, verbosity: str = "info",
+                 report: Report | None = None) -> None:
+    """Run `plan` with its hooks, report progress and results, and raise on failure.
+
+    `runner.run_plan` is looked up in this module when the command runs and handed to every
+    step that starts Ansible (hooks, the lock release, the unreachable check), so a test that
+    replaces this module's `run_plan` replaces all of them.
 
     Args:
         context: the command's config, filters, selection and performer.
         plan: what to run.
-        options: the global options (-v, -q).
-        output_format: `human` or `json`.
+        make_output: makes the output, given the secret values to redact.
+        skip_hooks: `-H`: run no hook.
+        verbosity: Kamal's verbosity for the hooks (debug, info, error).
         report: for commands that show what a task read (`lock status`, `audit`): renders the
             results of `plan.report_task` per host; shown before the summary.
 
@@ -64,36 +87,29 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
     # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
     run_id = uuid.uuid4().hex
     plan = replace(plan, extravars={**plan.extravars, "kdeploy_run_id": run_id})
-    secrets = secret_values(config, plan)
-    values = [value for value in secrets.values() if len(value) >= 4]
-
-    def redact(text: str) -> str:
-        for value in values:
-            text = text.replace(value, "[REDACTED]")
-        return text
-
-    output = (JsonOutput(redact=redact) if output_format == "json"
-              else HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact))
+    secrets = plan_secrets(config, plan)
+    output = make_output(list(secrets.values()))
     for notice in plan.notices:
         output.notice(notice)
     output.say(f"--> kdeploy {plan.command} {' '.join(plan.ansible_playbook_args())}".rstrip())
     reported: dict[str, dict[str, Any]] = {}
     on_event = output.event if plan.report_task is None else _collecting(
         plan.report_task, reported, output.event)
+    run = run_plan  # this module's, looked up now (see above)
     started = time.monotonic()
     with owning_processes() as owner:
-        hooked = run_with_hooks(context, plan, secrets, output.say, on_event, options,
-                                run_plan)
+        hooked = run_with_hooks(context, plan, secrets, output.say, on_event, run,
+                                skip_hooks=skip_hooks, verbosity=verbosity)
         # From here on a signal is only recorded: the lock release and the report must happen.
         with owner.deferring():
             result = hooked.result
             if result.interrupted or owner.interrupted:
                 _stop_after_signal(config, plan, hooked.ran_plays, result, output, owner,
-                                   run_id, time.monotonic() - started)
-            explain_unreachable(config, plan, result, run_plan)
+                                   run_id, time.monotonic() - started, run)
+            explain_unreachable(config, plan, result, run)
             if ((not result.ok or hooked.error) and result.lock_held is None
                     and plan.lock_host and hooked.ran_plays):
-                _release_lock(config, plan, run_id)
+                release_lock(config, plan, run_id, run)
             code = exit_code(result) if hooked.error is None else hooked.error.exit_code
             # A partly failed run still shows what the reachable hosts returned (audit); a held
             # lock shows nothing but the error.
@@ -111,8 +127,8 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
 
 
 def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunResult,
-                       output: HumanOutput | JsonOutput, owner: ProcessOwner, run_id: str,
-                       elapsed: float) -> None:
+                       output: Reporter, owner: ProcessOwner, run_id: str,
+                       elapsed: float, run: Callable[..., RunResult]) -> None:
     # Nothing local runs any more (the runner killed its tree; this also ends a hook's children).
     owner.stop(keep_masters=True)
     signum = result.signal or owner.signum or signal.SIGINT
@@ -126,7 +142,7 @@ def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunR
                     "reached to stop this run's work there. Check those hosts, then release it "
                     "with `kdeploy lock release`")
         else:
-            lock = "; " + _lock_outcome(_release_lock(config, plan, run_id))
+            lock = "; " + lock_outcome(release_lock(config, plan, run_id, run))
     if owner.count < 2:  # a second signal skips the report, never the cleanup
         output.report("\n".join(["--> State of each host", *report_lines(settled)]),
                       {"interrupted": {"signal": name, **report_data(settled)}})
@@ -148,41 +164,3 @@ def _collecting(task: str, reported: dict[str, dict[str, Any]],
         on_event(event)
 
     return collect
-
-
-def _release_lock(config: Config, plan: Plan, run_id: str) -> str:
-    # The run failed or was cut after (or while) taking the lock: release it so the next deploy
-    # can run. Only a lock this run took (its kdeploy-run file) goes: Kamal's or another run's
-    # stays, even when this run never got to see the lock task's answer.
-    release = replace(plan, command=f"{plan.command}_release_lock",
-                      imports=(PlaybookImport("lock_release.yml", ("lock",)),),
-                      tags=(), skip_tags=(), limit=plan.lock_host, notices=(),
-                      secret_names=(), hook_points=(),
-                      extravars={**plan.extravars, "kdeploy_lock_owner_run": run_id})
-    answers: list[str] = []
-
-    def collect(event: dict[str, Any]) -> None:
-        data = event.get("event_data", {})
-        if event.get("event") == "runner_on_ok" and data.get("task") == "Release the deploy lock.":
-            answers.append(str((data.get("res") or {}).get("stdout") or "").strip())
-
-    result = run_plan(config, release, {}, collect, cancellable=False)
-    return answers[0] if answers else ("unreachable" if not result.ok else "")
-
-
-def _lock_outcome(answer: str) -> str:
-    if answer == "released":
-        return "the deploy lock was released"
-    if answer.startswith("kept"):
-        return "the deploy lock was not taken by this run and stays"
-    if answer == "unreachable":
-        return "the deploy lock could not be released: run `kdeploy lock release`"
-    return "no deploy lock was held"
-
-
-def export_command_line(directory: Path, plan: Plan) -> str:
-    """The plain ansible-playbook command that runs an exported directory like kdeploy does."""
-    env = " ".join(f"{secret_env_var(name)}=…" for name in plan.secret_names)
-    args = " ".join(plan.ansible_playbook_args())
-    return (f"cd {directory / 'project'} && {env + ' ' if env else ''}ansible-playbook "
-            f"-i ../inventory/hosts.yml -e @../env/extravars {plan.playbook} {args}").rstrip()
