@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.app import by_host, output_of, run_ssh, stdin_is_tty
+from kdeploy.cli.app import run_ssh, stdin_is_tty
+from kdeploy.cli.confirm import can_ask, confirm
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
-from kdeploy.cli.remove import can_ask
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
@@ -30,11 +30,11 @@ from kdeploy.plan.accessory import (
     build_accessory_ssh_plan,
 )
 from kdeploy.plan.model import Plan
+from kdeploy.reports.accessory import REPORTS, exec_report, logs_report
+from kdeploy.reports.common import Results
 from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
 
-Results = dict[str, dict[str, Any]]
-Hosts = dict[str, tuple[str, ...]]  # accessory -> its hosts inside the filters
 name_argument = click.argument("name")
 
 
@@ -55,7 +55,8 @@ def _run(action: str, name: str, options: GlobalOptions, output_format: str,
                                 AccessoryOptions(purge=purge, rolling=rolling))
     report = REPORTS.get(action)
     execute(context, plan, options, output_format,
-            report=None if report is None else lambda results: report(hosts, results, options))
+            report=None if report is None else lambda results: report(hosts, results,
+                                                                             options.quiet))
 
 
 # The commands that take only NAME, with their help: one definition registers them all.
@@ -93,8 +94,8 @@ def accessory_remove(options: GlobalOptions, confirmed: bool, purge: bool, outpu
                      name: str) -> None:
     """Remove accessory NAME's (or all) container and image; its data only with --purge."""
     data = "and data directories" if purge else "(data directories and volumes are kept)"
-    _confirm(confirmed, f"This will remove all containers, images {data} for {name}. "
-                        "Are you sure?", "accessory remove")
+    confirm(confirmed, f"This will remove all containers, images {data} for {name}. "
+                       "Are you sure?", "accessory remove", can_ask)
     _run("remove", name, options, output_format, purge=purge)
 
 
@@ -107,7 +108,7 @@ def accessory_remove(options: GlobalOptions, confirmed: bool, purge: bool, outpu
 def accessory_upgrade(options: GlobalOptions, rolling: bool, confirmed: bool, output_format: str,
                       name: str) -> None:
     """Upgrade accessory NAME (or all) from Kamal 1 (reboot it into the kamal network)."""
-    _confirm(confirmed, "This will restart all accessories", "accessory upgrade")
+    confirm(confirmed, "This will restart all accessories", "accessory upgrade", can_ask)
     _run("upgrade", name, options, output_format, rolling=rolling)
 
 
@@ -139,7 +140,7 @@ def accessory_logs(options: GlobalOptions, since: str | None, lines: int | None,
     plan = build_accessory_logs_plan(context, name, logs)
     hosts = accessory_hosts(context, name)
     execute(context, plan, options, output_format,
-            report=lambda results: logs_report(hosts, results, options))
+            report=lambda results: logs_report(hosts, results, options.quiet))
 
 
 @accessory.command("exec", context_settings={"ignore_unknown_options": True})
@@ -167,17 +168,7 @@ def accessory_exec(options: GlobalOptions, interactive: bool, reuse: bool, outpu
     if not options.quiet and output_format == "human":
         click.echo(f"Launching command from {where} container...")
     execute(context, plan, options, output_format,
-            report=lambda results: exec_report(hosts, results, options))
-
-
-def _confirm(confirmed: bool, question: str, command: str) -> None:
-    if confirmed:
-        return
-    if not can_ask():
-        raise UsageError(f"kdeploy {command} needs -y to proceed (there is no terminal to ask on)")
-    if not click.confirm(question, default=False):
-        click.secho("Aborted", fg="red")
-        sys.exit(0)
+            report=lambda results: exec_report(hosts, results, options.quiet))
 
 
 def _run_over_ssh(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
@@ -199,103 +190,3 @@ def _run_over_ssh(context: CommandContext, plan: Plan, options: GlobalOptions, o
     sys.exit(run_ssh(ssh_argv(config, host, rendered["command"])))
 
 
-# --- Reports: what each command prints, from its report task's results per host. ---
-
-def _host_order(hosts: Hosts) -> list[str]:
-    return list(dict.fromkeys(host for found in hosts.values() for host in found))
-
-
-def details_report(hosts: Hosts, results: Results,
-                   options: GlobalOptions) -> tuple[str, dict[str, Any]]:
-    """`accessory details`: `docker ps` under `Accessory <name> Host: <host>` (Kamal's type)."""
-    blocks = [(f"Accessory {name}", host, name, output_of(results[host]))
-              for name, found in hosts.items() for host in found if host in results]
-    return by_host(blocks, options.quiet), {"results": [
-        {"accessory": name, "host": host, "output": output} for _, host, name, output in blocks]}
-
-
-def logs_report(hosts: Hosts, results: Results,
-                options: GlobalOptions) -> tuple[str, dict[str, Any]]:
-    """`accessory logs`: each host's lines one after the other (Kamal prints no host header)."""
-    order = [host for host in _host_order(hosts) if host in results]
-    text = "\n".join(output for host in order if (output := output_of(results[host])))
-    return text, {"results": [{"host": host, "output": output_of(results[host])}
-                              for host in order]}
-
-
-def exec_report(hosts: Hosts, results: Results,
-                options: GlobalOptions) -> tuple[str, dict[str, Any]]:
-    """`accessory exec`: the command's output per host (Kamal's `App Host:` header)."""
-    order = [host for host in _host_order(hosts) if host in results]
-    blocks = [("App", host, None, output_of(results[host])) for host in order]
-    return by_host(blocks, options.quiet), {"results": [
-        {"host": host, "rc": results[host].get("rc"), "output": output_of(results[host])}
-        for host in order]}
-
-
-def outcomes(hosts: Hosts, results: Results) -> list[dict[str, Any]]:
-    """Per accessory and host, what boot/reboot/remove did (`accessory_report.yml`'s facts)."""
-    found = []
-    for name, accessory_hosts_ in hosts.items():
-        for host in accessory_hosts_:
-            if host not in results:
-                continue  # the host failed before the report
-            done = {entry.get("accessory"): entry for entry in results[host].get("msg") or []
-                    if isinstance(entry, dict)}
-            # A converged accessory ends its role after one call: no outcome means "running".
-            entry = done.get(name) or {"outcome": "running", "differences": []}
-            found.append({"accessory": name, "host": host, **{k: v for k, v in entry.items()
-                                                              if k != "accessory"}})
-    return found
-
-
-def boot_report(hosts: Hosts, results: Results,
-                options: GlobalOptions) -> tuple[str, dict[str, Any]]:
-    """`accessory boot|reboot|upgrade`: booted, left running, or differing (and in what)."""
-    entries = outcomes(hosts, results)
-    lines = []
-    for entry in entries:
-        name, host = entry["accessory"], entry["host"]
-        if entry["outcome"] == "booted":
-            lines.append(f"Booted accessory {name} on {host}")
-        elif entry["outcome"] == "differs":
-            lines.append(f"Accessory {name} on {host} differs from its config in "
-                         f"{', '.join(entry['differences'])}; left running (apply it with: "
-                         f"kdeploy accessory reboot {name})")
-        elif not options.quiet:
-            lines.append(f"Skipping booting `{name}` on {host}, it is already running "
-                         "with this config")
-    return "\n".join(lines), {"accessories": entries}
-
-
-def remove_report(hosts: Hosts, results: Results,
-                  options: GlobalOptions) -> tuple[str, dict[str, Any]]:
-    """`accessory remove` and `remove`: what data was kept (and where), or that it was purged."""
-    entries = outcomes(hosts, results)
-    lines = []
-    for entry in entries:
-        name, host, kept = entry["accessory"], entry["host"], entry.get("kept") or []
-        entry["kept"] = kept
-        if entry["outcome"] == "purged":
-            lines.append(f"Removed accessory {name} on {host} with its data"
-                         + (f" (kept, never removed: {', '.join(_kept(kept))})" if kept else ""))
-        elif kept:
-            lines.append(f"Removed accessory {name} on {host}; kept its data: "
-                         f"{', '.join(_kept(kept))} (delete it with --purge)")
-        else:
-            lines.append(f"Removed accessory {name} on {host}")
-    return "\n".join(lines), {"accessories": entries}
-
-
-def _kept(lines: list[str]) -> list[str]:
-    # `directory /root/app-db/data`, `volume dbdata` -> `/root/app-db/data`, `volume dbdata`.
-    return [line.removeprefix("directory ") for line in lines]
-
-
-REPORTS: dict[str, Callable[[Hosts, Results, GlobalOptions], tuple[str, dict[str, Any]]]] = {
-    "details": details_report,
-    "boot": boot_report,
-    "reboot": boot_report,
-    "upgrade": boot_report,
-    "remove": remove_report,
-}

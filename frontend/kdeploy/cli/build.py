@@ -8,7 +8,6 @@ both. None of them takes the deploy lock, as in Kamal.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import click
 
@@ -21,6 +20,7 @@ from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
 from kdeploy.plan.pull import build_pull_plan
+from kdeploy.reports.build import pull_report
 from kdeploy.run.kamal_hooks import hook_context, verbosity
 from kdeploy.selection import CommandContext
 
@@ -86,13 +86,6 @@ def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,
     image = context.config.absolute_image
     execute(context, plan, options, output_format,
             report=lambda results: pull_report(image, results))
-
-
-def pull_report(image: str, results: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """What `build pull` says once every host has the image: where it is, and its label."""
-    labels = {host: str(result.get("stdout", "")).strip() for host, result in results.items()}
-    return (f"Pulled {image} on {', '.join(labels) or 'no host'}",
-            {"image": image, "hosts": labels})
 
 
 def _output(config: Config, options: GlobalOptions,

@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.accessory import _confirm
-from kdeploy.cli.app import by_host, output_of, run_ssh
+from kdeploy.cli.app import run_ssh
+from kdeploy.cli.confirm import can_ask, confirm
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
@@ -29,9 +29,8 @@ from kdeploy.plan.proxy import (
     build_proxy_plan,
     proxy_targets,
 )
+from kdeploy.reports.proxy import proxy_report
 from kdeploy.run.ssh_command import ssh_argv
-
-Results = dict[str, dict[str, Any]]
 
 
 @cli.group()
@@ -78,8 +77,8 @@ for _action, _help in _OPTIONS_ONLY_ACTIONS.items():
 def proxy_reboot(options: GlobalOptions, rolling: bool, confirmed: bool,
                  output_format: str) -> None:
     """Reboot the proxy: stop and remove its container, run the pinned image again."""
-    _confirm(confirmed, "This will cause a brief outage on each host. Are you sure?",
-             "proxy reboot")
+    confirm(confirmed, "This will cause a brief outage on each host. Are you sure?",
+            "proxy reboot", can_ask)
     _run("reboot", options, output_format, rolling=rolling)
 
 
@@ -133,11 +132,3 @@ def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps
     sys.exit(run_ssh(argv))
 
 
-# --- Reports: what each command prints, from its report task's results per host. ---
-
-def proxy_report(hosts: tuple[str, ...], results: Results,
-                 quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`proxy details` and `proxy logs`: each host's output under Kamal's `Proxy Host: <host>`."""
-    blocks = [("Proxy", host, None, output_of(results[host])) for host in hosts if host in results]
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "output": output} for _, host, _, output in blocks]}

@@ -8,19 +8,20 @@ prints what `docker ps` shows for kamal-proxy, each app role and each accessory,
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.app import details_report
+from kdeploy.cli.confirm import can_ask
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
 from kdeploy.plan.app_commands import build_details_plan, build_remove_plan
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.reports.accessory import remove_report
+from kdeploy.reports.app import details_report
 
 QUESTION = "This will remove all containers and images. Are you sure?"
 
@@ -33,8 +34,6 @@ QUESTION = "This will remove all containers and images. Are you sure?"
 @output_option
 def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: str) -> None:
     """Remove the app, accessories and registry session from the servers (data kept: --purge)."""
-    from kdeploy.cli.accessory import remove_report  # it imports this module
-
     context = command_context(options)
     plan = with_accessory_report(build_remove_plan(context), purge)
     hosts = dict(context.selection.accessory_hosts)
@@ -46,7 +45,7 @@ def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: 
             click.secho("Aborted", fg="red")
             return
     execute(context, plan, options, output_format,
-            report=lambda results: remove_report(hosts, results, options))
+            report=lambda results: remove_report(hosts, results, options.quiet))
 
 
 def with_accessory_report(plan: Plan, purge: bool) -> Plan:
@@ -59,11 +58,6 @@ def with_accessory_report(plan: Plan, purge: bool) -> Plan:
     return replace(plan, imports=tuple(imports), report_task=REPORT_TASKS["remove"],
                    extravars=plan.extravars | {"kdeploy_accessory_purge": purge,
                                                "kdeploy_accessory_report": True})
-
-
-def can_ask() -> bool:
-    """Whether a question can be asked: stdin and stdout are a terminal."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 @cli.command()

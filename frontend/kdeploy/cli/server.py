@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 
@@ -19,11 +18,10 @@ from kdeploy.cli.options import GlobalOptions, command_context, global_options, 
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
+from kdeploy.reports.server import exec_report
 from kdeploy.run.kamal_hooks import hook_context, run_kamal_hook, verbosity
 from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
-
-Results = dict[str, dict[str, Any]]
 
 
 @cli.group()
@@ -88,18 +86,3 @@ def _exec_interactive(context: CommandContext, options: GlobalOptions, command: 
         raise UsageError(f"Cannot start ssh: {error.strerror}") from None
 
 
-def exec_report(hosts: tuple[str, ...], results: Results,
-                quiet: bool = False) -> tuple[str, dict[str, Any]]:
-    """Each host's output under `App Host: <host>` as Kamal prints it (`-q`: output only).
-
-    JSON: `{"hosts": {host: {"stdout": text, "rc": exit code}}}`, hosts in selection order.
-    """
-    outputs = {host: _output(results[host]) for host in hosts if host in results}
-    blocks = [text if quiet else f"App Host: {host}\n{text}" for host, text in outputs.items()]
-    data = {host: {"stdout": outputs[host], "rc": results[host].get("rc")} for host in outputs}
-    return "\n\n".join(blocks), {"hosts": data}
-
-
-def _output(result: dict[str, Any]) -> str:
-    # raw's stdout comes through a pty (CRLF); Kamal's capture strips the output.
-    return str(result.get("stdout", "")).replace("\r\n", "\n").strip()
