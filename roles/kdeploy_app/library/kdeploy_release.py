@@ -228,18 +228,16 @@ log:
   returned: failure
 """
 
-import base64
 import binascii
 import json
 import os
 import shlex
-import subprocess
 import time
 
 try:
-    from urllib.parse import quote, urlencode
+    from urllib.parse import quote
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    quote = urlencode = None
+    quote = None
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
@@ -251,7 +249,7 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     route_dials,
     route_with_upstream,
 )
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
     ensure_env_file,
@@ -264,90 +262,13 @@ from ansible.module_utils.kdeploy_stop import StopRequested, StopSignal, write_n
 READY_STATUSES = ("running", "healthy")
 
 
-class DockerError(Exception):
-    """The daemon could not be reached or answered an error."""
-
-
-class Docker(object):
-    """The Docker API over the host's unix socket, plus the CLI for login, pull, run and logs."""
+class Docker(DockerClient):
+    """The client on this host's unix socket: the CLI runs (login, run, logs) need one."""
 
     def __init__(self, docker_host, timeout=60):
         if not docker_host.startswith("unix://"):
             raise DockerError("kdeploy_release needs a unix:// docker_host, not %s" % docker_host)
-        self.docker_host = docker_host
-        self.path = docker_host[len("unix://"):]
-        self.timeout = timeout
-
-    def call(self, method, url, params=None, missing_ok=False, body=None, headers=None):
-        """One API call; returns the decoded JSON (None for an empty body or a 404 with missing_ok)."""
-        if params:
-            url += "?" + urlencode(params)
-        try:
-            status, body = docker_request(self.path, self.timeout, method, url, body, headers)
-        except (IOError, OSError) as exc:
-            raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
-        if status == 404 and missing_ok:
-            return None
-        if status >= 400:
-            raise DockerError("Docker answered %s to %s %s: %s" % (status, method, url, error_message(body)))
-        return json.loads(to_native(body)) if body.strip() else None
-
-    def pull(self, image, auth=None):
-        """`docker pull` through the API (no CLI process); auth: {username, password, serveraddress}."""
-        repository, tag = image.rsplit(":", 1)
-        headers = None
-        if auth:
-            headers = {"X-Registry-Auth": to_native(base64.urlsafe_b64encode(to_bytes(json.dumps(auth))))}
-        url = "/images/create?" + urlencode({"fromImage": repository, "tag": tag})
-        try:
-            status, body = docker_request(self.path, max(self.timeout, 600), "POST", url, None, headers)
-        except (IOError, OSError) as exc:
-            raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
-        # The daemon streams progress as JSON lines; a failure mid-pull is an "error" line.
-        errors = [error_message(body)] if status >= 400 else []
-        for line in to_native(body).splitlines() if status < 400 else []:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and event.get("error"):
-                errors.append(event["error"])
-        if errors:
-            raise DockerError("docker pull %s failed: %s" % (image, errors[-1]))
-
-    def inspect_container(self, name):
-        """The container's inspect data, or None."""
-        return self.call("GET", "/containers/%s/json" % quote(name, safe=""), missing_ok=True)
-
-    def inspect_image(self, image):
-        """The image's inspect data, or None."""
-        return self.call("GET", "/images/%s/json" % quote(image, safe="/:@"), missing_ok=True)
-
-    def containers(self, labels, statuses, all_states=False):
-        """Containers with every label in labels and one of statuses, newest first."""
-        filters = {"label": ["%s=%s" % item for item in sorted(labels.items())]}
-        if statuses:
-            filters["status"] = list(statuses)
-        params = {"filters": json.dumps(filters)}
-        if all_states:
-            params["all"] = "1"
-        return self.call("GET", "/containers/json", params) or []
-
-    def cli(self, argv, stdin=None):
-        """Run the docker CLI against this daemon; return (rc, stdout, stderr) as text."""
-        env = dict(os.environ, DOCKER_HOST=self.docker_host)
-        process = subprocess.Popen(["docker", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env)
-        out, err = process.communicate(to_bytes(stdin) if stdin is not None else None)
-        return process.returncode, to_native(out), to_native(err)
-
-
-def error_message(body):
-    """The `message` of a Docker API error body, else the body itself."""
-    try:
-        return json.loads(to_native(body))["message"]
-    except (ValueError, KeyError, TypeError):
-        return to_native(body).strip()
+        DockerClient.__init__(self, docker_host, timeout)
 
 
 def run_argv(params, env_file):

@@ -125,6 +125,11 @@ def test_events_are_the_json_lines_of_the_answer(docker_socket: tuple[str, list[
                      "%22%5D%7D"]
 
 
+def test_docker_error_bodies_give_their_message() -> None:
+    assert api.error_message(b'{"message":"manifest unknown"}\n') == "manifest unknown"
+    assert api.error_message(b"plain text\n") == "plain text"
+
+
 # -- any other daemon: community.docker's client (stubbed) ----------------------------------------
 
 COMMON_API = "ansible_collections.community.docker.plugins.module_utils.common_api"
