@@ -89,13 +89,20 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     network_ip,
     route_with_upstream,
 )
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 
 
 def container_ip(docker_host, name, network):
-    """The container's IP on network, read from the Docker API ("" when it has none)."""
-    status, body = docker_request(docker_host[len("unix://"):], 10, "GET",
-                                  "/containers/%s/json" % quote(name, safe=""))
+    """The container's IP on network, read from the Docker API ("" when it has none).
+
+    Raises the socket's own OSError when no daemon answers, which main reports.
+    """
+    # Only a unix socket is read here: the path after the scheme, as this module always did.
+    client = DockerClient("unix://" + docker_host[len("unix://"):], 10)
+    try:
+        status, body = client.request("GET", "/containers/%s/json" % quote(name, safe=""))
+    except DockerError as exc:
+        raise exc.__cause__ from None
     return "" if status >= 400 else network_ip(json.loads(to_native(body)), network)
 
 
