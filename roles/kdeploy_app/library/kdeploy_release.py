@@ -249,6 +249,16 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     route_dials,
     route_with_upstream,
 )
+from ansible.module_utils.kdeploy_defaults import (
+    DEPLOY_TIMEOUT,
+    DOCKER_NETWORK,
+    DRAIN_TIMEOUT,
+    HEALTHCHECK_INTERVAL,
+    HEALTHCHECK_PATH,
+    HEALTHCHECK_TIMEOUT,
+    READINESS_DELAY,
+    RESTART_POLICY,
+)
 from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
@@ -360,7 +370,7 @@ class ProxyStep(object):
         self.probe = probe_url
         self.admin = admin
         if self.engine == "caddy" and admin is None:
-            timeout = (self.params["stop_timeout"] or 30) + 30
+            timeout = (self.params["stop_timeout"] or DRAIN_TIMEOUT) + 30
             self.admin = CaddyAdmin(resolve(release.home, host.get("admin_socket")
                                             or ".kdeploy/proxy/admin.sock"), timeout=timeout)
         self.result = dict(engine=self.engine, action=None, probes=[], drained=None)
@@ -397,13 +407,14 @@ class ProxyStep(object):
         self.release.switched = True
         # Requests already sent to the old version finish there before it is stopped.
         with self.release.stop.abortable():
-            self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or 30) == 0
+            self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or DRAIN_TIMEOUT) == 0
 
     def wait_healthy(self, container_id, address):
         """Kamal-proxy's health check, done here: GET path every interval until 2xx or deploy_timeout."""
         check = self.proxy.get("healthcheck") or {}
-        url = "http://%s:%s%s" % (address, self.proxy["app_port"], check.get("path") or "/up")
-        interval, timeout = check.get("interval") or 1, check.get("timeout") or 5
+        url = "http://%s:%s%s" % (address, self.proxy["app_port"], check.get("path") or HEALTHCHECK_PATH)
+        interval = check.get("interval") or HEALTHCHECK_INTERVAL
+        timeout = check.get("timeout") or HEALTHCHECK_TIMEOUT
         deadline = time.time() + self.params["deploy_timeout"]
         while True:
             started = time.time()
@@ -683,16 +694,16 @@ ARGUMENT_SPEC = dict(
     hostname=dict(type="str"),
     env=dict(type="dict", default={}),
     labels=dict(type="dict", default={}),
-    network=dict(type="str", default="kamal"),
+    network=dict(type="str", default=DOCKER_NETWORK),
     volumes=dict(type="list", elements="str", default=[]),
-    restart_policy=dict(type="str", default="unless-stopped"),
+    restart_policy=dict(type="str", default=RESTART_POLICY),
     log_driver=dict(type="str"),
     log_options=dict(type="dict", default={}),
     docker_args=dict(type="list", elements="str", default=[]),
     cmd=dict(type="str"),
     role_labels=dict(type="dict", required=True),
-    readiness_delay=dict(type="int", default=7),
-    deploy_timeout=dict(type="int", default=30),
+    readiness_delay=dict(type="int", default=READINESS_DELAY),
+    deploy_timeout=dict(type="int", default=DEPLOY_TIMEOUT),
     stop_timeout=dict(type="int"),
     log_lines=dict(type="int", default=20),
     latest_tag=dict(type="str"),

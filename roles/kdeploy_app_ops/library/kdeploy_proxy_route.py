@@ -89,6 +89,13 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     network_ip,
     route_with_upstream,
 )
+from ansible.module_utils.kdeploy_defaults import (
+    DEPLOY_TIMEOUT,
+    DOCKER_NETWORK,
+    HEALTHCHECK_INTERVAL,
+    HEALTHCHECK_PATH,
+    HEALTHCHECK_TIMEOUT,
+)
 from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 
 
@@ -113,24 +120,28 @@ def wait_healthy(params):
     deadline = time.time() + params["timeout"]
     while True:
         address = container_ip(params["docker_host"], params["container"], params["network"])
-        url = "http://%s:%s%s" % (address, proxy["app_port"], check.get("path") or "/up")
-        ok, answer = health_probe(url, check.get("timeout") or 5) if address else (False, "no IP yet")
+        url = "http://%s:%s%s" % (address, proxy["app_port"], check.get("path") or HEALTHCHECK_PATH)
+        ok, answer = health_probe(url, check.get("timeout") or HEALTHCHECK_TIMEOUT) if address else (False, "no IP yet")
         if ok or time.time() >= deadline:
             return ok, answer
-        time.sleep(check.get("interval") or 1)
+        time.sleep(check.get("interval") or HEALTHCHECK_INTERVAL)
+
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    admin_socket=dict(type="str", required=True),
+    proxy=dict(type="dict", required=True),
+    container=dict(type="str"),
+    network=dict(type="str", default=DOCKER_NETWORK),
+    timeout=dict(type="int", default=DEPLOY_TIMEOUT),
+    docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+)
 
 
 def main():
     """Run the module."""
-    module = AnsibleModule(argument_spec=dict(
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        admin_socket=dict(type="str", required=True),
-        proxy=dict(type="dict", required=True),
-        container=dict(type="str"),
-        network=dict(type="str", default="kamal"),
-        timeout=dict(type="int", default=30),
-        docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-    ), required_if=[("state", "present", ["container"])], supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=[("state", "present", ["container"])],
+                           supports_check_mode=True)
     params = module.params
     path = params["admin_socket"]
     admin = CaddyAdmin(path if os.path.isabs(path) else os.path.join(os.path.expanduser("~"), path))
