@@ -172,6 +172,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError, DockerNotFound
+from ansible.module_utils.kdeploy_docker_remote import CommunityDocker
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
     ensure_env_file,
@@ -315,7 +316,7 @@ def main():
             result["directories"].append(path)
             if ensure_directory(path, directory["mode"], directory["owner"], module.check_mode):
                 result["changed"] = True
-        client = DockerClient(params["docker_host"], params["timeout"], module)
+        client = DockerClient(params["docker_host"], params["timeout"], CommunityDocker(module))
         container, image_id, others = read_docker(client, params)
     except (IOError, OSError, KeyError) as exc:
         module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),

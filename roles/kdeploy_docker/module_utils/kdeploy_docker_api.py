@@ -1,10 +1,12 @@
 """The Docker Engine API for kdeploy's modules: one client, one error type.
 
 A daemon on a plain unix socket (what almost every host uses) is reached with the standard
-library, through kdeploy_docker_socket. Any other daemon (tcp, ssh, TLS) goes through
-community.docker's client, imported only then: importing it and requests costs about as much as
-the rest of a module run. Each module still decides which daemons it accepts. The roles whose
-modules use this file link it into their own module_utils/, so each role works on its own.
+library, through kdeploy_docker_socket. Any other daemon (tcp, ssh, TLS) goes through the
+`remote` a module passes in (kdeploy_docker_remote: community.docker's client). This file never
+imports community.docker: Ansible ships every module_utils file a module imports, so only the
+module that takes community.docker's parameters carries it. Each module still decides which
+daemons it accepts. The roles whose modules use this file link it into their own module_utils/,
+so each role works on its own.
 """
 
 from __future__ import annotations
@@ -51,21 +53,20 @@ class DockerClient(object):
     Args:
         docker_host: The daemon's URL (unix://, tcp://, ssh://).
         timeout: Seconds to wait for an answer.
-        module: The AnsibleModule whose community.docker parameters (tls, validate_certs,
-            certificates, api_version) reach a daemon that is not a plain unix socket.
+        remote: What reaches a daemon that is not a plain unix socket: an object with
+            `tls`, `request(method, url, body, headers, timeout)` and `get_json(...)`
+            (kdeploy_docker_remote.CommunityDocker); None: only a unix socket is reached.
     """
 
-    def __init__(self, docker_host, timeout=60, module=None):
+    def __init__(self, docker_host, timeout=60, remote=None):
         self.docker_host = docker_host
         self.timeout = timeout
-        self.module = module
-        params = module.params if module is not None else {}
+        self.remote = remote
         # TLS asked for on a unix socket is community.docker's to honour, so it goes there too.
-        tls = params.get("tls") or params.get("validate_certs")
+        tls = remote is not None and remote.tls
         self.socket_path = None
         if docker_host.startswith("unix://") and not tls:
             self.socket_path = docker_host[len("unix://"):]
-        self._api = None
 
     def request(self, method, url, body=None, headers=None, timeout=None):
         """Send one request (url from the API root, query included); return (status, body bytes).
@@ -77,7 +78,7 @@ class DockerClient(object):
         try:
             if self.socket_path is not None:
                 return _socket_request(self.socket_path, timeout, method, url, body, headers)
-            return self._api_request(method, url, body, headers, timeout)
+            return self._remote().request(method, url, body, headers, timeout)
         except (IOError, OSError) as exc:
             raise DockerError("cannot reach Docker at %s: %s"
                               % (self.docker_host, to_native(exc))) from exc
@@ -100,7 +101,7 @@ class DockerClient(object):
         Raises DockerNotFound for a 404 and DockerError for any other error answer.
         """
         if self.socket_path is None:
-            return self._api_get_json(pathfmt, *args, **kwargs)
+            return self._remote().get_json(pathfmt, *args, **kwargs)
         url = pathfmt.format(*[quote(arg, safe="/:") for arg in args])
         if kwargs.get("params"):
             url += "?" + urlencode(kwargs["params"])
@@ -178,41 +179,12 @@ class DockerClient(object):
         out, err = process.communicate(to_bytes(stdin) if stdin is not None else None)
         return process.returncode, to_native(out), to_native(err)
 
-    # -- any other daemon: community.docker's client --------------------------------------------
-
-    def api_client(self):
-        """community.docker's API client for this module's parameters, made on first use."""
-        if self._api is None:
-            if self.module is None:
-                raise DockerError("cannot reach Docker at %s: only a unix:// socket is reached "
-                                  "without the module's community.docker parameters"
-                                  % self.docker_host)
-            self._api = _community_client(self.module)
-        return self._api
-
-    def _api_request(self, method, url, body, headers, timeout):
-        api = self.api_client()
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers = dict(headers or {}, **{"Content-Type": "application/json"})
-        # _url("") is the versioned API root; url already carries its quoting and query.
-        send = getattr(api, "_" + method.lower())
-        response = send(api._url("") + url, data=data, headers=headers, timeout=timeout)
-        return response.status_code, response.content
-
-    def _api_get_json(self, pathfmt, *args, **kwargs):
-        from ansible_collections.community.docker.plugins.module_utils._api.errors import (
-            DockerException,
-            NotFound,
-        )
-
-        try:
-            return self.api_client().get_json(pathfmt, *args, **kwargs)
-        except NotFound as exc:
-            raise DockerNotFound(pathfmt, 404) from exc
-        except DockerException as exc:
-            raise DockerError(to_native(exc)) from exc
+    def _remote(self):
+        if self.remote is None:
+            raise DockerError("cannot reach Docker at %s: only a unix:// socket is reached "
+                              "without the module's community.docker parameters"
+                              % self.docker_host)
+        return self.remote
 
 
 def _socket_request(path, timeout, method, url, body, headers):
@@ -221,22 +193,3 @@ def _socket_request(path, timeout, method, url, body, headers):
     from ansible.module_utils.kdeploy_docker_socket import docker_request
 
     return docker_request(path, timeout, method, url, body, headers)
-
-
-def _community_client(module):
-    """community.docker's client, reporting through module (fail_json, deprecate, params)."""
-    from ansible_collections.community.docker.plugins.module_utils.common_api import (
-        AnsibleDockerClientBase,
-    )
-
-    class Client(AnsibleDockerClientBase):
-        def fail(self, msg, **kwargs):
-            module.fail_json(msg=msg, **kwargs)
-
-        def deprecate(self, msg, version=None, date=None, collection_name=None):
-            module.deprecate(msg, version=version, date=date, collection_name=collection_name)
-
-        def _get_params(self):
-            return module.params
-
-    return Client()

@@ -27,6 +27,8 @@ API_PATH = REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_api.py"
 _load_file("ansible.module_utils.kdeploy_docker_socket",
            REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_socket.py")
 api = _load_file("ansible.module_utils.kdeploy_docker_api", API_PATH)
+REMOTE_PATH = REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_remote.py"
+remote = _load_file("ansible.module_utils.kdeploy_docker_remote", REMOTE_PATH)
 
 
 class DockerStub(BaseHTTPRequestHandler):
@@ -185,7 +187,8 @@ class FakeModule:
 
 @pytest.mark.usefixtures("stub_community")
 def test_a_tcp_daemon_goes_through_community_docker() -> None:
-    client = api.DockerClient("tcp://10.0.0.9:2376", 5, module=FakeModule(tls=True))
+    client = api.DockerClient("tcp://10.0.0.9:2376", 5,
+                              remote.CommunityDocker(FakeModule(tls=True)))
     assert client.socket_path is None
     assert client.call("POST", "/networks/create", body={"Name": "kamal"}) == {"Id": "n1"}
     assert client.get_json("/containers/{0}/json", "app-web-v1") == {"Id": "app-web-v1"}
@@ -193,7 +196,7 @@ def test_a_tcp_daemon_goes_through_community_docker() -> None:
         client.get_json("/containers/{0}/json", "missing")
     with pytest.raises(api.DockerError, match="TLS handshake failed"):
         client.get_json("/containers/{0}/json", "broken")
-    assert client.api_client().sent == [
+    assert client.remote.api().sent == [
         ("POST", "https://10.0.0.9:2376/v1.41/networks/create",
          {"data": '{"Name": "kamal"}', "headers": {"Content-Type": "application/json"},
           "timeout": 5}),
@@ -202,7 +205,8 @@ def test_a_tcp_daemon_goes_through_community_docker() -> None:
 
 @pytest.mark.usefixtures("stub_community")
 def test_tls_on_a_unix_socket_is_community_dockers_to_honour() -> None:
-    client = api.DockerClient("unix:///var/run/docker.sock", 5, module=FakeModule(tls=True))
+    client = api.DockerClient("unix:///var/run/docker.sock", 5,
+                              remote.CommunityDocker(FakeModule(tls=True)))
     assert client.socket_path is None
     assert client.request("GET", "/version") == (200, b'{"Id": "c1"}')
 
@@ -212,10 +216,20 @@ def test_without_the_modules_parameters_only_a_socket_is_reached() -> None:
         api.DockerClient("tcp://10.0.0.9:2375", 5).request("GET", "/version")
 
 
-def test_community_docker_is_imported_only_inside_functions() -> None:
-    # AnsiballZ ships it either way; importing it (and requests) at load would cost every module
-    # run about 0.3 s, on hosts that almost always have a plain unix socket.
-    tree = ast.parse(API_PATH.read_text())
+def test_community_docker_stays_out_of_the_payloads_that_never_use_it() -> None:
+    # AnsiballZ ships every module_utils file a module imports, even from inside a function: only
+    # container_state (which takes community.docker's parameters) may reach the remote client.
+    imports = [ast.unparse(node) for node in ast.walk(ast.parse(API_PATH.read_text()))
+               if isinstance(node, ast.Import | ast.ImportFrom)]
+    assert not [line for line in imports if "community" in line or "docker_remote" in line]
+    importers = sorted({path.resolve().name for path in REPO.glob("roles/*/library/*.py")
+                        if "kdeploy_docker_remote" in path.read_text()})
+    assert importers == ["kdeploy_container_state.py"]
+
+
+def test_the_remote_client_imports_community_docker_only_when_used() -> None:
+    # Importing it and requests at load would cost about 0.3 s on hosts that have a unix socket.
+    tree = ast.parse(REMOTE_PATH.read_text())
     top_level = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
     assert not [node for node in top_level if "community" in ast.unparse(node)]
     nested = [ast.unparse(node) for node in ast.walk(tree)
