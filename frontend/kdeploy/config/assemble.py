@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kdeploy.config import checks
+from kdeploy.config import checks, defaults
 from kdeploy.config.accessory import (
     Accessory,
     accessory_hosts,
@@ -131,8 +131,10 @@ def _root_scalars(raw: Mapping[str, Any]) -> dict[str, Any]:
         "aliases": frozen(str_map(raw.get("aliases"))),
         # Ruby's `||` keeps 0, so `retain_containers: 0` is kept and then rejected.
         **{key: default if raw.get(key) is None else raw[key] for key, default in (
-            ("readiness_delay", 7), ("deploy_timeout", 30), ("drain_timeout", 30),
-            ("retain_containers", 5))},
+            ("readiness_delay", defaults.READINESS_DELAY),
+            ("deploy_timeout", defaults.DEPLOY_TIMEOUT),
+            ("drain_timeout", defaults.DRAIN_TIMEOUT),
+            ("retain_containers", defaults.RETAIN_CONTAINERS))},
         "allow_empty_roles": bool(raw.get("allow_empty_roles")),
         "require_destination": bool(raw.get("require_destination")),
         "minimum_version": text("minimum_version"),

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config import defaults
 from kdeploy.config.accessory import Accessory
 from kdeploy.config.boot import Boot
 from kdeploy.config.builder import Builder
@@ -58,10 +59,10 @@ class Config:
     labels: Mapping[str, str] = field(default_factory=frozen)
     volumes: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=frozen)
-    readiness_delay: int = 7
-    deploy_timeout: int = 30
-    drain_timeout: int = 30
-    retain_containers: int = 5
+    readiness_delay: int = defaults.READINESS_DELAY
+    deploy_timeout: int = defaults.DEPLOY_TIMEOUT
+    drain_timeout: int = defaults.DRAIN_TIMEOUT
+    retain_containers: int = defaults.RETAIN_CONTAINERS
     allow_empty_roles: bool = False
     require_destination: bool = False
     minimum_version: str | None = None

@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config import defaults
 from kdeploy.config.values import ruby_str
 from kdeploy.host_contract.kamal_proxy import logging_args, optionize, publish_args
 
@@ -49,7 +50,8 @@ def run_args(run: Mapping[str, Any] | None, image: str) -> list[str]:
     """`docker run` argv after `run` for the Caddy container (the contract's, Kamal's publish)."""
     run = run or {}
     return [
-        "--name", CONTAINER, "--network", "kamal", "--detach", "--restart", "unless-stopped",
+        "--name", CONTAINER, "--network", defaults.DOCKER_NETWORK, "--detach",
+        "--restart", defaults.RESTART_POLICY,
         "--volume", f"{CONTAINER}-config:/config", "--volume", f"{CONTAINER}-data:/data",
         "--volume", f"$(pwd)/{DIRECTORY}:{_MOUNT}",
         "--env", "XDG_CONFIG_HOME=/config", "--env", "XDG_DATA_HOME=/data",

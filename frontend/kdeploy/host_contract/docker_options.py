@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kdeploy.config import defaults
 from kdeploy.config.values import ruby_str
 from kdeploy.errors import ConfigError
 
@@ -120,4 +121,4 @@ def docker_run_args(options: Mapping[str, Any]) -> list[str]:
 
 def restart_policy(options: Mapping[str, Any]) -> str:
     """The restart policy of a role: `options: {restart: …}`, else Kamal's `unless-stopped`."""
-    return str(options.get("restart") or "unless-stopped")
+    return str(options.get("restart") or defaults.RESTART_POLICY)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config import defaults
 from kdeploy.config.ruby import present, truthy
 from kdeploy.config.values import ruby_str
 
@@ -29,8 +30,8 @@ HOME = "$(pwd)"
 APPS_DIRECTORY = ".kamal/proxy/apps-config"
 APPS_CONTAINER_DIRECTORY = "/home/kamal-proxy/.apps-config"
 # `docker run` options Kamal gives kamal-proxy before the run config's own.
-_RUN_PREFIX = ("--name", CONTAINER, "--network", "kamal", "--detach", "--restart",
-               "unless-stopped", "--volume",
+_RUN_PREFIX = ("--name", CONTAINER, "--network", defaults.DOCKER_NETWORK, "--detach", "--restart",
+               defaults.RESTART_POLICY, "--volume",
                "kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy",
                "--volume", f"{HOME}/{APPS_DIRECTORY}:{APPS_CONTAINER_DIRECTORY}")
 # What Kamal's boot_config falls back to without `proxy/run` (no boot_config files on the host).

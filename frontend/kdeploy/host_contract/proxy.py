@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config import defaults
 from kdeploy.host_contract import caddy, kamal_proxy
 from kdeploy.host_contract.names import secret_env_var
 
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from kdeploy.config.model import Config
     from kdeploy.config.role import Role
 
-DEFAULT_HEALTHCHECK = {"path": "/up", "interval": 1, "timeout": 5}
+DEFAULT_HEALTHCHECK = {"path": defaults.HEALTHCHECK_PATH, "interval": defaults.HEALTHCHECK_INTERVAL,
+                       "timeout": defaults.HEALTHCHECK_TIMEOUT}
 
 
 def host_proxy(config: Config, host: str) -> dict[str, Any]:
