@@ -1,4 +1,4 @@
-"""`kdeploy accessory …`: Kamal's accessory subcommands (kamal-spec §3.4, §4.8).
+"""`kdeploy accessory …`: Kamal's accessory subcommands (docs/accessories.md).
 
 `NAME` is an accessory of the config or `all` (config order). Kamal's global filters apply:
 `-r web` keeps the accessories on web's hosts. The commands that change containers take the

@@ -1,4 +1,4 @@
-"""`kdeploy app …`: Kamal's app subcommands on the filtered app hosts (kamal-spec §3.4).
+"""`kdeploy app …`: Kamal's app subcommands on the filtered app hosts (docs/app-commands.md).
 
 Read-only commands print, per host (and role), what docker printed there, as Kamal's
 `puts_by_host` does (`App Host: <host>` first, left out with -q); `--output json` gives the same

@@ -1,4 +1,4 @@
-"""`kdeploy build deliver|push|pull`: Kamal's image commands (spec §3.4, §4.2 step 1).
+"""`kdeploy build deliver|push|pull`: Kamal's image commands (docs/build.md).
 
 `push` builds on this machine and pushes to the registry (`kdeploy.image`), `pull` pulls the
 image on the filtered app hosts through Ansible (`playbooks/build_pull.yml`), `deliver` does

@@ -1,4 +1,4 @@
-"""`kdeploy lock acquire|release|status` and `kdeploy audit`: Kamal's lock and audit (§4.9).
+"""`kdeploy lock acquire|release|status` and `kdeploy audit`: Kamal's lock and audit.
 
 The lock lives on the filtered primary host in `~/.kamal/lock-<service>[-<dest>]`, written and
 read exactly as Kamal does, so either tool sees and releases the other's lock. `audit` shows the

@@ -20,7 +20,7 @@ _SECRET_COMMANDS = "kdeploy.config.secrets"
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """The options every Kamal command accepts (kamal-spec §3.1)."""
+    """The options every Kamal command accepts (the class options of Kamal's cli/base.rb)."""
 
     config_file: str = "config/deploy.yml"
     destination: str | None = None

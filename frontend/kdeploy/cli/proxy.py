@@ -1,4 +1,4 @@
-"""`kdeploy proxy …`: Kamal's proxy subcommands (kamal-spec §3.4, §4.6), for either engine.
+"""`kdeploy proxy …`: Kamal's proxy subcommands (docs/proxy.md), for either engine.
 
 The proxy runs on the hosts of the roles behind it. `boot` starts a stopped proxy or runs a
 missing one and leaves a running one alone; `reboot` replaces it (with `--rolling` one host at a

@@ -1,4 +1,4 @@
-"""`kdeploy prune all|images|containers`: Kamal's prune (§4.7) on the filtered hosts, locked.
+"""`kdeploy prune all|images|containers`: Kamal's prune on the filtered hosts, locked.
 
 Each host runs Kamal's own docker commands (roles/kdeploy_prune) and records `Pruned images` /
 `Pruned containers` in the audit log, between the lock plays on the filtered primary host.

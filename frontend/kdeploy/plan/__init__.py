@@ -16,7 +16,7 @@ from kdeploy.plan.lock import (
     build_lock_plan,
 )
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
-from kdeploy.plan.setup import SetupOptions, build_setup_plan, setup_imports, setup_plays
+from kdeploy.plan.setup import SetupOptions, build_setup_plan, setup_plays
 
 __all__ = [
     "AUDIT_REPORT_TASK",
@@ -35,6 +35,5 @@ __all__ = [
     "build_lock_plan",
     "build_setup_plan",
     "role_group",
-    "setup_imports",
     "setup_plays",
 ]

@@ -1,4 +1,4 @@
-"""Plan Kamal's `accessory` subcommands (kamal-spec §3.4, §4.8).
+"""Plan Kamal's `accessory` subcommands (Kamal's lib/kamal/cli/accessory.rb; docs/accessories.md).
 
 Each plan imports one part playbook per accessory (`playbooks/accessory_<action>.yml`, tags
 `[accessory, accessory_<name>]`, vars `{kdeploy_accessory_name: <name>}`) in config order, limited

@@ -1,4 +1,4 @@
-"""Plan Kamal's `proxy` subcommands, and the proxy steps of `setup` and `deploy` (kamal-spec §4.6).
+"""Plan Kamal's `proxy` subcommands, and the proxy steps of `setup` and `deploy` (docs/proxy.md).
 
 The proxy runs on the hosts of the roles behind it (inside Kamal's filters). Each command imports
 `playbooks/proxy_<action>.yml` (tag `proxy`) aimed at exactly those hosts through the var

@@ -36,11 +36,6 @@ class SetupPlays:
     release: PlaybookImport
 
 
-def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
-    """Return every play of a full setup: lock, the hosts play, unlock."""
-    return _config_plays(config).imports
-
-
 def _config_plays(config: Config) -> SetupPlays:
     return _setup_plays([acc.name for acc in config.accessories],
                         [role.name for role in config.roles], proxy=bool(config.proxy_roles))
@@ -57,9 +52,9 @@ def setup_plays(accessories: list[str], roles: list[str],
     The lock plays stay apart (a held lock stops the run before any host is touched, and the
     release waits for every host). Bootstrap and accessories share one `free` play, the app roles
     another, so that hosts do not wait for each other inside a play; their tags and group guards
-    keep DESIGN.md's selections. The play boundary is the one barrier: every accessory is booted
-    (and healthy, when it has a health check) on every host before any app role boots, as Kamal
-    boots every accessory first.
+    keep the selections of docs/ansible-interface.md. The play boundary is the one barrier: every
+    accessory is booted (and healthy, when it has a health check) on every host before any app
+    role boots, as Kamal boots every accessory first.
     """
     return _setup_plays(accessories, roles, proxy).imports
 

@@ -1,4 +1,4 @@
-"""-r/-h/-p filters with Kamal's semantics (kamal-spec §3.2, Kamal's commander_test.rb)."""
+"""-r/-h/-p filters with Kamal's semantics (Kamal's commander.rb and its commander_test.rb)."""
 
 from __future__ import annotations
 
