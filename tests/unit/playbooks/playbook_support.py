@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
+import socketserver
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 
@@ -85,3 +90,30 @@ def load_role_module(role: str, name: str) -> ModuleType:
     for util in sorted((REPO / "roles" / role / "module_utils").glob("*.py")):
         _load_file(f"ansible.module_utils.{util.stem}", util)
     return _load_file(name, REPO / "roles" / role / "library" / f"{name}.py")
+
+
+class StubDaemon(BaseHTTPRequestHandler):
+    """A quiet HTTP handler for a stub daemon; subclasses answer with `answer`."""
+
+    def answer(self, status: int, body: bytes) -> None:
+        """Send one answer with its length (the modules' client reads exactly that)."""
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_unix(path: Path, handler: type[StubDaemon]) -> Iterator[list[str]]:
+    """Serve handler on a unix socket at path; yield the list of paths it was asked for."""
+    server = socketserver.UnixStreamServer(str(path), handler)
+    server.paths = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.paths  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()

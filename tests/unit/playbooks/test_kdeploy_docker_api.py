@@ -6,12 +6,9 @@ from __future__ import annotations
 import ast
 import errno
 import json
-import socketserver
 import sys
-import threading
 import types
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ from ansible_collections.community.docker.plugins.module_utils._api.errors impor
     DockerException,
     NotFound,
 )
-from playbook_support import REPO, _load_file
+from playbook_support import REPO, StubDaemon, _load_file, serve_unix
 
 API_PATH = REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_api.py"
 
@@ -31,40 +28,26 @@ REMOTE_PATH = REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_remote.py
 remote = _load_file("ansible.module_utils.kdeploy_docker_remote", REMOTE_PATH)
 
 
-class DockerStub(BaseHTTPRequestHandler):
+class DockerStub(StubDaemon):
     """A daemon that knows one container, fails on "broken" and answers 404 for anything else."""
 
     def do_GET(self) -> None:
         self.server.paths.append(self.path)  # type: ignore[attr-defined]
         if self.path.startswith("/events?"):
-            self._answer(200, b'{"Action": "kill"}\nnot json\n{"Action": "die"}\n')
+            self.answer(200, b'{"Action": "kill"}\nnot json\n{"Action": "die"}\n')
         elif self.path.startswith("/containers/app-web-v1/json"):
-            self._answer(200, json.dumps({"Id": "c1"}).encode())
+            self.answer(200, json.dumps({"Id": "c1"}).encode())
         elif self.path.startswith("/containers/broken/json"):
-            self._answer(500, json.dumps({"message": "daemon is sad"}).encode())
+            self.answer(500, json.dumps({"message": "daemon is sad"}).encode())
         else:
-            self._answer(404, json.dumps({"message": "No such container"}).encode())
-
-    def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.answer(404, json.dumps({"message": "No such container"}).encode())
 
 
 @pytest.fixture
 def docker_socket(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
-    path = str(tmp_path / "docker.sock")
-    server = socketserver.UnixStreamServer(path, DockerStub)
-    server.paths = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield path, server.paths  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
+    path = tmp_path / "docker.sock"
+    with serve_unix(path, DockerStub) as paths:
+        yield str(path), paths
 
 
 # -- a unix socket, with the standard library -----------------------------------------------------

@@ -8,42 +8,29 @@ from __future__ import annotations
 
 import errno
 import json
-import socketserver
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from playbook_support import load_role_module
+from playbook_support import StubDaemon, load_role_module, serve_unix
 
 route = load_role_module("kdeploy_app_ops", "kdeploy_proxy_route")
 
 
-class ContainerStub(BaseHTTPRequestHandler):
+class ContainerStub(StubDaemon):
     """Knows app-web-v1, on the kamal network at 172.18.0.5; 404 for anything else."""
 
     def do_GET(self) -> None:
         found = self.path == "/containers/app-web-v1/json"
-        body = json.dumps({"NetworkSettings": {"Networks": {"kamal": {"IPAddress": "172.18.0.5"}}}}
-                          if found else {"message": "No such container"}).encode()
-        self.send_response(200 if found else 404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200 if found else 404, json.dumps(
+            {"NetworkSettings": {"Networks": {"kamal": {"IPAddress": "172.18.0.5"}}}}
+            if found else {"message": "No such container"}).encode())
 
 
 @pytest.fixture
 def docker_host(tmp_path: Path) -> Iterator[str]:
-    path = str(tmp_path / "docker.sock")
-    server = socketserver.UnixStreamServer(path, ContainerStub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield "unix://" + path
-    server.shutdown()
-    server.server_close()
+    with serve_unix(tmp_path / "docker.sock", ContainerStub):
+        yield "unix://" + str(tmp_path / "docker.sock")
 
 
 def test_the_containers_ip_on_the_network(docker_host: str) -> None:
