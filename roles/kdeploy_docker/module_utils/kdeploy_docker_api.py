@@ -18,6 +18,7 @@ import subprocess
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.kdeploy_docker_socket import docker_request
 
 
 class DockerError(Exception):
@@ -77,7 +78,7 @@ class DockerClient(object):
         timeout = self.timeout if timeout is None else timeout
         try:
             if self.socket_path is not None:
-                return _socket_request(self.socket_path, timeout, method, url, body, headers)
+                return docker_request(self.socket_path, timeout, method, url, body, headers)
             return self._remote().request(method, url, body, headers, timeout)
         except (IOError, OSError) as exc:
             raise DockerError("cannot reach Docker at %s: %s"
@@ -185,11 +186,3 @@ class DockerClient(object):
                               "without the module's community.docker parameters"
                               % self.docker_host)
         return self.remote
-
-
-def _socket_request(path, timeout, method, url, body, headers):
-    # Imported here so that this file loads before its sibling (the unit tests load module_utils
-    # files in name order); Ansible's payload builder finds the import all the same.
-    from ansible.module_utils.kdeploy_docker_socket import docker_request
-
-    return docker_request(path, timeout, method, url, body, headers)
