@@ -139,7 +139,7 @@ spec:
   returned: always
 spec_fields:
   description:
-    - The value of its label named O(spec_label) followed by C(.fields) (null without one): a
+    - The value of its label named O(spec_label) followed by C(.fields) (null without one), a
       JSON object of one hash per spec field, so the caller can name what differs.
   type: str
   returned: always

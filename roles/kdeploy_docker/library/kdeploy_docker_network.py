@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 module: kdeploy_docker_network
 short_description: Create a Docker network when it is missing (unix socket, standard library only)
 description:
-  - The bootstrap probe of kdeploy's hosts, in one call: it fails when the daemon cannot be reached
+  - The bootstrap probe of kdeploy's hosts, in one call. It fails when the daemon cannot be reached
     or when the Python library C(requests) that the community.docker modules need is missing (with
     community.docker's own message, so the caller can tell which to install), and otherwise creates
     the network (C(docker network create <name>), Kamal's bootstrap) unless it exists.
