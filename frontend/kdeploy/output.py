@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from kdeploy.runner import LOCK_HELD_MARKER
-from kdeploy.ssh_errors import classify_ssh_error
+from kdeploy.run.runner import LOCK_HELD_MARKER
+from kdeploy.run.ssh_errors import classify_ssh_error
 
 if TYPE_CHECKING:
-    from kdeploy.runner import HostFailure, RunResult
+    from kdeploy.run.result import HostFailure, RunResult
 
 
 Redact = Callable[[str], str]
+
+
+def redactor(values: Iterable[str]) -> Redact:
+    """A function that shows each secret value of 4 characters or more as `[REDACTED]`.
+
+    Shorter values are left alone: replacing every `1` or `no` would mangle the output.
+    """
+    hidden = [value for value in values if len(value) >= 4]
+
+    def redact(text: str) -> str:
+        for value in hidden:
+            text = text.replace(value, "[REDACTED]")
+        return text
+
+    return redact
 
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",

@@ -21,7 +21,7 @@ from project import (
     snapshot,
 )
 
-from kdeploy.inventory import secret_env_var
+from kdeploy.host_contract.names import secret_env_var
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import SERVICE
 

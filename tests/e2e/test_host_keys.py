@@ -34,7 +34,7 @@ from project import (
     snapshot,
 )
 
-from kdeploy.inventory import secret_env_var
+from kdeploy.host_contract.names import secret_env_var
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.hosts import host_key_file
 from kdeploy.sandbox.known_hosts import public_key, user_known_hosts

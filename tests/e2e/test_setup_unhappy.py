@@ -1,6 +1,6 @@
 """`kdeploy setup` when things go wrong: the exit code, one clear message, nothing half-done.
 
-Exit codes (DESIGN.md): 1 a host failed or was unreachable, 2 usage or config error, 3 lock held.
+Exit codes (README.md): 1 a host failed or was unreachable, 2 usage or config error, 3 lock held.
 """
 
 from __future__ import annotations

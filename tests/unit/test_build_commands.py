@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kdeploy.build import commands
 from kdeploy.config import Config, load_config
+from kdeploy.image import commands
 
 BASE: dict[str, Any] = {
     "service": "app", "image": "dhh/app", "servers": ["1.1.1.1"],

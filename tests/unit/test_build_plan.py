@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import yaml
+from context_helpers import context
 
 from kdeploy.config import Config, load_config
 from kdeploy.errors import ConfigError, UsageError
-from kdeploy.plan.build import PULL_REPORT_TASK, PullOptions, build_pull_plan
 from kdeploy.plan.model import PlaybookImport
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.plan.pull import PULL_REPORT_TASK, build_pull_plan
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.selection import CommandContext, Filters
 
 WEB1, WEB2, WORKER, DB = "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"
 CONFIG: dict[str, Any] = {
@@ -38,7 +40,7 @@ def make_config(tmp_path: Path, **changes: Any) -> Config:
 
 
 def test_pull_runs_on_every_app_host_and_no_accessory_host(tmp_path: Path) -> None:
-    plan = build_pull_plan(make_config(tmp_path), PullOptions(performer="ops@example.com"))
+    plan = build_pull_plan(context(make_config(tmp_path), performer="ops@example.com"))
     assert plan.command == "build pull"
     assert plan.imports == (PlaybookImport("build_pull.yml", ("pull",)),)
     assert plan.limit == f"{WEB1},{WEB2},{WORKER}"
@@ -50,37 +52,38 @@ def test_pull_runs_on_every_app_host_and_no_accessory_host(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("options", "limit"), [
-    (PullOptions(roles="workers"), WORKER),
-    (PullOptions(hosts=f"{WEB2},{DB}"), WEB2),
-    (PullOptions(primary=True), WEB1),
+    (Filters(roles="workers"), WORKER),
+    (Filters(hosts=f"{WEB2},{DB}"), WEB2),
+    (Filters(primary=True), WEB1),
 ])
-def test_filters_narrow_the_app_hosts(tmp_path: Path, options: PullOptions, limit: str) -> None:
-    assert build_pull_plan(make_config(tmp_path), options).limit == limit
+def test_filters_narrow_the_app_hosts(tmp_path: Path, options: Filters, limit: str) -> None:
+    filtered = CommandContext(make_config(tmp_path), options, performer="kdeploy")
+    assert build_pull_plan(filtered).limit == limit
 
 
 def test_deliver_is_the_same_pull_under_its_own_name(tmp_path: Path) -> None:
-    plan = build_pull_plan(make_config(tmp_path), PullOptions(), command="build deliver")
+    plan = build_pull_plan(context(make_config(tmp_path)), command="build deliver")
     assert (plan.command, plan.playbook) == ("build deliver", "kdeploy_build_deliver.yml")
     with pytest.raises(UsageError, match="Unknown pull command"):
-        build_pull_plan(make_config(tmp_path), PullOptions(), command="build dev")
+        build_pull_plan(context(make_config(tmp_path)), command="build dev")
 
 
 def test_clear_registry_credentials_need_no_secret(tmp_path: Path) -> None:
     config = make_config(tmp_path, registry={"server": "r.example.com", "username": "u",
                                              "password": ["PASS"]})
-    assert build_pull_plan(config, PullOptions()).secret_names == ("PASS",)
+    assert build_pull_plan(context(config)).secret_names == ("PASS",)
 
 
 def test_unhappy_pulls(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     no_hosts = r"^No app hosts to pull registry\.example\.com/app:v7 on$"
     with pytest.raises(UsageError, match=no_hosts):
-        build_pull_plan(config, PullOptions(hosts=DB))
+        build_pull_plan(context(config, hosts=DB))
     with pytest.raises(ConfigError, match="no version"):
-        build_pull_plan(replace(config, version=None), PullOptions())
+        build_pull_plan(context(replace(config, version=None)))
     local = make_config(tmp_path, registry={"server": "localhost:5555"})
     with pytest.raises(UsageError, match="local registry"):
-        build_pull_plan(local, PullOptions())
+        build_pull_plan(context(local))
 
 
 def test_playbook_lists_the_pull_on_the_limited_hosts(tmp_path: Path) -> None:
@@ -88,7 +91,7 @@ def test_playbook_lists_the_pull_on_the_limited_hosts(tmp_path: Path) -> None:
     if not ansible_playbook.exists():
         pytest.skip("ansible-playbook is not installed")
     config = make_config(tmp_path)
-    plan = build_pull_plan(config, PullOptions(roles="web"))
+    plan = build_pull_plan(context(config, roles="web"))
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
     result = subprocess.run(

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kdeploy import local_docker
-from kdeploy.build import BuildFailed, clone, local, push_image
 from kdeploy.config import Config, load_config
 from kdeploy.errors import ConfigError, DeployFailed, UsageError
-from kdeploy.hooks import HookContext, HookError
+from kdeploy.image import BuildFailed, clone, local, local_docker, push_image
+from kdeploy.run.kamal_hooks import HookContext, HookError
 
 REPO = "registry.example.com/app"
 CONFIG: dict[str, Any] = {

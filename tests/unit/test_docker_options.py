@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from kdeploy.docker_options import translate_options
 from kdeploy.errors import ConfigError
+from kdeploy.host_contract.docker_options import translate_options
 
 
 @pytest.mark.parametrize(("options", "expected"), [

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 import yaml
+from context_helpers import context
 
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
-from kdeploy.plan import DeployOptions, SetupOptions, build_deploy_plan, build_setup_plan
-from kdeploy.private_data_dir import MITOGEN_ENV, write_private_data_dir
+from kdeploy.plan import SetupOptions, build_deploy_plan, build_setup_plan
+from kdeploy.run.private_data_dir import MITOGEN_ENV, write_private_data_dir
 
 HOSTS = [f"10.{i // 250}.{i % 250}.1" for i in range(1000)]
 BIN = Path(sys.executable).parent
@@ -38,8 +39,8 @@ def written_forks(tmp_path: Path, raw: dict[str, Any], command: str = "setup") -
     config_file.write_text(yaml.safe_dump(raw))
     config = load_config(config_file, version="v1", environ={})
     assert len(config.all_hosts) == 1000
-    plan = (build_setup_plan(config, SetupOptions(skip_push=True)) if command == "setup"
-            else build_deploy_plan(config, DeployOptions()))
+    plan = (build_setup_plan(context(config), SetupOptions(skip_push=True)) if command == "setup"
+            else build_deploy_plan(context(config)))
     write_private_data_dir(tmp_path / "pdd", config, plan)
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(tmp_path / "pdd" / "project" / "ansible.cfg")

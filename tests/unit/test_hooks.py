@@ -22,14 +22,16 @@ import psutil
 import pytest
 import yaml
 from click.testing import CliRunner
+from context_helpers import context
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 from kdeploy.config import load_config
-from kdeploy.hook_points import SETUP_HOOKS, HookPoint, split_plan
-from kdeploy.hooks import HookContext, HookRun, hook_env, hook_failure, run_kamal_hook
 from kdeploy.plan import HostsPlay, Plan, PlaybookImport, SetupOptions, build_setup_plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.plan.model import HookPoint
+from kdeploy.plan.split import split_plan
+from kdeploy.run.kamal_hooks import HookContext, HookRun, hook_env, hook_failure, run_kamal_hook
+from kdeploy.run.result import HostFailure, RunResult
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configs" / \
     "deploy_founding_case_web_new.yml"
@@ -407,17 +409,17 @@ def test_a_missing_hook_playbook_is_a_config_error_before_anything_runs(monkeypa
 
 def _plan(**options: Any) -> Plan:
     config = load_config(FIXTURE, version="v1", environ={})
-    return build_setup_plan(config, SetupOptions(skip_push=True, **options))
+    return build_setup_plan(context(config, **options), SetupOptions(skip_push=True))
 
 
 def test_split_without_running_hooks_returns_the_plan_itself() -> None:
     plan = _plan()
-    assert split_plan(plan, SETUP_HOOKS, set()) == [plan]
+    assert split_plan(plan, plan.hook_points, set()) == [plan]
 
 
 def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
     plan = _plan()
-    pieces = [step for step in split_plan(plan, SETUP_HOOKS, {"pre-app-boot"})
+    pieces = [step for step in split_plan(plan, plan.hook_points, {"pre-app-boot"})
               if isinstance(step, Plan)]
     originals = {entry.name: entry for entry in plan.imports if isinstance(entry, HostsPlay)}
     plays = [entry for piece in pieces for entry in piece.imports
@@ -430,7 +432,8 @@ def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
 
 
 def test_hook_points_place_post_deploy_inside_the_lock_as_kamal_setup() -> None:
-    steps_ = split_plan(_plan(), SETUP_HOOKS, {"post-deploy"})
+    plan = _plan()
+    steps_ = split_plan(plan, plan.hook_points, {"post-deploy"})
     assert [s.hook if isinstance(s, HookPoint) else parts(s) for s in steps_] == [
         ["accessory_destination_check.yml", "proxy_check.yml", "lock_acquire.yml", "bootstrap",
          "proxy", "accessory_db", "app_web", "app_web_new"],

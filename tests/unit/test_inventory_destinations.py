@@ -11,7 +11,7 @@ import yaml
 
 from kdeploy import ansible_yaml
 from kdeploy.config import Config, load_config
-from kdeploy.inventory import build_inventory, render_inventory
+from kdeploy.host_contract.inventory import build_inventory, render_inventory
 
 BASE: dict[str, Any] = {
     "service": "app", "image": "app",

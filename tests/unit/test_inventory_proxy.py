@@ -10,9 +10,9 @@ import yaml
 
 from kdeploy import ansible_yaml
 from kdeploy.config import Config, load_config
-from kdeploy.config.proxy_kamal import run_args
 from kdeploy.errors import ConfigError
-from kdeploy.inventory import build_inventory, render_inventory
+from kdeploy.host_contract.inventory import build_inventory, render_inventory
+from kdeploy.host_contract.kamal_proxy import run_args
 
 BASE: dict[str, Any] = {
     "service": "app", "image": "app",

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from kdeploy.lock_details import describe_held_lock, format_age, lock_taken_at, release_command
+from kdeploy.run.lock_details import describe_held_lock, format_age, lock_taken_at, release_command
 
 HELD = ("Deploy lock already in place!\nLocked by: ops@example.com at 2026-12-06T08:00:00Z\n"
         "Version: v2\nMessage: Automatic deploy lock\nDeploy lock found on 10.0.0.1.")

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from kdeploy.output import HumanOutput, JsonOutput
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 # Ansible's words for a host ssh found no route to (captured from a real run).
 NO_ROUTE = ("Task failed: Failed to connect to the host via ssh: ssh: connect to host 10.0.0.3 "

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
@@ -16,7 +17,7 @@ def _config(name: str):  # type: ignore[no-untyped-def]
 
 
 def test_full_setup_runs_every_play_without_a_selection() -> None:
-    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
+    plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml")),
                             SetupOptions(skip_push=True))
     # Accessories have a play of their own before the apps': the play boundary makes every
     # accessory (healthy, when it has a health check) come up before any app role boots.
@@ -48,8 +49,8 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
 
 
 def test_role_scoped_setup_selects_the_role_and_skips_accessories() -> None:
-    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
-                            SetupOptions(roles="web_new", skip_push=True))
+    plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml"), roles="web_new"),
+                            SetupOptions(skip_push=True))
     assert plan.ansible_playbook_args() == [
         "--tags", "lock,bootstrap,app_web_new", "--skip-tags", "accessory",
         "--limit", "role_web_new",
@@ -60,8 +61,8 @@ def test_role_scoped_setup_selects_the_role_and_skips_accessories() -> None:
 
 
 def test_role_scoped_setup_names_accessories_it_left_out_on_those_hosts() -> None:
-    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
-                            SetupOptions(roles="web", skip_push=True))
+    plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml"), roles="web"),
+                            SetupOptions(skip_push=True))
     assert plan.skip_tags == ("accessory",)
     assert len(plan.notices) == 1
     assert plan.notices[0].startswith("Accessory db lives on 10.0.0.1 and was not booted")
@@ -70,32 +71,32 @@ def test_role_scoped_setup_names_accessories_it_left_out_on_those_hosts() -> Non
 
 def test_with_accessories_boots_only_accessories_inside_the_filter() -> None:
     config = _config("deploy_founding_case_web_new.yml")
-    inside = build_setup_plan(config, SetupOptions(roles="web", skip_push=True,
-                                                   with_accessories=True))
+    inside = build_setup_plan(context(config, roles="web"),
+                              SetupOptions(skip_push=True, with_accessories=True))
     assert inside.tags == ("lock", "bootstrap", "app_web", "proxy", "accessory_db")
     assert inside.skip_tags == ()
-    outside = build_setup_plan(config, SetupOptions(roles="web_new", skip_push=True,
-                                                    with_accessories=True))
+    outside = build_setup_plan(context(config, roles="web_new"),
+                               SetupOptions(skip_push=True, with_accessories=True))
     assert outside.tags == ("lock", "bootstrap", "app_web_new")
     assert outside.skip_tags == ("accessory_db",)
 
 
 def test_host_filter_limits_to_exact_hosts() -> None:
-    plan = build_setup_plan(_config("deploy_founding_case_web_new.yml"),
-                            SetupOptions(hosts="10.0.0.2", skip_push=True))
+    plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml"), hosts="10.0.0.2"),
+                            SetupOptions(skip_push=True))
     assert plan.limit == "10.0.0.2"
     assert plan.lock_host == "10.0.0.2"
 
 
 def test_unknown_role_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="No --roles match for nope"):
-        build_setup_plan(_config("deploy_founding_case_web_new.yml"),
-                         SetupOptions(roles="nope", skip_push=True))
+        build_setup_plan(context(_config("deploy_founding_case_web_new.yml"), roles="nope"),
+                         SetupOptions(skip_push=True))
 
 
 def test_setup_without_skip_push_says_how_to_deploy_a_pushed_image() -> None:
     with pytest.raises(UsageError, match="-P/--skip-push"):
-        build_setup_plan(_config("deploy_founding_case_web_new.yml"), SetupOptions())
+        build_setup_plan(context(_config("deploy_founding_case_web_new.yml")), SetupOptions())
 
 
 def test_setup_without_a_version_says_where_one_comes_from(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_setup_without_a_version_says_where_one_comes_from(tmp_path: Path) -> No
     config_file.write_text((FIXTURES / "deploy_founding_case_web_new.yml").read_text())
     config = load_config(config_file, environ={})
     with pytest.raises(UsageError, match="pass --version"):
-        build_setup_plan(config, SetupOptions(skip_push=True))
+        build_setup_plan(context(config), SetupOptions(skip_push=True))
 
 
 def test_hosts_play_yaml_runs_hosts_independently_and_guards_roles_by_group() -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
@@ -38,7 +39,7 @@ def _parts(plan) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:  # type: 
 
 
 def test_boot_all_locks_boots_each_accessory_in_config_order_and_reports() -> None:
-    plan = build_accessory_plan(_config(), "boot", "all", AccessoryOptions(performer="me"))
+    plan = build_accessory_plan(context(_config(), performer="me"), "boot", "all")
     assert _parts(plan) == [
         # Before the lock: refuse a name another destination's container holds (spec: boot).
         ("accessory_destination_check.yml", ("always", "accessory"),
@@ -65,7 +66,7 @@ def test_boot_all_locks_boots_each_accessory_in_config_order_and_reports() -> No
 
 
 def test_restart_is_stop_then_start_per_accessory() -> None:
-    plan = build_accessory_plan(_config(), "restart", "mysql", AccessoryOptions())
+    plan = build_accessory_plan(context(_config()), "restart", "mysql")
     parts = _parts(plan)
     assert [part for part, _, _ in parts] == [
         "accessory_destination_check.yml", "lock_acquire.yml", "accessory_stop.yml",
@@ -78,43 +79,45 @@ def test_restart_is_stop_then_start_per_accessory() -> None:
 @pytest.mark.parametrize("action", ["details", "logs", "exec"])
 def test_read_commands_take_no_lock(action: str) -> None:
     if action == "exec":
-        plan = build_accessory_exec_plan(_config(), "redis", AccessoryOptions(), ("date",), False)
+        plan = build_accessory_exec_plan(context(_config()), "redis", ("date",), False)
     else:
-        plan = build_accessory_plan(_config(), action, "redis", AccessoryOptions())
+        plan = build_accessory_plan(context(_config()), action, "redis")
     assert plan.lock_host is None
     assert "lock_acquire.yml" not in [part for part, _, _ in _parts(plan)]
     assert plan.limit == "10.0.10.3,10.0.10.4"
 
 
 def test_remove_passes_purge_and_reports_what_was_kept() -> None:
-    kept = build_accessory_plan(_config(), "remove", "mysql", AccessoryOptions())
-    purged = build_accessory_plan(_config(), "remove", "mysql", AccessoryOptions(purge=True))
+    kept = build_accessory_plan(context(_config()), "remove", "mysql")
+    purged = build_accessory_plan(context(_config()), "remove", "mysql",
+                                  AccessoryOptions(purge=True))
     assert kept.extravars["kdeploy_accessory_purge"] is False
     assert purged.extravars["kdeploy_accessory_purge"] is True
     assert "accessory_report.yml" in [part for part, _, _ in _parts(kept)]
 
 
 def test_upgrade_reboots_and_rolling_goes_one_host_at_a_time() -> None:
-    plan = build_accessory_plan(_config(), "upgrade", "redis", AccessoryOptions(rolling=True))
+    plan = build_accessory_plan(context(_config()), "upgrade", "redis",
+                                AccessoryOptions(rolling=True))
     assert "accessory_reboot.yml" in [part for part, _, _ in _parts(plan)]
     assert plan.extravars["kdeploy_accessory_serial"] == 1
-    plain = build_accessory_plan(_config(), "upgrade", "redis", AccessoryOptions())
+    plain = build_accessory_plan(context(_config()), "upgrade", "redis")
     assert "kdeploy_accessory_serial" not in plain.extravars
 
 
 def test_role_filter_keeps_accessories_on_the_roles_hosts_and_drops_dedicated_ones() -> None:
     # Kamal's "accessory hosts with role filtering": accessories on their own hosts are dropped.
-    assert accessory_hosts(_config(), "all", AccessoryOptions(roles="web")) == {}
+    assert accessory_hosts(context(_config(), roles="web"), "all") == {}
     with pytest.raises(UsageError, match="No hosts of accessory mysql match the filters"):
-        build_accessory_plan(_config(), "boot", "mysql", AccessoryOptions(roles="web"))
+        build_accessory_plan(context(_config(), roles="web"), "boot", "mysql")
     # -h reaches accessory-only hosts; only the matching hosts of each accessory stay.
-    assert accessory_hosts(_config(), "all", AccessoryOptions(hosts="10.0.10.4")) == {
+    assert accessory_hosts(context(_config(), hosts="10.0.10.4"), "all") == {
         "redis": ("10.0.10.4",)}
 
 
 def test_unknown_accessory_is_kamals_message() -> None:
     with pytest.raises(UsageError) as error:
-        build_accessory_plan(_config(), "boot", "postgres", AccessoryOptions())
+        build_accessory_plan(context(_config()), "boot", "postgres")
     assert error.value.message == (
         "No accessory by the name of 'postgres' (options: mysql and redis)")
     assert error.value.exit_code == 2
@@ -127,22 +130,21 @@ def test_to_sentence_is_active_supports() -> None:
 
 def test_locked_commands_need_a_version_for_the_lock_details() -> None:
     with pytest.raises(UsageError, match="No version for the lock details"):
-        build_accessory_plan(_config(version=None), "stop", "mysql", AccessoryOptions())
+        build_accessory_plan(context(_config(version=None)), "stop", "mysql")
     # Reading needs no version.
-    build_accessory_plan(_config(version=None), "details", "mysql", AccessoryOptions())
+    build_accessory_plan(context(_config(version=None)), "details", "mysql")
 
 
 def test_unknown_action_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="Unknown accessory action"):
-        build_accessory_plan(_config(), "explode", "mysql", AccessoryOptions())
+        build_accessory_plan(context(_config()), "explode", "mysql")
 
 
 def test_logs_defaults_are_kamals() -> None:
-    plan = build_accessory_logs_plan(_config(), "mysql", AccessoryOptions(),
-                                     AccessoryLogsOptions())
+    plan = build_accessory_logs_plan(context(_config()), "mysql", AccessoryLogsOptions())
     assert plan.extravars["kdeploy_accessory_logs_lines"] == 100
     assert plan.extravars["kdeploy_accessory_logs_timestamps"] is True
-    grep = build_accessory_logs_plan(_config(), "mysql", AccessoryOptions(),
+    grep = build_accessory_logs_plan(context(_config()), "mysql",
                                      AccessoryLogsOptions(grep="{{ x }}", skip_timestamps=True))
     # All lines with a grep; the pattern as typed (written !unsafe with every extra var).
     assert grep.extravars["kdeploy_accessory_logs_lines"] == -1
@@ -151,7 +153,7 @@ def test_logs_defaults_are_kamals() -> None:
 
 
 def test_exec_joins_the_command_and_passes_the_options_as_docker_flags() -> None:
-    plan = build_accessory_exec_plan(_config(), "mysql", AccessoryOptions(),
+    plan = build_accessory_exec_plan(context(_config()), "mysql",
                                      ("mysql ", "-e", "'select 1'"), reuse=False)
     assert plan.extravars["kdeploy_accessory_exec_command"] == "mysql -e 'select 1'"
     assert plan.extravars["kdeploy_accessory_option_args"] == ["--cpus", "2"]
@@ -166,16 +168,16 @@ def test_exec_joins_the_command_and_passes_the_options_as_docker_flags() -> None
 ])
 def test_exec_refusals(name: str, command: tuple[str, ...], message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        build_accessory_exec_plan(_config(), name, AccessoryOptions(), command, reuse=True)
+        build_accessory_exec_plan(context(_config()), name, command, reuse=True)
 
 
 def test_ssh_plan_renders_on_the_accessorys_first_filtered_host() -> None:
-    plan = build_accessory_ssh_plan(_config(), "redis", AccessoryOptions(), "follow_logs",
+    plan = build_accessory_ssh_plan(context(_config()), "redis", "follow_logs",
                                     logs=AccessoryLogsOptions(grep="ERR"))
     assert plan.limit == "10.0.10.3"
     assert plan.extravars["kdeploy_accessory_ssh_host"] == "10.0.10.3"
     assert plan.extravars["kdeploy_accessory_logs_grep"] == "ERR"
-    second = build_accessory_ssh_plan(_config(), "redis", AccessoryOptions(hosts="10.0.10.4"),
+    second = build_accessory_ssh_plan(context(_config(), hosts="10.0.10.4"), "redis",
                                       "exec", command=("redis-cli",), tty=False)
     assert (second.limit, second.extravars["kdeploy_accessory_interactive_args"]) == (
         "10.0.10.4", "-i")
@@ -193,9 +195,9 @@ def test_secrets_are_the_accessorys_env_and_registry_login_for_booting_only(
         "accessories:\n  db:\n    image: pg\n    host: 10.0.0.1\n"
         "    env: {secret: [DB_PW, DB_USER:DB_USER_ALIAS]}\n")
     config = load_config(config_file, version="v1", environ={})
-    boot = build_accessory_plan(config, "boot", "db", AccessoryOptions())
+    boot = build_accessory_plan(context(config), "boot", "db")
     assert boot.secret_names == ("DB_PW", "DB_USER_ALIAS", "REG_PW")
-    assert build_accessory_plan(config, "stop", "db", AccessoryOptions()).secret_names == ()
+    assert build_accessory_plan(context(config), "stop", "db").secret_names == ()
 
 
 def _erb_lookup():  # type: ignore[no-untyped-def]

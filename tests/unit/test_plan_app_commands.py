@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from context_helpers import context
 
-from kdeploy.config import load_config, select
-from kdeploy.docker_options import docker_run_args
+from kdeploy.config import load_config
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.plan.app_commands import (
     APP_REPORT_TASKS,
-    AppOptions,
     ExecOptions,
     LogsOptions,
     build_app_exec_plan,
@@ -36,9 +36,10 @@ from kdeploy.plan.app_commands import (
     build_details_plan,
     build_remove_plan,
 )
-from kdeploy.plan.proxy import proxy_hosts
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.plan.proxy import proxy_targets as proxy_hosts
+from kdeploy.run.private_data_dir import write_private_data_dir
 from kdeploy.sandbox.example import deploy_config
+from kdeploy.selection import CommandContext, Filters, select
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 LOCK = PlaybookImport("lock_acquire.yml", ("lock",))
@@ -51,7 +52,7 @@ def _config(name: str = "deploy_with_roles.yml", version: str | None = "v1", **k
 
 @pytest.mark.parametrize("action", ["details", "containers", "images", "version"])
 def test_read_only_commands_run_their_part_on_the_app_hosts(action: str) -> None:
-    plan = build_app_plan(_config(), action, AppOptions())
+    plan = build_app_plan(context(_config()), action)
     assert plan.command == f"app {action}"
     assert plan.playbook == f"kdeploy_app_{action}.yml"
     assert plan.imports == (PlaybookImport(f"app_{action}.yml", ("app",)),)
@@ -63,31 +64,31 @@ def test_read_only_commands_run_their_part_on_the_app_hosts(action: str) -> None
 
 
 @pytest.mark.parametrize(("options", "roles", "limit"), [
-    (AppOptions(roles="workers"), ["workers"], "10.0.3.3,10.0.3.4"),
-    (AppOptions(hosts="10.0.3.2"), ["web"], "10.0.3.2"),
-    (AppOptions(primary=True), ["web"], "10.0.3.1"),
-    (AppOptions(roles="w*", hosts="10.0.3.4"), ["workers"], "10.0.3.4"),
+    (Filters(roles="workers"), ["workers"], "10.0.3.3,10.0.3.4"),
+    (Filters(hosts="10.0.3.2"), ["web"], "10.0.3.2"),
+    (Filters(primary=True), ["web"], "10.0.3.1"),
+    (Filters(roles="w*", hosts="10.0.3.4"), ["workers"], "10.0.3.4"),
 ])
-def test_filters_choose_the_roles_and_app_hosts(options: AppOptions, roles: list[str],
+def test_filters_choose_the_roles_and_app_hosts(options: Filters, roles: list[str],
                                                 limit: str) -> None:
-    plan = build_app_plan(_config(), "version", options)
+    plan = build_app_plan(CommandContext(_config(), options, performer="kdeploy"), "version")
     assert (plan.extravars["kdeploy_app_ops_roles"], plan.limit) == (roles, limit)
 
 
 def test_a_filter_without_app_hosts_is_a_usage_error() -> None:
     # 10.0.10.2 only carries the mysql accessory: Kamal's app_hosts is empty there.
     with pytest.raises(UsageError, match="No app hosts selected"):
-        build_app_plan(_config("deploy_with_accessories.yml"), "details",
-                       AppOptions(hosts="10.0.10.2"))
+        build_app_plan(context(_config("deploy_with_accessories.yml"), hosts="10.0.10.2"),
+                       "details")
     with pytest.raises(UsageError, match="No --roles match for nope"):
-        build_app_plan(_config(), "details", AppOptions(roles="nope"))
+        build_app_plan(context(_config(), roles="nope"), "details")
     with pytest.raises(UsageError, match="Unknown app action boot"):
-        build_app_plan(_config(), "boot", AppOptions())
+        build_app_plan(context(_config()), "boot")
 
 
 @pytest.mark.parametrize("action", ["start", "stop", "remove"])
 def test_mutating_commands_take_the_deploy_lock_like_kamal(action: str) -> None:
-    plan = build_app_plan(_config(), action, AppOptions(roles="workers", performer="ops@x"))
+    plan = build_app_plan(context(_config(), roles="workers", performer="ops@x"), action)
     assert plan.imports == (LOCK, PlaybookImport(f"app_{action}.yml", ("app",)), UNLOCK)
     assert plan.playbook == f"kdeploy_app_{action}.yml"
     # The lock lives on the filtered primary host, which must be inside the limit.
@@ -101,7 +102,7 @@ def test_mutating_commands_take_the_deploy_lock_like_kamal(action: str) -> None:
 
 
 def test_start_starts_the_config_version() -> None:
-    plan = build_app_plan(_config(), "start", AppOptions())
+    plan = build_app_plan(context(_config()), "start")
     assert plan.extravars["kdeploy_app_ops_version"] == "v1"
 
 
@@ -109,27 +110,27 @@ def test_locked_commands_need_a_version_like_kamal() -> None:
     config = replace(_config(), version=None)  # no --version, no $VERSION, no git
     for action in ("start", "stop", "remove"):
         with pytest.raises(UsageError, match="No version for"):
-            build_app_plan(config, action, AppOptions())
+            build_app_plan(context(config), action)
     with pytest.raises(UsageError, match="No version for the lock details"):
-        build_remove_plan(config, AppOptions())
+        build_remove_plan(context(config))
     # Reading needs none.
-    assert build_app_plan(config, "details", AppOptions()).extravars
+    assert build_app_plan(context(config), "details").extravars
 
 
 def test_lock_host_outside_the_app_hosts_joins_the_limit() -> None:
     # -h on the accessory host and a web host: the lock goes to the first -h host.
-    plan = build_app_plan(_config("deploy_with_accessories.yml"), "stop",
-                          AppOptions(hosts="10.0.10.2,10.0.10.1"))
+    plan = build_app_plan(context(_config("deploy_with_accessories.yml"),
+                                  hosts="10.0.10.2,10.0.10.1"), "stop")
     assert plan.lock_host == "10.0.10.2"
     assert plan.limit == "10.0.10.1,10.0.10.2"
 
 
 def test_stale_containers_lists_without_and_stops_under_the_lock() -> None:
-    listing = build_app_stale_plan(_config(), AppOptions(), stop=False)
+    listing = build_app_stale_plan(context(_config()), stop=False)
     assert listing.imports == (PlaybookImport("app_stale_containers.yml", ("app",)),)
     assert listing.extravars["kdeploy_app_ops_stale_stop"] is False
     assert listing.lock_host is None
-    stopping = build_app_stale_plan(_config(), AppOptions(), stop=True)
+    stopping = build_app_stale_plan(context(_config()), stop=True)
     assert stopping.imports == (LOCK, PlaybookImport("app_stale_containers.yml", ("app",)),
                                 UNLOCK)
     assert stopping.extravars["kdeploy_app_ops_stale_stop"] is True
@@ -145,7 +146,7 @@ def test_stale_containers_lists_without_and_stops_under_the_lock() -> None:
     (LogsOptions(grep="GET", lines=3), 3),
 ])
 def test_logs_show_kamals_default_lines(logs: LogsOptions, lines: int) -> None:
-    plan = build_app_logs_plan(_config(), AppOptions(), logs)
+    plan = build_app_logs_plan(context(_config()), logs)
     assert plan.extravars["kdeploy_app_ops_logs_lines"] == lines
     assert plan.imports == (PlaybookImport("app_logs.yml", ("app",)),)
     assert plan.report_task == "Read the app logs."
@@ -153,7 +154,7 @@ def test_logs_show_kamals_default_lines(logs: LogsOptions, lines: int) -> None:
 
 def test_logs_options_pass_through_as_typed() -> None:
     # Written !unsafe with every extra var (private_data_dir), so `{{ user }}` stays text.
-    plan = build_app_logs_plan(_config(), AppOptions(), LogsOptions(
+    plan = build_app_logs_plan(context(_config()), LogsOptions(
         since="2013-01-02T13:23:37Z", grep="{{ user }}", grep_options="-i",
         skip_timestamps=True, container_id="abc123"))
     assert {key: value for key, value in plan.extravars.items() if "_logs_" in key} == {
@@ -167,7 +168,7 @@ def test_logs_options_pass_through_as_typed() -> None:
 
 
 def test_exec_runs_the_latest_image_in_new_containers_by_default() -> None:
-    plan = build_app_exec_plan(_config(), AppOptions(), ExecOptions(
+    plan = build_app_exec_plan(context(_config()), ExecOptions(
         command=("bin/rails ", " db:migrate"), env={"A": "1"}))
     assert plan.imports == (PlaybookImport("app_exec.yml", ("app",)),)
     assert plan.lock_host is None  # Kamal does not lock exec
@@ -187,12 +188,12 @@ def test_exec_runs_the_latest_image_in_new_containers_by_default() -> None:
 
 def test_exec_versions() -> None:
     staging = _config("deploy_with_destinations.yml", destination="staging")
-    new = build_app_exec_plan(staging, AppOptions(), ExecOptions(command=("ls",)))
+    new = build_app_exec_plan(context(staging), ExecOptions(command=("ls",)))
     assert new.extravars["kdeploy_app_ops_version"] == "latest-staging"
-    given = build_app_exec_plan(staging, AppOptions(version="v9"), ExecOptions(command=("ls",)))
+    given = build_app_exec_plan(context(staging, version="v9"), ExecOptions(command=("ls",)))
     assert given.extravars["kdeploy_app_ops_version"] == "v9"
     # Reuse: the version running on the primary host (the part reads it), no login.
-    reuse = build_app_exec_plan(staging, AppOptions(), ExecOptions(command=("ls",), reuse=True))
+    reuse = build_app_exec_plan(context(staging), ExecOptions(command=("ls",), reuse=True))
     assert reuse.extravars["kdeploy_app_ops_version"] == ""
     assert reuse.secret_names == ()
 
@@ -206,11 +207,11 @@ def test_exec_versions() -> None:
 ])
 def test_exec_refuses_what_kamal_refuses(options: ExecOptions, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
-        build_app_exec_plan(_config(), AppOptions(), options)
+        build_app_exec_plan(context(_config()), options)
 
 
 def test_follow_logs_prepares_the_primary_roles_first_host() -> None:
-    plan = build_app_ssh_plan(_config(), AppOptions(), "follow_logs", logs=LogsOptions())
+    plan = build_app_ssh_plan(context(_config()), "follow_logs", logs=LogsOptions())
     assert plan.command == "app logs"
     assert plan.imports == (PlaybookImport("app_ssh_command.yml", ("app",)),)
     assert plan.playbook == "kdeploy_app_ssh_command.yml"
@@ -221,13 +222,13 @@ def test_follow_logs_prepares_the_primary_roles_first_host() -> None:
     assert plan.extravars["kdeploy_app_ops_logs_lines"] == 10  # Kamal's default with -f
     assert plan.secret_names == ()
     assert plan.report_task == "Render the command for ssh -t."
-    workers = build_app_ssh_plan(_config(), AppOptions(roles="workers"), "follow_logs")
+    workers = build_app_ssh_plan(context(_config(), roles="workers"), "follow_logs")
     assert (workers.limit, workers.extravars["kdeploy_app_ops_roles"]) == ("10.0.3.3",
                                                                            ["workers"])
 
 
 def test_interactive_exec_logs_in_on_the_primary_host() -> None:
-    plan = build_app_ssh_plan(_config(), AppOptions(hosts="10.0.3.4"), "exec",
+    plan = build_app_ssh_plan(context(_config(), hosts="10.0.3.4"), "exec",
                               exec_options=ExecOptions(command=("bash",), interactive=True),
                               tty=False)
     assert plan.command == "app exec"
@@ -236,17 +237,17 @@ def test_interactive_exec_logs_in_on_the_primary_host() -> None:
     assert plan.extravars["kdeploy_app_ops_exec_command"] == "bash"
     assert plan.extravars["kdeploy_app_ops_version"] == "latest"
     assert plan.secret_names == ("KAMAL_REGISTRY_PASSWORD",)
-    reuse = build_app_ssh_plan(_config(), AppOptions(), "exec_reuse", exec_options=ExecOptions(
+    reuse = build_app_ssh_plan(context(_config()), "exec_reuse", exec_options=ExecOptions(
         command=("bash",), interactive=True, reuse=True))
     assert reuse.secret_names == ()
     assert reuse.extravars["kdeploy_app_ops_interactive_args"] == "-it"
     with pytest.raises(UsageError, match="Detach is not compatible with interactive"):
-        build_app_ssh_plan(_config(), AppOptions(), "exec", exec_options=ExecOptions(
+        build_app_ssh_plan(context(_config()), "exec", exec_options=ExecOptions(
             command=("bash",), interactive=True, detach=True))
 
 
 def test_remove_is_kamals_sequence_under_one_lock() -> None:
-    plan = build_remove_plan(_config("deploy_with_accessories.yml"), AppOptions())
+    plan = build_remove_plan(context(_config("deploy_with_accessories.yml")))
     assert plan.command == "remove"
     assert plan.playbook == "kdeploy_remove.yml"
     assert plan.imports == (
@@ -269,8 +270,8 @@ def test_remove_is_kamals_sequence_under_one_lock() -> None:
 
 def test_filtered_remove_keeps_to_the_filtered_hosts() -> None:
     # Kamal: -h keeps the accessories living on those hosts, and only those.
-    plan = build_remove_plan(_config("deploy_with_accessories.yml"),
-                             AppOptions(hosts="10.0.10.1,10.0.10.3"))
+    plan = build_remove_plan(context(_config("deploy_with_accessories.yml"),
+                                     hosts="10.0.10.1,10.0.10.3"))
     assert plan.limit == "10.0.10.1,10.0.10.3"
     names = [entry.vars.get("kdeploy_accessory_name") for entry in plan.imports
              if isinstance(entry, PlaybookImport) and "kdeploy_accessory_name" in entry.vars]
@@ -279,19 +280,19 @@ def test_filtered_remove_keeps_to_the_filtered_hosts() -> None:
 
 def test_remove_needs_a_host_for_the_lock() -> None:
     with pytest.raises(UsageError, match="No host to hold the deploy lock"):
-        build_remove_plan(_config("deploy_with_only_accessories.yml"), AppOptions())
+        build_remove_plan(context(_config("deploy_with_only_accessories.yml")))
 
 
 def test_details_shows_proxy_app_and_accessories_of_the_filtered_hosts() -> None:
-    plan = build_details_plan(_config("deploy_with_accessories.yml"), AppOptions())
+    plan = build_details_plan(context(_config("deploy_with_accessories.yml")))
     assert plan.imports == (PlaybookImport("app_details.yml", ("details",)),)
     assert plan.playbook == "kdeploy_details.yml"
     assert plan.limit is None
     assert plan.extravars["kdeploy_app_ops_accessories"] == ["mysql", "redis"]
     assert plan.extravars["kdeploy_app_ops_proxy_hosts"] == ["10.0.10.1"]
     assert plan.report_task == "Read the details of the containers."
-    only_redis = build_details_plan(_config("deploy_with_accessories.yml"),
-                                    AppOptions(hosts="10.0.10.4"))
+    only_redis = build_details_plan(context(_config("deploy_with_accessories.yml"),
+                                            hosts="10.0.10.4"))
     assert only_redis.limit == "10.0.10.4"
     assert only_redis.extravars["kdeploy_app_ops_accessories"] == ["redis"]
     assert only_redis.extravars["kdeploy_app_ops_proxy_hosts"] == []
@@ -302,7 +303,7 @@ def test_proxy_hosts_are_kamals() -> None:
     # Roles in Kamal's order: primary first, then by name.
     assert proxy_hosts(config, select(config)) == (
         "10.0.18.1", "10.0.18.3", "10.0.18.2", "10.0.18.5")
-    plan = build_app_plan(config, "stop", AppOptions())
+    plan = build_app_plan(context(config), "stop")
     assert plan.extravars["kdeploy_app_ops_proxy_roles"] == ["web", "admin", "api", "metrics"]
 
 
@@ -394,7 +395,7 @@ def _run_locally(config_file: Path, plan: Plan, tmp_path: Path) -> list[list[str
 
 def test_exec_runs_kamals_docker_run(sandbox_like: Path, tmp_path: Path) -> None:
     config = load_config(sandbox_like, version="v1", environ={})
-    plan = build_app_exec_plan(config, AppOptions(roles="job", version="v1"),
+    plan = build_app_exec_plan(context(config, roles="job", version="v1"),
                                ExecOptions(command=("echo", "hi"), env={"FOO": "bar"}))
     (call,) = _run_locally(sandbox_like, plan, tmp_path)
     # Kamal: the name ends in 6 random hex digits.
@@ -409,7 +410,7 @@ def test_exec_runs_kamals_docker_run(sandbox_like: Path, tmp_path: Path) -> None
 def test_stop_pipes_kamals_current_container_into_docker_stop(sandbox_like: Path,
                                                               tmp_path: Path) -> None:
     config = load_config(sandbox_like, version="v1", environ={})
-    plan = build_app_plan(config, "stop", AppOptions(roles="job"))
+    plan = build_app_plan(context(config, roles="job"), "stop")
     calls = _run_locally(sandbox_like, plan, tmp_path)
     assert _after_current(calls, "job", "--quiet") == [
         _argv("docker stop -t 30 kdeploy-demo-job-v2")]
@@ -418,7 +419,7 @@ def test_stop_pipes_kamals_current_container_into_docker_stop(sandbox_like: Path
 def test_logs_pipe_the_current_container_into_docker_logs(sandbox_like: Path,
                                                           tmp_path: Path) -> None:
     config = load_config(sandbox_like, version="v1", environ={})
-    plan = build_app_logs_plan(config, AppOptions(roles="job"),
+    plan = build_app_logs_plan(context(config, roles="job"),
                                LogsOptions(since="5m", grep="GET /up"))
     calls = _run_locally(sandbox_like, plan, tmp_path)
     assert _after_current(calls, "job", "--quiet") == [
@@ -427,7 +428,7 @@ def test_logs_pipe_the_current_container_into_docker_logs(sandbox_like: Path,
 
 def test_remove_runs_kamals_removal_commands(sandbox_like: Path, tmp_path: Path) -> None:
     config = load_config(sandbox_like, version="v1", environ={})
-    plan = build_remove_plan(config, AppOptions(hosts="10.0.99.1"))
+    plan = build_remove_plan(context(config, hosts="10.0.99.1"))
     calls = _run_locally(sandbox_like, plan, tmp_path)
     assert _after_current(calls, "web", "--quiet") == [
         _argv("docker stop -t 30 kdeploy-demo-job-v2"),
@@ -454,8 +455,8 @@ def test_details_runs_kamals_docker_ps_for_proxy_app_and_accessory(tmp_path: Pat
     config_file = tmp_path / "config" / "deploy.yml"
     config_file.parent.mkdir()
     config_file.write_text(yaml.safe_dump(config))
-    plan = build_details_plan(load_config(config_file, version="v1", environ={}),
-                              AppOptions(hosts="10.0.99.1"))
+    plan = build_details_plan(context(load_config(config_file, version="v1", environ={}),
+                                      hosts="10.0.99.1"))
     assert _run_locally(config_file, plan, tmp_path) == [
         _argv("docker ps --filter 'name=^kamal-proxy$'"),
         _argv("docker ps --filter label=service=kdeploy-demo --filter label=destination= "
@@ -465,5 +466,5 @@ def test_details_runs_kamals_docker_ps_for_proxy_app_and_accessory(tmp_path: Pat
 
 
 def test_plans_are_frozen_values() -> None:
-    plan = build_app_plan(_config(), "details", AppOptions())
+    plan = build_app_plan(context(_config()), "details")
     assert replace(plan) == plan

@@ -6,12 +6,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.hook_points import HookPoint, hook_points, split_plan
 from kdeploy.plan import (
-    DeployOptions,
     HostsPlay,
     PlaybookImport,
     SetupOptions,
@@ -19,6 +18,9 @@ from kdeploy.plan import (
     build_setup_plan,
 )
 from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
+from kdeploy.plan.hook_points import hook_points
+from kdeploy.plan.model import HookPoint
+from kdeploy.plan.split import split_plan
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
@@ -33,7 +35,7 @@ def _boot_plays(plan) -> list[HostsPlay]:  # type: ignore[no-untyped-def]
 
 
 def test_deploy_is_lock_a_play_per_role_unlock() -> None:
-    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_with_roles.yml")))
     check, lock, proxy, web, workers, release = plan.imports
     assert isinstance(check, PlaybookImport) and check.playbook == "proxy_check.yml"
     assert isinstance(proxy, PlaybookImport) and proxy.playbook == "proxy_boot.yml"
@@ -59,13 +61,13 @@ def test_deploy_is_lock_a_play_per_role_unlock() -> None:
 
 
 def test_the_primary_role_boots_first_and_its_hosts_lead() -> None:
-    plan = build_deploy_plan(_config("deploy_with_primary_role.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_with_primary_role.yml")))
     assert [(play.name, play.hosts) for play in _boot_plays(plan)] == [
         (f"{BOOT_PLAY}: workers", "10.0.4.2,10.0.4.3"), (f"{BOOT_PLAY}: web", "10.0.4.1")]
 
 
 def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> None:
-    plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_with_boot.yml")))
     groups = _boot_plays(plan)
     # 25% of 4 hosts: one host per group; boot/wait 2 after every group but the last.
     assert [group.hosts for group in groups] == ["10.0.23.1", "10.0.23.2", "10.0.23.3",
@@ -79,7 +81,7 @@ def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> No
 
 def test_a_group_only_boots_the_roles_it_has_hosts_of() -> None:
     config = _config("deploy_with_roles.yml")
-    plan = build_deploy_plan(config, DeployOptions(roles="workers"))
+    plan = build_deploy_plan(context(config, roles="workers"))
     (boot,) = _boot_plays(plan)
     assert boot.name == f"{BOOT_PLAY}: workers" and boot.hosts == "10.0.3.3,10.0.3.4"
     assert plan.lock_host == "10.0.3.3"
@@ -87,8 +89,8 @@ def test_a_group_only_boots_the_roles_it_has_hosts_of() -> None:
 
 def test_redeploy_and_rollback_keep_stopped_containers_and_rollback_does_not_pull() -> None:
     config = _config("deploy_with_roles.yml")
-    redeploy = build_deploy_plan(config, DeployOptions(command="redeploy"))
-    rollback = build_deploy_plan(config, DeployOptions(command="rollback"))
+    redeploy = build_deploy_plan(context(config), "redeploy")
+    rollback = build_deploy_plan(context(config), "rollback")
     assert redeploy.extravars["kdeploy_pull"] is True
     assert rollback.extravars["kdeploy_pull"] is False
     for plan in (redeploy, rollback):
@@ -96,7 +98,7 @@ def test_redeploy_and_rollback_keep_stopped_containers_and_rollback_does_not_pul
 
 
 def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
-    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(command="rollback"))
+    plan = build_deploy_plan(context(_config("deploy_with_roles.yml")), "rollback")
     _lock, check, *boots, _release = plan.imports
     assert isinstance(check, HostsPlay) and check.name == ROLLBACK_CHECK_PLAY
     assert check.any_errors_fatal
@@ -110,14 +112,14 @@ def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
 def test_no_version_or_no_app_host_is_a_usage_error() -> None:
     no_version = dataclasses.replace(_config("deploy_with_roles.yml"), version=None)
     with pytest.raises(UsageError, match="No version to deploy"):
-        build_deploy_plan(no_version, DeployOptions())
+        build_deploy_plan(context(no_version))
     with pytest.raises(UsageError, match="No app hosts to deploy"):
-        build_deploy_plan(_config("deploy_with_only_accessories.yml"), DeployOptions())
+        build_deploy_plan(context(_config("deploy_with_only_accessories.yml")))
 
 
 def test_unknown_role_filter_is_kamals_message() -> None:
     with pytest.raises(UsageError, match="No --roles match for nope"):
-        build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(roles="nope"))
+        build_deploy_plan(context(_config("deploy_with_roles.yml"), roles="nope"))
 
 
 def _steps(plan, running: set[str]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -131,7 +133,7 @@ def _steps(plan, running: set[str]) -> list[str]:  # type: ignore[no-untyped-def
 
 
 def test_deploy_hooks_sit_where_kamal_runs_them_with_each_group_hosts() -> None:
-    plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_with_boot.yml")))
     running = {"pre-connect", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy"}
     steps = _steps(plan, running)
     assert steps[:4] == ["hook pre-connect", "proxy_check.yml + lock_acquire.yml",
@@ -145,28 +147,28 @@ def test_deploy_hooks_sit_where_kamal_runs_them_with_each_group_hosts() -> None:
 
 
 def test_rollback_runs_pre_deploy_after_its_check() -> None:
-    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions(command="rollback"))
+    plan = build_deploy_plan(context(_config("deploy_with_roles.yml")), "rollback")
     assert _steps(plan, {"pre-deploy"}) == [
         f"lock_acquire.yml + {ROLLBACK_CHECK_PLAY}", "hook pre-deploy",
         f"{BOOT_PLAY}: web + {BOOT_PLAY}: workers + lock_release.yml"]
 
 
 def test_without_hooks_the_plan_stays_one_run() -> None:
-    plan = build_deploy_plan(_config("deploy_with_boot.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_with_boot.yml")))
     assert split_plan(plan, hook_points(plan), set()) == [plan]
 
 
 def test_only_a_proxied_accessory_gets_a_notice() -> None:
-    plan = build_deploy_plan(_config("deploy_founding_case_web_new.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_founding_case_web_new.yml")))
     assert plan.notices == ()
-    setup = build_setup_plan(_config("deploy_with_proxied_accessory.yml"),
+    setup = build_setup_plan(context(_config("deploy_with_proxied_accessory.yml")),
                              SetupOptions(skip_push=True))
     assert [notice.split(";")[0] for notice in setup.notices] == [
         "Accessory netdata runs behind kamal-proxy in Kamal"]
 
 
 def test_boot_hooks_wrap_every_role_of_a_group() -> None:
-    plan = build_deploy_plan(_config("deploy_with_roles.yml"), DeployOptions())
+    plan = build_deploy_plan(context(_config("deploy_with_roles.yml")))
     assert _steps(plan, {"pre-app-boot", "post-app-boot"}) == [
         "proxy_check.yml + lock_acquire.yml + proxy_boot.yml",
         "hook pre-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4",

@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from context_helpers import context
 
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.inventory import render_inventory
+from kdeploy.host_contract.inventory import render_inventory
 from kdeploy.plan import (
-    FilterOptions,
-    LockOptions,
     PlaybookImport,
     build_audit_plan,
     build_lock_plan,
 )
+from kdeploy.selection import CommandContext, Filters
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
@@ -26,8 +26,8 @@ def _config(name: str = "deploy_founding_case_web_new.yml", **kwargs):  # type: 
 
 
 def test_lock_acquire_takes_the_lock_on_the_primary_host_with_kamal_details() -> None:
-    plan = build_lock_plan(_config(), "acquire",
-                           LockOptions(message="fixing db", performer="ops@example.com"))
+    plan = build_lock_plan(context(_config(), performer="ops@example.com"), "acquire",
+                           "fixing db")
     assert plan.command == "lock acquire"
     assert plan.playbook == "kdeploy_lock_acquire.yml"
     assert plan.imports == (PlaybookImport("lock_acquire.yml", ("lock",)),)
@@ -49,7 +49,7 @@ def test_lock_acquire_takes_the_lock_on_the_primary_host_with_kamal_details() ->
 ])
 def test_lock_release_and_status_need_only_the_lock_host(action: str, part: str,
                                                          task: str) -> None:
-    plan = build_lock_plan(_config(), action, LockOptions())
+    plan = build_lock_plan(context(_config()), action)
     assert plan.command == f"lock {action}"
     assert plan.playbook == f"kdeploy_lock_{action}.yml"
     assert plan.imports == (PlaybookImport(part, ("lock",)),)
@@ -59,23 +59,23 @@ def test_lock_release_and_status_need_only_the_lock_host(action: str, part: str,
 
 
 @pytest.mark.parametrize(("options", "lock_host"), [
-    (LockOptions(roles="web_new"), "10.0.0.2"),
-    (LockOptions(roles="web*"), "10.0.0.1"),
-    (LockOptions(hosts="10.0.0.2"), "10.0.0.2"),
-    (LockOptions(primary=True), "10.0.0.1"),
-    (LockOptions(roles="web_new", primary=True), "10.0.0.2"),
+    (Filters(roles="web_new"), "10.0.0.2"),
+    (Filters(roles="web*"), "10.0.0.1"),
+    (Filters(hosts="10.0.0.2"), "10.0.0.2"),
+    (Filters(primary=True), "10.0.0.1"),
+    (Filters(roles="web_new", primary=True), "10.0.0.2"),
 ])
-def test_filters_move_the_lock_to_the_filtered_primary_host(options: LockOptions,
+def test_filters_move_the_lock_to_the_filtered_primary_host(options: Filters,
                                                             lock_host: str) -> None:
     # Kamal: the lock lives on the filtered primary host, so -r web and -r web_new lock apart.
     for action in ("acquire", "release", "status"):
-        plan = build_lock_plan(_config(), action, options)
+        plan = build_lock_plan(CommandContext(_config(), options, performer="kdeploy"), action)
         assert plan.extravars["kdeploy_lock_host"] == lock_host
 
 
 def test_lock_with_a_destination_keeps_the_inventory_name() -> None:
     config = _config("deploy_with_destinations.yml", destination="staging")
-    plan = build_lock_plan(config, "status", LockOptions())
+    plan = build_lock_plan(context(config), "status")
     assert plan.extravars == {"kdeploy_lock_host": "10.0.30.11"}
     # The lock dir (~/.kamal/lock-app-staging) and audit log stems come from the inventory.
     inventory = ansible_yaml.load(render_inventory(config))
@@ -88,21 +88,21 @@ def test_lock_acquire_without_a_version_says_where_one_comes_from(tmp_path: Path
     config_file.write_text((FIXTURES / "deploy_founding_case_web_new.yml").read_text())
     config = load_config(config_file, environ={})
     with pytest.raises(UsageError, match="pass --version"):
-        build_lock_plan(config, "acquire", LockOptions(message="m"))
+        build_lock_plan(context(config), "acquire", "m")
     # Reading or releasing the lock needs no version.
-    assert build_lock_plan(config, "status", LockOptions()).extravars == {
+    assert build_lock_plan(context(config), "status").extravars == {
         "kdeploy_lock_host": "10.0.0.1"}
 
 
 def test_lock_errors_are_usage_errors() -> None:
     with pytest.raises(UsageError, match="No --roles match for nope"):
-        build_lock_plan(_config(), "status", LockOptions(roles="nope"))
+        build_lock_plan(context(_config(), roles="nope"), "status")
     with pytest.raises(UsageError, match="Unknown lock action steal"):
-        build_lock_plan(_config(), "steal", LockOptions())
+        build_lock_plan(context(_config()), "steal")
 
 
 def test_audit_reads_every_host_without_a_filter() -> None:
-    plan = build_audit_plan(_config(), FilterOptions())
+    plan = build_audit_plan(context(_config()))
     assert plan.command == "audit"
     assert plan.playbook == "kdeploy_audit.yml"
     assert plan.imports == (PlaybookImport("audit.yml", ("audit",)),)
@@ -113,16 +113,16 @@ def test_audit_reads_every_host_without_a_filter() -> None:
 
 
 @pytest.mark.parametrize(("options", "limit"), [
-    (FilterOptions(roles="web_new"), "10.0.0.2"),
-    (FilterOptions(roles="web"), "10.0.0.1"),
-    (FilterOptions(hosts="10.0.0.*"), "10.0.0.1,10.0.0.2"),
-    (FilterOptions(primary=True), "10.0.0.1"),
+    (Filters(roles="web_new"), "10.0.0.2"),
+    (Filters(roles="web"), "10.0.0.1"),
+    (Filters(hosts="10.0.0.*"), "10.0.0.1,10.0.0.2"),
+    (Filters(primary=True), "10.0.0.1"),
 ])
-def test_audit_limits_to_the_filtered_hosts(options: FilterOptions, limit: str) -> None:
-    plan = build_audit_plan(_config(), options)
+def test_audit_limits_to_the_filtered_hosts(options: Filters, limit: str) -> None:
+    plan = build_audit_plan(CommandContext(_config(), options, performer="kdeploy"))
     assert plan.ansible_playbook_args() == ["--limit", limit]
 
 
 def test_audit_with_an_unknown_host_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"No --hosts match for 10\.9\.9\.9"):
-        build_audit_plan(_config(), FilterOptions(hosts="10.9.9.9"))
+        build_audit_plan(context(_config(), hosts="10.9.9.9"))

@@ -15,21 +15,22 @@ from typing import Any
 
 import pytest
 import yaml
+from context_helpers import context
 
 from kdeploy.config import Config, load_config
 from kdeploy.errors import UsageError
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.plan.maintenance import (
     EXEC_REPORT_TASK,
-    MaintenanceOptions,
     build_bootstrap_plan,
     build_exec_plan,
     build_prune_plan,
     build_registry_plan,
     join_command,
 )
-from kdeploy.private_data_dir import write_private_data_dir
-from kdeploy.ssh_command import ssh_argv
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.run.ssh_command import ssh_argv
+from kdeploy.selection import CommandContext, Filters
 
 WEB1, WEB2, JOB, DB = "10.0.40.1", "10.0.40.2", "10.0.40.3", "10.0.40.9"
 CONFIG: dict[str, Any] = {
@@ -43,7 +44,9 @@ CONFIG: dict[str, Any] = {
 }
 LOCK = PlaybookImport("lock_acquire.yml", ("lock",))
 UNLOCK = PlaybookImport("lock_release.yml", ("lock",))
-OPS = MaintenanceOptions(performer="ops@example.com")
+def ops(config: Config) -> CommandContext:
+    """The context of a command that ops@example.com runs, without filters."""
+    return context(config, performer="ops@example.com")
 
 
 def make_config(tmp_path: Path, version: str | None = "v1", destination: str | None = None,
@@ -66,7 +69,7 @@ def make_config(tmp_path: Path, version: str | None = "v1", destination: str | N
 ])
 def test_prune_runs_kamals_parts_on_every_host_under_the_lock(tmp_path: Path, what: str,
                                                               parts: tuple[str, ...]) -> None:
-    plan = build_prune_plan(make_config(tmp_path), what, OPS)
+    plan = build_prune_plan(ops(make_config(tmp_path)), what)
     assert plan.command == f"prune {what}"
     assert plan.playbook == f"kdeploy_prune_{what}.yml"
     assert plan.imports == (LOCK, *(PlaybookImport(part, ("prune",)) for part in parts), UNLOCK)
@@ -84,9 +87,9 @@ def test_prune_runs_kamals_parts_on_every_host_under_the_lock(tmp_path: Path, wh
 
 def test_prune_containers_retains_the_configured_count_or_the_option(tmp_path: Path) -> None:
     config = make_config(tmp_path, retain_containers=3)
-    assert build_prune_plan(config, "containers", OPS).extravars["kdeploy_prune_retain"] == 3
-    assert build_prune_plan(config, "all", OPS).extravars["kdeploy_prune_retain"] == 3
-    plan = build_prune_plan(config, "containers", OPS, retain=1)
+    assert build_prune_plan(ops(config), "containers").extravars["kdeploy_prune_retain"] == 3
+    assert build_prune_plan(ops(config), "all").extravars["kdeploy_prune_retain"] == 3
+    plan = build_prune_plan(ops(config), "containers", retain=1)
     assert plan.extravars["kdeploy_prune_retain"] == 1
 
 
@@ -94,47 +97,47 @@ def test_prune_containers_retains_the_configured_count_or_the_option(tmp_path: P
 def test_prune_containers_refuses_to_retain_nothing_like_kamal(tmp_path: Path,
                                                                retain: int) -> None:
     with pytest.raises(UsageError, match=r"^retain must be at least 1$"):
-        build_prune_plan(make_config(tmp_path), "containers", OPS, retain=retain)
+        build_prune_plan(ops(make_config(tmp_path)), "containers", retain=retain)
 
 
 def test_prune_needs_a_version_for_the_lock_details(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="No version for the lock details"):
-        build_prune_plan(make_config(tmp_path, version=None), "all", OPS)
+        build_prune_plan(ops(make_config(tmp_path, version=None)), "all")
 
 
 def test_prune_with_an_unknown_subcommand_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="Unknown prune command volumes"):
-        build_prune_plan(make_config(tmp_path), "volumes", OPS)
+        build_prune_plan(ops(make_config(tmp_path)), "volumes")
 
 
 @pytest.mark.parametrize(("options", "limit", "lock_host"), [
-    (MaintenanceOptions(roles="job"), JOB, JOB),
-    (MaintenanceOptions(roles="web"), f"{WEB1},{WEB2}", WEB1),
-    (MaintenanceOptions(hosts=DB), DB, DB),
-    (MaintenanceOptions(hosts=f"{WEB2},{JOB}"), f"{WEB2},{JOB}", WEB2),
-    (MaintenanceOptions(primary=True), WEB1, WEB1),
+    (Filters(roles="job"), JOB, JOB),
+    (Filters(roles="web"), f"{WEB1},{WEB2}", WEB1),
+    (Filters(hosts=DB), DB, DB),
+    (Filters(hosts=f"{WEB2},{JOB}"), f"{WEB2},{JOB}", WEB2),
+    (Filters(primary=True), WEB1, WEB1),
 ])
-def test_filters_limit_the_hosts_and_move_the_lock(tmp_path: Path, options: MaintenanceOptions,
+def test_filters_limit_the_hosts_and_move_the_lock(tmp_path: Path, options: Filters,
                                                    limit: str, lock_host: str) -> None:
     # Kamal's filtered `hosts` (accessory-only hosts reachable with -h) and its primary host.
-    config = make_config(tmp_path)
-    for plan in (build_prune_plan(config, "all", options), build_bootstrap_plan(config, options)):
+    filtered = CommandContext(make_config(tmp_path), options, performer="kdeploy")
+    for plan in (build_prune_plan(filtered, "all"), build_bootstrap_plan(filtered)):
         assert plan.limit == limit
         assert plan.lock_host == lock_host == plan.extravars["kdeploy_lock_host"]
-    for plan in (build_registry_plan(config, "login", options),
-                 build_exec_plan(config, "uptime", options)):
+    for plan in (build_registry_plan(filtered, "login"),
+                 build_exec_plan(filtered, "uptime")):
         assert plan.limit == limit
 
 
 def test_an_unknown_role_is_kamals_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="No --roles match for nope"):
-        build_prune_plan(make_config(tmp_path), "all", MaintenanceOptions(roles="nope"))
+        build_prune_plan(context(make_config(tmp_path), roles="nope"), "all")
 
 
 # --- server bootstrap ------------------------------------------------------------------------
 
 def test_bootstrap_runs_setups_bootstrap_part_under_the_lock(tmp_path: Path) -> None:
-    plan = build_bootstrap_plan(make_config(tmp_path), OPS)
+    plan = build_bootstrap_plan(ops(make_config(tmp_path)))
     assert plan.command == "server bootstrap"
     assert plan.playbook == "kdeploy_server_bootstrap.yml"
     assert plan.imports == (LOCK, PlaybookImport("bootstrap.yml", ("bootstrap",)), UNLOCK)
@@ -145,13 +148,13 @@ def test_bootstrap_runs_setups_bootstrap_part_under_the_lock(tmp_path: Path) -> 
 
 def test_bootstrap_needs_a_version_for_the_lock(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="No version for the lock details"):
-        build_bootstrap_plan(make_config(tmp_path, version=None), OPS)
+        build_bootstrap_plan(ops(make_config(tmp_path, version=None)))
 
 
 # --- registry --------------------------------------------------------------------------------
 
 def test_registry_login_passes_only_the_registry_secrets(tmp_path: Path) -> None:
-    plan = build_registry_plan(make_config(tmp_path), "login", OPS)
+    plan = build_registry_plan(ops(make_config(tmp_path)), "login")
     assert plan.command == "registry login"
     assert plan.playbook == "kdeploy_registry_login.yml"
     assert plan.imports == (PlaybookImport("registry_login.yml", ("registry",)),)
@@ -161,12 +164,12 @@ def test_registry_login_passes_only_the_registry_secrets(tmp_path: Path) -> None
 
 def test_registry_login_with_a_secret_username_passes_both(tmp_path: Path) -> None:
     registry = {**CONFIG["registry"], "username": ["REGISTRY_USER"]}
-    plan = build_registry_plan(make_config(tmp_path, registry=registry), "login", OPS)
+    plan = build_registry_plan(ops(make_config(tmp_path, registry=registry)), "login")
     assert plan.secret_names == ("REGISTRY_USER", "KAMAL_REGISTRY_PASSWORD")
 
 
 def test_registry_logout_needs_no_secret_and_no_lock(tmp_path: Path) -> None:
-    plan = build_registry_plan(make_config(tmp_path), "logout", OPS)
+    plan = build_registry_plan(ops(make_config(tmp_path)), "logout")
     assert plan.imports == (PlaybookImport("registry_logout.yml", ("registry",)),)
     assert plan.playbook == "kdeploy_registry_logout.yml"
     assert (plan.secret_names, plan.lock_host) == ((), None)
@@ -177,23 +180,23 @@ def test_registry_commands_refuse_a_local_registry_like_kamal(tmp_path: Path,
                                                               action: str) -> None:
     config = make_config(tmp_path, registry={"server": "localhost:5555"})
     with pytest.raises(UsageError, match=rf"^Cannot use {action} command with a local registry"):
-        build_registry_plan(config, action, OPS)
+        build_registry_plan(ops(config), action)
 
 
 def test_remote_login_refuses_a_password_written_in_the_config(tmp_path: Path) -> None:
     registry = {"server": "registry.example.com", "username": "u", "password": "in-clear"}
     config = make_config(tmp_path, registry=registry)
     with pytest.raises(UsageError, match="registry/password: the hosts log in only with"):
-        build_registry_plan(config, "login", OPS)
+        build_registry_plan(ops(config), "login")
     # Logging out needs no password.
-    assert build_registry_plan(config, "logout", OPS).secret_names == ()
+    assert build_registry_plan(ops(config), "logout").secret_names == ()
 
 
 # --- server exec -----------------------------------------------------------------------------
 
 def test_exec_sends_the_command_as_typed_and_reports_its_task(tmp_path: Path) -> None:
     command = "docker ps --format '{{.Names}}' | grep -c app"
-    plan = build_exec_plan(make_config(tmp_path), command, OPS)
+    plan = build_exec_plan(ops(make_config(tmp_path)), command)
     assert plan.command == "server exec"
     assert plan.playbook == "kdeploy_server_exec.yml"
     assert plan.imports == (PlaybookImport("server_exec.yml", ("exec",)),)
@@ -208,7 +211,7 @@ def test_exec_sends_the_command_as_typed_and_reports_its_task(tmp_path: Path) ->
 @pytest.mark.parametrize("command", ["", "   "])
 def test_exec_without_a_command_is_a_usage_error(tmp_path: Path, command: str) -> None:
     with pytest.raises(UsageError, match="No command to run"):
-        build_exec_plan(make_config(tmp_path), command, OPS)
+        build_exec_plan(ops(make_config(tmp_path)), command)
 
 
 def test_join_command_is_kamals_join_commands() -> None:
@@ -279,8 +282,8 @@ def listing(tmp_path: Path, config: Config, plan: Plan) -> list[tuple[str, list[
 
 def test_prune_all_lists_lock_containers_images_unlock(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    plays = listing(tmp_path, config, build_prune_plan(config, "all", MaintenanceOptions(
-        roles="web")))
+    plays = listing(tmp_path, config, build_prune_plan(context(config, roles="web"),
+                                                       "all"))
     assert [(name, sorted(hosts)) for name, hosts, _ in plays] == [
         ("Acquire the deploy lock", [WEB1]),
         ("Prune stopped containers", [WEB1, WEB2]),
@@ -294,12 +297,12 @@ def test_prune_all_lists_lock_containers_images_unlock(tmp_path: Path) -> None:
 def test_bootstrap_registry_and_exec_entry_playbooks_list_their_parts(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     cases = {
-        "bootstrap": (build_bootstrap_plan(config, OPS),
+        "bootstrap": (build_bootstrap_plan(ops(config)),
                       ["Acquire the deploy lock", "Bootstrap Docker and the kamal network",
                        "Release the deploy lock"]),
-        "login": (build_registry_plan(config, "login", OPS), ["Log in to the registry"]),
-        "logout": (build_registry_plan(config, "logout", OPS), ["Log out of the registry"]),
-        "exec": (build_exec_plan(config, "uptime", OPS), ["Run a command on the servers"]),
+        "login": (build_registry_plan(ops(config), "login"), ["Log in to the registry"]),
+        "logout": (build_registry_plan(ops(config), "logout"), ["Log out of the registry"]),
+        "exec": (build_exec_plan(ops(config), "uptime"), ["Run a command on the servers"]),
     }
     for name, (plan, plays) in cases.items():
         listed = listing(tmp_path / name, config, plan)

@@ -5,23 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.hook_points import hook_points, split_plan
 from kdeploy.plan import (
-    DeployOptions,
     PlaybookImport,
     SetupOptions,
     build_deploy_plan,
     build_setup_plan,
 )
+from kdeploy.plan.hook_points import hook_points
 from kdeploy.plan.proxy import (
     ProxyLogsOptions,
     ProxyOptions,
     build_proxy_logs_plan,
     build_proxy_plan,
 )
+from kdeploy.plan.split import split_plan
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 WEB = ("10.0.3.1", "10.0.3.2")
@@ -37,7 +38,7 @@ def _parts(plan) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def
 
 
 def test_boot_locks_and_reaches_only_the_proxy_roles_hosts() -> None:
-    plan = build_proxy_plan(_config(), "boot", ProxyOptions())
+    plan = build_proxy_plan(context(_config()), "boot")
     assert _parts(plan) == [("lock_acquire.yml", None), ("proxy_boot.yml", ",".join(WEB)),
                             ("lock_release.yml", None)]
     assert plan.command == "proxy boot" and plan.lock_host == "10.0.3.1"
@@ -46,13 +47,13 @@ def test_boot_locks_and_reaches_only_the_proxy_roles_hosts() -> None:
 
 
 def test_restart_is_stop_then_start_inside_one_lock() -> None:
-    plan = build_proxy_plan(_config(), "restart", ProxyOptions())
+    plan = build_proxy_plan(context(_config()), "restart")
     assert [part for part, _ in _parts(plan)] == [
         "lock_acquire.yml", "proxy_stop.yml", "proxy_start.yml", "lock_release.yml"]
 
 
 def test_rolling_reboot_is_one_import_per_host_with_hooks_around_each() -> None:
-    plan = build_proxy_plan(_config(), "reboot", ProxyOptions(rolling=True))
+    plan = build_proxy_plan(context(_config()), "reboot", ProxyOptions(rolling=True))
     assert _parts(plan)[1:3] == [("proxy_reboot.yml", "10.0.3.1"),
                                  ("proxy_reboot.yml", "10.0.3.2")]
     points = [(point.hook, point.hosts) for point in hook_points(plan)]
@@ -69,42 +70,42 @@ def test_rolling_reboot_is_one_import_per_host_with_hooks_around_each() -> None:
 
 
 def test_reboot_without_rolling_is_one_group_of_every_proxy_host() -> None:
-    plan = build_proxy_plan(_config(), "reboot", ProxyOptions())
+    plan = build_proxy_plan(context(_config()), "reboot")
     assert _parts(plan)[1] == ("proxy_reboot.yml", ",".join(WEB))
     assert [point.hosts for point in hook_points(plan)][1:] == [WEB, WEB]
 
 
 def test_filters_narrow_the_proxy_hosts_and_the_lock_host_joins_the_limit() -> None:
-    plan = build_proxy_plan(_config(), "stop", ProxyOptions(hosts="10.0.3.2"))
+    plan = build_proxy_plan(context(_config(), hosts="10.0.3.2"), "stop")
     assert _parts(plan)[1] == ("proxy_stop.yml", "10.0.3.2")
     assert plan.limit == "10.0.3.2"
 
 
 def test_no_proxy_host_inside_the_filters_is_a_clear_error() -> None:
     with pytest.raises(UsageError, match="No proxy hosts inside the filters"):
-        build_proxy_plan(_config(), "boot", ProxyOptions(roles="workers"))
+        build_proxy_plan(context(_config(), roles="workers"), "boot")
 
 
 def test_remove_passes_force_and_details_reads_without_the_lock() -> None:
-    remove = build_proxy_plan(_config(), "remove", ProxyOptions(force=True))
+    remove = build_proxy_plan(context(_config()), "remove", ProxyOptions(force=True))
     assert remove.extravars["kdeploy_proxy_force"] is True
-    details = build_proxy_plan(_config(version=None), "details", ProxyOptions())
+    details = build_proxy_plan(context(_config(version=None)), "details")
     assert _parts(details) == [("proxy_details.yml", ",".join(WEB))]
     assert details.lock_host is None and details.report_task == "Read the proxy details."
 
 
 def test_logs_default_to_100_lines_unless_since_or_grep() -> None:
-    plain = build_proxy_logs_plan(_config(), ProxyOptions(), ProxyLogsOptions())
+    plain = build_proxy_logs_plan(context(_config()), ProxyLogsOptions())
     assert plain.extravars["kdeploy_proxy_logs_lines"] == 100
     assert plain.extravars["kdeploy_proxy_logs_timestamps"] is True
-    grep = build_proxy_logs_plan(_config(), ProxyOptions(),
+    grep = build_proxy_logs_plan(context(_config()),
                                  ProxyLogsOptions(grep="GET", skip_timestamps=True))
     assert grep.extravars["kdeploy_proxy_logs_lines"] is None
     assert grep.extravars["kdeploy_proxy_logs_timestamps"] is False
 
 
 def test_deploy_checks_the_pinned_image_before_the_lock_and_boots_the_proxy_after() -> None:
-    plan = build_deploy_plan(_config(), DeployOptions())
+    plan = build_deploy_plan(context(_config()))
     parts = _parts(plan)
     assert parts[:3] == [("proxy_check.yml", ",".join(WEB)), ("lock_acquire.yml", None),
                          ("proxy_boot.yml", ",".join(WEB))]
@@ -116,17 +117,17 @@ def test_deploy_checks_the_pinned_image_before_the_lock_and_boots_the_proxy_afte
 
 @pytest.mark.parametrize("command", ["redeploy", "rollback", "app boot"])
 def test_only_deploy_boots_the_proxy(command: str) -> None:
-    plan = build_deploy_plan(_config(), DeployOptions(command=command))
+    plan = build_deploy_plan(context(_config()), command)
     assert not [part for part, _ in _parts(plan) if part.startswith("proxy_")]
 
 
 def test_deploy_of_roles_without_the_proxy_has_no_proxy_step() -> None:
-    plan = build_deploy_plan(_config(), DeployOptions(roles="workers"))
+    plan = build_deploy_plan(context(_config(), roles="workers"))
     assert not [part for part, _ in _parts(plan) if part.startswith("proxy_")]
 
 
 def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None:
-    plan = build_setup_plan(_config(), SetupOptions(skip_push=True))
+    plan = build_setup_plan(context(_config()), SetupOptions(skip_push=True))
     assert [part for part, _ in _parts(plan)][:2] == ["proxy_check.yml", "lock_acquire.yml"]
     hosts_play = next(entry for entry in plan.imports if getattr(entry, "name", "") ==
                       "Set up the hosts")
@@ -135,6 +136,6 @@ def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None
 
 
 def test_role_scoped_setup_selects_the_proxy_only_for_a_proxy_role() -> None:
-    web = build_setup_plan(_config(), SetupOptions(skip_push=True, roles="web"))
-    workers = build_setup_plan(_config(), SetupOptions(skip_push=True, roles="workers"))
+    web = build_setup_plan(context(_config(), roles="web"), SetupOptions(skip_push=True))
+    workers = build_setup_plan(context(_config(), roles="workers"), SetupOptions(skip_push=True))
     assert "proxy" in web.tags and "proxy" not in workers.tags

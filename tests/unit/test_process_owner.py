@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from kdeploy.process_owner import ProcessOwner, SignalReceived, owning_processes
+from kdeploy.run.process_owner import ProcessOwner, SignalReceived, owning_processes
 
 # Like an Ansible worker: setsid, then a child that forks a daemon (like ssh's ControlPersist)
 # and exits, so the daemon is orphaned; every process records its pid in the directory.

@@ -7,11 +7,12 @@ from typing import Any
 
 import ansible_runner
 import pytest
+from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_setup_plan
-from kdeploy.runner import run_plan
-from kdeploy.secret_pipe import FIFO_ENV
+from kdeploy.run.runner import run_plan
+from kdeploy.run.secret_pipe import FIFO_ENV
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
@@ -23,7 +24,7 @@ def _result(kind: str, host: str, **res: Any) -> dict[str, Any]:
 @pytest.fixture
 def plan_and_config():  # type: ignore[no-untyped-def]
     config = load_config(FIXTURES / "deploy_founding_case.yml", version="v1", environ={})
-    return config, build_setup_plan(config, SetupOptions(skip_push=True))
+    return config, build_setup_plan(context(config), SetupOptions(skip_push=True))
 
 
 def _fake_run(events: list[dict[str, Any]], status: str, seen: dict[str, Any]):  # type: ignore[no-untyped-def]

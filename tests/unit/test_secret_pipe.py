@@ -4,7 +4,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from kdeploy.secret_pipe import FIFO_ENV, SecretPipe
+from kdeploy.run.secret_pipe import FIFO_ENV, SecretPipe
 
 
 def test_launcher_hands_secrets_to_the_program_through_the_fifo(tmp_path: Path) -> None:

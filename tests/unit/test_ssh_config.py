@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 import yaml
+from context_helpers import context
 
 from kdeploy.config import Config, load_config
-from kdeploy.inventory import build_inventory
+from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.plan import SetupOptions, build_setup_plan
-from kdeploy.private_data_dir import write_private_data_dir
-from kdeploy.runner import runner_envvars
-from kdeploy.ssh_config import DEFAULT_FILES, render_ssh_config, user_config_files
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.run.runner import runner_envvars
+from kdeploy.run.ssh_config import DEFAULT_FILES, render_ssh_config, user_config_files
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 CONFIG = "deploy_with_roles.yml"
@@ -142,7 +143,7 @@ def test_the_private_data_dir_passes_the_policy_to_ansible(
         tmp_path: Path, extension: dict[str, Any] | None, checking: str) -> None:
     config = _load(tmp_path, extension=extension)
     directory = tmp_path / "run 100%"  # a space, quoted for ssh; a `%`, which Ansible keeps
-    plan = build_setup_plan(config, SetupOptions(skip_push=True))
+    plan = build_setup_plan(context(config), SetupOptions(skip_push=True))
     write_private_data_dir(directory, config, plan)
 
     cfg = _ansible_cfg(directory)

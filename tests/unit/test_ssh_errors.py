@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kdeploy import ssh_errors
-from kdeploy.ssh_errors import classify_ssh_error
+from kdeploy.run import ssh_errors
+from kdeploy.run.ssh_errors import classify_ssh_error
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ssh_errors"
 ANSIBLE = json.loads((FIXTURES / "ansible_unreachable.json").read_text())

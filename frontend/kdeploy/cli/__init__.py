@@ -13,7 +13,7 @@ import click
 
 from kdeploy import __version__
 from kdeploy.errors import Interrupted, KdeployError
-from kdeploy.process_owner import SignalReceived, owning_processes
+from kdeploy.run.process_owner import SignalReceived, owning_processes
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
 

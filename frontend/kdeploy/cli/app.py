@@ -1,4 +1,4 @@
-"""`kdeploy app …`: Kamal's app subcommands on the filtered app hosts (kamal-spec §3.4).
+"""`kdeploy app …`: Kamal's app subcommands on the filtered app hosts (docs/app-commands.md).
 
 Read-only commands print, per host (and role), what docker printed there, as Kamal's
 `puts_by_host` does (`App Host: <host>` first, left out with -q); `--output json` gives the same
@@ -18,12 +18,10 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config, select
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.app_commands import (
-    AppOptions,
     ExecOptions,
     LogsOptions,
     build_app_exec_plan,
@@ -32,11 +30,10 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
-from kdeploy.ssh_command import ssh_argv
-
-Results = dict[str, dict[str, Any]]
-# One printed block: (header type, host, role or accessory name, output).
-Block = tuple[str, str, str | None, str]
+from kdeploy.reports.app import READ_REPORTS, exec_report, logs_report, stale_report
+from kdeploy.reports.common import Results
+from kdeploy.run.ssh_command import ssh_argv
+from kdeploy.selection import CommandContext
 
 
 @cli.group()
@@ -45,17 +42,6 @@ def app() -> None:
 
 
 # `app boot` (the deploy's boot step on its own) registers on this group as well.
-
-
-def _load(options: GlobalOptions) -> tuple[Config, AppOptions]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    return config, AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                              version=options.version, performer=performer())
-
-
-def _app_hosts(config: Config, options: AppOptions) -> tuple[str, ...]:
-    return select(config, roles=options.roles, hosts=options.hosts,
-                  primary=options.primary).app_hosts
 
 
 # Read-only commands (no lock), with their help.
@@ -67,10 +53,10 @@ _READ_ACTIONS = {
 }
 
 def _run_read(action: str, options: GlobalOptions, output_format: str) -> None:
-    config, app_options = _load(options)
-    plan = build_app_plan(config, action, app_options)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_app_plan(context, action)
+    hosts = context.selection.app_hosts
+    execute(context, plan, options, output_format,
             report=lambda results: READ_REPORTS[action](hosts, results, options.quiet))
 
 
@@ -82,8 +68,8 @@ _LOCKED_ACTIONS = {
 }
 
 def _run_locked(action: str, options: GlobalOptions, output_format: str) -> None:
-    config, app_options = _load(options)
-    execute(config, build_app_plan(config, action, app_options), options, output_format)
+    context = command_context(options)
+    execute(context, build_app_plan(context, action), options, output_format)
 
 
 def _register(actions: dict[str, str], run: Callable[[str, GlobalOptions, str], None]) -> None:
@@ -111,10 +97,10 @@ _register(_LOCKED_ACTIONS, _run_locked)
 @output_option
 def app_stale_containers(options: GlobalOptions, stop: bool, output_format: str) -> None:
     """Detect the app's stale containers (running versions other than the current one)."""
-    config, app_options = _load(options)
-    plan = build_app_stale_plan(config, app_options, stop)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_app_stale_plan(context, stop)
+    hosts = context.selection.app_hosts
+    execute(context, plan, options, output_format,
             report=lambda results: stale_report(hosts, results, stop, options.quiet))
 
 
@@ -135,17 +121,17 @@ def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep:
              grep_options: str | None, follow: bool, skip_timestamps: bool,
              container_id: str | None, output_format: str) -> None:
     """Show log lines from the app on the servers."""
-    config, app_options = _load(options)
+    context = command_context(options)
     logs = LogsOptions(since=since, lines=lines, grep=grep, grep_options=grep_options,
                        follow=follow, skip_timestamps=skip_timestamps, container_id=container_id)
     if follow:
-        plan = build_app_ssh_plan(config, app_options, "follow_logs", logs=logs)
-        _run_over_ssh(config, plan, options, output_format,
+        plan = build_app_ssh_plan(context, "follow_logs", logs=logs)
+        _run_over_ssh(context, plan, options, output_format,
                       lambda host, _: f"Following logs on {host}...")
         return
-    plan = build_app_logs_plan(config, app_options, logs)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    plan = build_app_logs_plan(context, logs)
+    hosts = context.selection.app_hosts
+    execute(context, plan, options, output_format,
             report=lambda results: logs_report(hosts, results, options.quiet))
 
 
@@ -163,21 +149,20 @@ def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep:
 def app_exec(options: GlobalOptions, interactive: bool, reuse: bool, env: tuple[str, ...],
              detach: bool, output_format: str, cmd: tuple[str, ...]) -> None:
     """Run CMD in app containers on the servers (a new container per role unless --reuse)."""
-    config, app_options = _load(options)
+    context = command_context(options)
     exec_options = ExecOptions(command=cmd, interactive=interactive, reuse=reuse,
                                env=parse_env(env), detach=detach)
     if interactive:
         kind = "exec_reuse" if reuse else "exec"
-        plan = build_app_ssh_plan(config, app_options, kind, exec_options=exec_options,
-                                  tty=stdin_is_tty())
+        plan = build_app_ssh_plan(context, kind, exec_options=exec_options, tty=stdin_is_tty())
         where = "existing" if reuse else "new"
-        _run_over_ssh(config, plan, options, output_format, lambda host, version: (
+        _run_over_ssh(context, plan, options, output_format, lambda host, version: (
             f"Launching interactive command with version {version} via SSH from {where} "
             f"container on {host}..."))
         return
-    plan = build_app_exec_plan(config, app_options, exec_options)
-    hosts = _app_hosts(config, app_options)
-    execute(config, plan, options, output_format,
+    plan = build_app_exec_plan(context, exec_options)
+    hosts = context.selection.app_hosts
+    execute(context, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, options.quiet))
 
 
@@ -201,8 +186,9 @@ def stdin_is_tty() -> bool:
     return sys.stdin.isatty()
 
 
-def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_format: str,
+def _run_over_ssh(context: CommandContext, plan: Any, options: GlobalOptions, output_format: str,
                   announce: Callable[[str, str], str]) -> None:
+    config = context.config
     host = plan.extravars["kdeploy_app_ops_primary_host"]
     rendered: dict[str, str] = {}
 
@@ -214,7 +200,7 @@ def _run_over_ssh(config: Config, plan: Any, options: GlobalOptions, output_form
                 {"host": host, "version": rendered["version"] or None,
                  "command": rendered["command"], "ssh": argv})
 
-    execute(config, plan, options, output_format, report=report)
+    execute(context, plan, options, output_format, report=report)
     if not rendered.get("command"):
         raise UsageError(f"Could not prepare the command on {host}")
     sys.exit(run_ssh(ssh_argv(config, host, rendered["command"])))
@@ -225,107 +211,3 @@ def run_ssh(argv: list[str]) -> int:
     return subprocess.call(argv)
 
 
-# --- Reports: what each command prints, from its report task's results per host. ---
-
-def output_of(result: dict[str, Any]) -> str:
-    """What a raw task printed: the pty's CRLF line ends turned into LF, outer blank lines cut."""
-    return str(result.get("stdout", "")).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-
-
-def by_host(blocks: list[Block], quiet: bool) -> str:
-    """Kamal's puts_by_host for each block: `<Type> Host: <host>` (not with -q), the output."""
-    return "\n\n".join(output if quiet else f"{kind} Host: {host}\n{output}"
-                       for kind, host, _, output in blocks)
-
-
-def role_results(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(role, item result) of a task that looped over the host's roles, skipping skipped ones."""
-    return [(str(item.get("__kdeploy_app_ops_role", "")), item)
-            for item in result.get("results", []) if not item.get("skipped")]
-
-
-def single_report(hosts: tuple[str, ...], results: Results,
-                  quiet: bool) -> tuple[str, dict[str, Any]]:
-    """One output per host (`app containers`, `app images`)."""
-    blocks: list[Block] = [("App", host, None, output_of(results[host]))
-                           for host in hosts if host in results]
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "output": output} for _, host, _, output in blocks]}
-
-
-def version_report(hosts: tuple[str, ...], results: Results,
-                   quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app version`: the running version per host (empty when nothing runs)."""
-    blocks: list[Block] = [("App", host, None, output_of(results[host]).strip())
-                           for host in hosts if host in results]
-    return by_host(blocks, quiet), {"versions": {host: out for _, host, _, out in blocks}}
-
-
-def details_report(hosts: tuple[str, ...], results: Results,
-                   quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app details`, `details`: kamal-proxy, app roles, then each accessory (Kamal's order)."""
-    items = [(host, item) for host in hosts for item in results.get(host, {}).get("results", [])
-             if not item.get("skipped")]
-    blocks: list[Block] = []
-    for kind, label in (("proxy", "Proxy"), ("app", "App")):
-        blocks += [(label, host, item["__kdeploy_app_ops_item"][1], output_of(item))
-                   for host, item in items if item["__kdeploy_app_ops_item"][0] == kind]
-    accessories = dict.fromkeys(item["__kdeploy_app_ops_item"][1] for _, item in items
-                                if item["__kdeploy_app_ops_item"][0] == "accessory")
-    for name in accessories:
-        blocks += [(f"Accessory {name}", host, name, output_of(item)) for host, item in items
-                   if item["__kdeploy_app_ops_item"] == ["accessory", name]]
-    return by_host(blocks, quiet), {"results": [
-        {"type": kind, "host": host, "name": name, "output": output}
-        for kind, host, name, output in blocks]}
-
-
-def logs_report(hosts: tuple[str, ...], results: Results,
-                quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app logs`: each role's lines per host; Kamal's `Nothing found` when the pipeline failed."""
-    blocks: list[Block] = []
-    found: list[bool] = []
-    for host in hosts:
-        for role, item in role_results(results.get(host, {})):
-            ok = item.get("rc", 0) == 0
-            blocks.append(("App", host, role, output_of(item) if ok else "Nothing found"))
-            found.append(ok)
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "role": role, "found": ok, "output": output if ok else ""}
-        for (_, host, role, output), ok in zip(blocks, found, strict=True)]}
-
-
-def exec_report(hosts: tuple[str, ...], results: Results,
-                quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app exec`: each role's output per host, with the command's exit code in JSON."""
-    entries = [(host, role, item) for host in hosts
-               for role, item in role_results(results.get(host, {}))]
-    blocks: list[Block] = [("App", host, role, output_of(item)) for host, role, item in entries]
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "role": role, "rc": item.get("rc"), "output": output_of(item)}
-        for host, role, item in entries]}
-
-
-def stale_report(hosts: tuple[str, ...], results: Results, stop: bool,
-                 quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app stale_containers`: Kamal's line per stale version (detected, or stopping)."""
-    stale = [(host, role, version) for host in hosts
-             for role, item in role_results(results.get(host, {}))
-             for version in output_of(item).split("\n") if version.strip()]
-    blocks: list[Block] = []
-    for host, role, version in stale:
-        line = (f"Stopping stale container for role {role} with version {version}" if stop else
-                f"Detected stale container for role {role} with version {version} "
-                "(use `kdeploy app stale_containers --stop` to stop)")
-        blocks.append(("App", host, role, line))
-    return by_host(blocks, quiet), {"stale": [
-        {"host": host, "role": role, "version": version, "stopped": stop}
-        for host, role, version in stale]}
-
-
-READ_REPORTS: dict[str, Callable[[tuple[str, ...], Results, bool], tuple[str, dict[str, Any]]]] = {
-    "details": details_report,
-    "containers": single_report,
-    "images": single_report,
-    "version": version_report,
-}

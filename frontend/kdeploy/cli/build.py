@@ -1,6 +1,6 @@
-"""`kdeploy build deliver|push|pull`: Kamal's image commands (spec §3.4, §4.2 step 1).
+"""`kdeploy build deliver|push|pull`: Kamal's image commands (docs/build.md).
 
-`push` builds on this machine and pushes to the registry (`kdeploy.build`), `pull` pulls the
+`push` builds on this machine and pushes to the registry (`kdeploy.image`), `pull` pulls the
 image on the filtered app hosts through Ansible (`playbooks/build_pull.yml`), `deliver` does
 both. None of them takes the deploy lock, as in Kamal.
 """
@@ -8,20 +8,21 @@ both. None of them takes the deploy lock, as in Kamal.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import click
 
-from kdeploy.build import push_image
-from kdeploy.build.commands import image_tags
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config, select
-from kdeploy.hooks import HookContext, verbosity
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import command_output, execute
+from kdeploy.config import Config
+from kdeploy.image import push_image
+from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
-from kdeploy.plan.build import PullOptions, build_pull_plan
 from kdeploy.plan.model import Plan
+from kdeploy.plan.pull import build_pull_plan
+from kdeploy.reports.build import pull_report
+from kdeploy.run.kamal_hooks import hook_context, verbosity
+from kdeploy.selection import CommandContext
 
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Build without using Docker's build cache.")
@@ -37,13 +38,13 @@ def build() -> None:
 @output_option
 def deliver(options: GlobalOptions, output_format: str) -> None:
     """Build app and push app image to registry then pull image on servers."""
-    config = _load(options)
+    context = command_context(options)
     # Planned first: a filter without app hosts fails before anything is built.
-    plan = build_pull_plan(config, _pull_options(options), command="build deliver")
-    _push(config, options, output_format, no_cache=False, subcommand="deliver")
+    plan = build_pull_plan(context, command="build deliver")
+    _push(context, options, output_format, no_cache=False, subcommand="deliver")
     # The build ran pre-connect; Kamal runs it once per command.
     plan = replace(plan, hooks_done=("pre-connect",))
-    _pull(config, plan, options, output_format)
+    _pull(context, plan, options, output_format)
 
 
 @build.command()
@@ -52,7 +53,7 @@ def deliver(options: GlobalOptions, output_format: str) -> None:
 @output_option
 def push(options: GlobalOptions, no_cache: bool, output_format: str) -> None:
     """Build and push app image to registry."""
-    _push(_load(options), options, output_format, no_cache=no_cache, subcommand="push")
+    _push(command_context(options), options, output_format, no_cache=no_cache, subcommand="push")
 
 
 @build.command()
@@ -60,31 +61,19 @@ def push(options: GlobalOptions, no_cache: bool, output_format: str) -> None:
 @output_option
 def pull(options: GlobalOptions, output_format: str) -> None:
     """Pull app image from registry onto servers."""
-    config = _load(options)
-    _pull(config, build_pull_plan(config, _pull_options(options)), options, output_format)
+    context = command_context(options)
+    _pull(context, build_pull_plan(context), options, output_format)
 
 
-def _load(options: GlobalOptions) -> Config:
-    return load_config(options.config_file, options.destination, version=options.version)
-
-
-def _pull_options(options: GlobalOptions) -> PullOptions:
-    return PullOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                       performer=performer())
-
-
-def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cache: bool,
-          subcommand: str) -> None:
+def _push(context: CommandContext, options: GlobalOptions, output_format: str, *,
+          no_cache: bool, subcommand: str) -> None:
+    config = context.config
     output = _output(config, options, output_format)
-    context = HookContext(
-        config=config, command="build", subcommand=subcommand,
-        hosts=select(config, roles=options.roles, hosts=options.hosts,
-                     primary=options.primary).hosts,
-        roles=options.roles, performer=performer(),
-        verbosity=verbosity(options.verbose, options.quiet), skip=options.skip_hooks,
-    )
+    hooks = hook_context(context, f"build {subcommand}",
+                         verbosity=verbosity(options.verbose, options.quiet),
+                         skip=options.skip_hooks)
     push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
-               hook_context=context)
+               hook_context=hooks)
     # `deliver` reports once, after the pull.
     if isinstance(output, JsonOutput) and subcommand == "push":
         tags = image_tags(config)
@@ -92,17 +81,11 @@ def _push(config: Config, options: GlobalOptions, output_format: str, *, no_cach
                       {"image": config.absolute_image, "tags": tags})
 
 
-def _pull(config: Config, plan: Plan, options: GlobalOptions, output_format: str) -> None:
-    image = config.absolute_image
-    execute(config, plan, options, output_format,
+def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,
+          output_format: str) -> None:
+    image = context.config.absolute_image
+    execute(context, plan, options, output_format,
             report=lambda results: pull_report(image, results))
-
-
-def pull_report(image: str, results: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """What `build pull` says once every host has the image: where it is, and its label."""
-    labels = {host: str(result.get("stdout", "")).strip() for host, result in results.items()}
-    return (f"Pulled {image} on {', '.join(labels) or 'no host'}",
-            {"image": image, "hosts": labels})
 
 
 def _output(config: Config, options: GlobalOptions,
@@ -110,13 +93,4 @@ def _output(config: Config, options: GlobalOptions,
     # The registry password never is in the build's output, but a secret may be: redact both.
     names = [name for name in (config.registry.password_secret, *config.builder.secrets) if name]
     values = [config.secrets[name] for name in names if config.secrets is not None]
-    values = [value for value in values if len(value) >= 4]
-
-    def redact(text: str) -> str:
-        for value in values:
-            text = text.replace(value, "[REDACTED]")
-        return text
-
-    if output_format == "json":
-        return JsonOutput(redact=redact)
-    return HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact)
+    return command_output(options, output_format, values)

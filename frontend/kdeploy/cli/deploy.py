@@ -13,10 +13,10 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import app as app_group
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
-from kdeploy.plan import DeployOptions, build_deploy_plan
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
+from kdeploy.config import Config
+from kdeploy.plan import build_deploy_plan
 
 skip_push_option = click.option(
     "-P", "--skip-push", is_flag=True,
@@ -27,23 +27,19 @@ no_cache_option = click.option("--no-cache", is_flag=True, help="Build the image
 def release(command: str, options: GlobalOptions, output_format: str, *,
             skip_push: bool = True, no_cache: bool = False, version: str | None = None) -> None:
     """Build and push unless skip_push, then run the deploy-like `command`'s plan."""
-    config = load_config(options.config_file, options.destination,
-                         version=version or options.version)
+    context = command_context(options, version)
     if not skip_push:
-        _push(config, options, no_cache)
-    plan = build_deploy_plan(config, DeployOptions(
-        command=command, roles=options.roles, hosts=options.hosts, primary=options.primary,
-        performer=performer(),
-    ))
+        _push(context.config, options, no_cache)
+    plan = build_deploy_plan(context, command)
     if not skip_push:
         # The build already ran pre-connect; Kamal runs it once per command.
         plan = replace(plan, hooks_done=("pre-connect",))
-    execute(config, plan, options, output_format)
+    execute(context, plan, options, output_format)
 
 
 def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:
     # Kamal's `build deliver` before the lock: build locally, push; the hosts pull in the boot.
-    from kdeploy.build import push_image
+    from kdeploy.image import push_image
 
     push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks)
 

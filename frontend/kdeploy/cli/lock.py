@@ -1,4 +1,4 @@
-"""`kdeploy lock acquire|release|status` and `kdeploy audit`: Kamal's lock and audit (§4.9).
+"""`kdeploy lock acquire|release|status` and `kdeploy audit`: Kamal's lock and audit.
 
 The lock lives on the filtered primary host in `~/.kamal/lock-<service>[-<dest>]`, written and
 read exactly as Kamal does, so either tool sees and releases the other's lock. `audit` shows the
@@ -7,19 +7,13 @@ last lines of `~/.kamal/<service>[-<dest>]-audit.log` on every filtered host.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config, select
-from kdeploy.plan import FilterOptions, LockOptions, build_audit_plan, build_lock_plan
-
-NO_LOCK = "There is no deploy lock"
-
-Results = dict[str, dict[str, Any]]
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
+from kdeploy.plan import build_audit_plan, build_lock_plan
+from kdeploy.reports.lock import LOCK_REPORTS, audit_report
 
 
 @cli.group()
@@ -33,7 +27,7 @@ def lock() -> None:
 @output_option
 def acquire(options: GlobalOptions, message: str, output_format: str) -> None:
     """Acquire the deploy lock."""
-    _run_lock("acquire", options, output_format, message=message, who=performer())
+    _run_lock("acquire", options, output_format, message=message)
 
 
 @lock.command()
@@ -57,56 +51,18 @@ def status(options: GlobalOptions, output_format: str) -> None:
 @output_option
 def audit(options: GlobalOptions, output_format: str) -> None:
     """Show the audit log from the servers (last 50 lines per host)."""
-    config = load_config(options.config_file, options.destination, version=options.version)
-    filters = FilterOptions(roles=options.roles, hosts=options.hosts, primary=options.primary)
-    plan = build_audit_plan(config, filters)
-    hosts = select(config, roles=filters.roles, hosts=filters.hosts, primary=filters.primary).hosts
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_audit_plan(context)
+    hosts = context.selection.hosts
+    execute(context, plan, options, output_format,
             report=lambda results: audit_report(hosts, results))
 
 
-def _run_lock(action: str, options: GlobalOptions, output_format: str, message: str = "",
-              who: str = "kdeploy") -> None:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_lock_plan(config, action, LockOptions(
-        roles=options.roles, hosts=options.hosts, primary=options.primary, message=message,
-        performer=who,
-    ))
+def _run_lock(action: str, options: GlobalOptions, output_format: str, message: str = "") -> None:
+    context = command_context(options)
+    plan = build_lock_plan(context, action, message)
     host = plan.extravars["kdeploy_lock_host"]
-    execute(config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: LOCK_REPORTS[action](host, results.get(host, {})))
 
 
-def acquire_report(host: str, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """What `lock acquire` says once the lock is taken (a held lock is the command's error)."""
-    del result
-    return "Acquired the deploy lock", {"host": host, "locked": True}
-
-
-def release_report(host: str, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """What `lock release` says: released, or Kamal's `There is no deploy lock`."""
-    released = "released" in str(result.get("stdout", ""))
-    text = "Released the deploy lock" if released else NO_LOCK
-    return text, {"host": host, "released": released}
-
-
-def status_report(host: str, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """What `lock status` says: the decoded details, or Kamal's `There is no deploy lock`."""
-    details = "\n".join(_lines(result))
-    return details or NO_LOCK, {"host": host, "locked": bool(details), "details": details or None}
-
-
-LOCK_REPORTS = {"acquire": acquire_report, "release": release_report, "status": status_report}
-
-
-def audit_report(hosts: tuple[str, ...], results: Results) -> tuple[str, dict[str, Any]]:
-    """Each host's audit lines under its name, as Kamal's `audit` prints them; JSON per host."""
-    lines = {host: _lines(results[host]) for host in hosts if host in results}
-    text = "\n\n".join("\n".join([f"App Host: {host}", *host_lines])
-                       for host, host_lines in lines.items())
-    return text, {"hosts": lines}
-
-
-def _lines(result: dict[str, Any]) -> list[str]:
-    # raw's stdout comes through a pty: CRLF line ends, maybe a trailing blank line.
-    return [line.rstrip("\r") for line in str(result.get("stdout", "")).strip().splitlines()]

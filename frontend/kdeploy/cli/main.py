@@ -26,8 +26,9 @@ def version() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the filtered selection as JSON.")
 def config_command(options: GlobalOptions, as_json: bool) -> None:
     """Show the resolved config (secrets by name only)."""
-    # Only config modules: `kdeploy config` must not pay for importing Ansible.
-    from kdeploy.config import load_config, select
+    # Only config and host_contract modules: `kdeploy config` must not pay for importing Ansible.
+    from kdeploy.config import load_config
+    from kdeploy.selection import select
 
     config = load_config(options.config_file, options.destination, version=options.version)
     selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
@@ -36,7 +37,9 @@ def config_command(options: GlobalOptions, as_json: bool) -> None:
     else:
         import yaml
 
-        click.echo(yaml.safe_dump(config.to_dict(redact=True), sort_keys=False), nl=False)
+        from kdeploy.host_contract.config_view import config_view
+
+        click.echo(yaml.safe_dump(config_view(config, redact=True), sort_keys=False), nl=False)
 
 
 def _selection_summary(config: Any, selection: Any) -> dict[str, Any]:

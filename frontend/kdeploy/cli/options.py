@@ -12,13 +12,15 @@ from typing import Any
 
 import click
 
+from kdeploy.selection.context import CommandContext, Filters, load_context
+
 # The logger that names each command a secrets file runs (config/secrets.py).
 _SECRET_COMMANDS = "kdeploy.config.secrets"
 
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """The options every Kamal command accepts (kamal-spec §3.1)."""
+    """The options every Kamal command accepts (the class options of Kamal's cli/base.rb)."""
 
     config_file: str = "config/deploy.yml"
     destination: str | None = None
@@ -30,6 +32,32 @@ class GlobalOptions:
     quiet: bool = False
     skip_hooks: bool = False
 
+    @property
+    def filters(self) -> Filters:
+        """`-r/-h/-p`."""
+        return Filters(roles=self.roles, hosts=self.hosts, primary=self.primary)
+
+
+def command_context(options: GlobalOptions, version: str | None = None) -> CommandContext:
+    """Load the config of `-c/-d` and hold it with the command's filters.
+
+    Args:
+        options: the global options.
+        version: the version the command acts on when it is not `--version` (rollback's
+            VERSION, app boot's latest image).
+
+    Raises:
+        ConfigError: the config cannot be loaded.
+    """
+    return load_context(options.config_file, options.destination,
+                        version=version or options.version, filters=options.filters,
+                        requested_version=options.version)
+
+
+output_option = click.option(
+    "--output", "output_format", type=click.Choice(["human", "json"]), default="human",
+    show_default=True, help="human: progress lines; json: one JSON object per event line.",
+)
 
 _GLOBAL_OPTIONS = (
     click.option("-c", "--config-file", default="config/deploy.yml", show_default=True,

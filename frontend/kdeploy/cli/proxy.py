@@ -1,4 +1,4 @@
-"""`kdeploy proxy …`: Kamal's proxy subcommands (kamal-spec §3.4, §4.6), for either engine.
+"""`kdeploy proxy …`: Kamal's proxy subcommands (docs/proxy.md), for either engine.
 
 The proxy runs on the hosts of the roles behind it. `boot` starts a stopped proxy or runs a
 missing one and leaves a running one alone; `reboot` replaces it (with `--rolling` one host at a
@@ -15,23 +15,22 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.accessory import _confirm
-from kdeploy.cli.app import by_host, output_of, run_ssh
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config, select
-from kdeploy.config.proxy_engine import host_proxy
+from kdeploy.cli.app import run_ssh
+from kdeploy.cli.confirm import can_ask, confirm
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.proxy import host_proxy
 from kdeploy.plan.proxy import (
     ProxyLogsOptions,
     ProxyOptions,
     build_proxy_logs_plan,
     build_proxy_plan,
-    proxy_hosts,
+    proxy_targets,
 )
-from kdeploy.ssh_command import ssh_argv
-
-Results = dict[str, dict[str, Any]]
+from kdeploy.reports.proxy import proxy_report
+from kdeploy.run.ssh_command import ssh_argv
 
 
 @cli.group()
@@ -39,24 +38,13 @@ def proxy() -> None:
     """Manage the proxy in front of the web roles: Kamal's `proxy` commands."""
 
 
-def _load(options: GlobalOptions, **extra: Any) -> tuple[Config, ProxyOptions]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    return config, ProxyOptions(roles=options.roles, hosts=options.hosts,
-                                primary=options.primary, performer=performer(), **extra)
-
-
 def _run(action: str, options: GlobalOptions, output_format: str, **extra: Any) -> None:
-    config, proxy_options = _load(options, **extra)
-    plan = build_proxy_plan(config, action, proxy_options)
-    hosts = _hosts(config, proxy_options)
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_proxy_plan(context, action, ProxyOptions(**extra))
+    hosts = proxy_targets(context.config, context.selection)
+    execute(context, plan, options, output_format,
             report=(lambda results: proxy_report(hosts, results, options.quiet))
             if action == "details" else None)
-
-
-def _hosts(config: Config, proxy_options: ProxyOptions) -> tuple[str, ...]:
-    return proxy_hosts(config, select(config, roles=proxy_options.roles,
-                                      hosts=proxy_options.hosts, primary=proxy_options.primary))
 
 
 # The commands that take only the global options, with their help: one definition for all.
@@ -89,8 +77,8 @@ for _action, _help in _OPTIONS_ONLY_ACTIONS.items():
 def proxy_reboot(options: GlobalOptions, rolling: bool, confirmed: bool,
                  output_format: str) -> None:
     """Reboot the proxy: stop and remove its container, run the pinned image again."""
-    _confirm(confirmed, "This will cause a brief outage on each host. Are you sure?",
-             "proxy reboot")
+    confirm(confirmed, "This will cause a brief outage on each host. Are you sure?",
+            "proxy reboot", can_ask)
     _run("reboot", options, output_format, rolling=rolling)
 
 
@@ -118,14 +106,14 @@ def proxy_remove(options: GlobalOptions, force: bool, output_format: str) -> Non
 def proxy_logs(options: GlobalOptions, since: str | None, lines: int | None, grep: str | None,
                follow: bool, skip_timestamps: bool, output_format: str) -> None:
     """Show log lines from the proxy on its hosts."""
-    config, proxy_options = _load(options)
-    hosts = _hosts(config, proxy_options)
+    context = command_context(options)
+    hosts = proxy_targets(context.config, context.selection)
     if follow:
-        _follow(config, hosts, grep, not skip_timestamps)
+        _follow(context.config, hosts, grep, not skip_timestamps)
         return
     logs = ProxyLogsOptions(since=since, lines=lines, grep=grep, skip_timestamps=skip_timestamps)
-    plan = build_proxy_logs_plan(config, proxy_options, logs)
-    execute(config, plan, options, output_format,
+    plan = build_proxy_logs_plan(context, logs)
+    execute(context, plan, options, output_format,
             report=lambda results: proxy_report(hosts, results, options.quiet))
 
 
@@ -144,11 +132,3 @@ def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps
     sys.exit(run_ssh(argv))
 
 
-# --- Reports: what each command prints, from its report task's results per host. ---
-
-def proxy_report(hosts: tuple[str, ...], results: Results,
-                 quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`proxy details` and `proxy logs`: each host's output under Kamal's `Proxy Host: <host>`."""
-    blocks = [("Proxy", host, None, output_of(results[host])) for host in hosts if host in results]
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "output": output} for _, host, _, output in blocks]}

@@ -1,4 +1,4 @@
-"""`kdeploy prune all|images|containers`: Kamal's prune (§4.7) on the filtered hosts, locked.
+"""`kdeploy prune all|images|containers`: Kamal's prune on the filtered hosts, locked.
 
 Each host runs Kamal's own docker commands (roles/kdeploy_prune) and records `Pruned images` /
 `Pruned containers` in the audit log, between the lock plays on the filtered primary host.
@@ -9,10 +9,9 @@ from __future__ import annotations
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config
-from kdeploy.plan.maintenance import MaintenanceOptions, build_prune_plan
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
+from kdeploy.plan.maintenance import build_prune_plan
 
 
 @cli.group()
@@ -48,12 +47,6 @@ def containers(options: GlobalOptions, retain: int | None, output_format: str) -
 
 def _run_prune(what: str, options: GlobalOptions, output_format: str,
                retain: int | None = None) -> None:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_prune_plan(config, what, maintenance_options(options), retain=retain)
-    execute(config, plan, options, output_format)
-
-
-def maintenance_options(options: GlobalOptions) -> MaintenanceOptions:
-    """The filters of the global options, and who runs the command."""
-    return MaintenanceOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                              performer=performer())
+    context = command_context(options)
+    plan = build_prune_plan(context, what, retain=retain)
+    execute(context, plan, options, output_format)

@@ -1,8 +1,9 @@
 """`kdeploy registry login|logout`: Kamal's registry commands, locally and on the filtered hosts.
 
-Locally kdeploy runs `docker login` with the password on stdin (`kdeploy.local_docker`); on the
-hosts, roles/kdeploy_registry (`docker login`, the password from `KDEPLOY_SECRET_<NAME>`, no_log)
-or its `logout` tasks. `-L` skips the local half, `-R` the remote one. Not locked, as in Kamal.
+Locally kdeploy runs `docker login` with the password on stdin (`kdeploy.image.local_docker`);
+on the hosts, roles/kdeploy_registry (`docker login`, the password from `KDEPLOY_SECRET_<NAME>`,
+no_log) or its `logout` tasks. `-L` skips the local half, `-R` the remote one. Not locked, as
+in Kamal.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from typing import Any
 
 import click
 
-from kdeploy import local_docker
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.cli.prune import maintenance_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
+from kdeploy.config import Config
+from kdeploy.image import local_docker
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan import Plan
 from kdeploy.plan.maintenance import build_registry_plan, refuse_local_registry
-from kdeploy.runner import RunResult
+from kdeploy.run.result import RunResult
+from kdeploy.selection import CommandContext
 
 
 def _skip_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,16 +44,16 @@ def registry() -> None:
 def login(options: GlobalOptions, skip_local: bool, skip_remote: bool,
           output_format: str) -> None:
     """Log in to remote registry locally and remotely."""
-    config = load_config(options.config_file, options.destination, version=options.version)
+    context = command_context(options)
+    config = context.config
     refuse_local_registry(config, "login")
     # Planned first: a config the hosts cannot log in with fails before the local login.
-    plan = None if skip_remote else build_registry_plan(config, "login",
-                                                        maintenance_options(options))
+    plan = None if skip_remote else build_registry_plan(context, "login")
     if not skip_local:
         username, password = local_docker.registry_credentials(config)
         local_docker.docker_login(config.registry, username, password)
         _say(options, output_format, f"Logged in to {_name(config)} locally")
-    _finish(config, plan, options, output_format)
+    _finish(context, plan, options, output_format)
 
 
 @registry.command()
@@ -62,14 +63,14 @@ def login(options: GlobalOptions, skip_local: bool, skip_remote: bool,
 def logout(options: GlobalOptions, skip_local: bool, skip_remote: bool,
            output_format: str) -> None:
     """Log out of remote registry locally and remotely."""
-    config = load_config(options.config_file, options.destination, version=options.version)
+    context = command_context(options)
+    config = context.config
     refuse_local_registry(config, "logout")
-    plan = None if skip_remote else build_registry_plan(config, "logout",
-                                                        maintenance_options(options))
+    plan = None if skip_remote else build_registry_plan(context, "logout")
     if not skip_local:
         local_docker.docker_logout(config.registry)
         _say(options, output_format, f"Logged out of {_name(config)} locally")
-    _finish(config, plan, options, output_format)
+    _finish(context, plan, options, output_format)
 
 
 def _name(config: Config) -> str:
@@ -84,10 +85,10 @@ def _say(options: GlobalOptions, output_format: str, text: str) -> None:
         HumanOutput(quiet=options.quiet).say(text)
 
 
-def _finish(config: Config, plan: Plan | None, options: GlobalOptions,
+def _finish(context: CommandContext, plan: Plan | None, options: GlobalOptions,
             output_format: str) -> None:
     if plan is not None:
-        execute(config, plan, options, output_format)
+        execute(context, plan, options, output_format)
     elif output_format == "json":
         # JSON readers wait for the summary object, even when nothing ran on a host (-R).
         JsonOutput().summary(RunResult(status="successful"), 0)

@@ -8,20 +8,20 @@ prints what `docker ps` shows for kamal-proxy, each app role and each accessory,
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.app import details_report
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import load_config, select
+from kdeploy.cli.confirm import can_ask
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
-from kdeploy.plan.app_commands import AppOptions, build_details_plan, build_remove_plan
+from kdeploy.plan.app_commands import build_details_plan, build_remove_plan
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.reports.accessory import remove_report
+from kdeploy.reports.app import details_report
 
 QUESTION = "This will remove all containers and images. Are you sure?"
 
@@ -34,12 +34,9 @@ QUESTION = "This will remove all containers and images. Are you sure?"
 @output_option
 def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: str) -> None:
     """Remove the app, accessories and registry session from the servers (data kept: --purge)."""
-    from kdeploy.cli.accessory import remove_report  # it imports this module
-
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = with_accessory_report(build_remove_plan(config, _app_options(options)), purge)
-    hosts = dict(select(config, roles=options.roles, hosts=options.hosts,
-                        primary=options.primary).accessory_hosts)
+    context = command_context(options)
+    plan = with_accessory_report(build_remove_plan(context), purge)
+    hosts = dict(context.selection.accessory_hosts)
     if not confirmed:
         if not can_ask():
             raise UsageError("kdeploy remove removes all containers and images: pass -y to "
@@ -47,8 +44,8 @@ def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: 
         if not click.confirm(QUESTION, default=False):
             click.secho("Aborted", fg="red")
             return
-    execute(config, plan, options, output_format,
-            report=lambda results: remove_report(hosts, results, options))
+    execute(context, plan, options, output_format,
+            report=lambda results: remove_report(hosts, results, options.quiet))
 
 
 def with_accessory_report(plan: Plan, purge: bool) -> Plan:
@@ -63,25 +60,13 @@ def with_accessory_report(plan: Plan, purge: bool) -> Plan:
                                                "kdeploy_accessory_report": True})
 
 
-def can_ask() -> bool:
-    """Whether a question can be asked: stdin and stdout are a terminal."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
 @cli.command()
 @global_options
 @output_option
 def details(options: GlobalOptions, output_format: str) -> None:
     """Show details about all containers: kamal-proxy, app and accessories."""
-    config = load_config(options.config_file, options.destination, version=options.version)
-    app_options = _app_options(options)
-    plan = build_details_plan(config, app_options)
-    hosts = select(config, roles=options.roles, hosts=options.hosts,
-                   primary=options.primary).hosts
-    execute(config, plan, options, output_format,
+    context = command_context(options)
+    plan = build_details_plan(context)
+    hosts = context.selection.hosts
+    execute(context, plan, options, output_format,
             report=lambda results: details_report(hosts, results, options.quiet))
-
-
-def _app_options(options: GlobalOptions) -> AppOptions:
-    return AppOptions(roles=options.roles, hosts=options.hosts, primary=options.primary,
-                      version=options.version, performer=performer())

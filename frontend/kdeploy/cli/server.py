@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.cli.prune import maintenance_options
-from kdeploy.config import Config, load_config, select
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
-from kdeploy.hooks import HookContext, run_kamal_hook, verbosity
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
-from kdeploy.ssh_command import ssh_argv
-
-Results = dict[str, dict[str, Any]]
+from kdeploy.reports.server import exec_report
+from kdeploy.run.kamal_hooks import hook_context, run_kamal_hook, verbosity
+from kdeploy.run.ssh_command import ssh_argv
+from kdeploy.selection import CommandContext
 
 
 @cli.group()
@@ -37,9 +34,8 @@ def server() -> None:
 @output_option
 def bootstrap(options: GlobalOptions, output_format: str) -> None:
     """Set up Docker to run Kamal apps."""
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_bootstrap_plan(config, maintenance_options(options))
-    execute(config, plan, options, output_format)
+    context = command_context(options)
+    execute(context, build_bootstrap_plan(context), options, output_format)
 
 
 # Everything after the first word of CMD belongs to CMD (`kdeploy server exec ls -la`).
@@ -53,33 +49,31 @@ def bootstrap(options: GlobalOptions, output_format: str) -> None:
 def exec_command(options: GlobalOptions, interactive: bool, output_format: str,
                  cmd: tuple[str, ...]) -> None:
     """Run a custom command on the server (use --help to show options)."""
-    config = load_config(options.config_file, options.destination, version=options.version)
+    context = command_context(options)
     command = join_command(cmd)
     if interactive:
         if output_format == "json":
             raise UsageError("--output json does not apply to -i (an interactive session)")
-        _exec_interactive(config, options, command)
+        _exec_interactive(context, options, command)
         return
-    plan = build_exec_plan(config, command, maintenance_options(options))
-    hosts = select(config, roles=options.roles, hosts=options.hosts,
-                   primary=options.primary).hosts
+    plan = build_exec_plan(context, command)
+    hosts = context.selection.hosts
     if output_format == "human" and not options.quiet:
         click.secho(f"Running '{command}' on {', '.join(hosts)}...", fg="magenta")
-    execute(config, plan, options, output_format,
+    execute(context, plan, options, output_format,
             report=lambda results: exec_report(hosts, results, quiet=options.quiet))
 
 
-def _exec_interactive(config: Config, options: GlobalOptions, command: str) -> None:
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+def _exec_interactive(context: CommandContext, options: GlobalOptions, command: str) -> None:
+    config, selection = context.config, context.selection
     host = selection.primary_host
     if host is None:
         raise UsageError("No host to run the command on: the config has no servers")
     # Kamal runs pre-connect before its first SSH connection, interactive ones included.
-    context = HookContext(config=config, command="server", subcommand="exec",
-                          hosts=selection.hosts, roles=options.roles, performer=performer(),
-                          verbosity=verbosity(options.verbose, options.quiet),
-                          skip=options.skip_hooks)
-    run_kamal_hook(context, "pre-connect", click.echo, lock=False)
+    hooks = hook_context(context, "server exec",
+                         verbosity=verbosity(options.verbose, options.quiet),
+                         skip=options.skip_hooks)
+    run_kamal_hook(hooks, "pre-connect", click.echo, lock=False)
     if not options.quiet:
         click.secho(f"Running '{command}' on {host} interactively...", fg="magenta")
     argv = ssh_argv(config, host, command)
@@ -92,18 +86,3 @@ def _exec_interactive(config: Config, options: GlobalOptions, command: str) -> N
         raise UsageError(f"Cannot start ssh: {error.strerror}") from None
 
 
-def exec_report(hosts: tuple[str, ...], results: Results,
-                quiet: bool = False) -> tuple[str, dict[str, Any]]:
-    """Each host's output under `App Host: <host>` as Kamal prints it (`-q`: output only).
-
-    JSON: `{"hosts": {host: {"stdout": text, "rc": exit code}}}`, hosts in selection order.
-    """
-    outputs = {host: _output(results[host]) for host in hosts if host in results}
-    blocks = [text if quiet else f"App Host: {host}\n{text}" for host, text in outputs.items()]
-    data = {host: {"stdout": outputs[host], "rc": results[host].get("rc")} for host in outputs}
-    return "\n\n".join(blocks), {"hosts": data}
-
-
-def _output(result: dict[str, Any]) -> str:
-    # raw's stdout comes through a pty (CRLF); Kamal's capture strips the output.
-    return str(result.get("stdout", "")).replace("\r\n", "\n").strip()

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.execute import execute, export_command_line, output_option, performer
-from kdeploy.cli.options import GlobalOptions, global_options
-from kdeploy.config import Config, load_config
+from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.run_command import execute
 from kdeploy.plan import Plan, SetupOptions, build_setup_plan
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import export_command_line, write_private_data_dir
+from kdeploy.selection import CommandContext
 
 _setup_options = (
     click.option("-P", "--skip-push", is_flag=True,
@@ -28,13 +28,11 @@ def _with_setup_options(command):  # type: ignore[no-untyped-def]
 
 
 def _setup_plan(options: GlobalOptions, skip_push: bool,
-                with_accessories: bool) -> tuple[Config, Plan]:
-    config = load_config(options.config_file, options.destination, version=options.version)
-    plan = build_setup_plan(config, SetupOptions(
-        roles=options.roles, hosts=options.hosts, primary=options.primary,
-        skip_push=skip_push, with_accessories=with_accessories, performer=performer(),
-    ))
-    return config, plan
+                with_accessories: bool) -> tuple[CommandContext, Plan]:
+    context = command_context(options)
+    plan = build_setup_plan(context, SetupOptions(skip_push=skip_push,
+                                                  with_accessories=with_accessories))
+    return context, plan
 
 
 @cli.command()
@@ -44,8 +42,8 @@ def _setup_plan(options: GlobalOptions, skip_push: bool,
 def setup(options: GlobalOptions, skip_push: bool, with_accessories: bool,
           output_format: str) -> None:
     """Bootstrap the hosts, boot the accessories and the app (all converging)."""
-    config, plan = _setup_plan(options, skip_push, with_accessories)
-    execute(config, plan, options, output_format)
+    context, plan = _setup_plan(options, skip_push, with_accessories)
+    execute(context, plan, options, output_format)
 
 
 @cli.command()
@@ -55,8 +53,8 @@ def setup(options: GlobalOptions, skip_push: bool, with_accessories: bool,
 def export(directory: Path, options: GlobalOptions, skip_push: bool,
            with_accessories: bool) -> None:
     """Write the Ansible private data dir of a setup to DIRECTORY and print how to run it."""
-    config, plan = _setup_plan(options, skip_push, with_accessories)
-    write_private_data_dir(directory.resolve(), config, plan)
+    context, plan = _setup_plan(options, skip_push, with_accessories)
+    write_private_data_dir(directory.resolve(), context.config, plan)
     for notice in plan.notices:
         click.echo(notice)
     click.echo(f"Wrote {directory}. Run it with:")

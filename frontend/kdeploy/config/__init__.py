@@ -10,7 +10,6 @@ from kdeploy.config.boot import Boot
 from kdeploy.config.builder import Builder
 from kdeploy.config.env import Env
 from kdeploy.config.extension import KdeployExtension
-from kdeploy.config.filters import Selection, select
 from kdeploy.config.load import load_config
 from kdeploy.config.logging import Logging
 from kdeploy.config.model import Config
@@ -21,6 +20,5 @@ from kdeploy.config.ssh import Ssh, Sshkit
 
 __all__ = [
     "Accessory", "AccessoryDirectory", "AccessoryFile", "Boot", "Builder", "Config", "Env",
-    "KdeployExtension", "Logging", "Proxy", "Registry", "Role", "Selection", "Ssh", "Sshkit",
-    "load_config", "select",
+    "KdeployExtension", "Logging", "Proxy", "Registry", "Role", "Ssh", "Sshkit", "load_config",
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kdeploy.config import defaults
 from kdeploy.config.docs import example
 from kdeploy.config.env import Env, build_env, validate_env
 from kdeploy.config.names import name_problem
@@ -21,7 +22,6 @@ from kdeploy.config.values import frozen, ruby_str, str_list, str_map
 _PLACEMENTS = ("host", "hosts", "role", "roles", "tag", "tags")
 # A volume source Docker takes as a volume name rather than a host path.
 _NAMED_VOLUME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DEFAULT_NETWORK = "kamal"
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Accessory:
     files: tuple[AccessoryFile, ...] = ()
     directories: tuple[AccessoryDirectory, ...] = ()
     volumes: tuple[str, ...] = ()
-    network: str = DEFAULT_NETWORK
+    network: str = defaults.DOCKER_NETWORK
     proxy: Proxy | None = None
 
     @property
@@ -167,7 +167,7 @@ def build_accessory(name: str, raw: Mapping[str, Any], *, service: str, project_
         files=tuple(_file(item, service_name, project_dir) for item in raw.get("files") or ()),
         directories=tuple(_directory(item, service_name) for item in raw.get("directories") or ()),
         volumes=tuple(ruby_str(v) for v in raw.get("volumes") or ()),
-        network=ruby_str(raw.get("network") or DEFAULT_NETWORK),
+        network=ruby_str(raw.get("network") or defaults.DOCKER_NETWORK),
         proxy=build_proxy(raw["proxy"]) if present(raw.get("proxy")) else None,
     )
 

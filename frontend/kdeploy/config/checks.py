@@ -138,9 +138,7 @@ def _check_ssl(config: Config) -> None:
 
 def _check_proxy_runs(config: Config) -> None:
     for host in config.all_hosts:
-        groups = [*(r for r in config.roles if host in r.hosts),
-                  *(a for a in config.accessories if host in a.hosts)]
-        runs = [dict(g.proxy.run) for g in groups if g.proxy is not None and g.proxy.run]
+        runs = [dict(run) for run in config.proxy_runs(host)]
         if any(run != runs[0] for run in runs):
             raise ConfigError(f"Conflicting proxy run configurations for host {host}")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from kdeploy.config.build import build_config
+from kdeploy.config.assemble import assemble_config
 from kdeploy.config.erb import render_erb
 from kdeploy.config.model import Config
 from kdeploy.config.names import check_destination
@@ -52,7 +52,7 @@ def load_config(config_file: str | Path = "config/deploy.yml", destination: str 
         raw = deep_merge(raw, read_config_file(destination_file(path, destination), env))
     project_dir = project_dir_of(path)
     try:
-        return build_config(
+        return assemble_config(
             raw, config_file=path, project_dir=project_dir, destination=destination,
             version=version or env.get("VERSION") or git_version(project_dir),
             secrets=_secrets(raw, destination, project_dir, env),

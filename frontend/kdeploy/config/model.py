@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.config import defaults
 from kdeploy.config.accessory import Accessory
 from kdeploy.config.boot import Boot
 from kdeploy.config.builder import Builder
@@ -17,8 +18,16 @@ from kdeploy.config.logging import Logging
 from kdeploy.config.proxy import Proxy
 from kdeploy.config.registry import Registry
 from kdeploy.config.role import Role
+from kdeploy.config.serialize import (
+    HostView,
+    accessory_data,
+    env_data,
+    plain,
+    registry_data,
+    role_data,
+)
 from kdeploy.config.ssh import Ssh, Sshkit
-from kdeploy.config.values import frozen
+from kdeploy.config.values import frozen, thaw
 from kdeploy.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -50,10 +59,10 @@ class Config:
     labels: Mapping[str, str] = field(default_factory=frozen)
     volumes: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=frozen)
-    readiness_delay: int = 7
-    deploy_timeout: int = 30
-    drain_timeout: int = 30
-    retain_containers: int = 5
+    readiness_delay: int = defaults.READINESS_DELAY
+    deploy_timeout: int = defaults.DEPLOY_TIMEOUT
+    drain_timeout: int = defaults.DRAIN_TIMEOUT
+    retain_containers: int = defaults.RETAIN_CONTAINERS
     allow_empty_roles: bool = False
     require_destination: bool = False
     minimum_version: str | None = None
@@ -143,6 +152,27 @@ class Config:
         """Roles that run behind kamal-proxy."""
         return tuple(role for role in self.roles if role.running_proxy)
 
+    @property
+    def proxy_hosts(self) -> tuple[str, ...]:
+        """Hosts that run the proxy: the proxy roles' hosts, roles in Kamal's (name) order."""
+        roles = sorted(self.proxy_roles, key=lambda role: role.name)
+        return tuple(dict.fromkeys(host for role in roles for host in role.hosts))
+
+    def proxy_runs(self, host: str) -> list[Mapping[str, Any]]:
+        """The `proxy/run` hashes of the roles (by name) and accessories on `host`."""
+        roles = sorted(self.roles, key=lambda role: role.name)
+        groups = [*(role for role in roles if host in role.hosts),
+                  *(acc for acc in self.accessories if host in acc.hosts)]
+        return [group.proxy.run for group in groups if group.proxy is not None and group.proxy.run]
+
+    def proxy_run(self, host: str) -> Mapping[str, Any] | None:
+        """Kamal's `config.proxy_run(host)`: the `proxy/run` that applies on `host` (None: none).
+
+        All of a host's runs are equal (checks.py raises `Conflicting proxy run configurations`).
+        """
+        runs = self.proxy_runs(host)
+        return runs[0] if runs else None
+
     def role(self, name: str) -> Role:
         """Return the role called `name`.
 
@@ -165,8 +195,48 @@ class Config:
                 return accessory
         raise UsageError(f"No accessory by the name of '{name}'")
 
-    def to_dict(self, redact: bool = True) -> dict[str, Any]:
-        """The resolved config for `kdeploy config`; secrets appear by name only."""
-        from kdeploy.config.serialize import config_to_dict
+    def to_dict(self, redact: bool = True, host_view: HostView | None = None) -> dict[str, Any]:
+        """The resolved config for `kdeploy config`, in Kamal's words; secrets by name only.
 
-        return config_to_dict(self, redact=redact)
+        Args:
+            redact: show a registry password given in clear as [REDACTED] (secret values are
+                never looked up here).
+            host_view: what the hosts make of the config (host_contract/config_view.py); it adds
+                `proxy_engine` and each role's `proxy`, which are left out without it.
+        """
+        return {
+            "service": self.service,
+            "destination": self.destination,
+            "image": self.image,
+            "repository": self.repository,
+            "version": self.version,
+            "absolute_image": self.absolute_image if self.version else None,
+            "service_with_version": self.service_with_version,
+            "latest_tag": self.latest_tag,
+            "primary_role": self.primary_role_name,
+            "primary_host": self.primary_host if self.roles else None,
+            "roles": [role_data(role, host_view) for role in self.roles],
+            "hosts": list(self.all_hosts),
+            "accessories": [accessory_data(a, redact) for a in self.accessories],
+            "registry": {**registry_data(self.registry, redact), "local": self.registry.local},
+            "env": env_data(self.env),
+            "volumes": list(self.volumes),
+            "labels": dict(self.labels),
+            "logging": plain(self.logging),
+            "ssh": plain(self.ssh),
+            "sshkit": thaw(self.sshkit.raw),
+            "builder": thaw(self.builder.raw),
+            "boot": plain(self.boot),
+            "proxy": thaw(self.proxy.raw),
+            **({"proxy_engine": host_view.proxy_engine()} if host_view is not None else {}),
+            "aliases": dict(self.aliases),
+            "readiness_delay": self.readiness_delay,
+            "deploy_timeout": self.deploy_timeout,
+            "drain_timeout": self.drain_timeout,
+            "retain_containers": self.retain_containers,
+            "hooks_path": self.hooks_path,
+            "secrets_path": self.secrets_path,
+            "asset_path": self.asset_path,
+            "error_pages_path": self.error_pages_path,
+            "x-kdeploy": plain(self.extension),
+        }

@@ -1,6 +1,6 @@
 """`proxy:` for the root, a role or an accessory (Kamal's Configuration::Proxy).
 
-What the engines make of it (argv, Caddy routes) is in proxy_engine.py and its helpers.
+What the engines make of it (argv, Caddy routes) is the host contract's (host_contract/proxy.py).
 """
 
 from __future__ import annotations

@@ -32,6 +32,16 @@ class Registry:
         return is_local_server(self.server)
 
     @property
+    def secret_names(self) -> tuple[str, ...]:
+        """The secrets the login reads: the username and password given as `[NAME]`."""
+        return tuple(name for name in (self.username_secret, self.password_secret) if name)
+
+    @property
+    def login_secret_names(self) -> tuple[str, ...]:
+        """The secrets a host needs to log in (none for a local registry: Kamal logs in to none)."""
+        return () if self.local else self.secret_names
+
+    @property
     def local_port(self) -> int | None:
         """The port of a local registry."""
         return int(self.server.rsplit(":", 1)[-1] or 80) if self.local and self.server else None

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdeploy.config import defaults
 from kdeploy.config.docs import example
 from kdeploy.config.validation import Validator
 from kdeploy.config.values import frozen, ruby_str
@@ -30,7 +31,7 @@ class Ssh:
 class Sshkit:
     """Connection tuning: Kamal's defaults; kdeploy maps them onto Ansible forks and retries."""
 
-    max_concurrent_starts: int = 30
+    max_concurrent_starts: int = defaults.MAX_CONCURRENT_STARTS
     pool_idle_timeout: int = 900
     dns_retries: int = 3
     raw: Mapping[str, Any] = field(default_factory=frozen)
@@ -76,7 +77,7 @@ def build_sshkit(raw: Mapping[str, Any] | None) -> Sshkit:
     """Build Sshkit from a validated hash."""
     raw = raw or {}
     return Sshkit(
-        max_concurrent_starts=raw.get("max_concurrent_starts", 30),
+        max_concurrent_starts=raw.get("max_concurrent_starts", defaults.MAX_CONCURRENT_STARTS),
         pool_idle_timeout=raw.get("pool_idle_timeout", 900),
         dns_retries=raw.get("dns_retries", 3),
         raw=frozen(raw),

@@ -6,28 +6,23 @@ Pure: a Config and the command's options in, a frozen Plan out. Nothing here tou
 
 from __future__ import annotations
 
-from kdeploy.inventory import accessory_group, role_group
-from kdeploy.plan.deploy import DeployOptions, build_deploy_plan
+from kdeploy.host_contract.names import accessory_group, role_group
+from kdeploy.plan.deploy import build_deploy_plan
 from kdeploy.plan.lock import (
     AUDIT_REPORT_TASK,
     LOCK_ACTIONS,
     LOCK_REPORT_TASKS,
-    FilterOptions,
-    LockOptions,
     build_audit_plan,
     build_lock_plan,
 )
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
-from kdeploy.plan.setup import SetupOptions, build_setup_plan, setup_imports, setup_plays
+from kdeploy.plan.setup import SetupOptions, build_setup_plan, setup_plays
 
 __all__ = [
     "AUDIT_REPORT_TASK",
     "LOCK_ACTIONS",
     "LOCK_REPORT_TASKS",
-    "DeployOptions",
-    "FilterOptions",
     "HostsPlay",
-    "LockOptions",
     "Plan",
     "PlaybookImport",
     "RoleImport",
@@ -40,6 +35,5 @@ __all__ = [
     "build_lock_plan",
     "build_setup_plan",
     "role_group",
-    "setup_imports",
     "setup_plays",
 ]

@@ -1,9 +1,10 @@
-"""Plan Kamal's `accessory` subcommands (kamal-spec §3.4, §4.8).
+"""Plan Kamal's `accessory` subcommands (Kamal's lib/kamal/cli/accessory.rb; docs/accessories.md).
 
 Each plan imports one part playbook per accessory (`playbooks/accessory_<action>.yml`, tags
 `[accessory, accessory_<name>]`, vars `{kdeploy_accessory_name: <name>}`) in config order, limited
 to the accessories' hosts inside Kamal's filters; the commands that change containers take the
-deploy lock around them, as Kamal's `with_lock` does. Pure: Config and options in, a Plan out.
+deploy lock around them, as Kamal's `with_lock` does. Pure: a command's context and options in,
+a Plan out.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
-from kdeploy.docker_options import docker_run_args
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.docker_options import docker_run_args
+from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.setup import destination_check
+from kdeploy.selection import CommandContext
 
 # Part playbook(s) of each action, in order (restart is Kamal's stop then start).
 PARTS = {
@@ -49,12 +52,8 @@ SSH_COMMANDS = ("follow_logs", "exec", "exec_reuse")
 
 @dataclass(frozen=True)
 class AccessoryOptions:
-    """Kamal's global filters, who runs the command, and the options of its subcommands."""
+    """The options of `accessory remove` and `accessory upgrade` (the filters are the context's)."""
 
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
     purge: bool = False  # remove: also delete directories and named volumes
     rolling: bool = False  # upgrade: one host at a time
 
@@ -92,19 +91,19 @@ def to_sentence(words: tuple[str, ...]) -> str:
     return f"{', '.join(words[:-1])}, and {words[-1]}"
 
 
-def accessory_hosts(config: Config, name: str,
-                    options: AccessoryOptions) -> dict[str, tuple[str, ...]]:
+def accessory_hosts(context: CommandContext, name: str) -> dict[str, tuple[str, ...]]:
     """Each named accessory's hosts inside the filters (Kamal: accessory_hosts & accessory.hosts).
 
     `-r web` keeps accessories on web's hosts and drops those on dedicated hosts; an accessory
     with no host left is not in the result.
     """
-    selection = _selection(config, options)
-    return {acc: selection.accessory_hosts[acc] for acc in accessory_names(config, name)
+    selection = context.selection
+    return {acc: selection.accessory_hosts[acc] for acc in accessory_names(context.config, name)
             if acc in selection.accessory_hosts}
 
 
-def build_accessory_plan(config: Config, action: str, name: str, options: AccessoryOptions,
+def build_accessory_plan(context: CommandContext, action: str, name: str,
+                         options: AccessoryOptions = AccessoryOptions(),
                          extravars: dict[str, Any] | None = None) -> Plan:
     """Plan `accessory boot|reboot|upgrade|start|stop|restart|remove|details NAME|all`.
 
@@ -114,14 +113,14 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
     """
     if action not in PARTS:
         raise UsageError(f"Unknown accessory action {action}")
-    selection = _selection(config, options)
-    hosts = accessory_hosts(config, name, options)
+    config, selection = context.config, context.selection
+    hosts = accessory_hosts(context, name)
     if not hosts:
         raise UsageError(f"No hosts of accessory {name} match the filters")
     imports = [PlaybookImport(part, ("accessory", accessory_tag(acc)),
                               {"kdeploy_accessory_name": acc})
                for acc in hosts for part in PARTS[action]]
-    variables: dict[str, Any] = {"kdeploy_performer": options.performer, **(extravars or {})}
+    variables: dict[str, Any] = {"kdeploy_performer": context.performer, **(extravars or {})}
     if action in REPORTED:
         imports.append(PlaybookImport(REPORT_PART, ("accessory",)))
         variables["kdeploy_accessory_report"] = True
@@ -140,7 +139,7 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
                    PlaybookImport("lock_release.yml", ("lock",))]
         # The lock play targets the filtered primary host by name: it must be inside the limit.
         limit_hosts[lock_host] = None
-        variables |= command_lock_vars(config, selection, options.performer)
+        variables |= command_lock_vars(config, selection, context.performer)
     return Plan(
         command=f"accessory {action}",
         imports=tuple(imports),
@@ -150,14 +149,15 @@ def build_accessory_plan(config: Config, action: str, name: str, options: Access
         lock_host=lock_host,
         entry=f"kdeploy_accessory_{action}",
         report_task=REPORT_TASKS.get(action),
+        hook_points=connect_points(),
     )
 
 
-def build_accessory_logs_plan(config: Config, name: str, options: AccessoryOptions,
+def build_accessory_logs_plan(context: CommandContext, name: str,
                               logs: AccessoryLogsOptions) -> Plan:
     """Plan `accessory logs NAME` on its hosts (Kamal: 100 lines unless --since or --grep)."""
     lines = logs.lines if logs.lines is not None else (-1 if logs.since or logs.grep else 100)
-    return build_accessory_plan(config, "logs", name, options, {
+    return build_accessory_plan(context, "logs", name, extravars={
         "kdeploy_accessory_logs_since": logs.since or "",
         "kdeploy_accessory_logs_lines": lines,
         "kdeploy_accessory_logs_grep": logs.grep or "",
@@ -166,19 +166,19 @@ def build_accessory_logs_plan(config: Config, name: str, options: AccessoryOptio
     })
 
 
-def build_accessory_exec_plan(config: Config, name: str, options: AccessoryOptions,
-                              command: tuple[str, ...], reuse: bool) -> Plan:
+def build_accessory_exec_plan(context: CommandContext, name: str, command: tuple[str, ...],
+                              reuse: bool) -> Plan:
     """Plan `accessory exec NAME CMD` on its hosts: a new container each, or `docker exec`.
 
     Raises:
         UsageError: no command, or the accessory is `all`.
     """
-    accessory = _single(config, name)
-    return build_accessory_plan(config, "exec", accessory, options,
-                                _exec_vars(config, accessory, command, reuse))
+    accessory = _single(context.config, name)
+    return build_accessory_plan(context, "exec", accessory,
+                                extravars=_exec_vars(context.config, accessory, command, reuse))
 
 
-def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOptions, kind: str,
+def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,
                              logs: AccessoryLogsOptions | None = None,
                              command: tuple[str, ...] = (), tty: bool = True) -> Plan:
     """Plan the preparation of `logs --follow` / `exec --interactive` on the accessory's first host.
@@ -191,8 +191,9 @@ def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOption
     """
     if kind not in SSH_COMMANDS:
         raise UsageError(f"Unknown ssh command {kind}")
+    config = context.config
     accessory = _single(config, name)
-    hosts = accessory_hosts(config, accessory, options)
+    hosts = accessory_hosts(context, accessory)
     if not hosts:
         raise UsageError(f"No hosts of accessory {accessory} match the filters")
     host = hosts[accessory][0]
@@ -221,6 +222,7 @@ def build_accessory_ssh_plan(config: Config, name: str, options: AccessoryOption
         secret_names=_secret_names(config, (accessory,), "exec") if kind == "exec" else (),
         entry="kdeploy_accessory_ssh_command",
         report_task=REPORT_TASKS["ssh_command"],
+        hook_points=connect_points(),
     )
 
 
@@ -244,10 +246,6 @@ def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool)
     }
 
 
-def _selection(config: Config, options: AccessoryOptions) -> Selection:
-    return select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
-
-
 def _secret_names(config: Config, names: tuple[str, ...], action: str) -> tuple[str, ...]:
     """The secrets the accessories' env files, `*.erb` files and registry logins need."""
     if action not in ("boot", "reboot", "upgrade", "exec"):
@@ -256,8 +254,7 @@ def _secret_names(config: Config, names: tuple[str, ...], action: str) -> tuple[
     for name in names:
         accessory = config.accessory(name)
         found += accessory.env.secret.values()
-        registry = accessory.registry or (None if config.registry.local else config.registry)
-        if registry is not None:
-            found += [secret for secret in (registry.username_secret, registry.password_secret)
-                      if secret]
+        # Its own registry, else the app's (which needs no login when it is Kamal's local one).
+        found += (accessory.registry.secret_names if accessory.registry
+                  else config.registry.login_secret_names)
     return tuple(dict.fromkeys(found))

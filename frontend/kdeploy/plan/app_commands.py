@@ -3,7 +3,7 @@
 Each plan imports part playbooks that run `roles/kdeploy_app_ops` (Kamal's app commands) on the
 filtered app hosts; the commands that change containers import the lock plays around them, as
 Kamal's `modify(lock: true)` does. What a command prints comes from one task per host (the
-plan's `report_task`). Pure: Config and options in, a Plan out.
+plan's `report_task`). Pure: a command's context and options in, a Plan out.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
-from kdeploy.docker_options import docker_run_args
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.host_contract.docker_options import docker_run_args
+from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
-from kdeploy.plan.proxy import proxy_hosts, proxy_part
+from kdeploy.plan.proxy import proxy_part, proxy_targets
+from kdeploy.selection import CommandContext, Selection
 
 # The task of each part whose per-host results the command prints (roles/kdeploy_app_ops).
 APP_REPORT_TASKS = {
@@ -33,17 +35,6 @@ APP_REPORT_TASKS = {
 READ_ACTIONS = ("details", "containers", "images", "version")
 LOCKED_ACTIONS = ("start", "stop", "remove")
 SSH_COMMANDS = ("follow_logs", "exec", "exec_reuse")
-
-
-@dataclass(frozen=True)
-class AppOptions:
-    """Kamal's global filters and `--version` (None: not given), and who runs the command."""
-
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    version: str | None = None
-    performer: str = "kdeploy"
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ class ExecOptions:
     detach: bool = False
 
 
-def build_app_plan(config: Config, action: str, options: AppOptions) -> Plan:
+def build_app_plan(context: CommandContext, action: str) -> Plan:
     """Plan `app details|containers|images|version` (read-only) or `app start|stop|remove`.
 
     Raises:
@@ -78,40 +69,38 @@ def build_app_plan(config: Config, action: str, options: AppOptions) -> Plan:
     """
     if action not in (*READ_ACTIONS, *LOCKED_ACTIONS):
         raise UsageError(f"Unknown app action {action}")
-    selection = _app_selection(config, options)
-    extravars = _role_vars(config, selection)
+    selection = _app_selection(context)
+    extravars = _role_vars(context.config, selection)
     if action == "start":
-        extravars["kdeploy_app_ops_version"] = _config_version(config, "start")
+        extravars["kdeploy_app_ops_version"] = _config_version(context.config, "start")
     if action in LOCKED_ACTIONS:
-        return _locked_plan(config, f"app {action}", f"app_{action}.yml", selection, options,
-                            extravars)
-    return _read_plan(config, f"app {action}", f"app_{action}.yml", selection, extravars,
+        return _locked_plan(context, f"app {action}", f"app_{action}.yml", extravars)
+    return _read_plan(f"app {action}", f"app_{action}.yml", selection, extravars,
                       APP_REPORT_TASKS[action])
 
 
-def build_app_stale_plan(config: Config, options: AppOptions, stop: bool) -> Plan:
+def build_app_stale_plan(context: CommandContext, stop: bool) -> Plan:
     """Plan `app stale_containers [--stop]`; stopping takes the deploy lock like Kamal."""
-    selection = _app_selection(config, options)
-    extravars = _role_vars(config, selection) | {"kdeploy_app_ops_stale_stop": stop}
+    selection = _app_selection(context)
+    extravars = _role_vars(context.config, selection) | {"kdeploy_app_ops_stale_stop": stop}
     if stop:
-        return _locked_plan(config, "app stale_containers", "app_stale_containers.yml",
-                            selection, options, extravars, APP_REPORT_TASKS["stale_containers"])
-    return _read_plan(config, "app stale_containers", "app_stale_containers.yml", selection,
+        return _locked_plan(context, "app stale_containers", "app_stale_containers.yml",
+                            extravars, APP_REPORT_TASKS["stale_containers"])
+    return _read_plan("app stale_containers", "app_stale_containers.yml", selection,
                       extravars, APP_REPORT_TASKS["stale_containers"])
 
 
-def build_app_logs_plan(config: Config, options: AppOptions, logs: LogsOptions) -> Plan:
+def build_app_logs_plan(context: CommandContext, logs: LogsOptions) -> Plan:
     """Plan `app logs` on every app host and role (`--follow` is `build_app_ssh_plan`).
 
     Kamal shows 100 lines unless --since or --grep narrows them (then all).
     """
-    selection = _app_selection(config, options)
-    extravars = _role_vars(config, selection) | _logs_vars(logs, default_lines=100)
-    return _read_plan(config, "app logs", "app_logs.yml", selection, extravars,
-                      APP_REPORT_TASKS["logs"])
+    selection = _app_selection(context)
+    extravars = _role_vars(context.config, selection) | _logs_vars(logs, default_lines=100)
+    return _read_plan("app logs", "app_logs.yml", selection, extravars, APP_REPORT_TASKS["logs"])
 
 
-def build_app_exec_plan(config: Config, options: AppOptions, exec_options: ExecOptions) -> Plan:
+def build_app_exec_plan(context: CommandContext, exec_options: ExecOptions) -> Plan:
     """Plan `app exec CMD` on every app host and role (`--interactive` is `build_app_ssh_plan`).
 
     A new container runs `--version` or the `latest[-<dest>]` image and needs a registry login;
@@ -122,17 +111,16 @@ def build_app_exec_plan(config: Config, options: AppOptions, exec_options: ExecO
         UsageError: Kamal's refusals (detach with reuse, no command), or no app host.
     """
     command = _exec_command(exec_options)
-    selection = _app_selection(config, options)
-    extravars = _role_vars(config, selection) | _exec_vars(config, selection, options,
-                                                           exec_options, command)
-    extravars["kdeploy_performer"] = options.performer
-    return _read_plan(config, "app exec", "app_exec.yml", selection, extravars,
-                      APP_REPORT_TASKS["exec"],
-                      secrets=() if exec_options.reuse else _registry_secrets(config))
+    selection = _app_selection(context)
+    extravars = _role_vars(context.config, selection) | _exec_vars(context, exec_options, command)
+    extravars["kdeploy_performer"] = context.performer
+    # A new container may pull: it needs the registry login; a reused one does not.
+    secrets = () if exec_options.reuse else context.config.registry.login_secret_names
+    return _read_plan("app exec", "app_exec.yml", selection, extravars, APP_REPORT_TASKS["exec"],
+                      secrets=secrets)
 
 
-def build_app_ssh_plan(config: Config, options: AppOptions, kind: str,
-                       logs: LogsOptions | None = None,
+def build_app_ssh_plan(context: CommandContext, kind: str, logs: LogsOptions | None = None,
                        exec_options: ExecOptions | None = None, tty: bool = True) -> Plan:
     """Plan the preparation of `app logs --follow` or `app exec --interactive` on one host.
 
@@ -147,10 +135,9 @@ def build_app_ssh_plan(config: Config, options: AppOptions, kind: str,
         raise UsageError(f"Unknown ssh command {kind}")
     if kind == "follow_logs":
         # Kamal follows the primary role's logs unless -r names roles.
-        options = AppOptions(roles=options.roles or config.primary_role.name,
-                             hosts=options.hosts, primary=options.primary,
-                             version=options.version, performer=options.performer)
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+        context = context.refiltered(
+            roles=context.filters.roles or context.config.primary_role.name)
+    selection = context.selection
     host = selection.primary_host
     if host is None:
         raise UsageError("No host to run the command on: the config has no servers")
@@ -164,20 +151,20 @@ def build_app_ssh_plan(config: Config, options: AppOptions, kind: str,
         extravars |= _logs_vars(logs or LogsOptions(), default_lines=10)
     else:
         exec_options = exec_options or ExecOptions(interactive=True)
-        extravars |= _exec_vars(config, selection, options, exec_options,
-                                _exec_command(exec_options))
+        extravars |= _exec_vars(context, exec_options, _exec_command(exec_options))
     return Plan(
         command=f"app {'logs' if kind == 'follow_logs' else 'exec'}",
         imports=(PlaybookImport("app_ssh_command.yml", ("app",)),),
         limit=host,
         extravars=extravars,
-        secret_names=_registry_secrets(config) if kind == "exec" else (),
+        secret_names=context.config.registry.login_secret_names if kind == "exec" else (),
         entry="kdeploy_app_ssh_command",
         report_task=APP_REPORT_TASKS["ssh_command"],
+        hook_points=connect_points(),
     )
 
 
-def build_remove_plan(config: Config, options: AppOptions) -> Plan:
+def build_remove_plan(context: CommandContext) -> Plan:
     """Plan `kdeploy remove`: lock, app, proxy, accessories (each), registry logout, unlock.
 
     Kamal's order (lib/kamal/cli/main.rb#remove) on the filtered hosts: the filtered roles, the
@@ -187,10 +174,10 @@ def build_remove_plan(config: Config, options: AppOptions) -> Plan:
     Raises:
         UsageError: no host to hold the lock, or no version for the lock details.
     """
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    config, selection = context.config, context.selection
     if selection.primary_host is None:
         raise UsageError("No host to hold the deploy lock: the config has no servers")
-    proxied = proxy_hosts(config, selection)
+    proxied = proxy_targets(config, selection)
     imports = (
         PlaybookImport("lock_acquire.yml", ("lock",)),
         PlaybookImport("app_remove.yml", ("app",)),
@@ -204,40 +191,42 @@ def build_remove_plan(config: Config, options: AppOptions) -> Plan:
     return Plan(
         command="remove",
         imports=imports,
-        limit=_filtered_limit(selection, options),
+        limit=_filtered_limit(context),
         extravars=_role_vars(config, selection)
-        | command_lock_vars(config, selection, options.performer)
+        | command_lock_vars(config, selection, context.performer)
         | {"kdeploy_proxy_force": False},
         lock_host=selection.primary_host,
         entry="kdeploy_remove",
+        hook_points=connect_points(),
     )
 
 
-def build_details_plan(config: Config, options: AppOptions) -> Plan:
+def build_details_plan(context: CommandContext) -> Plan:
     """Plan `kdeploy details`: kamal-proxy, app and accessory containers on the filtered hosts.
 
     Raises:
         UsageError: the filters match no host.
     """
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    config, selection = context.config, context.selection
     if not selection.hosts:
         raise UsageError("No hosts to show details of")
     extravars = _role_vars(config, selection) | {
         "kdeploy_app_ops_accessories": list(selection.accessory_hosts),
-        "kdeploy_app_ops_proxy_hosts": list(proxy_hosts(config, selection)),
+        "kdeploy_app_ops_proxy_hosts": list(proxy_targets(config, selection)),
     }
     return Plan(
         command="details",
         imports=(PlaybookImport("app_details.yml", ("details",)),),
-        limit=_filtered_limit(selection, options),
+        limit=_filtered_limit(context),
         extravars=extravars,
         entry="kdeploy_details",
         report_task=APP_REPORT_TASKS["details"],
+        hook_points=connect_points(),
     )
 
 
-def _app_selection(config: Config, options: AppOptions) -> Selection:
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+def _app_selection(context: CommandContext) -> Selection:
+    selection = context.selection
     if not selection.app_hosts:
         raise UsageError("No app hosts selected: the filters match no host of any role")
     return selection
@@ -250,10 +239,8 @@ def _role_vars(config: Config, selection: Selection) -> dict[str, Any]:
     }
 
 
-def _read_plan(config: Config, command: str, part: str, selection: Selection,
-               extravars: dict[str, Any], report_task: str,
-               secrets: tuple[str, ...] = ()) -> Plan:
-    del config  # same signature as the locked plan
+def _read_plan(command: str, part: str, selection: Selection, extravars: dict[str, Any],
+               report_task: str, secrets: tuple[str, ...] = ()) -> Plan:
     return Plan(
         command=command,
         imports=(PlaybookImport(part, ("app",)),),
@@ -262,23 +249,25 @@ def _read_plan(config: Config, command: str, part: str, selection: Selection,
         secret_names=secrets,
         entry=f"kdeploy_{part.removesuffix('.yml')}",
         report_task=report_task,
+        hook_points=connect_points(),
     )
 
 
-def _locked_plan(config: Config, command: str, part: str, selection: Selection,
-                 options: AppOptions, extravars: dict[str, Any],
+def _locked_plan(context: CommandContext, command: str, part: str, extravars: dict[str, Any],
                  report_task: str | None = None) -> Plan:
     # The lock play targets the filtered primary host by name: it must be inside the limit.
+    selection = context.selection
     hosts = dict.fromkeys((*selection.app_hosts, selection.primary_host))
     return Plan(
         command=command,
         imports=(PlaybookImport("lock_acquire.yml", ("lock",)), PlaybookImport(part, ("app",)),
                  PlaybookImport("lock_release.yml", ("lock",))),
         limit=",".join(host for host in hosts if host),
-        extravars=extravars | command_lock_vars(config, selection, options.performer),
+        extravars=extravars | command_lock_vars(context.config, selection, context.performer),
         lock_host=selection.primary_host,
         entry=f"kdeploy_{part.removesuffix('.yml')}",
         report_task=report_task,
+        hook_points=connect_points(),
     )
 
 
@@ -290,9 +279,8 @@ def _config_version(config: Config, purpose: str) -> str:
     return config.version
 
 
-def _filtered_limit(selection: Selection, options: AppOptions) -> str | None:
-    filtered = bool(options.roles or options.hosts or options.primary)
-    return ",".join(selection.hosts) if filtered else None
+def _filtered_limit(context: CommandContext) -> str | None:
+    return ",".join(context.selection.hosts) if context.filters.given else None
 
 
 def _logs_vars(logs: LogsOptions, default_lines: int) -> dict[str, Any]:
@@ -320,11 +308,12 @@ def _exec_command(options: ExecOptions) -> str:
     return " ".join(word.strip() for word in options.command)
 
 
-def _exec_vars(config: Config, selection: Selection, options: AppOptions,
-               exec_options: ExecOptions, command: str) -> dict[str, Any]:
+def _exec_vars(context: CommandContext, exec_options: ExecOptions,
+               command: str) -> dict[str, Any]:
     # A new container runs --version or the latest image; reuse takes the version running on
     # the primary host unless --version is given (the part falls back to kdeploy_version).
-    version = options.version or ("" if exec_options.reuse else config.latest_tag)
+    config, selection = context.config, context.selection
+    version = context.requested_version or ("" if exec_options.reuse else config.latest_tag)
     extravars: dict[str, Any] = {
         "kdeploy_app_ops_version": version,
         "kdeploy_app_ops_exec_command": command,
@@ -338,10 +327,3 @@ def _exec_vars(config: Config, selection: Selection, options: AppOptions,
     if config.version is not None:
         extravars["kdeploy_version"] = config.version
     return extravars
-
-
-def _registry_secrets(config: Config) -> tuple[str, ...]:
-    registry = config.registry
-    if registry.local:
-        return ()
-    return tuple(name for name in (registry.username_secret, registry.password_secret) if name)

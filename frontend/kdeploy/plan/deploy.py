@@ -10,15 +10,16 @@ failure ends the run before any later task or group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
-from kdeploy.inventory import role_group
+from kdeploy.host_contract.names import role_group
+from kdeploy.plan.hook_points import boot_group_points, connect_points, deploy_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
-from kdeploy.plan.proxy import proxy_check, proxy_hosts, proxy_part
+from kdeploy.plan.proxy import proxy_check, proxy_part, proxy_targets
 from kdeploy.plan.setup import app_secret_names, proxy_notices
+from kdeploy.selection import CommandContext, Selection
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
 COMMANDS = ("deploy", "redeploy", "rollback", "app boot")
@@ -26,18 +27,7 @@ BOOT_PLAY = "Boot the app"
 ROLLBACK_CHECK_PLAY = "Check that every host has the version"
 
 
-@dataclass(frozen=True)
-class DeployOptions:
-    """The options of a deploy-like command that shape its plan."""
-
-    command: str = "deploy"
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
-
-
-def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
+def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
     """Plan one of COMMANDS: lock, (rollback: check the version), the boot groups, unlock.
 
     `deploy` first checks that every running proxy runs the pinned image, then boots the proxy
@@ -46,44 +36,57 @@ def build_deploy_plan(config: Config, options: DeployOptions) -> Plan:
     pulling only a missing one. `redeploy` keeps every stopped container (Kamal runs no prune
     there).
 
+    Args:
+        context: the command's config, filters and performer.
+        command: one of COMMANDS.
+
     Raises:
         UsageError: no version, or no app host in the filtered hosts.
     """
-    if options.command not in COMMANDS:
-        raise UsageError(f"Unknown deploy command {options.command}")
+    config = context.config
+    if command not in COMMANDS:
+        raise UsageError(f"Unknown deploy command {command}")
     if config.version is None:
-        raise UsageError(f"No version to {options.command}: pass --version, set VERSION, "
+        raise UsageError(f"No version to {command}: pass --version, set VERSION, "
                          "or run in a git repo")
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    selection = context.selection
     if not selection.app_hosts:
-        raise UsageError(f"No app hosts to {options.command}"
-                         + (f" for --roles {options.roles}" if options.roles else ""))
-    proxied = proxy_hosts(config, selection) if options.command == "deploy" else ()
+        roles = context.filters.roles
+        raise UsageError(f"No app hosts to {command}" + (f" for --roles {roles}" if roles else ""))
+    proxied = proxy_targets(config, selection) if command == "deploy" else ()
+    acquire = PlaybookImport("lock_acquire.yml", ("lock",))
     imports: list[PlaybookImport | HostsPlay] = [
         # A proxy running another image than the pinned one stops the deploy before it starts.
         *((proxy_check(proxied),) if proxied else ()),
-        PlaybookImport("lock_acquire.yml", ("lock",)),
+        acquire,
     ]
-    if options.command == "rollback":
-        imports.append(_rollback_check(selection))
+    check = _rollback_check(selection) if command == "rollback" else None
+    if check is not None:
+        imports.append(check)
     if proxied:
         # Kamal's deploy boots the proxy (a running one is left alone) before the app.
         imports.append(proxy_part("proxy_boot.yml", proxied))
-    imports += boot_groups(config, selection)
-    imports.append(PlaybookImport("lock_release.yml", ("lock",)))
+    groups = boot_groups(config, selection)
+    imports += [play for plays in groups for play in plays]
+    release = PlaybookImport("lock_release.yml", ("lock",))
+    imports.append(release)
+    # `app boot` runs pre-connect and the boot hooks only (Kamal's `app boot`).
+    points = (deploy_points(acquire, check, groups, release) if command != "app boot"
+              else (*connect_points(), *boot_group_points(groups)))
     return Plan(
-        command=options.command,
-        entry=options.command.replace(" ", "_"),
+        command=command,
+        entry=command.replace(" ", "_"),
         imports=tuple(imports),
-        extravars=_extravars(config, selection, options),
+        extravars=_extravars(context, command),
         secret_names=app_secret_names(config, selection),
         notices=proxy_notices(config, selection),
         lock_host=selection.primary_host,
+        hook_points=points,
     )
 
 
-def boot_groups(config: Config, selection: Selection) -> list[HostsPlay]:
-    """The boot plays: per `boot/limit` group of app hosts, one play per role on its hosts.
+def boot_groups(config: Config, selection: Selection) -> list[list[HostsPlay]]:
+    """The boot plays, per `boot/limit` group of app hosts: one play per role on its hosts.
 
     Primary-role hosts come first, and in each group the primary role's play comes first.
     A play per role rather than one play with a guarded task per role: a skipped task still costs
@@ -94,16 +97,17 @@ def boot_groups(config: Config, selection: Selection) -> list[HostsPlay]:
     hosts = list(selection.app_hosts)
     size = config.boot.group_size(len(config.all_hosts)) or len(hosts)
     groups = [hosts[start:start + size] for start in range(0, len(hosts), size)]
-    plays = []
+    plays: list[list[HostsPlay]] = []
     for number, group in enumerate(groups, start=1):
         name = BOOT_PLAY if len(groups) == 1 else f"{BOOT_PLAY} (group {number} of {len(groups)})"
         roles = [(role.name, [host for host in group
                               if host in selection.role_hosts.get(role.name, ())])
                  for role in selection.roles]
         roles = [(role, role_hosts) for role, role_hosts in roles if role_hosts]
+        plays.append([])
         for index, (role, role_hosts) in enumerate(roles):
             last_of_group = index == len(roles) - 1
-            plays.append(HostsPlay(
+            plays[-1].append(HostsPlay(
                 name=f"{name}: {role}",
                 tasks=(RoleImport("kdeploy_app", f"Boot the app role {role}.",
                                   ("app", app_tag(role)), {"kdeploy_app_role": role},
@@ -115,12 +119,6 @@ def boot_groups(config: Config, selection: Selection) -> list[HostsPlay]:
                 if last_of_group and number < len(groups) else 0,
             ))
     return plays
-
-
-def boot_group_name(play: HostsPlay) -> str | None:
-    """The boot group a play belongs to (None for any other play)."""
-    group, separator, _ = play.name.rpartition(": ")
-    return group if separator and group.startswith(BOOT_PLAY) else None
 
 
 def _rollback_check(selection: Selection) -> HostsPlay:
@@ -137,16 +135,16 @@ def _rollback_check(selection: Selection) -> HostsPlay:
     )
 
 
-def _extravars(config: Config, selection: Selection, options: DeployOptions) -> dict[str, Any]:
+def _extravars(context: CommandContext, command: str) -> dict[str, Any]:
     extravars: dict[str, Any] = {
-        "kdeploy_version": config.version,
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
-        "kdeploy_performer": options.performer,
+        "kdeploy_version": context.config.version,
+        "kdeploy_lock_host": context.selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({context.performer})",
+        "kdeploy_performer": context.performer,
         # deploy/redeploy pull what was just pushed; rollback boots the image the host kept.
-        "kdeploy_pull": options.command in ("deploy", "redeploy"),
+        "kdeploy_pull": command in ("deploy", "redeploy"),
     }
-    if options.command != "deploy":
+    if command != "deploy":
         # Only `kamal deploy` prunes (and setup, which deploys).
         extravars["kdeploy_app_retain_containers"] = None
     return extravars

@@ -1,19 +1,20 @@
 """Plan `kdeploy prune`, `kdeploy registry login|logout` and `kdeploy server bootstrap|exec`.
 
-Pure, like Kamal's `commands/`: a Config and the command's options in, a Plan (or an argv) out.
+Pure, like Kamal's `commands/`: a command's context and options in, a Plan (or an argv) out.
 Every command acts on Kamal's filtered `hosts` (accessory hosts included); prune and bootstrap
 hold the deploy lock on the filtered primary host, as Kamal's `with_lock` does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.plan.hook_points import bootstrap_points, connect_points
 from kdeploy.plan.lock import command_lock_vars
-from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.plan.model import HookPoint, Plan, PlaybookImport
+from kdeploy.selection import CommandContext
 
 PRUNE_PARTS = {"containers": ("prune_containers.yml",), "images": ("prune_images.yml",),
                "all": ("prune_containers.yml", "prune_images.yml")}
@@ -22,24 +23,12 @@ PRUNE_PARTS = {"containers": ("prune_containers.yml",), "images": ("prune_images
 EXEC_REPORT_TASK = "Run the command."
 
 
-@dataclass(frozen=True)
-class MaintenanceOptions:
-    """Kamal's host filters and who runs the command (for the lock and the audit lines)."""
-
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
-
-
-def build_prune_plan(config: Config, what: str, options: MaintenanceOptions,
-                     retain: int | None = None) -> Plan:
+def build_prune_plan(context: CommandContext, what: str, retain: int | None = None) -> Plan:
     """Plan `kdeploy prune all|images|containers` on the filtered hosts, under the deploy lock.
 
     Args:
-        config: the loaded config.
+        context: the command's config, filters and performer.
         what: `all`, `images` or `containers`.
-        options: filters and performer.
         retain: `--retain`; None: the config's `retain_containers` (Kamal's default 5).
 
     Raises:
@@ -47,16 +36,16 @@ def build_prune_plan(config: Config, what: str, options: MaintenanceOptions,
     """
     if what not in PRUNE_PARTS:
         raise UsageError(f"Unknown prune command {what}: use one of {', '.join(PRUNE_PARTS)}")
-    count = config.retain_containers if retain is None else retain
+    count = context.config.retain_containers if retain is None else retain
     if count < 1:
         raise UsageError("retain must be at least 1")  # Kamal's words
-    selection = _hosts(config, options, f"prune {what}")
+    _require_hosts(context, f"prune {what}")
     parts = tuple(PlaybookImport(part, ("prune",)) for part in PRUNE_PARTS[what])
-    return _locked_plan(config, f"prune {what}", selection, options, parts,
+    return _locked_plan(context, f"prune {what}", parts,
                         {"kdeploy_prune_retain": count} if what != "images" else {})
 
 
-def build_bootstrap_plan(config: Config, options: MaintenanceOptions) -> Plan:
+def build_bootstrap_plan(context: CommandContext) -> Plan:
     """Plan `kdeploy server bootstrap`: Docker on the filtered hosts (setup's bootstrap), locked.
 
     The `docker-setup` hook runs after the bootstrap play, before the lock is released.
@@ -64,12 +53,12 @@ def build_bootstrap_plan(config: Config, options: MaintenanceOptions) -> Plan:
     Raises:
         UsageError: no hosts, or no version for the lock details.
     """
-    selection = _hosts(config, options, "bootstrap")
+    _require_hosts(context, "bootstrap")
     parts = (PlaybookImport("bootstrap.yml", ("bootstrap",)),)
-    return _locked_plan(config, "server bootstrap", selection, options, parts, {})
+    return _locked_plan(context, "server bootstrap", parts, {}, bootstrap_points(parts[0]))
 
 
-def build_registry_plan(config: Config, action: str, options: MaintenanceOptions) -> Plan:
+def build_registry_plan(context: CommandContext, action: str) -> Plan:
     """Plan the remote half of `kdeploy registry login|logout` on the filtered hosts (no lock).
 
     Raises:
@@ -78,20 +67,20 @@ def build_registry_plan(config: Config, action: str, options: MaintenanceOptions
     """
     if action not in ("login", "logout"):
         raise UsageError(f"Unknown registry command {action}: use login or logout")
-    refuse_local_registry(config, action)
-    registry = config.registry
+    refuse_local_registry(context.config, action)
+    registry = context.config.registry
     if action == "login" and registry.password_secret is None:
         # The hosts get the password only as KDEPLOY_SECRET_<NAME> (never in the inventory).
         raise UsageError("registry/password: the hosts log in only with a password from "
                          ".kamal/secrets (password: [NAME]); use -R to log in locally only")
-    selection = _hosts(config, options, f"registry {action}")
-    secrets = (registry.username_secret, registry.password_secret) if action == "login" else ()
+    _require_hosts(context, f"registry {action}")
     return Plan(
         command=f"registry {action}",
         imports=(PlaybookImport(f"registry_{action}.yml", ("registry",)),),
-        limit=_limit(selection, options),
-        secret_names=tuple(name for name in secrets if name),
+        limit=_limit(context),
+        secret_names=registry.secret_names if action == "login" else (),
         entry=f"kdeploy_registry_{action}",
+        hook_points=connect_points(),
     )
 
 
@@ -106,7 +95,7 @@ def refuse_local_registry(config: Config, action: str) -> None:
                          f"({config.registry.server}): Kamal runs it with `kamal registry setup`")
 
 
-def build_exec_plan(config: Config, command: str, options: MaintenanceOptions) -> Plan:
+def build_exec_plan(context: CommandContext, command: str) -> Plan:
     """Plan `kdeploy server exec CMD` on every filtered host (no lock, as Kamal).
 
     Raises:
@@ -114,15 +103,16 @@ def build_exec_plan(config: Config, command: str, options: MaintenanceOptions) -
     """
     if not command.strip():
         raise UsageError("No command to run: kdeploy server exec CMD…")
-    selection = _hosts(config, options, "server exec")
+    _require_hosts(context, "server exec")
     return Plan(
         command="server exec",
         imports=(PlaybookImport("server_exec.yml", ("exec",)),),
-        limit=_limit(selection, options),
+        limit=_limit(context),
         extravars={"kdeploy_server_exec_command": command,
-                   "kdeploy_performer": options.performer},
+                   "kdeploy_performer": context.performer},
         entry="kdeploy_server_exec",
         report_task=EXEC_REPORT_TASK,
+        hook_points=connect_points(),
     )
 
 
@@ -131,27 +121,27 @@ def join_command(words: tuple[str, ...] | list[str]) -> str:
     return " ".join(word.strip() for word in words)
 
 
-def _hosts(config: Config, options: MaintenanceOptions, what: str) -> Selection:
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
-    if not selection.hosts:
+def _require_hosts(context: CommandContext, what: str) -> None:
+    if not context.selection.hosts:
         raise UsageError(f"No hosts to run {what} on")
-    return selection
 
 
-def _limit(selection: Selection, options: MaintenanceOptions) -> str | None:
-    filtered = bool(options.roles or options.hosts or options.primary)
-    return ",".join(selection.hosts) if filtered else None
+def _limit(context: CommandContext) -> str | None:
+    return ",".join(context.selection.hosts) if context.filters.given else None
 
 
-def _locked_plan(config: Config, command: str, selection: Selection,
-                 options: MaintenanceOptions, parts: tuple[PlaybookImport, ...],
-                 extravars: dict[str, Any]) -> Plan:
+def _locked_plan(context: CommandContext, command: str, parts: tuple[PlaybookImport, ...],
+                 extravars: dict[str, Any],
+                 hook_points: tuple[HookPoint, ...] = connect_points()) -> Plan:
+    selection = context.selection
     return Plan(
         command=command,
         imports=(PlaybookImport("lock_acquire.yml", ("lock",)), *parts,
                  PlaybookImport("lock_release.yml", ("lock",))),
-        limit=_limit(selection, options),
-        extravars={**command_lock_vars(config, selection, options.performer), **extravars},
+        limit=_limit(context),
+        extravars={**command_lock_vars(context.config, selection, context.performer),
+                   **extravars},
         lock_host=selection.primary_host,
         entry="kdeploy_" + command.replace(" ", "_"),
+        hook_points=hook_points,
     )

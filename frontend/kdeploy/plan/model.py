@@ -111,6 +111,27 @@ class HostsPlay:
 
 _DOCKER_HOST = "{{ kdeploy_docker_host | default('unix:///var/run/docker.sock') }}"
 
+# What a hook sits beside: an imported part playbook, or one task of a hosts play.
+Unit = PlaybookImport | RoleImport
+
+
+@dataclass(frozen=True)
+class HookPoint:
+    """A hook of the command and where it runs: before or after one unit of the plan.
+
+    Neither `before` nor `after`: before everything. The builder that creates a unit declares
+    the hooks beside it, and the split finds the unit by identity: renaming a play or a tag
+    cannot move a hook, and an equal unit elsewhere (a second lock release) is not mistaken
+    for it.
+    """
+
+    hook: str
+    before: Unit | None = None
+    after: Unit | None = None
+    lock: bool = True  # KAMAL_LOCK at this point
+    runtime: bool = False  # KAMAL_RUNTIME is set (post-deploy)
+    hosts: tuple[str, ...] | None = None  # KAMAL_HOSTS when not the command's hosts
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -132,6 +153,8 @@ class Plan:
     report_task: str | None = None
     # Hooks that already ran before the plan (deploy's build ran pre-connect): not run again.
     hooks_done: tuple[str, ...] = ()
+    # The command's hooks in Kamal's order, each beside a unit of `imports` (none: no hooks).
+    hook_points: tuple[HookPoint, ...] = ()
 
     @property
     def playbook(self) -> str:

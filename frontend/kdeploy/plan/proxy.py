@@ -1,10 +1,11 @@
-"""Plan Kamal's `proxy` subcommands, and the proxy steps of `setup` and `deploy` (kamal-spec §4.6).
+"""Plan Kamal's `proxy` subcommands, and the proxy steps of `setup` and `deploy` (docs/proxy.md).
 
 The proxy runs on the hosts of the roles behind it (inside Kamal's filters). Each command imports
 `playbooks/proxy_<action>.yml` (tag `proxy`) aimed at exactly those hosts through the var
 `kdeploy_proxy_hosts`; the commands that change the proxy take the deploy lock, as Kamal's
 `with_lock` does. `reboot --rolling` reboots one host per import, so that the pre/post-proxy-reboot
-hooks run around each host as Kamal runs them. Pure: Config and options in, a Plan out.
+hooks run around each host as Kamal runs them. Pure: a command's context and options in, a Plan
+out.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
+from kdeploy.plan.hook_points import connect_points, proxy_reboot_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport
+from kdeploy.selection import CommandContext, Selection
 
 # Part playbook(s) of each action, in order (restart is Kamal's stop then start).
 PARTS = {
@@ -43,12 +46,8 @@ HOSTS_VAR = "kdeploy_proxy_hosts"
 
 @dataclass(frozen=True)
 class ProxyOptions:
-    """Kamal's global filters, who runs the command, and the options of its subcommands."""
+    """The options of `proxy reboot` and `proxy remove` (the filters are the context's)."""
 
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
-    performer: str = "kdeploy"
     rolling: bool = False  # reboot: one host at a time
     force: bool = False  # remove: even when other apps are installed
 
@@ -64,8 +63,12 @@ class ProxyLogsOptions:
     skip_timestamps: bool = False
 
 
-def proxy_hosts(config: Config, selection: Selection) -> tuple[str, ...]:
-    """The filtered hosts that run the proxy: the hosts of the proxy roles, primary role first."""
+def proxy_targets(config: Config, selection: Selection) -> tuple[str, ...]:
+    """The filtered hosts that run the proxy: the hosts of the proxy roles, primary role first.
+
+    Not Kamal's `proxy_hosts` (Config.proxy_hosts: roles in name order, unfiltered): a command
+    acts on the primary role's hosts first.
+    """
     chosen = set(selection.hosts)
     hosts = [host for role in config.proxy_roles for host in role.hosts if host in chosen]
     return tuple(dict.fromkeys(hosts))
@@ -76,7 +79,8 @@ def proxy_part(playbook: str, hosts: tuple[str, ...]) -> PlaybookImport:
     return PlaybookImport(playbook, TAGS, {HOSTS_VAR: ",".join(hosts)})
 
 
-def build_proxy_plan(config: Config, action: str, options: ProxyOptions,
+def build_proxy_plan(context: CommandContext, action: str,
+                     options: ProxyOptions = ProxyOptions(),
                      extravars: dict[str, Any] | None = None) -> Plan:
     """Plan `proxy ACTION` on the filtered proxy hosts.
 
@@ -86,15 +90,17 @@ def build_proxy_plan(config: Config, action: str, options: ProxyOptions,
     """
     if action not in PARTS:
         raise UsageError(f"Unknown proxy command {action} (options: {', '.join(ACTIONS)})")
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
-    hosts = proxy_hosts(config, selection)
+    config, selection = context.config, context.selection
+    hosts = proxy_targets(config, selection)
     if not hosts:
         raise UsageError("No proxy hosts inside the filters: no selected role runs behind the "
                          "proxy (Kamal: the primary role unless `proxy: false`)")
-    variables: dict[str, Any] = {"kdeploy_performer": options.performer, **(extravars or {})}
+    variables: dict[str, Any] = {"kdeploy_performer": context.performer, **(extravars or {})}
+    points = connect_points()
     if action == "reboot":
         groups = [(host,) for host in hosts] if options.rolling else [hosts]
         imports = [proxy_part(REBOOT_PART, group) for group in groups]
+        points += proxy_reboot_points(imports, groups)
     else:
         imports = [proxy_part(part, hosts) for part in PARTS[action]]
     if action == "remove":
@@ -107,23 +113,25 @@ def build_proxy_plan(config: Config, action: str, options: ProxyOptions,
                    PlaybookImport("lock_release.yml", ("lock",))]
         # The lock play targets the filtered primary host by name: it must be inside the limit.
         limit[lock_host] = None
-        variables |= command_lock_vars(config, selection, options.performer)
+        variables |= command_lock_vars(config, selection, context.performer)
     return Plan(
         command=f"proxy {action}",
         imports=tuple(imports),
         limit=",".join(host for host in limit if host),
         extravars=variables,
-        secret_names=_registry_secrets(config) if action in ("boot", "reboot") else (),
+        # Kamal logs in to the app's registry on the proxy hosts before it runs the proxy.
+        secret_names=config.registry.login_secret_names if action in ("boot", "reboot") else (),
         lock_host=lock_host,
         entry=f"kdeploy_proxy_{action}",
         report_task=REPORT_TASKS.get(action),
+        hook_points=points,
     )
 
 
-def build_proxy_logs_plan(config: Config, options: ProxyOptions, logs: ProxyLogsOptions) -> Plan:
+def build_proxy_logs_plan(context: CommandContext, logs: ProxyLogsOptions) -> Plan:
     """Plan `proxy logs` (Kamal: 100 lines unless --since or --grep)."""
     lines = logs.lines if logs.lines is not None else (None if logs.since or logs.grep else 100)
-    return build_proxy_plan(config, "logs", options, {
+    return build_proxy_plan(context, "logs", extravars={
         "kdeploy_proxy_logs_since": logs.since,
         "kdeploy_proxy_logs_lines": lines,
         "kdeploy_proxy_logs_grep": logs.grep,
@@ -135,11 +143,3 @@ def build_proxy_logs_plan(config: Config, options: ProxyOptions, logs: ProxyLogs
 def proxy_check(hosts: tuple[str, ...]) -> PlaybookImport:
     """The check, before the lock, that every running proxy runs the pinned image."""
     return proxy_part(CHECK_PART, hosts)
-
-
-def _registry_secrets(config: Config) -> tuple[str, ...]:
-    # Kamal logs in to the app's registry on the proxy hosts before it runs the proxy.
-    registry = config.registry
-    if registry.local:
-        return ()
-    return tuple(name for name in (registry.username_secret, registry.password_secret) if name)

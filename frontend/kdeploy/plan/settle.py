@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kdeploy.config import Config, proxy_caddy, proxy_kamal
+from kdeploy.config import Config
+from kdeploy.host_contract import caddy, kamal_proxy
 from kdeploy.plan.model import Plan, PlaybookImport
 
 SETTLE_REPORT_TASK = "Settle the host."
@@ -35,8 +36,8 @@ def build_settle_plan(config: Config, hosts: Iterable[str], elapsed: float) -> P
             "kdeploy_settle_timeout": config.deploy_timeout + config.drain_timeout
             + SETTLE_MARGIN,
             "kdeploy_settle_since": int(elapsed) + SETTLE_MARGIN,
-            "kdeploy_settle_prefixes": [f"{config.service}-", proxy_kamal.CONTAINER,
-                                        proxy_caddy.CONTAINER],
+            "kdeploy_settle_prefixes": [f"{config.service}-", kamal_proxy.CONTAINER,
+                                        caddy.CONTAINER],
         },
         # The entry playbook must not take the part's name (it would import itself).
         entry="kdeploy_settle",

@@ -5,36 +5,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.config import Config, Selection, select
+from kdeploy.config import Config
 from kdeploy.errors import UsageError
-from kdeploy.inventory import accessory_group, role_group
+from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
+from kdeploy.plan.hook_points import setup_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
-from kdeploy.plan.proxy import CHECK_PART
+from kdeploy.plan.proxy import CHECK_PART, proxy_targets
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
-from kdeploy.plan.proxy import proxy_hosts as filtered_proxy_hosts
+from kdeploy.selection import CommandContext, Selection
 
 # The second hosts play of setup: the app roles, once every accessory is up.
 APP_PLAY = "Boot the app roles"
-# The inventory group of the hosts that run the proxy.
-PROXY_GROUP = "kdeploy_proxy"
 
 
 @dataclass(frozen=True)
 class SetupOptions:
-    """The options of `kdeploy setup` that shape the plan."""
+    """The options of `kdeploy setup` that shape the plan (the filters are the context's)."""
 
-    roles: str | None = None
-    hosts: str | None = None
-    primary: bool = False
     skip_push: bool = False
     with_accessories: bool = False
-    performer: str = "kdeploy"
 
 
-def setup_imports(config: Config) -> tuple[PlaybookImport | HostsPlay, ...]:
-    """Return every play of a full setup: lock, the hosts play, unlock."""
-    return setup_plays([acc.name for acc in config.accessories],
-                       [role.name for role in config.roles], proxy=bool(config.proxy_roles))
+@dataclass(frozen=True)
+class SetupPlays:
+    """Setup's plays, and the units its hooks sit beside."""
+
+    imports: tuple[PlaybookImport | HostsPlay, ...]
+    bootstrap: RoleImport
+    app_tasks: tuple[RoleImport, ...]
+    release: PlaybookImport
+
+
+def _config_plays(config: Config) -> SetupPlays:
+    return _setup_plays([acc.name for acc in config.accessories],
+                        [role.name for role in config.roles], proxy=bool(config.proxy_roles))
 
 
 def setup_plays(accessories: list[str], roles: list[str],
@@ -48,12 +52,18 @@ def setup_plays(accessories: list[str], roles: list[str],
     The lock plays stay apart (a held lock stops the run before any host is touched, and the
     release waits for every host). Bootstrap and accessories share one `free` play, the app roles
     another, so that hosts do not wait for each other inside a play; their tags and group guards
-    keep DESIGN.md's selections. The play boundary is the one barrier: every accessory is booted
-    (and healthy, when it has a health check) on every host before any app role boots, as Kamal
-    boots every accessory first.
+    keep the selections of docs/ansible-interface.md. The play boundary is the one barrier: every
+    accessory is booted (and healthy, when it has a health check) on every host before any app
+    role boots, as Kamal boots every accessory first.
     """
+    return _setup_plays(accessories, roles, proxy).imports
+
+
+def _setup_plays(accessories: list[str], roles: list[str], proxy: bool) -> SetupPlays:
+    bootstrap = RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.",
+                           ("bootstrap",))
     host_tasks = (
-        RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.", ("bootstrap",)),
+        bootstrap,
         *((RoleImport("kdeploy_proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
                       tasks_from="boot"),) if proxy else ()),
         *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
@@ -65,14 +75,16 @@ def setup_plays(accessories: list[str], roles: list[str],
         RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
                    {"kdeploy_app_role": name}, role_group(name))
         for name in roles)
-    return (
+    release = PlaybookImport("lock_release.yml", ("lock",))
+    imports = (
         *((destination_check(),) if accessories else ()),
         *((PlaybookImport(CHECK_PART, PROXY_TAGS),) if proxy else ()),
         PlaybookImport("lock_acquire.yml", ("lock",)),
         HostsPlay("Set up the hosts", host_tasks),
         *((HostsPlay(APP_PLAY, app_tasks),) if app_tasks else ()),
-        PlaybookImport("lock_release.yml", ("lock",)),
+        release,
     )
+    return SetupPlays(imports, bootstrap, app_tasks, release)
 
 
 def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> PlaybookImport:
@@ -87,87 +99,83 @@ def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> Play
     return PlaybookImport("accessory_destination_check.yml", ("always", "accessory"), variables)
 
 
-def build_setup_plan(config: Config, options: SetupOptions) -> Plan:
+def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
     """Plan `kdeploy setup`: everything, or only the filtered roles' hosts.
 
     A role-scoped setup selects the lock, bootstrap and those roles' app plays by tag, skips
     every accessory play (unless --with-accessories) and limits hosts to the filtered ones, so
     accessories living on those hosts are neither booted nor even inspected.
     """
+    config, filters = context.config, context.filters
     if not options.skip_push:
         raise UsageError(
             "kdeploy does not build images yet: push the image, then run with -P/--skip-push"
         )
     if config.version is None:
         raise UsageError("No version to set up: pass --version, set VERSION, or run in a git repo")
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    selection = context.selection
     if not selection.hosts:
-        raise UsageError(f"No hosts to set up for --roles {options.roles}")
-    if options.roles and not selection.app_hosts:
+        raise UsageError(f"No hosts to set up for --roles {filters.roles}")
+    if filters.roles and not selection.app_hosts:
         # Kamal falls back to every host when the -r roles have none (allow_empty_roles):
         # setting up "nothing" must not bootstrap every host without a lock.
-        raise UsageError(f"No hosts to set up for --roles {options.roles}: "
+        raise UsageError(f"No hosts to set up for --roles {filters.roles}: "
                          "the matching roles have no servers")
-    filtered = bool(options.roles or options.hosts or options.primary)
     tags, skip_tags, notices = (), (), ()
-    if filtered:
-        tags, skip_tags, notices = _filtered_selection(config, selection, options)
+    if filters.given:
+        tags, skip_tags, notices = _filtered_selection(context, options)
+    plays = _config_plays(config)
     return Plan(
         command="setup",
-        imports=setup_imports(config),
+        imports=plays.imports,
         tags=tags,
         skip_tags=skip_tags,
-        limit=_limit(selection, options) if filtered else None,
-        extravars=_extravars(config, selection, options),
-        secret_names=_secret_names(config, selection, options.with_accessories or not filtered),
+        limit=_limit(context) if filters.given else None,
+        extravars=_extravars(context, options),
+        secret_names=_secret_names(config, selection,
+                                   options.with_accessories or not filters.given),
         notices=(*notices, *proxy_notices(config, selection)),
         lock_host=selection.primary_host,
+        hook_points=setup_points(plays.bootstrap, plays.app_tasks, plays.release,
+                                 selection.app_hosts),
     )
 
 
 def _filtered_selection(
-    config: Config, selection: Selection, options: SetupOptions
+    context: CommandContext, options: SetupOptions
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    config, selection = context.config, context.selection
     tags = ["lock", "bootstrap", *(app_tag(role.name) for role in selection.roles)]
-    if filtered_proxy_hosts(config, selection):
+    if proxy_targets(config, selection):
         tags += PROXY_TAGS
     if options.with_accessories:
         tags += [accessory_tag(name) for name in selection.accessory_hosts]
         skipped = [accessory_tag(acc.name) for acc in config.accessories
                    if acc.name not in selection.accessory_hosts]
         return tuple(tags), tuple(skipped), ()
+    flags = " ".join(["-P", *context.filters.as_flags()])
     notices = tuple(
         f"Accessory {name} lives on {', '.join(hosts)} and was not booted "
-        f"(boot it with: kdeploy setup {_filter_flags(options)} --with-accessories)"
+        f"(boot it with: kdeploy setup {flags} --with-accessories)"
         for name, hosts in selection.accessory_hosts.items()
     )
     return tuple(tags), ("accessory",), notices
 
 
-def _filter_flags(options: SetupOptions) -> str:
-    flags = ["-P"]
-    if options.roles:
-        flags.append(f"-r {options.roles}")
-    if options.hosts:
-        flags.append(f"-h {options.hosts}")
-    if options.primary:
-        flags.append("-p")
-    return " ".join(flags)
-
-
-def _limit(selection: Selection, options: SetupOptions) -> str:
+def _limit(context: CommandContext) -> str:
     # A pure role filter reads best as groups; any host filter needs the exact hosts.
-    if options.roles and not (options.hosts or options.primary):
-        return ",".join(role_group(role.name) for role in selection.roles)
-    return ",".join(selection.hosts)
+    filters = context.filters
+    if filters.roles and not (filters.hosts or filters.primary):
+        return ",".join(role_group(role.name) for role in context.selection.roles)
+    return ",".join(context.selection.hosts)
 
 
-def _extravars(config: Config, selection: Selection, options: SetupOptions) -> dict[str, Any]:
+def _extravars(context: CommandContext, options: SetupOptions) -> dict[str, Any]:
     return {
-        "kdeploy_version": config.version,
-        "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": f"Automatic deploy lock ({options.performer})",
-        "kdeploy_performer": options.performer,
+        "kdeploy_version": context.config.version,
+        "kdeploy_lock_host": context.selection.primary_host,
+        "kdeploy_lock_message": f"Automatic deploy lock ({context.performer})",
+        "kdeploy_performer": context.performer,
         "kdeploy_pull": options.skip_push,
     }
 
@@ -182,10 +190,7 @@ def proxy_notices(config: Config, selection: Selection) -> tuple[str, ...]:
 
 def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
     """The secrets an app boot of the selection needs: registry login, roles' env, certificates."""
-    names: list[str] = []
-    registry = config.registry
-    if not registry.local:
-        names += [name for name in (registry.username_secret, registry.password_secret) if name]
+    names = list(config.registry.login_secret_names)
     for role in selection.roles:
         for host in selection.role_hosts.get(role.name, ()):
             names += role.env_for_host(host).secret.values()

@@ -139,7 +139,7 @@ spec:
   returned: always
 spec_fields:
   description:
-    - The value of its label named O(spec_label) followed by C(.fields) (null without one): a
+    - The value of its label named O(spec_label) followed by C(.fields) (null without one), a
       JSON object of one hash per spec field, so the caller can name what differs.
   type: str
   returned: always
@@ -169,14 +169,10 @@ import pwd
 import grp
 import traceback
 
-try:
-    from urllib.parse import quote, urlencode
-except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    quote = urlencode = None
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError, DockerNotFound
+from ansible.module_utils.kdeploy_docker_remote import CommunityDocker
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
     ensure_env_file,
@@ -253,80 +249,6 @@ def label_filter(labels):
     })
 
 
-class DockerNotFound(Exception):
-    """The Docker API answered 404 (no such container or image)."""
-
-
-class DockerError(Exception):
-    """The Docker API could not be reached or answered an error."""
-
-
-class UnixSocketDocker(object):
-    """The three read-only calls this module needs, without the requests library.
-
-    Importing requests and the vendored Docker client costs about as much as the rest of the
-    module run; a plain unix socket is what almost every host uses.
-    """
-
-    def __init__(self, path, timeout):
-        self.path, self.timeout = path, timeout
-
-    def get_json(self, pathfmt, *args, **kwargs):
-        """GET pathfmt (args quoted into it, params as the query); return the decoded JSON."""
-        url = pathfmt.format(*[quote(arg, safe="/:") for arg in args])
-        if kwargs.get("params"):
-            url += "?" + urlencode(kwargs["params"])
-        try:
-            status, body = docker_request(self.path, self.timeout, "GET", url)
-        except (IOError, OSError) as exc:
-            raise DockerError("cannot reach Docker at unix://%s: %s" % (self.path, to_native(exc)))
-        if status == 404:
-            raise DockerNotFound(url)
-        if status >= 400:
-            raise DockerError("Docker answered %s to GET %s: %s" % (status, url, to_native(body)))
-        return json.loads(to_native(body))
-
-
-def api_client(module):
-    """The community.docker API client, for daemons not on a plain unix socket (tcp, ssh, TLS)."""
-    from ansible_collections.community.docker.plugins.module_utils.common_api import (
-        AnsibleDockerClientBase,
-    )
-    from ansible_collections.community.docker.plugins.module_utils._api.errors import (
-        DockerException,
-        NotFound,
-    )
-
-    class Client(AnsibleDockerClientBase):
-        def fail(self, msg, **kwargs):
-            module.fail_json(msg=msg, **kwargs)
-
-        def deprecate(self, msg, version=None, date=None, collection_name=None):
-            module.deprecate(msg, version=version, date=date, collection_name=collection_name)
-
-        def _get_params(self):
-            return module.params
-
-        def get_json(self, pathfmt, *args, **kwargs):
-            try:
-                return AnsibleDockerClientBase.get_json(self, pathfmt, *args, **kwargs)
-            except NotFound:
-                raise DockerNotFound(pathfmt)
-            except DockerException as exc:
-                raise DockerError(to_native(exc))
-
-    return Client()
-
-
-def docker_client(module):
-    """A client for the daemon at docker_host: the plain unix socket, else community.docker's."""
-    params = module.params
-    host = params["docker_host"]
-    if host.startswith("unix://") and not (params["tls"] or params["validate_certs"]):
-        return UnixSocketDocker(host[len("unix://"):], params["timeout"])
-    return api_client(module)
-
-
 def read_docker(client, params):
     """Return (container inspect or None, image id / True / None, other running containers)."""
     try:
@@ -394,7 +316,8 @@ def main():
             result["directories"].append(path)
             if ensure_directory(path, directory["mode"], directory["owner"], module.check_mode):
                 result["changed"] = True
-        container, image_id, others = read_docker(docker_client(module), params)
+        client = DockerClient(params["docker_host"], params["timeout"], CommunityDocker(module))
+        container, image_id, others = read_docker(client, params)
     except (IOError, OSError, KeyError) as exc:
         module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),
                          exception=traceback.format_exc())

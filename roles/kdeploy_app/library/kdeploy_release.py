@@ -228,18 +228,16 @@ log:
   returned: failure
 """
 
-import base64
 import binascii
 import json
 import os
 import shlex
-import subprocess
 import time
 
 try:
-    from urllib.parse import quote, urlencode
+    from urllib.parse import quote
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    quote = urlencode = None
+    quote = None
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
@@ -251,7 +249,17 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     route_dials,
     route_with_upstream,
 )
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_defaults import (
+    DEPLOY_TIMEOUT,
+    DOCKER_NETWORK,
+    DRAIN_TIMEOUT,
+    HEALTHCHECK_INTERVAL,
+    HEALTHCHECK_PATH,
+    HEALTHCHECK_TIMEOUT,
+    READINESS_DELAY,
+    RESTART_POLICY,
+)
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 from ansible.module_utils.kdeploy_host_files import (
     docker_config_path,
     ensure_env_file,
@@ -264,90 +272,13 @@ from ansible.module_utils.kdeploy_stop import StopRequested, StopSignal, write_n
 READY_STATUSES = ("running", "healthy")
 
 
-class DockerError(Exception):
-    """The daemon could not be reached or answered an error."""
-
-
-class Docker(object):
-    """The Docker API over the host's unix socket, plus the CLI for login, pull, run and logs."""
+class Docker(DockerClient):
+    """The client on this host's unix socket: the CLI runs (login, run, logs) need one."""
 
     def __init__(self, docker_host, timeout=60):
         if not docker_host.startswith("unix://"):
             raise DockerError("kdeploy_release needs a unix:// docker_host, not %s" % docker_host)
-        self.docker_host = docker_host
-        self.path = docker_host[len("unix://"):]
-        self.timeout = timeout
-
-    def call(self, method, url, params=None, missing_ok=False, body=None, headers=None):
-        """One API call; returns the decoded JSON (None for an empty body or a 404 with missing_ok)."""
-        if params:
-            url += "?" + urlencode(params)
-        try:
-            status, body = docker_request(self.path, self.timeout, method, url, body, headers)
-        except (IOError, OSError) as exc:
-            raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
-        if status == 404 and missing_ok:
-            return None
-        if status >= 400:
-            raise DockerError("Docker answered %s to %s %s: %s" % (status, method, url, error_message(body)))
-        return json.loads(to_native(body)) if body.strip() else None
-
-    def pull(self, image, auth=None):
-        """`docker pull` through the API (no CLI process); auth: {username, password, serveraddress}."""
-        repository, tag = image.rsplit(":", 1)
-        headers = None
-        if auth:
-            headers = {"X-Registry-Auth": to_native(base64.urlsafe_b64encode(to_bytes(json.dumps(auth))))}
-        url = "/images/create?" + urlencode({"fromImage": repository, "tag": tag})
-        try:
-            status, body = docker_request(self.path, max(self.timeout, 600), "POST", url, None, headers)
-        except (IOError, OSError) as exc:
-            raise DockerError("cannot reach Docker at %s: %s" % (self.docker_host, to_native(exc)))
-        # The daemon streams progress as JSON lines; a failure mid-pull is an "error" line.
-        errors = [error_message(body)] if status >= 400 else []
-        for line in to_native(body).splitlines() if status < 400 else []:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and event.get("error"):
-                errors.append(event["error"])
-        if errors:
-            raise DockerError("docker pull %s failed: %s" % (image, errors[-1]))
-
-    def inspect_container(self, name):
-        """The container's inspect data, or None."""
-        return self.call("GET", "/containers/%s/json" % quote(name, safe=""), missing_ok=True)
-
-    def inspect_image(self, image):
-        """The image's inspect data, or None."""
-        return self.call("GET", "/images/%s/json" % quote(image, safe="/:@"), missing_ok=True)
-
-    def containers(self, labels, statuses, all_states=False):
-        """Containers with every label in labels and one of statuses, newest first."""
-        filters = {"label": ["%s=%s" % item for item in sorted(labels.items())]}
-        if statuses:
-            filters["status"] = list(statuses)
-        params = {"filters": json.dumps(filters)}
-        if all_states:
-            params["all"] = "1"
-        return self.call("GET", "/containers/json", params) or []
-
-    def cli(self, argv, stdin=None):
-        """Run the docker CLI against this daemon; return (rc, stdout, stderr) as text."""
-        env = dict(os.environ, DOCKER_HOST=self.docker_host)
-        process = subprocess.Popen(["docker", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env)
-        out, err = process.communicate(to_bytes(stdin) if stdin is not None else None)
-        return process.returncode, to_native(out), to_native(err)
-
-
-def error_message(body):
-    """The `message` of a Docker API error body, else the body itself."""
-    try:
-        return json.loads(to_native(body))["message"]
-    except (ValueError, KeyError, TypeError):
-        return to_native(body).strip()
+        DockerClient.__init__(self, docker_host, timeout)
 
 
 def run_argv(params, env_file):
@@ -439,7 +370,7 @@ class ProxyStep(object):
         self.probe = probe_url
         self.admin = admin
         if self.engine == "caddy" and admin is None:
-            timeout = (self.params["stop_timeout"] or 30) + 30
+            timeout = (self.params["stop_timeout"] or DRAIN_TIMEOUT) + 30
             self.admin = CaddyAdmin(resolve(release.home, host.get("admin_socket")
                                             or ".kdeploy/proxy/admin.sock"), timeout=timeout)
         self.result = dict(engine=self.engine, action=None, probes=[], drained=None)
@@ -476,13 +407,14 @@ class ProxyStep(object):
         self.release.switched = True
         # Requests already sent to the old version finish there before it is stopped.
         with self.release.stop.abortable():
-            self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or 30) == 0
+            self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or DRAIN_TIMEOUT) == 0
 
     def wait_healthy(self, container_id, address):
         """Kamal-proxy's health check, done here: GET path every interval until 2xx or deploy_timeout."""
         check = self.proxy.get("healthcheck") or {}
-        url = "http://%s:%s%s" % (address, self.proxy["app_port"], check.get("path") or "/up")
-        interval, timeout = check.get("interval") or 1, check.get("timeout") or 5
+        url = "http://%s:%s%s" % (address, self.proxy["app_port"], check.get("path") or HEALTHCHECK_PATH)
+        interval = check.get("interval") or HEALTHCHECK_INTERVAL
+        timeout = check.get("timeout") or HEALTHCHECK_TIMEOUT
         deadline = time.time() + self.params["deploy_timeout"]
         while True:
             started = time.time()
@@ -762,16 +694,16 @@ ARGUMENT_SPEC = dict(
     hostname=dict(type="str"),
     env=dict(type="dict", default={}),
     labels=dict(type="dict", default={}),
-    network=dict(type="str", default="kamal"),
+    network=dict(type="str", default=DOCKER_NETWORK),
     volumes=dict(type="list", elements="str", default=[]),
-    restart_policy=dict(type="str", default="unless-stopped"),
+    restart_policy=dict(type="str", default=RESTART_POLICY),
     log_driver=dict(type="str"),
     log_options=dict(type="dict", default={}),
     docker_args=dict(type="list", elements="str", default=[]),
     cmd=dict(type="str"),
     role_labels=dict(type="dict", required=True),
-    readiness_delay=dict(type="int", default=7),
-    deploy_timeout=dict(type="int", default=30),
+    readiness_delay=dict(type="int", default=READINESS_DELAY),
+    deploy_timeout=dict(type="int", default=DEPLOY_TIMEOUT),
     stop_timeout=dict(type="int"),
     log_lines=dict(type="int", default=20),
     latest_tag=dict(type="str"),

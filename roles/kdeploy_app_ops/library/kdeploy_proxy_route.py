@@ -89,13 +89,27 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     network_ip,
     route_with_upstream,
 )
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_defaults import (
+    DEPLOY_TIMEOUT,
+    DOCKER_NETWORK,
+    HEALTHCHECK_INTERVAL,
+    HEALTHCHECK_PATH,
+    HEALTHCHECK_TIMEOUT,
+)
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 
 
 def container_ip(docker_host, name, network):
-    """The container's IP on network, read from the Docker API ("" when it has none)."""
-    status, body = docker_request(docker_host[len("unix://"):], 10, "GET",
-                                  "/containers/%s/json" % quote(name, safe=""))
+    """The container's IP on network, read from the Docker API ("" when it has none).
+
+    Raises the socket's own OSError when no daemon answers, which main reports.
+    """
+    # Only a unix socket is read here: the path after the scheme, as this module always did.
+    client = DockerClient("unix://" + docker_host[len("unix://"):], 10)
+    try:
+        status, body = client.request("GET", "/containers/%s/json" % quote(name, safe=""))
+    except DockerError as exc:
+        raise exc.__cause__ from None
     return "" if status >= 400 else network_ip(json.loads(to_native(body)), network)
 
 
@@ -106,24 +120,28 @@ def wait_healthy(params):
     deadline = time.time() + params["timeout"]
     while True:
         address = container_ip(params["docker_host"], params["container"], params["network"])
-        url = "http://%s:%s%s" % (address, proxy["app_port"], check.get("path") or "/up")
-        ok, answer = health_probe(url, check.get("timeout") or 5) if address else (False, "no IP yet")
+        url = "http://%s:%s%s" % (address, proxy["app_port"], check.get("path") or HEALTHCHECK_PATH)
+        ok, answer = health_probe(url, check.get("timeout") or HEALTHCHECK_TIMEOUT) if address else (False, "no IP yet")
         if ok or time.time() >= deadline:
             return ok, answer
-        time.sleep(check.get("interval") or 1)
+        time.sleep(check.get("interval") or HEALTHCHECK_INTERVAL)
+
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    admin_socket=dict(type="str", required=True),
+    proxy=dict(type="dict", required=True),
+    container=dict(type="str"),
+    network=dict(type="str", default=DOCKER_NETWORK),
+    timeout=dict(type="int", default=DEPLOY_TIMEOUT),
+    docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+)
 
 
 def main():
     """Run the module."""
-    module = AnsibleModule(argument_spec=dict(
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        admin_socket=dict(type="str", required=True),
-        proxy=dict(type="dict", required=True),
-        container=dict(type="str"),
-        network=dict(type="str", default="kamal"),
-        timeout=dict(type="int", default=30),
-        docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-    ), required_if=[("state", "present", ["container"])], supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=[("state", "present", ["container"])],
+                           supports_check_mode=True)
     params = module.params
     path = params["admin_socket"]
     admin = CaddyAdmin(path if os.path.isabs(path) else os.path.join(os.path.expanduser("~"), path))

@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 module: kdeploy_docker_network
 short_description: Create a Docker network when it is missing (unix socket, standard library only)
 description:
-  - The bootstrap probe of kdeploy's hosts, in one call: it fails when the daemon cannot be reached
+  - The bootstrap probe of kdeploy's hosts, in one call. It fails when the daemon cannot be reached
     or when the Python library C(requests) that the community.docker modules need is missing (with
     community.docker's own message, so the caller can tell which to install), and otherwise creates
     the network (C(docker network create <name>), Kamal's bootstrap) unless it exists.
@@ -92,7 +92,7 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 
 # community.docker's wording (missing_required_lib), which kdeploy_docker reads to install
 # only python3-requests when the daemon is there.
@@ -103,8 +103,14 @@ DOCKER_DIRS = ["/usr/bin", "/usr/local/bin", "/snap/bin"]
 
 
 def docker_call(path, timeout, method, url, body=None):
-    """Send one request to the daemon; return (status, decoded JSON or None)."""
-    status, payload = docker_request(path, timeout, method, url, body)
+    """Send one request to the daemon; return (status, decoded JSON or None).
+
+    Raises the socket's own OSError when no daemon answers: socket_state reads its errno.
+    """
+    try:
+        status, payload = DockerClient("unix://" + path, timeout).request(method, url, body)
+    except DockerError as exc:
+        raise exc.__cause__ from None
     try:
         return status, json.loads(to_native(payload)) if payload else None
     except ValueError:

@@ -20,6 +20,8 @@ import time
 from urllib.error import HTTPError
 from urllib.request import ProxyHandler, build_opener
 
+from ansible.module_utils.kdeploy_docker_socket import UnixSocketConnection
+
 # Caddy does not check the Host header on a unix socket; kdeploy sends the configured origin
 # anyway, so the same client works if the admin endpoint ever listens on TCP.
 ADMIN_HOST = "kdeploy-proxy"
@@ -131,10 +133,6 @@ class CaddyAdmin:
         Raises:
             CaddyAdminError: the socket cannot be reached.
         """
-        # Imported here so that this file loads before its sibling (the unit tests load module_utils
-        # files in name order); Ansible's payload builder finds the import all the same.
-        from ansible.module_utils.kdeploy_docker_socket import UnixSocketConnection
-
         connection = UnixSocketConnection(self.socket_path, self.timeout)
         headers = dict(headers or {}, Host=ADMIN_HOST)
         data = None

@@ -1,9 +1,9 @@
 """HTTP to the Docker daemon over its unix socket, with the standard library only.
 
-Shared by kdeploy's modules (kdeploy_docker_network, kdeploy_container_state). Importing
-requests and community.docker's vendored client costs about as much as the rest of a module
-run, and a plain unix socket is what almost every host uses. The roles kdeploy_app and
-kdeploy_accessory link this file into their own module_utils/, so each role works on its own.
+The transport of kdeploy_docker_api (the modules' Docker client) and of kdeploy_caddy_admin.
+Importing requests and community.docker's vendored client costs about as much as the rest of a
+module run, and a plain unix socket is what almost every host uses. The roles that use it link
+this file into their own module_utils/, so each role works on its own.
 """
 
 from __future__ import annotations

@@ -96,12 +96,12 @@ import time
 from contextlib import suppress
 
 try:
-    from urllib.parse import quote, urlencode
+    from urllib.parse import urlencode
 except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
-    quote = urlencode = None
+    urlencode = None
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
 from ansible.module_utils.kdeploy_stop import read_notes
 
 SIGTERM_BIT = 1 << (signal.SIGTERM - 1)
@@ -216,7 +216,7 @@ class Settler(object):
 def settle_docker(docker, since, timeout, clock=time.time, sleep=time.sleep):
     """Wait for containers that Docker is still stopping or removing; return their names."""
     now = clock()
-    pending = stopping(docker_events(docker, now - since, now))
+    pending = stopping(docker.events(now - since, now, {"type": ["container"]}))
     for container in docker_json(docker, "GET", "/containers/json", {"all": "1"}) or []:
         if container.get("State") == "removing":
             pending[container["Id"]] = (container.get("Names") or ["?"])[0].lstrip("/")
@@ -252,31 +252,15 @@ def busy(container):
     return bool(state.get("Running")) or state.get("Status") == "removing"
 
 
-def docker_events(docker, since, until):
-    """Docker's container events between two times (the daemon's event log)."""
-    params = {"since": "%.3f" % since, "until": "%.3f" % until,
-              "filters": json.dumps({"type": ["container"]})}
-    status, body = docker_request(docker, 30, "GET", "/events?" + urlencode(params))
-    if status >= 400:
-        return []
-    events = []
-    for line in body.decode("utf-8", "replace").splitlines():
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue
-    return events
-
-
 def docker_json(docker, method, url, params=None):
     """One Docker API call; its JSON, or None for a 404."""
     if params:
         url += "?" + urlencode(params)
-    status, body = docker_request(docker, 30, method, url)
+    status, body = docker.request(method, url)
     if status == 404:
         return None
     if status >= 400:
-        raise OSError("Docker answered %s to %s %s" % (status, method, url))
+        raise DockerError("Docker answered %s to %s %s" % (status, method, url), status)
     return json.loads(body.decode("utf-8")) if body.strip() else None
 
 
@@ -309,13 +293,15 @@ def main():
                   cut=notes, docker_waited=[], containers=[])
     if not params["docker_host"].startswith("unix://"):
         module.exit_json(**result)
-    socket = params["docker_host"][len("unix://"):]
+    docker = DockerClient(params["docker_host"], 30)
     try:
         if not module.check_mode:
-            result["docker_waited"] = settle_docker(socket, params["since"], params["timeout"])
-        result["containers"] = containers(socket, params["prefixes"])
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="Cannot read Docker at %s: %s" % (params["docker_host"], exc), **result)
+            result["docker_waited"] = settle_docker(docker, params["since"], params["timeout"])
+        result["containers"] = containers(docker, params["prefixes"])
+    except (IOError, OSError, DockerError) as exc:
+        # A daemon that does not answer is named by the socket's own error, the client's cause.
+        reason = exc.__cause__ or exc
+        module.fail_json(msg="Cannot read Docker at %s: %s" % (params["docker_host"], reason), **result)
     module.exit_json(**result)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kdeploy.plan import Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 
 class StubRunner:

@@ -18,8 +18,8 @@ from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.accessory as accessory_module
-import kdeploy.cli.execute as execute_module
-from kdeploy.runner import HostFailure
+import kdeploy.run.execute as execute_module
+from kdeploy.run.result import HostFailure
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 # web: 10.0.10.1; mysql on 10.0.10.2; redis (service custom-redis) on 10.0.10.3-4.

@@ -18,11 +18,11 @@ from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.app as app_module
-import kdeploy.cli.execute as execute_module
 import kdeploy.cli.remove as remove_module
+import kdeploy.run.execute as execute_module
 from kdeploy.config import load_config
-from kdeploy.runner import HostFailure
-from kdeploy.ssh_command import ssh_argv
+from kdeploy.run.result import HostFailure
+from kdeploy.run.ssh_command import ssh_argv
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 ROLES = ("-c", "deploy_with_roles.yml")  # web: 10.0.3.1-2, workers: 10.0.3.3-4

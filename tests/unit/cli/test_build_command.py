@@ -16,11 +16,11 @@ import yaml
 from click.testing import CliRunner, Result
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
-from kdeploy.build import BuildFailed
+import kdeploy.run.execute as execute_module
+from kdeploy.image import BuildFailed
 from kdeploy.plan import Plan
-from kdeploy.plan.build import PULL_REPORT_TASK
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.plan.pull import PULL_REPORT_TASK
+from kdeploy.run.result import HostFailure, RunResult
 
 WEB1, WEB2, DB = "10.0.0.1", "10.0.0.2", "10.0.0.9"
 IMAGE = "registry.example.com/app:v1"

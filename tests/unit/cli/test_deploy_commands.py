@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import kdeploy.build as build_module
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.image as build_module
+import kdeploy.run.execute as execute_module
 from kdeploy.plan import HostsPlay, Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 CONFIG = ("-c", "deploy_with_roles.yml")

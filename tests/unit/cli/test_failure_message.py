@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kdeploy.cli.execute import _failure_message
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.failure import failure_message
+from kdeploy.run.result import HostFailure, RunResult
 
 ANSIBLE = json.loads((Path(__file__).parents[2] / "fixtures" / "ssh_errors" /
                       "ansible_unreachable.json").read_text())
@@ -18,7 +18,7 @@ def _unreachable(host: str, case: str) -> HostFailure:
 
 
 def test_one_unreachable_host_is_one_line_with_the_step_and_sshs_reason() -> None:
-    message = _failure_message(RunResult(status="failed", failures=[
+    message = failure_message(RunResult(status="failed", failures=[
         _unreachable("10.0.0.9", "refused")]))
     assert message == ("10.0.0.9 unreachable at 'Take the deploy lock.' (play 'Lock'): "
                        "connection refused (ssh: connect to host 127.0.0.1 port 2223: "
@@ -26,7 +26,7 @@ def test_one_unreachable_host_is_one_line_with_the_step_and_sshs_reason() -> Non
 
 
 def test_a_changed_host_key_names_the_host_the_fingerprint_and_the_fix() -> None:
-    message = _failure_message(RunResult(status="failed", failures=[
+    message = failure_message(RunResult(status="failed", failures=[
         _unreachable("10.0.0.2", "changed"),
         HostFailure("10.0.0.1", "Boot the new version.", "unhealthy\nlog tail"),
         _unreachable("10.0.0.3", "timeout"),

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
-import kdeploy.interrupt as interrupt_module
+import kdeploy.run.execute as execute_module
+import kdeploy.run.interrupt as interrupt_module
 from kdeploy.plan import Plan
-from kdeploy.runner import RunResult
+from kdeploy.run.result import RunResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 ENV = {"KAMAL_REGISTRY_PASSWORD": "hunter2hunter2"}

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 from kdeploy.plan import Plan
-from kdeploy.runner import RunResult
+from kdeploy.run.result import RunResult
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 CONFIG = ("-c", "deploy_founding_case_web_new.yml")

@@ -19,11 +19,11 @@ import yaml
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
 import kdeploy.cli.server as server_module
-import kdeploy.local_docker as local_docker
+import kdeploy.image.local_docker as local_docker
+import kdeploy.run.execute as execute_module
 from kdeploy.plan import Plan
-from kdeploy.runner import HostFailure, RunResult
+from kdeploy.run.result import HostFailure, RunResult
 
 WEB1, WEB2, JOB = "10.0.50.1", "10.0.50.2", "10.0.50.3"
 PASSWORD = "s3cret-registry-password"
@@ -70,7 +70,7 @@ class StubRunner:
 
 
 class StubDocker:
-    """Stands in for the local docker client (`subprocess.run` in kdeploy.local_docker)."""
+    """Stands in for the local docker client (`subprocess.run` in kdeploy.image.local_docker)."""
 
     def __init__(self, returncode: int = 0, stderr: str = "") -> None:
         self.returncode, self.stderr = returncode, stderr
@@ -96,7 +96,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str,
         docker: StubDocker | None = None):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(execute_module, "run_plan", stub)
-    # Only kdeploy.local_docker's subprocess: hooks still run for real.
+    # Only kdeploy.image.local_docker's subprocess: hooks still run for real.
     monkeypatch.setattr(local_docker, "subprocess", SimpleNamespace(
         run=docker or StubDocker(), TimeoutExpired=subprocess.TimeoutExpired))
     return CliRunner().invoke(kdeploy_cli(), list(args), env={"VERSION": "v1"})
@@ -408,7 +408,7 @@ def test_logout_from_docker_hub_names_no_server(project: Path,
     assert "Logged out of Docker Hub locally" in result.output
 
 
-# --- hooks: the COMMAND_HOOKS entries these commands need (hook_points.py is shared) -----------
+# --- hooks: the points these commands declare (plan/hook_points.py) ------------------------------
 
 def _kamal_hook(project: Path, name: str, log: Path) -> None:
     hook = project / ".kamal" / "hooks" / name
@@ -418,21 +418,6 @@ def _kamal_hook(project: Path, name: str, log: Path) -> None:
     hook.chmod(0o755)
 
 
-@pytest.fixture
-def maintenance_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The entries to add to hook_points.COMMAND_HOOKS (see docs/maintenance-commands.md)."""
-    from kdeploy import hook_points
-
-    for command in ("prune all", "prune images", "prune containers", "registry login",
-                    "registry logout", "server exec"):
-        monkeypatch.setitem(hook_points.COMMAND_HOOKS, command, hook_points.CONNECT_HOOKS)
-    monkeypatch.setitem(hook_points.COMMAND_HOOKS, "server bootstrap", (
-        hook_points.HookPoint("pre-connect", hook_points.at_start, lock=False),
-        hook_points.HookPoint("docker-setup", hook_points.after_last("bootstrap")),
-    ))
-
-
-@pytest.mark.usefixtures("maintenance_hooks")
 def test_bootstrap_runs_docker_setup_after_the_bootstrap_while_locked(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = project / "hooks.log"
@@ -451,7 +436,6 @@ def test_bootstrap_runs_docker_setup_after_the_bootstrap_while_locked(
     assert len(log.read_text().splitlines()) == 2
 
 
-@pytest.mark.usefixtures("maintenance_hooks")
 @pytest.mark.parametrize("args", [("prune", "all"), ("registry", "logout", "-L"),
                                   ("server", "exec", "uptime")])
 def test_every_command_that_connects_runs_pre_connect_first(

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
 import kdeploy.cli.proxy as proxy_module
-from kdeploy.runner import HostFailure
+import kdeploy.run.execute as execute_module
+from kdeploy.run.result import HostFailure
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 ROLES = ("-c", "deploy_with_roles.yml")  # web: 10.0.3.1-2 (behind the proxy), workers: .3-.4

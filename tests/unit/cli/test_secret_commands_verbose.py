@@ -10,8 +10,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
-from kdeploy.runner import RunResult
+import kdeploy.run.execute as execute_module
+from kdeploy.run.result import RunResult
 
 CONFIG = {
     "service": "app", "image": "app", "builder": {"arch": "amd64"},

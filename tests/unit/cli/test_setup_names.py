@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 import kdeploy.cli as cli_package
-import kdeploy.cli.execute as execute_module
+import kdeploy.run.execute as execute_module
 
 CONFIG = {
     "service": "app", "image": "app", "registry": {"server": "localhost:5000"},

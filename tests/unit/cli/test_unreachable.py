@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kdeploy import ssh_errors
-from kdeploy.cli.unreachable import CHECK_PLAYBOOK, explain_unreachable
 from kdeploy.plan import Plan, PlaybookImport
-from kdeploy.runner import HostFailure, RunResult
-from kdeploy.ssh_errors import classify_ssh_error
+from kdeploy.run import ssh_errors
+from kdeploy.run.result import HostFailure, RunResult
+from kdeploy.run.ssh_errors import classify_ssh_error
+from kdeploy.run.unreachable import CHECK_PLAYBOOK, explain_unreachable
 
 ANSIBLE = json.loads((Path(__file__).parents[2] / "fixtures" / "ssh_errors" /
                       "ansible_unreachable.json").read_text())

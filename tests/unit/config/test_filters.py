@@ -1,12 +1,12 @@
-"""-r/-h/-p filters with Kamal's semantics (kamal-spec §3.2, Kamal's commander_test.rb)."""
+"""-r/-h/-p filters with Kamal's semantics (Kamal's commander.rb and its commander_test.rb)."""
 
 from __future__ import annotations
 
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import select
 from kdeploy.errors import UsageError
+from kdeploy.selection import select
 
 SERVERS = {
     "web": ["1.1.1.1", "1.1.1.2"],

@@ -1,11 +1,11 @@
-"""Selection.proxy_hosts: Kamal's `config.proxy_hosts & specified_hosts` (kamal-spec §3.2)."""
+"""Selection.proxy_hosts: Kamal's `config.proxy_hosts & specified_hosts` (Commander#proxy_hosts)."""
 
 from __future__ import annotations
 
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import select
+from kdeploy.selection import select
 
 SERVERS = {
     "web": ["1.1.1.1", "1.1.1.2"],
@@ -24,7 +24,7 @@ def config(load):
     # Kamal's role order (alphabetical: api before web), whatever the primary role.
     ({}, ("1.1.1.3", "1.1.1.1", "1.1.1.2")),
     ({"roles": "web"}, ("1.1.1.1", "1.1.1.2")),
-    # A worker host that also carries a proxy role keeps the proxy (spec §3.2).
+    # A worker host that also carries a proxy role keeps the proxy (Kamal's Commander#proxy_hosts).
     ({"roles": "workers"}, ("1.1.1.2",)),
     ({"hosts": "1.1.1.4,1.1.1.5"}, ()),
     ({"hosts": "1.1.1.3"}, ("1.1.1.3",)),

@@ -8,8 +8,9 @@ import pytest
 import yaml
 from config_helpers import FIXTURES
 
-from kdeploy.config import load_config, select
+from kdeploy.config import load_config
 from kdeploy.errors import ConfigError
+from kdeploy.selection import select
 
 VALID = sorted(p for p in FIXTURES.glob("deploy_*.yml") if p.name.count(".") == 1)
 INVALID = sorted((FIXTURES / "invalid").glob("deploy_*.yml"))

@@ -7,7 +7,7 @@ from config_helpers import BASE, variant
 
 from kdeploy.config.names import group_key, name_problem, shared_group
 from kdeploy.errors import ConfigError
-from kdeploy.inventory import accessory_group, role_group
+from kdeploy.host_contract.names import accessory_group, role_group
 
 RULE = ("Must only contain letters, digits, hyphens, underscores and dots, not start with a "
         "hyphen or a dot, and not contain '..'.")

@@ -11,8 +11,9 @@ from config_mutations import SOURCES, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kdeploy.config import Config, load_config, select
+from kdeploy.config import Config, load_config
 from kdeploy.errors import ConfigError
+from kdeploy.selection import select
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="kdeploy-properties-"))
 CONFIG_FILE = WORKDIR / "config" / "deploy.yml"

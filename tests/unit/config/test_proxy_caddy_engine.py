@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import proxy_caddy
 from kdeploy.config.docs import example
-from kdeploy.config.proxy_engine import host_proxy, role_proxy
 from kdeploy.errors import ConfigError
-from kdeploy.inventory import build_inventory
+from kdeploy.host_contract import caddy as proxy_caddy
+from kdeploy.host_contract.inventory import build_inventory
+from kdeploy.host_contract.proxy import host_proxy, role_proxy
 
 CADDY = {"x-kdeploy": {"proxy": {"engine": "caddy"}}}
 

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import proxy_caddy
-from kdeploy.config.proxy_engine import role_proxy
+from kdeploy.host_contract import caddy as proxy_caddy
+from kdeploy.host_contract.proxy import role_proxy
 from kdeploy.sandbox.traffic import Traffic
 
 MOUNT = "/etc/kdeploy-proxy"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from config_helpers import variant
 
-from kdeploy.config import proxy_kamal
-from kdeploy.config.proxy_engine import host_proxy, role_proxy
+from kdeploy.host_contract import kamal_proxy as proxy_kamal
+from kdeploy.host_contract.proxy import host_proxy, role_proxy
 
 DOCKER_RUN = ("docker run --name kamal-proxy --network kamal --detach --restart unless-stopped "
               "--volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy "

@@ -1,4 +1,4 @@
-"""Kamal 2.11's validation messages, pinned (kamal-spec §6, Kamal's validation_test.rb)."""
+"""Kamal 2.11's validation messages, pinned (Kamal's test/configuration/validation_test.rb)."""
 
 from __future__ import annotations
 

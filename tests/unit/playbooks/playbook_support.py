@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
+import socketserver
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 
@@ -82,6 +88,53 @@ def load_role_module(role: str, name: str) -> ModuleType:
     Ansible makes roles/<role>/module_utils/X importable as ansible.module_utils.X inside the
     module's payload; the tests do the same by hand.
     """
-    for util in sorted((REPO / "roles" / role / "module_utils").glob("*.py")):
-        _load_file(f"ansible.module_utils.{util.stem}", util)
+    utils = {path.stem: path for path in (REPO / "roles" / role / "module_utils").glob("*.py")}
+    loaded: set[str] = set()
+
+    def load(stem: str) -> None:  # a file's kdeploy siblings first, as an import would
+        if stem not in loaded:
+            loaded.add(stem)
+            for needed in kdeploy_utils_imported(utils[stem]):
+                if needed in utils:
+                    load(needed)
+            _load_file(f"ansible.module_utils.{stem}", utils[stem])
+
+    for stem in sorted(utils):
+        load(stem)
     return _load_file(name, REPO / "roles" / role / "library" / f"{name}.py")
+
+
+def kdeploy_utils_imported(path: Path, top_level_only: bool = False) -> list[str]:
+    """The kdeploy module_utils files a module or module_utils file imports (`kdeploy_x`)."""
+    tree = ast.parse(path.read_text())
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    return [node.module.rsplit(".", 1)[1] for node in nodes
+            if isinstance(node, ast.ImportFrom) and node.module
+            and node.module.startswith("ansible.module_utils.kdeploy_")]
+
+
+class StubDaemon(BaseHTTPRequestHandler):
+    """A quiet HTTP handler for a stub daemon; subclasses answer with `answer`."""
+
+    def answer(self, status: int, body: bytes) -> None:
+        """Send one answer with its length (the modules' client reads exactly that)."""
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_unix(path: Path, handler: type[StubDaemon]) -> Iterator[list[str]]:
+    """Serve handler on a unix socket at path; yield the list of paths it was asked for."""
+    server = socketserver.UnixStreamServer(str(path), handler)
+    server.paths = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.paths  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()

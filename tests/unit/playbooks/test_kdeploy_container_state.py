@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socketserver
 import stat
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -157,54 +153,6 @@ def test_read_docker_skips_what_was_not_asked() -> None:
     params = {"name": "app-db", "image": None, "others": None}
     assert state.read_docker(client, params) == (_container(), True, [])
     assert [path for path, _ in client.calls] == ["/containers/{0}/json"]
-
-
-class DockerStub(BaseHTTPRequestHandler):
-    """A daemon that knows one container and answers 404 for anything else."""
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)  # type: ignore[attr-defined]
-        found = self.path.startswith("/containers/app-web-v1/json")
-        body = json.dumps({"Id": "c1"} if found else {"message": "No such container"}).encode()
-        self.send_response(200 if found else 404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def docker_socket(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
-    path = str(tmp_path / "docker.sock")
-    server = socketserver.UnixStreamServer(path, DockerStub)
-    server.paths = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield path, server.paths  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
-
-
-def test_unix_socket_client_reads_json_and_tells_404(docker_socket: tuple[str, list[str]]) -> None:
-    path, paths = docker_socket
-    client = state.UnixSocketDocker(path, 5)
-    assert client.get_json("/containers/{0}/json", "app-web-v1") == {"Id": "c1"}
-    with pytest.raises(state.DockerNotFound):
-        client.get_json("/images/{0}/json", "10.0.0.1:5000/app:v1")
-    with pytest.raises(state.DockerNotFound):
-        client.get_json("/containers/json", params={"filters": '{"label": ["a=b"]}'})
-    assert paths == [
-        "/containers/app-web-v1/json",
-        "/images/10.0.0.1:5000/app:v1/json",
-        "/containers/json?filters=%7B%22label%22%3A+%5B%22a%3Db%22%5D%7D",
-    ]
-
-
-def test_unix_socket_client_says_where_it_could_not_connect(tmp_path: Path) -> None:
-    with pytest.raises(state.DockerError, match=r"unix://.*nothing\.sock"):
-        state.UnixSocketDocker(str(tmp_path / "nothing.sock"), 1).get_json("/version")
 
 
 def _umask() -> int:

@@ -251,11 +251,6 @@ def test_redeploy_prunes_nothing(home: Path) -> None:
     assert not [call for call in docker.calls if call[0] == "DELETE" or "prune" in call[1]]
 
 
-def test_docker_error_bodies_give_their_message() -> None:
-    assert release.error_message(b'{"message":"manifest unknown"}\n') == "manifest unknown"
-    assert release.error_message(b"plain text\n") == "plain text"
-
-
 class StoppingDocker(FakeDocker):
     """A Docker double that delivers kdeploy_settle's SIGTERM at one chosen call."""
 

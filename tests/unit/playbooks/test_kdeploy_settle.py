@@ -7,12 +7,14 @@ what is killed when the time is up.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible.module_utils.testing import patch_module_args
 from playbook_support import load_role_module
 
 settle = load_role_module("kdeploy_settle", "kdeploy_settle")
@@ -170,3 +172,50 @@ def _remove(directory: Path) -> None:
         item.chmod(0o600)
         item.unlink()
     directory.rmdir()
+
+
+# -- Docker's half: containers still being stopped or removed ----------------------------------
+
+
+class FakeDocker:
+    """Answers settle's reads: one container Docker was told to stop, one being removed."""
+
+    def __init__(self) -> None:
+        self.inspected: list[str] = []
+
+    def events(self, since: float, until: float, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        assert filters == {"type": ["container"]}
+        return [{"Action": "kill", "Actor": {"ID": "k1", "Attributes": {"name": "app-web-v1"}}}]
+
+    def request(self, method: str, url: str) -> tuple[int, bytes]:
+        if url == "/containers/json?all=1":
+            return 200, (b'[{"Id": "r1", "Names": ["/app-web-v0"], "State": "removing"},'
+                         b' {"Id": "u1", "Names": ["/other"], "State": "running"}]')
+        self.inspected.append(url)
+        if url == "/containers/k1/json":  # stops on the second look
+            running = self.inspected.count(url) < 2
+            return 200, b'{"State": {"Running": %s}}' % (b"true" if running else b"false")
+        return 404, b'{"message": "No such container"}'
+
+
+def test_settle_waits_for_containers_docker_still_stops_or_removes() -> None:
+    docker = FakeDocker()
+    clock = iter(range(100))
+    waited = settle.settle_docker(docker, 600, 30, clock=lambda: next(clock), sleep=lambda _: None)
+    assert waited == ["app-web-v1"]
+    assert docker.inspected == ["/containers/k1/json", "/containers/k1/json", "/containers/r1/json"]
+    assert settle.containers(docker, ["app-"]) == [
+        {"name": "app-web-v0", "state": "removing", "image": None}]
+
+
+def test_a_daemon_that_does_not_answer_is_named_by_the_sockets_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    socket = tmp_path / "nothing.sock"
+    args = {"docker_host": f"unix://{socket}", "_ansible_check_mode": True}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        settle.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == (f"Cannot read Docker at unix://{socket}: "
+                             "[Errno 2] No such file or directory")

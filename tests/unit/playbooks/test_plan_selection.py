@@ -16,7 +16,8 @@ from playbook_support import Play, parse_listing, require_tool
 
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_setup_plan
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.selection import CommandContext, Filters
 
 WEB, WEB_NEW = "10.0.0.1", "10.0.0.2"
 CONFIG = {
@@ -29,13 +30,15 @@ CONFIG = {
                            "directories": ["data:/var/lib/mysql"]}},
 }
 
-def list_plan(tmp_path: Path, options: SetupOptions) -> tuple[list[str], list[Play]]:
+def list_plan(tmp_path: Path, options: SetupOptions,
+              roles: str | None = None) -> tuple[list[str], list[Play]]:
     """Write kdeploy's private data dir for `setup` and list what the plan's selection runs."""
     config_file = tmp_path / "config" / "deploy.yml"
     config_file.parent.mkdir(parents=True)
     config_file.write_text(yaml.safe_dump(CONFIG))
     config = load_config(config_file, version="v1", environ={})
-    plan = build_setup_plan(config, options)
+    plan = build_setup_plan(CommandContext(config, Filters(roles=roles), performer="kdeploy"),
+                            options)
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
     args = plan.ansible_playbook_args()
@@ -64,7 +67,7 @@ def tag_hosts(plays: list[Play]) -> dict[str, set[str]]:
 
 
 def test_setup_of_the_new_role_reaches_only_its_host_and_no_accessory(tmp_path: Path) -> None:
-    args, plays = list_plan(tmp_path, SetupOptions(roles="web_new", skip_push=True))
+    args, plays = list_plan(tmp_path, SetupOptions(skip_push=True), roles="web_new")
     assert args == ["--tags", "lock,bootstrap,app_web_new", "--skip-tags", "accessory",
                     "--limit", "role_web_new"]
     # Lock, bootstrap and web_new's app tasks, all on web_new's host (which also holds db);
@@ -74,8 +77,8 @@ def test_setup_of_the_new_role_reaches_only_its_host_and_no_accessory(tmp_path: 
 
 
 def test_setup_with_accessories_boots_only_those_inside_the_filter(tmp_path: Path) -> None:
-    _, plays = list_plan(tmp_path, SetupOptions(roles="web_new", skip_push=True,
-                                                with_accessories=True))
+    _, plays = list_plan(tmp_path, SetupOptions(skip_push=True, with_accessories=True),
+                          roles="web_new")
     assert tag_hosts(plays) == {tag: {WEB_NEW} for tag in
                                 ("always", "lock", "bootstrap", "accessory", "accessory_db",
                                  "app", "app_web_new")}

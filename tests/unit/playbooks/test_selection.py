@@ -1,4 +1,4 @@
-"""The tag/limit selections of DESIGN.md, asserted offline with --list-tasks --list-hosts."""
+"""The tag/limit selections of docs/ansible-interface.md, checked with --list-tasks --list-hosts."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
     # argument validation is an ordinary task of each role.
     assert {play for play, _, tags in tasks_run(plays) if "always" in tags} == {
         "Check the accessory names on their hosts"}
-    # Every task of the hosts play belongs to exactly one part, tagged like DESIGN.md's plays.
+    # Every task of the hosts play belongs to exactly one part, tagged as the docs show.
     parts = [tags - {"app", "accessory"} for play, _, tags in tasks_run(plays)
              if play in ("Set up the hosts", "Boot the app roles")]
     assert {frozenset(part) for part in parts} == {

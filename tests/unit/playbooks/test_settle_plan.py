@@ -11,7 +11,7 @@ from playbook_support import parse_listing, require_tool
 
 from kdeploy.config import load_config
 from kdeploy.plan.settle import SETTLE_REPORT_TASK, build_settle_plan
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import write_private_data_dir
 
 CONFIG = {
     "service": "app", "image": "app",

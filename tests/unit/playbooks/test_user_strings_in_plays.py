@@ -21,12 +21,13 @@ import pytest
 import yaml
 from playbook_support import require_tool
 
-from kdeploy.cli.hooked_run import hook_plan
 from kdeploy.config import Config, load_config
-from kdeploy.inventory import build_inventory, secret_env_var
-from kdeploy.plan import DeployOptions, Plan, build_deploy_plan, build_lock_plan
-from kdeploy.plan.lock import LockOptions
-from kdeploy.private_data_dir import write_private_data_dir
+from kdeploy.host_contract.inventory import build_inventory
+from kdeploy.host_contract.names import secret_env_var
+from kdeploy.plan import Plan, build_deploy_plan, build_lock_plan
+from kdeploy.run.hooked import hook_plan
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.selection import CommandContext
 
 HOSTILE_HOST = "h{{ 7*7 }}"
 HOOK = "hooks/dump{{ 7*7 }}.yml"
@@ -135,8 +136,8 @@ def test_inventory_and_extra_vars_reach_plays_as_the_literal_text(tmp_path: Path
                                                                   marker: Path) -> None:
     config = hostile_config(tmp_path, marker)
     p = payloads(marker)
-    plan = build_lock_plan(config, "acquire", LockOptions(message=" ".join(p),
-                                                          performer=p[4] + p[2]))
+    plan = build_lock_plan(CommandContext(config, performer=p[4] + p[2]), "acquire",
+                           " ".join(p))
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
     (root / "project" / "dump.yml").write_text(DUMP_PLAYBOOK)
@@ -149,7 +150,7 @@ def test_inventory_and_extra_vars_reach_plays_as_the_literal_text(tmp_path: Path
 def test_a_hook_playbook_sees_the_same_literal_values(tmp_path: Path, marker: Path) -> None:
     # The hook plan imports the user's playbook (a path with braces) with the command's vars.
     config = hostile_config(tmp_path, marker)
-    plan = build_deploy_plan(config, DeployOptions(performer=payloads(marker)[3]))
+    plan = build_deploy_plan(CommandContext(config, performer=payloads(marker)[3]))
     hook = hook_plan(config, plan, "post-deploy")
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, hook)
@@ -160,7 +161,7 @@ def test_a_hook_playbook_sees_the_same_literal_values(tmp_path: Path, marker: Pa
 
 def test_entry_playbook_lists_user_hosts_literally(tmp_path: Path, marker: Path) -> None:
     config = hostile_config(tmp_path, marker)
-    plan = build_deploy_plan(config, DeployOptions())
+    plan = build_deploy_plan(CommandContext(config, performer="kdeploy"))
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
     result = run_playbook(root, plan.playbook, config, {}, "--list-hosts", "--list-tasks")

@@ -1,0 +1,43 @@
+"""Run a command's plan from the command line: the output `--output`, `-v` and `-q` ask for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kdeploy.cli.options import GlobalOptions
+from kdeploy.output import HumanOutput, JsonOutput, redactor
+from kdeploy.plan import Plan
+from kdeploy.run import kamal_hooks
+from kdeploy.run.execute import Report, execute_plan
+from kdeploy.selection import CommandContext
+
+
+def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
+            report: Report | None = None) -> None:
+    """Run `plan`, report progress and results; raise with the documented exit codes.
+
+    Args:
+        context: the command's config, filters, selection and performer.
+        plan: what to run.
+        options: the global options (-v, -q, -H).
+        output_format: `human` or `json`.
+        report: renders the results of `plan.report_task` per host (see `execute_plan`).
+
+    Raises:
+        LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
+        DeployFailed: a task failed or a host was unreachable (exit 1).
+        Interrupted: a stop signal cut the command (exit 128 + the signal).
+    """
+    execute_plan(context, plan,
+                 lambda secret_values: command_output(options, output_format, secret_values),
+                 skip_hooks=options.skip_hooks,
+                 verbosity=kamal_hooks.verbosity(options.verbose, options.quiet), report=report)
+
+
+def command_output(options: GlobalOptions, output_format: str,
+                   secret_values: Sequence[str] = ()) -> HumanOutput | JsonOutput:
+    """The output of `--output` (human lines or JSON), never showing `secret_values`."""
+    redact = redactor(secret_values)
+    if output_format == "json":
+        return JsonOutput(redact=redact)
+    return HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact)

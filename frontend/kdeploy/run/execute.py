@@ -1,0 +1,166 @@
+"""Run a command's plan: secrets, hooks, the lock safety net, the report and the exit, no click.
+
+The front end chooses how progress is shown (`cli/run_command.py`: human lines or JSON) and
+hands in a function that makes that output once the plan's secrets are known; everything else
+about running a command happens here.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from kdeploy.config import Config
+from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
+from kdeploy.host_contract.names import secret_env_var
+from kdeploy.plan import Plan
+from kdeploy.run.failure import exit_code, failure_message
+from kdeploy.run.hooked import run_with_hooks
+from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
+from kdeploy.run.lock_details import describe_held_lock
+from kdeploy.run.lock_release import lock_outcome, release_lock
+from kdeploy.run.process_owner import ProcessOwner, owning_processes
+from kdeploy.run.result import RunResult
+from kdeploy.run.runner import run_plan
+from kdeploy.run.unreachable import explain_unreachable
+from kdeploy.selection import CommandContext
+
+
+class Reporter(Protocol):
+    """What a command's output offers (HumanOutput and JsonOutput)."""
+
+    def say(self, text: str) -> None:
+        """One line of progress."""
+
+    def notice(self, text: str) -> None:
+        """A warning the plan carries."""
+
+    def event(self, event: dict[str, Any]) -> None:
+        """One ansible-runner event."""
+
+    def report(self, text: str, data: dict[str, Any]) -> None:
+        """What the command read, for people (`text`) and machines (`data`)."""
+
+    def summary(self, result: RunResult, exit_code: int) -> None:
+        """The recap and the exit code."""
+
+
+# Turns the results of the plan's report task ({host: result}) into (text for people, JSON data).
+Report = Callable[[dict[str, dict[str, Any]]], tuple[str, dict[str, Any]]]
+# Makes the command's output, told the secret values it must never show.
+MakeOutput = Callable[[Sequence[str]], Reporter]
+
+
+def plan_secrets(config: Config, plan: Plan) -> dict[str, str]:
+    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
+    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
+
+
+def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *,
+                 skip_hooks: bool = False, verbosity: str = "info",
+                 report: Report | None = None) -> None:
+    """Run `plan` with its hooks, report progress and results, and raise on failure.
+
+    `runner.run_plan` is looked up in this module when the command runs and handed to every
+    step that starts Ansible (hooks, the lock release, the unreachable check), so a test that
+    replaces this module's `run_plan` replaces all of them.
+
+    Args:
+        context: the command's config, filters, selection and performer.
+        plan: what to run.
+        make_output: makes the output, given the secret values to redact.
+        skip_hooks: `-H`: run no hook.
+        verbosity: Kamal's verbosity for the hooks (debug, info, error).
+        report: for commands that show what a task read (`lock status`, `audit`): renders the
+            results of `plan.report_task` per host; shown before the summary.
+
+    Raises:
+        LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
+        DeployFailed: a task failed or a host was unreachable (exit 1).
+        Interrupted: a stop signal cut the command (exit 128 + the signal).
+    """
+    config = context.config
+    # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
+    run_id = uuid.uuid4().hex
+    plan = replace(plan, extravars={**plan.extravars, "kdeploy_run_id": run_id})
+    secrets = plan_secrets(config, plan)
+    output = make_output(list(secrets.values()))
+    for notice in plan.notices:
+        output.notice(notice)
+    output.say(f"--> kdeploy {plan.command} {' '.join(plan.ansible_playbook_args())}".rstrip())
+    reported: dict[str, dict[str, Any]] = {}
+    on_event = output.event if plan.report_task is None else _collecting(
+        plan.report_task, reported, output.event)
+    run = run_plan  # this module's, looked up now (see above)
+    started = time.monotonic()
+    with owning_processes() as owner:
+        hooked = run_with_hooks(context, plan, secrets, output.say, on_event, run,
+                                skip_hooks=skip_hooks, verbosity=verbosity)
+        # From here on a signal is only recorded: the lock release and the report must happen.
+        with owner.deferring():
+            result = hooked.result
+            if result.interrupted or owner.interrupted:
+                _stop_after_signal(config, plan, hooked.ran_plays, result, output, owner,
+                                   run_id, time.monotonic() - started, run)
+            explain_unreachable(config, plan, result, run)
+            if ((not result.ok or hooked.error) and result.lock_held is None
+                    and plan.lock_host and hooked.ran_plays):
+                release_lock(config, plan, run_id, run)
+            code = exit_code(result) if hooked.error is None else hooked.error.exit_code
+            # A partly failed run still shows what the reachable hosts returned (audit); a held
+            # lock shows nothing but the error.
+            if report is not None and result.lock_held is None and (code == 0 or reported):
+                output.report(*report(reported))
+            output.summary(result, code)
+            if owner.interrupted:  # a signal during the report: honour it once all is done
+                raise Interrupted(f"Interrupted by {_signal_name(owner.signum)}", owner.signum)
+    if result.lock_held is not None:
+        raise LockHeldError(describe_held_lock(result.lock_held, config))
+    if hooked.error is not None:
+        raise hooked.error
+    if code:
+        raise DeployFailed(failure_message(result))
+
+
+def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunResult,
+                       output: Reporter, owner: ProcessOwner, run_id: str,
+                       elapsed: float, run: Callable[..., RunResult]) -> None:
+    # Nothing local runs any more (the runner killed its tree; this also ends a hook's children).
+    owner.stop(keep_masters=True)
+    signum = result.signal or owner.signum or signal.SIGINT
+    name = _signal_name(signum)
+    output.say(f"--> Interrupted by {name}: stopping what this run still does on the hosts")
+    settled = settle_hosts(config, result, elapsed)
+    lock = ""
+    if plan.lock_host and ran_plays and result.lock_held is None:
+        if settled.unconfirmed:
+            lock = (f"; the deploy lock is kept: {', '.join(settled.unconfirmed)} could not be "
+                    "reached to stop this run's work there. Check those hosts, then release it "
+                    "with `kdeploy lock release`")
+        else:
+            lock = "; " + lock_outcome(release_lock(config, plan, run_id, run))
+    if owner.count < 2:  # a second signal skips the report, never the cleanup
+        output.report("\n".join(["--> State of each host", *report_lines(settled)]),
+                      {"interrupted": {"signal": name, **report_data(settled)}})
+    output.summary(result, Interrupted.code_for(signum))
+    raise Interrupted(f"Interrupted by {name}{lock}", signum)
+
+
+def _signal_name(signum: int | None) -> str:
+    return signal.Signals(signum or signal.SIGINT).name
+
+
+def _collecting(task: str, reported: dict[str, dict[str, Any]],
+                on_event: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    # The registered result of `task` per host, from its runner_on_ok events.
+    def collect(event: dict[str, Any]) -> None:
+        data = event.get("event_data", {})
+        if event.get("event") == "runner_on_ok" and data.get("task") == task:
+            reported[data.get("host", "?")] = data.get("res") or {}
+        on_event(event)
+
+    return collect

@@ -1,0 +1,1 @@
+../../kdeploy_docker/module_utils/kdeploy_docker_api.py

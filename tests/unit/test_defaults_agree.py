@@ -1,0 +1,121 @@
+"""Kamal's defaults are named once, in frontend/kdeploy/config/defaults.py.
+
+The host side cannot import them: role defaults, argument_specs.yml and the modules'
+DOCUMENTATION are literals, and each role must work on its own. So every literal copy is read
+here and must equal the Python value. (The `docker_host` copies are left to issue 14.)
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kdeploy.config import defaults
+
+ROOT = Path(__file__).parents[2]
+ROLES = ROOT / "roles"
+HOST_DEFAULTS = ROLES / "kdeploy_docker" / "module_utils" / "kdeploy_defaults.py"
+RELEASE = ROLES / "kdeploy_app" / "library" / "kdeploy_release.py"
+PROXY_ROUTE = ROLES / "kdeploy_app_ops" / "library" / "kdeploy_proxy_route.py"
+
+
+def assignments(path: Path) -> dict[str, ast.expr]:
+    """The module-level `NAME = value` assignments of a Python file, unevaluated."""
+    tree = ast.parse(path.read_text())
+    return {node.targets[0].id: node.value for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+
+
+def host_defaults() -> dict[str, Any]:
+    """module_utils/kdeploy_defaults.py, the modules' copy."""
+    return {name: ast.literal_eval(value) for name, value in assignments(HOST_DEFAULTS).items()}
+
+
+def role_default(role: str, variable: str) -> Any:
+    """A role default; for `{{ kdeploy_x | default(N) }}`, the N it falls back to."""
+    value = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())[variable]
+    fallback = re.fullmatch(r"\{\{ \w+ \| default\((.+)\) \}\}", str(value))
+    return yaml.safe_load(fallback[1]) if fallback else value
+
+
+def argument_spec_default(role: str, variable: str) -> Any:
+    spec = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())
+    return spec["argument_specs"]["main"]["options"][variable]["default"]
+
+
+def documented_default(module: Path, option: str) -> Any:
+    documentation = ast.literal_eval(assignments(module)["DOCUMENTATION"])
+    return yaml.safe_load(documentation)["options"][option]["default"]
+
+
+def spec_default(module: Path, option: str) -> Any:
+    """The default in the module's ARGUMENT_SPEC; a bare name is read from kdeploy_defaults."""
+    spec = assignments(module)["ARGUMENT_SPEC"]
+    assert isinstance(spec, ast.Call)
+    entry = next(keyword.value for keyword in spec.keywords if keyword.arg == option)
+    assert isinstance(entry, ast.Call)
+    value = next(keyword.value for keyword in entry.keywords if keyword.arg == "default")
+    return host_defaults()[value.id] if isinstance(value, ast.Name) else ast.literal_eval(value)
+
+
+def test_the_modules_copy_is_the_python_one() -> None:
+    copy = host_defaults()
+    assert copy
+    assert copy == {name: getattr(defaults, name) for name in copy}
+
+
+@pytest.mark.parametrize(("role", "variable", "name"), [
+    ("kdeploy_app", "kdeploy_app_network", "DOCKER_NETWORK"),
+    ("kdeploy_docker", "kdeploy_docker_network", "DOCKER_NETWORK"),
+    ("kdeploy_app", "kdeploy_app_retain_containers", "RETAIN_CONTAINERS"),
+    ("kdeploy_prune", "kdeploy_prune_retain", "RETAIN_CONTAINERS"),
+    ("kdeploy_accessory", "kdeploy_accessory_deploy_timeout", "DEPLOY_TIMEOUT"),
+    ("kdeploy_app_ops", "kdeploy_app_ops_proxy_timeout", "DEPLOY_TIMEOUT"),
+    ("kdeploy_app_ops", "kdeploy_app_ops_drain_timeout", "DRAIN_TIMEOUT"),
+])
+def test_role_defaults(role: str, variable: str, name: str) -> None:
+    assert role_default(role, variable) == getattr(defaults, name)
+
+
+@pytest.mark.parametrize(("role", "variable"), [
+    ("kdeploy_app", "kdeploy_app_network"),
+    ("kdeploy_docker", "kdeploy_docker_network"),
+])
+def test_argument_specs(role: str, variable: str) -> None:
+    assert argument_spec_default(role, variable) == defaults.DOCKER_NETWORK
+
+
+@pytest.mark.parametrize(("module", "option", "name"), [
+    (RELEASE, "network", "DOCKER_NETWORK"),
+    (RELEASE, "restart_policy", "RESTART_POLICY"),
+    (RELEASE, "readiness_delay", "READINESS_DELAY"),
+    (RELEASE, "deploy_timeout", "DEPLOY_TIMEOUT"),
+    (PROXY_ROUTE, "network", "DOCKER_NETWORK"),
+    (PROXY_ROUTE, "timeout", "DEPLOY_TIMEOUT"),
+])
+def test_module_documentation_and_argument_spec(module: Path, option: str, name: str) -> None:
+    assert documented_default(module, option) == getattr(defaults, name)
+    assert spec_default(module, option) == getattr(defaults, name)
+
+
+@pytest.mark.parametrize("role", ["kdeploy_accessory", "kdeploy_proxy"])
+def test_the_network_kamals_prepare_creates(role: str) -> None:
+    tasks = (ROLES / role / "tasks" / "network.yml").read_text()
+    assert re.findall(r"docker network create ([\w.-]+)", tasks) == [defaults.DOCKER_NETWORK] * 2
+
+
+def test_the_interface_doc_states_the_timings() -> None:
+    doc = (ROOT / "docs" / "ansible-interface.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| `kdeploy_readiness_delay`"))
+    names = re.findall(r"`kdeploy_(\w+)`", row.split("|")[1])
+    values = [int(value) for value in re.findall(r"`(\d+)`", row.split("|")[2])]
+    assert dict(zip(names, values, strict=True)) == {
+        "readiness_delay": defaults.READINESS_DELAY,
+        "deploy_timeout": defaults.DEPLOY_TIMEOUT,
+        "drain_timeout": defaults.DRAIN_TIMEOUT,
+    }
