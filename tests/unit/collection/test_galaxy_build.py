@@ -1,0 +1,71 @@
+"""The repository root is the collection kdeploy.deploy: Galaxy builds it and Ansible reads it.
+
+The tarball holds the Ansible side only (no Python frontend, tests, benches, docs, wheels), and
+installed into an empty collections path it lists kdeploy's roles to ansible-doc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+from playbook_support import REPO, require_tool
+
+ROLES = ["kdeploy_accessory", "kdeploy_app", "kdeploy_app_ops", "kdeploy_audit",
+         "kdeploy_docker", "kdeploy_lock", "kdeploy_proxy", "kdeploy_prune", "kdeploy_pull",
+         "kdeploy_registry", "kdeploy_settle"]
+MEMBERS = ["MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "meta/runtime.yml",
+           "playbooks/app.yml", "roles/kdeploy_app/meta/argument_specs.yml"]
+NOT_SHIPPED_DIRS = ("frontend/", "tests/", "bench/", "docs/", "examples/", ".ci/", ".venv/")
+NOT_SHIPPED_SUFFIXES = (".whl", ".pyc", ".tar.gz")
+
+
+def galaxy_version() -> str:
+    return yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    galaxy = require_tool("ansible-galaxy")
+    out = tmp_path_factory.mktemp("build")
+    result = subprocess.run(
+        [galaxy, "collection", "build", "--output-path", str(out)],
+        cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = out / f"kdeploy-deploy-{galaxy_version()}.tar.gz"
+    assert built.is_file(), sorted(out.iterdir())
+    return built
+
+
+def test_the_tarball_holds_the_ansible_side_only(tarball: Path) -> None:
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert [member for member in MEMBERS if member not in names] == []
+    assert [name for name in names
+            if name.startswith(NOT_SHIPPED_DIRS) or name.endswith(NOT_SHIPPED_SUFFIXES)
+            or "__pycache__" in name] == []
+    with tarfile.open(tarball) as archive:
+        manifest = json.load(archive.extractfile("MANIFEST.json"))  # type: ignore[arg-type]
+    info = manifest["collection_info"]
+    assert (info["namespace"], info["name"], info["version"]) == (
+        "kdeploy", "deploy", galaxy_version())
+    assert "community.docker" in info["dependencies"]
+
+
+def test_installed_into_an_empty_path_ansible_doc_lists_every_role(
+        tarball: Path, tmp_path: Path) -> None:
+    galaxy, doc = require_tool("ansible-galaxy"), require_tool("ansible-doc")
+    installed = subprocess.run(
+        [galaxy, "collection", "install", "--no-deps", "-p", str(tmp_path), str(tarball)],
+        capture_output=True, text=True, check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(tmp_path)}
+    listed = subprocess.run([doc, "-t", "role", "-l", "--json", "kdeploy.deploy"],
+                            env=env, capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert sorted(json.loads(listed.stdout)) == [f"kdeploy.deploy.{role}" for role in ROLES]
