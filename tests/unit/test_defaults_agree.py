@@ -19,9 +19,10 @@ from kdeploy.config import defaults
 
 ROOT = Path(__file__).parents[2]
 ROLES = ROOT / "roles"
-HOST_DEFAULTS = ROLES / "kdeploy_docker" / "module_utils" / "kdeploy_defaults.py"
-RELEASE = ROLES / "kdeploy_app" / "library" / "kdeploy_release.py"
-PROXY_ROUTE = ROLES / "kdeploy_app_ops" / "library" / "kdeploy_proxy_route.py"
+PLUGINS = ROOT / "plugins"
+HOST_DEFAULTS = PLUGINS / "module_utils" / "defaults.py"
+RELEASE = PLUGINS / "modules" / "release.py"
+PROXY_ROUTE = PLUGINS / "modules" / "proxy_route.py"
 
 
 def assignments(path: Path) -> dict[str, ast.expr]:
@@ -32,7 +33,7 @@ def assignments(path: Path) -> dict[str, ast.expr]:
 
 
 def host_defaults() -> dict[str, Any]:
-    """module_utils/kdeploy_defaults.py, the modules' copy."""
+    """plugins/module_utils/defaults.py, the modules' copy."""
     return {name: ast.literal_eval(value) for name, value in assignments(HOST_DEFAULTS).items()}
 
 
@@ -54,7 +55,7 @@ def documented_default(module: Path, option: str) -> Any:
 
 
 def spec_default(module: Path, option: str) -> Any:
-    """The default in the module's ARGUMENT_SPEC; a bare name is read from kdeploy_defaults."""
+    """The default in the module's ARGUMENT_SPEC; a bare name is read from module_utils/defaults."""
     spec = assignments(module)["ARGUMENT_SPEC"]
     assert isinstance(spec, ast.Call)
     entry = next(keyword.value for keyword in spec.keywords if keyword.arg == option)

@@ -201,9 +201,8 @@ def test_secrets_are_the_accessorys_env_and_registry_login_for_booting_only(
 
 
 def _erb_lookup():  # type: ignore[no-untyped-def]
-    roles = Path(__file__).resolve().parents[2] / "roles"
-    path = roles / "kdeploy_accessory" / "lookup_plugins" / "kdeploy_erb.py"
-    spec = importlib.util.spec_from_file_location("kdeploy_erb", path)
+    path = Path(__file__).resolve().parents[2] / "plugins" / "lookup" / "erb.py"
+    spec = importlib.util.spec_from_file_location("erb", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.LookupModule()

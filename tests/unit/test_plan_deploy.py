@@ -106,7 +106,8 @@ def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
     assert [(t.tasks_from, t.vars["kdeploy_app_role"]) for t in check.tasks] == [
         ("version_exists", "web"), ("version_exists", "workers")]
     assert check.as_yaml_data()["tasks"][0]["ansible.builtin.import_role"] == {
-        "name": "kdeploy_app", "tasks_from": "version_exists", "rolespec_validate": False}
+        "name": "kdeploy.deploy.kdeploy_app", "tasks_from": "version_exists",
+        "rolespec_validate": False}
 
 
 def test_no_version_or_no_app_host_is_a_usage_error() -> None:

@@ -290,8 +290,9 @@ def test_prune_all_lists_lock_containers_images_unlock(tmp_path: Path) -> None:
         ("Prune unused images", [WEB1, WEB2]),
         ("Release the deploy lock", [WEB1]),
     ]
-    assert "kdeploy_prune : Remove the stopped containers beyond the retained ones." in plays[1][2]
-    assert "kdeploy_prune : Remove the service's images no container uses." in plays[2][2]
+    prune = "kdeploy.deploy.kdeploy_prune"
+    assert f"{prune} : Remove the stopped containers beyond the retained ones." in plays[1][2]
+    assert f"{prune} : Remove the service's images no container uses." in plays[2][2]
 
 
 def test_bootstrap_registry_and_exec_entry_playbooks_list_their_parts(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The repository root is the collection kdeploy.deploy: Galaxy builds it and Ansible reads it.
 
 The tarball holds the Ansible side only (no Python frontend, tests, benches, docs, wheels), and
-installed into an empty collections path it lists kdeploy's roles to ansible-doc.
+installed into an empty collections path it lists kdeploy's modules and roles to ansible-doc.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from playbook_support import REPO, require_tool
 ROLES = ["kdeploy_accessory", "kdeploy_app", "kdeploy_app_ops", "kdeploy_audit",
          "kdeploy_docker", "kdeploy_lock", "kdeploy_proxy", "kdeploy_prune", "kdeploy_pull",
          "kdeploy_registry", "kdeploy_settle"]
+MODULES = ["container_state", "docker_network", "proxy_route", "release", "settle"]
 MEMBERS = ["MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "meta/runtime.yml",
-           "playbooks/app.yml", "roles/kdeploy_app/meta/argument_specs.yml"]
+           "playbooks/app.yml", "roles/kdeploy_app/meta/argument_specs.yml",
+           "plugins/modules/release.py", "plugins/module_utils/docker_api.py",
+           "plugins/lookup/erb.py"]
 NOT_SHIPPED_DIRS = ("frontend/", "tests/", "bench/", "docs/", "examples/", ".ci/", ".venv/")
 NOT_SHIPPED_SUFFIXES = (".whl", ".pyc", ".tar.gz")
 
@@ -57,7 +60,7 @@ def test_the_tarball_holds_the_ansible_side_only(tarball: Path) -> None:
     assert "community.docker" in info["dependencies"]
 
 
-def test_installed_into_an_empty_path_ansible_doc_lists_every_role(
+def test_installed_into_an_empty_path_ansible_doc_lists_every_module_and_role(
         tarball: Path, tmp_path: Path) -> None:
     galaxy, doc = require_tool("ansible-galaxy"), require_tool("ansible-doc")
     installed = subprocess.run(
@@ -69,3 +72,7 @@ def test_installed_into_an_empty_path_ansible_doc_lists_every_role(
                             env=env, capture_output=True, text=True, check=False)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert sorted(json.loads(listed.stdout)) == [f"kdeploy.deploy.{role}" for role in ROLES]
+    modules = subprocess.run([doc, "-l", "--json", "kdeploy.deploy"],
+                             env=env, capture_output=True, text=True, check=False)
+    assert modules.returncode == 0, modules.stdout + modules.stderr
+    assert sorted(json.loads(modules.stdout)) == [f"kdeploy.deploy.{name}" for name in MODULES]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import REPO, require_tool
+from playbook_support import REPO, collections_dir, require_tool
 
 KAMAL_RUN_ARGS = [
     "--name", "kamal-proxy", "--network", "kamal", "--detach", "--restart", "unless-stopped",
@@ -66,7 +66,8 @@ def _run(tmp_path: Path, playbook: str, proxy: dict[str, Any], env: dict[str, st
         "children": {"kdeploy_proxy": {"hosts": {"h1": {}}}}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     environment = {**os.environ, "HOME": str(home), "PATH": f"{bin_dir}:{os.environ['PATH']}",
-                   "FAKE_DOCKER_LOG": str(log), "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+                   "FAKE_DOCKER_LOG": str(log),
+                   "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
                    "ANSIBLE_NOCOLOR": "1", **(env or {})}
     result = subprocess.run([tool, "-i", str(tmp_path / "inventory.json"),
                              str(REPO / "playbooks" / playbook)],

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kdeploy_container_state
+module: container_state
 short_description: In one call, write a container's env file and tell whether the container already matches its spec
 description:
   - Writes the env file (directory created, mode C(0600)) and the host directories a container
@@ -97,7 +97,7 @@ requirements:
 
 EXAMPLES = r"""
 - name: Prepare the env file and read the container's state.
-  kdeploy_container_state:
+  kdeploy.deploy.container_state:
     name: app-web-v1
     spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
     image: registry:5000/app:v1
@@ -171,9 +171,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError, DockerNotFound
-from ansible.module_utils.kdeploy_docker_remote import CommunityDocker
-from ansible.module_utils.kdeploy_host_files import (
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError, DockerNotFound
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_remote import CommunityDocker
+from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
     docker_config_path,
     ensure_env_file,
     registry_stored,

@@ -1,6 +1,6 @@
 """community.docker's client behind kdeploy's DockerClient: a daemon that is not a unix socket.
 
-Only kdeploy_container_state takes community.docker's connection parameters (tls, certificates,
+Only the container_state module takes community.docker's connection parameters (tls, certificates,
 api_version), so only it imports this file. Ansible ships every module_utils file a module
 imports, even from inside a function: kept apart, community.docker and requests stay out of
 the other modules' payloads.
@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_docker_api import DockerError, DockerNotFound
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import (
+    DockerError,
+    DockerNotFound,
+)
 
 
 class CommunityDocker(object):

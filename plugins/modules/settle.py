@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kdeploy_settle
+module: settle
 short_description: Stop what an interrupted kdeploy run still does on this host, then report its containers
 description:
   - Run by kdeploy after it was interrupted (Ctrl-C, SIGTERM, SIGHUP) and had killed its local
@@ -56,7 +56,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Settle the host after an interrupted run.
-  kdeploy_settle:
+  kdeploy.deploy.settle:
     timeout: 90
     since: 120
     prefixes: [app-, kamal-proxy]
@@ -101,8 +101,8 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
     urlencode = None
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
-from ansible.module_utils.kdeploy_stop import read_notes
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.stop import read_notes
 
 SIGTERM_BIT = 1 << (signal.SIGTERM - 1)
 

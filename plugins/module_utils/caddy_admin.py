@@ -8,7 +8,7 @@ which Caddy applies as a graceful config reload: requests already in flight fini
 upstream, new ones go to the new upstream, so a switch drops nothing. Caddy saves each change to
 its autosave file (started with `--resume`), so routes survive a proxy restart.
 
-Linked into the module_utils/ of the roles whose modules use it (kdeploy_app, kdeploy_proxy).
+Used by the modules release and proxy_route.
 Standard library only (the connection class is shared with the Docker socket helper).
 """
 
@@ -20,7 +20,9 @@ import time
 from urllib.error import HTTPError
 from urllib.request import ProxyHandler, build_opener
 
-from ansible.module_utils.kdeploy_docker_socket import UnixSocketConnection
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_socket import (
+    UnixSocketConnection,
+)
 
 # Caddy does not check the Host header on a unix socket; kdeploy sends the configured origin
 # anyway, so the same client works if the admin endpoint ever listens on TCP.

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kdeploy_docker_network
+module: docker_network
 short_description: Create a Docker network when it is missing (unix socket, standard library only)
 description:
   - The bootstrap probe of kdeploy's hosts, in one call. It fails when the daemon cannot be reached
@@ -46,7 +46,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Ensure the kamal network exists.
-  kdeploy_docker_network:
+  kdeploy.deploy.docker_network:
     name: kamal
 """
 
@@ -92,9 +92,9 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
 
-# community.docker's wording (missing_required_lib), which kdeploy_docker reads to install
+# community.docker's wording (missing_required_lib), which the kdeploy_docker role reads to install
 # only python3-requests when the daemon is there.
 REQUESTS_MISSING = "Failed to import the required Python library (requests) on %s's Python %s."
 # Where packages put Docker's programs, besides the PATH of the SSH session (get_bin_path adds
@@ -189,7 +189,7 @@ def main():
     )
     params = module.params
     if not params["docker_host"].startswith("unix://"):
-        module.fail_json(msg="kdeploy_docker_network only talks to unix:// daemons, not %s"
+        module.fail_json(msg="kdeploy.deploy.docker_network only talks to unix:// daemons, not %s"
                          % params["docker_host"])
     path = params["docker_host"][len("unix://"):]
     try:

@@ -1,8 +1,8 @@
 """The Docker Engine API for kdeploy's modules: one client, one error type.
 
 A daemon on a plain unix socket (what almost every host uses) is reached with the standard
-library, through kdeploy_docker_socket. Any other daemon (tcp, ssh, TLS) goes through the
-`remote` a module passes in (kdeploy_docker_remote: community.docker's client). This file never
+library, through docker_socket. Any other daemon (tcp, ssh, TLS) goes through the
+`remote` a module passes in (docker_remote: community.docker's client). This file never
 imports community.docker: Ansible ships every module_utils file a module imports, so only the
 module that takes community.docker's parameters carries it. Each module still decides which
 daemons it accepts. The roles whose modules use this file link it into their own module_utils/,
@@ -18,7 +18,7 @@ import subprocess
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.kdeploy_docker_socket import docker_request
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_socket import docker_request
 
 
 class DockerError(Exception):
@@ -56,7 +56,7 @@ class DockerClient(object):
         timeout: Seconds to wait for an answer.
         remote: What reaches a daemon that is not a plain unix socket: an object with
             `tls`, `request(method, url, body, headers, timeout)` and `get_json(...)`
-            (kdeploy_docker_remote.CommunityDocker); None: only a unix socket is reached.
+            (docker_remote.CommunityDocker); None: only a unix socket is reached.
     """
 
     def __init__(self, docker_host, timeout=60, remote=None):

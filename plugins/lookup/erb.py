@@ -10,7 +10,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
 DOCUMENTATION = r"""
-name: kdeploy_erb
+name: erb
 short_description: Render a local ERB template the way Kamal renders accessory files
 description:
   - Kamal uploads an accessory file whose local name ends in C(erb) rendered with Ruby's ERB,
@@ -31,7 +31,7 @@ options:
 EXAMPLES = r"""
 - name: Upload a rendered file.
   ansible.builtin.copy:
-    content: "{{ lookup('kdeploy_erb', '/project/config/my.cnf.erb', env={'DB': 'app'}) }}"
+    content: "{{ lookup('kdeploy.deploy.erb', '/project/config/my.cnf.erb', env={'DB': 'app'}) }}"
     dest: /root/app-db/etc/my.cnf
     mode: "0644"
   no_log: true
@@ -55,12 +55,12 @@ class LookupModule(LookupBase):
             from kdeploy.config.erb import render_erb
             from kdeploy.errors import KdeployError
         except ImportError as error:
-            raise AnsibleError(f"kdeploy_erb needs the kdeploy package next to Ansible: {error}") \
-                from error
+            raise AnsibleError(
+                f"kdeploy.deploy.erb needs the kdeploy package next to Ansible: {error}") from error
         environ = dict(os.environ)
         env = kwargs.get("env") or {}
         if not isinstance(env, dict):
-            raise AnsibleError("kdeploy_erb: env must be a dict")
+            raise AnsibleError("kdeploy.deploy.erb: env must be a dict")
         environ.update({str(key): str(value) for key, value in env.items()})
         rendered = []
         for term in terms:

@@ -5,15 +5,14 @@
 When kdeploy is interrupted (Ctrl-C, SIGTERM, SIGHUP) it kills its local Ansible processes, which
 leaves the modules they started running on the hosts. A module using this notices on its own:
 the SSH channel that would carry its answer closes (its stdout reports an error), and it stops at
-the next safe point. kdeploy's settle step (kdeploy_settle) then sends SIGTERM to those that
+the next safe point. kdeploy's settle step (kdeploy.deploy.settle) then sends SIGTERM to those that
 catch it - a module that installs this handler says "I can stop at a safe point" - and waits for
 every other one to finish. A module calls `check()` between steps and leaves the host in a safe
 state (for a release: the old version keeps running). Waiting that can be dropped without harm (a
 pull, a sleep, a health probe) runs inside `abortable()`, where the signal raises StopRequested
 at once and a closed channel within a tenth of a second.
 
-Linked into the module_utils/ of the roles whose modules use it (kdeploy_app). Standard library
-only.
+Used by the modules release and settle. Standard library only.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ class StopSignal(object):
         self._output.register(output_fd, select.POLLERR | select.POLLHUP)
 
     def install(self):
-        """Catch SIGTERM from now on (kdeploy_settle knows such a module by its signal mask)."""
+        """Catch SIGTERM from now on (the settle module knows such a module by its signal mask)."""
         signal.signal(signal.SIGTERM, self._handle)
         return self
 

@@ -1,6 +1,6 @@
 """HTTP to the Docker daemon over its unix socket, with the standard library only.
 
-The transport of kdeploy_docker_api (the modules' Docker client) and of kdeploy_caddy_admin.
+The transport of docker_api (the modules' Docker client) and of caddy_admin.
 Importing requests and community.docker's vendored client costs about as much as the rest of a
 module run, and a plain unix socket is what almost every host uses. The roles that use it link
 this file into their own module_utils/, so each role works on its own.

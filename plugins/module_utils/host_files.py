@@ -2,7 +2,7 @@
 # MIT License (kdeploy)
 """Files on the host that kdeploy's modules share: env files and docker login's stored credentials.
 
-Linked into the module_utils/ of each role whose modules use it (kdeploy_app, kdeploy_accessory).
+Used by the modules release and container_state.
 """
 
 from __future__ import absolute_import, division, print_function

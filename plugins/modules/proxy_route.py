@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kdeploy_proxy_route
+module: proxy_route
 short_description: Point a role's Caddy route at a container, or delete it
 description:
   - The caddy engine's side of Kamal's C(app start) (C(kamal-proxy deploy)) and C(app stop) /
@@ -58,7 +58,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Route the role to its running container.
-  kdeploy_proxy_route:
+  kdeploy.deploy.proxy_route:
     admin_socket: .kdeploy/proxy/admin.sock
     proxy: "{{ kdeploy_app_roles.web.proxy }}"
     container: app-web-v2
@@ -82,21 +82,21 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.kdeploy_caddy_admin import (
+from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import (
     CaddyAdmin,
     CaddyAdminError,
     health_probe,
     network_ip,
     route_with_upstream,
 )
-from ansible.module_utils.kdeploy_defaults import (
+from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
     DEPLOY_TIMEOUT,
     DOCKER_NETWORK,
     HEALTHCHECK_INTERVAL,
     HEALTHCHECK_PATH,
     HEALTHCHECK_TIMEOUT,
 )
-from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
 
 
 def container_ip(docker_host, name, network):

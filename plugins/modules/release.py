@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kdeploy_release
+module: release
 short_description: Boot one app version on a host as Kamal does, in one round trip
 description:
   - The whole release step of one Kamal role on one host, through the Docker API on the host
@@ -29,12 +29,12 @@ description:
     beyond O(retain_containers) are removed, then dangling images of the service and its image
     tags that no container uses (latest tags kept).
   - Idempotent; in check mode nothing changes on the host and RV(changed) says whether it would.
-  - "Interruptible: SIGTERM (sent by kdeploy_settle when kdeploy is interrupted) stops the release at
+  - "Interruptible: SIGTERM (sent by kdeploy.deploy.settle when kdeploy is interrupted) stops the release at
     the next safe point. Before the proxy switch (or readiness) the new container is removed and the
     previous version keeps running; after it, the other versions are left running. A pull, the
     readiness wait and health probes are cut short at once; a docker run, a kamal-proxy deploy and a
     container stop already under way are let finish. The module then leaves its account in
-    C(~/.kdeploy/interrupted/<pid>.json) for kdeploy_settle."
+    C(~/.kdeploy/interrupted/<pid>.json) for kdeploy.deploy.settle."
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -181,7 +181,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Boot the version.
-  kdeploy_release:
+  kdeploy.deploy.release:
     name: app-web-v2
     image: registry:5000/app:v2
     spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
@@ -241,7 +241,7 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.kdeploy_caddy_admin import (
+from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import (
     health_probe,
     network_ip,
     CaddyAdmin,
@@ -249,7 +249,7 @@ from ansible.module_utils.kdeploy_caddy_admin import (
     route_dials,
     route_with_upstream,
 )
-from ansible.module_utils.kdeploy_defaults import (
+from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
     DEPLOY_TIMEOUT,
     DOCKER_NETWORK,
     DRAIN_TIMEOUT,
@@ -259,15 +259,15 @@ from ansible.module_utils.kdeploy_defaults import (
     READINESS_DELAY,
     RESTART_POLICY,
 )
-from ansible.module_utils.kdeploy_docker_api import DockerClient, DockerError
-from ansible.module_utils.kdeploy_host_files import (
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
     docker_config_path,
     ensure_env_file,
     ensure_file,
     registry_stored,
     resolve,
 )
-from ansible.module_utils.kdeploy_stop import StopRequested, StopSignal, write_note
+from ansible_collections.kdeploy.deploy.plugins.module_utils.stop import StopRequested, StopSignal, write_note
 
 READY_STATUSES = ("running", "healthy")
 
@@ -277,7 +277,7 @@ class Docker(DockerClient):
 
     def __init__(self, docker_host, timeout=60):
         if not docker_host.startswith("unix://"):
-            raise DockerError("kdeploy_release needs a unix:// docker_host, not %s" % docker_host)
+            raise DockerError("kdeploy.deploy.release needs a unix:// docker_host, not %s" % docker_host)
         DockerClient.__init__(self, docker_host, timeout)
 
 
@@ -465,7 +465,7 @@ class Release(object):
         self.home = os.path.expanduser("~")
         self.result = dict(changed=False, converged=False, booted=False, container_id=None,
                            renamed=None, stopped=[], removed=[], proxy=None)
-        # What an interrupted release tells kdeploy_settle: the step it was at, what it left.
+        # What an interrupted release tells kdeploy.deploy.settle: the step it was at, what it left.
         self.step = "starting"
         self.switched = False  # traffic (or readiness) moved to the new container
         self.created = None  # the new container, once docker run made it
@@ -717,7 +717,7 @@ ARGUMENT_SPEC = dict(
 
 
 def interrupted_note(release):
-    """What an interrupted release left on the host, for kdeploy_settle's report."""
+    """What an interrupted release left on the host, for kdeploy.deploy.settle's report."""
     params = release.params
     if release.switched:
         left = "%s runs; the other versions were not stopped" % params["name"]
@@ -727,7 +727,7 @@ def interrupted_note(release):
         left = "%s was removed; the previous version keeps running" % params["name"]
     else:
         left = "nothing was booted"
-    return dict(module="kdeploy_release", role=params["role_labels"].get("role"),
+    return dict(module="kdeploy.deploy.release", role=params["role_labels"].get("role"),
                 container=params["name"], step=release.step, left=left)
 
 
