@@ -94,7 +94,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
 
-# community.docker's wording (missing_required_lib), which the kdeploy_docker role reads to install
+# community.docker's wording (missing_required_lib), which the bootstrap role reads to install
 # only python3-requests when the daemon is there.
 REQUESTS_MISSING = "Failed to import the required Python library (requests) on %s's Python %s."
 # Where packages put Docker's programs, besides the PATH of the SSH session (get_bin_path adds

@@ -32,7 +32,7 @@ APP_SECRET = "kd-export-s3cret-0b8e4a"
 COLLECTION = "project/collections/ansible_collections/kdeploy/deploy"
 EXPORTED = ("inventory/hosts.yml", "env/extravars", "project/setup.yml", "project/ansible.cfg",
             f"{COLLECTION}/playbooks/lock_acquire.yml",
-            f"{COLLECTION}/roles/kdeploy_app/tasks/main.yml",
+            f"{COLLECTION}/roles/app/tasks/main.yml",
             f"{COLLECTION}/plugins/modules/release.py", "project/collections/requirements.yml",
             "project/ssh_config")
 ENV_ASSIGNMENT = re.compile(r"^(?P<name>KDEPLOY_SECRET_\w+)=…$")

@@ -182,9 +182,9 @@ def test_docker_missing_and_not_installable_fails_that_host_only(
     assert lock_dirs(info, 1) == []
 
 
-# The tasks that install or start Docker (roles/kdeploy_docker/tasks/install.yml).
+# The tasks that install or start Docker (roles/bootstrap/tasks/install.yml).
 INSTALL_TASKS = {task["name"] for task in yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "roles" / "kdeploy_docker" / "tasks" / "install.yml"
+    (Path(__file__).resolve().parents[2] / "roles" / "bootstrap" / "tasks" / "install.yml"
      ).read_text())}
 
 

@@ -47,7 +47,7 @@ def test_installed_wheel_is_not_the_source_tree(wheel_venv: Path, tmp_path: Path
         cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
     assert all(str(wheel_venv) in line for line in located)
     assert located[1].endswith("/ansible_collections/kdeploy/deploy")
-    assert Path(located[1], "roles", "kdeploy_app", "tasks", "main.yml").is_file()
+    assert Path(located[1], "roles", "app", "tasks", "main.yml").is_file()
     assert Path(located[1], "playbooks", "lock_acquire.yml").is_file()
     assert Path(located[1], "plugins", "modules", "release.py").is_file()
 
@@ -66,4 +66,4 @@ def test_export_copies_the_packaged_collection(wheel_venv: Path,
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "inventory" / "hosts.yml").read_text().startswith("# Generated")
     collections = tmp_path / "out" / "project" / "collections"
-    assert (collections / "ansible_collections/kdeploy/deploy/roles/kdeploy_app/tasks").is_dir()
+    assert (collections / "ansible_collections/kdeploy/deploy/roles/app/tasks").is_dir()

@@ -71,21 +71,21 @@ def test_the_modules_copy_is_the_python_one() -> None:
 
 
 @pytest.mark.parametrize(("role", "variable", "name"), [
-    ("kdeploy_app", "kdeploy_app_network", "DOCKER_NETWORK"),
-    ("kdeploy_docker", "kdeploy_docker_network", "DOCKER_NETWORK"),
-    ("kdeploy_app", "kdeploy_app_retain_containers", "RETAIN_CONTAINERS"),
-    ("kdeploy_prune", "kdeploy_prune_retain", "RETAIN_CONTAINERS"),
-    ("kdeploy_accessory", "kdeploy_accessory_deploy_timeout", "DEPLOY_TIMEOUT"),
-    ("kdeploy_app_ops", "kdeploy_app_ops_proxy_timeout", "DEPLOY_TIMEOUT"),
-    ("kdeploy_app_ops", "kdeploy_app_ops_drain_timeout", "DRAIN_TIMEOUT"),
+    ("app", "app_network", "DOCKER_NETWORK"),
+    ("bootstrap", "bootstrap_network", "DOCKER_NETWORK"),
+    ("app", "app_retain_containers", "RETAIN_CONTAINERS"),
+    ("prune", "prune_retain", "RETAIN_CONTAINERS"),
+    ("accessory", "accessory_deploy_timeout", "DEPLOY_TIMEOUT"),
+    ("app_ops", "app_ops_proxy_timeout", "DEPLOY_TIMEOUT"),
+    ("app_ops", "app_ops_drain_timeout", "DRAIN_TIMEOUT"),
 ])
 def test_role_defaults(role: str, variable: str, name: str) -> None:
     assert role_default(role, variable) == getattr(defaults, name)
 
 
 @pytest.mark.parametrize(("role", "variable"), [
-    ("kdeploy_app", "kdeploy_app_network"),
-    ("kdeploy_docker", "kdeploy_docker_network"),
+    ("app", "app_network"),
+    ("bootstrap", "bootstrap_network"),
 ])
 def test_argument_specs(role: str, variable: str) -> None:
     assert argument_spec_default(role, variable) == defaults.DOCKER_NETWORK
@@ -104,7 +104,7 @@ def test_module_documentation_and_argument_spec(module: Path, option: str, name:
     assert spec_default(module, option) == getattr(defaults, name)
 
 
-@pytest.mark.parametrize("role", ["kdeploy_accessory", "kdeploy_proxy"])
+@pytest.mark.parametrize("role", ["accessory", "proxy"])
 def test_the_network_kamals_prepare_creates(role: str) -> None:
     tasks = (ROLES / role / "tasks" / "network.yml").read_text()
     assert re.findall(r"docker network create ([\w.-]+)", tasks) == [defaults.DOCKER_NETWORK] * 2

@@ -212,7 +212,7 @@ def test_deploy_without_mitogen_exits_2_with_one_line(
 
 
 def test_hosts_play_maps_each_strategy() -> None:
-    task = RoleImport("kdeploy_app", "Boot.", ("app",))
+    task = RoleImport("app", "Boot.", ("app",))
     for strategy in ("linear", "free"):
         play = HostsPlay("Boot", (task,), strategy=strategy)
         assert play.as_yaml_data()["strategy"] == strategy

@@ -108,7 +108,7 @@ def test_ansible_finds_the_exported_copy_first(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-doc"), "-t", "role",
-         "kdeploy.deploy.kdeploy_lock"],
+         "kdeploy.deploy.lock"],
         cwd=project, env=env | {"ANSIBLE_NOCOLOR": "1"}, capture_output=True, text=True,
         check=False)
     assert result.returncode == 0, result.stdout + result.stderr

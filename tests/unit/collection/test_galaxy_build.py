@@ -16,12 +16,11 @@ import pytest
 import yaml
 from playbook_support import REPO, require_tool
 
-ROLES = ["kdeploy_accessory", "kdeploy_app", "kdeploy_app_ops", "kdeploy_audit",
-         "kdeploy_docker", "kdeploy_lock", "kdeploy_proxy", "kdeploy_prune", "kdeploy_pull",
-         "kdeploy_registry", "kdeploy_settle"]
+ROLES = ["accessory", "app", "app_ops", "audit", "bootstrap", "lock", "proxy", "prune", "pull",
+         "registry", "settle"]
 MODULES = ["container_state", "docker_network", "proxy_route", "release", "settle"]
 MEMBERS = ["MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "meta/runtime.yml",
-           "playbooks/app.yml", "roles/kdeploy_app/meta/argument_specs.yml",
+           "playbooks/app.yml", "roles/app/meta/argument_specs.yml",
            "plugins/modules/release.py", "plugins/module_utils/docker_api.py",
            "plugins/lookup/erb.py"]
 NOT_SHIPPED_DIRS = ("frontend/", "tests/", "bench/", "docs/", "examples/", ".ci/", ".venv/")

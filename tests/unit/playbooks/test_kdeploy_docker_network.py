@@ -92,7 +92,7 @@ def test_unreachable_daemon_raises_os_error(tmp_path: Path) -> None:
 
 
 def test_requests_message_is_the_one_kdeploy_docker_reads() -> None:
-    vars_file = (REPO / "roles" / "kdeploy_docker" / "vars" / "main.yml").read_text()
+    vars_file = (REPO / "roles" / "bootstrap" / "vars" / "main.yml").read_text()
     assert "required Python library (requests)" in network.REQUESTS_MISSING
     assert "'required Python library (requests)'" in vars_file
 

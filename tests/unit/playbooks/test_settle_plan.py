@@ -28,8 +28,8 @@ def test_the_settle_plan_runs_the_settle_task_on_the_runs_hosts_only(tmp_path: P
     config_file.write_text(yaml.safe_dump(CONFIG))
     config = load_config(config_file, version="v1", environ={})
     plan = build_settle_plan(config, ["10.0.0.1", "10.0.0.3"], elapsed=12.7)
-    assert plan.extravars == {"kdeploy_settle_timeout": 60, "kdeploy_settle_since": 42,
-                              "kdeploy_settle_prefixes": ["app-", "kamal-proxy", "kdeploy-proxy"]}
+    assert plan.extravars == {"settle_timeout": 60, "settle_since": 42,
+                              "settle_prefixes": ["app-", "kamal-proxy", "kdeploy-proxy"]}
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
     # The entry playbook has a name of its own: the part it imports is the collection's settle.
