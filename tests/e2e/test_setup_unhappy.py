@@ -147,9 +147,10 @@ def test_lock_held_by_kdeploy_is_seen_by_kamal_and_by_the_next_setup(
     project = Project.write(tmp_path / "app", founding_config(clean_sandbox))
     exported = tmp_path / "exported"
     assert project.kdeploy("export", str(exported), *SETUP[1:]).returncode == 0
-    # The lock part of the exported setup, on its own: what a kdeploy run holds while it works.
+    # The lock part of the exported setup, on its own: what a kdeploy run holds while it works
+    # (the part playbook of the collection the export carries).
     acquire = project.run([str(BIN / "ansible-playbook"), "-i", "../inventory/hosts.yml",
-                           "-e", "@../env/extravars", "lock_acquire.yml"],
+                           "-e", "@../env/extravars", "kdeploy.deploy.lock_acquire"],
                           cwd=exported / "project", env=dict(os.environ))
     assert acquire.returncode == 0, acquire
     assert lock_dirs(clean_sandbox, 1) == ["/root/.kamal/lock-kdeploy-demo"]
