@@ -24,3 +24,10 @@ if [ ! -x .venv/bin/kdeploy ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+# The dev venv sees the working tree as the installed collection kdeploy.deploy (a wheel user's
+# venv has the real copy there): its plain ansible-playbook, ansible-doc and ansible-lint find it.
+# A link, never a copy, so it cannot go stale; it lives in the venv, not in git.
+site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+mkdir -p "$site_packages/ansible_collections/kdeploy"
+ln -sfn "$(pwd)" "$site_packages/ansible_collections/kdeploy/deploy"

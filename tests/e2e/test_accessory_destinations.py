@@ -2,7 +2,7 @@
 
 With `x-kdeploy: {accessories: {name_by_destination: true}}` staging and production each get
 their own accessory containers, directories and env files and both run side by side. Without
-it the names stay Kamal's, and roles/kdeploy_accessory/tasks/destination_check.yml, run as a
+it the names stay Kamal's, and roles/accessory/tasks/destination_check.yml, run as a
 play of its own on the accessory hosts before anything boots, refuses a name that another
 destination's container holds there, and touches nothing.
 """
@@ -43,7 +43,7 @@ CHECK_PLAY = """\
   tasks:
     - name: Refuse an accessory name that another destination's container holds.
       ansible.builtin.import_role:
-        name: kdeploy_accessory
+        name: kdeploy.deploy.accessory
         tasks_from: destination_check
         rolespec_validate: false
 """
@@ -161,8 +161,8 @@ def test_without_the_option_another_destinations_accessory_is_refused(
     assert only_db.returncode != 0 and "accessory db" in only_db.stdout, only_db
     assert "accessory cache" not in only_db.stdout, only_db
     # What `accessory reboot db` would pass: the names (comma-separated) and its action.
-    reboot = check(project, tmp_path, "production", "-e", "kdeploy_accessory_check_names=db",
-                   "-e", "kdeploy_accessory_check_action=reboot")
+    reboot = check(project, tmp_path, "production", "-e", "accessory_check_names=db",
+                   "-e", "accessory_check_action=reboot")
     assert reboot.returncode != 0, reboot
     assert f"Refusing to reboot accessory db on {address(info, 1)}:" in reboot.stdout, reboot
     assert "accessory cache" not in reboot.stdout, reboot

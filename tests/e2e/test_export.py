@@ -28,8 +28,12 @@ from kdeploy.sandbox.example import SERVICE
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
 
 APP_SECRET = "kd-export-s3cret-0b8e4a"
+# The export carries its own copy of the collection kdeploy.deploy (it runs elsewhere).
+COLLECTION = "project/collections/ansible_collections/kdeploy/deploy"
 EXPORTED = ("inventory/hosts.yml", "env/extravars", "project/setup.yml", "project/ansible.cfg",
-            "project/lock_acquire.yml", "project/roles/kdeploy_app/tasks/main.yml",
+            f"{COLLECTION}/playbooks/lock_acquire.yml",
+            f"{COLLECTION}/roles/app/tasks/main.yml",
+            f"{COLLECTION}/plugins/modules/release.py", "project/collections/requirements.yml",
             "project/ssh_config")
 ENV_ASSIGNMENT = re.compile(r"^(?P<name>KDEPLOY_SECRET_\w+)=…$")
 

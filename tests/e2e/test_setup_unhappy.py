@@ -147,9 +147,10 @@ def test_lock_held_by_kdeploy_is_seen_by_kamal_and_by_the_next_setup(
     project = Project.write(tmp_path / "app", founding_config(clean_sandbox))
     exported = tmp_path / "exported"
     assert project.kdeploy("export", str(exported), *SETUP[1:]).returncode == 0
-    # The lock part of the exported setup, on its own: what a kdeploy run holds while it works.
+    # The lock part of the exported setup, on its own: what a kdeploy run holds while it works
+    # (the part playbook of the collection the export carries).
     acquire = project.run([str(BIN / "ansible-playbook"), "-i", "../inventory/hosts.yml",
-                           "-e", "@../env/extravars", "lock_acquire.yml"],
+                           "-e", "@../env/extravars", "kdeploy.deploy.lock_acquire"],
                           cwd=exported / "project", env=dict(os.environ))
     assert acquire.returncode == 0, acquire
     assert lock_dirs(clean_sandbox, 1) == ["/root/.kamal/lock-kdeploy-demo"]
@@ -182,9 +183,9 @@ def test_docker_missing_and_not_installable_fails_that_host_only(
     assert lock_dirs(info, 1) == []
 
 
-# The tasks that install or start Docker (roles/kdeploy_docker/tasks/install.yml).
+# The tasks that install or start Docker (roles/bootstrap/tasks/install.yml).
 INSTALL_TASKS = {task["name"] for task in yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "roles" / "kdeploy_docker" / "tasks" / "install.yml"
+    (Path(__file__).resolve().parents[2] / "roles" / "bootstrap" / "tasks" / "install.yml"
      ).read_text())}
 
 

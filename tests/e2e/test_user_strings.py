@@ -155,8 +155,8 @@ def test_user_strings_reach_the_hosts_as_literal_text(clean_sandbox: SandboxInfo
     env = container_env(info, 1, accessory_container("db"))
     assert {key: env.get(key) for key in accessory_env} == accessory_env, env
 
-    # The performer tags every audit line: the app's boot (kdeploy_release) and the accessory's
-    # (the kdeploy_audit role's shell line).
+    # The performer tags every audit line: the app's boot (module kdeploy.deploy.release) and the
+    # accessory's (the audit role's shell line).
     tagged = re.compile(r"^\[[0-9TZ:-]+\] \[" + re.escape(who) + r"\] ")
     lines = audit_lines(info, 1)
     assert any(line.endswith("Booted app version v1") for line in lines), lines

@@ -1,4 +1,4 @@
-"""The wheel carries playbooks/ and roles/ and works outside the tree."""
+"""The wheel carries the collection kdeploy.deploy and works outside the tree."""
 
 from __future__ import annotations
 
@@ -43,11 +43,13 @@ def test_installed_wheel_is_not_the_source_tree(wheel_venv: Path, tmp_path: Path
     located = subprocess.run(
         [str(wheel_venv / "bin" / "python"), "-c",
          "import kdeploy, kdeploy.resources as r; print(kdeploy.__file__); "
-         "print(r.resource_dir('roles')); print(r.resource_dir('playbooks'))"],
+         "print(r.collection_dir())"],
         cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
     assert all(str(wheel_venv) in line for line in located)
-    assert Path(located[1], "kdeploy_app", "tasks", "main.yml").is_file()
-    assert Path(located[2], "lock_acquire.yml").is_file()
+    assert located[1].endswith("/ansible_collections/kdeploy/deploy")
+    assert Path(located[1], "roles", "app", "tasks", "main.yml").is_file()
+    assert Path(located[1], "playbooks", "lock_acquire.yml").is_file()
+    assert Path(located[1], "plugins", "modules", "release.py").is_file()
 
 
 def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -> None:
@@ -57,10 +59,11 @@ def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -
     assert '"primary_host": "10.0.0.1"' in result.stdout
 
 
-def test_export_uses_the_packaged_playbooks_and_roles(wheel_venv: Path,
+def test_export_copies_the_packaged_collection(wheel_venv: Path,
                                                      tmp_path: Path) -> None:
     result = _run(wheel_venv, tmp_path, "export", str(tmp_path / "out"), "-P", "--version", "v1",
                   "-c", str(FIXTURE))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "inventory" / "hosts.yml").read_text().startswith("# Generated")
-    assert (tmp_path / "out" / "project" / "roles" / "kdeploy_app" / "tasks").is_dir()
+    collections = tmp_path / "out" / "project" / "collections"
+    assert (collections / "ansible_collections/kdeploy/deploy/roles/app/tasks").is_dir()

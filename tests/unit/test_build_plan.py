@@ -107,14 +107,16 @@ def test_playbook_lists_the_pull_on_the_limited_hosts(tmp_path: Path) -> None:
     assert listed is not None, listing
     assert set(listed.groups()) == {WEB1, WEB2}
     tasks = [line.strip() for line in listing.splitlines() if line.endswith("\tTAGS: [pull]")]
-    assert tasks[1:] == [f"{task}\tTAGS: [pull]" for task in (
-        "kdeploy_pull : Validate the role's arguments against meta/argument_specs.yml.",
-        "kdeploy_registry : Validate the role's arguments against meta/argument_specs.yml.",
-        "kdeploy_registry : Fail when the registry password is not in the environment.",
-        "kdeploy_registry : Log in to the registry with docker login.",
-        "kdeploy_registry : Remember that this host is logged in to the registry.",
-        "kdeploy_pull : Read the host's first registry mirror.",
-        "kdeploy_pull : Remember the host's first registry mirror.",
-        "kdeploy_pull : Pull the image on one host per registry mirror first, to seed the mirrors.",
-        "kdeploy_pull : Pull the image on the remaining hosts.",
+    # Ansible names a task of a collection's role `<role FQCN> : <task>`.
+    assert tasks[1:] == [f"kdeploy.deploy.{role} : {task}\tTAGS: [pull]" for role, task in (
+        ("pull", "Validate the role's arguments against meta/argument_specs.yml."),
+        ("registry", "Validate the role's arguments against meta/argument_specs.yml."),
+        ("registry", "Fail when the registry password is not in the environment."),
+        ("registry", "Log in to the registry with docker login."),
+        ("registry", "Remember that this host is logged in to the registry."),
+        ("pull", "Read the host's first registry mirror."),
+        ("pull", "Remember the host's first registry mirror."),
+        ("pull",
+         "Pull the image on one host per registry mirror first, to seed the mirrors."),
+        ("pull", "Pull the image on the remaining hosts."),
     )]

@@ -19,9 +19,10 @@ from kdeploy.config import defaults
 
 ROOT = Path(__file__).parents[2]
 ROLES = ROOT / "roles"
-HOST_DEFAULTS = ROLES / "kdeploy_docker" / "module_utils" / "kdeploy_defaults.py"
-RELEASE = ROLES / "kdeploy_app" / "library" / "kdeploy_release.py"
-PROXY_ROUTE = ROLES / "kdeploy_app_ops" / "library" / "kdeploy_proxy_route.py"
+PLUGINS = ROOT / "plugins"
+HOST_DEFAULTS = PLUGINS / "module_utils" / "defaults.py"
+RELEASE = PLUGINS / "modules" / "release.py"
+PROXY_ROUTE = PLUGINS / "modules" / "proxy_route.py"
 
 
 def assignments(path: Path) -> dict[str, ast.expr]:
@@ -32,7 +33,7 @@ def assignments(path: Path) -> dict[str, ast.expr]:
 
 
 def host_defaults() -> dict[str, Any]:
-    """module_utils/kdeploy_defaults.py, the modules' copy."""
+    """plugins/module_utils/defaults.py, the modules' copy."""
     return {name: ast.literal_eval(value) for name, value in assignments(HOST_DEFAULTS).items()}
 
 
@@ -54,7 +55,7 @@ def documented_default(module: Path, option: str) -> Any:
 
 
 def spec_default(module: Path, option: str) -> Any:
-    """The default in the module's ARGUMENT_SPEC; a bare name is read from kdeploy_defaults."""
+    """The default in the module's ARGUMENT_SPEC; a bare name is read from module_utils/defaults."""
     spec = assignments(module)["ARGUMENT_SPEC"]
     assert isinstance(spec, ast.Call)
     entry = next(keyword.value for keyword in spec.keywords if keyword.arg == option)
@@ -70,21 +71,21 @@ def test_the_modules_copy_is_the_python_one() -> None:
 
 
 @pytest.mark.parametrize(("role", "variable", "name"), [
-    ("kdeploy_app", "kdeploy_app_network", "DOCKER_NETWORK"),
-    ("kdeploy_docker", "kdeploy_docker_network", "DOCKER_NETWORK"),
-    ("kdeploy_app", "kdeploy_app_retain_containers", "RETAIN_CONTAINERS"),
-    ("kdeploy_prune", "kdeploy_prune_retain", "RETAIN_CONTAINERS"),
-    ("kdeploy_accessory", "kdeploy_accessory_deploy_timeout", "DEPLOY_TIMEOUT"),
-    ("kdeploy_app_ops", "kdeploy_app_ops_proxy_timeout", "DEPLOY_TIMEOUT"),
-    ("kdeploy_app_ops", "kdeploy_app_ops_drain_timeout", "DRAIN_TIMEOUT"),
+    ("app", "app_network", "DOCKER_NETWORK"),
+    ("bootstrap", "bootstrap_network", "DOCKER_NETWORK"),
+    ("app", "app_retain_containers", "RETAIN_CONTAINERS"),
+    ("prune", "prune_retain", "RETAIN_CONTAINERS"),
+    ("accessory", "accessory_deploy_timeout", "DEPLOY_TIMEOUT"),
+    ("app_ops", "app_ops_proxy_timeout", "DEPLOY_TIMEOUT"),
+    ("app_ops", "app_ops_drain_timeout", "DRAIN_TIMEOUT"),
 ])
 def test_role_defaults(role: str, variable: str, name: str) -> None:
     assert role_default(role, variable) == getattr(defaults, name)
 
 
 @pytest.mark.parametrize(("role", "variable"), [
-    ("kdeploy_app", "kdeploy_app_network"),
-    ("kdeploy_docker", "kdeploy_docker_network"),
+    ("app", "app_network"),
+    ("bootstrap", "bootstrap_network"),
 ])
 def test_argument_specs(role: str, variable: str) -> None:
     assert argument_spec_default(role, variable) == defaults.DOCKER_NETWORK
@@ -103,7 +104,7 @@ def test_module_documentation_and_argument_spec(module: Path, option: str, name:
     assert spec_default(module, option) == getattr(defaults, name)
 
 
-@pytest.mark.parametrize("role", ["kdeploy_accessory", "kdeploy_proxy"])
+@pytest.mark.parametrize("role", ["accessory", "proxy"])
 def test_the_network_kamals_prepare_creates(role: str) -> None:
     tasks = (ROLES / role / "tasks" / "network.yml").read_text()
     assert re.findall(r"docker network create ([\w.-]+)", tasks) == [defaults.DOCKER_NETWORK] * 2

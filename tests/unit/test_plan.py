@@ -26,21 +26,21 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     assert proxy_check == PlaybookImport("proxy_check.yml", ("proxy",))
     # The destination check runs first, before the lock (always, on the accessory hosts).
     assert check == PlaybookImport("accessory_destination_check.yml", ("always", "accessory"),
-                                   {"kdeploy_accessory_check_action": "boot"})
+                                   {"accessory_check_action": "boot"})
     assert isinstance(lock, PlaybookImport) and isinstance(release, PlaybookImport)
     assert (lock.playbook, lock.tags, release.playbook, release.tags) == (
         "lock_acquire.yml", ("lock",), "lock_release.yml", ("lock",))
     assert isinstance(hosts, HostsPlay) and isinstance(apps, HostsPlay)
     assert (hosts.strategy, apps.strategy) == ("free", "free")
     assert [(task.role, task.tags, task.vars, task.group) for task in hosts.tasks] == [
-        ("kdeploy_docker", ("bootstrap",), {}, None),
-        ("kdeploy_proxy", ("proxy",), {}, "kdeploy_proxy"),
-        ("kdeploy_accessory", ("accessory", "accessory_db"), {"kdeploy_accessory_name": "db"},
+        ("bootstrap", ("bootstrap",), {}, None),
+        ("proxy", ("proxy",), {}, "kdeploy_proxy"),
+        ("accessory", ("accessory", "accessory_db"), {"accessory_name": "db"},
          "accessory_db"),
     ]
     assert [(task.role, task.tags, task.vars, task.group) for task in apps.tasks] == [
-        ("kdeploy_app", ("app", "app_web"), {"kdeploy_app_role": "web"}, "role_web"),
-        ("kdeploy_app", ("app", "app_web_new"), {"kdeploy_app_role": "web_new"},
+        ("app", ("app", "app_web"), {"app_role": "web"}, "role_web"),
+        ("app", ("app", "app_web_new"), {"app_role": "web_new"},
          "role_web_new"),
     ]
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
@@ -111,8 +111,8 @@ def test_setup_without_a_version_says_where_one_comes_from(tmp_path: Path) -> No
 
 def test_hosts_play_yaml_runs_hosts_independently_and_guards_roles_by_group() -> None:
     play = HostsPlay("Set up the hosts", (
-        RoleImport("kdeploy_docker", "Bootstrap.", ("bootstrap",)),
-        RoleImport("kdeploy_app", "Boot web.", ("app", "app_web"), {"kdeploy_app_role": "web"},
+        RoleImport("bootstrap", "Bootstrap.", ("bootstrap",)),
+        RoleImport("app", "Boot web.", ("app", "app_web"), {"app_role": "web"},
                    "role_web"),
     ))
     assert play.as_yaml_data() == {
@@ -124,11 +124,13 @@ def test_hosts_play_yaml_runs_hosts_independently_and_guards_roles_by_group() ->
             "docker_host": "{{ kdeploy_docker_host | default('unix:///var/run/docker.sock') }}"}},
         "tasks": [
             {"name": "Bootstrap.",
-             "ansible.builtin.import_role": {"name": "kdeploy_docker", "rolespec_validate": False},
+             "ansible.builtin.import_role": {"name": "kdeploy.deploy.bootstrap",
+                                             "rolespec_validate": False},
              "tags": ["bootstrap"]},
             {"name": "Boot web.",
-             "ansible.builtin.import_role": {"name": "kdeploy_app", "rolespec_validate": False},
-             "vars": {"kdeploy_app_role": "web"},
+             "ansible.builtin.import_role": {"name": "kdeploy.deploy.app",
+                                             "rolespec_validate": False},
+             "vars": {"app_role": "web"},
              "when": "inventory_hostname in groups['role_web']",
              "tags": ["app", "app_web"]},
         ],

@@ -43,13 +43,13 @@ def test_boot_all_locks_boots_each_accessory_in_config_order_and_reports() -> No
     assert _parts(plan) == [
         # Before the lock: refuse a name another destination's container holds (spec: boot).
         ("accessory_destination_check.yml", ("always", "accessory"),
-         {"kdeploy_accessory_check_action": "boot",
-          "kdeploy_accessory_check_names": "mysql,redis"}),
+         {"accessory_check_action": "boot",
+          "accessory_check_names": "mysql,redis"}),
         ("lock_acquire.yml", ("lock",), {}),
         ("accessory_boot.yml", ("accessory", "accessory_mysql"),
-         {"kdeploy_accessory_name": "mysql"}),
+         {"accessory_name": "mysql"}),
         ("accessory_boot.yml", ("accessory", "accessory_redis"),
-         {"kdeploy_accessory_name": "redis"}),
+         {"accessory_name": "redis"}),
         ("accessory_report.yml", ("accessory",), {}),
         ("lock_release.yml", ("lock",), {}),
     ]
@@ -57,8 +57,8 @@ def test_boot_all_locks_boots_each_accessory_in_config_order_and_reports() -> No
     assert plan.limit == "10.0.10.2,10.0.10.3,10.0.10.4,10.0.10.1"
     assert plan.lock_host == "10.0.10.1"
     assert plan.extravars == {
-        "kdeploy_performer": "me", "kdeploy_accessory_report": True,
-        "kdeploy_lock_host": "10.0.10.1", "kdeploy_lock_message": "Automatic deploy lock",
+        "kdeploy_performer": "me", "accessory_report": True,
+        "kdeploy_lock_host": "10.0.10.1", "lock_message": "Automatic deploy lock",
         "kdeploy_version": "v1",
     }
     assert (plan.command, plan.playbook) == ("accessory boot", "kdeploy_accessory_boot.yml")
@@ -71,8 +71,8 @@ def test_restart_is_stop_then_start_per_accessory() -> None:
     assert [part for part, _, _ in parts] == [
         "accessory_destination_check.yml", "lock_acquire.yml", "accessory_stop.yml",
         "accessory_start.yml", "lock_release.yml"]
-    assert parts[0][2] == {"kdeploy_accessory_check_action": "restart",
-                           "kdeploy_accessory_check_names": "mysql"}
+    assert parts[0][2] == {"accessory_check_action": "restart",
+                           "accessory_check_names": "mysql"}
     assert plan.report_task is None
 
 
@@ -91,8 +91,8 @@ def test_remove_passes_purge_and_reports_what_was_kept() -> None:
     kept = build_accessory_plan(context(_config()), "remove", "mysql")
     purged = build_accessory_plan(context(_config()), "remove", "mysql",
                                   AccessoryOptions(purge=True))
-    assert kept.extravars["kdeploy_accessory_purge"] is False
-    assert purged.extravars["kdeploy_accessory_purge"] is True
+    assert kept.extravars["accessory_purge"] is False
+    assert purged.extravars["accessory_purge"] is True
     assert "accessory_report.yml" in [part for part, _, _ in _parts(kept)]
 
 
@@ -100,9 +100,9 @@ def test_upgrade_reboots_and_rolling_goes_one_host_at_a_time() -> None:
     plan = build_accessory_plan(context(_config()), "upgrade", "redis",
                                 AccessoryOptions(rolling=True))
     assert "accessory_reboot.yml" in [part for part, _, _ in _parts(plan)]
-    assert plan.extravars["kdeploy_accessory_serial"] == 1
+    assert plan.extravars["accessory_serial"] == 1
     plain = build_accessory_plan(context(_config()), "upgrade", "redis")
-    assert "kdeploy_accessory_serial" not in plain.extravars
+    assert "accessory_serial" not in plain.extravars
 
 
 def test_role_filter_keeps_accessories_on_the_roles_hosts_and_drops_dedicated_ones() -> None:
@@ -142,22 +142,22 @@ def test_unknown_action_is_a_usage_error() -> None:
 
 def test_logs_defaults_are_kamals() -> None:
     plan = build_accessory_logs_plan(context(_config()), "mysql", AccessoryLogsOptions())
-    assert plan.extravars["kdeploy_accessory_logs_lines"] == 100
-    assert plan.extravars["kdeploy_accessory_logs_timestamps"] is True
+    assert plan.extravars["accessory_logs_lines"] == 100
+    assert plan.extravars["accessory_logs_timestamps"] is True
     grep = build_accessory_logs_plan(context(_config()), "mysql",
                                      AccessoryLogsOptions(grep="{{ x }}", skip_timestamps=True))
     # All lines with a grep; the pattern as typed (written !unsafe with every extra var).
-    assert grep.extravars["kdeploy_accessory_logs_lines"] == -1
-    assert grep.extravars["kdeploy_accessory_logs_grep"] == "{{ x }}"
-    assert grep.extravars["kdeploy_accessory_logs_timestamps"] is False
+    assert grep.extravars["accessory_logs_lines"] == -1
+    assert grep.extravars["accessory_logs_grep"] == "{{ x }}"
+    assert grep.extravars["accessory_logs_timestamps"] is False
 
 
 def test_exec_joins_the_command_and_passes_the_options_as_docker_flags() -> None:
     plan = build_accessory_exec_plan(context(_config()), "mysql",
                                      ("mysql ", "-e", "'select 1'"), reuse=False)
-    assert plan.extravars["kdeploy_accessory_exec_command"] == "mysql -e 'select 1'"
-    assert plan.extravars["kdeploy_accessory_option_args"] == ["--cpus", "2"]
-    assert plan.extravars["kdeploy_accessory_exec_reuse"] is False
+    assert plan.extravars["accessory_exec_command"] == "mysql -e 'select 1'"
+    assert plan.extravars["accessory_option_args"] == ["--cpus", "2"]
+    assert plan.extravars["accessory_exec_reuse"] is False
     assert plan.report_task == "Run the command in the accessory container."
 
 
@@ -175,11 +175,11 @@ def test_ssh_plan_renders_on_the_accessorys_first_filtered_host() -> None:
     plan = build_accessory_ssh_plan(context(_config()), "redis", "follow_logs",
                                     logs=AccessoryLogsOptions(grep="ERR"))
     assert plan.limit == "10.0.10.3"
-    assert plan.extravars["kdeploy_accessory_ssh_host"] == "10.0.10.3"
-    assert plan.extravars["kdeploy_accessory_logs_grep"] == "ERR"
+    assert plan.extravars["accessory_ssh_host"] == "10.0.10.3"
+    assert plan.extravars["accessory_logs_grep"] == "ERR"
     second = build_accessory_ssh_plan(context(_config(), hosts="10.0.10.4"), "redis",
                                       "exec", command=("redis-cli",), tty=False)
-    assert (second.limit, second.extravars["kdeploy_accessory_interactive_args"]) == (
+    assert (second.limit, second.extravars["accessory_interactive_args"]) == (
         "10.0.10.4", "-i")
     assert second.command == "accessory exec"
 
@@ -201,9 +201,8 @@ def test_secrets_are_the_accessorys_env_and_registry_login_for_booting_only(
 
 
 def _erb_lookup():  # type: ignore[no-untyped-def]
-    roles = Path(__file__).resolve().parents[2] / "roles"
-    path = roles / "kdeploy_accessory" / "lookup_plugins" / "kdeploy_erb.py"
-    spec = importlib.util.spec_from_file_location("kdeploy_erb", path)
+    path = Path(__file__).resolve().parents[2] / "plugins" / "lookup" / "erb.py"
+    spec = importlib.util.spec_from_file_location("erb", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.LookupModule()

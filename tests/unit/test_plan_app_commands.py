@@ -57,8 +57,8 @@ def test_read_only_commands_run_their_part_on_the_app_hosts(action: str) -> None
     assert plan.playbook == f"kdeploy_app_{action}.yml"
     assert plan.imports == (PlaybookImport(f"app_{action}.yml", ("app",)),)
     assert plan.limit == "10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4"
-    assert plan.extravars == {"kdeploy_app_ops_roles": ["web", "workers"],
-                              "kdeploy_app_ops_proxy_roles": ["web"]}
+    assert plan.extravars == {"app_ops_roles": ["web", "workers"],
+                              "app_ops_proxy_roles": ["web"]}
     assert plan.report_task == APP_REPORT_TASKS[action]
     assert (plan.lock_host, plan.secret_names, plan.tags, plan.skip_tags) == (None, (), (), ())
 
@@ -72,7 +72,7 @@ def test_read_only_commands_run_their_part_on_the_app_hosts(action: str) -> None
 def test_filters_choose_the_roles_and_app_hosts(options: Filters, roles: list[str],
                                                 limit: str) -> None:
     plan = build_app_plan(CommandContext(_config(), options, performer="kdeploy"), "version")
-    assert (plan.extravars["kdeploy_app_ops_roles"], plan.limit) == (roles, limit)
+    assert (plan.extravars["app_ops_roles"], plan.limit) == (roles, limit)
 
 
 def test_a_filter_without_app_hosts_is_a_usage_error() -> None:
@@ -95,7 +95,7 @@ def test_mutating_commands_take_the_deploy_lock_like_kamal(action: str) -> None:
     assert plan.lock_host == "10.0.3.3"
     assert plan.limit == "10.0.3.3,10.0.3.4"
     assert plan.extravars["kdeploy_lock_host"] == "10.0.3.3"
-    assert plan.extravars["kdeploy_lock_message"] == "Automatic deploy lock"
+    assert plan.extravars["lock_message"] == "Automatic deploy lock"
     assert plan.extravars["kdeploy_version"] == "v1"
     assert plan.extravars["kdeploy_performer"] == "ops@x"
     assert plan.report_task is None
@@ -103,7 +103,7 @@ def test_mutating_commands_take_the_deploy_lock_like_kamal(action: str) -> None:
 
 def test_start_starts_the_config_version() -> None:
     plan = build_app_plan(context(_config()), "start")
-    assert plan.extravars["kdeploy_app_ops_version"] == "v1"
+    assert plan.extravars["app_ops_version"] == "v1"
 
 
 def test_locked_commands_need_a_version_like_kamal() -> None:
@@ -128,12 +128,12 @@ def test_lock_host_outside_the_app_hosts_joins_the_limit() -> None:
 def test_stale_containers_lists_without_and_stops_under_the_lock() -> None:
     listing = build_app_stale_plan(context(_config()), stop=False)
     assert listing.imports == (PlaybookImport("app_stale_containers.yml", ("app",)),)
-    assert listing.extravars["kdeploy_app_ops_stale_stop"] is False
+    assert listing.extravars["app_ops_stale_stop"] is False
     assert listing.lock_host is None
     stopping = build_app_stale_plan(context(_config()), stop=True)
     assert stopping.imports == (LOCK, PlaybookImport("app_stale_containers.yml", ("app",)),
                                 UNLOCK)
-    assert stopping.extravars["kdeploy_app_ops_stale_stop"] is True
+    assert stopping.extravars["app_ops_stale_stop"] is True
     assert stopping.lock_host == "10.0.3.1"
     assert stopping.report_task == APP_REPORT_TASKS["stale_containers"]
 
@@ -147,7 +147,7 @@ def test_stale_containers_lists_without_and_stops_under_the_lock() -> None:
 ])
 def test_logs_show_kamals_default_lines(logs: LogsOptions, lines: int) -> None:
     plan = build_app_logs_plan(context(_config()), logs)
-    assert plan.extravars["kdeploy_app_ops_logs_lines"] == lines
+    assert plan.extravars["app_ops_logs_lines"] == lines
     assert plan.imports == (PlaybookImport("app_logs.yml", ("app",)),)
     assert plan.report_task == "Read the app logs."
 
@@ -158,12 +158,12 @@ def test_logs_options_pass_through_as_typed() -> None:
         since="2013-01-02T13:23:37Z", grep="{{ user }}", grep_options="-i",
         skip_timestamps=True, container_id="abc123"))
     assert {key: value for key, value in plan.extravars.items() if "_logs_" in key} == {
-        "kdeploy_app_ops_logs_since": "2013-01-02T13:23:37Z",
-        "kdeploy_app_ops_logs_lines": -1,
-        "kdeploy_app_ops_logs_grep": "{{ user }}",
-        "kdeploy_app_ops_logs_grep_options": "-i",
-        "kdeploy_app_ops_logs_timestamps": False,
-        "kdeploy_app_ops_logs_container_id": "abc123",
+        "app_ops_logs_since": "2013-01-02T13:23:37Z",
+        "app_ops_logs_lines": -1,
+        "app_ops_logs_grep": "{{ user }}",
+        "app_ops_logs_grep_options": "-i",
+        "app_ops_logs_timestamps": False,
+        "app_ops_logs_container_id": "abc123",
     }
 
 
@@ -174,27 +174,27 @@ def test_exec_runs_the_latest_image_in_new_containers_by_default() -> None:
     assert plan.lock_host is None  # Kamal does not lock exec
     assert plan.secret_names == ("KAMAL_REGISTRY_PASSWORD",)  # the login
     extravars = plan.extravars
-    assert extravars["kdeploy_app_ops_version"] == "latest"
-    assert extravars["kdeploy_app_ops_exec_command"] == "bin/rails db:migrate"
-    assert extravars["kdeploy_app_ops_exec_env"] == {"A": "1"}
-    assert (extravars["kdeploy_app_ops_exec_reuse"], extravars["kdeploy_app_ops_exec_detach"]) \
+    assert extravars["app_ops_version"] == "latest"
+    assert extravars["app_ops_exec_command"] == "bin/rails db:migrate"
+    assert extravars["app_ops_exec_env"] == {"A": "1"}
+    assert (extravars["app_ops_exec_reuse"], extravars["app_ops_exec_detach"]) \
         == (False, False)
-    assert extravars["kdeploy_app_ops_option_args"] == {"workers": [
+    assert extravars["app_ops_option_args"] == {"workers": [
         "--memory", "2g", "--cpus", "4", "--cap-add", "NET_ADMIN", "--cap-add", "SYS_TIME",
         "--read-only"]}
-    assert extravars["kdeploy_app_ops_primary_host"] == "10.0.3.1"
+    assert extravars["app_ops_primary_host"] == "10.0.3.1"
     assert extravars["kdeploy_version"] == "v1"
 
 
 def test_exec_versions() -> None:
     staging = _config("deploy_with_destinations.yml", destination="staging")
     new = build_app_exec_plan(context(staging), ExecOptions(command=("ls",)))
-    assert new.extravars["kdeploy_app_ops_version"] == "latest-staging"
+    assert new.extravars["app_ops_version"] == "latest-staging"
     given = build_app_exec_plan(context(staging, version="v9"), ExecOptions(command=("ls",)))
-    assert given.extravars["kdeploy_app_ops_version"] == "v9"
+    assert given.extravars["app_ops_version"] == "v9"
     # Reuse: the version running on the primary host (the part reads it), no login.
     reuse = build_app_exec_plan(context(staging), ExecOptions(command=("ls",), reuse=True))
-    assert reuse.extravars["kdeploy_app_ops_version"] == ""
+    assert reuse.extravars["app_ops_version"] == ""
     assert reuse.secret_names == ()
 
 
@@ -216,14 +216,14 @@ def test_follow_logs_prepares_the_primary_roles_first_host() -> None:
     assert plan.imports == (PlaybookImport("app_ssh_command.yml", ("app",)),)
     assert plan.playbook == "kdeploy_app_ssh_command.yml"
     assert plan.limit == "10.0.3.1"
-    assert plan.extravars["kdeploy_app_ops_primary_host"] == "10.0.3.1"
-    assert plan.extravars["kdeploy_app_ops_roles"] == ["web"]
-    assert plan.extravars["kdeploy_app_ops_ssh_command"] == "follow_logs"
-    assert plan.extravars["kdeploy_app_ops_logs_lines"] == 10  # Kamal's default with -f
+    assert plan.extravars["app_ops_primary_host"] == "10.0.3.1"
+    assert plan.extravars["app_ops_roles"] == ["web"]
+    assert plan.extravars["app_ops_ssh_command"] == "follow_logs"
+    assert plan.extravars["app_ops_logs_lines"] == 10  # Kamal's default with -f
     assert plan.secret_names == ()
     assert plan.report_task == "Render the command for ssh -t."
     workers = build_app_ssh_plan(context(_config(), roles="workers"), "follow_logs")
-    assert (workers.limit, workers.extravars["kdeploy_app_ops_roles"]) == ("10.0.3.3",
+    assert (workers.limit, workers.extravars["app_ops_roles"]) == ("10.0.3.3",
                                                                            ["workers"])
 
 
@@ -233,14 +233,14 @@ def test_interactive_exec_logs_in_on_the_primary_host() -> None:
                               tty=False)
     assert plan.command == "app exec"
     assert plan.limit == "10.0.3.4"
-    assert plan.extravars["kdeploy_app_ops_interactive_args"] == "-i"
-    assert plan.extravars["kdeploy_app_ops_exec_command"] == "bash"
-    assert plan.extravars["kdeploy_app_ops_version"] == "latest"
+    assert plan.extravars["app_ops_interactive_args"] == "-i"
+    assert plan.extravars["app_ops_exec_command"] == "bash"
+    assert plan.extravars["app_ops_version"] == "latest"
     assert plan.secret_names == ("KAMAL_REGISTRY_PASSWORD",)
     reuse = build_app_ssh_plan(context(_config()), "exec_reuse", exec_options=ExecOptions(
         command=("bash",), interactive=True, reuse=True))
     assert reuse.secret_names == ()
-    assert reuse.extravars["kdeploy_app_ops_interactive_args"] == "-it"
+    assert reuse.extravars["app_ops_interactive_args"] == "-it"
     with pytest.raises(UsageError, match="Detach is not compatible with interactive"):
         build_app_ssh_plan(context(_config()), "exec", exec_options=ExecOptions(
             command=("bash",), interactive=True, detach=True))
@@ -254,17 +254,17 @@ def test_remove_is_kamals_sequence_under_one_lock() -> None:
         LOCK,
         PlaybookImport("app_remove.yml", ("app",)),
         # Kamal removes the proxy after the app (kept while other apps are installed there).
-        PlaybookImport("proxy_remove.yml", ("proxy",), {"kdeploy_proxy_hosts": "10.0.10.1"}),
+        PlaybookImport("proxy_remove.yml", ("proxy",), {"proxy_hosts": "10.0.10.1"}),
         PlaybookImport("accessory_remove.yml", ("accessory", "accessory_mysql"),
-                       {"kdeploy_accessory_name": "mysql"}),
+                       {"accessory_name": "mysql"}),
         PlaybookImport("accessory_remove.yml", ("accessory", "accessory_redis"),
-                       {"kdeploy_accessory_name": "redis"}),
+                       {"accessory_name": "redis"}),
         PlaybookImport("registry_logout.yml", ("registry",)),
         UNLOCK,
     )
     assert plan.limit is None
     assert plan.lock_host == "10.0.10.1"
-    assert plan.extravars["kdeploy_app_ops_roles"] == ["web"]
+    assert plan.extravars["app_ops_roles"] == ["web"]
     assert plan.secret_names == ()  # logging out needs no password
 
 
@@ -273,8 +273,8 @@ def test_filtered_remove_keeps_to_the_filtered_hosts() -> None:
     plan = build_remove_plan(context(_config("deploy_with_accessories.yml"),
                                      hosts="10.0.10.1,10.0.10.3"))
     assert plan.limit == "10.0.10.1,10.0.10.3"
-    names = [entry.vars.get("kdeploy_accessory_name") for entry in plan.imports
-             if isinstance(entry, PlaybookImport) and "kdeploy_accessory_name" in entry.vars]
+    names = [entry.vars.get("accessory_name") for entry in plan.imports
+             if isinstance(entry, PlaybookImport) and "accessory_name" in entry.vars]
     assert names == ["redis"]
 
 
@@ -288,14 +288,14 @@ def test_details_shows_proxy_app_and_accessories_of_the_filtered_hosts() -> None
     assert plan.imports == (PlaybookImport("app_details.yml", ("details",)),)
     assert plan.playbook == "kdeploy_details.yml"
     assert plan.limit is None
-    assert plan.extravars["kdeploy_app_ops_accessories"] == ["mysql", "redis"]
-    assert plan.extravars["kdeploy_app_ops_proxy_hosts"] == ["10.0.10.1"]
+    assert plan.extravars["app_ops_accessories"] == ["mysql", "redis"]
+    assert plan.extravars["app_ops_proxy_hosts"] == ["10.0.10.1"]
     assert plan.report_task == "Read the details of the containers."
     only_redis = build_details_plan(context(_config("deploy_with_accessories.yml"),
                                             hosts="10.0.10.4"))
     assert only_redis.limit == "10.0.10.4"
-    assert only_redis.extravars["kdeploy_app_ops_accessories"] == ["redis"]
-    assert only_redis.extravars["kdeploy_app_ops_proxy_hosts"] == []
+    assert only_redis.extravars["app_ops_accessories"] == ["redis"]
+    assert only_redis.extravars["app_ops_proxy_hosts"] == []
 
 
 def test_proxy_hosts_are_kamals() -> None:
@@ -304,7 +304,7 @@ def test_proxy_hosts_are_kamals() -> None:
     assert proxy_hosts(config, select(config)) == (
         "10.0.18.1", "10.0.18.3", "10.0.18.2", "10.0.18.5")
     plan = build_app_plan(context(config), "stop")
-    assert plan.extravars["kdeploy_app_ops_proxy_roles"] == ["web", "admin", "api", "metrics"]
+    assert plan.extravars["app_ops_proxy_roles"] == ["web", "admin", "api", "metrics"]
 
 
 def test_docker_run_args_is_kamals_optionize() -> None:
@@ -383,7 +383,7 @@ def _run_locally(config_file: Path, plan: Plan, tmp_path: Path) -> list[list[str
     result = subprocess.run(
         [ansible_playbook, "-i", "../inventory/hosts.yml", "-e", "@../env/extravars",
          "-e", "ansible_connection=local", "-e", f"ansible_python_interpreter={sys.executable}",
-         "-e", "kdeploy_registry_stored=true", plan.playbook, *plan.ansible_playbook_args()],
+         "-e", "registry_stored=true", plan.playbook, *plan.ansible_playbook_args()],
         cwd=directory / "project", capture_output=True, text=True, check=False, timeout=120,
         env={**os.environ, "HOME": str(home), "FAKE_DOCKER_LOG": str(log),
              "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",

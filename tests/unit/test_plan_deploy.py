@@ -48,15 +48,15 @@ def test_deploy_is_lock_a_play_per_role_unlock() -> None:
     # Exactly the role's hosts: no group guard, no per-host validation (tasks_from release).
     assert [(t.role, t.tasks_from, t.vars, t.group, t.tags) for p in (web, workers)
             for t in p.tasks] == [
-        ("kdeploy_app", "release", {"kdeploy_app_role": "web"}, None, ("app", "app_web")),
-        ("kdeploy_app", "release", {"kdeploy_app_role": "workers"}, None,
+        ("app", "release", {"app_role": "web"}, None, ("app", "app_web")),
+        ("app", "release", {"app_role": "workers"}, None,
          ("app", "app_workers"))]
     # An unreachable host stops the run too.
     assert web.as_yaml_data()["max_fail_percentage"] == 0
     assert plan.playbook == "deploy.yml"
     assert plan.lock_host == "10.0.3.1"
     assert plan.extravars["kdeploy_pull"] is True
-    assert "kdeploy_app_retain_containers" not in plan.extravars
+    assert "app_retain_containers" not in plan.extravars
     assert plan.secret_names == ("KAMAL_REGISTRY_PASSWORD",)
 
 
@@ -94,7 +94,7 @@ def test_redeploy_and_rollback_keep_stopped_containers_and_rollback_does_not_pul
     assert redeploy.extravars["kdeploy_pull"] is True
     assert rollback.extravars["kdeploy_pull"] is False
     for plan in (redeploy, rollback):
-        assert plan.extravars["kdeploy_app_retain_containers"] is None
+        assert plan.extravars["app_retain_containers"] is None
 
 
 def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
@@ -103,10 +103,11 @@ def test_rollback_checks_every_role_on_every_host_before_booting() -> None:
     assert isinstance(check, HostsPlay) and check.name == ROLLBACK_CHECK_PLAY
     assert check.any_errors_fatal
     assert check.hosts.split(",") == [h for boot in boots for h in boot.hosts.split(",")]
-    assert [(t.tasks_from, t.vars["kdeploy_app_role"]) for t in check.tasks] == [
+    assert [(t.tasks_from, t.vars["app_role"]) for t in check.tasks] == [
         ("version_exists", "web"), ("version_exists", "workers")]
     assert check.as_yaml_data()["tasks"][0]["ansible.builtin.import_role"] == {
-        "name": "kdeploy_app", "tasks_from": "version_exists", "rolespec_validate": False}
+        "name": "kdeploy.deploy.app", "tasks_from": "version_exists",
+        "rolespec_validate": False}
 
 
 def test_no_version_or_no_app_host_is_a_usage_error() -> None:

@@ -33,7 +33,7 @@ def test_lock_acquire_takes_the_lock_on_the_primary_host_with_kamal_details() ->
     assert plan.imports == (PlaybookImport("lock_acquire.yml", ("lock",)),)
     assert plan.extravars == {
         "kdeploy_lock_host": "10.0.0.1", "kdeploy_version": "v1",
-        "kdeploy_lock_message": "fixing db", "kdeploy_performer": "ops@example.com",
+        "lock_message": "fixing db", "kdeploy_performer": "ops@example.com",
     }
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.ansible_playbook_args() == []

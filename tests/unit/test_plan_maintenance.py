@@ -75,10 +75,10 @@ def test_prune_runs_kamals_parts_on_every_host_under_the_lock(tmp_path: Path, wh
     assert plan.imports == (LOCK, *(PlaybookImport(part, ("prune",)) for part in parts), UNLOCK)
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == WEB1
-    retain = {} if what == "images" else {"kdeploy_prune_retain": 5}
+    retain = {} if what == "images" else {"prune_retain": 5}
     assert plan.extravars == {
         "kdeploy_version": "v1", "kdeploy_lock_host": WEB1,
-        "kdeploy_lock_message": "Automatic deploy lock", "kdeploy_performer": "ops@example.com",
+        "lock_message": "Automatic deploy lock", "kdeploy_performer": "ops@example.com",
         **retain,
     }
     assert plan.secret_names == ()
@@ -87,10 +87,10 @@ def test_prune_runs_kamals_parts_on_every_host_under_the_lock(tmp_path: Path, wh
 
 def test_prune_containers_retains_the_configured_count_or_the_option(tmp_path: Path) -> None:
     config = make_config(tmp_path, retain_containers=3)
-    assert build_prune_plan(ops(config), "containers").extravars["kdeploy_prune_retain"] == 3
-    assert build_prune_plan(ops(config), "all").extravars["kdeploy_prune_retain"] == 3
+    assert build_prune_plan(ops(config), "containers").extravars["prune_retain"] == 3
+    assert build_prune_plan(ops(config), "all").extravars["prune_retain"] == 3
     plan = build_prune_plan(ops(config), "containers", retain=1)
-    assert plan.extravars["kdeploy_prune_retain"] == 1
+    assert plan.extravars["prune_retain"] == 1
 
 
 @pytest.mark.parametrize("retain", [0, -2])
@@ -142,7 +142,7 @@ def test_bootstrap_runs_setups_bootstrap_part_under_the_lock(tmp_path: Path) -> 
     assert plan.playbook == "kdeploy_server_bootstrap.yml"
     assert plan.imports == (LOCK, PlaybookImport("bootstrap.yml", ("bootstrap",)), UNLOCK)
     assert plan.lock_host == WEB1
-    assert plan.extravars["kdeploy_lock_message"] == "Automatic deploy lock"
+    assert plan.extravars["lock_message"] == "Automatic deploy lock"
     assert plan.limit is None
 
 
@@ -290,8 +290,9 @@ def test_prune_all_lists_lock_containers_images_unlock(tmp_path: Path) -> None:
         ("Prune unused images", [WEB1, WEB2]),
         ("Release the deploy lock", [WEB1]),
     ]
-    assert "kdeploy_prune : Remove the stopped containers beyond the retained ones." in plays[1][2]
-    assert "kdeploy_prune : Remove the service's images no container uses." in plays[2][2]
+    prune = "kdeploy.deploy.prune"
+    assert f"{prune} : Remove the stopped containers beyond the retained ones." in plays[1][2]
+    assert f"{prune} : Remove the service's images no container uses." in plays[2][2]
 
 
 def test_bootstrap_registry_and_exec_entry_playbooks_list_their_parts(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def _config(name: str = "deploy_with_roles.yml", version: str | None = "v2"):  #
 
 
 def _parts(plan) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
-    return [(entry.playbook, entry.vars.get("kdeploy_proxy_hosts"))
+    return [(entry.playbook, entry.vars.get("proxy_hosts"))
             for entry in plan.imports if isinstance(entry, PlaybookImport)]
 
 
@@ -88,7 +88,7 @@ def test_no_proxy_host_inside_the_filters_is_a_clear_error() -> None:
 
 def test_remove_passes_force_and_details_reads_without_the_lock() -> None:
     remove = build_proxy_plan(context(_config()), "remove", ProxyOptions(force=True))
-    assert remove.extravars["kdeploy_proxy_force"] is True
+    assert remove.extravars["proxy_force"] is True
     details = build_proxy_plan(context(_config(version=None)), "details")
     assert _parts(details) == [("proxy_details.yml", ",".join(WEB))]
     assert details.lock_host is None and details.report_task == "Read the proxy details."
@@ -96,12 +96,12 @@ def test_remove_passes_force_and_details_reads_without_the_lock() -> None:
 
 def test_logs_default_to_100_lines_unless_since_or_grep() -> None:
     plain = build_proxy_logs_plan(context(_config()), ProxyLogsOptions())
-    assert plain.extravars["kdeploy_proxy_logs_lines"] == 100
-    assert plain.extravars["kdeploy_proxy_logs_timestamps"] is True
+    assert plain.extravars["proxy_logs_lines"] == 100
+    assert plain.extravars["proxy_logs_timestamps"] is True
     grep = build_proxy_logs_plan(context(_config()),
                                  ProxyLogsOptions(grep="GET", skip_timestamps=True))
-    assert grep.extravars["kdeploy_proxy_logs_lines"] is None
-    assert grep.extravars["kdeploy_proxy_logs_timestamps"] is False
+    assert grep.extravars["proxy_logs_lines"] is None
+    assert grep.extravars["proxy_logs_timestamps"] is False
 
 
 def test_deploy_checks_the_pinned_image_before_the_lock_and_boots_the_proxy_after() -> None:
@@ -132,7 +132,7 @@ def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None
     hosts_play = next(entry for entry in plan.imports if getattr(entry, "name", "") ==
                       "Set up the hosts")
     assert [(task.role, task.tasks_from, task.group) for task in hosts_play.tasks][:2] == [
-        ("kdeploy_docker", None, None), ("kdeploy_proxy", "boot", "kdeploy_proxy")]
+        ("bootstrap", None, None), ("proxy", "boot", "kdeploy_proxy")]
 
 
 def test_role_scoped_setup_selects_the_proxy_only_for_a_proxy_role() -> None:

@@ -14,6 +14,8 @@ from kdeploy.plan import SetupOptions, build_setup_plan
 from kdeploy.run.runner import run_plan
 from kdeploy.run.secret_pipe import FIFO_ENV
 
+REPO = Path(__file__).resolve().parents[2]
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
 
@@ -36,6 +38,9 @@ def _fake_run(events: list[dict[str, Any]], status: str, seen: dict[str, Any]): 
                          for path in Path(kwargs["private_data_dir"]).rglob("*")
                          if path.is_file()}
         seen["contents"] = b"".join(path.read_bytes() for path in seen["files"].values())
+        link = Path(kwargs["private_data_dir"], "project", "collections", "ansible_collections",
+                    "kdeploy", "deploy")
+        seen["collection"] = link.resolve() if link.is_symlink() else None
         for event in events:
             kwargs["event_handler"](event)
         return SimpleNamespace(status=status, rc=0 if status == "successful" else 2, stdout=None)
@@ -58,8 +63,11 @@ def test_a_run_writes_the_private_data_dir_and_reads_stats(
     assert events == [stats]
     assert seen["cmdline"] == "setup.yml"
     assert seen["suppress_env_files"] is True
-    assert {"inventory/hosts.yml", "env/extravars", "project/setup.yml", "project/ansible.cfg",
-            "project/app.yml", "project/lock_acquire.yml"} <= set(seen["files"])
+    assert {"inventory/hosts.yml", "env/extravars"} <= set(seen["files"])
+    # One copy of the plays: the parts and roles are the collection's, reached through a link.
+    assert {name for name in seen["files"] if name.startswith("project/")} == {
+        "project/setup.yml", "project/ansible.cfg", "project/ssh_config"}
+    assert seen["collection"] == REPO
     assert seen["secrets"] == '{"KDEPLOY_SECRET_X": "topsecret"}'
     assert b"topsecret" not in seen["contents"]
     assert "topsecret" not in repr(seen["envvars"])

@@ -174,7 +174,7 @@ def accessory_exec(options: GlobalOptions, interactive: bool, reuse: bool, outpu
 def _run_over_ssh(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
                   announce: Callable[[str], str]) -> None:
     config = context.config
-    host = plan.extravars["kdeploy_accessory_ssh_host"]
+    host = plan.extravars["accessory_ssh_host"]
     rendered: dict[str, str] = {}
 
     def report(results: Results) -> tuple[str, dict[str, Any]]:

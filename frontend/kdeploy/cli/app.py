@@ -189,7 +189,7 @@ def stdin_is_tty() -> bool:
 def _run_over_ssh(context: CommandContext, plan: Any, options: GlobalOptions, output_format: str,
                   announce: Callable[[str, str], str]) -> None:
     config = context.config
-    host = plan.extravars["kdeploy_app_ops_primary_host"]
+    host = plan.extravars["app_ops_primary_host"]
     rendered: dict[str, str] = {}
 
     def report(results: Results) -> tuple[str, dict[str, Any]]:

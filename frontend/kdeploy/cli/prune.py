@@ -1,6 +1,6 @@
 """`kdeploy prune all|images|containers`: Kamal's prune on the filtered hosts, locked.
 
-Each host runs Kamal's own docker commands (roles/kdeploy_prune) and records `Pruned images` /
+Each host runs Kamal's own docker commands (roles/prune) and records `Pruned images` /
 `Pruned containers` in the audit log, between the lock plays on the filtered primary host.
 """
 

@@ -1,7 +1,7 @@
 """`kdeploy registry login|logout`: Kamal's registry commands, locally and on the filtered hosts.
 
 Locally kdeploy runs `docker login` with the password on stdin (`kdeploy.image.local_docker`);
-on the hosts, roles/kdeploy_registry (`docker login`, the password from `KDEPLOY_SECRET_<NAME>`,
+on the hosts, roles/registry (`docker login`, the password from `KDEPLOY_SECRET_<NAME>`,
 no_log) or its `logout` tasks. `-L` skips the local half, `-R` the remote one. Not locked, as
 in Kamal.
 """

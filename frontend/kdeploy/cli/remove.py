@@ -56,8 +56,8 @@ def with_accessory_report(plan: Plan, purge: bool) -> Plan:
     if accessory_parts:
         imports.insert(accessory_parts[-1] + 1, PlaybookImport(REPORT_PART, ("accessory",)))
     return replace(plan, imports=tuple(imports), report_task=REPORT_TASKS["remove"],
-                   extravars=plan.extravars | {"kdeploy_accessory_purge": purge,
-                                               "kdeploy_accessory_report": True})
+                   extravars=plan.extravars | {"accessory_purge": purge,
+                                               "accessory_report": True})
 
 
 @cli.command()

@@ -1,6 +1,6 @@
 """`kdeploy server bootstrap` and `kdeploy server exec CMD…`, as Kamal's `server` commands.
 
-`bootstrap` runs setup's bootstrap (roles/kdeploy_docker: Docker present, network kamal) on the
+`bootstrap` runs setup's bootstrap (roles/bootstrap: Docker present, network kamal) on the
 filtered hosts under the deploy lock, then the `docker-setup` hook. `exec` runs CMD on every
 filtered host and prints each host's output under its name; `-i` opens `ssh -t` to the primary
 host instead, exactly as Kamal builds that command line.

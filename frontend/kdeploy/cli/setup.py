@@ -54,7 +54,7 @@ def export(directory: Path, options: GlobalOptions, skip_push: bool,
            with_accessories: bool) -> None:
     """Write the Ansible private data dir of a setup to DIRECTORY and print how to run it."""
     context, plan = _setup_plan(options, skip_push, with_accessories)
-    write_private_data_dir(directory.resolve(), context.config, plan)
+    write_private_data_dir(directory.resolve(), context.config, plan, standalone=True)
     for notice in plan.notices:
         click.echo(notice)
     click.echo(f"Wrote {directory}. Run it with:")

@@ -77,7 +77,7 @@ def _all_vars(config: Config) -> dict[str, Any]:
         "kdeploy_destination": config.destination or "",
         "kdeploy_service_with_destination": config.service_with_destination,
         "kdeploy_primary_role": config.primary_role.name,
-        "kdeploy_repository": config.repository,
+        "kdeploy_image": config.repository,
         "kdeploy_readiness_delay": config.readiness_delay,
         "kdeploy_deploy_timeout": config.deploy_timeout,
         "kdeploy_drain_timeout": config.drain_timeout,

@@ -1,7 +1,7 @@
 """Plan Kamal's `accessory` subcommands (Kamal's lib/kamal/cli/accessory.rb; docs/accessories.md).
 
 Each plan imports one part playbook per accessory (`playbooks/accessory_<action>.yml`, tags
-`[accessory, accessory_<name>]`, vars `{kdeploy_accessory_name: <name>}`) in config order, limited
+`[accessory, accessory_<name>]`, vars `{accessory_name: <name>}`) in config order, limited
 to the accessories' hosts inside Kamal's filters; the commands that change containers take the
 deploy lock around them, as Kamal's `with_lock` does. Pure: a command's context and options in,
 a Plan out.
@@ -38,7 +38,7 @@ LOCKED = ("boot", "reboot", "upgrade", "start", "stop", "restart", "remove")
 # The commands whose outcome per host and accessory is reported by `accessory_report.yml`.
 REPORTED = ("boot", "reboot", "upgrade", "remove")
 
-# The task of each part whose per-host results the command prints (roles/kdeploy_accessory).
+# The task of each part whose per-host results the command prints (roles/accessory).
 REPORT_TASKS = {
     "details": "Read the details of the accessory.",
     "logs": "Read the accessory logs.",
@@ -118,16 +118,16 @@ def build_accessory_plan(context: CommandContext, action: str, name: str,
     if not hosts:
         raise UsageError(f"No hosts of accessory {name} match the filters")
     imports = [PlaybookImport(part, ("accessory", accessory_tag(acc)),
-                              {"kdeploy_accessory_name": acc})
+                              {"accessory_name": acc})
                for acc in hosts for part in PARTS[action]]
     variables: dict[str, Any] = {"kdeploy_performer": context.performer, **(extravars or {})}
     if action in REPORTED:
         imports.append(PlaybookImport(REPORT_PART, ("accessory",)))
-        variables["kdeploy_accessory_report"] = True
+        variables["accessory_report"] = True
     if action == "remove":
-        variables["kdeploy_accessory_purge"] = options.purge
+        variables["accessory_purge"] = options.purge
     if action == "upgrade" and options.rolling:
-        variables["kdeploy_accessory_serial"] = 1
+        variables["accessory_serial"] = 1
     limit_hosts = dict.fromkeys(host for found in hosts.values() for host in found)
     lock_host = None
     if action in LOCKED:
@@ -158,11 +158,11 @@ def build_accessory_logs_plan(context: CommandContext, name: str,
     """Plan `accessory logs NAME` on its hosts (Kamal: 100 lines unless --since or --grep)."""
     lines = logs.lines if logs.lines is not None else (-1 if logs.since or logs.grep else 100)
     return build_accessory_plan(context, "logs", name, extravars={
-        "kdeploy_accessory_logs_since": logs.since or "",
-        "kdeploy_accessory_logs_lines": lines,
-        "kdeploy_accessory_logs_grep": logs.grep or "",
-        "kdeploy_accessory_logs_grep_options": logs.grep_options or "",
-        "kdeploy_accessory_logs_timestamps": not logs.skip_timestamps,
+        "accessory_logs_since": logs.since or "",
+        "accessory_logs_lines": lines,
+        "accessory_logs_grep": logs.grep or "",
+        "accessory_logs_grep_options": logs.grep_options or "",
+        "accessory_logs_timestamps": not logs.skip_timestamps,
     })
 
 
@@ -184,7 +184,7 @@ def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,
     """Plan the preparation of `logs --follow` / `exec --interactive` on the accessory's first host.
 
     kdeploy then runs the rendered command with `ssh -t` there (`extravars
-    ["kdeploy_accessory_ssh_host"]`), as Kamal does.
+    ["accessory_ssh_host"]`), as Kamal does.
 
     Raises:
         UsageError: an unknown kind, no command for exec, or no host inside the filters.
@@ -198,17 +198,17 @@ def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,
         raise UsageError(f"No hosts of accessory {accessory} match the filters")
     host = hosts[accessory][0]
     extravars: dict[str, Any] = {
-        "kdeploy_accessory_name": accessory,
-        "kdeploy_accessory_ssh_command": kind,
-        "kdeploy_accessory_ssh_host": host,
-        "kdeploy_accessory_interactive_args": "-it" if tty else "-i",
+        "accessory_name": accessory,
+        "accessory_ssh_command": kind,
+        "accessory_ssh_host": host,
+        "accessory_interactive_args": "-it" if tty else "-i",
     }
     if kind == "follow_logs":
         logs = logs or AccessoryLogsOptions()
         extravars |= {
-            "kdeploy_accessory_logs_grep": logs.grep or "",
-            "kdeploy_accessory_logs_grep_options": logs.grep_options or "",
-            "kdeploy_accessory_logs_timestamps": not logs.skip_timestamps,
+            "accessory_logs_grep": logs.grep or "",
+            "accessory_logs_grep_options": logs.grep_options or "",
+            "accessory_logs_timestamps": not logs.skip_timestamps,
         }
     else:
         extravars |= _exec_vars(config, accessory, command, kind == "exec_reuse")
@@ -216,7 +216,7 @@ def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,
         command=f"accessory {'logs' if kind == 'follow_logs' else 'exec'}",
         imports=(PlaybookImport("accessory_ssh_command.yml",
                                 ("accessory", accessory_tag(accessory)),
-                                {"kdeploy_accessory_name": accessory}),),
+                                {"accessory_name": accessory}),),
         limit=host,
         extravars=extravars,
         secret_names=_secret_names(config, (accessory,), "exec") if kind == "exec" else (),
@@ -240,9 +240,9 @@ def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool)
     # Kamal::Utils.join_commands: each word stripped, joined by spaces, sent to the host's shell.
     joined = " ".join(word.strip() for word in command)
     return {
-        "kdeploy_accessory_exec_command": joined,
-        "kdeploy_accessory_exec_reuse": reuse,
-        "kdeploy_accessory_option_args": docker_run_args(config.accessory(name).options),
+        "accessory_exec_command": joined,
+        "accessory_exec_reuse": reuse,
+        "accessory_option_args": docker_run_args(config.accessory(name).options),
     }
 
 

@@ -1,6 +1,6 @@
 """Plan Kamal's `app` subcommands (all but `boot`), and the top-level `remove` and `details`.
 
-Each plan imports part playbooks that run `roles/kdeploy_app_ops` (Kamal's app commands) on the
+Each plan imports part playbooks that run `roles/app_ops` (Kamal's app commands) on the
 filtered app hosts; the commands that change containers import the lock plays around them, as
 Kamal's `modify(lock: true)` does. What a command prints comes from one task per host (the
 plan's `report_task`). Pure: a command's context and options in, a Plan out.
@@ -21,7 +21,7 @@ from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
 from kdeploy.plan.proxy import proxy_part, proxy_targets
 from kdeploy.selection import CommandContext, Selection
 
-# The task of each part whose per-host results the command prints (roles/kdeploy_app_ops).
+# The task of each part whose per-host results the command prints (roles/app_ops).
 APP_REPORT_TASKS = {
     "details": "Read the details of the containers.",
     "containers": "List the app containers.",
@@ -72,7 +72,7 @@ def build_app_plan(context: CommandContext, action: str) -> Plan:
     selection = _app_selection(context)
     extravars = _role_vars(context.config, selection)
     if action == "start":
-        extravars["kdeploy_app_ops_version"] = _config_version(context.config, "start")
+        extravars["app_ops_version"] = _config_version(context.config, "start")
     if action in LOCKED_ACTIONS:
         return _locked_plan(context, f"app {action}", f"app_{action}.yml", extravars)
     return _read_plan(f"app {action}", f"app_{action}.yml", selection, extravars,
@@ -82,7 +82,7 @@ def build_app_plan(context: CommandContext, action: str) -> Plan:
 def build_app_stale_plan(context: CommandContext, stop: bool) -> Plan:
     """Plan `app stale_containers [--stop]`; stopping takes the deploy lock like Kamal."""
     selection = _app_selection(context)
-    extravars = _role_vars(context.config, selection) | {"kdeploy_app_ops_stale_stop": stop}
+    extravars = _role_vars(context.config, selection) | {"app_ops_stale_stop": stop}
     if stop:
         return _locked_plan(context, "app stale_containers", "app_stale_containers.yml",
                             extravars, APP_REPORT_TASKS["stale_containers"])
@@ -126,7 +126,7 @@ def build_app_ssh_plan(context: CommandContext, kind: str, logs: LogsOptions | N
 
     The part logs in (new exec container), reads the running version (reuse without
     --version) and renders the command; kdeploy then runs it with `ssh -t` on that host
-    (`extravars["kdeploy_app_ops_primary_host"]`), as Kamal does.
+    (`extravars["app_ops_primary_host"]`), as Kamal does.
 
     Raises:
         UsageError: an unknown kind, Kamal's exec refusals, or no host.
@@ -142,10 +142,10 @@ def build_app_ssh_plan(context: CommandContext, kind: str, logs: LogsOptions | N
     if host is None:
         raise UsageError("No host to run the command on: the config has no servers")
     extravars: dict[str, Any] = {
-        "kdeploy_app_ops_roles": list(selection.role_names),
-        "kdeploy_app_ops_primary_host": host,
-        "kdeploy_app_ops_ssh_command": kind,
-        "kdeploy_app_ops_interactive_args": "-it" if tty else "-i",
+        "app_ops_roles": list(selection.role_names),
+        "app_ops_primary_host": host,
+        "app_ops_ssh_command": kind,
+        "app_ops_interactive_args": "-it" if tty else "-i",
     }
     if kind == "follow_logs":
         extravars |= _logs_vars(logs or LogsOptions(), default_lines=10)
@@ -183,7 +183,7 @@ def build_remove_plan(context: CommandContext) -> Plan:
         PlaybookImport("app_remove.yml", ("app",)),
         *((proxy_part("proxy_remove.yml", proxied),) if proxied else ()),
         *(PlaybookImport("accessory_remove.yml", ("accessory", accessory_tag(name)),
-                         {"kdeploy_accessory_name": name})
+                         {"accessory_name": name})
           for name in selection.accessory_hosts),
         PlaybookImport("registry_logout.yml", ("registry",)),
         PlaybookImport("lock_release.yml", ("lock",)),
@@ -194,7 +194,7 @@ def build_remove_plan(context: CommandContext) -> Plan:
         limit=_filtered_limit(context),
         extravars=_role_vars(config, selection)
         | command_lock_vars(config, selection, context.performer)
-        | {"kdeploy_proxy_force": False},
+        | {"proxy_force": False},
         lock_host=selection.primary_host,
         entry="kdeploy_remove",
         hook_points=connect_points(),
@@ -211,8 +211,8 @@ def build_details_plan(context: CommandContext) -> Plan:
     if not selection.hosts:
         raise UsageError("No hosts to show details of")
     extravars = _role_vars(config, selection) | {
-        "kdeploy_app_ops_accessories": list(selection.accessory_hosts),
-        "kdeploy_app_ops_proxy_hosts": list(proxy_targets(config, selection)),
+        "app_ops_accessories": list(selection.accessory_hosts),
+        "app_ops_proxy_hosts": list(proxy_targets(config, selection)),
     }
     return Plan(
         command="details",
@@ -234,8 +234,8 @@ def _app_selection(context: CommandContext) -> Selection:
 
 def _role_vars(config: Config, selection: Selection) -> dict[str, Any]:
     return {
-        "kdeploy_app_ops_roles": list(selection.role_names),
-        "kdeploy_app_ops_proxy_roles": [role.name for role in config.proxy_roles],
+        "app_ops_roles": list(selection.role_names),
+        "app_ops_proxy_roles": [role.name for role in config.proxy_roles],
     }
 
 
@@ -288,12 +288,12 @@ def _logs_vars(logs: LogsOptions, default_lines: int) -> dict[str, Any]:
     lines = logs.lines if logs.lines is not None else (
         -1 if logs.since or logs.grep else default_lines)
     return {
-        "kdeploy_app_ops_logs_since": logs.since or "",
-        "kdeploy_app_ops_logs_lines": lines,
-        "kdeploy_app_ops_logs_grep": logs.grep or "",
-        "kdeploy_app_ops_logs_grep_options": logs.grep_options or "",
-        "kdeploy_app_ops_logs_timestamps": not logs.skip_timestamps,
-        "kdeploy_app_ops_logs_container_id": logs.container_id or "",
+        "app_ops_logs_since": logs.since or "",
+        "app_ops_logs_lines": lines,
+        "app_ops_logs_grep": logs.grep or "",
+        "app_ops_logs_grep_options": logs.grep_options or "",
+        "app_ops_logs_timestamps": not logs.skip_timestamps,
+        "app_ops_logs_container_id": logs.container_id or "",
     }
 
 
@@ -315,14 +315,14 @@ def _exec_vars(context: CommandContext, exec_options: ExecOptions,
     config, selection = context.config, context.selection
     version = context.requested_version or ("" if exec_options.reuse else config.latest_tag)
     extravars: dict[str, Any] = {
-        "kdeploy_app_ops_version": version,
-        "kdeploy_app_ops_exec_command": command,
-        "kdeploy_app_ops_exec_env": dict(exec_options.env),
-        "kdeploy_app_ops_exec_reuse": exec_options.reuse,
-        "kdeploy_app_ops_exec_detach": exec_options.detach,
-        "kdeploy_app_ops_option_args": {role.name: docker_run_args(role.options)
+        "app_ops_version": version,
+        "app_ops_exec_command": command,
+        "app_ops_exec_env": dict(exec_options.env),
+        "app_ops_exec_reuse": exec_options.reuse,
+        "app_ops_exec_detach": exec_options.detach,
+        "app_ops_option_args": {role.name: docker_run_args(role.options)
                                         for role in selection.roles if role.options},
-        "kdeploy_app_ops_primary_host": selection.primary_host,
+        "app_ops_primary_host": selection.primary_host,
     }
     if config.version is not None:
         extravars["kdeploy_version"] = config.version

@@ -109,8 +109,8 @@ def boot_groups(config: Config, selection: Selection) -> list[list[HostsPlay]]:
             last_of_group = index == len(roles) - 1
             plays[-1].append(HostsPlay(
                 name=f"{name}: {role}",
-                tasks=(RoleImport("kdeploy_app", f"Boot the app role {role}.",
-                                  ("app", app_tag(role)), {"kdeploy_app_role": role},
+                tasks=(RoleImport("app", f"Boot the app role {role}.",
+                                  ("app", app_tag(role)), {"app_role": role},
                                   tasks_from="release"),),
                 hosts=",".join(role_hosts),
                 strategy="linear",
@@ -125,8 +125,8 @@ def _rollback_check(selection: Selection) -> HostsPlay:
     # Kamal checks every role on every app host before it touches any of them.
     return HostsPlay(
         name=ROLLBACK_CHECK_PLAY,
-        tasks=tuple(RoleImport("kdeploy_app", f"Check the version of the app role {role.name}.",
-                               ("app", app_tag(role.name)), {"kdeploy_app_role": role.name},
+        tasks=tuple(RoleImport("app", f"Check the version of the app role {role.name}.",
+                               ("app", app_tag(role.name)), {"app_role": role.name},
                                role_group(role.name), tasks_from="version_exists")
                     for role in selection.roles),
         hosts=",".join(selection.app_hosts),
@@ -139,12 +139,12 @@ def _extravars(context: CommandContext, command: str) -> dict[str, Any]:
     extravars: dict[str, Any] = {
         "kdeploy_version": context.config.version,
         "kdeploy_lock_host": context.selection.primary_host,
-        "kdeploy_lock_message": f"Automatic deploy lock ({context.performer})",
+        "lock_message": f"Automatic deploy lock ({context.performer})",
         "kdeploy_performer": context.performer,
         # deploy/redeploy pull what was just pushed; rollback boots the image the host kept.
         "kdeploy_pull": command in ("deploy", "redeploy"),
     }
     if command != "deploy":
         # Only `kamal deploy` prunes (and setup, which deploys).
-        extravars["kdeploy_app_retain_containers"] = None
+        extravars["app_retain_containers"] = None
     return extravars

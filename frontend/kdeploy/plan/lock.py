@@ -14,8 +14,8 @@ LOCK_ACTIONS = ("acquire", "release", "status")
 # Kamal's message for the lock its commands take around their work (`with_lock`).
 AUTOMATIC_LOCK_MESSAGE = "Automatic deploy lock"
 
-# The tasks whose results `kdeploy lock …` and `kdeploy audit` show (roles/kdeploy_lock,
-# roles/kdeploy_audit); their names are part of the roles' interface.
+# The tasks whose results `kdeploy lock …` and `kdeploy audit` show (roles/lock,
+# roles/audit); their names are part of the roles' interface.
 LOCK_REPORT_TASKS = {
     "acquire": "Take the deploy lock.",
     "release": "Release the deploy lock.",
@@ -46,7 +46,7 @@ def build_lock_plan(context: CommandContext, action: str, message: str = "") -> 
             # Kamal writes the version into the lock details and fails without one as well.
             raise UsageError("No version for the lock details: pass --version, set VERSION, "
                              "or run in a git repo")
-        extravars |= {"kdeploy_version": context.config.version, "kdeploy_lock_message": message,
+        extravars |= {"kdeploy_version": context.config.version, "lock_message": message,
                       "kdeploy_performer": context.performer}
     return Plan(
         command=f"lock {action}",
@@ -88,7 +88,7 @@ def command_lock_vars(config: Config, selection: Selection, performer: str) -> d
                          "or run in a git repo")
     return {
         "kdeploy_lock_host": selection.primary_host,
-        "kdeploy_lock_message": AUTOMATIC_LOCK_MESSAGE,
+        "lock_message": AUTOMATIC_LOCK_MESSAGE,
         "kdeploy_version": config.version,
         "kdeploy_performer": performer,
     }

@@ -42,7 +42,7 @@ def build_prune_plan(context: CommandContext, what: str, retain: int | None = No
     _require_hosts(context, f"prune {what}")
     parts = tuple(PlaybookImport(part, ("prune",)) for part in PRUNE_PARTS[what])
     return _locked_plan(context, f"prune {what}", parts,
-                        {"kdeploy_prune_retain": count} if what != "images" else {})
+                        {"prune_retain": count} if what != "images" else {})
 
 
 def build_bootstrap_plan(context: CommandContext) -> Plan:

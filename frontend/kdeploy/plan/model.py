@@ -10,24 +10,38 @@ paths. `as_yaml_data` marks exactly those with `unsafe`, so Ansible never templa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from kdeploy.ansible_yaml import unsafe
+from kdeploy.resources import part_fqcn, role_fqcn
 
 _UNSAFE_TAG = str.maketrans({char: "_" for char in "-. "})
 
 
 @dataclass(frozen=True)
 class PlaybookImport:
-    """One `import_playbook` line of an entry playbook."""
+    """One `import_playbook` line of an entry playbook.
+
+    `playbook` is a part playbook of the collection by file name (`app.yml`, imported as
+    `kdeploy.deploy.app`) or the absolute path of a user's playbook (hooks).
+    """
 
     playbook: str
     tags: tuple[str, ...]
     vars: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Reject a part name that is no plain file name (a plan bug, not user input)."""
+        if not PurePath(self.playbook).is_absolute() and (
+                "/" in self.playbook or not self.playbook.endswith(".yml")):
+            raise ValueError(f"not a part playbook or an absolute path: {self.playbook!r}")
+
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the import as the YAML mapping written into the entry playbook."""
-        entry: dict[str, Any] = {"ansible.builtin.import_playbook": unsafe(self.playbook)}
+        target = (self.playbook if PurePath(self.playbook).is_absolute()
+                  else part_fqcn(self.playbook))
+        entry: dict[str, Any] = {"ansible.builtin.import_playbook": unsafe(target)}
         if self.vars:
             entry["vars"] = unsafe(self.vars)
         entry["tags"] = unsafe(self.tags)
@@ -36,7 +50,11 @@ class PlaybookImport:
 
 @dataclass(frozen=True)
 class RoleImport:
-    """One tagged `import_role` task of the hosts play, guarded by its inventory group."""
+    """One tagged `import_role` task of the hosts play, guarded by its inventory group.
+
+    `role` is a role of the collection by its short name (`app` is imported as
+    `kdeploy.deploy.app`).
+    """
 
     role: str
     name: str
@@ -47,7 +65,7 @@ class RoleImport:
 
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the task as the YAML mapping written into the hosts play."""
-        role: dict[str, Any] = {"name": self.role}
+        role: dict[str, Any] = {"name": role_fqcn(self.role)}
         if self.tasks_from:
             role["tasks_from"] = self.tasks_from
         role["rolespec_validate"] = False

@@ -2,7 +2,7 @@
 
 The proxy runs on the hosts of the roles behind it (inside Kamal's filters). Each command imports
 `playbooks/proxy_<action>.yml` (tag `proxy`) aimed at exactly those hosts through the var
-`kdeploy_proxy_hosts`; the commands that change the proxy take the deploy lock, as Kamal's
+`proxy_hosts`; the commands that change the proxy take the deploy lock, as Kamal's
 `with_lock` does. `reboot --rolling` reboots one host per import, so that the pre/post-proxy-reboot
 hooks run around each host as Kamal runs them. Pure: a command's context and options in, a Plan
 out.
@@ -34,14 +34,14 @@ PARTS = {
 ACTIONS = tuple(PARTS)
 LOCKED = ("boot", "reboot", "start", "stop", "restart", "remove")
 
-# The task of each part whose per-host results the command prints (roles/kdeploy_proxy).
+# The task of each part whose per-host results the command prints (roles/proxy).
 REPORT_TASKS = {"details": "Read the proxy details.", "logs": "Read the proxy logs."}
 
 # The part that refuses, before the lock, a running proxy whose image is not the pinned one.
 CHECK_PART = "proxy_check.yml"
 REBOOT_PART = "proxy_reboot.yml"
 TAGS = ("proxy",)
-HOSTS_VAR = "kdeploy_proxy_hosts"
+HOSTS_VAR = "proxy_hosts"
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def build_proxy_plan(context: CommandContext, action: str,
     else:
         imports = [proxy_part(part, hosts) for part in PARTS[action]]
     if action == "remove":
-        variables["kdeploy_proxy_force"] = options.force
+        variables["proxy_force"] = options.force
     limit = dict.fromkeys(hosts)
     lock_host = None
     if action in LOCKED:
@@ -132,11 +132,11 @@ def build_proxy_logs_plan(context: CommandContext, logs: ProxyLogsOptions) -> Pl
     """Plan `proxy logs` (Kamal: 100 lines unless --since or --grep)."""
     lines = logs.lines if logs.lines is not None else (None if logs.since or logs.grep else 100)
     return build_proxy_plan(context, "logs", extravars={
-        "kdeploy_proxy_logs_since": logs.since,
-        "kdeploy_proxy_logs_lines": lines,
-        "kdeploy_proxy_logs_grep": logs.grep,
-        "kdeploy_proxy_logs_grep_options": logs.grep_options,
-        "kdeploy_proxy_logs_timestamps": not logs.skip_timestamps,
+        "proxy_logs_since": logs.since,
+        "proxy_logs_lines": lines,
+        "proxy_logs_grep": logs.grep,
+        "proxy_logs_grep_options": logs.grep_options,
+        "proxy_logs_timestamps": not logs.skip_timestamps,
     })
 
 

@@ -8,7 +8,7 @@ from kdeploy.plan.model import Plan, PlaybookImport
 from kdeploy.selection import CommandContext
 
 # The task whose per-host result (the image's `service` label) `build pull` reports
-# (roles/kdeploy_pull); its name is part of the role's interface.
+# (roles/pull); its name is part of the role's interface.
 PULL_REPORT_TASK = "Read the image's service label."
 PULL_COMMANDS = ("build pull", "build deliver")
 

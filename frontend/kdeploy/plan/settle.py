@@ -1,7 +1,7 @@
 """Plan the settle step that runs after an interrupt: bring the run's hosts to rest, then report.
 
 kdeploy kills its local Ansible processes when it is interrupted; the modules they started go on
-running on the hosts. `settle.yml` (roles/kdeploy_settle) finds them over the same SSH
+running on the hosts. `settle.yml` (roles/settle) finds them over the same SSH
 connections, lets them stop at a safe point or finish, waits for Docker, and reports the
 containers each host was left running. Only then is the deploy lock released.
 """
@@ -33,10 +33,10 @@ def build_settle_plan(config: Config, hosts: Iterable[str], elapsed: float) -> P
         imports=(PlaybookImport("settle.yml", ("settle",)),),
         limit=",".join(hosts),
         extravars={
-            "kdeploy_settle_timeout": config.deploy_timeout + config.drain_timeout
+            "settle_timeout": config.deploy_timeout + config.drain_timeout
             + SETTLE_MARGIN,
-            "kdeploy_settle_since": int(elapsed) + SETTLE_MARGIN,
-            "kdeploy_settle_prefixes": [f"{config.service}-", kamal_proxy.CONTAINER,
+            "settle_since": int(elapsed) + SETTLE_MARGIN,
+            "settle_prefixes": [f"{config.service}-", kamal_proxy.CONTAINER,
                                         caddy.CONTAINER],
         },
         # The entry playbook must not take the part's name (it would import itself).

@@ -60,20 +60,20 @@ def setup_plays(accessories: list[str], roles: list[str],
 
 
 def _setup_plays(accessories: list[str], roles: list[str], proxy: bool) -> SetupPlays:
-    bootstrap = RoleImport("kdeploy_docker", "Bootstrap Docker and the kamal network.",
+    bootstrap = RoleImport("bootstrap", "Bootstrap Docker and the kamal network.",
                            ("bootstrap",))
     host_tasks = (
         bootstrap,
-        *((RoleImport("kdeploy_proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
+        *((RoleImport("proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
                       tasks_from="boot"),) if proxy else ()),
-        *(RoleImport("kdeploy_accessory", f"Boot the accessory {name}.",
-                     ("accessory", accessory_tag(name)), {"kdeploy_accessory_name": name},
+        *(RoleImport("accessory", f"Boot the accessory {name}.",
+                     ("accessory", accessory_tag(name)), {"accessory_name": name},
                      accessory_group(name))
           for name in accessories),
     )
     app_tasks = tuple(
-        RoleImport("kdeploy_app", f"Boot the app role {name}.", ("app", app_tag(name)),
-                   {"kdeploy_app_role": name}, role_group(name))
+        RoleImport("app", f"Boot the app role {name}.", ("app", app_tag(name)),
+                   {"app_role": name}, role_group(name))
         for name in roles)
     release = PlaybookImport("lock_release.yml", ("lock",))
     imports = (
@@ -93,9 +93,9 @@ def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> Play
     `always`: it runs whatever --tags select and checks the accessories they select (a
     role-scoped setup's --skip-tags accessory skips it). No names: every accessory.
     """
-    variables = {"kdeploy_accessory_check_action": action}
+    variables = {"accessory_check_action": action}
     if names:
-        variables["kdeploy_accessory_check_names"] = ",".join(names)
+        variables["accessory_check_names"] = ",".join(names)
     return PlaybookImport("accessory_destination_check.yml", ("always", "accessory"), variables)
 
 
@@ -174,7 +174,7 @@ def _extravars(context: CommandContext, options: SetupOptions) -> dict[str, Any]
     return {
         "kdeploy_version": context.config.version,
         "kdeploy_lock_host": context.selection.primary_host,
-        "kdeploy_lock_message": f"Automatic deploy lock ({context.performer})",
+        "lock_message": f"Automatic deploy lock ({context.performer})",
         "kdeploy_performer": context.performer,
         "kdeploy_pull": options.skip_push,
     }

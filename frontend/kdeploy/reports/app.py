@@ -32,13 +32,13 @@ def details_report(hosts: tuple[str, ...], results: Results,
              if not item.get("skipped")]
     blocks: list[Block] = []
     for kind, label in (("proxy", "Proxy"), ("app", "App")):
-        blocks += [(label, host, item["__kdeploy_app_ops_item"][1], output_of(item))
-                   for host, item in items if item["__kdeploy_app_ops_item"][0] == kind]
-    accessories = dict.fromkeys(item["__kdeploy_app_ops_item"][1] for _, item in items
-                                if item["__kdeploy_app_ops_item"][0] == "accessory")
+        blocks += [(label, host, item["__app_ops_item"][1], output_of(item))
+                   for host, item in items if item["__app_ops_item"][0] == kind]
+    accessories = dict.fromkeys(item["__app_ops_item"][1] for _, item in items
+                                if item["__app_ops_item"][0] == "accessory")
     for name in accessories:
         blocks += [(f"Accessory {name}", host, name, output_of(item)) for host, item in items
-                   if item["__kdeploy_app_ops_item"] == ["accessory", name]]
+                   if item["__app_ops_item"] == ["accessory", name]]
     return by_host(blocks, quiet), {"results": [
         {"type": kind, "host": host, "name": name, "output": output}
         for kind, host, name, output in blocks]}

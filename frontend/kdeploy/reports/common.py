@@ -23,5 +23,5 @@ def by_host(blocks: list[Block], quiet: bool) -> str:
 
 def role_results(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(role, item result) of a task that looped over the host's roles, skipping skipped ones."""
-    return [(str(item.get("__kdeploy_app_ops_role", "")), item)
+    return [(str(item.get("__app_ops_role", "")), item)
             for item in result.get("results", []) if not item.get("skipped")]

@@ -35,7 +35,7 @@ def release_lock(config: Config, plan: Plan, run_id: str, run: Callable[..., Run
                       imports=(PlaybookImport("lock_release.yml", ("lock",)),),
                       tags=(), skip_tags=(), limit=plan.lock_host, notices=(),
                       secret_names=(), hook_points=(),
-                      extravars={**plan.extravars, "kdeploy_lock_owner_run": run_id})
+                      extravars={**plan.extravars, "lock_owner_run": run_id})
     answers: list[str] = []
 
     def collect(event: dict[str, Any]) -> None:

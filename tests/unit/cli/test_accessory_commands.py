@@ -115,7 +115,7 @@ def test_remove_asks_and_says_what_it_kept(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.exit_code == 0, result.output
     assert ("Removed accessory mysql on 10.0.10.2; kept its data: /root/app-mysql/data, "
             "volume mysqldata (delete it with --purge)") in result.output
-    assert stub.plans[0].extravars["kdeploy_accessory_purge"] is False
+    assert stub.plans[0].extravars["accessory_purge"] is False
 
 
 def test_remove_without_a_terminal_needs_y(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,7 +132,7 @@ def test_remove_purge_passes_purge(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, stub, "accessory", "remove", "mysql", "-y", "--purge")
     assert result.exit_code == 0, result.output
     assert "Removed accessory mysql on 10.0.10.2 with its data" in result.output
-    assert stub.plans[0].extravars["kdeploy_accessory_purge"] is True
+    assert stub.plans[0].extravars["accessory_purge"] is True
 
 
 def test_top_level_remove_keeps_accessory_data_unless_purge(
@@ -146,10 +146,10 @@ def test_top_level_remove_keeps_accessory_data_unless_purge(
     parts = [entry.playbook for entry in plan.imports]
     # The report comes after the last accessory removal and before the unlock.
     assert parts[-3:] == ["accessory_report.yml", "registry_logout.yml", "lock_release.yml"]
-    assert plan.extravars["kdeploy_accessory_purge"] is False
+    assert plan.extravars["accessory_purge"] is False
     purge = run(monkeypatch, stub, "remove", "-y", "--purge")
     assert purge.exit_code == 0, purge.output
-    assert stub.plans[-1].extravars["kdeploy_accessory_purge"] is True
+    assert stub.plans[-1].extravars["accessory_purge"] is True
 
 
 def test_exec_prints_each_hosts_output_and_fails_with_the_host(
@@ -161,7 +161,7 @@ def test_exec_prints_each_hosts_output_and_fails_with_the_host(
     assert result.exit_code == 1
     assert "Launching command from new container..." in result.output
     assert "App Host: 10.0.10.3\nPONG" in result.output
-    assert stub.plans[0].extravars["kdeploy_accessory_exec_command"] == "redis-cli ping"
+    assert stub.plans[0].extravars["accessory_exec_command"] == "redis-cli ping"
 
 
 def test_logs_print_lines_without_host_headers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,7 +169,7 @@ def test_logs_print_lines_without_host_headers(monkeypatch: pytest.MonkeyPatch) 
     result = run(monkeypatch, stub, "accessory", "logs", "redis", "-g", "x", "-q")
     assert result.exit_code == 0, result.output
     assert result.output == "a\nb\n"
-    assert stub.plans[0].extravars["kdeploy_accessory_logs_lines"] == -1
+    assert stub.plans[0].extravars["accessory_logs_lines"] == -1
 
 
 def test_interactive_exec_runs_ssh_on_the_first_accessory_host(
@@ -184,7 +184,7 @@ def test_interactive_exec_runs_ssh_on_the_first_accessory_host(
         result.output)
     (argv,) = ran
     assert argv[-1] == "docker exec -it custom-redis sh" and "10.0.10.3" in " ".join(argv)
-    assert stub.plans[0].extravars["kdeploy_accessory_ssh_command"] == "exec_reuse"
+    assert stub.plans[0].extravars["accessory_ssh_command"] == "exec_reuse"
 
 
 def test_upgrade_needs_confirmation_and_rolls_one_host_at_a_time(
@@ -195,4 +195,4 @@ def test_upgrade_needs_confirmation_and_rolls_one_host_at_a_time(
     assert refused.exit_code == 2 and stub.plans == []
     result = run(monkeypatch, stub, "accessory", "upgrade", "redis", "-y", "--rolling")
     assert result.exit_code == 0, result.output
-    assert stub.plans[0].extravars["kdeploy_accessory_serial"] == 1
+    assert stub.plans[0].extravars["accessory_serial"] == 1

@@ -40,7 +40,7 @@ def kdeploy_cli():  # type: ignore[no-untyped-def]
 
 def looped(*items: tuple[Any, str, int]) -> dict[str, Any]:
     """A loop task's result: (loop item, stdout, rc) per item."""
-    key = "__kdeploy_app_ops_item" if isinstance(items[0][0], list) else "__kdeploy_app_ops_role"
+    key = "__app_ops_item" if isinstance(items[0][0], list) else "__app_ops_role"
     return {"results": [{key: item, "stdout": out, "rc": rc, "changed": False}
                         for item, out, rc in items]}
 
@@ -117,7 +117,7 @@ def test_logs_say_nothing_found_where_the_pipeline_failed(monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     assert result.output == ("2026-01-01T00:00:00Z GET /up\n\nNothing found\n")
     extravars = stub.plans[0].extravars
-    assert (extravars["kdeploy_app_ops_logs_grep"], extravars["kdeploy_app_ops_logs_lines"]) \
+    assert (extravars["app_ops_logs_grep"], extravars["app_ops_logs_lines"]) \
         == ("GET", -1)
 
 
@@ -136,8 +136,8 @@ def test_exec_shows_every_output_and_fails_with_the_host(monkeypatch: pytest.Mon
     assert "ERROR: 10.0.3.3 failed at 'Fail when the command failed on this host.'" in \
         result.output
     extravars = stub.plans[0].extravars
-    assert extravars["kdeploy_app_ops_exec_command"] == "bin/check --all"
-    assert extravars["kdeploy_app_ops_exec_env"] == {"A": "1", "B": "x:y"}
+    assert extravars["app_ops_exec_command"] == "bin/check --all"
+    assert extravars["app_ops_exec_env"] == {"A": "1", "B": "x:y"}
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -225,7 +225,7 @@ def test_remove_with_y_runs_the_whole_removal(monkeypatch: pytest.MonkeyPatch) -
         "accessory_report.yml", "registry_logout.yml", "lock_release.yml"]
     assert plan.lock_host == "10.0.10.1"
     # The accessories' data is kept unless --purge (tests/unit/cli/test_accessory_commands.py).
-    assert plan.extravars["kdeploy_accessory_purge"] is False
+    assert plan.extravars["accessory_purge"] is False
 
 
 def test_details_prints_app_then_each_accessory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -257,7 +257,7 @@ def test_follow_logs_runs_ssh_on_the_primary_host(monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 130, result.output
     assert calls == [["ssh", "-t", "root@10.0.3.1", "-p", "22", command]]
     assert "Following logs on 10.0.3.1...\nssh -t root@10.0.3.1 -p 22 " in result.output
-    assert stub.plans[0].extravars["kdeploy_app_ops_ssh_command"] == "follow_logs"
+    assert stub.plans[0].extravars["app_ops_ssh_command"] == "follow_logs"
 
 
 def test_interactive_exec_runs_ssh_with_the_rendered_command(
@@ -271,7 +271,7 @@ def test_interactive_exec_runs_ssh_with_the_rendered_command(
     assert calls == [["ssh", "-t", "root@10.0.3.3", "-p", "22", command]]
     assert ("Launching interactive command with version v1 via SSH from new container on "
             "10.0.3.3...") in result.output
-    assert stub.plans[0].extravars["kdeploy_app_ops_interactive_args"] == "-i"  # no terminal
+    assert stub.plans[0].extravars["app_ops_interactive_args"] == "-i"  # no terminal
 
 
 def test_ssh_argv_uses_kamals_ssh_options() -> None:

@@ -93,7 +93,7 @@ def test_app_boot_defaults_to_the_latest_image(runner: StubRunner) -> None:
     (plan,) = runner.plans
     assert plan.extravars["kdeploy_version"] == "latest"
     boots = [entry for entry in plan.imports if isinstance(entry, HostsPlay)]
-    assert [task.vars["kdeploy_app_role"] for play in boots for task in play.tasks] == ["workers"]
+    assert [task.vars["app_role"] for play in boots for task in play.tasks] == ["workers"]
 
 
 def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,7 +119,7 @@ def test_an_interrupted_deploy_exits_130_after_releasing_the_lock(
     assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
     release = stub.plans[1]
     # Only the lock this run took: the release names the run that took it.
-    assert release.extravars["kdeploy_lock_owner_run"] == stub.plans[0].extravars["kdeploy_run_id"]
+    assert release.extravars["lock_owner_run"] == stub.plans[0].extravars["kdeploy_run_id"]
     assert "Interrupted by SIGINT; no deploy lock was held" in result.output
 
 

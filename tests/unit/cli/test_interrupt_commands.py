@@ -82,8 +82,8 @@ def test_sigterm_settles_the_hosts_then_releases_the_lock_and_exits_143(
     # The cleanup runs to the end, whatever signal comes next.
     assert runs.cancellable == [True, False, False]
     assert settle.limit == "10.0.3.1,10.0.3.2"
-    assert settle.extravars["kdeploy_settle_prefixes"][0] == "app-"
-    assert release.extravars["kdeploy_lock_owner_run"] == deploy.extravars["kdeploy_run_id"]
+    assert settle.extravars["settle_prefixes"][0] == "app-"
+    assert release.extravars["lock_owner_run"] == deploy.extravars["kdeploy_run_id"]
     assert ("10.0.3.1  release of web cut off while waiting for app-web-v2 to be ready: "
             "app-web-v2 was removed; the previous version keeps running") in result.output
     assert "10.0.3.1  running: app-web-v1\n" in result.output

@@ -78,7 +78,7 @@ def test_acquire_takes_the_lock_with_the_message(monkeypatch: pytest.MonkeyPatch
     (plan,) = stub.plans
     assert plan.command == "lock acquire"
     assert plan.extravars["kdeploy_lock_host"] == "10.0.0.2"
-    assert plan.extravars["kdeploy_lock_message"] == "fixing db"
+    assert plan.extravars["lock_message"] == "fixing db"
 
 
 def test_acquire_needs_a_message(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -126,7 +126,7 @@ def test_prune_containers_takes_retain_from_the_config_or_the_option(
     stub = StubRunner()
     assert run(monkeypatch, stub, "prune", "containers").exit_code == 0
     assert run(monkeypatch, stub, "prune", "containers", "--retain", "7").exit_code == 0
-    assert [plan.extravars["kdeploy_prune_retain"] for plan in stub.plans] == [3, 7]
+    assert [plan.extravars["prune_retain"] for plan in stub.plans] == [3, 7]
 
 
 def test_prune_containers_with_retain_zero_fails_before_any_host(

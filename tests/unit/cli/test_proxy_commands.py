@@ -69,7 +69,7 @@ def test_rolling_reboot_runs_one_host_at_a_time_under_the_lock(
     result = run(monkeypatch, stub, "proxy", "reboot", "--rolling", "-y")
     assert result.exit_code == 0, result.output
     (plan,) = stub.plans
-    assert [(entry.playbook, entry.vars.get("kdeploy_proxy_hosts")) for entry in plan.imports] == [
+    assert [(entry.playbook, entry.vars.get("proxy_hosts")) for entry in plan.imports] == [
         ("lock_acquire.yml", None), ("proxy_reboot.yml", "10.0.3.1"),
         ("proxy_reboot.yml", "10.0.3.2"), ("lock_release.yml", None)]
 
@@ -77,7 +77,7 @@ def test_rolling_reboot_runs_one_host_at_a_time_under_the_lock(
 def test_remove_passes_force(monkeypatch: pytest.MonkeyPatch) -> None:
     stub = StubRunner()
     assert run(monkeypatch, stub, "proxy", "remove", "--force").exit_code == 0
-    assert stub.plans[0].extravars["kdeploy_proxy_force"] is True
+    assert stub.plans[0].extravars["proxy_force"] is True
 
 
 def test_a_role_filter_without_proxy_roles_is_a_usage_error(
@@ -114,4 +114,4 @@ def test_logs_prints_each_host_block(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, stub, "proxy", "logs", "-n", "5")
     assert result.exit_code == 0, result.output
     assert "Proxy Host: 10.0.3.1\nline one\nline two" in result.output
-    assert stub.plans[0].extravars["kdeploy_proxy_logs_lines"] == 5
+    assert stub.plans[0].extravars["proxy_logs_lines"] == 5

@@ -82,35 +82,49 @@ def _load_file(name: str, path: Path) -> ModuleType:
     return module
 
 
-def load_role_module(role: str, name: str) -> ModuleType:
-    """Import a module from roles/<role>/library, with the role's module_utils as Ansible has them.
+PLUGINS = REPO / "plugins"
+# The import name of the collection's shared code, as its modules write it.
+MODULE_UTILS = "ansible_collections.kdeploy.deploy.plugins.module_utils"
 
-    Ansible makes roles/<role>/module_utils/X importable as ansible.module_utils.X inside the
-    module's payload; the tests do the same by hand.
+
+def load_module_utils(stem: str) -> ModuleType:
+    """Import plugins/module_utils/<stem>.py under the name the modules import it by.
+
+    A file's kdeploy siblings are loaded first, as an import would (and as Ansible ships them).
     """
-    utils = {path.stem: path for path in (REPO / "roles" / role / "module_utils").glob("*.py")}
-    loaded: set[str] = set()
+    name = f"{MODULE_UTILS}.{stem}"
+    if name not in sys.modules:
+        path = PLUGINS / "module_utils" / f"{stem}.py"
+        for needed in kdeploy_utils_imported(path):
+            load_module_utils(needed)
+        _load_file(name, path)
+    return sys.modules[name]
 
-    def load(stem: str) -> None:  # a file's kdeploy siblings first, as an import would
-        if stem not in loaded:
-            loaded.add(stem)
-            for needed in kdeploy_utils_imported(utils[stem]):
-                if needed in utils:
-                    load(needed)
-            _load_file(f"ansible.module_utils.{stem}", utils[stem])
 
-    for stem in sorted(utils):
-        load(stem)
-    return _load_file(name, REPO / "roles" / role / "library" / f"{name}.py")
+def load_plugin(name: str) -> ModuleType:
+    """Import plugins/modules/<name>.py with the module_utils it imports, loaded from this tree."""
+    path = PLUGINS / "modules" / f"{name}.py"
+    for needed in kdeploy_utils_imported(path):
+        load_module_utils(needed)
+    return _load_file(name, path)
 
 
 def kdeploy_utils_imported(path: Path, top_level_only: bool = False) -> list[str]:
-    """The kdeploy module_utils files a module or module_utils file imports (`kdeploy_x`)."""
+    """The kdeploy module_utils files a module or module_utils file imports (their stems)."""
     tree = ast.parse(path.read_text())
     nodes = tree.body if top_level_only else list(ast.walk(tree))
     return [node.module.rsplit(".", 1)[1] for node in nodes
             if isinstance(node, ast.ImportFrom) and node.module
-            and node.module.startswith("ansible.module_utils.kdeploy_")]
+            and node.module.startswith(f"{MODULE_UTILS}.")]
+
+
+def collections_dir(root: Path) -> Path:
+    """A collections path holding this working tree as kdeploy.deploy (a link under `root`)."""
+    link = root / "ansible_collections" / "kdeploy" / "deploy"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(REPO, target_is_directory=True)
+    return root
 
 
 class StubDaemon(BaseHTTPRequestHandler):

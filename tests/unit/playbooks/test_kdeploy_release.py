@@ -1,4 +1,4 @@
-"""The kdeploy_release module (roles/kdeploy_app/library): its pure parts and its flow.
+"""The release module (plugins/modules/release.py): its pure parts and its flow.
 
 The flow tests drive `Release` with a Docker double that records calls; the e2e tests run the
 real module against the sandbox's dockerd.
@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import load_role_module
+from playbook_support import load_plugin
 
-release = load_role_module("kdeploy_app", "kdeploy_release")
+release = load_plugin("release")
 
 PARAMS: dict[str, Any] = {
     "name": "app-web-v2", "image": "reg:5000/app:v2", "pull": "missing", "service": "app",
@@ -252,7 +252,7 @@ def test_redeploy_prunes_nothing(home: Path) -> None:
 
 
 class StoppingDocker(FakeDocker):
-    """A Docker double that delivers kdeploy_settle's SIGTERM at one chosen call."""
+    """A Docker double that delivers the settle module's SIGTERM at one chosen call."""
 
     def __init__(self, stop: Any, at: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -307,7 +307,7 @@ def test_a_stop_while_pulling_boots_nothing(home: Path) -> None:
 
 
 def test_a_stop_before_the_new_version_is_ready_removes_it_and_keeps_the_old(home: Path) -> None:
-    # The new container is still starting when kdeploy_settle asks the module to stop.
+    # The new container is still starting when the settle module asks the module to stop.
     run, docker = _interrupted("inspect new", statuses=["created", "created", "running"])
     assert ("DELETE", "/containers/new", "{'force': '1'}") in docker.calls
     assert not any(call[1].endswith("/stop") for call in docker.calls)

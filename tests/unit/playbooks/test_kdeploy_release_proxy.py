@@ -1,4 +1,4 @@
-"""The proxy step of kdeploy_release: kamal-proxy deploy and the caddy probe → switch → drain.
+"""The proxy step of the release module: kamal-proxy deploy and the caddy probe → switch → drain.
 
 Docker and Caddy are doubles here; test_kdeploy_caddy_admin.py runs the admin client against a
 real caddy, and the e2e tests run the whole release on the sandbox.
@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import load_role_module
+from playbook_support import load_plugin
 from test_kdeploy_release import PARAMS, FakeDocker, FakeModule
 
-release = load_role_module("kdeploy_app", "kdeploy_release")
+release = load_plugin("release")
 
 ROUTE = {"@id": "kdeploy-app-web", "match": [{"host": ["app.test"]}],
          "handle": [{"handler": "reverse_proxy", "upstreams": []}]}

@@ -1,4 +1,4 @@
-"""The kdeploy_settle module (roles/kdeploy_settle/library) over a made-up /proc.
+"""The settle module (plugins/modules/settle.py) over a made-up /proc.
 
 The e2e interrupt tests run it for real on the sandbox hosts; here each rule is pinned: which
 processes belong to the interrupted run, which are asked to stop, which are let finish, and
@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from playbook_support import load_role_module
+from playbook_support import load_module_utils, load_plugin
 
-settle = load_role_module("kdeploy_settle", "kdeploy_settle")
-stop = sys.modules["ansible.module_utils.kdeploy_stop"]  # what kdeploy_release writes with
+settle = load_plugin("settle")
+stop = load_module_utils("stop")  # what the release module writes with
 
 OURS = "10.0.0.1 40000 10.0.0.11 22"  # SSH_CONNECTION of the run's ControlMaster connection
 OTHER = "10.0.0.1 50000 10.0.0.11 22"  # another connection (another deploy, Kamal, a person)

@@ -1,15 +1,39 @@
+"""ansible-lint's production profile over the whole collection at the root, with no warnings.
+
+The collection is found through a link to this working tree (as an installed copy would be), so
+the FQCNs of our modules, the lookup and the roles resolve. Only ansible-lint's notices about
+the environment it runs in are allowed, each listed here with the reason.
+"""
+
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
-from playbook_support import REPO, require_tool
+from playbook_support import REPO, collections_dir, require_tool
+
+ALLOWED_WARNINGS = (
+    # ansible-core 2.19 imports DSA, which cryptography >= 51 deprecates; pinning cryptography
+    # is the packaging's job, and the lint result is unaffected.
+    "CryptographyDeprecationWarning",
+)
 
 
-def test_playbooks_and_roles_pass_ansible_lint_production_profile() -> None:
+def test_the_collection_passes_ansible_lint_production_profile(tmp_path: Path) -> None:
     ansible_lint = require_tool("ansible-lint")
+    tools = str(Path(ansible_lint).parent)
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path)),
+           "PATH": f"{tools}:{os.environ.get('PATH', '')}"}
     result = subprocess.run(
-        [ansible_lint, "--offline", "--nocolor", "playbooks", "roles"],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        [ansible_lint, "--offline", "--nocolor"],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Profile 'production' was required, and it passed" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Profile 'production' was required, and it passed" in output
+    assert ", 0 warning(s)" in output, output
+    warnings = [line for line in output.splitlines()
+                if ("WARNING" in line or "[ERROR]" in line)
+                and not any(allowed in line for allowed in ALLOWED_WARNINGS)]
+    assert warnings == []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import REPO, require_tool
+from playbook_support import REPO, collections_dir, require_tool
 
 KAMAL_RUN_ARGS = [
     "--name", "kamal-proxy", "--network", "kamal", "--detach", "--restart", "unless-stopped",
@@ -61,12 +61,13 @@ def _run(tmp_path: Path, playbook: str, proxy: dict[str, Any], env: dict[str, st
     inventory = {"all": {"vars": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "kdeploy_performer": "me", "kdeploy_destination": "",
-        "kdeploy_service_with_destination": "app", "kdeploy_proxy_registry_login": False,
+        "kdeploy_service_with_destination": "app", "proxy_registry_login": False,
         "kdeploy_proxy": proxy, **(extra or {})},
         "children": {"kdeploy_proxy": {"hosts": {"h1": {}}}}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     environment = {**os.environ, "HOME": str(home), "PATH": f"{bin_dir}:{os.environ['PATH']}",
-                   "FAKE_DOCKER_LOG": str(log), "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+                   "FAKE_DOCKER_LOG": str(log),
+                   "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
                    "ANSIBLE_NOCOLOR": "1", **(env or {})}
     result = subprocess.run([tool, "-i", str(tmp_path / "inventory.json"),
                              str(REPO / "playbooks" / playbook)],
@@ -147,7 +148,7 @@ def test_forced_remove_stops_prunes_the_container_and_image_and_the_directory(
         tmp_path: Path) -> None:
     (tmp_path / "home/.kamal/apps/other").mkdir(parents=True)
     (tmp_path / "home/.kamal/proxy/apps-config").mkdir(parents=True)
-    result, calls = _run(tmp_path, "proxy_remove.yml", KAMAL, extra={"kdeploy_proxy_force": True})
+    result, calls = _run(tmp_path, "proxy_remove.yml", KAMAL, extra={"proxy_force": True})
     assert result.returncode == 0, result.stdout
     title = "--filter label=org.opencontainers.image.title=kamal-proxy"
     assert calls == ["container stop kamal-proxy", f"container prune --force {title}",
@@ -179,8 +180,8 @@ def test_start_stop_details_and_logs_are_kamals_commands(tmp_path: Path) -> None
 
 
 def test_logs_take_kamals_options(tmp_path: Path) -> None:
-    options = {"kdeploy_proxy_logs_since": "42m", "kdeploy_proxy_logs_lines": -1,
-               "kdeploy_proxy_logs_grep": "GET /", "kdeploy_proxy_logs_timestamps": False}
+    options = {"proxy_logs_since": "42m", "proxy_logs_lines": -1,
+               "proxy_logs_grep": "GET /", "proxy_logs_timestamps": False}
     result, calls = _run(tmp_path, "proxy_logs.yml", KAMAL, extra=options)
     # The fake docker prints nothing, so grep finds nothing: no match is not an error.
     assert result.returncode == 0, result.stdout

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from playbook_support import parse_listing, require_tool
 
+from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.plan.settle import SETTLE_REPORT_TASK, build_settle_plan
 from kdeploy.run.private_data_dir import write_private_data_dir
@@ -27,12 +28,15 @@ def test_the_settle_plan_runs_the_settle_task_on_the_runs_hosts_only(tmp_path: P
     config_file.write_text(yaml.safe_dump(CONFIG))
     config = load_config(config_file, version="v1", environ={})
     plan = build_settle_plan(config, ["10.0.0.1", "10.0.0.3"], elapsed=12.7)
-    assert plan.extravars == {"kdeploy_settle_timeout": 60, "kdeploy_settle_since": 42,
-                              "kdeploy_settle_prefixes": ["app-", "kamal-proxy", "kdeploy-proxy"]}
+    assert plan.extravars == {"settle_timeout": 60, "settle_since": 42,
+                              "settle_prefixes": ["app-", "kamal-proxy", "kdeploy-proxy"]}
     root = tmp_path / "pdd"
     write_private_data_dir(root, config, plan)
-    # The entry playbook has a name of its own: the part it imports is settle.yml.
-    assert plan.playbook != "settle.yml" and (root / "project" / "settle.yml").is_file()
+    # The entry playbook has a name of its own: the part it imports is the collection's settle.
+    entry = ansible_yaml.load((root / "project" / plan.playbook).read_text())
+    assert plan.playbook != "settle.yml"
+    assert entry == [{"ansible.builtin.import_playbook": "kdeploy.deploy.settle",
+                      "tags": ["settle"]}]
     result = subprocess.run(
         [require_tool("ansible-playbook"), "-i", "../inventory/hosts.yml", "-e",
          "@../env/extravars", plan.playbook, "--list-hosts", "--list-tasks",

@@ -144,7 +144,7 @@ def test_inventory_and_extra_vars_reach_plays_as_the_literal_text(tmp_path: Path
     result = run_playbook(root, "dump.yml", config, variable_names(config, plan))
     assert result.returncode == 0, result.stdout + result.stderr
     assert_every_value_literal(root, config, plan, marker)
-    assert plan.extravars["kdeploy_lock_message"] == " ".join(p)
+    assert plan.extravars["lock_message"] == " ".join(p)
 
 
 def test_a_hook_playbook_sees_the_same_literal_values(tmp_path: Path, marker: Path) -> None:

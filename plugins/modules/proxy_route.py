@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# MIT License (kdeploy)
+"""Add or delete one role's route in the host's Caddy (kdeploy's caddy proxy engine)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: proxy_route
+short_description: Point a role's Caddy route at a container, or delete it
+description:
+  - The caddy engine's side of Kamal's C(app start) (C(kamal-proxy deploy)) and C(app stop) /
+    C(app remove) (C(kamal-proxy remove)), through Caddy's admin API on its unix socket.
+  - C(present) waits until the container answers the health check path with 2xx on its O(network)
+    IP (at most O(timeout) seconds), then puts the route (upstream C(<container>:<app_port>)).
+    A container that does not get healthy fails the task and leaves the route as it was.
+  - C(absent) deletes the route with the route's C(@id); a missing route is no change.
+version_added: "0.1.0"
+author: kdeploy
+options:
+  state:
+    description: C(present) puts the route, C(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  admin_socket:
+    description: Caddy's admin socket, relative to the home directory unless absolute.
+    type: str
+    required: true
+  proxy:
+    description: The role's proxy settings (C(kdeploy_app_roles[role].proxy)) - C(route), C(app_port), C(healthcheck).
+    type: dict
+    required: true
+  container:
+    description: The container the route sends requests to (name); required for C(present).
+    type: str
+  network:
+    description: The network whose IP the health check uses.
+    type: str
+    default: kamal
+  timeout:
+    description: Seconds to wait for a healthy container.
+    type: int
+    default: 30
+  docker_host:
+    description: The Docker daemon, a C(unix://) socket.
+    type: str
+    default: unix:///var/run/docker.sock
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Route the role to its running container.
+  kdeploy.deploy.proxy_route:
+    admin_socket: .kdeploy/proxy/admin.sock
+    proxy: "{{ kdeploy_app_roles.web.proxy }}"
+    container: app-web-v2
+"""
+
+RETURN = r"""
+outcome:
+  description: C(added), C(replaced), C(unchanged), C(deleted) or C(absent).
+  type: str
+  returned: always
+"""
+
+import json
+import os
+import time
+
+try:
+    from urllib.parse import quote
+except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
+    quote = None
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import (
+    CaddyAdmin,
+    CaddyAdminError,
+    health_probe,
+    network_ip,
+    route_with_upstream,
+)
+from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
+    DEPLOY_TIMEOUT,
+    DOCKER_NETWORK,
+    HEALTHCHECK_INTERVAL,
+    HEALTHCHECK_PATH,
+    HEALTHCHECK_TIMEOUT,
+)
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
+
+
+def container_ip(docker_host, name, network):
+    """The container's IP on network, read from the Docker API ("" when it has none).
+
+    Raises the socket's own OSError when no daemon answers, which main reports.
+    """
+    # Only a unix socket is read here: the path after the scheme, as this module always did.
+    client = DockerClient("unix://" + docker_host[len("unix://"):], 10)
+    try:
+        status, body = client.request("GET", "/containers/%s/json" % quote(name, safe=""))
+    except DockerError as exc:
+        raise exc.__cause__ from None
+    return "" if status >= 400 else network_ip(json.loads(to_native(body)), network)
+
+
+def wait_healthy(params):
+    """Probe the container's health check path until 2xx or the timeout; return the last answer."""
+    proxy = params["proxy"]
+    check = proxy.get("healthcheck") or {}
+    deadline = time.time() + params["timeout"]
+    while True:
+        address = container_ip(params["docker_host"], params["container"], params["network"])
+        url = "http://%s:%s%s" % (address, proxy["app_port"], check.get("path") or HEALTHCHECK_PATH)
+        ok, answer = health_probe(url, check.get("timeout") or HEALTHCHECK_TIMEOUT) if address else (False, "no IP yet")
+        if ok or time.time() >= deadline:
+            return ok, answer
+        time.sleep(check.get("interval") or HEALTHCHECK_INTERVAL)
+
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    admin_socket=dict(type="str", required=True),
+    proxy=dict(type="dict", required=True),
+    container=dict(type="str"),
+    network=dict(type="str", default=DOCKER_NETWORK),
+    timeout=dict(type="int", default=DEPLOY_TIMEOUT),
+    docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+)
+
+
+def main():
+    """Run the module."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=[("state", "present", ["container"])],
+                           supports_check_mode=True)
+    params = module.params
+    path = params["admin_socket"]
+    admin = CaddyAdmin(path if os.path.isabs(path) else os.path.join(os.path.expanduser("~"), path))
+    route = params["proxy"]["route"]
+    try:
+        if params["state"] == "absent":
+            present = admin.route(route["@id"]) is not None
+            if present and not module.check_mode:
+                admin.delete_route(route["@id"])
+            module.exit_json(changed=present, outcome="deleted" if present else "absent")
+        wanted = route_with_upstream(route, "%s:%s" % (params["container"], params["proxy"]["app_port"]))
+        if admin.route(route["@id"]) == wanted:
+            module.exit_json(changed=False, outcome="unchanged")
+        if module.check_mode:
+            module.exit_json(changed=True, outcome="replaced")
+        ok, answer = wait_healthy(params)
+        if not ok:
+            module.fail_json(msg="%s did not get healthy within %s seconds (%s); the route is unchanged"
+                                 % (params["container"], params["timeout"], answer))
+        module.exit_json(changed=True, outcome=admin.put_route(wanted))
+    except (CaddyAdminError, IOError, OSError, ValueError) as exc:
+        module.fail_json(msg="Cannot change the proxy route %s: %s" % (route["@id"], to_native(exc)))
+
+
+if __name__ == "__main__":
+    main()

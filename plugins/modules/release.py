@@ -1,0 +1,757 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# MIT License (kdeploy)
+"""Boot one version of one Kamal role on this host in one call: Kamal's `app boot` step."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: release
+short_description: Boot one app version on a host as Kamal does, in one round trip
+description:
+  - The whole release step of one Kamal role on one host, through the Docker API on the host
+    (and the C(docker) CLI for C(login), C(pull), C(run) and C(logs), with Kamal's own argv).
+  - "In order: write the env file (0600); when the container named O(name) already runs with the
+    same spec (label O(spec_label) equal to O(spec_hash)), the same image and an unchanged env
+    file, stop here (converged: no pull, no waiting). Otherwise: log in (only when the host does
+    not store these credentials), pull (O(pull)), rename a container that holds the name to
+    C(<name>_replaced_<16 hex>) as Kamal does, record the boot in the audit log, C(docker run),
+    and wait until the container is healthy (Docker HEALTHCHECK) or running and still running
+    after O(readiness_delay) seconds, retrying with Kamal's back-off until O(deploy_timeout)."
+  - A container that does not become ready is stopped and removed, its log tail is returned in
+    the failure message and in RV(log), and the module fails; the previous version keeps running.
+  - After a ready (or converged) container, the other running containers with the labels
+    O(role_labels) are stopped with O(stop_timeout), the image is tagged O(latest_tag), and
+    (with O(retain_containers)) Kamal's C(prune all) runs - stopped containers of the service
+    beyond O(retain_containers) are removed, then dangling images of the service and its image
+    tags that no container uses (latest tags kept).
+  - Idempotent; in check mode nothing changes on the host and RV(changed) says whether it would.
+  - "Interruptible: SIGTERM (sent by kdeploy.deploy.settle when kdeploy is interrupted) stops the release at
+    the next safe point. Before the proxy switch (or readiness) the new container is removed and the
+    previous version keeps running; after it, the other versions are left running. A pull, the
+    readiness wait and health probes are cut short at once; a docker run, a kamal-proxy deploy and a
+    container stop already under way are let finish. The module then leaves its account in
+    C(~/.kdeploy/interrupted/<pid>.json) for kdeploy.deploy.settle."
+version_added: "0.1.0"
+author: kdeploy
+options:
+  name:
+    description: The container name, C(<service>-<role>[-<destination>]-<version>).
+    type: str
+    required: true
+  image:
+    description: The image to run, C(<repository>:<version>).
+    type: str
+    required: true
+  pull:
+    description: C(always) pulls the image; C(missing) only when the host does not have it.
+    type: str
+    choices: [always, missing]
+    default: missing
+  service:
+    description: When set, a pulled image must carry the label C(service) with this value (Kamal's check).
+    type: str
+  registry:
+    description: Registry login for the pull (C(server), C(username), C(password)); never logged.
+    type: dict
+  spec_hash:
+    description: Hash of every non-secret input of the container, computed on the controller.
+    type: str
+    required: true
+  spec_label:
+    description: The label that holds O(spec_hash) on the container.
+    type: str
+    default: kdeploy.spec
+  env_file:
+    description: Env file path (relative to the home directory unless absolute), written with O(env_content).
+    type: str
+    required: true
+  env_content:
+    description: The env file's content. It holds the secrets, so the task must set C(no_log).
+    type: str
+    required: true
+  hostname:
+    description: The container's hostname.
+    type: str
+  env:
+    description: Clear environment variables (C(--env KEY=value)).
+    type: dict
+    default: {}
+  labels:
+    description: Container labels (C(--label key=value)), besides O(spec_label).
+    type: dict
+    default: {}
+  network:
+    description: Network to join.
+    type: str
+    default: kamal
+  volumes:
+    description: C(--volume) arguments.
+    type: list
+    elements: str
+    default: []
+  restart_policy:
+    description: C(--restart) policy.
+    type: str
+    default: unless-stopped
+  log_driver:
+    description: C(--log-driver), when set.
+    type: str
+  log_options:
+    description: C(--log-opt key=value) arguments.
+    type: dict
+    default: {}
+  docker_args:
+    description: More C(docker run) arguments, from the role's C(options) (Kamal's optionize).
+    type: list
+    elements: str
+    default: []
+  cmd:
+    description: The command, split like a shell splits it (Kamal appends it to C(docker run)).
+    type: str
+  role_labels:
+    description: Labels that select this role's containers (service, destination, role), for stopping other versions.
+    type: dict
+    required: true
+  readiness_delay:
+    description: Seconds a running container without HEALTHCHECK must stay running.
+    type: int
+    default: 7
+  deploy_timeout:
+    description: Seconds to wait for the container to be ready.
+    type: int
+    default: 30
+  stop_timeout:
+    description: C(docker stop -t) for the other versions (null leaves Docker's default).
+    type: int
+  log_lines:
+    description: Log lines returned for a container that fails to boot.
+    type: int
+    default: 20
+  latest_tag:
+    description: Tag the image with this reference after the boot (C(<repository>:latest[-<dest>])).
+    type: str
+  retain_containers:
+    description: Keep this many stopped containers of O(service) (Kamal's C(prune containers)); null keeps all.
+    type: int
+  audit:
+    description: >-
+      Audit log line parts, C({log: path, tags: [performer, destination, role]}) (empty tags are
+      left out); lines are C([<utc time>] [<tag>]... <message>), as Kamal writes them.
+    type: dict
+  docker_host:
+    description: The Docker daemon, a C(unix://) socket.
+    type: str
+    default: unix:///var/run/docker.sock
+  proxy:
+    description:
+      - The role's proxy settings (C(kdeploy_app_roles[role].proxy)); null when the role does not run
+        behind the proxy. Keys C(service), C(app_port), C(healthcheck) (C(path), C(interval),
+        C(timeout) in seconds), C(deploy_args) (kamal-proxy) and C(route) (caddy).
+      - "With it, readiness is the proxy's: kamal-proxy - C(docker exec kamal-proxy kamal-proxy deploy
+        SERVICE --target=<12-char id>:<app_port> *deploy_args) (it health-checks and drains itself);
+        caddy - an HTTP GET of the health check path on the container's O(network) IP until 2xx
+        within O(deploy_timeout), then the route C(@id) is replaced through Caddy's admin API
+        (upstream C(<name>:<app_port>)), then the module waits (at most O(stop_timeout) seconds)
+        until Caddy has no request in flight to the old upstreams. Only then are the old versions
+        stopped. A failure removes the new container and leaves the route as it was."
+      - A converged container behind caddy gets its route back when the route points elsewhere.
+    type: dict
+  proxy_host:
+    description: The host's proxy (its C(kdeploy_proxy) var - C(engine), C(container), C(admin_socket)); required with O(proxy).
+    type: dict
+  files:
+    description:
+      - Files the proxy reads, written before the container boots (Kamal's app boot uploads them
+        first) - a role's TLS certificate and key, the version's error pages. Each has C(path)
+        (relative to the home directory), C(content), C(mode) and C(directory_mode) (octal strings).
+      - When one of them changes and the container is converged, kamal-proxy is told again.
+    type: list
+    elements: dict
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Boot the version.
+  kdeploy.deploy.release:
+    name: app-web-v2
+    image: registry:5000/app:v2
+    spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
+    env_file: .kamal/apps/app/env/roles/web.env
+    env_content: "SECRET=x\n"
+    role_labels: {service: app, role: web, destination: ""}
+  no_log: true
+"""
+
+RETURN = r"""
+converged:
+  description: The container already ran with this spec; nothing was booted.
+  type: bool
+  returned: always
+booted:
+  description: A new container was started (or, in check mode, would be).
+  type: bool
+  returned: always
+container_id:
+  description: The ID of the running container (null in check mode before a boot).
+  type: str
+  returned: always
+renamed:
+  description: The name an older container holding O(name) was renamed to, else null.
+  type: str
+  returned: always
+stopped:
+  description: Names of the other versions that were stopped.
+  type: list
+  returned: always
+removed:
+  description: IDs of the stopped containers removed beyond O(retain_containers).
+  type: list
+  returned: always
+proxy:
+  description: >-
+    What the proxy step did, C({engine, action, probes, drained}); action is C(deploy) (kamal-proxy),
+    C(added)/C(replaced)/C(unchanged) (caddy route), or null without a proxy.
+  type: dict
+  returned: always
+log:
+  description: On failure, the last O(log_lines) lines of the failed container's log.
+  type: list
+  returned: failure
+"""
+
+import binascii
+import json
+import os
+import shlex
+import time
+
+try:
+    from urllib.parse import quote
+except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 anyway
+    quote = None
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import (
+    health_probe,
+    network_ip,
+    CaddyAdmin,
+    CaddyAdminError,
+    route_dials,
+    route_with_upstream,
+)
+from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
+    DEPLOY_TIMEOUT,
+    DOCKER_NETWORK,
+    DRAIN_TIMEOUT,
+    HEALTHCHECK_INTERVAL,
+    HEALTHCHECK_PATH,
+    HEALTHCHECK_TIMEOUT,
+    READINESS_DELAY,
+    RESTART_POLICY,
+)
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
+    docker_config_path,
+    ensure_env_file,
+    ensure_file,
+    registry_stored,
+    resolve,
+)
+from ansible_collections.kdeploy.deploy.plugins.module_utils.stop import StopRequested, StopSignal, write_note
+
+READY_STATUSES = ("running", "healthy")
+
+
+class Docker(DockerClient):
+    """The client on this host's unix socket: the CLI runs (login, run, logs) need one."""
+
+    def __init__(self, docker_host, timeout=60):
+        if not docker_host.startswith("unix://"):
+            raise DockerError("kdeploy.deploy.release needs a unix:// docker_host, not %s" % docker_host)
+        DockerClient.__init__(self, docker_host, timeout)
+
+
+def run_argv(params, env_file):
+    """Kamal's `docker run` argv (lib/kamal/commands/app.rb#run), the spec label added."""
+    argv = ["run", "--detach", "--restart", params["restart_policy"], "--name", params["name"],
+            "--network", params["network"]]
+    if params["hostname"]:
+        argv += ["--hostname", params["hostname"]]
+    for key, value in params["env"].items():
+        argv += ["--env", "%s=%s" % (key, value)]
+    argv += ["--env-file", env_file]
+    if params["log_driver"]:
+        argv += ["--log-driver", params["log_driver"]]
+    for key, value in params["log_options"].items():
+        argv += ["--log-opt", "%s=%s" % (key, value)]
+    for volume in params["volumes"]:
+        argv += ["--volume", volume]
+    labels = dict(params["labels"])
+    labels[params["spec_label"]] = params["spec_hash"]
+    for key, value in labels.items():
+        argv += ["--label", "%s=%s" % (key, value)]
+    argv += list(params["docker_args"])
+    argv.append(params["image"])
+    if params["cmd"]:
+        argv += shlex.split(params["cmd"])
+    return argv
+
+
+def readiness(container):
+    """Kamal's status of a container: its health status when it has a HEALTHCHECK, else its state."""
+    state = (container or {}).get("State") or {}
+    if state.get("Health"):
+        return state["Health"].get("Status") or "starting"
+    return state.get("Status") or "gone"
+
+
+def is_converged(container, image, spec_label, spec_hash):
+    """Runs (healthy if it has a health check), carries spec_hash and runs image's current ID."""
+    if not container or not image:
+        return False
+    state = container.get("State") or {}
+    labels = (container.get("Config") or {}).get("Labels") or {}
+    return (bool(state.get("Running")) and not state.get("Restarting")
+            and readiness(container) in READY_STATUSES
+            and labels.get(spec_label) == spec_hash and container.get("Image") == image.get("Id"))
+
+
+def audit_line(audit, message, now=None):
+    """Kamal's audit line: `[<utc iso8601>] [<tag>]... <message>`, empty tags left out."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    tags = [stamp] + [tag for tag in audit.get("tags") or [] if tag]
+    return "[%s] %s" % ("] [".join(tags), message)
+
+
+def record(audit, home, message):
+    """Append one line to the audit log (Kamal: `mkdir -p .kamal && echo … >> …`)."""
+    if not audit:
+        return
+    path = resolve(home, audit["log"])
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    with open(path, "ab") as handle:
+        handle.write(to_bytes(audit_line(audit, message) + "\n"))
+
+
+class BootFailed(Exception):
+    """The new container did not become ready; carries the log tail."""
+
+    def __init__(self, message, log):
+        Exception.__init__(self, message)
+        self.log = log
+
+
+class ProxyStep(object):
+    """Register a ready container with the host's proxy (kamal-proxy or caddy), as Kamal's boot does."""
+
+    def __init__(self, release, admin=None, probe_url=health_probe):
+        self.release = release
+        self.docker = release.docker
+        self.params = release.params
+        self.proxy = self.params["proxy"]
+        host = self.params.get("proxy_host") or {}
+        if not host:
+            raise DockerError("role %s runs behind the proxy, but this host has no kdeploy_proxy (is it "
+                              "in the kdeploy_proxy group?)" % self.params["role_labels"].get("role"))
+        self.engine = host.get("engine") or "kamal-proxy"
+        self.container = host.get("container") or "kamal-proxy"
+        self.probe = probe_url
+        self.admin = admin
+        if self.engine == "caddy" and admin is None:
+            timeout = (self.params["stop_timeout"] or DRAIN_TIMEOUT) + 30
+            self.admin = CaddyAdmin(resolve(release.home, host.get("admin_socket")
+                                            or ".kdeploy/proxy/admin.sock"), timeout=timeout)
+        self.result = dict(engine=self.engine, action=None, probes=[], drained=None)
+
+    def deploy(self, container_id):
+        """Make the proxy send the role's traffic to the new container, or raise BootFailed."""
+        if self.engine == "caddy":
+            self.deploy_caddy(container_id)
+        else:
+            self.deploy_kamal_proxy(container_id)
+
+    def deploy_kamal_proxy(self, container_id):
+        # kamal-proxy health-checks the target, switches and drains the old one before it returns.
+        target = "--target=%s:%s" % (container_id[:12], self.proxy["app_port"])
+        argv = ["exec", self.container, "kamal-proxy", "deploy", self.proxy["service"], target]
+        rc, out, err = self.docker.cli(argv + list(self.proxy.get("deploy_args") or []))
+        self.result["action"] = "deploy"
+        self.release.switched = rc == 0
+        if rc != 0:
+            raise BootFailed("kamal-proxy deploy exited %s: %s" % (rc, (err or out).strip()),
+                             self.release.log_tail(container_id))
+
+    def deploy_caddy(self, container_id):
+        container = self.docker.inspect_container(container_id) or {}
+        with self.release.stop.abortable():
+            self.wait_healthy(container_id, network_ip(container, self.params["network"]))
+        current = self.admin.route(self.proxy["route"]["@id"])
+        # By the short id, as Kamal targets kamal-proxy: Docker's DNS on the network resolves it,
+        # and unlike the name it never moves to another container (a same-version redeploy
+        # renames the old container and gives its name to the new, unready one).
+        dial = "%s:%s" % (container_id[:12], self.proxy["app_port"])
+        old = [address for address in route_dials(current) if address != dial]
+        self.result["action"] = self.admin.put_route(route_with_upstream(self.proxy["route"], dial))
+        self.release.switched = True
+        # Requests already sent to the old version finish there before it is stopped.
+        with self.release.stop.abortable():
+            self.result["drained"] = self.admin.wait_drained(old, self.params["stop_timeout"] or DRAIN_TIMEOUT) == 0
+
+    def wait_healthy(self, container_id, address):
+        """Kamal-proxy's health check, done here: GET path every interval until 2xx or deploy_timeout."""
+        check = self.proxy.get("healthcheck") or {}
+        url = "http://%s:%s%s" % (address, self.proxy["app_port"], check.get("path") or HEALTHCHECK_PATH)
+        interval = check.get("interval") or HEALTHCHECK_INTERVAL
+        timeout = check.get("timeout") or HEALTHCHECK_TIMEOUT
+        deadline = time.time() + self.params["deploy_timeout"]
+        while True:
+            started = time.time()
+            healthy, answer = self.probe(url, timeout) if address else (False, "no IP on %s" % self.params["network"])
+            self.result["probes"].append(answer)
+            if healthy:
+                return
+            if time.time() >= deadline:
+                seen = []
+                for item in self.result["probes"]:
+                    if item not in seen:
+                        seen.append(item)
+                raise BootFailed("health check failed for %s seconds (%d probes; %s)"
+                                 % (self.params["deploy_timeout"], len(self.result["probes"]),
+                                    "; ".join(seen[-3:])), self.release.log_tail(container_id))
+            self.release.stop.sleep(min(interval - (time.time() - started), deadline - time.time()))
+
+    def ensure_route(self, container, files_changed=False):
+        """Point the proxy at a converged container again when needed.
+
+        Caddy: when the route points elsewhere. kamal-proxy (whose routes kdeploy cannot read):
+        when its files (certificates, error pages) changed, so that it reads them again.
+        """
+        if self.engine != "caddy":
+            if not files_changed:
+                return False
+            if not self.release.module.check_mode:
+                self.deploy_kamal_proxy(container["Id"])
+            return True
+        wanted = route_with_upstream(self.proxy["route"],
+                                     "%s:%s" % (container["Id"][:12], self.proxy["app_port"]))
+        if self.admin.route(wanted["@id"]) == wanted:
+            self.result["action"] = "unchanged"
+            return False
+        if not self.release.module.check_mode:
+            self.result["action"] = self.admin.put_route(wanted)
+        return True
+
+
+class Release(object):
+    """One release step on this host; `run` returns the module result."""
+
+    def __init__(self, module, docker, stop=None):
+        self.module = module
+        self.params = module.params
+        self.docker = docker
+        self.stop = stop or StopSignal()
+        self.home = os.path.expanduser("~")
+        self.result = dict(changed=False, converged=False, booted=False, container_id=None,
+                           renamed=None, stopped=[], removed=[], proxy=None)
+        # What an interrupted release tells kdeploy.deploy.settle: the step it was at, what it left.
+        self.step = "starting"
+        self.switched = False  # traffic (or readiness) moved to the new container
+        self.created = None  # the new container, once docker run made it
+        self.proxy = ProxyStep(self) if module.params.get("proxy") else None
+        if self.proxy:
+            self.result["proxy"] = self.proxy.result
+
+    def run(self):
+        """Boot unless converged, then stop the others, tag latest and prune."""
+        params = self.params
+        self.stop.check()
+        env_file = resolve(self.home, params["env_file"])
+        env_changed = ensure_env_file(env_file, params["env_content"], self.module.check_mode)
+        files_changed = self.write_files()
+        container = self.docker.inspect_container(params["name"])
+        image = self.docker.inspect_image(params["image"])
+        converged = not env_changed and is_converged(
+            container, image, params["spec_label"], params["spec_hash"])
+        self.result["converged"] = converged
+        if converged:
+            self.result["container_id"] = container["Id"]
+            rerouted = bool(self.proxy) and self.proxy.ensure_route(container, files_changed)
+            if rerouted or files_changed:
+                self.result["changed"] = True
+        elif self.module.check_mode:
+            self.result.update(changed=True, booted=True)
+        else:
+            self.result.update(changed=True, booted=True)
+            self.result["container_id"] = self.boot(env_file, container, image)
+        self.switched = True
+        self.stop_others()
+        self.stop.check()
+        self.step = "tagging and pruning"
+        self.tag_latest()
+        self.prune_containers()
+        self.prune_images()
+        return self.result
+
+    def boot(self, env_file, container, image):
+        params = self.params
+        if params["pull"] == "always" or image is None:
+            self.step = "pulling %s" % params["image"]
+            with self.stop.abortable():
+                self.pull()
+        self.stop.check()
+        if container is not None:
+            self.rename(container)
+        self.ensure_network()
+        self.step = "booting %s" % params["name"]
+        record(params["audit"], self.home, "Booted app version %s" % self.version())
+        rc, out, err = self.docker.cli(run_argv(params, env_file))
+        if rc != 0:
+            raise DockerError("docker run %s failed: %s" % (params["name"], (err or out).strip()))
+        container_id = out.strip().splitlines()[-1]
+        self.created = self.result["container_id"] = container_id
+        self.step = "waiting for %s to be ready" % params["name"]
+        try:
+            if self.proxy:
+                self.proxy.deploy(container_id)
+            else:
+                with self.stop.abortable():
+                    self.wait_until_ready(container_id)
+        except (BootFailed, CaddyAdminError, StopRequested):
+            if self.switched:
+                raise  # cut while the old version drains: the new one already serves
+            # The route still points at the previous version: only the new container goes.
+            self.docker.call("DELETE", "/containers/%s" % container_id, {"force": "1"}, missing_ok=True)
+            self.result["container_id"] = None
+            raise
+        return container_id
+
+    def write_files(self):
+        """Write the proxy's files (certificates, error pages); return whether any changed."""
+        changed = False
+        for item in self.params.get("files") or ():
+            changed = ensure_file(resolve(self.home, item["path"]), item["content"],
+                                  self.module.check_mode, int(str(item.get("mode") or "0644"), 8),
+                                  int(str(item.get("directory_mode") or "0755"), 8)) or changed
+        return changed
+
+    def ensure_network(self):
+        # Kamal's deploy creates the network in its proxy boot step (`docker network create kamal`).
+        name = self.params["network"]
+        if self.docker.call("GET", "/networks/%s" % quote(name, safe=""), missing_ok=True) is None:
+            self.docker.call("POST", "/networks/create", body={"Name": name, "CheckDuplicate": True})
+
+    def version(self):
+        return self.params["image"].rsplit(":", 1)[-1]
+
+    def pull(self):
+        params = self.params
+        registry = params["registry"]
+        if registry and not registry_stored(docker_config_path(), registry.get("server"),
+                                            registry["username"], registry["password"]):
+            argv = ["login", "--username", registry["username"], "--password-stdin"]
+            rc, out, err = self.docker.cli(argv + ([registry["server"]] if registry.get("server") else []),
+                                           stdin=registry["password"])
+            if rc != 0:
+                raise DockerError("docker login %s failed: %s" % (registry.get("server") or "", (err or out).strip()))
+        auth = None
+        if registry:
+            auth = {"username": registry["username"], "password": registry["password"],
+                    "serveraddress": registry.get("server") or "https://index.docker.io/v1/"}
+        self.docker.pull(params["image"], auth)
+        if params["service"]:
+            image = self.docker.inspect_image(params["image"]) or {}
+            label = ((image.get("Config") or {}).get("Labels") or {}).get("service")
+            if label != params["service"]:
+                raise DockerError("Image %s is missing the label service=%s (has %s): Kamal refuses it"
+                                  % (params["image"], params["service"], label))
+
+    def rename(self, container):
+        # Kamal keeps a clashing container under another name (rollback to a stopped version).
+        renamed = "%s_replaced_%s" % (self.params["name"], to_native(binascii.hexlify(os.urandom(8))))
+        record(self.params["audit"], self.home, "Renaming container %s to %s"
+               % (self.version(), renamed[len(self.params["name"]) - len(self.version()):]))
+        self.docker.call("POST", "/containers/%s/rename" % container["Id"], {"name": renamed})
+        self.result["renamed"] = renamed
+
+    def wait_until_ready(self, container_id):
+        """Kamal's poller: ready is running (still, after the readiness delay) or healthy."""
+        params = self.params
+        deadline = time.time() + params["deploy_timeout"]
+        attempt = 1
+        while True:
+            status = readiness(self.docker.inspect_container(container_id))
+            if status == "running" and params["readiness_delay"] > 0:
+                self.stop.sleep(params["readiness_delay"])
+                status = readiness(self.docker.inspect_container(container_id))
+            if status in READY_STATUSES:
+                return
+            left = deadline - time.time()
+            if left <= 0:
+                raise BootFailed("container not ready after %s seconds (%s)"
+                                 % (params["deploy_timeout"], status), self.log_tail(container_id))
+            # Kamal sleeps 1, 2, 3... seconds; a first short poll catches quick starts sooner.
+            self.stop.sleep(min(attempt * 0.5, left))
+            attempt += 1
+
+    def log_tail(self, container_id):
+        rc, out, err = self.docker.cli(["logs", "--tail", str(self.params["log_lines"]), container_id])
+        lines = (out + err).splitlines() if rc == 0 else ["(no log: %s)" % err.strip()]
+        container = self.docker.inspect_container(container_id) or {}
+        health = ((container.get("State") or {}).get("Health") or {}).get("Log") or []
+        return lines + ["health check (exit %s): %s" % (entry.get("ExitCode"), (entry.get("Output") or "").strip())
+                        for entry in health[-3:]]
+
+    def stop_others(self):
+        params = self.params
+        keep = self.result["container_id"]
+        for other in self.docker.containers(params["role_labels"], ("running", "restarting")):
+            if other["Id"] == keep or params["name"] in [n.lstrip("/") for n in other.get("Names") or []]:
+                continue
+            name = (other.get("Names") or [other["Id"]])[0].lstrip("/")
+            # A stop already under way finishes (Docker would finish it anyway); no new one starts.
+            self.stop.check()
+            self.step = "stopping %s" % name
+            self.result["stopped"].append(name)
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                query = {"t": params["stop_timeout"]} if params["stop_timeout"] is not None else None
+                self.docker.call("POST", "/containers/%s/stop" % other["Id"], query)
+
+    def tag_latest(self):
+        params = self.params
+        if not params["latest_tag"] or self.module.check_mode:
+            return
+        image = self.docker.inspect_image(params["image"]) or {}
+        latest = self.docker.inspect_image(params["latest_tag"]) or {}
+        if image.get("Id") and latest.get("Id") != image["Id"]:
+            repo, tag = params["latest_tag"].rsplit(":", 1)
+            self.docker.call("POST", "/images/%s/tag" % quote(params["image"], safe="/:@"),
+                             {"repo": repo, "tag": tag})
+            self.result["changed"] = True
+
+    def prune_containers(self):
+        # Kamal's `prune containers`: stopped containers of the service beyond the newest N.
+        params = self.params
+        if params["retain_containers"] is None or not params["service"]:
+            return
+        stopped = self.docker.containers({"service": params["service"]}, ("created", "exited", "dead"),
+                                         all_states=True)
+        for old in stopped[params["retain_containers"]:]:
+            self.result["removed"].append(old["Id"])
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                self.docker.call("DELETE", "/containers/%s" % old["Id"], missing_ok=True)
+
+
+    def prune_images(self):
+        # Kamal's `prune images`: dangling images of the service, then tags of the service that
+        # no container of the service uses, except latest tags.
+        params = self.params
+        if params["retain_containers"] is None or not params["service"] or self.module.check_mode:
+            return
+        label = {"label": ["service=%s" % params["service"]]}
+        self.docker.call("POST", "/images/prune", {"filters": json.dumps(dict(label, dangling=["true"]))})
+        used = set(container.get("Image") for container in
+                   self.docker.containers({"service": params["service"]}, (), all_states=True))
+        images = self.docker.call("GET", "/images/json", {"filters": json.dumps(label)}) or []
+        for image in images:
+            for tag in image.get("RepoTags") or []:
+                if tag in used or "latest" in tag or tag == "<none>:<none>":
+                    continue
+                self.docker.call("DELETE", "/images/%s" % quote(tag, safe="/:@"), missing_ok=True)
+                self.result["changed"] = True
+
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    image=dict(type="str", required=True),
+    pull=dict(type="str", choices=["always", "missing"], default="missing"),
+    service=dict(type="str"),
+    # Only the password is secret: the server must stay readable in error messages.
+    registry=dict(type="dict", options=dict(
+        server=dict(type="str"),
+        username=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+    )),
+    spec_hash=dict(type="str", required=True),
+    spec_label=dict(type="str", default="kdeploy.spec"),
+    env_file=dict(type="str", required=True),
+    # Not no_log here: Ansible would mask every occurrence of the value in the result, and an empty
+    # env file is a single newline. The calling task must set no_log (it holds the secrets).
+    env_content=dict(type="str", required=True),
+    hostname=dict(type="str"),
+    env=dict(type="dict", default={}),
+    labels=dict(type="dict", default={}),
+    network=dict(type="str", default=DOCKER_NETWORK),
+    volumes=dict(type="list", elements="str", default=[]),
+    restart_policy=dict(type="str", default=RESTART_POLICY),
+    log_driver=dict(type="str"),
+    log_options=dict(type="dict", default={}),
+    docker_args=dict(type="list", elements="str", default=[]),
+    cmd=dict(type="str"),
+    role_labels=dict(type="dict", required=True),
+    readiness_delay=dict(type="int", default=READINESS_DELAY),
+    deploy_timeout=dict(type="int", default=DEPLOY_TIMEOUT),
+    stop_timeout=dict(type="int"),
+    log_lines=dict(type="int", default=20),
+    latest_tag=dict(type="str"),
+    retain_containers=dict(type="int"),
+    audit=dict(type="dict"),
+    docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+    proxy=dict(type="dict"),
+    proxy_host=dict(type="dict"),
+    files=dict(type="list", elements="dict", default=[]),
+)
+
+
+def interrupted_note(release):
+    """What an interrupted release left on the host, for kdeploy.deploy.settle's report."""
+    params = release.params
+    if release.switched:
+        left = "%s runs; the other versions were not stopped" % params["name"]
+        if release.result["stopped"]:
+            left += " (stopped before the cut: %s)" % ", ".join(release.result["stopped"])
+    elif release.created:
+        left = "%s was removed; the previous version keeps running" % params["name"]
+    else:
+        left = "nothing was booted"
+    return dict(module="kdeploy.deploy.release", role=params["role_labels"].get("role"),
+                container=params["name"], step=release.step, left=left)
+
+
+def main():
+    """Run the module."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    release = Release(module, Docker(module.params["docker_host"]), StopSignal().install())
+    try:
+        module.exit_json(**release.run())
+    except StopRequested:
+        note = interrupted_note(release)
+        write_note(release.home, note)
+        # kdeploy is gone: this answer is most likely never read (the note is).
+        module.fail_json(msg="Interrupted while %s: %s" % (note["step"], note["left"]))
+    except BootFailed as exc:
+        module.fail_json(msg="Failed to boot %s: %s. It was removed; the previous version keeps running. "
+                             "Last log lines:\n%s" % (module.params["name"], exc, "\n".join(exc.log) or "(empty)"),
+                         log=exc.log)
+    except CaddyAdminError as exc:
+        module.fail_json(msg="Cannot route the proxy to %s: %s (the route is unchanged; a new "
+                             "container was removed)" % (module.params["name"], exc))
+    except (DockerError, IOError, OSError) as exc:
+        module.fail_json(msg="Cannot boot %s: %s" % (module.params["name"], to_native(exc)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-../../kdeploy_app/library/kdeploy_container_state.py

@@ -1,1 +1,0 @@
-../../kdeploy_docker/module_utils/kdeploy_docker_api.py
