@@ -26,8 +26,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 OWN_COLLECTION = "ansible_collections/kdeploy/deploy"
-# What `ansible-galaxy collection build` would ship of the repository root (galaxy.yml's
-# build_ignore leaves the same), minus files Ansible never reads.
+# What `ansible-galaxy collection build` ships of the repository root, as kdeploy.resources.CONTENT
+# (which `kdeploy export` copies) says; test_hatch_build.py keeps the two equal.
 OWN_CONTENT = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "README.md", "CHANGELOG.md")
 # The distribution that carries the third-party collections; pinned in [build-system].
 BUNDLE = "ansible"

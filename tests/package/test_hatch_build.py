@@ -152,3 +152,9 @@ def test_the_hook_stops_the_build_with_one_line(tmp_path: Path, monkeypatch: pyt
     assert "kdeploy wheel: community.docker is not in the 'ansible' distribution" in (
         captured.out + captured.err)
     assert "Traceback" not in captured.out + captured.err
+
+
+def test_the_wheel_ships_what_kdeploy_export_copies() -> None:
+    from kdeploy import resources
+
+    assert hook.OWN_CONTENT == resources.CONTENT
