@@ -50,6 +50,16 @@ def test_installed_wheel_is_not_the_source_tree(wheel_venv: Path, tmp_path: Path
     assert Path(located[2], "lock_acquire.yml").is_file()
 
 
+def test_the_event_schema_ships_in_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
+    located = subprocess.run(
+        [str(wheel_venv / "bin" / "python"), "-c",
+         "import json, kdeploy.events as e; p = e.schema_path(); print(p); "
+         "print(json.loads(p.read_text())['properties']['schema_version']['const'])"],
+        cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert str(wheel_venv) in located[0]
+    assert located[1] == "1"
+
+
 def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -> None:
     assert _run(wheel_venv, tmp_path, "--help").returncode == 0
     result = _run(wheel_venv, tmp_path, "config", "--json", "-c", str(FIXTURE))
