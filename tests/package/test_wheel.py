@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -62,7 +63,12 @@ def test_the_event_schema_ships_in_the_wheel(wheel_venv: Path, tmp_path: Path) -
 
 def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -> None:
     assert _run(wheel_venv, tmp_path, "--help").returncode == 0
-    result = _run(wheel_venv, tmp_path, "config", "--json", "-c", str(FIXTURE))
+    # `config` checks as a deploy would: the project needs its secrets and a version.
+    (tmp_path / "config").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "config" / "deploy.yml")
+    (tmp_path / ".kamal").mkdir()
+    shutil.copy(FIXTURE.parent / ".kamal" / "secrets", tmp_path / ".kamal" / "secrets")
+    result = _run(wheel_venv, tmp_path, "config", "-P", "--json", "--version", "v1")
     assert result.returncode == 0, result.stderr
     assert '"primary_host": "10.0.0.1"' in result.stdout
 

@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 from kdeploy.config import Config
 from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
-from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan
 from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.hooked import run_with_hooks
 from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
 from kdeploy.run.lock_release import lock_outcome, release_lock
+from kdeploy.run.preflight import preflight
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
 from kdeploy.run.result import RunResult
 from kdeploy.run.runner import run_plan
@@ -55,11 +55,6 @@ Report = Callable[[dict[str, dict[str, Any]]], tuple[str, dict[str, Any]]]
 MakeOutput = Callable[[Sequence[str]], Reporter]
 
 
-def plan_secrets(config: Config, plan: Plan) -> dict[str, str]:
-    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
-    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
-
-
 def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *,
                  skip_hooks: bool = False, verbosity: str = "info",
                  report: Report | None = None) -> None:
@@ -79,6 +74,7 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
             results of `plan.report_task` per host; shown before the summary.
 
     Raises:
+        ConfigError: the config fails a check of `run.preflight` (exit 2); nothing ran.
         LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
@@ -87,7 +83,8 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
     run_id = uuid.uuid4().hex
     plan = replace(plan, extravars={**plan.extravars, "kdeploy_run_id": run_id})
-    secrets = plan_secrets(config, plan)
+    # Every refusal the config alone can cause comes now, before any hook or host.
+    secrets = preflight(context, plan, skip_hooks=skip_hooks)
     output = make_output(list(secrets.values()))
     for notice in plan.notices:
         output.notice(notice)
