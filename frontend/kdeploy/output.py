@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from kdeploy.events import TERMINAL_TYPES, envelope, timestamp
+from kdeploy.run.lock_details import lock_holder
 from kdeploy.run.runner import LOCK_HELD_MARKER
 from kdeploy.run.ssh_errors import classify_ssh_error
 
@@ -32,6 +35,13 @@ def redactor(values: Iterable[str]) -> Redact:
         return text
 
     return redact
+
+# The task that takes the deploy lock (the kdeploy_lock role), named in a held lock's failure.
+LOCK_TASK = "Take the deploy lock."
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# ssh's and OpenSSH's own chatter: never the message of a result.
+_SSH_CHATTER = re.compile(r"^(Shared connection to .+ closed\.|Connection to .+ closed\."
+                          r"|Warning: Permanently added .+ to the list of known hosts\.)$")
 
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
@@ -95,6 +105,10 @@ class HumanOutput:
         """Print something the user should act on (kept with -q)."""
         click.secho(self.redact(text), fg="yellow", file=self.stream)
 
+    def run_start(self, info: dict[str, Any]) -> None:
+        """Announce the run: `--> kdeploy <command> <ansible-playbook arguments>`."""
+        self.say(f"--> kdeploy {info['command']} {' '.join(info['ansible_args'])}".rstrip())
+
     def event(self, event: dict[str, Any]) -> None:
         """Render one runner event."""
         kind = event.get("event", "")
@@ -115,8 +129,10 @@ class HumanOutput:
         del data  # the text says it all for people
         click.echo(self.redact(text), file=self.stream)
 
-    def summary(self, result: RunResult, exit_code: int) -> None:
-        """Print the per-host summary at the end of a run."""
+    def summary(self, result: RunResult, exit_code: int, *,
+                error: tuple[str, str] | None = None) -> None:
+        """Print the per-host summary at the end of a run (the error is the command's to say)."""
+        del error
         if self.quiet:
             return
         click.echo("--> Summary", file=self.stream)
@@ -175,60 +191,141 @@ class HumanOutput:
 
 
 class JsonOutput:
-    """`--output json`: one JSON object per event line, then one summary object."""
+    """`--output json`: one event of schema v1 per line (kdeploy.events), the summary last."""
 
     def __init__(self, redact: Redact = str, stream: TextIO | None = None) -> None:
         self.redact = redact
         self.stream = stream or sys.stdout
+        self._seq = 0
+        self._run: dict[str, Any] = {}
+        self.terminal_written = False
 
-    def _emit(self, payload: dict[str, Any]) -> None:
-        self.stream.write(self.redact(json.dumps(payload)) + "\n")
+    def _emit(self, kind: str, fields: dict[str, Any], created: str | None = None) -> None:
+        self._seq += 1
+        event = envelope(kind, self._seq, fields, timestamp(created))
+        self.stream.write(self.redact(json.dumps(event)) + "\n")
         self.stream.flush()
+        self.terminal_written = self.terminal_written or kind in TERMINAL_TYPES
+
+    def run_start(self, info: dict[str, Any]) -> None:
+        """The command starts its run: what it runs, where, with which version."""
+        self._run = dict(info)
+        self._emit("run_start", info)
 
     def say(self, text: str) -> None:
-        """Steps are events too in JSON mode."""
-        self._emit({"event": "message", "msg": text})
+        """Steps are `message` events, without the arrows and indentation people see."""
+        self._emit("message", {"level": "info", "text": plain_text(text)})
 
     def notice(self, text: str) -> None:
         """A notice the user should act on."""
-        self._emit({"event": "notice", "msg": text})
+        self._emit("message", {"level": "notice", "text": plain_text(text)})
 
     def event(self, event: dict[str, Any]) -> None:
-        """Emit the events a machine cares about: plays and task results."""
+        """Emit the events a machine cares about: plays, task starts and results per host."""
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        created = event.get("created")
         if kind == "playbook_on_play_start":
-            self._emit({"event": "play", "play": data.get("play") or data.get("name")})
+            self._emit("play_start", {"play": data.get("play") or data.get("name") or "",
+                                      "hosts": str(data.get("play_pattern") or "")}, created)
+        elif kind == "playbook_on_task_start":
+            # Never task_args: they may hold values.
+            self._emit("task_start", {
+                "play": data.get("play") or "", "task": data.get("task") or data.get("name") or "",
+                "action": data.get("resolved_action") or data.get("task_action") or "",
+                "task_uuid": data.get("task_uuid") or ""}, created)
         elif kind in _RESULT_EVENTS:
-            payload = {
-                "event": _RESULT_EVENTS[kind], "host": data.get("host"),
-                "play": data.get("play"), "task": data.get("task"),
-                "changed": _changed(data),
-                "msg": _message(data) or None,
-            }
-            if kind == "runner_on_unreachable":
-                payload["reason"] = _unreachable_reason(data)
-            self._emit(payload)
+            self._emit("host_result", host_result(_RESULT_EVENTS[kind], event), created)
 
     def report(self, text: str, data: dict[str, Any]) -> None:
         """Emit what the command was asked for as one `report` object (before the summary)."""
-        self._emit({"event": "report", **data, "msg": text})
+        self._emit("report", {**data, "msg": text})
 
-    def summary(self, result: RunResult, exit_code: int) -> None:
-        """Emit the final summary: per host counts, duration, exit code."""
+    def summary(self, result: RunResult, exit_code: int, *,
+                error: tuple[str, str] | None = None) -> None:
+        """Emit the final summary: per host counts, failures, the lock, duration, exit code.
+
+        Args:
+            result: what the run did.
+            exit_code: the command's exit code.
+            error: (kind, message) of what ended the command, when something did.
+        """
         hosts = {host: {**counts, "state": host_state(counts)}
                  for host, counts in result.per_host().items()}
-        self._emit({
-            "event": "summary", "status": result.status, "hosts": hosts,
-            "failures": [_failure_data(failure) for failure in result.failures],
-            "lock_held": result.lock_held, "duration": round(result.duration, 3),
-            "exit_code": exit_code,
+        failures = [_failure_data(failure) for failure in result.failures]
+        holder = None
+        if result.lock_held is not None:
+            holder = lock_holder(result.lock_held)
+            # A held lock is a failure too: never `failures: []` beside a failed run.
+            failures.append({"host": self._run.get("lock_host") or "", "task": LOCK_TASK,
+                             "reason": "lock_held",
+                             "message": clean_message(result.lock_held)})
+        self._emit("summary", {
+            "command": self._run.get("command", ""), "check": bool(self._run.get("check")),
+            "version": self._run.get("version"), "image": self._run.get("image"),
+            "status": result.status, "hosts": hosts, "pending_changes": False,
+            "failures": failures, "lock_held": result.lock_held is not None, "lock": holder,
+            "error": None if error is None else {"kind": error[0], "message": error[1]},
+            "duration": round(result.duration, 3), "exit_code": exit_code,
         })
 
 
+def host_result(status: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The `host_result` fields of one runner result event (`status` from its event name).
+
+    `changed` of a `no_log` result comes from the line Ansible printed for it (`changed: [h]`),
+    as ansible-runner hides the whole result; a hidden loop prints no such line and counts as
+    unchanged here (the summary's stats count it).
+    """
+    data = event.get("event_data", {})
+    res = data.get("res") or {}
+    hidden = "censored" in res
+    changed = _stdout_changed(event) if hidden else bool(res.get("changed"))
+    fields: dict[str, Any] = {
+        "host": data.get("host") or "?", "play": data.get("play") or "",
+        "task": data.get("task") or "", "task_uuid": data.get("task_uuid") or "",
+        "status": "changed" if status == "ok" and changed else status,
+        "changed": changed, "ignored": bool(data.get("ignore_errors")), "hidden": hidden,
+        "duration": round(float(data.get("duration") or 0), 3),
+    }
+    debug = data.get("resolved_action") == "ansible.builtin.debug"
+    message = clean_message(_message(data)) if status != "ok" or debug else ""
+    if message and status != "skipped":
+        fields["msg"] = message
+    if status == "unreachable":
+        fault = classify_ssh_error(_message(data), data.get("host", "HOST"))
+        fields.update(reason=fault.reason, reason_detail=_unreachable_reason(data))
+        if fault.fix:
+            fields["fix"] = fault.fix
+    return fields
+
+
+def _stdout_changed(event: dict[str, Any]) -> bool:
+    stdout = _ANSI.sub("", str(event.get("stdout") or "")).lstrip()
+    return stdout.startswith("changed:")
+
+
+def clean_message(text: str) -> str:
+    """A message without ssh's chatter (`Shared connection to … closed.` and its kind)."""
+    lines = [line for line in text.replace("\r\n", "\n").split("\n")
+             if not _SSH_CHATTER.match(line.strip())]
+    return "\n".join(lines).strip()
+
+
+def plain_text(text: str) -> str:
+    """A line of progress without its decoration for people (`--> `, hook lines' indent)."""
+    return text.removeprefix("--> ").removeprefix("    ")
+
+
 def _failure_data(failure: HostFailure) -> dict[str, Any]:
-    data = vars(failure).copy()
+    data: dict[str, Any] = {"host": failure.host, "task": failure.task}
+    if failure.play:
+        data["play"] = failure.play
+    data.update(reason="unreachable" if failure.unreachable else "failed",
+                message=clean_message(failure.message))
     if failure.unreachable:
         fault = classify_ssh_error(failure.message, failure.host)
-        data.update(reason=fault.reason, reason_detail=fault.summary(), fix=fault.fix)
+        data["reason_detail"] = fault.summary()
+        if fault.fix:
+            data["fix"] = fault.fix
     return data

@@ -196,4 +196,4 @@ def changes_per_host(events: list[dict[str, Any]]) -> dict[str, int]:
 def changed_tasks(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """(play, task, host) of every result event that reports a change."""
     return [(e.get("play") or "", e.get("task") or "", e.get("host") or "")
-            for e in events if e.get("event") in ("ok", "failed") and e.get("changed")]
+            for e in events if e.get("type") == "host_result" and e.get("changed")]

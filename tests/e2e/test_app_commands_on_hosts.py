@@ -44,7 +44,7 @@ def assert_ok(run: Run) -> Run:
 
 def report(run: Run) -> dict:
     """The `report` object of an `--output json` run."""
-    (event,) = [event for event in run.events() if event["event"] == "report"]
+    (event,) = [event for event in run.events() if event["type"] == "report"]
     return event
 
 

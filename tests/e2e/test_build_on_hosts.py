@@ -141,10 +141,12 @@ def test_pull_json_reports_each_host_and_respects_the_role_filter(
 
     run = kdeploy(project, local_docker, "build", "pull", "-r", "job", "--output", "json")
     assert run.returncode == 0, run
-    (report,) = [event for event in run.events() if event["event"] == "report"]
-    assert report == {"event": "report", "msg": report["msg"],
-                      "image": f"{clean_sandbox.registry}/{REPOSITORY}:{version}",
-                      "hosts": {clean_sandbox.host(3).address: "kdeploy-demo"}}
+    (report,) = [event for event in run.events() if event["type"] == "report"]
+    assert {key: value for key, value in report.items()
+            if key not in ("schema_version", "time", "seq")} == {
+        "type": "report", "msg": report["msg"],
+        "image": f"{clean_sandbox.registry}/{REPOSITORY}:{version}",
+        "hosts": {clean_sandbox.host(3).address: "kdeploy-demo"}}
     assert audit_lines(clean_sandbox, 1) == []  # web hosts were not touched
 
 

@@ -93,6 +93,6 @@ def test_exported_directory_runs_with_plain_ansible_playbook(
     again = project.kdeploy("setup", "-P", "--version", "v1", "--output", "json")
     assert again.returncode == 0, again
     events = again.events()
-    assert events[-1]["event"] == "summary" and events[-1]["exit_code"] == 0
+    assert events[-1]["type"] == "summary" and events[-1]["exit_code"] == 0
     assert_only_the_lock_changed(events, lock_host=address(info, 1))
     assert snapshot(info) == before

@@ -81,7 +81,7 @@ class Deploy:
         self.stderr = self.process.stderr.read()
 
     def wait_for_play(self, name: str, timeout: float = 60) -> None:
-        _wait(lambda: any(e.get("event") == "play" and e.get("play") == name
+        _wait(lambda: any(e.get("type") == "play_start" and e.get("play") == name
                           for e in self.events), timeout, f"play {name!r}")
 
     def signal(self, signum: int) -> None:
@@ -93,7 +93,8 @@ class Deploy:
         return code
 
     def output(self) -> str:
-        lines = [event.get("msg") or json.dumps(event) for event in self.events]
+        lines = [event.get("msg") or event.get("text") or json.dumps(event)
+                 for event in self.events]
         return "\n".join(lines) + "\n" + self.stderr
 
     def left_behind(self) -> list[str]:

@@ -33,7 +33,7 @@ def assert_ok(run: Run, *lines: str) -> None:
 
 def report(run: Run) -> dict:
     """The `report` object of an `--output json` run."""
-    (event,) = [event for event in run.events() if event["event"] == "report"]
+    (event,) = [event for event in run.events() if event["type"] == "report"]
     return event
 
 

@@ -209,7 +209,8 @@ def test_stopped_docker_is_named_never_started_and_the_other_hosts_are_set_up(
     error = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(error) == 1 and stopped in error[0] and "/dockerd" in error[0], run
     events = run.events()
-    failed = [e for e in events if e["event"] == "failed" and e["host"] == stopped]
+    failed = [e for e in events if e["type"] == "host_result" and e["status"] == "failed"
+              and e["host"] == stopped]
     assert [e["task"] for e in failed] == ["Fail because Docker is installed but not running."]
     socket_state = "refuses connections" if socket_left else "is missing"
     assert f"unix:///var/run/docker.sock {socket_state}" in failed[0]["msg"], failed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -117,9 +118,24 @@ def test_kdeploy_runs_its_plays_from_the_installed_collection(wheel_venv: Path,
     assert (expected / "roles" / "app" / "tasks" / "main.yml").is_file()
 
 
+def test_the_event_schema_ships_in_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
+    located = subprocess.run(
+        [str(wheel_venv / "bin" / "python"), "-c",
+         "import json, kdeploy.events as e; p = e.schema_path(); print(p); "
+         "print(json.loads(p.read_text())['properties']['schema_version']['const'])"],
+        cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert str(wheel_venv) in located[0]
+    assert located[1] == "1"
+
+
 def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -> None:
     assert _run(wheel_venv, tmp_path, "kdeploy", "--help").returncode == 0
-    result = _run(wheel_venv, tmp_path, "kdeploy", "config", "--json", "-c", str(FIXTURE))
+    # `config` checks as a deploy would: the project needs its secrets and a version.
+    (tmp_path / "config").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "config" / "deploy.yml")
+    (tmp_path / ".kamal").mkdir()
+    shutil.copy(FIXTURE.parent / ".kamal" / "secrets", tmp_path / ".kamal" / "secrets")
+    result = _run(wheel_venv, tmp_path, "kdeploy", "config", "-P", "--json", "--version", "v1")
     assert result.returncode == 0, result.stderr
     assert '"primary_host": "10.0.0.1"' in result.stdout
 

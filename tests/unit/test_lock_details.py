@@ -8,7 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from kdeploy.run.lock_details import describe_held_lock, format_age, lock_taken_at, release_command
+from kdeploy.run.lock_details import (
+    describe_held_lock,
+    format_age,
+    lock_holder,
+    lock_taken_at,
+    release_command,
+)
 
 HELD = ("Deploy lock already in place!\nLocked by: ops@example.com at 2026-12-06T08:00:00Z\n"
         "Version: v2\nMessage: Automatic deploy lock\nDeploy lock found on 10.0.0.1.")
@@ -54,3 +60,20 @@ def test_the_release_command_carries_a_config_file_other_than_the_default(
     assert release_command(_config()) == "kdeploy lock release"  # type: ignore[arg-type]
     assert release_command(_config("deploy.yml", "prod")) == (  # type: ignore[arg-type]
         "kdeploy lock release -c deploy.yml -d prod")
+
+
+def test_lock_holder_reads_who_when_what_and_whether_a_deploy_took_it() -> None:
+    details = ("Deploy lock already in place!\nLocked by: Jane Doe at 2026-12-06T08:30:00Z\n"
+               "Version: v2\nMessage: Automatic deploy lock (jane@example.com)\n")
+    assert lock_holder(details) == {
+        "locked_by": "Jane Doe", "since": "2026-12-06T08:30:00Z", "version": "v2",
+        "message": "Automatic deploy lock (jane@example.com)", "automatic": True}
+
+
+def test_lock_holder_of_a_manual_lock_without_a_time() -> None:
+    assert lock_holder("Locked by: ops\nMessage: maintenance") == {
+        "locked_by": "ops", "message": "maintenance", "automatic": False}
+
+
+def test_lock_holder_of_details_that_name_nobody() -> None:
+    assert lock_holder("Deploy lock already in place!") is None

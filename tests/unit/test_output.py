@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import jsonschema
+
+from kdeploy import events
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.run.result import HostFailure, RunResult
 
@@ -84,29 +89,139 @@ def test_verbose_shows_every_task() -> None:
             in stream.getvalue().splitlines())
 
 
-def test_json_output_is_one_object_per_line_ending_with_the_summary() -> None:
+def _json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(events.schema_path().read_text()))
+
+
+RUN_INFO = {"command": "deploy", "kdeploy_version": "0.1.0", "service": "app", "version": "v2",
+            "image": "reg/app:v2", "destination": None, "hosts": ["10.0.0.1", "10.0.0.2"],
+            "lock_host": "10.0.0.1", "check": False, "diff": False, "lock_wait": None,
+            "ansible_args": ["--limit", "10.0.0.1"], "run_id": "abc123"}
+
+
+def test_json_output_is_one_schema_v1_event_per_line_ending_with_the_summary() -> None:
     stream = io.StringIO()
     output = JsonOutput(stream=stream, redact=lambda text: text.replace("hunter2", "[REDACTED]"))
+    output.run_start(RUN_INFO)
     for event in _events():
         output.event(event)
-    output.summary(_result(), 1)
-    objects = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [item["event"] for item in objects] == [
-        "play", "ok", "ok", "ok", "failed", "unreachable", "summary"]
-    assert objects[1] == {"event": "ok", "host": "10.0.0.1", "play": "Boot web",
-                          "task": "Start the container.", "changed": True, "msg": None}
-    assert objects[3]["changed"] is None  # no_log hid the result, `changed` included
+    output.summary(_result(), 1, error=("failed", "10.0.0.2 failed"))
+    objects = _json_lines(stream)
+    assert [item["type"] for item in objects] == [
+        "run_start", "play_start", "host_result", "host_result", "host_result", "host_result",
+        "host_result", "summary"]
+    assert [item["seq"] for item in objects] == list(range(1, len(objects) + 1))
+    assert all(item["schema_version"] == 1 for item in objects)
+    assert objects[2] | {"time": "T"} == {
+        "schema_version": 1, "type": "host_result", "time": "T", "seq": 3, "host": "10.0.0.1",
+        "play": "Boot web", "task": "Start the container.", "task_uuid": "", "status": "changed",
+        "changed": True, "ignored": False, "hidden": False, "duration": 0.0}
+    assert (objects[4]["hidden"], objects[4]["changed"]) == (True, False)  # no stdout to read
+    assert objects[5]["msg"] == "token [REDACTED] bad"
+    assert objects[6]["reason"] == "no route to host"
+    assert objects[6]["reason_detail"] == ("no route to host (ssh: connect to host 10.0.0.3 "
+                                           "port 22: No route to host)")
     summary = objects[-1]
-    assert summary["exit_code"] == 1
-    assert summary["hosts"]["10.0.0.3"]["unreachable"] == 1
+    assert (summary["command"], summary["version"], summary["image"]) == (
+        "deploy", "v2", "reg/app:v2")
+    assert summary["exit_code"] == 1 and summary["lock_held"] is False
+    assert summary["error"] == {"kind": "failed", "message": "10.0.0.2 failed"}
     assert summary["hosts"]["10.0.0.1"] == {"ok": 2, "changed": 1, "failed": 0,
                                             "unreachable": 0, "skipped": 0, "state": "changed"}
     assert summary["hosts"]["10.0.0.3"]["state"] == "unreachable"
-    assert objects[5]["reason"] == ("no route to host (ssh: connect to host 10.0.0.3 port 22: "
-                                    "No route to host)")
-    assert summary["failures"][1]["reason"] == "no route to host"
+    assert [(f["host"], f["reason"]) for f in summary["failures"]] == [
+        ("10.0.0.2", "failed"), ("10.0.0.3", "unreachable")]
     assert summary["failures"][1]["play"] == "Boot web"
     assert "hunter2" not in stream.getvalue()
+    assert [error.message for item in objects for error in _validator().iter_errors(item)] == []
+    assert output.terminal_written
+
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "runner_events" / "local_run.jsonl"
+
+
+def _recorded() -> list[dict[str, Any]]:
+    # Captured once from ansible-runner on a local playbook: ok, changed, skipped, debug, an
+    # ignored and a real failure, an unreachable host, a no_log task and a no_log loop.
+    return [json.loads(line) for line in RECORDED.read_text().splitlines()]
+
+
+def _recorded_output() -> list[dict[str, Any]]:
+    stream = io.StringIO()
+    output = JsonOutput(stream=stream)
+    output.run_start(RUN_INFO)
+    output.say("--> Running hook pre-deploy (.kamal/hooks/pre-deploy)")
+    output.say("    hook output line")
+    output.notice("Tag v2 already exists")
+    for event in _recorded():
+        output.event(event)
+    output.summary(RunResult(status="failed", stats=_recorded()[-1]["event_data"],
+                             failures=[HostFailure("gone", "Read the state.",
+                                                   "Shared connection to gone closed.\nboom")]),
+                   2)
+    return _json_lines(stream)
+
+
+def test_every_event_from_a_recorded_run_validates_against_the_schema() -> None:
+    objects = _recorded_output()
+    errors = [(item["seq"], error.message) for item in objects
+              for error in _validator().iter_errors(item)]
+    assert errors == []
+    assert {item["type"] for item in objects} == {
+        "run_start", "message", "play_start", "task_start", "host_result", "summary"}
+    assert objects[-1]["type"] == "summary" and objects[-1]["seq"] == len(objects)
+    times = [datetime.fromisoformat(item["time"]) for item in objects]
+    assert times[4:] == sorted(times[4:])  # the runner's own moments, in order
+
+
+def test_recorded_results_say_what_happened_per_host() -> None:
+    results = {(item["host"], item["task"]): item for item in _recorded_output()
+               if item["type"] == "host_result"}
+    assert results["local1", "Read the state."]["status"] == "ok"
+    assert results["local1", "Start the container."]["status"] == "changed"
+    # no_log hides the result; the line Ansible printed still says it changed.
+    assert (results["local1", "Write the env file."]["hidden"],
+            results["local1", "Write the env file."]["status"]) == (True, "changed")
+    assert results["local1", "Skip the proxy."]["status"] == "skipped"
+    assert results["local1", "Say what runs."]["msg"] == "app-web-v2 runs"
+    assert "msg" not in results["local1", "Read the state."]
+    assert results["local1", "Probe that may fail."]["ignored"] is True
+    assert results["local1", "Fail at last."]["msg"] == "boom"
+    assert results["gone", "Read the state."]["status"] == "unreachable"
+    assert results["gone", "Read the state."]["reason"] == "connection refused"
+
+
+def test_json_text_carries_no_decoration_or_ssh_chatter() -> None:
+    objects = _recorded_output()
+    assert [item["text"] for item in objects if item["type"] == "message"] == [
+        "Running hook pre-deploy (.kamal/hooks/pre-deploy)", "hook output line",
+        "Tag v2 already exists"]
+    assert objects[-1]["failures"][0]["message"] == "boom"
+    text = json.dumps(objects)
+    assert "--> " not in text and "Shared connection" not in text
+
+
+def test_a_held_lock_is_a_failure_with_its_holder_in_the_summary() -> None:
+    stream = io.StringIO()
+    output = JsonOutput(stream=stream)
+    output.run_start(RUN_INFO)
+    details = ("Deploy lock already in place!\nLocked by: Jane at 2026-12-06T08:30:00Z\n"
+               "Version: v1\nMessage: Automatic deploy lock (jane@example.com)")
+    output.summary(RunResult(status="failed", lock_held=details), 3,
+                   error=("lock_held", details))
+    (summary,) = _json_lines(stream)[1:]
+    assert summary["lock_held"] is True
+    assert summary["lock"] == {"locked_by": "Jane", "since": "2026-12-06T08:30:00Z",
+                               "version": "v1",
+                               "message": "Automatic deploy lock (jane@example.com)",
+                               "automatic": True}
+    assert summary["failures"] == [{"host": "10.0.0.1", "task": "Take the deploy lock.",
+                                    "reason": "lock_held", "message": details}]
+    assert list(_validator().iter_errors(summary)) == []
 
 
 def test_a_held_lock_is_said_once_by_the_command_not_as_a_task_failure() -> None:

@@ -17,6 +17,7 @@ from kdeploy.cli.options import GlobalOptions, command_context, global_options, 
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.plan import build_deploy_plan
+from kdeploy.run.preflight import preflight
 
 skip_push_option = click.option(
     "-P", "--skip-push", is_flag=True,
@@ -28,12 +29,13 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
             skip_push: bool = True, no_cache: bool = False, version: str | None = None) -> None:
     """Build and push unless skip_push, then run the deploy-like `command`'s plan."""
     context = command_context(options, version)
-    if not skip_push:
-        _push(context.config, options, no_cache)
     plan = build_deploy_plan(context, command)
     if not skip_push:
         # The build already ran pre-connect; Kamal runs it once per command.
         plan = replace(plan, hooks_done=("pre-connect",))
+        # What the config gets wrong stops the command before a long build, not after it.
+        preflight(context, plan, skip_hooks=options.skip_hooks)
+        _push(context.config, options, no_cache)
     execute(context, plan, options, output_format)
 
 

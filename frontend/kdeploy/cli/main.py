@@ -23,15 +23,20 @@ def version() -> None:
 
 @cli.command("config")
 @global_options
+@click.option("-P", "--skip-push", is_flag=True,
+              help="Check as for `deploy -P`: the image is built elsewhere (no build checks).")
 @click.option("--json", "as_json", is_flag=True, help="Print the filtered selection as JSON.")
-def config_command(options: GlobalOptions, as_json: bool) -> None:
-    """Show the resolved config (secrets by name only)."""
-    # Only config and host_contract modules: `kdeploy config` must not pay for importing Ansible.
-    from kdeploy.config import load_config
-    from kdeploy.selection import select
+def config_command(options: GlobalOptions, skip_push: bool, as_json: bool) -> None:
+    """Check the config as a deploy would, then show it (secrets by name only; -q: nothing)."""
+    # No Ansible import on this path: `kdeploy config` must stay cheap.
+    from kdeploy.cli.config_checks import check_config
+    from kdeploy.cli.options import command_context
 
-    config = load_config(options.config_file, options.destination, version=options.version)
-    selection = select(config, roles=options.roles, hosts=options.hosts, primary=options.primary)
+    context = command_context(options)
+    config, selection = context.config, context.selection
+    check_config(context, skip_push=skip_push, skip_hooks=options.skip_hooks)
+    if options.quiet:
+        return
     if as_json:
         click.echo(json.dumps(_selection_summary(config, selection), indent=2))
     else:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kdeploy.errors import DeployFailed, UsageError
 from kdeploy.image import commands, local, local_docker
+from kdeploy.image.checks import check_builder, check_dockerfile
 from kdeploy.image.clone import git_repo, prepare_clone, uncommitted_changes
 from kdeploy.run.kamal_hooks import HookContext, run_kamal_hook
 
@@ -59,30 +60,19 @@ def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
                                           hosts=config.all_hosts)
     if skip_hooks:
         context = replace(context, skip=True)
-    _check_builder(config)
+    check_builder(config)
     run_kamal_hook(context, "pre-connect", say, lock=False)
     buildx = _ensure_docker(config, say)
     _login(config, say)
     run_kamal_hook(context, "pre-build", say, lock=False)
     build_dir = _build_directory(config, say)
-    _check_dockerfile(config)
+    check_dockerfile(config)
     show = say if context.verbosity != "error" else None
     if buildx:
         _ensure_builder(config, say)
         _buildx_push(config, no_cache, build_dir, say, show)
     else:
         _legacy_build_push(config, no_cache, build_dir, say, show)
-
-
-def _check_builder(config: Config) -> None:
-    builder = config.builder
-    if builder.pack_builder or builder.pack_buildpacks:
-        raise UsageError("kdeploy cannot build with buildpacks (builder/pack) yet: "
-                         "build with `kamal build push`, then deploy with -P")
-    if builder.driver.startswith("cloud"):
-        raise UsageError(f"kdeploy cannot build with Docker Build Cloud (builder/driver "
-                         f"{builder.driver}) yet: build with `kamal build push`, then deploy "
-                         "with -P")
 
 
 def _ensure_docker(config: Config, say: Say) -> bool:
@@ -131,13 +121,6 @@ def _build_directory(config: Config, say: Say) -> Path:
     if changes:
         say(f"Building with uncommitted changes:\n {changes}")
     return config.project_dir
-
-
-def _check_dockerfile(config: Config) -> None:
-    # Kamal looks for the Dockerfile in the project, not in the clone (it builds from there).
-    if not (config.project_dir / config.builder.dockerfile).exists():
-        raise UsageError(f"Missing {config.builder.dockerfile} (builder/dockerfile, looked for "
-                         f"{config.project_dir / config.builder.dockerfile})")
 
 
 def _ensure_builder(config: Config, say: Say) -> None:

@@ -14,15 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from kdeploy import __version__
 from kdeploy.config import Config
-from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
-from kdeploy.host_contract.names import secret_env_var
+from kdeploy.errors import DeployFailed, Interrupted, KdeployError, LockHeldError
 from kdeploy.plan import Plan
 from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.hooked import run_with_hooks
 from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
 from kdeploy.run.lock_release import lock_outcome, release_lock
+from kdeploy.run.preflight import preflight
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
 from kdeploy.run.result import RunResult
 from kdeploy.run.runner import run_plan
@@ -39,25 +40,24 @@ class Reporter(Protocol):
     def notice(self, text: str) -> None:
         """A warning the plan carries."""
 
+    def run_start(self, info: dict[str, Any]) -> None:
+        """The run starts (`run_info`): after every check, before any hook or host."""
+
     def event(self, event: dict[str, Any]) -> None:
         """One ansible-runner event."""
 
     def report(self, text: str, data: dict[str, Any]) -> None:
         """What the command read, for people (`text`) and machines (`data`)."""
 
-    def summary(self, result: RunResult, exit_code: int) -> None:
-        """The recap and the exit code."""
+    def summary(self, result: RunResult, exit_code: int, *,
+                error: tuple[str, str] | None = None) -> None:
+        """The recap, the exit code and (kind, message) of what ended the command."""
 
 
 # Turns the results of the plan's report task ({host: result}) into (text for people, JSON data).
 Report = Callable[[dict[str, dict[str, Any]]], tuple[str, dict[str, Any]]]
 # Makes the command's output, told the secret values it must never show.
 MakeOutput = Callable[[Sequence[str]], Reporter]
-
-
-def plan_secrets(config: Config, plan: Plan) -> dict[str, str]:
-    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
-    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
 
 
 def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *,
@@ -79,6 +79,7 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
             results of `plan.report_task` per host; shown before the summary.
 
     Raises:
+        ConfigError: the config fails a check of `run.preflight` (exit 2); nothing ran.
         LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
@@ -87,11 +88,12 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
     run_id = uuid.uuid4().hex
     plan = replace(plan, extravars={**plan.extravars, "kdeploy_run_id": run_id})
-    secrets = plan_secrets(config, plan)
+    # Every refusal the config alone can cause comes now, before any hook or host.
+    secrets = preflight(context, plan, skip_hooks=skip_hooks)
     output = make_output(list(secrets.values()))
     for notice in plan.notices:
         output.notice(notice)
-    output.say(f"--> kdeploy {plan.command} {' '.join(plan.ansible_playbook_args())}".rstrip())
+    output.run_start(run_info(context, plan, run_id))
     reported: dict[str, dict[str, Any]] = {}
     on_event = output.event if plan.report_task is None else _collecting(
         plan.report_task, reported, output.event)
@@ -115,7 +117,7 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
             # lock shows nothing but the error.
             if report is not None and result.lock_held is None and (code == 0 or reported):
                 output.report(*report(reported))
-            output.summary(result, code)
+            output.summary(result, code, error=_ending(config, result, hooked.error, code))
             if owner.interrupted:  # a signal during the report: honour it once all is done
                 raise Interrupted(f"Interrupted by {_signal_name(owner.signum)}", owner.signum)
     if result.lock_held is not None:
@@ -124,6 +126,29 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
         raise hooked.error
     if code:
         raise DeployFailed(failure_message(result))
+
+
+def run_info(context: CommandContext, plan: Plan, run_id: str) -> dict[str, Any]:
+    """What a run is about to do, for the output's `run_start`."""
+    config = context.config
+    return {
+        "command": plan.command, "kdeploy_version": __version__, "service": config.service,
+        "version": config.version,
+        "image": config.absolute_image if config.version else None,
+        "destination": config.destination, "hosts": list(context.selection.hosts),
+        "lock_host": plan.lock_host, "check": False, "diff": False, "lock_wait": None,
+        "ansible_args": list(plan.ansible_playbook_args()), "run_id": run_id,
+    }
+
+
+def _ending(config: Config, result: RunResult, hook_error: KdeployError | None,
+            code: int) -> tuple[str, str] | None:
+    # (kind, message) of what ends the command, as the error it raises says it.
+    if result.lock_held is not None:
+        return "lock_held", describe_held_lock(result.lock_held, config)
+    if hook_error is not None:
+        return "hook", hook_error.message
+    return ("failed", failure_message(result)) if code else None
 
 
 def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunResult,
@@ -146,7 +171,8 @@ def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunR
     if owner.count < 2:  # a second signal skips the report, never the cleanup
         output.report("\n".join(["--> State of each host", *report_lines(settled)]),
                       {"interrupted": {"signal": name, **report_data(settled)}})
-    output.summary(result, Interrupted.code_for(signum))
+    output.summary(result, Interrupted.code_for(signum),
+                   error=("interrupted", f"Interrupted by {name}{lock}"))
     raise Interrupted(f"Interrupted by {name}{lock}", signum)
 
 

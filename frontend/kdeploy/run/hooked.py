@@ -60,14 +60,11 @@ def run_with_hooks(context: CommandContext, plan: Plan, secrets: Mapping[str, st
         ConfigError: an `x-kdeploy` hook playbook does not exist (checked before anything runs).
     """
     config = context.config
-    points = () if skip_hooks else tuple(
-        point for point in plan.hook_points if point.hook not in plan.hooks_done)
-    running = {point.hook for point in points if _has_hooks(config, point.hook)}
+    points = _points(plan, skip_hooks)
+    running = hooks_to_run(config, plan, skip_hooks=skip_hooks)
     if not running:
         return HookedRun(run(config, plan, secrets, on_event), ran_plays=True)
-    _check_playbooks(config, running)
-    if running & SECRET_HOOKS and config.secrets is not None:
-        config.secrets.names()  # a broken secrets file fails now, not while the lock is held
+    check_hooks(config, running)
     hooks = hook_context(context, plan.command, verbosity=verbosity,
                          performer=plan.extravars.get("kdeploy_performer"))
     hooked = HookedRun(RunResult(status="successful"))
@@ -94,16 +91,34 @@ def _seconds_since(started: float) -> int:
     return int(time.monotonic() - started + 0.5)
 
 
-def _has_hooks(config: Config, hook: str) -> bool:
-    return hook_exists(config, hook) or bool(config.extension.hooks.get(hook))
+def _points(plan: Plan, skip_hooks: bool) -> tuple[HookPoint, ...]:
+    return () if skip_hooks else tuple(
+        point for point in plan.hook_points if point.hook not in plan.hooks_done)
 
 
-def _check_playbooks(config: Config, hooks: set[str]) -> None:
+def hooks_to_run(config: Config, plan: Plan, *, skip_hooks: bool = False) -> set[str]:
+    """The hooks of `plan` that will run: not done already, not `-H`, a hook file or playbook."""
+    return {point.hook for point in _points(plan, skip_hooks) if _has_hooks(config, point.hook)}
+
+
+def check_hooks(config: Config, hooks: set[str]) -> None:
+    """Refuse, before anything runs, hooks that would fail for the config's sake.
+
+    Raises:
+        ConfigError: an `x-kdeploy` hook playbook does not exist, or the secrets file that a
+            hook given every secret reads is broken (not while the lock is held).
+    """
     for hook in sorted(hooks):
         for index, path in enumerate(config.extension.hooks.get(hook, ())):
             if not (config.project_dir / path).is_file():
                 raise ConfigError(f"{config.config_file}: x-kdeploy/hooks/{hook}/{index}: "
                                   f"no playbook at {config.project_dir / path}")
+    if hooks & SECRET_HOOKS and config.secrets is not None:
+        config.secrets.names()
+
+
+def _has_hooks(config: Config, hook: str) -> bool:
+    return hook_exists(config, hook) or bool(config.extension.hooks.get(hook))
 
 
 def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,

@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kdeploy.config import Config
 
 # Kamal's details: "Locked by: <who> at <UTC time>", "Version: …", "Message: …".
 _LOCKED_AT = re.compile(r"^Locked by: .* at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s*$", re.MULTILINE)
+_FIELD = re.compile(r"^(Locked by|Version|Message): ?(.*?)\s*$", re.MULTILINE)
+_BY_AT = re.compile(r"^(.*) at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$")
+# The message of the lock a deploy takes for its own run (Kamal's, and kdeploy's with a name).
+AUTOMATIC_PREFIX = "Automatic deploy lock"
 DEFAULT_CONFIG_FILE = Path("config/deploy.yml")
 
 
@@ -28,6 +33,30 @@ def describe_held_lock(message: str, config: Config, now: datetime | None = None
     lines.append("If no deploy is running any more (a killed or lost run leaves its lock behind), "
                  f"release it with `{release_command(config)}` (or `kamal lock release`).")
     return "\n".join(lines)
+
+
+def lock_holder(details: str) -> dict[str, Any] | None:
+    """The holder of a lock from its details, for machines; None when they name nobody.
+
+    Returns:
+        `{locked_by, since?, version?, message?, automatic}`: `since` as the details write it
+        (UTC), `automatic` for the lock a deploy takes for its own run.
+    """
+    fields = dict(_FIELD.findall(details))
+    if not fields.get("Locked by"):
+        return None
+    who, since = fields["Locked by"], None
+    dated = _BY_AT.match(who)
+    if dated:
+        who, since = dated.groups()
+    holder: dict[str, Any] = {"locked_by": who}
+    if since:
+        holder["since"] = since
+    for key, name in (("Version", "version"), ("Message", "message")):
+        if fields.get(key):
+            holder[name] = fields[key]
+    holder["automatic"] = fields.get("Message", "").startswith(AUTOMATIC_PREFIX)
+    return holder
 
 
 def lock_taken_at(details: str) -> datetime | None:

@@ -46,7 +46,7 @@ def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str,
 
 def report_event(output: str) -> dict[str, Any]:
     events = [json.loads(line) for line in output.splitlines()]
-    (report,) = [event for event in events if event["event"] == "report"]
+    (report,) = [event for event in events if event["type"] == "report"]
     return report
 
 

@@ -59,8 +59,8 @@ def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str,
 
 def report_event(output: str) -> dict[str, Any]:
     events = [json.loads(line) for line in output.splitlines()]
-    assert events[-1]["event"] == "summary"
-    (report,) = [event for event in events if event["event"] == "report"]
+    assert events[-1]["type"] == "summary"
+    (report,) = [event for event in events if event["type"] == "report"]
     return report
 
 

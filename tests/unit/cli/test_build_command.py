@@ -98,6 +98,12 @@ def events(result: Result) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def fields(event: dict[str, Any]) -> dict[str, Any]:
+    # The event without the envelope's schema_version, time and seq (the type stays).
+    return {key: value for key, value in event.items()
+            if key not in ("schema_version", "time", "seq")}
+
+
 def test_pull_pulls_on_the_app_hosts_and_says_where(monkeypatch: pytest.MonkeyPatch) -> None:
     runner, push = StubRunner(), StubPush()
     result = run(monkeypatch, runner, push, "build", "pull")
@@ -112,10 +118,10 @@ def test_pull_pulls_on_the_app_hosts_and_says_where(monkeypatch: pytest.MonkeyPa
 def test_pull_json_reports_each_hosts_label(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "pull", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for event in events(result) if event["event"] == "report"]
+    (report,) = [event for event in events(result) if event["type"] == "report"]
     assert report["image"] == IMAGE
     assert report["hosts"] == {WEB1: "app", WEB2: "app"}
-    assert events(result)[-1]["event"] == "summary"
+    assert events(result)[-1]["type"] == "summary"
 
 
 def test_pull_failing_on_a_host_exits_1_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,9 +157,10 @@ def test_push_passes_no_cache_and_kamals_hook_details(monkeypatch: pytest.Monkey
 def test_push_json_reports_the_tags(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "push", "--output", "json")
     assert result.exit_code == 0, result.output
-    assert events(result) == [
-        {"event": "message", "msg": "Pushed it"},
-        {"event": "report", "image": IMAGE,
+    assert [event["seq"] for event in events(result)] == [1, 2]
+    assert [fields(event) for event in events(result)] == [
+        {"type": "message", "level": "info", "text": "Pushed it"},
+        {"type": "report", "image": IMAGE,
          "tags": [IMAGE, "registry.example.com/app:latest"],
          "msg": f"Pushed {IMAGE} and registry.example.com/app:latest"},
     ]
@@ -220,6 +227,6 @@ def test_no_version_is_a_config_error(monkeypatch: pytest.MonkeyPatch, project: 
 def test_deliver_json_has_one_report_the_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "deliver", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for event in events(result) if event["event"] == "report"]
+    (report,) = [event for event in events(result) if event["type"] == "report"]
     assert report["hosts"] == {WEB1: "app", WEB2: "app"}
-    assert events(result)[0] == {"event": "message", "msg": "Pushed it"}
+    assert fields(events(result)[0]) == {"type": "message", "level": "info", "text": "Pushed it"}

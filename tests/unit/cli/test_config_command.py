@@ -36,7 +36,8 @@ def in_fixtures(monkeypatch):
 
 
 def test_json_founding_case_filtered_by_role():
-    result = run("config", "-c", "deploy_founding_case_web_new.yml", "-r", "web_new", "--json")
+    result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "-r", "web_new",
+                 "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {
         "roles": ["web_new"],
@@ -52,7 +53,7 @@ def test_json_founding_case_filtered_by_role():
 
 
 def test_json_unfiltered_lists_accessory_hosts():
-    result = run("config", "-c", "deploy_founding_case_web_new.yml", "--json")
+    result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "--json")
     data = json.loads(result.output)
     assert data["roles"] == ["web", "web_new"]
     assert data["role_hosts"] == {"web": ["10.0.0.1"], "web_new": ["10.0.0.2"]}
@@ -65,17 +66,17 @@ def test_json_unfiltered_lists_accessory_hosts():
     (("--version", "v9"), "absolute_image", "localhost:5000/app:v9"),
 ])
 def test_json_options(args, key, expected):
-    result = run("config", "-c", "deploy_founding_case_web_new.yml", "--json", *args)
+    result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "--json", *args)
     assert json.loads(result.output)[key] == expected
 
 
 def test_json_with_destination():
-    result = run("config", "-c", "deploy_with_destinations.yml", "-d", "staging", "--json")
+    result = run("config", "-P", "-c", "deploy_with_destinations.yml", "-d", "staging", "--json")
     assert json.loads(result.output)["role_hosts"]["web"] == ["10.0.30.11", "10.0.30.12"]
 
 
 def test_yaml_shows_secret_names_not_values():
-    result = run("config", "-c", "deploy_founding_case.yml")
+    result = run("config", "-P", "-c", "deploy_founding_case.yml")
     assert result.exit_code == 0, result.output
     data = yaml.safe_load(result.output)
     assert data["accessories"][0]["env"]["secret"] == ["MYSQL_ROOT_PASSWORD"]
@@ -86,7 +87,7 @@ def test_yaml_redacts_a_clear_registry_password(tmp_path):
     config = (FIXTURES / "deploy_with_list_servers.yml").read_text().replace(
         "password:\n    - KAMAL_REGISTRY_PASSWORD", "password: hunter2")
     (tmp_path / "deploy.yml").write_text(config)
-    result = run("config", "-c", str(tmp_path / "deploy.yml"))
+    result = run("config", "-P", "-c", str(tmp_path / "deploy.yml"))
     assert result.exit_code == 0, result.output
     assert "hunter2" not in result.output
 
@@ -103,7 +104,7 @@ def test_yaml_redacts_a_clear_registry_password(tmp_path):
      "ERROR: Configuration file not found in deploy_founding_case.nowhere.yml"),
 ])
 def test_errors_are_one_line_and_exit_2(args, message):
-    result = run("config", *args, "--json")
+    result = run("config", "-P", *args, "--json")
     assert result.exit_code == 2
     assert result.output.strip() == message
     assert "Traceback" not in result.output
@@ -111,7 +112,7 @@ def test_errors_are_one_line_and_exit_2(args, message):
 
 def test_yaml_syntax_error_is_one_line(tmp_path):
     (tmp_path / "deploy.yml").write_text("service: [app\n")
-    result = run("config", "-c", str(tmp_path / "deploy.yml"))
+    result = run("config", "-P", "-c", str(tmp_path / "deploy.yml"))
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert "invalid YAML" in result.output
@@ -121,7 +122,7 @@ def test_config_does_not_import_ansible(tmp_path):
     # Through the real entry point: every command module is imported there.
     shutil.copy(FIXTURES / "deploy_founding_case.yml", tmp_path / "deploy.yml")
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "kdeploy", "config", "--json", "-c",
+        [sys.executable, "-X", "importtime", "-m", "kdeploy", "config", "-P", "--json", "-c",
          str(tmp_path / "deploy.yml")],
         capture_output=True, text=True, env={"VERSION": "abc"}, check=True)
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]

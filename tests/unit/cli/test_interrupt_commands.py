@@ -110,10 +110,10 @@ def test_a_lock_this_run_did_not_take_is_left_alone(monkeypatch: pytest.MonkeyPa
 def test_json_output_reports_each_hosts_state(monkeypatch: pytest.MonkeyPatch) -> None:
     result = _deploy(monkeypatch, Runs(SETTLED), "--output", "json")
     events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-    (report,) = [event for event in events if event["event"] == "report"]
+    (report,) = [event for event in events if event["type"] == "report"]
     hosts = report["interrupted"]["hosts"]
     assert report["interrupted"]["signal"] == "SIGTERM"
     assert hosts["10.0.3.1"]["running"] == ["app-web-v1"]
     assert hosts["10.0.3.1"]["stopped"] == ["app-web-v0"]
     assert hosts["10.0.3.1"]["cut"][0]["role"] == "web"
-    assert events[-1]["event"] == "summary" and events[-1]["exit_code"] == 143
+    assert events[-1]["type"] == "summary" and events[-1]["exit_code"] == 143

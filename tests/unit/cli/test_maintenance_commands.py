@@ -231,11 +231,11 @@ def test_exec_json_reports_stdout_and_rc_per_host(project: Path,
                  "uptime")
     assert result.exit_code == 0, result.output
     events = json_events(result.output)
-    (report,) = [event for event in events if event["event"] == "report"]
+    (report,) = [event for event in events if event["type"] == "report"]
     assert report["hosts"] == {WEB1: {"stdout": "web1 up\nsecond line", "rc": 0},
                                WEB2: {"stdout": "web2 up", "rc": 0},
                                JOB: {"stdout": "", "rc": 0}}
-    assert events[-1]["event"] == "summary"
+    assert events[-1]["type"] == "summary"
     assert "Running" not in result.output
 
 
@@ -343,7 +343,7 @@ def test_login_only_locally_still_ends_json_with_a_summary(
     result = run(monkeypatch, StubRunner(), "registry", "login", "-R", "--output", "json")
     assert result.exit_code == 0, result.output
     events = json_events(result.output)
-    assert [event["event"] for event in events] == ["message", "summary"]
+    assert [event["type"] for event in events] == ["message", "summary"]
     assert events[-1]["exit_code"] == 0
 
 

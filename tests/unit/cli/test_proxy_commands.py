@@ -51,7 +51,7 @@ def test_details_json_lists_each_host(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, stub, "proxy", "details", "--output", "json")
     assert result.exit_code == 0, result.output
     (report,) = [event for line in result.output.splitlines()
-                 if (event := json.loads(line))["event"] == "report"]
+                 if (event := json.loads(line))["type"] == "report"]
     assert report["results"] == [{"host": "10.0.3.1", "output": PS.replace("\r\n", "\n").strip()}]
 
 

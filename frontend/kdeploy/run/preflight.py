@@ -1,0 +1,56 @@
+"""Everything a run refuses for the config's sake, checked before it touches a host.
+
+`execute_plan` calls `preflight` first, and `kdeploy config` calls it on the plans a deploy and
+a setup would run: both refuse with the same exception and message, so `kdeploy config -q` is a
+lint step a pipeline can trust. Nothing here imports Ansible (`kdeploy config` stays cheap).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from kdeploy.config import Config
+from kdeploy.host_contract.names import secret_env_var
+from kdeploy.plan import Plan
+from kdeploy.run.hooked import check_hooks, hooks_to_run
+from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.selection import CommandContext
+
+
+def plan_secrets(config: Config, plan: Plan) -> dict[str, str]:
+    """Look up exactly the secrets the plan needs (Kamal reads secrets only when needed)."""
+    return {secret_env_var(name): config.secrets[name] for name in plan.secret_names}
+
+
+def preflight(context: CommandContext, plan: Plan, *, skip_hooks: bool = False,
+              render: bool = True) -> dict[str, str]:
+    """Check what `plan` needs from the config, in the order a run meets it; return its secrets.
+
+    1. The plan's secrets: each name defined, the secrets files readable and well formed, their
+       commands successful.
+    2. The hooks that would run: their `x-kdeploy` playbooks exist.
+    3. The private data dir, written to a temporary directory and dropped: the inventory (an
+       accessory docker option kdeploy cannot pass), mitogen (`KDEPLOY_MITOGEN`, installed).
+
+    Args:
+        context: the command's config and selection.
+        plan: what the command would run.
+        skip_hooks: `-H`: no hook runs, so none is checked.
+        render: False when the private data dir of another plan of this config was just
+            checked: what in it can be refused depends on the config alone, and rendering a
+            large inventory costs more than the rest of the checks.
+
+    Returns:
+        Env var name -> secret value, for the run (never printed).
+
+    Raises:
+        ConfigError: the first refusal, worded as the run would word it (exit 2).
+    """
+    config = context.config
+    secrets = plan_secrets(config, plan)
+    check_hooks(config, hooks_to_run(config, plan, skip_hooks=skip_hooks))
+    if render:
+        with tempfile.TemporaryDirectory(prefix="kdeploy-preflight-") as directory:
+            write_private_data_dir(Path(directory), config, plan)
+    return secrets
