@@ -26,8 +26,8 @@ description:
     RV(changed) says whether it would be.
   - "With C(--diff): the container before (exists, running, image, spec hash) and as the caller
     wants it, the env file's keys when it changes (never a value) and the directories it makes.
-    Secrets are only in O(env_secrets) and O(registry), which Ansible masks, so the calling task
-    needs no C(no_log)."
+    Secrets are only in O(env_secrets) and O(registry), which are never logged, so the calling
+    task needs no C(no_log)."
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -56,7 +56,8 @@ options:
     description:
       - The secret env, C(KEY -> value), in order; written to O(env_file) (mode C(0600)) as Kamal
         does, one C(KEY=value) line each, values escaped like Ruby's C(String#dump). Never logged
-        (each value is masked wherever it appears in the result).
+        - the invocation shows the keys only, and no returned value holds one (the paths the
+        module returns are never masked by a secret that happens to occur in them).
     type: dict
     default: {}
   directories:
@@ -260,6 +261,30 @@ def state_diff(params, container, result, made):
     return spec_diff(before, after)
 
 
+MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def keep_paths_readable(module):
+    """Stop Ansible from masking the env values inside this module's result; return the
+    invocation to report instead of the parameters.
+
+    Ansible masks a no_log value wherever it occurs in the result, and the accessory role reads
+    paths back (home, directories) and mounts them: a secret such as C(postgres) or C(root)
+    would turn C(/root/app-postgres/data) into a masked path. Nothing this module returns holds an
+    env value (the diff names keys only), so the values leave the mask set and the invocation
+    reports them as masked by key. The registry's values stay masked as Ansible does it.
+    """
+    secrets = module.params.get("env_secrets") or {}
+    registry = set(to_native(value) for value in (module.params.get("registry") or {}).values() if value)
+    env_values = set(to_native(value) for value in secrets.values() if value not in (None, ""))
+    module.no_log_values.difference_update(env_values - registry)
+    shown = dict(module.params)
+    shown["env_secrets"] = dict((key, MASKED) for key in secrets)
+    if shown.get("registry"):
+        shown["registry"] = MASKED
+    return dict(module_args=shown)
+
+
 def other_containers(listed, name):
     """Return {id, name} of listed containers (docker ps output) other than name."""
     others = []
@@ -303,7 +328,7 @@ ARGUMENT_SPEC = dict(
     spec_label=dict(type="str", default="kdeploy.spec"),
     image=dict(type="str"),
     env_file=dict(type="str"),
-    # Ansible masks each value wherever it appears in the result, so the task needs no no_log.
+    # no_log, and kept out of the result by keep_paths_readable: the task needs no no_log.
     env_secrets=dict(type="dict", default={}, no_log=True),
     directories=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="str", required=True),
@@ -329,6 +354,7 @@ def main():
         required_together=[["client_cert", "client_key"]],
     )
     params = module.params
+    invocation = keep_paths_readable(module)
     home = os.path.expanduser("~")
     result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[],
                   registry_stored=False)
@@ -352,16 +378,16 @@ def main():
         container, image_id, others = read_docker(client, params)
     except (IOError, OSError, KeyError) as exc:
         module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),
-                         exception=traceback.format_exc())
+                         exception=traceback.format_exc(), invocation=invocation)
     except DockerError as exc:
         module.fail_json(msg="Cannot read Docker state for %s: %s" % (params["name"], to_native(exc)),
-                         exception=traceback.format_exc())
+                         exception=traceback.format_exc(), invocation=invocation)
     result.update(container_state(container, image_id, params["spec_label"], params["spec_hash"]))
     result["converged"] = result["converged"] and not result["env_file_changed"]
     result["others"] = others
     result["changed"] = result["changed"] or result["env_file_changed"]
     result["diff"] = state_diff(params, container, result, made)
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation, **result)
 
 
 if __name__ == "__main__":

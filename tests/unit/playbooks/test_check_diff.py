@@ -26,6 +26,8 @@ from playbook_support import StubDaemon, collections_dir, require_tool, serve_un
 SECRETS = {"KD_TEST_DB_PASSWORD": "s3cr3t-Δ-{{ 7*7 }}-value",
            "KD_TEST_API_KEY": "k3y'with\"quotes\\and-more",
            "KD_TEST_REGISTRY_PASSWORD": "r3gistry-pa55word"}
+# A secret that also occurs in the paths the accessory role reads back and mounts.
+SHORT_SECRET = {"KD_TEST_DB_USER": "data"}
 ROUTE = {"@id": "kdeploy-app-web", "match": [{"host": ["app.test"]}],
          "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "app-web-v1:80"}]}]}
 
@@ -88,7 +90,8 @@ def tasks(docker_host: str, caddy: str) -> list[dict[str, Any]]:
         {"name": "container_state", "kdeploy.deploy.container_state": {
             "name": "app-db", "spec_hash": "abc", "image": "mysql:8",
             "env_file": ".kamal/apps/app/env/accessories/db.env",
-            "env_secrets": {"DB_PASSWORD": env % "KD_TEST_DB_PASSWORD"},
+            "env_secrets": {"DB_PASSWORD": env % "KD_TEST_DB_PASSWORD",
+                            "DB_USER": env % "KD_TEST_DB_USER"},
             "directories": [{"path": "app-db/data", "mode": "0700"}],
             "registry": {"server": "reg:5000", "username": "deployer",
                          "password": env % "KD_TEST_REGISTRY_PASSWORD"},
@@ -129,7 +132,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # A process of the "interrupted run": started over the same (pretend) SSH connection.
     connection = {"SSH_CONNECTION": "10.0.0.9 50000 10.0.0.1 22"}
     sleeper = subprocess.Popen(["sleep", "59"], env={**os.environ, **connection})
-    env = {**os.environ, **SECRETS, **connection, "HOME": str(home),
+    env = {**os.environ, **SECRETS, **SHORT_SECRET, **connection, "HOME": str(home),
            "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local-tmp"),
            "ANSIBLE_REMOTE_TMP": str(tmp_path / "remote-tmp"), "ANSIBLE_NOCOLOR": "1",
@@ -216,3 +219,15 @@ def test_no_secret_value_in_the_output_or_the_results(run: dict[str, Any]) -> No
     # The keys are not secret, and the module's arguments were logged (masked).
     assert "DB_PASSWORD" in run["stdout"] and "API_KEY" in run["stdout"]
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run["stdout"] or "********" in run["stdout"]
+
+
+def test_a_secret_inside_a_path_does_not_mask_the_paths_the_accessory_mounts(
+        run: dict[str, Any]) -> None:
+    state = run["results"]["state"]
+    assert state["directories"] == [str(run["home"] / "app-db" / "data")]
+    assert state["env_file"] == str(run["home"] / ".kamal/apps/app/env/accessories/db.env")
+    # The values are still never shown: the invocation (-vvv) names the keys only.
+    shown = run["stdout"].split("TASK [container_state]", 1)[1].split("TASK [", 1)[0]
+    for key in ("DB_PASSWORD", "DB_USER", "registry"):
+        assert f'"{key}": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in shown
+    assert '"data"' not in shown and "data\n" not in shown
