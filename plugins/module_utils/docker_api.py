@@ -186,3 +186,25 @@ class DockerClient(object):
                               "without the module's community.docker parameters"
                               % self.docker_host)
         return self.remote
+
+
+def create_network(client, name, check_mode):
+    """Kamal's `docker network create <name>` (bootstrap and deploy).
+
+    Returns the new network's inspect data; None in check mode (nothing is sent then).
+    """
+    if check_mode:
+        return None
+    client.call("POST", "/networks/create", body={"Name": name, "CheckDuplicate": True})
+    return client.call("GET", "/networks/%s" % quote(name, safe=""), missing_ok=True)
+
+
+def ensure_network(client, name, check_mode):
+    """Create the network unless it exists; return (changed, inspect data or None).
+
+    Creating a missing network is not a repair: Kamal creates it too, before its first container.
+    """
+    network = client.call("GET", "/networks/%s" % quote(name, safe=""), missing_ok=True)
+    if network is not None:
+        return False, network
+    return True, create_network(client, name, check_mode)

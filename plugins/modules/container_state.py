@@ -22,7 +22,12 @@ description:
     that O(image) names locally, and the env file (which holds the secrets) did not change.
   - It never creates, starts, stops or removes a container; that stays with
     C(community.docker.docker_container).
-  - Idempotent; in check mode nothing is written and RV(changed) says whether it would be.
+  - Idempotent; in check mode nothing is written (only GET requests reach the daemon) and
+    RV(changed) says whether it would be.
+  - "With C(--diff): the container before (exists, running, image, spec hash) and as the caller
+    wants it, the env file's keys when it changes (never a value) and the directories it makes.
+    Secrets are only in O(env_secrets) and O(registry), which are never logged, so the calling
+    task needs no C(no_log)."
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -45,11 +50,16 @@ options:
     type: str
   env_file:
     description:
-      - Path of the env file, relative to the home directory unless absolute. Written with O(env_content).
+      - Path of the env file, relative to the home directory unless absolute. Written from O(env_secrets).
     type: str
-  env_content:
-    description: The env file's content (it holds secrets; never logged).
-    type: str
+  env_secrets:
+    description:
+      - The secret env, C(KEY -> value), in order; written to O(env_file) (mode C(0600)) as Kamal
+        does, one C(KEY=value) line each, values escaped like Ruby's C(String#dump). Never logged
+        - the invocation shows the keys only, and no returned value holds one (the paths the
+        module returns are never masked by a secret that happens to occur in them).
+    type: dict
+    default: {}
   directories:
     description: Directories to create (relative to the home directory unless absolute).
     type: list
@@ -90,7 +100,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: Non-secret fields only; the env file by its keys.
 requirements:
   - community.docker (module_utils) and requests on the host, as for the community.docker modules
 """
@@ -102,10 +113,10 @@ EXAMPLES = r"""
     spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
     image: registry:5000/app:v1
     env_file: .kamal/apps/app/env/roles/web.env
-    env_content: "SECRET=x\n"
+    env_secrets:
+      SECRET: "{{ lookup('ansible.builtin.env', 'KDEPLOY_SECRET_SECRET') }}"
     others: {service: app, role: web, destination: ""}
   register: state
-  no_log: true
 """
 
 RETURN = r"""
@@ -171,8 +182,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import env_file_summary, spec_diff
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError, DockerNotFound
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_remote import CommunityDocker
+from ansible_collections.kdeploy.deploy.plugins.module_utils.env_file import render
 from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
     docker_config_path,
     ensure_env_file,
@@ -231,6 +244,47 @@ def container_state(container, image_id, spec_label, spec_hash):
                 converged=running and spec == spec_hash and image_matches)
 
 
+def state_diff(params, container, result, made):
+    """Ansible's --diff: the container as it is and as the caller wants it (non-secret fields),
+    the env file by its keys, the directories made."""
+    config = (container or {}).get("Config") or {}
+    before = dict(exists=result["exists"], running=result["running"],
+                  image=config.get("Image"), spec_hash=result["spec"])
+    after = dict(exists=True, running=True, image=params["image"] or config.get("Image"),
+                 spec_hash=params["spec_hash"])
+    if params["env_file"]:
+        before["env_file"] = params["env_file"]
+        after["env_file"] = params["env_file"] if not result["env_file_changed"] else "%s: %s" % (
+            params["env_file"], env_file_summary(True, params["env_secrets"].keys()))
+    if made:
+        before["directories_made"], after["directories_made"] = [], made
+    return spec_diff(before, after)
+
+
+MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def keep_paths_readable(module):
+    """Stop Ansible from masking the env values inside this module's result; return the
+    invocation to report instead of the parameters.
+
+    Ansible masks a no_log value wherever it occurs in the result, and the accessory role reads
+    paths back (home, directories) and mounts them: a secret such as C(postgres) or C(root)
+    would turn C(/root/app-postgres/data) into a masked path. Nothing this module returns holds an
+    env value (the diff names keys only), so the values leave the mask set and the invocation
+    reports them as masked by key. The registry's values stay masked as Ansible does it.
+    """
+    secrets = module.params.get("env_secrets") or {}
+    registry = set(to_native(value) for value in (module.params.get("registry") or {}).values() if value)
+    env_values = set(to_native(value) for value in secrets.values() if value not in (None, ""))
+    module.no_log_values.difference_update(env_values - registry)
+    shown = dict(module.params)
+    shown["env_secrets"] = dict((key, MASKED) for key in secrets)
+    if shown.get("registry"):
+        shown["registry"] = MASKED
+    return dict(module_args=shown)
+
+
 def other_containers(listed, name):
     """Return {id, name} of listed containers (docker ps output) other than name."""
     others = []
@@ -274,7 +328,8 @@ ARGUMENT_SPEC = dict(
     spec_label=dict(type="str", default="kdeploy.spec"),
     image=dict(type="str"),
     env_file=dict(type="str"),
-    env_content=dict(type="str", no_log=True),
+    # no_log, and kept out of the result by keep_paths_readable: the task needs no no_log.
+    env_secrets=dict(type="dict", default={}, no_log=True),
     directories=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="str", required=True),
         mode=dict(type="str"),
@@ -296,9 +351,10 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_together=[["env_file", "env_content"], ["client_cert", "client_key"]],
+        required_together=[["client_cert", "client_key"]],
     )
     params = module.params
+    invocation = keep_paths_readable(module)
     home = os.path.expanduser("~")
     result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[],
                   registry_stored=False)
@@ -310,25 +366,28 @@ def main():
         if params["env_file"]:
             result["env_file"] = resolve(home, params["env_file"])
             result["env_file_changed"] = ensure_env_file(
-                result["env_file"], params["env_content"], module.check_mode)
+                result["env_file"], render(params["env_secrets"]), module.check_mode)
+        made = []
         for directory in params["directories"]:
             path = resolve(home, directory["path"])
             result["directories"].append(path)
             if ensure_directory(path, directory["mode"], directory["owner"], module.check_mode):
                 result["changed"] = True
+                made.append(directory["path"])
         client = DockerClient(params["docker_host"], params["timeout"], CommunityDocker(module))
         container, image_id, others = read_docker(client, params)
     except (IOError, OSError, KeyError) as exc:
         module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),
-                         exception=traceback.format_exc())
+                         exception=traceback.format_exc(), invocation=invocation)
     except DockerError as exc:
         module.fail_json(msg="Cannot read Docker state for %s: %s" % (params["name"], to_native(exc)),
-                         exception=traceback.format_exc())
+                         exception=traceback.format_exc(), invocation=invocation)
     result.update(container_state(container, image_id, params["spec_label"], params["spec_hash"]))
     result["converged"] = result["converged"] and not result["env_file_changed"]
     result["others"] = others
     result["changed"] = result["changed"] or result["env_file_changed"]
-    module.exit_json(**result)
+    result["diff"] = state_diff(params, container, result, made)
+    module.exit_json(invocation=invocation, **result)
 
 
 if __name__ == "__main__":

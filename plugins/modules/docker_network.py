@@ -21,7 +21,8 @@ description:
   - Talks to the daemon with the Python standard library; importing requests and the vendored
     Docker client would cost about as much as the rest of the run. Only C(unix://) daemons; use
     C(community.docker.docker_network) for any other.
-  - Idempotent; in check mode nothing is created and RV(changed) says whether it would be.
+  - Idempotent; in check mode nothing is created (only GET requests reach the daemon) and
+    RV(changed) says whether it would be.
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -41,7 +42,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: Nothing before, C({name, driver}) after, when the network is (or would be) created.
 """
 
 EXAMPLES = r"""
@@ -92,7 +94,12 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import spec_diff
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import (
+    DockerClient,
+    DockerError,
+    create_network,
+)
 
 # community.docker's wording (missing_required_lib), which the bootstrap role reads to install
 # only python3-requests when the daemon is there.
@@ -125,7 +132,8 @@ def inspect_network(path, timeout, name):
 def ensure_network(path, timeout, name, check_mode, inspected=None):
     """Return (changed, inspect output or None); raise RuntimeError on a daemon error.
 
-    `inspected`: the answer of inspect_network when the caller already has it.
+    `inspected`: the answer of inspect_network when the caller already has it. The creation is
+    docker_api's, which the release module shares.
     """
     url = "/networks/%s" % quote(name, safe="")
     status, network = inspected or inspect_network(path, timeout, name)
@@ -133,14 +141,18 @@ def ensure_network(path, timeout, name, check_mode, inspected=None):
         return False, network
     if status != 404:
         raise RuntimeError("Docker answered %s to GET %s: %s" % (status, url, network))
-    if check_mode:
-        return True, None
-    status, created = docker_call(path, timeout, "POST", "/networks/create",
-                                     {"Name": name, "CheckDuplicate": True})
-    if status >= 400:
-        raise RuntimeError("Docker answered %s when creating network %s: %s" % (status, name, created))
-    status, network = docker_call(path, timeout, "GET", url)
-    return True, network
+    try:
+        return True, create_network(DockerClient("unix://" + path, timeout), name, check_mode)
+    except DockerError as exc:
+        raise RuntimeError("Cannot create network %s: %s" % (name, to_native(exc)))
+
+
+def network_diff(name, changed, network):
+    """Before/after for --diff: nothing -> {name, driver} when the network is (to be) created."""
+    if not changed:
+        state = dict(name=name, driver=(network or {}).get("Driver"))
+        return spec_diff(state, state)
+    return spec_diff(None, dict(name=name, driver=(network or {}).get("Driver") or "bridge"))
 
 
 def socket_state(path, error):
@@ -206,7 +218,7 @@ def main():
         module.fail_json(exception=traceback.format_exc(), **unreachable(path, exc, programs))
     except RuntimeError as exc:
         module.fail_json(msg=to_native(exc))
-    module.exit_json(changed=changed, network=network)
+    module.exit_json(changed=changed, network=network, diff=network_diff(params["name"], changed, network))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ description:
     IP (at most O(timeout) seconds), then puts the route (upstream C(<container>:<app_port>)).
     A container that does not get healthy fails the task and leaves the route as it was.
   - C(absent) deletes the route with the route's C(@id); a missing route is no change.
+  - In check mode only reads the route (no health check, nothing put or deleted). With C(--diff),
+    the route's upstreams before and after (the route holds only addresses, nothing secret).
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -53,7 +55,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The route's C(@id) and upstream dial addresses, before and after.
 """
 
 EXAMPLES = r"""
@@ -87,6 +90,7 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import 
     CaddyAdminError,
     health_probe,
     network_ip,
+    route_dials,
     route_with_upstream,
 )
 from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
@@ -96,6 +100,7 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
     HEALTHCHECK_PATH,
     HEALTHCHECK_TIMEOUT,
 )
+from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import spec_diff
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
 
 
@@ -138,6 +143,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def route_diff(route_id, current, wanted):
+    """Before/after for --diff: the route's upstreams (None for a route that is not there)."""
+    def state(route):
+        return None if route is None else dict(route=route_id, upstreams=route_dials(route))
+    return spec_diff(state(current), state(wanted), ("route", "upstreams"))
+
+
 def main():
     """Run the module."""
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=[("state", "present", ["container"])],
@@ -148,20 +160,24 @@ def main():
     route = params["proxy"]["route"]
     try:
         if params["state"] == "absent":
-            present = admin.route(route["@id"]) is not None
+            current = admin.route(route["@id"])
+            present = current is not None
             if present and not module.check_mode:
                 admin.delete_route(route["@id"])
-            module.exit_json(changed=present, outcome="deleted" if present else "absent")
+            module.exit_json(changed=present, outcome="deleted" if present else "absent",
+                             diff=route_diff(route["@id"], current, None))
         wanted = route_with_upstream(route, "%s:%s" % (params["container"], params["proxy"]["app_port"]))
-        if admin.route(route["@id"]) == wanted:
-            module.exit_json(changed=False, outcome="unchanged")
+        current = admin.route(route["@id"])
+        diff = route_diff(route["@id"], current, wanted)
+        if current == wanted:
+            module.exit_json(changed=False, outcome="unchanged", diff=diff)
         if module.check_mode:
-            module.exit_json(changed=True, outcome="replaced")
+            module.exit_json(changed=True, outcome="replaced", diff=diff)
         ok, answer = wait_healthy(params)
         if not ok:
             module.fail_json(msg="%s did not get healthy within %s seconds (%s); the route is unchanged"
                                  % (params["container"], params["timeout"], answer))
-        module.exit_json(changed=True, outcome=admin.put_route(wanted))
+        module.exit_json(changed=True, outcome=admin.put_route(wanted), diff=diff)
     except (CaddyAdminError, IOError, OSError, ValueError) as exc:
         module.fail_json(msg="Cannot change the proxy route %s: %s" % (route["@id"], to_native(exc)))
 

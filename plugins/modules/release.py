@@ -15,10 +15,11 @@ description:
   - The whole release step of one Kamal role on one host, through the Docker API on the host
     (and the C(docker) CLI for C(login), C(pull), C(run) and C(logs), with Kamal's own argv).
   - "In order: write the env file (0600); when the container named O(name) already runs with the
-    same spec (label O(spec_label) equal to O(spec_hash)), the same image and an unchanged env
+    same spec (label O(spec_label) equal to the hash of O(spec)), the same image and an unchanged env
     file, stop here (converged: no pull, no waiting). Otherwise: log in (only when the host does
     not store these credentials), pull (O(pull)), rename a container that holds the name to
-    C(<name>_replaced_<16 hex>) as Kamal does, record the boot in the audit log, C(docker run),
+    C(<name>_replaced_<16 hex>) as Kamal does, create the network O(network) when it is missing
+    (as Kamal's deploy does), record the boot in the audit log, C(docker run),
     and wait until the container is healthy (Docker HEALTHCHECK) or running and still running
     after O(readiness_delay) seconds, retrying with Kamal's back-off until O(deploy_timeout)."
   - A container that does not become ready is stopped and removed, its log tail is returned in
@@ -28,7 +29,12 @@ description:
     (with O(retain_containers)) Kamal's C(prune all) runs - stopped containers of the service
     beyond O(retain_containers) are removed, then dangling images of the service and its image
     tags that no container uses (latest tags kept).
-  - Idempotent; in check mode nothing changes on the host and RV(changed) says whether it would.
+  - Idempotent; in check mode nothing changes on the host (only GET requests reach the daemon, no
+    file is written) and RV(changed) says whether it would.
+  - "With C(--diff): the role's running container before (name, image, version, spec hash, the
+    inspectable spec fields), the container after, the env file's keys when it changes (never a
+    value) and which containers run before and after. Secrets are only in O(env_secrets),
+    O(registry) and O(files), which Ansible masks, so the calling task needs no C(no_log)."
   - "Interruptible: SIGTERM (sent by kdeploy.deploy.settle when kdeploy is interrupted) stops the release at
     the next safe point. Before the proxy switch (or readiness) the new container is removed and the
     previous version keeps running; after it, the other versions are left running. A pull, the
@@ -57,22 +63,28 @@ options:
   registry:
     description: Registry login for the pull (C(server), C(username), C(password)); never logged.
     type: dict
-  spec_hash:
-    description: Hash of every non-secret input of the container, computed on the controller.
-    type: str
+  spec:
+    description:
+      - Every non-secret input of the container, as the role builds it. The module stores
+        C(sha1) of its JSON (keys sorted, Python's default separators, non-ASCII escaped; the
+        same text as Jinja's C(to_json(sort_keys=true))) in the label O(spec_label).
+    type: dict
     required: true
   spec_label:
-    description: The label that holds O(spec_hash) on the container.
+    description: The label that holds the hash of O(spec) on the container.
     type: str
     default: kdeploy.spec
   env_file:
-    description: Env file path (relative to the home directory unless absolute), written with O(env_content).
+    description: Env file path (relative to the home directory unless absolute), written from O(env_secrets).
     type: str
     required: true
-  env_content:
-    description: The env file's content. It holds the secrets, so the task must set C(no_log).
-    type: str
-    required: true
+  env_secrets:
+    description:
+      - The secret env, C(KEY -> value), in order; written to O(env_file) (mode C(0600)) as Kamal
+        does, one C(KEY=value) line each, values escaped like Ruby's C(String#dump). Never logged
+        (each value is masked wherever it appears in the result).
+    type: dict
+    default: {}
   hostname:
     description: The container's hostname.
     type: str
@@ -167,16 +179,33 @@ options:
     description:
       - Files the proxy reads, written before the container boots (Kamal's app boot uploads them
         first) - a role's TLS certificate and key, the version's error pages. Each has C(path)
-        (relative to the home directory), C(content), C(mode) and C(directory_mode) (octal strings).
+        (relative to the home directory), C(content) (never logged), C(mode) and
+        C(directory_mode) (octal strings).
       - When one of them changes and the container is converged, kamal-proxy is told again.
     type: list
     elements: dict
     default: []
+    suboptions:
+      path:
+        description: The file's path, relative to the home directory unless absolute.
+        type: str
+        required: true
+      content:
+        description: The file's content (never logged).
+        type: str
+        required: true
+      mode:
+        description: The file's mode, an octal string (default C(0644)).
+        type: str
+      directory_mode:
+        description: The mode of a directory created for it, an octal string (default C(0755)).
+        type: str
 attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: Non-secret fields only; env files by their keys.
 """
 
 EXAMPLES = r"""
@@ -184,11 +213,11 @@ EXAMPLES = r"""
   kdeploy.deploy.release:
     name: app-web-v2
     image: registry:5000/app:v2
-    spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
+    spec: {format: 2, name: app-web-v2, image: "registry:5000/app:v2"}
     env_file: .kamal/apps/app/env/roles/web.env
-    env_content: "SECRET=x\n"
+    env_secrets:
+      SECRET: "{{ lookup('ansible.builtin.env', 'KDEPLOY_SECRET_SECRET') }}"
     role_labels: {service: app, role: web, destination: ""}
-  no_log: true
 """
 
 RETURN = r"""
@@ -222,6 +251,14 @@ proxy:
     C(added)/C(replaced)/C(unchanged) (caddy route), or null without a proxy.
   type: dict
   returned: always
+spec_hash:
+  description: The hash of O(spec) stored in the label O(spec_label).
+  type: str
+  returned: always
+network_created:
+  description: The network O(network) was (or in check mode would be) created.
+  type: bool
+  returned: always
 log:
   description: On failure, the last O(log_lines) lines of the failed container's log.
   type: list
@@ -229,6 +266,7 @@ log:
 """
 
 import binascii
+import hashlib
 import json
 import os
 import shlex
@@ -259,7 +297,9 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
     READINESS_DELAY,
     RESTART_POLICY,
 )
-from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
+from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import differing, env_file_summary, spec_diff
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError, ensure_network
+from ansible_collections.kdeploy.deploy.plugins.module_utils.env_file import render
 from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
     docker_config_path,
     ensure_env_file,
@@ -281,7 +321,13 @@ class Docker(DockerClient):
         DockerClient.__init__(self, docker_host, timeout)
 
 
-def run_argv(params, env_file):
+def spec_hash(spec):
+    """sha1 of the spec's JSON, the same text as the role's former `to_json(sort_keys=true) |
+    hash('sha1')`: a different hash would make every running container look stale once."""
+    return hashlib.sha1(to_bytes(json.dumps(spec, sort_keys=True))).hexdigest()
+
+
+def run_argv(params, env_file, hash_value):
     """Kamal's `docker run` argv (lib/kamal/commands/app.rb#run), the spec label added."""
     argv = ["run", "--detach", "--restart", params["restart_policy"], "--name", params["name"],
             "--network", params["network"]]
@@ -297,7 +343,7 @@ def run_argv(params, env_file):
     for volume in params["volumes"]:
         argv += ["--volume", volume]
     labels = dict(params["labels"])
-    labels[params["spec_label"]] = params["spec_hash"]
+    labels[params["spec_label"]] = hash_value
     for key, value in labels.items():
         argv += ["--label", "%s=%s" % (key, value)]
     argv += list(params["docker_args"])
@@ -324,6 +370,66 @@ def is_converged(container, image, spec_label, spec_hash):
     return (bool(state.get("Running")) and not state.get("Restarting")
             and readiness(container) in READY_STATUSES
             and labels.get(spec_label) == spec_hash and container.get("Image") == image.get("Id"))
+
+
+def image_version(image):
+    """The tag of an image reference (after the last colon that follows the last slash)."""
+    name = (image or "").rsplit("/", 1)[-1]
+    return name.rsplit(":", 1)[1] if ":" in name else None
+
+
+def container_fields(container, params):
+    """What --diff shows of a container: only fields that hold no secret.
+
+    Env values never appear (a container's Config.Env holds its env file's secrets). Labels are
+    limited to the ones the task sets (the image's own labels are not the task's business).
+    """
+    if not container:
+        return None
+    config = container.get("Config") or {}
+    host = container.get("HostConfig") or {}
+    labels = config.get("Labels") or {}
+    fields = dict(
+        name=(container.get("Name") or "").lstrip("/") or None,
+        image=config.get("Image"),
+        version=image_version(config.get("Image")),
+        spec_hash=labels.get(params["spec_label"]),
+        hostname=config.get("Hostname"),
+        network=host.get("NetworkMode"),
+        restart_policy=(host.get("RestartPolicy") or {}).get("Name"),
+        volumes=sorted(host.get("Binds") or []),
+        labels=dict((key, labels.get(key)) for key in sorted(params["labels"])),
+    )
+    log_config = host.get("LogConfig") or {}
+    if params["log_driver"]:
+        fields["log_driver"] = log_config.get("Type")
+    if params["log_options"]:
+        fields["log_options"] = log_config.get("Config") or {}
+    return fields
+
+
+def wanted_fields(params, hash_value):
+    """The same fields as container_fields, for the container the task asks for."""
+    fields = dict(
+        name=params["name"],
+        image=params["image"],
+        version=image_version(params["image"]),
+        spec_hash=hash_value,
+        hostname=params["hostname"],
+        network=params["network"],
+        restart_policy=params["restart_policy"],
+        volumes=sorted(params["volumes"]),
+        labels=dict((key, str(value)) for key, value in sorted(params["labels"].items())),
+    )
+    if params["log_driver"]:
+        fields["log_driver"] = params["log_driver"]
+    if params["log_options"]:
+        fields["log_options"] = dict((key, str(value)) for key, value in params["log_options"].items())
+    return fields
+
+
+# Always in the diff, even when equal: they say which container it is about.
+DIFF_ALWAYS = ("name", "image", "version", "spec_hash")
 
 
 def audit_line(audit, message, now=None):
@@ -463,8 +569,12 @@ class Release(object):
         self.docker = docker
         self.stop = stop or StopSignal()
         self.home = os.path.expanduser("~")
+        self.spec_hash = spec_hash(self.params["spec"])
         self.result = dict(changed=False, converged=False, booted=False, container_id=None,
-                           renamed=None, stopped=[], removed=[], proxy=None)
+                           renamed=None, stopped=[], removed=[], proxy=None,
+                           spec_hash=self.spec_hash, network_created=False)
+        self.others = []  # the role's other running containers (docker ps), newest first
+        self.running = []  # names of this role's running containers, before the release
         # What an interrupted release tells kdeploy.deploy.settle: the step it was at, what it left.
         self.step = "starting"
         self.switched = False  # traffic (or readiness) moved to the new container
@@ -478,12 +588,14 @@ class Release(object):
         params = self.params
         self.stop.check()
         env_file = resolve(self.home, params["env_file"])
-        env_changed = ensure_env_file(env_file, params["env_content"], self.module.check_mode)
+        env_changed = ensure_env_file(env_file, render(params["env_secrets"]), self.module.check_mode)
         files_changed = self.write_files()
         container = self.docker.inspect_container(params["name"])
         image = self.docker.inspect_image(params["image"])
+        if container and (container.get("State") or {}).get("Running"):
+            self.running.append(params["name"])
         converged = not env_changed and is_converged(
-            container, image, params["spec_label"], params["spec_hash"])
+            container, image, params["spec_label"], self.spec_hash)
         self.result["converged"] = converged
         if converged:
             self.result["container_id"] = container["Id"]
@@ -492,6 +604,7 @@ class Release(object):
                 self.result["changed"] = True
         elif self.module.check_mode:
             self.result.update(changed=True, booted=True)
+            self.result["network_created"] = ensure_network(self.docker, params["network"], True)[0]
         else:
             self.result.update(changed=True, booted=True)
             self.result["container_id"] = self.boot(env_file, container, image)
@@ -502,7 +615,33 @@ class Release(object):
         self.tag_latest()
         self.prune_containers()
         self.prune_images()
+        self.result["diff"] = self.diff(container, converged, env_changed)
         return self.result
+
+    def diff(self, container, converged, env_changed):
+        """Ansible's --diff: the role's container before (the one named like the new one, else
+        the newest other running version, which the new one replaces) and after, the env file's
+        keys, and which containers run."""
+        params = self.params
+        if container is None and self.others:
+            container = self.docker.inspect_container(self.others[0]["Id"])
+        after = wanted_fields(params, self.spec_hash)
+        before = after if converged else container_fields(container, params)
+        fields = set(DIFF_ALWAYS) | set(differing(before, after))
+        before = dict(before or {})
+        after = dict(after)
+        after_running = set(self.running) - set(self.result["stopped"])
+        after_running.add(params["name"])
+        before["running"], after["running"] = sorted(self.running), sorted(after_running)
+        path = params["env_file"]
+        before["env_file"] = path
+        after["env_file"] = path if not env_changed else "%s: %s" % (
+            path, env_file_summary(True, params["env_secrets"].keys()))
+        if self.result["network_created"]:
+            before["network_exists"], after["network_exists"] = False, True
+            fields.add("network_exists")
+        fields.update(("running", "env_file"))
+        return spec_diff(before, after, fields)
 
     def boot(self, env_file, container, image):
         params = self.params
@@ -513,10 +652,11 @@ class Release(object):
         self.stop.check()
         if container is not None:
             self.rename(container)
-        self.ensure_network()
+        # Kamal's deploy creates the network in its proxy boot step (`docker network create kamal`).
+        self.result["network_created"] = ensure_network(self.docker, params["network"], False)[0]
         self.step = "booting %s" % params["name"]
         record(params["audit"], self.home, "Booted app version %s" % self.version())
-        rc, out, err = self.docker.cli(run_argv(params, env_file))
+        rc, out, err = self.docker.cli(run_argv(params, env_file, self.spec_hash))
         if rc != 0:
             raise DockerError("docker run %s failed: %s" % (params["name"], (err or out).strip()))
         container_id = out.strip().splitlines()[-1]
@@ -545,12 +685,6 @@ class Release(object):
                                   self.module.check_mode, int(str(item.get("mode") or "0644"), 8),
                                   int(str(item.get("directory_mode") or "0755"), 8)) or changed
         return changed
-
-    def ensure_network(self):
-        # Kamal's deploy creates the network in its proxy boot step (`docker network create kamal`).
-        name = self.params["network"]
-        if self.docker.call("GET", "/networks/%s" % quote(name, safe=""), missing_ok=True) is None:
-            self.docker.call("POST", "/networks/create", body={"Name": name, "CheckDuplicate": True})
 
     def version(self):
         return self.params["image"].rsplit(":", 1)[-1]
@@ -620,6 +754,9 @@ class Release(object):
             if other["Id"] == keep or params["name"] in [n.lstrip("/") for n in other.get("Names") or []]:
                 continue
             name = (other.get("Names") or [other["Id"]])[0].lstrip("/")
+            self.others.append(other)
+            if name != self.result["renamed"]:  # the same container, listed under its old name
+                self.running.append(name)
             # A stop already under way finishes (Docker would finish it anyway); no new one starts.
             self.stop.check()
             self.step = "stopping %s" % name
@@ -685,12 +822,12 @@ ARGUMENT_SPEC = dict(
         username=dict(type="str", required=True),
         password=dict(type="str", required=True, no_log=True),
     )),
-    spec_hash=dict(type="str", required=True),
+    spec=dict(type="dict", required=True),
     spec_label=dict(type="str", default="kdeploy.spec"),
     env_file=dict(type="str", required=True),
-    # Not no_log here: Ansible would mask every occurrence of the value in the result, and an empty
-    # env file is a single newline. The calling task must set no_log (it holds the secrets).
-    env_content=dict(type="str", required=True),
+    # Ansible masks each value wherever it appears in the result (a secret the app prints in
+    # its log tail too), so the task that passes them needs no no_log and --diff stays visible.
+    env_secrets=dict(type="dict", default={}, no_log=True),
     hostname=dict(type="str"),
     env=dict(type="dict", default={}),
     labels=dict(type="dict", default={}),
@@ -712,7 +849,12 @@ ARGUMENT_SPEC = dict(
     docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
     proxy=dict(type="dict"),
     proxy_host=dict(type="dict"),
-    files=dict(type="list", elements="dict", default=[]),
+    files=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="str", required=True),
+        content=dict(type="str", required=True, no_log=True),
+        mode=dict(type="str"),
+        directory_mode=dict(type="str"),
+    )),
 )
 
 

@@ -27,6 +27,9 @@ description:
   - Then containers that Docker was asked to stop or remove during the last O(since) seconds and
     that are still stopping or being removed are waited for (at most O(timeout) seconds).
   - Reports the containers whose name starts with one of O(prefixes).
+  - In check mode nothing is signalled or waited for; RV(stopped) and RV(waited) say what would
+    be (one look at the run's processes) and only GET requests reach the daemon. With C(--diff),
+    the run's processes before and after (none, all stopped, finished or killed).
 version_added: "0.1.0"
 author: kdeploy
 options:
@@ -51,7 +54,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The interrupted run's processes on the host (their commands) before and after.
 """
 
 EXAMPLES = r"""
@@ -101,6 +105,7 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
     urlencode = None
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import spec_diff
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
 from ansible_collections.kdeploy.deploy.plugins.module_utils.stop import read_notes
 
@@ -205,6 +210,20 @@ class Settler(object):
         else:
             self.waited.setdefault(pid, info["command"])
 
+    def look(self):
+        """Check mode: classify the run's processes once, signalling none."""
+        table = proc_table(self.proc)
+        kill, self.kill = self.kill, lambda pid, signum: None
+        try:
+            for pid in run_processes(table, self.me, self.connection):
+                self.classify(table, pid)
+        finally:
+            self.kill = kill
+
+    def found(self):
+        """The commands of every run process seen (stopped, waited for or killed)."""
+        return sorted(set(self.stopped.values()) | set(self.waited.values()) | set(self.killed.values()))
+
     def signal(self, pid, signum):
         with suppress(OSError):  # already gone
             self.kill(pid, signum)
@@ -284,13 +303,16 @@ def main():
     ), supports_check_mode=True)
     params = module.params
     settler = Settler()
-    if not module.check_mode:
+    if module.check_mode:
+        settler.look()
+    else:
         settler.settle(params["timeout"])
     # Modules that stopped on their own when kdeploy's connection closed left notes too.
     notes = read_notes(os.path.expanduser("~"), settler.connection)
     result = dict(changed=False, stopped=settler.processes(settler.stopped),
                   waited=settler.processes(settler.waited), killed=settler.processes(settler.killed),
-                  cut=notes, docker_waited=[], containers=[])
+                  cut=notes, docker_waited=[], containers=[],
+                  diff=spec_diff(dict(run_processes=settler.found()), dict(run_processes=[])))
     if not params["docker_host"].startswith("unix://"):
         module.exit_json(**result)
     docker = DockerClient(params["docker_host"], 30)

@@ -4,7 +4,8 @@ ansible-runner writes the job's whole environment to ``artifacts/<ident>/command
 cannot simply travel as runner envvars. Instead kdeploy runs a tiny launcher in place of
 ``ansible-playbook``: it reads the secrets once from a named pipe (kernel memory only), puts
 them into its own environment and execs the real ansible-playbook. Tasks read them with
-``lookup('ansible.builtin.env', …)`` and carry ``no_log: true``.
+``lookup('ansible.builtin.env', …)`` and carry ``no_log: true``, or hand them to the collection's
+modules in options those declare ``no_log`` (Ansible masks each value).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Say why a host was unreachable when the task that met it hid ssh's words.
 
-A task with `no_log: true` (every task that handles a secret) hides its whole result, ssh's
-message included, so such a host would only be "unreachable"; mitogen says only "unrecognized or
-mismatching host key". kdeploy then connects to those hosts once more with the run's own
-inventory and ssh settings and Ansible's own ssh connection, running nothing but `true`
+A task with `no_log: true` (most tasks that handle a secret; the collection's modules take theirs
+in no_log options instead) hides its whole result, ssh's message included, so such a host would
+only be "unreachable"; mitogen says only "unrecognized or mismatching host key". kdeploy then
+connects to those hosts once more with the run's own inventory and ssh settings and Ansible's own
+ssh connection, running nothing but `true`
 (playbooks/connection_check.yml), and keeps ssh's message from that.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -48,6 +49,17 @@ def test_each_plugin_documents_itself_under_its_file_name(path: Path) -> None:
     doc = yaml.load(doc_blocks(path)["DOCUMENTATION"], Loader=AnsibleLoader)
     key = "module" if path.parent.name == "modules" else "name"
     assert doc[key] == path.stem
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
+def test_every_module_supports_check_and_diff_mode_fully(path: Path) -> None:
+    doc = yaml.load(doc_blocks(path)["DOCUMENTATION"], Loader=AnsibleLoader)
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    assert doc["attributes"]["diff_mode"]["support"] == "full"
+    # ... and says so in code: check mode declared, a diff returned (test_check_diff.py runs them).
+    source = path.read_text()
+    assert "supports_check_mode=True" in source
+    assert re.search(r'\bdiff=|\["diff"\] = ', source)
 
 
 @pytest.mark.parametrize(("kind", "name"),

@@ -16,10 +16,23 @@ from playbook_support import load_plugin
 
 release = load_plugin("release")
 
+# A spec as roles/app/vars/main.yml builds it (null, lists, dicts, an int, `{`, non-ASCII and
+# astral text), and its hash as the role computed it before the module did: `to_json(sort_keys=true)
+# | hash('sha1')` under ansible-core 2.19. The literal must never change: every container deployed
+# before would look stale once.
+SPEC: dict[str, Any] = {
+    "format": 2, "name": "app-web-v2", "image": "reg:5000/app:v2", "cmd": None,
+    "hostname": "h1-0123456789ab", "env": {"KAMAL_VERSION": "v2", "A": "1 2", "U": "päss {x} 😀"},
+    "env_file": ".kamal/apps/app/env/roles/web.env",
+    "labels": {"service": "app", "role": "web", "destination": ""}, "network": "kamal",
+    "volumes": ["/data:/data"], "restart_policy": "unless-stopped", "log_driver": None,
+    "log_options": {"max-size": "10m"}, "docker_args": ["--memory", "1g"]}
+SPEC_HASH = "eacc7b8d8f3758b2c3a3b2ed0d5c54aa63414102"
+
 PARAMS: dict[str, Any] = {
     "name": "app-web-v2", "image": "reg:5000/app:v2", "pull": "missing", "service": "app",
-    "registry": None, "spec_hash": "abc", "spec_label": "kdeploy.spec",
-    "env_file": ".kamal/apps/app/env/roles/web.env", "env_content": "SECRET=x\n",
+    "registry": None, "spec": SPEC, "spec_label": "kdeploy.spec",
+    "env_file": ".kamal/apps/app/env/roles/web.env", "env_secrets": {"SECRET": "x"},
     "hostname": "h1-0123456789ab", "env": {"KAMAL_VERSION": "v2", "A": "1 2"},
     "labels": {"service": "app", "role": "web", "destination": ""}, "network": "kamal",
     "volumes": ["/data:/data"], "restart_policy": "unless-stopped", "log_driver": None,
@@ -33,8 +46,15 @@ PARAMS: dict[str, Any] = {
 }
 
 
+def test_the_spec_hash_is_the_one_the_role_computed_before() -> None:
+    assert release.spec_hash(SPEC) == SPEC_HASH
+    # Key order does not matter (sorted), values do.
+    assert release.spec_hash(dict(reversed(list(SPEC.items())))) == SPEC_HASH
+    assert release.spec_hash({**SPEC, "cmd": ""}) != SPEC_HASH
+
+
 def test_run_argv_is_kamals_docker_run_with_the_spec_label() -> None:
-    argv = release.run_argv(PARAMS, "/home/u/web.env")
+    argv = release.run_argv(PARAMS, "/home/u/web.env", "abc")
     assert argv[:9] == ["run", "--detach", "--restart", "unless-stopped", "--name", "app-web-v2",
                         "--network", "kamal", "--hostname"]
     assert argv[argv.index("A=1 2") - 1:argv.index("A=1 2") + 1] == ["--env", "A=1 2"]
@@ -57,7 +77,7 @@ def test_readiness_is_health_when_there_is_a_health_check(state: Any, expected: 
     assert release.readiness({"State": state} if state else None) == expected
 
 
-def _container(running: bool = True, spec: str = "abc", image: str = "sha256:1",
+def _container(running: bool = True, spec: str = SPEC_HASH, image: str = "sha256:1",
                health: str | None = None) -> dict[str, Any]:
     state: dict[str, Any] = {"Running": running, "Status": "running" if running else "exited"}
     if health:
@@ -76,7 +96,8 @@ def _container(running: bool = True, spec: str = "abc", image: str = "sha256:1",
     (None, False),
 ])
 def test_converged_needs_running_ready_same_spec_and_image(container: Any, converged: bool) -> None:
-    assert release.is_converged(container, {"Id": "sha256:1"}, "kdeploy.spec", "abc") is converged
+    image = {"Id": "sha256:1"}
+    assert release.is_converged(container, image, "kdeploy.spec", SPEC_HASH) is converged
 
 
 def test_audit_lines_are_kamals_with_empty_tags_left_out() -> None:

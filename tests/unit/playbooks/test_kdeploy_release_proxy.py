@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from playbook_support import load_plugin
-from test_kdeploy_release import PARAMS, FakeDocker, FakeModule
+from test_kdeploy_release import PARAMS, SPEC_HASH, FakeDocker, FakeModule
 
 release = load_plugin("release")
 
@@ -164,7 +164,7 @@ def test_an_unhealthy_caddy_target_is_removed_and_the_route_untouched(home: Path
 def _converged(docker_cls: Any = ProxyDocker) -> Any:
     container = {"Id": "c1", "Name": "/app-web-v2", "Image": "sha256:1",
                  "State": {"Running": True, "Status": "running"},
-                 "Config": {"Labels": {"kdeploy.spec": "abc"}}}
+                 "Config": {"Labels": {"kdeploy.spec": SPEC_HASH}}}
     return docker_cls({"app-web-v2": container}, {"reg:5000/app:v2": {"Id": "sha256:1"},
                                                   "reg:5000/app:latest": {"Id": "sha256:1"}})
 
