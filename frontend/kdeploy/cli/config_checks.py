@@ -46,6 +46,6 @@ def check_config(context: CommandContext, *, skip_push: bool, skip_hooks: bool) 
             if skip_hooks or not hook_exists(config, "pre-build"):
                 check_dockerfile(config)
     setup = build_setup_plan(context, SetupOptions(skip_push=True, with_accessories=True))
-    # The rendered inventory, ansible.cfg and ssh config are the config's: one render covers
-    # both plans.
-    preflight(context, setup, skip_hooks=skip_hooks, render=not deploys)
+    # What the private data dir can refuse depends on the config alone: one check covers both
+    # plans.
+    preflight(context, setup, skip_hooks=skip_hooks, check_data_dir=not deploys)

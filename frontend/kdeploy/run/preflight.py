@@ -7,14 +7,11 @@ lint step a pipeline can trust. Nothing here imports Ansible (`kdeploy config` s
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from kdeploy.config import Config
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan import Plan
 from kdeploy.run.hooked import check_hooks, hooks_to_run
-from kdeploy.run.private_data_dir import write_private_data_dir
+from kdeploy.run.private_data_dir import check_private_data_dir
 from kdeploy.selection import CommandContext
 
 
@@ -24,22 +21,22 @@ def plan_secrets(config: Config, plan: Plan) -> dict[str, str]:
 
 
 def preflight(context: CommandContext, plan: Plan, *, skip_hooks: bool = False,
-              render: bool = True) -> dict[str, str]:
+              check_data_dir: bool = True) -> dict[str, str]:
     """Check what `plan` needs from the config, in the order a run meets it; return its secrets.
 
     1. The plan's secrets: each name defined, the secrets files readable and well formed, their
        commands successful.
     2. The hooks that would run: their `x-kdeploy` playbooks exist.
-    3. The private data dir, written to a temporary directory and dropped: the inventory (an
-       accessory docker option kdeploy cannot pass), mitogen (`KDEPLOY_MITOGEN`, installed).
+    3. What writing the private data dir would refuse (the writer's own checks, nothing
+       written): the inventory (an accessory docker option kdeploy cannot pass), mitogen
+       (`KDEPLOY_MITOGEN`, installed).
 
     Args:
         context: the command's config and selection.
         plan: what the command would run.
         skip_hooks: `-H`: no hook runs, so none is checked.
-        render: False when the private data dir of another plan of this config was just
-            checked: what in it can be refused depends on the config alone, and rendering a
-            large inventory costs more than the rest of the checks.
+        check_data_dir: False when the private data dir of another plan of this config was just
+            checked: what in it can be refused depends on the config alone.
 
     Returns:
         Env var name -> secret value, for the run (never printed).
@@ -50,7 +47,6 @@ def preflight(context: CommandContext, plan: Plan, *, skip_hooks: bool = False,
     config = context.config
     secrets = plan_secrets(config, plan)
     check_hooks(config, hooks_to_run(config, plan, skip_hooks=skip_hooks))
-    if render:
-        with tempfile.TemporaryDirectory(prefix="kdeploy-preflight-") as directory:
-            write_private_data_dir(Path(directory), config, plan)
+    if check_data_dir:
+        check_private_data_dir(config)
     return secrets

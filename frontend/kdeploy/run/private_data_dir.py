@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kdeploy.ansible_yaml import dump, unsafe
 from kdeploy.errors import ConfigError
-from kdeploy.host_contract.inventory import render_inventory
+from kdeploy.host_contract.inventory import build_inventory, render_inventory
 from kdeploy.host_contract.names import secret_env_var
 from kdeploy.plan.model import HostsPlay
 from kdeploy.resources import DEFAULT_PATHS, collections_path, copy_collection
@@ -89,11 +89,12 @@ def write_private_data_dir(directory: Path, config: Config, plan: Plan,
     Raises:
         ConfigError: mitogen is on (KDEPLOY_MITOGEN, x-kdeploy/mitogen) but not installed.
     """
-    # Checked first: a missing mitogen leaves nothing half-written behind.
-    plugins = mitogen_strategy_dir() if mitogen_enabled(config) else None
+    # Everything that can refuse comes first, so a refusal leaves nothing half-written.
+    plugins = _mitogen_plugins(config)
+    inventory = render_inventory(config)
     for sub in ("env", "inventory", "project"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
-    (directory / "inventory" / "hosts.yml").write_text(render_inventory(config))
+    (directory / "inventory" / "hosts.yml").write_text(inventory)
     if plugins is not None:
         (directory / "inventory" / "group_vars").mkdir(exist_ok=True)
         (directory / "inventory" / "group_vars" / "all.yml").write_text(
@@ -117,6 +118,22 @@ def write_private_data_dir(directory: Path, config: Config, plan: Plan,
     entries = [entry.as_yaml_data(mitogen=True) if plugins and isinstance(entry, HostsPlay)
                else entry.as_yaml_data() for entry in plan.imports]
     (project / plan.playbook).write_text(header + dump(entries))
+
+
+def check_private_data_dir(config: Config) -> None:
+    """Everything writing the private data dir can refuse, checked without writing it.
+
+    Raises:
+        ConfigError: mitogen is on but not installed, or `KDEPLOY_MITOGEN` is malformed; the
+            inventory cannot express the config (an accessory docker option kdeploy cannot pass).
+    """
+    _mitogen_plugins(config)
+    build_inventory(config)
+
+
+def _mitogen_plugins(config: Config) -> Path | None:
+    """The directory of mitogen's strategy plugins when mitogen is on, else None."""
+    return mitogen_strategy_dir() if mitogen_enabled(config) else None
 
 
 def host_key_checking(config: Config) -> bool:
