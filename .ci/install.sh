@@ -29,5 +29,8 @@ fi
 # venv has the real copy there): its plain ansible-playbook, ansible-doc and ansible-lint find it.
 # A link, never a copy, so it cannot go stale; it lives in the venv, not in git.
 site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-mkdir -p "$site_packages/ansible_collections/kdeploy"
-ln -sfn "$(pwd)" "$site_packages/ansible_collections/kdeploy/deploy"
+collection="$site_packages/ansible_collections/kdeploy/deploy"
+mkdir -p "$(dirname "$collection")"
+# An older install may have left a real copy there, which `ln -sfn` would link into, not replace.
+if [ -d "$collection" ] && [ ! -L "$collection" ]; then rm -rf "$collection"; fi
+ln -sfn "$(pwd)" "$collection"
