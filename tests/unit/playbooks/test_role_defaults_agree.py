@@ -3,9 +3,9 @@
 kdeploy passes each role's settings through its inventory (`build_inventory`); a play of your own
 passes only `kdeploy_service`, `kdeploy_image`, `kdeploy_version` and the role's knobs, and the
 role derives the same settings from its defaults. Both are rendered here by the real
-`ansible-playbook` (`-c local`, nothing touches Docker): the app role's `resolved` entry point.
-The settings must equal the inventory's entry, and the container spec hash (what decides whether a
-running container is replaced) must be equal too.
+`ansible-playbook` (`-c local`, nothing touches Docker): the app role's `resolved` entry point, and
+the accessory role's own defaults and vars. The settings must equal the inventory's entry, and
+the container spec hash (what decides whether a running container is replaced) must be equal too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from playbook_support import collections_dir, require_tool
+from playbook_support import REPO, collections_dir, require_tool
 
 from kdeploy.config import load_config
 from kdeploy.host_contract.inventory import build_inventory
@@ -60,6 +60,26 @@ APP_CASES: dict[str, tuple[dict[str, Any], str | None, str, dict[str, Any]]] = {
          "app_proxy_app_port": 3000, "kdeploy_deploy_timeout": 40, "kdeploy_drain_timeout": 20,
          "app_proxy_healthcheck": {"path": "/health", "interval": 2, "timeout": 3}}),
 }
+ACCESSORY_CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "cache_with_a_port": (
+        {"image": "registry.example.com:5000/kdeploy-demo:v1", "host": HOST, "port": "8080:80"},
+        {"accessory_image": "registry.example.com:5000/kdeploy-demo:v1",
+         "accessory_ports": ["8080:80"]}),
+    "db_with_env_cmd_labels_volumes_and_directories": (
+        {"image": "postgres:16", "host": HOST, "port": "5432:5432", "cmd": "postgres -c fsync=off",
+         "env": {"clear": {"POSTGRES_USER": "app"}, "secret": ["DB_PASSWORD"]},
+         "labels": {"team": "data"}, "volumes": ["/srv/pg:/backup"],
+         "directories": ["data:/var/lib/postgresql/data"]},
+        {"accessory_image": "postgres:16", "accessory_ports": ["5432:5432"],
+         "accessory_cmd": "postgres -c fsync=off",
+         "accessory_env": {"clear": {"POSTGRES_USER": "app"},
+                           "secret_env": {"DB_PASSWORD": "KDEPLOY_SECRET_DB_PASSWORD"}},
+         "accessory_labels": {"team": "data"}, "accessory_volumes": ["/srv/pg:/backup"],
+         "accessory_directories": [{"path": "app-acc/data",
+                                    "mount": "/var/lib/postgresql/data"}]}),
+}
+
+
 def _inventory(directory: Path, config: dict[str, Any], destination: str | None = None
                ) -> dict[str, Any]:
     project = directory / "project"
@@ -115,6 +135,33 @@ APP_RESOLVED = """
     __rendered: {config: "{{ __app_config }}", spec_hash: "{{ __app_spec_hash }}"}
 """
 
+# No entry point of the accessory and proxy roles runs without Docker: their defaults and vars
+# are loaded as they are (lazily templated), then the play's own knobs on top, as role defaults
+# under play vars would yield.
+ROLE_FILES = """
+- name: Load the role's defaults and vars.
+  ansible.builtin.include_vars:
+    file: "{{ item }}"
+  loop:
+    - "{{ __collection }}/roles/{{ __role }}/defaults/main.yml"
+    - "{{ __collection }}/roles/{{ __role }}/vars/main.yml"
+- name: Put the play's own knobs above the role's defaults.
+  ansible.builtin.set_fact:
+    "{{ item.key }}": "{{ item.value }}"
+  loop: "{{ __own | dict2items }}"
+"""
+ACCESSORY_RESOLVED = ROLE_FILES + """
+- name: Keep what it resolved.
+  ansible.builtin.set_fact:
+    __rendered: {config: "{{ accessory_config }}", spec_hash: "{{ __accessory_spec_hash }}"}
+"""
+PROXY_RESOLVED = ROLE_FILES + """
+- name: Keep what it resolved.
+  ansible.builtin.set_fact:
+    __rendered: "{{ proxy_config }}"
+"""
+PROXY_CONFIG = BASE | {"servers": {"web": {"hosts": [HOST]}}, "proxy": {"host": "app.example.com"}}
+
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -128,12 +175,28 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         common = {"kdeploy_version": "v1", "app_role": role}
         plays[f"{case}-kdeploy"] = (APP_RESOLVED, _kdeploy_vars(inventory) | common)
         plays[f"{case}-alone"] = (APP_RESOLVED, STANDALONE | common | own_vars)
+    for case, (accessory, own_vars) in ACCESSORY_CASES.items():
+        inventory = _inventory(tmp_path / case, BASE | {"servers": {"web": {"hosts": [HOST]}},
+                                                        "accessories": {"acc": accessory}})
+        expected[case] = inventory["all_vars"]["kdeploy_accessories"]["acc"]
+        common = {"accessory_name": "acc", "__collection": str(REPO), "__role": "accessory"}
+        plays[f"{case}-kdeploy"] = (ACCESSORY_RESOLVED,
+                                    _kdeploy_vars(inventory) | common | {"__own": {}})
+        plays[f"{case}-alone"] = (ACCESSORY_RESOLVED,
+                                  {"kdeploy_service": "app"} | common | {"__own": own_vars})
+    inventory = _inventory(tmp_path / "proxy", PROXY_CONFIG)
+    expected["proxy"] = inventory["hosts"][HOST]["kdeploy_proxy"]
+    plays["proxy-alone"] = (PROXY_RESOLVED, {"__collection": str(REPO), "__role": "proxy",
+                                             "__own": {}})
     return {"expected": expected, "rendered": _render(tmp_path, plays)}
 
 
-@pytest.mark.parametrize("case", APP_CASES)
+@pytest.mark.parametrize("case", [*APP_CASES, *ACCESSORY_CASES])
 def test_a_role_alone_resolves_what_kdeploy_passes(cases: dict[str, Any], case: str) -> None:
     alone, kdeploy = cases["rendered"][f"{case}-alone"], cases["rendered"][f"{case}-kdeploy"]
     assert alone["config"] == cases["expected"][case]
     assert alone["spec_hash"] == kdeploy["spec_hash"]
 
+
+def test_proxy_alone_boots_the_kamal_proxy_kdeploy_describes(cases: dict[str, Any]) -> None:
+    assert cases["rendered"]["proxy-alone"] == cases["expected"]["proxy"]
