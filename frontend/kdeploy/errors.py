@@ -29,6 +29,22 @@ class LockHeldError(KdeployError):
     """Someone (kdeploy or Kamal) already holds the deploy lock (exit 3)."""
 
     exit_code = 3
+    kind = "lock_held"
+
+
+class LockWaitTimedOut(LockHeldError):
+    """`--lock-wait`: the deploy lock was still held when the timeout ran out (exit 3)."""
+
+    kind = "lock_timeout"
+
+
+class LockHeldManually(LockHeldError):
+    """`--lock-wait`: the lock was taken by hand (`lock acquire`), so it is not waited for (exit 3).
+
+    Kamal 2.12 waits only for the automatic lock a running command holds.
+    """
+
+    kind = "lock_manual"
 
 
 class DeployFailed(KdeployError):

@@ -109,6 +109,10 @@ class HumanOutput:
         """Announce the run: `--> kdeploy <command> <ansible-playbook arguments>`."""
         self.say(f"--> kdeploy {info['command']} {' '.join(info['ansible_args'])}".rstrip())
 
+    def waiting(self, state: dict[str, Any]) -> None:
+        """`--lock-wait`: Kamal's line per refused try (suppressed by -q)."""
+        self.say(f"--> Retrying in {state['interval']}s ({state['remaining']}s remaining)...")
+
     def event(self, event: dict[str, Any]) -> None:
         """Render one runner event."""
         kind = event.get("event", "")
@@ -219,6 +223,10 @@ class JsonOutput:
     def notice(self, text: str) -> None:
         """A notice the user should act on."""
         self._emit("message", {"level": "notice", "text": plain_text(text)})
+
+    def waiting(self, state: dict[str, Any]) -> None:
+        """`--lock-wait`: one `waiting` event per refused try (holder, attempt, time left)."""
+        self._emit("waiting", state)
 
     def event(self, event: dict[str, Any]) -> None:
         """Emit the events a machine cares about: plays, task starts and results per host."""

@@ -19,7 +19,7 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
     Args:
         context: the command's config, filters, selection and performer.
         plan: what to run.
-        options: the global options (-v, -q, -H).
+        options: the global options (-v, -q, -H, --lock-wait*).
         output_format: `human` or `json`.
         report: renders the results of `plan.report_task` per host (see `execute_plan`).
 
@@ -31,7 +31,8 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
     execute_plan(context, plan,
                  lambda secret_values: command_output(options, output_format, secret_values),
                  skip_hooks=options.skip_hooks,
-                 verbosity=kamal_hooks.verbosity(options.verbose, options.quiet), report=report)
+                 verbosity=kamal_hooks.verbosity(options.verbose, options.quiet), report=report,
+                 lock_wait=options.lock_waiting)
 
 
 def command_output(options: GlobalOptions, output_format: str,
