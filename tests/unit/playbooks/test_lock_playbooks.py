@@ -26,7 +26,7 @@ def acquire(tmp_path: Path, run_id: str, message: str = "Automatic deploy lock",
     home.mkdir(exist_ok=True)
     inventory = {"all": {"vars": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "kdeploy_service_with_destination": "app"}, "hosts": {"h1": {}}}}
+        "kdeploy_service": "app", "kdeploy_service_with_destination": "app"}, "hosts": {"h1": {}}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     # Extra vars, as kdeploy passes them (the play's hosts come from one).
     extravars = {"kdeploy_lock_host": "h1", "kdeploy_performer": "me", "kdeploy_version": "v1",
