@@ -24,6 +24,7 @@ from typing import Any
 import helpers
 import psutil
 import pytest
+from event_schema import event_errors, validate_events
 from project import Project, example_config, lock_dirs, snapshot
 
 from kdeploy.sandbox import SandboxInfo, up
@@ -70,6 +71,8 @@ class Deploy:
             stderr=subprocess.PIPE, text=True, start_new_session=True,
             env={**os.environ, MARK: self.mark})
         self.events: list[dict[str, Any]] = []
+        self.lines: list[str] = []  # as written, each checked against the schema as it comes
+        self.invalid: list[str] = []
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -77,7 +80,11 @@ class Deploy:
     def _read(self) -> None:
         assert self.process.stdout is not None and self.process.stderr is not None
         for line in self.process.stdout:
-            self.events.append(json.loads(line))
+            self.lines.append(line)
+            errors = event_errors(line)
+            self.invalid += errors
+            if not errors:
+                self.events.append(json.loads(line))
         self.stderr = self.process.stderr.read()
 
     def wait_for_play(self, name: str, timeout: float = 60) -> None:
@@ -90,6 +97,8 @@ class Deploy:
     def finish(self, timeout: float = 180) -> int:
         code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=10)
+        assert self.invalid == [], self.invalid
+        validate_events(self.lines)
         return code
 
     def output(self) -> str:

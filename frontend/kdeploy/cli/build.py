@@ -20,7 +20,7 @@ from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
 from kdeploy.plan.pull import build_pull_plan
-from kdeploy.reports.build import pull_report
+from kdeploy.reports.build import pull_report, push_report
 from kdeploy.run.kamal_hooks import hook_context, verbosity
 from kdeploy.selection import CommandContext
 
@@ -76,9 +76,7 @@ def _push(context: CommandContext, options: GlobalOptions, output_format: str, *
                hook_context=hooks)
     # `deliver` reports once, after the pull.
     if isinstance(output, JsonOutput) and subcommand == "push":
-        tags = image_tags(config)
-        output.report(f"Pushed {' and '.join(tags)}",
-                      {"image": config.absolute_image, "tags": tags})
+        output.report(*push_report(config.absolute_image, image_tags(config)))
 
 
 def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,

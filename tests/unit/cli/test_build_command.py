@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from json_events import report_event
 
 import kdeploy.cli as cli_package
 import kdeploy.run.execute as execute_module
@@ -118,10 +119,10 @@ def test_pull_pulls_on_the_app_hosts_and_says_where(monkeypatch: pytest.MonkeyPa
 def test_pull_json_reports_each_hosts_label(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "pull", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for event in events(result) if event["type"] == "report"]
-    assert report["image"] == IMAGE
-    assert report["hosts"] == {WEB1: "app", WEB2: "app"}
-    assert events(result)[-1]["type"] == "summary"
+    report = report_event(result.stdout)
+    assert (report["report"], report["items"]) == ("build pull", [
+        {"host": WEB1, "image": IMAGE, "label": "app"},
+        {"host": WEB2, "image": IMAGE, "label": "app"}])
 
 
 def test_pull_failing_on_a_host_exits_1_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,9 +161,8 @@ def test_push_json_reports_the_tags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [event["seq"] for event in events(result)] == [1, 2]
     assert [fields(event) for event in events(result)] == [
         {"type": "message", "level": "info", "text": "Pushed it"},
-        {"type": "report", "image": IMAGE,
-         "tags": [IMAGE, "registry.example.com/app:latest"],
-         "msg": f"Pushed {IMAGE} and registry.example.com/app:latest"},
+        {"type": "report", "report": "build push", "items": [
+            {"host": "local", "image": IMAGE, "tags": [IMAGE, "registry.example.com/app:latest"]}]},
     ]
 
 
@@ -227,6 +227,6 @@ def test_no_version_is_a_config_error(monkeypatch: pytest.MonkeyPatch, project: 
 def test_deliver_json_has_one_report_the_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "deliver", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for event in events(result) if event["type"] == "report"]
-    assert report["hosts"] == {WEB1: "app", WEB2: "app"}
+    report = report_event(result.stdout)
+    assert [item["host"] for item in report["items"]] == [WEB1, WEB2]
     assert fields(events(result)[0]) == {"type": "message", "level": "info", "text": "Pushed it"}
