@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from json_events import report_event
+from json_events import report_event, valid_events
 
 import kdeploy.cli as cli_package
 import kdeploy.run.execute as execute_module
@@ -180,6 +180,19 @@ def test_failed_push_is_one_error_and_exit_1(monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 1, result.output
     assert "ERROR: Building the image failed (`docker build` exited 1):\nboom" in result.output
     assert "Traceback" not in result.output
+
+
+def test_failed_push_under_json_ends_the_stream_with_a_build_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    push = StubPush(BuildFailed("Building the image failed (`docker build` exited 1):\nboom"))
+    result = run(monkeypatch, StubRunner(), push, "build", "deliver", "--output", "json")
+    assert result.exit_code == 1, result.output
+    # The push's line, then the error as the terminal event of the same stream (seq 2).
+    assert [fields(event) for event in valid_events(result.stdout)] == [
+        {"type": "message", "level": "info", "text": "Pushed it"},
+        {"type": "error", "exit_code": 1, "kind": "build",
+         "message": "Building the image failed (`docker build` exited 1):\nboom"}]
+    assert "ERROR: Building the image failed" in result.stderr
 
 
 def test_deliver_pushes_then_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
