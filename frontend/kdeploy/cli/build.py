@@ -68,7 +68,7 @@ def pull(options: GlobalOptions, output_format: str) -> None:
 def _push(context: CommandContext, options: GlobalOptions, output_format: str, *,
           no_cache: bool, subcommand: str) -> None:
     config = context.config
-    output = _output(config, options, output_format)
+    output = build_output(config, options, output_format)
     hooks = hook_context(context, f"build {subcommand}",
                          verbosity=verbosity(options.verbose, options.quiet),
                          skip=options.skip_hooks)
@@ -86,8 +86,9 @@ def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,
             report=lambda results: pull_report(image, results))
 
 
-def _output(config: Config, options: GlobalOptions,
-            output_format: str) -> HumanOutput | JsonOutput:
+def build_output(config: Config, options: GlobalOptions,
+                 output_format: str) -> HumanOutput | JsonOutput:
+    """The output of a local build and push, redacting the registry password and build secrets."""
     # The registry password never is in the build's output, but a secret may be: redact both.
     names = [name for name in (config.registry.password_secret, *config.builder.secrets) if name]
     values = [config.secrets[name] for name in names if config.secrets is not None]
