@@ -92,8 +92,8 @@ def test_read_only_commands_show_what_docker_shows(clean_sandbox: SandboxInfo,
                                               "json")))
     (listing,) = images["items"]
     assert listing["host"] == hosts[1]
-    assert [(image["repository"].rsplit("/", 1)[-1], image["tag"])
-            for image in listing["images"]] == [("kdeploy-demo", "v1")], listing
+    assert ("kdeploy-demo", "v1") in [(image["repository"].rsplit("/", 1)[-1], image["tag"])
+                                      for image in listing["images"]], listing
     job_containers = report(assert_ok(project.kdeploy("app", "containers", "-r", "job",
                                                       "--output", "json")))
     assert [[container["name"] for container in item["containers"]]
@@ -102,6 +102,9 @@ def test_read_only_commands_show_what_docker_shows(clean_sandbox: SandboxInfo,
                                                        "--output", "json")))
     assert [(item.get("role"), item.get("accessory"), len(item["containers"]))
             for item in everything_json["items"]] == [("web", None, 1), (None, "db", 1)]
+    db = report(assert_ok(project.kdeploy("accessory", "details", "db", "--output", "json")))
+    assert [(item["host"], item["accessory"], [c["name"] for c in item["containers"]])
+            for item in db["items"]] == [(hosts[0], "db", ["kdeploy-demo-db"])]
 
     everything = assert_ok(project.kdeploy("details", "-q"))
     assert "kdeploy-demo-db" in everything.stdout
