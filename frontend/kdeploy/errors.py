@@ -4,9 +4,13 @@ from __future__ import annotations
 
 
 class KdeployError(Exception):
-    """An expected failure: printed as one line, never as a traceback."""
+    """An expected failure: printed as one line, never as a traceback.
+
+    `kind` names it in the JSON `error` event (schema v1's `error_kind`).
+    """
 
     exit_code = 1
+    kind = "failed"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -17,12 +21,14 @@ class ConfigError(KdeployError):
     """The config, a destination file or a secrets file is wrong (exit 2)."""
 
     exit_code = 2
+    kind = "config"
 
 
 class UsageError(KdeployError):
     """The command line asks for something that does not exist (exit 2)."""
 
     exit_code = 2
+    kind = "usage"
 
 
 class LockHeldError(KdeployError):
@@ -60,6 +66,7 @@ class Interrupted(KdeployError):
     """
 
     exit_code = 130
+    kind = "interrupted"
 
     def __init__(self, message: str, signum: int | None = None) -> None:
         super().__init__(message)

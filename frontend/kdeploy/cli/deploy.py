@@ -35,15 +35,18 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
         plan = replace(plan, hooks_done=("pre-connect",))
         # What the config gets wrong stops the command before a long build, not after it.
         preflight(context, plan, skip_hooks=options.skip_hooks)
-        _push(context.config, options, no_cache)
+        _push(context.config, options, output_format, no_cache)
     execute(context, plan, options, output_format)
 
 
-def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:
+def _push(config: Config, options: GlobalOptions, output_format: str, no_cache: bool) -> None:
     # Kamal's `build deliver` before the lock: build locally, push; the hosts pull in the boot.
+    # Its lines go through the command's output (`message` events under --output json).
+    from kdeploy.cli.build import build_output
     from kdeploy.image import push_image
 
-    push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks)
+    output = build_output(config, options, output_format)
+    push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks)
 
 
 @cli.command()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kdeploy.cli.options import GlobalOptions
 from kdeploy.output import HumanOutput, JsonOutput, redactor
 from kdeploy.plan import Plan
+from kdeploy.reports.common import REPORT_FORMAT_VAR
 from kdeploy.run import kamal_hooks
 from kdeploy.run.execute import Report, execute_plan
 from kdeploy.selection import CommandContext
@@ -28,6 +30,9 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
     """
+    if output_format == "json" and plan.report_task is not None:
+        # The report tasks print JSON lines, not Kamal's tables, for the report's items.
+        plan = replace(plan, extravars={**plan.extravars, REPORT_FORMAT_VAR: "json"})
     execute_plan(context, plan,
                  lambda secret_values: command_output(options, output_format, secret_values),
                  skip_hooks=options.skip_hooks,

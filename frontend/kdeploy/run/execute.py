@@ -20,7 +20,7 @@ from kdeploy.errors import DeployFailed, Interrupted, KdeployError, LockHeldErro
 from kdeploy.plan import Plan
 from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.hooked import run_with_hooks
-from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
+from kdeploy.run.interrupt import report_items, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
 from kdeploy.run.lock_release import lock_outcome, release_lock
 from kdeploy.run.lock_wait import LockWait, LockWaiter
@@ -195,7 +195,7 @@ def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunR
             lock = "; " + lock_outcome(release_lock(config, plan, run_id, run))
     if owner.count < 2:  # a second signal skips the report, never the cleanup
         output.report("\n".join(["--> State of each host", *report_lines(settled)]),
-                      {"interrupted": {"signal": name, **report_data(settled)}})
+                      {"report": "interrupted", "items": report_items(settled), "signal": name})
     output.summary(result, Interrupted.code_for(signum),
                    error=("interrupted", f"Interrupted by {name}{lock}"))
     raise Interrupted(f"Interrupted by {name}{lock}", signum)
