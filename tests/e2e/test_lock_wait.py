@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from app_state import assert_runs, running_app
+from event_schema import validate_events
 from project import Project, address, example_config, lock_dirs
 
-from kdeploy.events import schema_path
 from kdeploy.sandbox import SandboxInfo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
@@ -30,7 +29,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
 AUTOMATIC = "Automatic deploy lock"
 # Kamal takes the version from git; these projects are not repositories.
 KAMAL_VERSION = ("--version", "v1")
-SCHEMA = json.loads(schema_path().read_text())
 
 
 @pytest.fixture
@@ -40,15 +38,6 @@ def project(clean_sandbox: SandboxInfo, tmp_path: Path) -> Iterator[Project]:
     project = Project.write(tmp_path, config)
     yield project
     project.kamal("lock", "release", *KAMAL_VERSION)  # never leave a lock to the next test
-
-
-def valid_events(stdout: str) -> list[dict[str, Any]]:
-    """Every stdout line as an event of the schema; the last one terminal."""
-    events = [json.loads(line) for line in stdout.splitlines()]
-    for event in events:
-        jsonschema.validate(event, SCHEMA)
-    assert events and events[-1]["type"] in ("summary", "error"), stdout
-    return events
 
 
 def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -107,7 +96,7 @@ def test_an_automatic_lock_is_waited_for_and_the_deploy_goes_on_once_it_is_relea
     assert released.returncode == 0, released
     assert deploy.finish() == 0, deploy.output()
 
-    events = valid_events("".join(deploy.lines))
+    events = validate_events("".join(deploy.lines).splitlines())
     assert events[0]["type"] == "run_start"
     assert events[0]["lock_wait"] == {"timeout": 900, "interval": 1}
     waiting = of_type(events, "waiting")
@@ -136,7 +125,7 @@ def test_the_wait_times_out_with_exit_3_naming_the_holder(clean_sandbox: Sandbox
                           "--lock-wait-timeout", "3", "--lock-wait-interval", "1",
                           "--output", "json")
     assert run.returncode == 3, run
-    events = valid_events(run.stdout)
+    events = validate_events(run.stdout.splitlines())
     assert of_type(events, "waiting"), run
     summary = events[-1]
     assert summary["type"] == "summary" and summary["exit_code"] == 3
@@ -169,7 +158,7 @@ def test_a_lock_taken_by_hand_is_not_waited_for(clean_sandbox: SandboxInfo,
     run = project.kdeploy("deploy", "-P", "--version", "v1", "--lock-wait", "--output", "json",
                           timeout=120)
     assert run.returncode == 3, run
-    events = valid_events(run.stdout)
+    events = validate_events(run.stdout.splitlines())
     assert of_type(events, "waiting") == []
     assert events[-1]["error"]["kind"] == "lock_manual"
     assert "Message: maintenance" in events[-1]["error"]["message"]
