@@ -130,7 +130,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     extra = {"ansible_python_interpreter": sys.executable, "fake_requests": str(fake.parent),
              "results_file": str(tmp_path / "results.json")}
     # A process of the "interrupted run": started over the same (pretend) SSH connection.
-    connection = {"SSH_CONNECTION": "10.0.0.9 50000 10.0.0.1 22"}
+    # Its client port is this test's pid, so settle never meets another test run's processes.
+    connection = {"SSH_CONNECTION": f"10.0.0.9 {os.getpid()} 10.0.0.1 22"}
     sleeper = subprocess.Popen(["sleep", "59"], env={**os.environ, **connection})
     env = {**os.environ, **SECRETS, **SHORT_SECRET, **connection, "HOME": str(home),
            "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
