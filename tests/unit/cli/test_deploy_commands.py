@@ -80,6 +80,36 @@ def test_deploy_builds_and_pushes_first_without_skip_push(
     assert runner.plans[0].hooks_done == ("pre-connect",)  # the build ran it
 
 
+@pytest.mark.parametrize("filters", [(), ("-r", "workers"), ("--roles", "web")])
+def test_setup_builds_and_pushes_first_without_skip_push(
+        runner: StubRunner, pushes: list[dict[str, Any]], filters: tuple[str, ...]) -> None:
+    result = invoke("setup", "--version", "v3", "--no-cache", *filters, *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert [(push["version"], push["no_cache"]) for push in pushes] == [("v3", True)]
+    (plan,) = runner.plans
+    assert plan.command == "setup" and plan.extravars["kdeploy_pull"] is True
+    assert plan.hooks_done == ("pre-connect",)  # the build ran it
+
+
+def test_setup_with_skip_push_does_not_build(
+        runner: StubRunner, pushes: list[dict[str, Any]]) -> None:
+    result = invoke("setup", "-P", "--version", "v3", *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert pushes == []
+    (plan,) = runner.plans
+    assert plan.command == "setup" and plan.hooks_done == ()
+
+
+def test_export_never_builds(runner: StubRunner, pushes: list[dict[str, Any]],
+                             tmp_path: Path) -> None:
+    for flags in ((), ("-P",)):
+        target = tmp_path / f"export{len(flags)}"
+        result = invoke("export", str(target), "--version", "v3", *flags, *CONFIG)
+        assert result.exit_code == 0, result.output
+        assert (target / "env" / "extravars").exists()
+    assert pushes == [] and runner.plans == []
+
+
 def test_rollback_takes_the_version_as_its_argument(runner: StubRunner) -> None:
     result = invoke("rollback", "v0", *CONFIG)
     assert result.exit_code == 0, result.output
