@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,29 @@ def test_export_never_builds(runner: StubRunner, pushes: list[dict[str, Any]],
         assert result.exit_code == 0, result.output
         assert (target / "env" / "extravars").exists()
     assert pushes == [] and runner.plans == []
+
+
+def test_role_is_the_same_option_as_roles(runner: StubRunner) -> None:
+    # `kdeploy setup --role web_new`, as people write it, is `-r web_new`.
+    for flag in ("-r", "--roles", "--role", "--role="):
+        args = [f"{flag}workers"] if flag.endswith("=") else [flag, "workers"]
+        result = invoke("setup", "-P", "--version", "v3", *args, *CONFIG)
+        assert result.exit_code == 0, result.output
+    plans = [(plan.limit, plan.tags, plan.skip_tags, plan.imports,
+              {k: v for k, v in plan.extravars.items() if k != "kdeploy_run_id"})
+             for plan in runner.plans]
+    assert plans[0][0] == "role_workers"
+    assert plans == [plans[0]] * 4
+    selected = invoke("config", "--json", "-P", "--role", "web", *CONFIG)
+    assert json.loads(selected.output)["roles"] == ["web"]
+
+
+def test_a_role_prefix_is_not_an_option(runner: StubRunner) -> None:
+    # Neither Kamal (Thor) nor kdeploy completes an abbreviated long option.
+    result = invoke("setup", "-P", "--rol", "workers", *CONFIG)
+    assert result.exit_code == 2
+    assert "No such option '--rol'" in result.output
+    assert runner.plans == []
 
 
 def test_rollback_takes_the_version_as_its_argument(runner: StubRunner) -> None:
