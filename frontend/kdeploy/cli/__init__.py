@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from kdeploy import __version__
-from kdeploy.errors import Interrupted, KdeployError
+from kdeploy.errors import Interrupted, KdeployError, UsageError
 from kdeploy.run.process_owner import SignalReceived, owning_processes
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
@@ -39,6 +39,23 @@ class KdeployGroup(click.Group):
             _fail(Interrupted(f"Interrupted by {stop}", stop.signum))
         except KdeployError as error:
             _fail(error)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """A command, or else a config alias expanded to its command line (cli/aliases.py)."""
+        from kdeploy.cli.aliases import expand_alias
+
+        expanded: list[str] = []
+        while args and self.get_command(ctx, args[0]) is None:
+            words = expand_alias(args[0], args[1:])
+            if words is None:
+                break
+            if args[0] in expanded:
+                loop = " -> ".join([*expanded, args[0]])
+                raise UsageError(f"Alias {args[0]} runs itself: {loop}")
+            expanded.append(args[0])
+            args = words
+        return super().resolve_command(ctx, args)
 
 
 def _subcommand(ctx: click.Context) -> str | None:
