@@ -226,6 +226,12 @@ def test_deploy_refuses_before_it_builds(project: Project) -> None:
     assert project.pushes == [] and project.plans == []
 
 
+def test_an_accessory_without_an_image(project: Project) -> None:
+    del project.config["accessories"]["db"]["image"]
+    assert_same_refusal(project, ("setup", "-P"),
+                        "deploy.yml: accessories/db: Missing required configuration for image")
+
+
 def test_setup_refuses_before_it_builds(project: Project) -> None:
     project.config["accessories"]["db"]["options"] = {"cgroup-parent": "/kd"}
     result = project.run("setup")
