@@ -13,6 +13,7 @@ from pathlib import Path
 
 from playbook_support import REPO, collections_dir, require_tool
 
+
 def test_the_collection_passes_ansible_lint_production_profile(tmp_path: Path) -> None:
     ansible_lint = require_tool("ansible-lint")
     tools = str(Path(ansible_lint).parent)
