@@ -40,13 +40,19 @@ class KdeployGroup(click.Group):
         except KdeployError as error:
             _fail(error)
 
-    def resolve_command(self, ctx: click.Context,
-                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
-        """A command, or else a config alias expanded to its command line (cli/aliases.py)."""
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Expand a config alias first (cli/aliases.py): what follows sees the real command."""
+        try:
+            args = self._expand_aliases(ctx, args)
+        except KdeployError as error:  # before invoke: its handler is not there yet
+            _fail(error)
+        return super().parse_args(ctx, args)
+
+    def _expand_aliases(self, ctx: click.Context, args: list[str]) -> list[str]:
         from kdeploy.cli.aliases import expand_alias
 
         expanded: list[str] = []
-        while args and self.get_command(ctx, args[0]) is None:
+        while args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             words = expand_alias(args[0], args[1:])
             if words is None:
                 break
@@ -55,7 +61,7 @@ class KdeployGroup(click.Group):
                 raise UsageError(f"Alias {args[0]} runs itself: {loop}")
             expanded.append(args[0])
             args = words
-        return super().resolve_command(ctx, args)
+        return args
 
 
 def _subcommand(ctx: click.Context) -> str | None:

@@ -67,6 +67,9 @@ def test_an_alias_that_is_no_command_line_is_refused(project: Path) -> None:
         expand_alias("bad", [])
     with pytest.raises(UsageError, match="aliases/open: No closing quotation"):
         expand_alias("open", [])
+    result = invoke("bad")
+    assert result.exit_code == 2
+    assert result.output.strip() == "ERROR: config/deploy.yml: aliases/bad: should be a string"
 
 
 def test_kdeploy_runs_the_alias(project: Path) -> None:
@@ -103,3 +106,19 @@ def test_a_command_wins_over_an_unknown_word_and_an_alias_loop_is_refused(projec
     looped = invoke("ping")
     assert looped.exit_code == 2
     assert looped.output.strip() == "ERROR: Alias ping runs itself: ping -> pong -> ping"
+
+
+def test_an_alias_is_expanded_before_kdeploy_decides_who_owns_the_processes(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sandbox's daemons outlive kdeploy, also when an alias starts them.
+    owned: list[str] = []
+    real = cli_package.owning_processes
+    monkeypatch.setattr(cli_package, "owning_processes", lambda: owned.append("x") or real())
+    deploy_file = project / "config" / "deploy.yml"
+    config = yaml.safe_load(deploy_file.read_text())
+    deploy_file.write_text(yaml.safe_dump(config | {"aliases": {"st": "sandbox status --json",
+                                                               "v": "version"}}))
+    assert invoke("st").exit_code == 0
+    assert owned == []
+    assert invoke("v").exit_code == 0
+    assert owned == ["x"]
