@@ -17,6 +17,7 @@ from kdeploy.cli.options import GlobalOptions, command_context, global_options, 
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.plan import Plan, build_deploy_plan
+from kdeploy.run.kamal_hooks import HookContext
 from kdeploy.run.preflight import preflight
 from kdeploy.selection import CommandContext
 
@@ -53,15 +54,18 @@ def build_and_push(context: CommandContext, plan: Plan, options: GlobalOptions, 
     plan = replace(plan, hooks_done=("pre-connect",))
     # What the config gets wrong stops the command before a long build, not after it.
     preflight(context, plan, skip_hooks=options.skip_hooks)
-    _push(context.config, options, no_cache)
+    _push(context.config, options, no_cache, plan.command)
     return plan
 
 
-def _push(config: Config, options: GlobalOptions, no_cache: bool) -> None:
+def _push(config: Config, options: GlobalOptions, no_cache: bool, command: str) -> None:
     # Imported here: commands that never build do not load the image package.
     from kdeploy.image import push_image
 
-    push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks)
+    # The build's hooks are told the command that runs it (Kamal's KAMAL_COMMAND: setup too).
+    hooks = HookContext(config=config, command=command, hosts=config.all_hosts)
+    push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks,
+               hook_context=hooks)
 
 
 @cli.command()

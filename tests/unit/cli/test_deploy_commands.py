@@ -76,7 +76,8 @@ def test_deploy_builds_and_pushes_first_without_skip_push(
     result = invoke("deploy", "--version", "v2", "--no-cache", "-H", *CONFIG)
     assert result.exit_code == 0, result.output
     assert pushes == [{"version": "v2", "no_cache": True, "say": pushes[0]["say"],
-                       "skip_hooks": True}]
+                       "skip_hooks": True, "hook_context": pushes[0]["hook_context"]}]
+    assert pushes[0]["hook_context"].command == "deploy"
     assert [plan.command for plan in runner.plans] == ["deploy"]
     assert runner.plans[0].hooks_done == ("pre-connect",)  # the build ran it
 
@@ -86,7 +87,8 @@ def test_setup_builds_and_pushes_first_without_skip_push(
         runner: StubRunner, pushes: list[dict[str, Any]], filters: tuple[str, ...]) -> None:
     result = invoke("setup", "--version", "v3", "--no-cache", *filters, *CONFIG)
     assert result.exit_code == 0, result.output
-    assert [(push["version"], push["no_cache"]) for push in pushes] == [("v3", True)]
+    assert [(push["version"], push["no_cache"], push["hook_context"].command)
+            for push in pushes] == [("v3", True, "setup")]
     (plan,) = runner.plans
     assert plan.command == "setup" and plan.extravars["kdeploy_pull"] is True
     assert plan.hooks_done == ("pre-connect",)  # the build ran it
