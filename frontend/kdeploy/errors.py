@@ -4,9 +4,13 @@ from __future__ import annotations
 
 
 class KdeployError(Exception):
-    """An expected failure: printed as one line, never as a traceback."""
+    """An expected failure: printed as one line, never as a traceback.
+
+    `kind` names it in the JSON `error` event (schema v1's `error_kind`).
+    """
 
     exit_code = 1
+    kind = "failed"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -17,18 +21,36 @@ class ConfigError(KdeployError):
     """The config, a destination file or a secrets file is wrong (exit 2)."""
 
     exit_code = 2
+    kind = "config"
 
 
 class UsageError(KdeployError):
     """The command line asks for something that does not exist (exit 2)."""
 
     exit_code = 2
+    kind = "usage"
 
 
 class LockHeldError(KdeployError):
     """Someone (kdeploy or Kamal) already holds the deploy lock (exit 3)."""
 
     exit_code = 3
+    kind = "lock_held"
+
+
+class LockWaitTimedOut(LockHeldError):
+    """`--lock-wait`: the deploy lock was still held when the timeout ran out (exit 3)."""
+
+    kind = "lock_timeout"
+
+
+class LockHeldManually(LockHeldError):
+    """`--lock-wait`: the lock was taken by hand (`lock acquire`), so it is not waited for (exit 3).
+
+    Kamal 2.12 waits only for the automatic lock a running command holds.
+    """
+
+    kind = "lock_manual"
 
 
 class DeployFailed(KdeployError):
@@ -44,6 +66,7 @@ class Interrupted(KdeployError):
     """
 
     exit_code = 130
+    kind = "interrupted"
 
     def __init__(self, message: str, signum: int | None = None) -> None:
         super().__init__(message)

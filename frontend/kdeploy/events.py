@@ -8,19 +8,44 @@ tests check what kdeploy writes against that file.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Bumped only for incompatible changes; new fields and new types are added without a bump.
 EVENT_SCHEMA_VERSION = 1
 
 EVENT_TYPES = ("run_start", "message", "play_start", "task_start", "host_result", "waiting",
                "report", "error", "summary", "config")
-# Every stream ends with exactly one of these, and it carries the command's exit code.
-TERMINAL_TYPES = ("summary", "error")
+# Every stream ends with exactly one of these, and it carries the command's exit code
+# (`config` is the whole stream of `kdeploy config --output json`).
+TERMINAL_TYPES = ("summary", "error", "config")
 
 _SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+
+class EventStream(Protocol):
+    """A command's stream of events (`output.JsonOutput`), as the CLI's error path sees it."""
+
+    terminal_written: bool
+
+    def error(self, kind: str, message: str, exit_code: int) -> None:
+        """Write the terminal `error` event."""
+
+
+_CURRENT_STREAM: ContextVar[EventStream | None] = ContextVar("kdeploy_event_stream",
+                                                            default=None)
+
+
+def use_stream(stream: EventStream | None) -> None:
+    """Make `stream` the running command's (None: a new command starts without one)."""
+    _CURRENT_STREAM.set(stream)
+
+
+def current_stream() -> EventStream | None:
+    """The stream the running command writes its events to, if it has one yet."""
+    return _CURRENT_STREAM.get()
 
 
 def schema_path(version: int = EVENT_SCHEMA_VERSION) -> Path:

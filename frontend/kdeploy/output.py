@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from kdeploy.events import TERMINAL_TYPES, envelope, timestamp
+from kdeploy.events import TERMINAL_TYPES, current_stream, envelope, timestamp, use_stream
 from kdeploy.run.lock_details import lock_holder
 from kdeploy.run.runner import LOCK_HELD_MARKER
 from kdeploy.run.ssh_errors import classify_ssh_error
@@ -109,6 +109,10 @@ class HumanOutput:
         """Announce the run: `--> kdeploy <command> <ansible-playbook arguments>`."""
         self.say(f"--> kdeploy {info['command']} {' '.join(info['ansible_args'])}".rstrip())
 
+    def waiting(self, state: dict[str, Any]) -> None:
+        """`--lock-wait`: Kamal's line per refused try (suppressed by -q)."""
+        self.say(f"--> Retrying in {state['interval']}s ({state['remaining']}s remaining)...")
+
     def event(self, event: dict[str, Any]) -> None:
         """Render one runner event."""
         kind = event.get("event", "")
@@ -191,14 +195,23 @@ class HumanOutput:
 
 
 class JsonOutput:
-    """`--output json`: one event of schema v1 per line (kdeploy.events), the summary last."""
+    """`--output json`: one event of schema v1 per line (kdeploy.events), the summary last.
+
+    The newest one of a command is `kdeploy.events.current_stream()`, so the CLI's error path
+    can end the same stream (same `seq`, same redaction) instead of starting another.
+    """
 
     def __init__(self, redact: Redact = str, stream: TextIO | None = None) -> None:
         self.redact = redact
         self.stream = stream or sys.stdout
-        self._seq = 0
+        # A command may make a second output (`build deliver`: the push's, then the run's):
+        # it goes on with the stream's `seq` as long as that stream has not ended.
+        previous = current_stream()
+        self._seq = (previous._seq if isinstance(previous, JsonOutput)
+                     and not previous.terminal_written else 0)
         self._run: dict[str, Any] = {}
         self.terminal_written = False
+        use_stream(self)
 
     def _emit(self, kind: str, fields: dict[str, Any], created: str | None = None) -> None:
         self._seq += 1
@@ -220,6 +233,10 @@ class JsonOutput:
         """A notice the user should act on."""
         self._emit("message", {"level": "notice", "text": plain_text(text)})
 
+    def waiting(self, state: dict[str, Any]) -> None:
+        """`--lock-wait`: one `waiting` event per refused try (holder, attempt, time left)."""
+        self._emit("waiting", state)
+
     def event(self, event: dict[str, Any]) -> None:
         """Emit the events a machine cares about: plays, task starts and results per host."""
         kind = event.get("event", "")
@@ -237,9 +254,19 @@ class JsonOutput:
         elif kind in _RESULT_EVENTS:
             self._emit("host_result", host_result(_RESULT_EVENTS[kind], event), created)
 
+    def error(self, kind: str, message: str, exit_code: int) -> None:
+        """Emit the terminal `error` event: the command stopped before a summary could say so."""
+        self._emit("error", {"exit_code": exit_code, "kind": kind,
+                             "message": clean_message(message)})
+
     def report(self, text: str, data: dict[str, Any]) -> None:
-        """Emit what the command was asked for as one `report` object (before the summary)."""
-        self._emit("report", {**data, "msg": text})
+        """Emit what the command was asked for: `data` is the `report` event's fields.
+
+        `data` is `{report, items, text?}` (kdeploy.reports.common.report_data); `text`, what
+        people see, is left out unless the report put it in (it is Kamal's table otherwise).
+        """
+        del text
+        self._emit("report", data)
 
     def summary(self, result: RunResult, exit_code: int, *,
                 error: tuple[str, str] | None = None) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import helpers
 import yaml
+from event_schema import asks_for_json, validate_events
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import SECRET, SERVICE, deploy_config
@@ -124,10 +125,20 @@ class Project:
 
     def run(self, argv: list[str], timeout: float = 300,
             env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-        """Run any command in the project dir (or `cwd`) and capture its output."""
+        """Run any command in the project dir (or `cwd`) and capture its output.
+
+        The stdout of a kdeploy run with `--output json` must be valid events of schema v1
+        (`event_schema.validate_events`): every e2e test checks the contract that way.
+        """
         result = subprocess.run(argv, cwd=cwd or self.directory, capture_output=True, text=True,
                                 timeout=timeout, env=env, check=False)
-        return Run(tuple(argv), result.returncode, result.stdout, result.stderr)
+        run = Run(tuple(argv), result.returncode, result.stdout, result.stderr)
+        if asks_for_json(argv):
+            try:
+                validate_events(run.stdout.splitlines())
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{run}") from None
+        return run
 
 
 def app_container(role: str, version: str = "v1") -> str:

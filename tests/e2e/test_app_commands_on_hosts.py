@@ -65,12 +65,18 @@ def test_read_only_commands_show_what_docker_shows(clean_sandbox: SandboxInfo,
     project = deployed(clean_sandbox, tmp_path)
     hosts = [address(clean_sandbox, index) for index in (1, 2, 3)]
 
+    # JSON: docker's own fields per container, not its table.
     details = report(assert_ok(project.kdeploy("app", "details", "--output", "json")))
-    assert [(r["type"], r["host"], r["name"]) for r in details["results"]] == [
-        ("App", hosts[0], "web"), ("App", hosts[1], "web"), ("App", hosts[2], "job")]
-    for result, role in zip(details["results"], ("web", "web", "job"), strict=True):
-        assert result["output"].startswith("CONTAINER ID"), result
-        assert app_container(role) in result["output"], result
+    assert details["report"] == "app details"
+    assert [(item["host"], item["role"]) for item in details["items"]] == [
+        (hosts[0], "web"), (hosts[1], "web"), (hosts[2], "job")]
+    for item, role in zip(details["items"], ("web", "web", "job"), strict=True):
+        (container,) = item["containers"]
+        assert (container["name"], container["state"]) == (app_container(role), "running")
+        assert container["image"].endswith("/kdeploy-demo:v1"), container
+    assert "CONTAINER ID" not in json.dumps(details)
+    human = assert_ok(project.kdeploy("app", "details", "-h", hosts[0]))
+    assert "CONTAINER ID" in human.stdout  # people still get Kamal's table
 
     # Kamal prints the same versions (in completion order, so compared as a multiset).
     version = assert_ok(project.kdeploy("app", "version", "-q"))
@@ -84,9 +90,21 @@ def test_read_only_commands_show_what_docker_shows(clean_sandbox: SandboxInfo,
     assert app_container("web") not in containers.stdout
     images = report(assert_ok(project.kdeploy("app", "images", "-h", hosts[1], "--output",
                                               "json")))
-    (listing,) = images["results"]
+    (listing,) = images["items"]
     assert listing["host"] == hosts[1]
-    assert re.search(r"^\S+/kdeploy-demo\s+v1\s", listing["output"], re.M), listing
+    assert ("kdeploy-demo", "v1") in [(image["repository"].rsplit("/", 1)[-1], image["tag"])
+                                      for image in listing["images"]], listing
+    job_containers = report(assert_ok(project.kdeploy("app", "containers", "-r", "job",
+                                                      "--output", "json")))
+    assert [[container["name"] for container in item["containers"]]
+            for item in job_containers["items"]] == [[app_container("job")]]
+    everything_json = report(assert_ok(project.kdeploy("details", "-h", hosts[0],
+                                                       "--output", "json")))
+    assert [(item.get("role"), item.get("accessory"), len(item["containers"]))
+            for item in everything_json["items"]] == [("web", None, 1), (None, "db", 1)]
+    db = report(assert_ok(project.kdeploy("accessory", "details", "db", "--output", "json")))
+    assert [(item["host"], item["accessory"], [c["name"] for c in item["containers"]])
+            for item in db["items"]] == [(hosts[0], "db", ["kdeploy-demo-db"])]
 
     everything = assert_ok(project.kdeploy("details", "-q"))
     assert "kdeploy-demo-db" in everything.stdout
@@ -99,7 +117,7 @@ def test_read_only_commands_show_what_docker_shows(clean_sandbox: SandboxInfo,
     assert logs.stdout == "Nothing found\n\nNothing found\n\nNothing found\n"
     logs_json = report(assert_ok(project.kdeploy("app", "logs", "-r", "web", "-n", "5",
                                                  "--output", "json")))
-    assert [(r["host"], r["role"], r["found"]) for r in logs_json["results"]] == [
+    assert [(r["host"], r["role"], r["found"]) for r in logs_json["items"]] == [
         (hosts[0], "web", True), (hosts[1], "web", True)]
     # Reading takes no lock and changes nothing.
     assert lock_dirs(clean_sandbox, 1) == []
@@ -110,7 +128,7 @@ def test_exec_runs_in_new_and_in_running_containers(clean_sandbox: SandboxInfo,
     project = deployed(clean_sandbox, tmp_path)
     new = report(assert_ok(project.kdeploy("app", "exec", "--version", "v1", "--output", "json",
                                            "echo", "from", "a", "new", "container")))
-    assert [(r["role"], r["rc"], r["output"]) for r in new["results"]] == [
+    assert [(r["role"], r["rc"], r["output"]) for r in new["items"]] == [
         ("web", 0, "from a new container")] * 2 + [("job", 0, "from a new container")]
     # --rm: nothing left behind; Kamal's audit line without a role tag.
     for index in (1, 2, 3):

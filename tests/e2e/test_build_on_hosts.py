@@ -144,9 +144,10 @@ def test_pull_json_reports_each_host_and_respects_the_role_filter(
     (report,) = [event for event in run.events() if event["type"] == "report"]
     assert {key: value for key, value in report.items()
             if key not in ("schema_version", "time", "seq")} == {
-        "type": "report", "msg": report["msg"],
-        "image": f"{clean_sandbox.registry}/{REPOSITORY}:{version}",
-        "hosts": {clean_sandbox.host(3).address: "kdeploy-demo"}}
+        "type": "report", "report": "build pull", "items": [
+            {"host": clean_sandbox.host(3).address,
+             "image": f"{clean_sandbox.registry}/{REPOSITORY}:{version}",
+             "label": "kdeploy-demo"}]}
     assert audit_lines(clean_sandbox, 1) == []  # web hosts were not touched
 
 

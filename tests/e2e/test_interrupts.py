@@ -24,6 +24,7 @@ from typing import Any
 import helpers
 import psutil
 import pytest
+from event_schema import event_errors, validate_events
 from project import Project, example_config, lock_dirs, snapshot
 
 from kdeploy.sandbox import SandboxInfo, up
@@ -70,6 +71,8 @@ class Deploy:
             stderr=subprocess.PIPE, text=True, start_new_session=True,
             env={**os.environ, MARK: self.mark})
         self.events: list[dict[str, Any]] = []
+        self.lines: list[str] = []  # as written, each checked against the schema as it comes
+        self.invalid: list[str] = []
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -77,7 +80,11 @@ class Deploy:
     def _read(self) -> None:
         assert self.process.stdout is not None and self.process.stderr is not None
         for line in self.process.stdout:
-            self.events.append(json.loads(line))
+            self.lines.append(line)
+            errors = event_errors(line)
+            self.invalid += errors
+            if not errors:
+                self.events.append(json.loads(line))
         self.stderr = self.process.stderr.read()
 
     def wait_for_play(self, name: str, timeout: float = 60) -> None:
@@ -87,9 +94,14 @@ class Deploy:
     def signal(self, signum: int) -> None:
         os.killpg(self.process.pid, signum)
 
-    def finish(self, timeout: float = 180) -> int:
+    def finish(self, timeout: float = 180, *, killed: bool = False) -> int:
+        """Wait for the end; every line must be a valid event, and (unless SIGKILL cut the
+        run short of its summary) the stream must end with exactly one terminal event."""
         code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=10)
+        assert self.invalid == [], self.invalid
+        if not killed:
+            validate_events(self.lines)
         return code
 
     def output(self) -> str:
@@ -166,7 +178,10 @@ def test_a_signal_stops_the_deploy_and_leaves_every_host_at_rest(
     for index in (1, 2):
         assert any(c.running for c in web_containers(info, index)), (index, output)
     if moment == "boot":
-        assert "cut off while waiting for" in output, output
+        (report,) = [event for event in deploy.events if event["type"] == "report"]
+        assert report["report"] == "interrupted", output
+        assert any(cut["step"].startswith("waiting for") for item in report["items"]
+                   for cut in item["cut"]), output
         for index in (1, 2):
             assert all(c.name != new_name or not c.running for c in web_containers(info, index))
     if moment == "stop":
@@ -191,7 +206,7 @@ def test_a_killed_runs_lock_is_named_with_its_age_and_released_by_hand(
     tree = psutil.Process(deploy.process.pid)
     for process in [tree, *tree.children(recursive=True)]:
         process.kill()
-    deploy.finish()
+    deploy.finish(killed=True)
     # Whatever the killed run left running on the hosts ends on its own; the lock stays.
     _wait(lambda: not _modules_on_hosts(info), 120, "the orphaned release to end")
 

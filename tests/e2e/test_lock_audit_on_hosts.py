@@ -70,8 +70,10 @@ def test_role_filter_moves_the_lock_to_that_roles_primary_host(
                                                  *KAMAL_VERSION).stdout
     assert_ok(project.kdeploy("lock", "status", "-q"), NO_LOCK)
     status = project.kdeploy("lock", "status", "-r", "job", "--output", "json")
-    assert report(status)["host"] == address(clean_sandbox, 3)
-    assert "Message: jobs only" in report(status)["details"]
+    (item,) = report(status)["items"]
+    assert (item["host"], item["locked"]) == (address(clean_sandbox, 3), True)
+    assert (item["holder"]["message"], item["holder"]["automatic"]) == ("jobs only", False)
+    assert "Message: jobs only" in report(status)["text"]
     assert_ok(project.kdeploy("lock", "release", "-r", "job"), "Released the deploy lock")
     assert lock_dirs(clean_sandbox, 3) == []
 
@@ -122,7 +124,8 @@ def test_release_without_a_lock_says_so_like_kamal(clean_sandbox: SandboxInfo,
     assert_ok(project.kdeploy("lock", "release", "-q"), NO_LOCK)
     released = project.kdeploy("lock", "release", "--output", "json")
     assert released.returncode == 0, released
-    assert report(released)["released"] is False
+    assert report(released)["items"] == [
+        {"host": address(clean_sandbox, 1), "locked": False, "released": False}]
     assert released.events()[-1]["hosts"][address(clean_sandbox, 1)]["changed"] == 0
 
 
@@ -152,4 +155,4 @@ def test_audit_shows_each_hosts_boot_lines_like_kamal(clean_sandbox: SandboxInfo
 
     as_json = project.kdeploy("audit", "-r", "job", "--output", "json")
     assert as_json.returncode == 0, as_json
-    assert report(as_json)["hosts"] == {address(info, 3): per_host[3]}
+    assert report(as_json)["items"] == [{"host": address(info, 3), "lines": per_host[3]}]

@@ -154,8 +154,8 @@ def test_server_exec_prints_each_hosts_output_and_audits_it(clean_sandbox: Sandb
     as_json = project.kdeploy("server", "exec", "-r", "web", "--output", "json", "hostname")
     assert_ok(as_json)
     (report,) = [event for event in as_json.events() if event["type"] == "report"]
-    assert report["hosts"] == {hosts[0]: {"stdout": "kd-host1", "rc": 0},
-                               hosts[1]: {"stdout": "kd-host2", "rc": 0}}
+    assert report["items"] == [{"host": hosts[0], "rc": 0, "output": "kd-host1"},
+                               {"host": hosts[1], "rc": 0, "output": "kd-host2"}]
 
 
 def test_server_exec_failure_shows_the_output_and_exits_1(clean_sandbox: SandboxInfo,

@@ -83,7 +83,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "config": _event(
         "config", roles=["web"], hosts=["10.0.0.1"], primary_host="10.0.0.1", version=None,
         repository="reg/app", absolute_image=None, service_with_version="app",
-        role_hosts={"web": ["10.0.0.1"]}, accessory_hosts={"db": ["10.0.0.1"]}, checks="passed"),
+        role_hosts={"web": ["10.0.0.1"]}, accessory_hosts={"db": ["10.0.0.1"]}, checks="passed",
+        exit_code=0),
 }
 
 # One item per report name, in its report's item shape.
@@ -103,6 +104,10 @@ REPORT_ITEMS: dict[str, dict[str, Any]] = {
     "proxy logs": {"host": "h1", "output": "started"},
     "server exec": {"host": "h1", "rc": 0, "output": "up 3 days"},
     "app stale_containers": {"host": "h1", "role": "web", "version": "v0", "stopped": True},
+    "app ssh": {"host": "h1", "version": "v1", "command": "docker exec -it app-web-v1 sh",
+                "ssh": ["ssh", "-t", "root@h1", "docker exec -it app-web-v1 sh"]},
+    "accessory ssh": {"host": "h1", "command": "docker exec -it app-db sh",
+                      "ssh": ["ssh", "-t", "root@h1", "docker exec -it app-db sh"]},
     "accessory boot": {"host": "h1", "accessory": "db", "outcome": "differs",
                        "differences": ["port", "env"]},
     "accessory reboot": {"host": "h1", "accessory": "db", "outcome": "rebooted",

@@ -31,7 +31,7 @@ from kdeploy.plan.accessory import (
 )
 from kdeploy.plan.model import Plan
 from kdeploy.reports.accessory import REPORTS, exec_report, logs_report
-from kdeploy.reports.common import Results
+from kdeploy.reports.common import Results, report_data
 from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
 
@@ -55,8 +55,8 @@ def _run(action: str, name: str, options: GlobalOptions, output_format: str,
                                 AccessoryOptions(purge=purge, rolling=rolling))
     report = REPORTS.get(action)
     execute(context, plan, options, output_format,
-            report=None if report is None else lambda results: report(hosts, results,
-                                                                             options.quiet))
+            report=None if report is None else lambda results: report(
+                hosts, results, options.quiet, name=f"accessory {action}"))
 
 
 # The commands that take only NAME, with their help: one definition registers them all.
@@ -182,7 +182,8 @@ def _run_over_ssh(context: CommandContext, plan: Plan, options: GlobalOptions, o
         rendered["command"] = str(msg.get("command", ""))
         argv = ssh_argv(config, host, rendered["command"])
         return (f"{announce(host)}\n{' '.join(argv)}",
-                {"host": host, "command": rendered["command"], "ssh": argv})
+                report_data("accessory ssh", [{"host": host, "command": rendered["command"],
+                                               "ssh": argv}]))
 
     execute(context, plan, options, output_format, report=report)
     if not rendered.get("command"):

@@ -31,7 +31,7 @@ from kdeploy.plan.app_commands import (
     build_app_stale_plan,
 )
 from kdeploy.reports.app import READ_REPORTS, exec_report, logs_report, stale_report
-from kdeploy.reports.common import Results
+from kdeploy.reports.common import Results, report_data
 from kdeploy.run.ssh_command import ssh_argv
 from kdeploy.selection import CommandContext
 
@@ -197,8 +197,8 @@ def _run_over_ssh(context: CommandContext, plan: Any, options: GlobalOptions, ou
         rendered.update(command=str(msg.get("command", "")), version=str(msg.get("version", "")))
         argv = ssh_argv(config, host, rendered["command"])
         return (f"{announce(host, rendered['version'])}\n{shlex.join(argv)}",
-                {"host": host, "version": rendered["version"] or None,
-                 "command": rendered["command"], "ssh": argv})
+                report_data("app ssh", [{"host": host, "version": rendered["version"] or None,
+                                         "command": rendered["command"], "ssh": argv}]))
 
     execute(context, plan, options, output_format, report=report)
     if not rendered.get("command"):

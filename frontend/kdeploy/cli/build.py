@@ -20,7 +20,7 @@ from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
 from kdeploy.plan.pull import build_pull_plan
-from kdeploy.reports.build import pull_report
+from kdeploy.reports.build import pull_report, push_report
 from kdeploy.run.kamal_hooks import hook_context, verbosity
 from kdeploy.selection import CommandContext
 
@@ -68,7 +68,7 @@ def pull(options: GlobalOptions, output_format: str) -> None:
 def _push(context: CommandContext, options: GlobalOptions, output_format: str, *,
           no_cache: bool, subcommand: str) -> None:
     config = context.config
-    output = _output(config, options, output_format)
+    output = build_output(config, options, output_format)
     hooks = hook_context(context, f"build {subcommand}",
                          verbosity=verbosity(options.verbose, options.quiet),
                          skip=options.skip_hooks)
@@ -76,9 +76,7 @@ def _push(context: CommandContext, options: GlobalOptions, output_format: str, *
                hook_context=hooks)
     # `deliver` reports once, after the pull.
     if isinstance(output, JsonOutput) and subcommand == "push":
-        tags = image_tags(config)
-        output.report(f"Pushed {' and '.join(tags)}",
-                      {"image": config.absolute_image, "tags": tags})
+        output.report(*push_report(config.absolute_image, image_tags(config)))
 
 
 def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,
@@ -88,8 +86,9 @@ def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,
             report=lambda results: pull_report(image, results))
 
 
-def _output(config: Config, options: GlobalOptions,
-            output_format: str) -> HumanOutput | JsonOutput:
+def build_output(config: Config, options: GlobalOptions,
+                 output_format: str) -> HumanOutput | JsonOutput:
+    """The output of a local build and push, redacting the registry password and build secrets."""
     # The registry password never is in the build's output, but a secret may be: redact both.
     names = [name for name in (config.registry.password_secret, *config.builder.secrets) if name]
     values = [config.secrets[name] for name in names if config.secrets is not None]

@@ -33,12 +33,12 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
     context = command_context(options, version)
     plan = build_deploy_plan(context, command)
     if not skip_push:
-        plan = build_and_push(context, plan, options, no_cache=no_cache)
+        plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
     execute(context, plan, options, output_format)
 
 
-def build_and_push(context: CommandContext, plan: Plan, options: GlobalOptions, *,
-                   no_cache: bool) -> Plan:
+def build_and_push(context: CommandContext, plan: Plan, options: GlobalOptions,
+                   output_format: str, *, no_cache: bool) -> Plan:
     """Kamal's `build deliver` before the lock: check `plan`, build locally and push.
 
     The hosts pull the pushed version when the plan boots it. Used by deploy, redeploy and setup.
@@ -54,17 +54,21 @@ def build_and_push(context: CommandContext, plan: Plan, options: GlobalOptions, 
     plan = replace(plan, hooks_done=("pre-connect",))
     # What the config gets wrong stops the command before a long build, not after it.
     preflight(context, plan, skip_hooks=options.skip_hooks)
-    _push(context.config, options, no_cache, plan.command)
+    _push(context.config, options, output_format, no_cache, plan.command)
     return plan
 
 
-def _push(config: Config, options: GlobalOptions, no_cache: bool, command: str) -> None:
+def _push(config: Config, options: GlobalOptions, output_format: str, no_cache: bool,
+          command: str) -> None:
+    # Its lines go through the command's output (`message` events under --output json).
     # Imported here: commands that never build do not load the image package.
+    from kdeploy.cli.build import build_output
     from kdeploy.image import push_image
 
+    output = build_output(config, options, output_format)
     # The build's hooks are told the command that runs it (Kamal's KAMAL_COMMAND: setup too).
     hooks = HookContext(config=config, command=command, hosts=config.all_hosts)
-    push_image(config, no_cache=no_cache, say=click.echo, skip_hooks=options.skip_hooks,
+    push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
                hook_context=hooks)
 
 

@@ -11,8 +11,9 @@ import click
 
 from kdeploy import __version__
 from kdeploy.cli import cli
-from kdeploy.cli.options import GlobalOptions, global_options
+from kdeploy.cli.options import GlobalOptions, global_options, output_option
 from kdeploy.errors import UsageError
+from kdeploy.events import envelope
 
 
 @cli.command()
@@ -25,9 +26,15 @@ def version() -> None:
 @global_options
 @click.option("-P", "--skip-push", is_flag=True,
               help="Check as for `deploy -P`: the image is built elsewhere (no build checks).")
-@click.option("--json", "as_json", is_flag=True, help="Print the filtered selection as JSON.")
-def config_command(options: GlobalOptions, skip_push: bool, as_json: bool) -> None:
-    """Check the config as a deploy would, then show it (secrets by name only; -q: nothing)."""
+@output_option
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --output json.")
+def config_command(options: GlobalOptions, skip_push: bool, output_format: str,
+                   as_json: bool) -> None:
+    """Check the config as a deploy would, then show it (secrets by name only; -q: nothing).
+
+    `--output json` prints the filtered selection as one `config` event (`--json` is its old
+    name); a refusal is an `error` event there.
+    """
     # No Ansible import on this path: `kdeploy config` must stay cheap.
     from kdeploy.cli.config_checks import check_config
     from kdeploy.cli.options import command_context
@@ -37,8 +44,9 @@ def config_command(options: GlobalOptions, skip_push: bool, as_json: bool) -> No
     check_config(context, skip_push=skip_push, skip_hooks=options.skip_hooks)
     if options.quiet:
         return
-    if as_json:
-        click.echo(json.dumps(_selection_summary(config, selection), indent=2))
+    if as_json or output_format == "json":
+        fields = {**_selection_summary(config, selection), "checks": "passed", "exit_code": 0}
+        click.echo(json.dumps(envelope("config", 1, fields)))
     else:
         import yaml
 

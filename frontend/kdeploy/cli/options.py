@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from kdeploy.config.defaults import LOCK_WAIT_INTERVAL, LOCK_WAIT_TIMEOUT
+from kdeploy.run.lock_wait import LockWait
 from kdeploy.selection.context import CommandContext, Filters, load_context
 
 # The logger that names each command a secrets file runs (config/secrets.py).
@@ -31,11 +33,21 @@ class GlobalOptions:
     verbose: bool = False
     quiet: bool = False
     skip_hooks: bool = False
+    lock_wait: bool = False
+    lock_wait_timeout: int = LOCK_WAIT_TIMEOUT
+    lock_wait_interval: int = LOCK_WAIT_INTERVAL
 
     @property
     def filters(self) -> Filters:
         """`-r/-h/-p`."""
         return Filters(roles=self.roles, hosts=self.hosts, primary=self.primary)
+
+    @property
+    def lock_waiting(self) -> LockWait | None:
+        """`--lock-wait` with its timeout and interval; None without `--lock-wait`."""
+        if not self.lock_wait:
+            return None
+        return LockWait(timeout=self.lock_wait_timeout, interval=self.lock_wait_interval)
 
 
 def command_context(options: GlobalOptions, version: str | None = None) -> CommandContext:
@@ -74,11 +86,21 @@ _GLOBAL_OPTIONS = (
     click.option("-v", "--verbose", is_flag=True, help="Show every task."),
     click.option("-q", "--quiet", is_flag=True, help="Show errors only."),
     click.option("-H", "--skip-hooks", is_flag=True, help="Do not run hooks."),
+    # Kamal 2.12's class options, with its help texts and defaults.
+    click.option("--lock-wait", is_flag=True,
+                 help="Wait for the deploy lock if it's already held instead of failing "
+                      "immediately."),
+    click.option("--lock-wait-timeout", type=click.IntRange(min=0), default=LOCK_WAIT_TIMEOUT,
+                 show_default=True, metavar="SECONDS",
+                 help="Maximum seconds to wait for the deploy lock when --lock-wait is set."),
+    click.option("--lock-wait-interval", type=click.IntRange(min=1), default=LOCK_WAIT_INTERVAL,
+                 show_default=True, metavar="SECONDS",
+                 help="Seconds between deploy lock polls when --lock-wait is set."),
 )
 
 _GLOBAL_NAMES = (
     "config_file", "destination", "roles", "hosts", "primary", "version", "verbose", "quiet",
-    "skip_hooks",
+    "skip_hooks", "lock_wait", "lock_wait_timeout", "lock_wait_interval",
 )
 
 

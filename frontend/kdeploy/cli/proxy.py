@@ -114,7 +114,8 @@ def proxy_logs(options: GlobalOptions, since: str | None, lines: int | None, gre
     logs = ProxyLogsOptions(since=since, lines=lines, grep=grep, skip_timestamps=skip_timestamps)
     plan = build_proxy_logs_plan(context, logs)
     execute(context, plan, options, output_format,
-            report=lambda results: proxy_report(hosts, results, options.quiet))
+            report=lambda results: proxy_report(hosts, results, options.quiet,
+                                                name="proxy logs"))
 
 
 def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps: bool) -> None:

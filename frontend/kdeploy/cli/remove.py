@@ -45,7 +45,8 @@ def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: 
             click.secho("Aborted", fg="red")
             return
     execute(context, plan, options, output_format,
-            report=lambda results: remove_report(hosts, results, options.quiet))
+            report=lambda results: remove_report(hosts, results, options.quiet,
+                                                 name="remove"))
 
 
 def with_accessory_report(plan: Plan, purge: bool) -> Plan:
@@ -69,4 +70,5 @@ def details(options: GlobalOptions, output_format: str) -> None:
     plan = build_details_plan(context)
     hosts = context.selection.hosts
     execute(context, plan, options, output_format,
-            report=lambda results: details_report(hosts, results, options.quiet))
+            report=lambda results: details_report(hosts, results, options.quiet,
+                                                  name="details"))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kdeploy.cli.options import GlobalOptions
 from kdeploy.output import HumanOutput, JsonOutput, redactor
 from kdeploy.plan import Plan
+from kdeploy.reports.common import REPORT_FORMAT_VAR
 from kdeploy.run import kamal_hooks
 from kdeploy.run.execute import Report, execute_plan
 from kdeploy.selection import CommandContext
@@ -19,7 +21,7 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
     Args:
         context: the command's config, filters, selection and performer.
         plan: what to run.
-        options: the global options (-v, -q, -H).
+        options: the global options (-v, -q, -H, --lock-wait*).
         output_format: `human` or `json`.
         report: renders the results of `plan.report_task` per host (see `execute_plan`).
 
@@ -28,10 +30,14 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
     """
+    if output_format == "json" and plan.report_task is not None:
+        # The report tasks print JSON lines, not Kamal's tables, for the report's items.
+        plan = replace(plan, extravars={**plan.extravars, REPORT_FORMAT_VAR: "json"})
     execute_plan(context, plan,
                  lambda secret_values: command_output(options, output_format, secret_values),
                  skip_hooks=options.skip_hooks,
-                 verbosity=kamal_hooks.verbosity(options.verbose, options.quiet), report=report)
+                 verbosity=kamal_hooks.verbosity(options.verbose, options.quiet), report=report,
+                 lock_wait=options.lock_waiting)
 
 
 def command_output(options: GlobalOptions, output_format: str,

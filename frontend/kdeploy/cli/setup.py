@@ -50,7 +50,7 @@ def setup(options: GlobalOptions, skip_push: bool, no_cache: bool, with_accessor
     context, plan = _setup_plan(options, skip_push, with_accessories)
     # Nothing to build for a selection without app hosts (only accessories boot).
     if not skip_push and context.selection.app_hosts:
-        plan = build_and_push(context, plan, options, no_cache=no_cache)
+        plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
     execute(context, plan, options, output_format)
 
 

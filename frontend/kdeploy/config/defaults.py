@@ -23,3 +23,6 @@ RESTART_POLICY = "unless-stopped"
 HEALTHCHECK_PATH = "/up"
 HEALTHCHECK_INTERVAL = 1
 HEALTHCHECK_TIMEOUT = 5
+# Seconds: Kamal 2.12's --lock-wait-timeout and --lock-wait-interval (Python side only).
+LOCK_WAIT_TIMEOUT = 900
+LOCK_WAIT_INTERVAL = 15

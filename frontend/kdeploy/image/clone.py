@@ -23,6 +23,8 @@ from kdeploy.image import local
 class CloneError(DeployFailed):
     """The clone could not be prepared (Kamal's BuildError while cloning)."""
 
+    kind = "build"
+
 
 @dataclass(frozen=True)
 class GitRepo:

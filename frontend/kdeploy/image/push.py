@@ -29,6 +29,8 @@ Say = Callable[[str], None]
 class BuildFailed(DeployFailed):
     """The clone, the build or the push failed (exit 1)."""
 
+    kind = "build"
+
 
 def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
                hook_context: HookContext | None = None) -> None:

@@ -5,29 +5,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kdeploy.reports.common import Block, Results, by_host, output_of, role_results
+from kdeploy.reports.common import (
+    Block,
+    Results,
+    by_host,
+    containers_of,
+    images_of,
+    output_of,
+    report_data,
+    role_results,
+)
 
 
-def single_report(hosts: tuple[str, ...], results: Results,
+def _blocks(hosts: tuple[str, ...], results: Results) -> list[Block]:
+    return [("App", host, None, output_of(results[host])) for host in hosts if host in results]
+
+
+def containers_report(hosts: tuple[str, ...], results: Results,
+                      quiet: bool) -> tuple[str, dict[str, Any]]:
+    """`app containers`: each host's containers of the app (Kamal's table for people)."""
+    blocks = _blocks(hosts, results)
+    return by_host(blocks, quiet), report_data("app containers", [
+        {"host": host, "containers": containers_of(output)} for _, host, _, output in blocks])
+
+
+def images_report(hosts: tuple[str, ...], results: Results,
                   quiet: bool) -> tuple[str, dict[str, Any]]:
-    """One output per host (`app containers`, `app images`)."""
-    blocks: list[Block] = [("App", host, None, output_of(results[host]))
-                           for host in hosts if host in results]
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "output": output} for _, host, _, output in blocks]}
+    """`app images`: each host's images of the app's repository (a skipped host has none)."""
+    blocks = _blocks(hosts, results)
+    return by_host(blocks, quiet), report_data("app images", [
+        {"host": host, "images": images_of(output)} for _, host, _, output in blocks])
 
 
 def version_report(hosts: tuple[str, ...], results: Results,
                    quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app version`: the running version per host (empty when nothing runs)."""
-    blocks: list[Block] = [("App", host, None, output_of(results[host]).strip())
-                           for host in hosts if host in results]
-    return by_host(blocks, quiet), {"versions": {host: out for _, host, _, out in blocks}}
+    """`app version`: the running version per host (JSON: null when nothing runs)."""
+    blocks = [(kind, host, name, output.strip())
+              for kind, host, name, output in _blocks(hosts, results)]
+    return by_host(blocks, quiet), report_data("app version", [
+        {"host": host, "version": version or None} for _, host, _, version in blocks])
 
 
-def details_report(hosts: tuple[str, ...], results: Results,
-                   quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`app details`, `details`: kamal-proxy, app roles, then each accessory (Kamal's order)."""
+def details_report(hosts: tuple[str, ...], results: Results, quiet: bool,
+                   name: str = "app details") -> tuple[str, dict[str, Any]]:
+    """`app details`, `details`: kamal-proxy, app roles, then each accessory (Kamal's order).
+
+    `name` is the report's (`details` for the top-level command).
+    """
     items = [(host, item) for host in hosts for item in results.get(host, {}).get("results", [])
              if not item.get("skipped")]
     blocks: list[Block] = []
@@ -36,12 +60,21 @@ def details_report(hosts: tuple[str, ...], results: Results,
                    for host, item in items if item["__app_ops_item"][0] == kind]
     accessories = dict.fromkeys(item["__app_ops_item"][1] for _, item in items
                                 if item["__app_ops_item"][0] == "accessory")
-    for name in accessories:
-        blocks += [(f"Accessory {name}", host, name, output_of(item)) for host, item in items
-                   if item["__app_ops_item"] == ["accessory", name]]
-    return by_host(blocks, quiet), {"results": [
-        {"type": kind, "host": host, "name": name, "output": output}
-        for kind, host, name, output in blocks]}
+    for accessory in accessories:
+        blocks += [(f"Accessory {accessory}", host, accessory, output_of(item))
+                   for host, item in items if item["__app_ops_item"] == ["accessory", accessory]]
+    return by_host(blocks, quiet), report_data(name, [
+        {"host": host, **_owner(kind, owner), "containers": containers_of(output)}
+        for kind, host, owner, output in blocks])
+
+
+def _owner(kind: str, name: str | None) -> dict[str, Any]:
+    # The block's header type -> whose containers these are, as the report item says it.
+    if kind == "Proxy":
+        return {"proxy": True}
+    if kind == "App":
+        return {"role": name or ""}
+    return {"accessory": name or ""}
 
 
 def logs_report(hosts: tuple[str, ...], results: Results,
@@ -54,9 +87,9 @@ def logs_report(hosts: tuple[str, ...], results: Results,
             ok = item.get("rc", 0) == 0
             blocks.append(("App", host, role, output_of(item) if ok else "Nothing found"))
             found.append(ok)
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "role": role, "found": ok, "output": output if ok else ""}
-        for (_, host, role, output), ok in zip(blocks, found, strict=True)]}
+    return by_host(blocks, quiet), report_data("app logs", [
+        {"host": host, "role": role or "", "found": ok, "output": output if ok else ""}
+        for (_, host, role, output), ok in zip(blocks, found, strict=True)])
 
 
 def exec_report(hosts: tuple[str, ...], results: Results,
@@ -65,9 +98,9 @@ def exec_report(hosts: tuple[str, ...], results: Results,
     entries = [(host, role, item) for host in hosts
                for role, item in role_results(results.get(host, {}))]
     blocks: list[Block] = [("App", host, role, output_of(item)) for host, role, item in entries]
-    return by_host(blocks, quiet), {"results": [
+    return by_host(blocks, quiet), report_data("app exec", [
         {"host": host, "role": role, "rc": item.get("rc"), "output": output_of(item)}
-        for host, role, item in entries]}
+        for host, role, item in entries])
 
 
 def stale_report(hosts: tuple[str, ...], results: Results, stop: bool,
@@ -82,14 +115,14 @@ def stale_report(hosts: tuple[str, ...], results: Results, stop: bool,
                 f"Detected stale container for role {role} with version {version} "
                 "(use `kdeploy app stale_containers --stop` to stop)")
         blocks.append(("App", host, role, line))
-    return by_host(blocks, quiet), {"stale": [
-        {"host": host, "role": role, "version": version, "stopped": stop}
-        for host, role, version in stale]}
+    return by_host(blocks, quiet), report_data("app stale_containers", [
+        {"host": host, "role": role, "version": version.strip(), "stopped": stop}
+        for host, role, version in stale])
 
 
 READ_REPORTS: dict[str, Callable[[tuple[str, ...], Results, bool], tuple[str, dict[str, Any]]]] = {
     "details": details_report,
-    "containers": single_report,
-    "images": single_report,
+    "containers": containers_report,
+    "images": images_report,
     "version": version_report,
 }

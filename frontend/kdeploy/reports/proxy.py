@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdeploy.reports.common import Results, by_host, output_of
+from kdeploy.reports.common import Results, by_host, containers_of, output_of, report_data
 
 
-def proxy_report(hosts: tuple[str, ...], results: Results,
-                 quiet: bool) -> tuple[str, dict[str, Any]]:
-    """`proxy details` and `proxy logs`: each host's output under Kamal's `Proxy Host: <host>`."""
+def proxy_report(hosts: tuple[str, ...], results: Results, quiet: bool,
+                 name: str = "proxy details") -> tuple[str, dict[str, Any]]:
+    """`proxy details` and `proxy logs` (`name`): each host's output under `Proxy Host: <host>`.
+
+    JSON: the proxy's containers per host (details), or its log lines as `output` (logs).
+    """
     blocks = [("Proxy", host, None, output_of(results[host])) for host in hosts if host in results]
-    return by_host(blocks, quiet), {"results": [
-        {"host": host, "output": output} for _, host, _, output in blocks]}
+    if name == "proxy logs":
+        items = [{"host": host, "output": output} for _, host, _, output in blocks]
+    else:
+        items = [{"host": host, "proxy": True, "containers": containers_of(output)}
+                 for _, host, _, output in blocks]
+    return by_host(blocks, quiet), report_data(name, items)

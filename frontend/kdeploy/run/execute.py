@@ -20,9 +20,10 @@ from kdeploy.errors import DeployFailed, Interrupted, KdeployError, LockHeldErro
 from kdeploy.plan import Plan
 from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.hooked import run_with_hooks
-from kdeploy.run.interrupt import report_data, report_lines, settle_hosts
+from kdeploy.run.interrupt import report_items, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
 from kdeploy.run.lock_release import lock_outcome, release_lock
+from kdeploy.run.lock_wait import LockWait, LockWaiter
 from kdeploy.run.preflight import preflight
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
 from kdeploy.run.result import RunResult
@@ -46,6 +47,9 @@ class Reporter(Protocol):
     def event(self, event: dict[str, Any]) -> None:
         """One ansible-runner event."""
 
+    def waiting(self, state: dict[str, Any]) -> None:
+        """`--lock-wait`: the lock is held, the next try follows (`run.lock_wait`)."""
+
     def report(self, text: str, data: dict[str, Any]) -> None:
         """What the command read, for people (`text`) and machines (`data`)."""
 
@@ -62,7 +66,7 @@ MakeOutput = Callable[[Sequence[str]], Reporter]
 
 def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *,
                  skip_hooks: bool = False, verbosity: str = "info",
-                 report: Report | None = None) -> None:
+                 report: Report | None = None, lock_wait: LockWait | None = None) -> None:
     """Run `plan` with its hooks, report progress and results, and raise on failure.
 
     `runner.run_plan` is looked up in this module when the command runs and handed to every
@@ -77,10 +81,13 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
         verbosity: Kamal's verbosity for the hooks (debug, info, error).
         report: for commands that show what a task read (`lock status`, `audit`): renders the
             results of `plan.report_task` per host; shown before the summary.
+        lock_wait: `--lock-wait`: wait for a held lock (Kamal 2.12) before the plan takes it;
+            a plan that takes no lock ignores it.
 
     Raises:
         ConfigError: the config fails a check of `run.preflight` (exit 2); nothing ran.
-        LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
+        LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3); with
+            `lock_wait`, `LockWaitTimedOut` or `LockHeldManually`.
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
     """
@@ -93,14 +100,19 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     output = make_output(list(secrets.values()))
     for notice in plan.notices:
         output.notice(notice)
-    output.run_start(run_info(context, plan, run_id))
+    if plan.lock_host is None:
+        lock_wait = None  # nothing to wait for (`lock acquire` does not wait either, as Kamal)
+    output.run_start(run_info(context, plan, run_id, lock_wait))
     reported: dict[str, dict[str, Any]] = {}
     on_event = output.event if plan.report_task is None else _collecting(
         plan.report_task, reported, output.event)
     run = run_plan  # this module's, looked up now (see above)
+    waiter = (None if lock_wait is None
+              else LockWaiter(config, plan, lock_wait, output, on_event, run))
     started = time.monotonic()
     with owning_processes() as owner:
-        hooked = run_with_hooks(context, plan, secrets, output.say, on_event, run,
+        hooked = run_with_hooks(context, plan, secrets, output.say, on_event,
+                                run if waiter is None else waiter.run,
                                 skip_hooks=skip_hooks, verbosity=verbosity)
         # From here on a signal is only recorded: the lock release and the report must happen.
         with owner.deferring():
@@ -112,23 +124,25 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
             if ((not result.ok or hooked.error) and result.lock_held is None
                     and plan.lock_host and hooked.ran_plays):
                 release_lock(config, plan, run_id, run)
+            refusal = _lock_refusal(config, result, waiter)
             code = exit_code(result) if hooked.error is None else hooked.error.exit_code
             # A partly failed run still shows what the reachable hosts returned (audit); a held
             # lock shows nothing but the error.
             if report is not None and result.lock_held is None and (code == 0 or reported):
                 output.report(*report(reported))
-            output.summary(result, code, error=_ending(config, result, hooked.error, code))
+            output.summary(result, code, error=_ending(result, refusal, hooked.error, code))
             if owner.interrupted:  # a signal during the report: honour it once all is done
                 raise Interrupted(f"Interrupted by {_signal_name(owner.signum)}", owner.signum)
-    if result.lock_held is not None:
-        raise LockHeldError(describe_held_lock(result.lock_held, config))
+    if refusal is not None:
+        raise refusal
     if hooked.error is not None:
         raise hooked.error
     if code:
         raise DeployFailed(failure_message(result))
 
 
-def run_info(context: CommandContext, plan: Plan, run_id: str) -> dict[str, Any]:
+def run_info(context: CommandContext, plan: Plan, run_id: str,
+             lock_wait: LockWait | None = None) -> dict[str, Any]:
     """What a run is about to do, for the output's `run_start`."""
     config = context.config
     return {
@@ -136,16 +150,27 @@ def run_info(context: CommandContext, plan: Plan, run_id: str) -> dict[str, Any]
         "version": config.version,
         "image": config.absolute_image if config.version else None,
         "destination": config.destination, "hosts": list(context.selection.hosts),
-        "lock_host": plan.lock_host, "check": False, "diff": False, "lock_wait": None,
+        "lock_host": plan.lock_host, "check": False, "diff": False,
+        "lock_wait": None if lock_wait is None else lock_wait.as_data(),
         "ansible_args": list(plan.ansible_playbook_args()), "run_id": run_id,
     }
 
 
-def _ending(config: Config, result: RunResult, hook_error: KdeployError | None,
+def _lock_refusal(config: Config, result: RunResult,
+                  waiter: LockWaiter | None) -> LockHeldError | None:
+    # The error of a held lock: why the wait gave up, or (no wait) who holds it.
+    if result.lock_held is None:
+        return None
+    if waiter is not None and waiter.error is not None:
+        return waiter.error
+    return LockHeldError(describe_held_lock(result.lock_held, config))
+
+
+def _ending(result: RunResult, refusal: LockHeldError | None, hook_error: KdeployError | None,
             code: int) -> tuple[str, str] | None:
     # (kind, message) of what ends the command, as the error it raises says it.
-    if result.lock_held is not None:
-        return "lock_held", describe_held_lock(result.lock_held, config)
+    if refusal is not None:
+        return refusal.kind, refusal.message
     if hook_error is not None:
         return "hook", hook_error.message
     return ("failed", failure_message(result)) if code else None
@@ -170,7 +195,7 @@ def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunR
             lock = "; " + lock_outcome(release_lock(config, plan, run_id, run))
     if owner.count < 2:  # a second signal skips the report, never the cleanup
         output.report("\n".join(["--> State of each host", *report_lines(settled)]),
-                      {"interrupted": {"signal": name, **report_data(settled)}})
+                      {"report": "interrupted", "items": report_items(settled), "signal": name})
     output.summary(result, Interrupted.code_for(signum),
                    error=("interrupted", f"Interrupted by {name}{lock}"))
     raise Interrupted(f"Interrupted by {name}{lock}", signum)

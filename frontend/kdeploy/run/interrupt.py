@@ -112,12 +112,12 @@ def report_lines(settled: Settled) -> list[str]:
     return lines
 
 
-def report_data(settled: Settled) -> dict[str, Any]:
-    """The same account for `--output json`: per host."""
-    return {"hosts": {rest.host: {
-        "settled": rest.settled, "running": rest.running, "stopped": rest.stopped,
-        "cut": rest.cut, "killed": rest.killed, "docker_waited": rest.docker_waited,
-        "problem": rest.problem or None} for rest in settled.hosts}}
+def report_items(settled: Settled) -> list[dict[str, Any]]:
+    """The same account for `--output json`: the `interrupted` report's items, one per host."""
+    return [{"host": rest.host, "state": "settled" if rest.settled else "unconfirmed",
+             "running": rest.running, "stopped": rest.stopped, "cut": rest.cut,
+             "killed": rest.killed, "docker_waited": rest.docker_waited,
+             "problem": rest.problem or None} for rest in settled.hosts]
 
 
 def _names(names: Iterable[str]) -> str:

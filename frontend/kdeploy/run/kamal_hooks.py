@@ -34,6 +34,8 @@ _LEVELS = {"verbose": "debug", "quiet": "error"}
 class HookError(DeployFailed):
     """A hook failed: the command stops there (exit 1), as Kamal's HookError."""
 
+    kind = "hook"
+
 
 @dataclass(frozen=True)
 class HookContext:

@@ -8,12 +8,11 @@ the confirmations, the exit codes, and the plans handed to the runner.
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from json_events import report_event
 from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
@@ -44,12 +43,6 @@ def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str,
                               input=stdin)
 
 
-def report_event(output: str) -> dict[str, Any]:
-    events = [json.loads(line) for line in output.splitlines()]
-    (report,) = [event for event in events if event["type"] == "report"]
-    return report
-
-
 def test_boot_reports_booted_running_and_differing_accessories(
         monkeypatch: pytest.MonkeyPatch) -> None:
     stub = StubRunner({
@@ -73,8 +66,9 @@ def test_boot_json_lists_each_accessory_and_host(monkeypatch: pytest.MonkeyPatch
     stub = StubRunner({"10.0.10.2": {"msg": []}})
     result = run(monkeypatch, stub, "accessory", "boot", "mysql", "--output", "json")
     assert result.exit_code == 0, result.output
-    assert report_event(result.output)["accessories"] == [
-        {"accessory": "mysql", "host": "10.0.10.2", "outcome": "running", "differences": []}]
+    report = report_event(result.output)
+    assert (report["report"], report["items"]) == ("accessory boot", [
+        {"host": "10.0.10.2", "accessory": "mysql", "outcome": "running", "differences": []}])
 
 
 def test_unknown_accessory_exits_2_with_kamals_message(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,8 +76,10 @@ def test_kdeploy_runs_the_alias(project: Path) -> None:
     ran = invoke("webconf")
     direct = invoke("config", "--json", "-P", "-r", "web")
     assert ran.exit_code == direct.exit_code == 0, ran.output
-    assert ran.output == direct.output
-    assert json.loads(ran.output)["roles"] == ["web"]
+    ours, theirs = (json.loads(result.output) for result in (ran, direct))
+    assert ours.pop("time") and theirs.pop("time")
+    assert ours == theirs
+    assert ours["roles"] == ["web"]
 
 
 def test_arguments_after_the_alias_reach_its_command(

@@ -8,12 +8,12 @@ messages), their JSON, the confirmation of `remove` and the exit codes.
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from json_events import report_event
 from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
@@ -28,6 +28,15 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 ROLES = ("-c", "deploy_with_roles.yml")  # web: 10.0.3.1-2, workers: 10.0.3.3-4
 ACCESSORIES = ("-c", "deploy_with_accessories.yml")  # web: 10.0.10.1, mysql .2, redis .3-.4
 PS = "CONTAINER ID   IMAGE   NAMES\r\nabc123   app:v1   app-web-v1\r\n"
+# What `docker ps --format '{{json .}}'` prints (kdeploy_report_format: json), through the pty.
+PS_JSON = ('{"Command":"\\"bin/app\\"","CreatedAt":"2026-12-06 08:30:00 +0000 UTC","ID":"abc123",'
+           '"Image":"app:v1","Labels":"service=app","Names":"app-web-v1","Ports":"80/tcp",'
+           '"RunningFor":"2 minutes ago","State":"running","Status":"Up 2 minutes"}\r\n')
+CONTAINER = {"id": "abc123", "name": "app-web-v1", "image": "app:v1", "state": "running",
+             "status": "Up 2 minutes", "ports": "80/tcp",
+             "created": "2026-12-06 08:30:00 +0000 UTC"}
+IMAGES_JSON = ('{"Containers":"N/A","CreatedAt":"2026-12-06 08:00:00 +0000 UTC","ID":"5f1e",'
+               '"Repository":"app","SharedSize":"N/A","Size":"80MB","Tag":"v1"}\r\n')
 
 
 def kdeploy_cli():  # type: ignore[no-untyped-def]
@@ -55,13 +64,6 @@ def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str,
     monkeypatch.setattr(execute_module, "run_plan", stub)
     return CliRunner().invoke(kdeploy_cli(), [*args, *config], env={"VERSION": "v1"},
                               input=stdin)
-
-
-def report_event(output: str) -> dict[str, Any]:
-    events = [json.loads(line) for line in output.splitlines()]
-    assert events[-1]["type"] == "summary"
-    (report,) = [event for event in events if event["type"] == "report"]
-    return report
 
 
 def test_app_details_prints_each_role_under_its_host_in_kamals_order(
@@ -94,20 +96,49 @@ def test_app_version_json_maps_hosts_to_versions(monkeypatch: pytest.MonkeyPatch
                  "--output", "json")
     assert result.exit_code == 0, result.output
     report = report_event(result.output)
-    assert report["versions"] == {"10.0.3.3": "v7"}
-    assert report["msg"] == "App Host: 10.0.3.3\nv7"
+    assert (report["report"], report["items"]) == ("app version",
+                                                   [{"host": "10.0.3.3", "version": "v7"}])
+    assert "text" not in report
+
+
+def test_app_version_json_says_null_where_nothing_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    stub = StubRunner({"10.0.3.3": {"stdout": "\r\n"}})
+    result = run(monkeypatch, stub, "app", "version", "-h", "10.0.3.3", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert report_event(result.output)["items"] == [{"host": "10.0.3.3", "version": None}]
 
 
 @pytest.mark.parametrize("action", ["containers", "images"])
 def test_containers_and_images_print_one_listing_per_host(monkeypatch: pytest.MonkeyPatch,
                                                           action: str) -> None:
     stub = StubRunner({"10.0.3.2": {"stdout": PS}})
-    result = run(monkeypatch, stub, "app", action, "-h", "10.0.3.2", "--output", "json")
+    result = run(monkeypatch, stub, "app", action, "-h", "10.0.3.2")
     assert result.exit_code == 0, result.output
-    assert report_event(result.output)["results"] == [
-        {"host": "10.0.3.2", "output": PS.replace("\r\n", "\n").strip()}]
+    assert "App Host: 10.0.3.2\nCONTAINER ID   IMAGE   NAMES\nabc123" in result.output
     assert stub.plans[0].report_task == {"containers": "List the app containers.",
                                          "images": "List the app images."}[action]
+    assert "kdeploy_report_format" not in stub.plans[0].extravars
+
+
+def test_containers_json_lists_each_container_not_docker_s_table(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stub = StubRunner({"10.0.3.2": {"stdout": PS_JSON + PS_JSON.replace("abc123", "def456")}})
+    result = run(monkeypatch, stub, "app", "containers", "-h", "10.0.3.2", "--output", "json")
+    assert result.exit_code == 0, result.output
+    report = report_event(result.output)
+    assert report["report"] == "app containers"
+    assert report["items"] == [{"host": "10.0.3.2",
+                                "containers": [CONTAINER, {**CONTAINER, "id": "def456"}]}]
+    assert stub.plans[0].extravars["kdeploy_report_format"] == "json"
+
+
+def test_images_json_lists_each_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    stub = StubRunner({"10.0.3.2": {"stdout": IMAGES_JSON}})
+    result = run(monkeypatch, stub, "app", "images", "-h", "10.0.3.2", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert report_event(result.output)["items"] == [{"host": "10.0.3.2", "images": [
+        {"id": "5f1e", "repository": "app", "tag": "v1",
+         "created": "2026-12-06 08:00:00 +0000 UTC", "size": "80MB"}]}]
 
 
 def test_logs_say_nothing_found_where_the_pipeline_failed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,8 +160,8 @@ def test_exec_shows_every_output_and_fails_with_the_host(monkeypatch: pytest.Mon
     result = run(monkeypatch, stub, "app", "exec", "-e", "A:1", "-e", "B:x:y", "-h",
                  "10.0.3.1,10.0.3.3", "--output", "json", "bin/check", "--all")
     assert result.exit_code == 1, result.output
-    report = report_event(result.output.split("\nERROR")[0])
-    assert report["results"] == [
+    report = report_event(result.stdout)  # the summary ends it: no `error` event after it
+    assert report["items"] == [
         {"host": "10.0.3.1", "role": "web", "rc": 0, "output": "ok"},
         {"host": "10.0.3.3", "role": "workers", "rc": 2, "output": "boom"}]
     assert "ERROR: 10.0.3.3 failed at 'Fail when the command failed on this host.'" in \
@@ -166,7 +197,7 @@ def test_stale_containers_say_what_they_found_or_stop(monkeypatch: pytest.Monkey
         "version v00 (use `kdeploy app stale_containers --stop` to stop)\n")
     stopping = run(monkeypatch, stub, "app", "stale_containers", "--stop", "--output", "json")
     assert stopping.exit_code == 0, stopping.output
-    assert report_event(stopping.output)["stale"] == [
+    assert report_event(stopping.output)["items"] == [
         {"host": "10.0.3.1", "role": "web", "version": "v0", "stopped": True},
         {"host": "10.0.3.1", "role": "web", "version": "v00", "stopped": True}]
     assert stub.plans[-1].lock_host == "10.0.3.1"
@@ -236,16 +267,32 @@ def test_details_prints_app_then_each_accessory(monkeypatch: pytest.MonkeyPatch)
         "10.0.10.2": looped((["accessory", "mysql"], "mysql-ps\r\n", 0)),
         "10.0.10.4": looped((["accessory", "redis"], "redis-ps4\r\n", 0)),
     })
+    result = run(monkeypatch, stub, "details", config=ACCESSORIES)
+    assert result.exit_code == 0, result.output
+    assert (
+        "Proxy Host: 10.0.10.1\nproxy-ps\n\nApp Host: 10.0.10.1\nweb-ps\n\n"
+        "Accessory mysql Host: 10.0.10.2\nmysql-ps\n\n"
+        "Accessory redis Host: 10.0.10.3\nredis-ps\n\nAccessory redis Host: 10.0.10.4"
+        "\nredis-ps4\n--> Summary") in result.output
+    assert stub.plans[0].command == "details"
+
+
+def test_details_json_gives_the_containers_of_proxy_roles_and_accessories(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stub = StubRunner({
+        "10.0.10.1": looped((["proxy", "kamal-proxy"], "", 0), (["app", "web"], PS_JSON, 0)),
+        "10.0.10.2": looped((["accessory", "mysql"], PS_JSON, 0)),
+    })
     result = run(monkeypatch, stub, "details", "--output", "json", config=ACCESSORIES)
     assert result.exit_code == 0, result.output
     report = report_event(result.output)
-    assert report["msg"] == (
-        "Proxy Host: 10.0.10.1\nproxy-ps\n\nApp Host: 10.0.10.1\nweb-ps\n\n"
-        "Accessory mysql Host: 10.0.10.2\nmysql-ps\n\n"
-        "Accessory redis Host: 10.0.10.3\nredis-ps\n\nAccessory redis Host: 10.0.10.4\nredis-ps4")
-    assert report["results"][0] == {"type": "Proxy", "host": "10.0.10.1", "name": "kamal-proxy",
-                                    "output": "proxy-ps"}
-    assert stub.plans[0].command == "details"
+    assert report["report"] == "details"
+    assert report["items"] == [
+        {"host": "10.0.10.1", "proxy": True, "containers": []},
+        {"host": "10.0.10.1", "role": "web", "containers": [CONTAINER]},
+        {"host": "10.0.10.2", "accessory": "mysql", "containers": [CONTAINER]}]
+    assert "text" not in report
+    assert stub.plans[0].extravars["kdeploy_report_format"] == "json"
 
 
 def test_follow_logs_runs_ssh_on_the_primary_host(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from json_events import report_event, valid_events
 
 import kdeploy.cli as cli_package
 import kdeploy.run.execute as execute_module
@@ -118,10 +119,10 @@ def test_pull_pulls_on_the_app_hosts_and_says_where(monkeypatch: pytest.MonkeyPa
 def test_pull_json_reports_each_hosts_label(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "pull", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for event in events(result) if event["type"] == "report"]
-    assert report["image"] == IMAGE
-    assert report["hosts"] == {WEB1: "app", WEB2: "app"}
-    assert events(result)[-1]["type"] == "summary"
+    report = report_event(result.stdout)
+    assert (report["report"], report["items"]) == ("build pull", [
+        {"host": WEB1, "image": IMAGE, "label": "app"},
+        {"host": WEB2, "image": IMAGE, "label": "app"}])
 
 
 def test_pull_failing_on_a_host_exits_1_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,9 +161,8 @@ def test_push_json_reports_the_tags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [event["seq"] for event in events(result)] == [1, 2]
     assert [fields(event) for event in events(result)] == [
         {"type": "message", "level": "info", "text": "Pushed it"},
-        {"type": "report", "image": IMAGE,
-         "tags": [IMAGE, "registry.example.com/app:latest"],
-         "msg": f"Pushed {IMAGE} and registry.example.com/app:latest"},
+        {"type": "report", "report": "build push", "items": [
+            {"host": "local", "image": IMAGE, "tags": [IMAGE, "registry.example.com/app:latest"]}]},
     ]
 
 
@@ -180,6 +180,19 @@ def test_failed_push_is_one_error_and_exit_1(monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 1, result.output
     assert "ERROR: Building the image failed (`docker build` exited 1):\nboom" in result.output
     assert "Traceback" not in result.output
+
+
+def test_failed_push_under_json_ends_the_stream_with_a_build_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    push = StubPush(BuildFailed("Building the image failed (`docker build` exited 1):\nboom"))
+    result = run(monkeypatch, StubRunner(), push, "build", "deliver", "--output", "json")
+    assert result.exit_code == 1, result.output
+    # The push's line, then the error as the terminal event of the same stream (seq 2).
+    assert [fields(event) for event in valid_events(result.stdout)] == [
+        {"type": "message", "level": "info", "text": "Pushed it"},
+        {"type": "error", "exit_code": 1, "kind": "build",
+         "message": "Building the image failed (`docker build` exited 1):\nboom"}]
+    assert "ERROR: Building the image failed" in result.stderr
 
 
 def test_deliver_pushes_then_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,6 +240,6 @@ def test_no_version_is_a_config_error(monkeypatch: pytest.MonkeyPatch, project: 
 def test_deliver_json_has_one_report_the_pulls(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(monkeypatch, StubRunner(), StubPush(), "build", "deliver", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for event in events(result) if event["type"] == "report"]
-    assert report["hosts"] == {WEB1: "app", WEB2: "app"}
+    report = report_event(result.stdout)
+    assert [item["host"] for item in report["items"]] == [WEB1, WEB2]
     assert fields(events(result)[0]) == {"type": "message", "level": "info", "text": "Pushed it"}

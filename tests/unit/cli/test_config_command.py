@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from json_events import valid_events
 
 import kdeploy.cli as cli_package
 
@@ -30,16 +30,26 @@ def run(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(kdeploy_cli(), list(args), env={"VERSION": "abc", **(env or {})})
 
 
+def selection(result) -> dict:
+    """The fields of the one `config` event the command printed, without its envelope."""
+    (event,) = valid_events(result.stdout)
+    assert event["type"] == "config"
+    return {key: value for key, value in event.items()
+            if key not in ("schema_version", "type", "time", "seq")}
+
+
 @pytest.fixture(autouse=True)
 def in_fixtures(monkeypatch):
     monkeypatch.chdir(FIXTURES)
 
 
-def test_json_founding_case_filtered_by_role():
+@pytest.mark.parametrize("as_json", [("--output", "json"), ("--json",), ("--output=json",)])
+def test_json_founding_case_filtered_by_role(as_json):
     result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "-r", "web_new",
-                 "--json")
+                 *as_json)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {
+    assert len(result.stdout.splitlines()) == 1
+    assert selection(result) == {
         "roles": ["web_new"],
         "hosts": ["10.0.0.2"],
         "primary_host": "10.0.0.2",
@@ -49,12 +59,14 @@ def test_json_founding_case_filtered_by_role():
         "service_with_version": "app-abc",
         "role_hosts": {"web_new": ["10.0.0.2"]},
         "accessory_hosts": {},
+        "checks": "passed",
+        "exit_code": 0,
     }
 
 
 def test_json_unfiltered_lists_accessory_hosts():
-    result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "--json")
-    data = json.loads(result.output)
+    result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "--output", "json")
+    data = selection(result)
     assert data["roles"] == ["web", "web_new"]
     assert data["role_hosts"] == {"web": ["10.0.0.1"], "web_new": ["10.0.0.2"]}
     assert data["accessory_hosts"] == {"db": ["10.0.0.1"]}
@@ -63,14 +75,13 @@ def test_json_unfiltered_lists_accessory_hosts():
 def test_json_orders_roles_and_hosts_as_kamal_config_does():
     # Declared workers, web, api: Kamal sorts role names, and its hosts follow them, then the
     # accessories' hosts (tests/peer compares this with the real `kamal config`).
-    result = run("config", "-P", "-c", "deploy_with_unsorted_roles.yml", "--json")
-    data = json.loads(result.output)
+    data = selection(run("config", "-P", "-c", "deploy_with_unsorted_roles.yml", "--json"))
     assert data["roles"] == ["api", "web", "workers"]
     assert data["hosts"] == ["10.0.4.4", "10.0.4.1", "10.0.4.2", "10.0.4.3", "10.0.4.5"]
     assert list(data["role_hosts"]) == ["api", "web", "workers"]
     assert data["primary_host"] == "10.0.4.1"
-    filtered = json.loads(run("config", "-P", "-c", "deploy_with_unsorted_roles.yml", "--json",
-                              "-r", "workers,web").output)
+    filtered = selection(run("config", "-P", "-c", "deploy_with_unsorted_roles.yml", "--json",
+                             "-r", "workers,web"))
     assert filtered["roles"] == ["web", "workers"]
     assert filtered["hosts"] == ["10.0.4.1", "10.0.4.2", "10.0.4.3"]
 
@@ -82,12 +93,12 @@ def test_json_orders_roles_and_hosts_as_kamal_config_does():
 ])
 def test_json_options(args, key, expected):
     result = run("config", "-P", "-c", "deploy_founding_case_web_new.yml", "--json", *args)
-    assert json.loads(result.output)[key] == expected
+    assert selection(result)[key] == expected
 
 
 def test_json_with_destination():
     result = run("config", "-P", "-c", "deploy_with_destinations.yml", "-d", "staging", "--json")
-    assert json.loads(result.output)["role_hosts"]["web"] == ["10.0.30.11", "10.0.30.12"]
+    assert selection(result)["role_hosts"]["web"] == ["10.0.30.11", "10.0.30.12"]
 
 
 def test_yaml_shows_secret_names_not_values():
@@ -119,10 +130,18 @@ def test_yaml_redacts_a_clear_registry_password(tmp_path):
      "ERROR: Configuration file not found in deploy_founding_case.nowhere.yml"),
 ])
 def test_errors_are_one_line_and_exit_2(args, message):
-    result = run("config", "-P", *args, "--json")
+    result = run("config", "-P", *args)
     assert result.exit_code == 2
     assert result.output.strip() == message
     assert "Traceback" not in result.output
+    for as_json in (("--output", "json"), ("--json",)):
+        as_event = run("config", "-P", *args, *as_json)
+        assert as_event.exit_code == 2
+        (event,) = valid_events(as_event.stdout)
+        kind = "usage" if "No --" in message else "config"  # a filter matching nothing
+        assert (event["type"], event["kind"], event["exit_code"]) == ("error", kind, 2)
+        assert event["message"] == message.removeprefix("ERROR: ")
+        assert as_event.stderr.strip() == message
 
 
 def test_yaml_syntax_error_is_one_line(tmp_path):
@@ -143,3 +162,31 @@ def test_config_does_not_import_ansible(tmp_path):
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert not [m for m in imported if m.split(".")[0] in ("ansible", "ansible_runner")]
     assert "kdeploy.config" in imported
+
+
+@pytest.mark.parametrize("args", [
+    ("config", "--bogus", "--output", "json"),
+    ("config", "--output=json", "--version"),
+    ("nosuch", "--output", "json"),
+    ("--output", "json", "config"),
+])
+def test_usage_errors_under_json_are_one_error_event(args):
+    result = run(*args)
+    assert result.exit_code == 2
+    (event,) = valid_events(result.stdout)
+    assert (event["type"], event["kind"], event["exit_code"]) == ("error", "usage", 2)
+    assert event["message"] in result.stderr  # click's usage text stays on stderr
+
+
+def test_a_usage_error_without_json_is_clicks_text_only():
+    result = run("config", "--output", "yaml")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Invalid value for '--output'" in result.stderr
+
+
+def test_an_error_without_json_writes_nothing_on_stdout():
+    result = run("config", "-c", "missing.yml")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == "ERROR: Configuration file not found in missing.yml"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from json_events import valid_events
 
 import kdeploy.cli as cli_package
 import kdeploy.image as build_module
@@ -134,6 +135,19 @@ def test_a_role_prefix_is_not_an_option(runner: StubRunner) -> None:
     assert result.exit_code == 2
     assert "No such option '--rol'" in result.output
     assert runner.plans == []
+
+
+def test_deploy_json_gives_the_build_lines_as_message_events(
+        runner: StubRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The build's lines are events of the same stream, never raw text on stdout.
+    monkeypatch.setattr(build_module, "push_image",
+                        lambda config, **kwargs: kwargs["say"]("Pushing app:v2"))
+    result = invoke("deploy", "--version", "v2", "-H", "--output", "json", *CONFIG)
+    assert result.exit_code == 0, result.output
+    events = valid_events(result.stdout)
+    assert [(event["type"], event.get("text")) for event in events[:2]] == [
+        ("message", "Pushing app:v2"), ("run_start", None)]
+    assert events[-1]["type"] == "summary"
 
 
 def test_rollback_takes_the_version_as_its_argument(runner: StubRunner) -> None:

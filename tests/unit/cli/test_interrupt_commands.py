@@ -3,13 +3,13 @@ each host was left; the runner and the settle step are stubbed (the e2e tests ru
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from json_events import valid_events
 
 import kdeploy.cli as cli_package
 import kdeploy.run.execute as execute_module
@@ -109,10 +109,12 @@ def test_a_lock_this_run_did_not_take_is_left_alone(monkeypatch: pytest.MonkeyPa
 
 def test_json_output_reports_each_hosts_state(monkeypatch: pytest.MonkeyPatch) -> None:
     result = _deploy(monkeypatch, Runs(SETTLED), "--output", "json")
-    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    events = valid_events("\n".join(line for line in result.output.splitlines()
+                                    if line.startswith("{")))
     (report,) = [event for event in events if event["type"] == "report"]
-    hosts = report["interrupted"]["hosts"]
-    assert report["interrupted"]["signal"] == "SIGTERM"
+    assert (report["report"], report["signal"]) == ("interrupted", "SIGTERM")
+    hosts = {item["host"]: item for item in report["items"]}
+    assert hosts["10.0.3.1"]["state"] == "settled"
     assert hosts["10.0.3.1"]["running"] == ["app-web-v1"]
     assert hosts["10.0.3.1"]["stopped"] == ["app-web-v0"]
     assert hosts["10.0.3.1"]["cut"][0]["role"] == "web"

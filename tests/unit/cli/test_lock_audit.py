@@ -7,12 +7,12 @@ tests pin what the commands print (Kamal's messages), their JSON and their exit 
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from json_events import report_event
 
 import kdeploy.cli as cli_package
 import kdeploy.run.execute as execute_module
@@ -63,13 +63,6 @@ def run(monkeypatch: pytest.MonkeyPatch, stub: StubRunner, *args: str):  # type:
     return CliRunner().invoke(kdeploy_cli(), [*args, *CONFIG], env={"VERSION": "v1"})
 
 
-def report_event(output: str) -> dict[str, Any]:
-    events = [json.loads(line) for line in output.splitlines()]
-    assert events[-1]["type"] == "summary"
-    (report,) = [event for event in events if event["type"] == "report"]
-    return report
-
-
 def test_acquire_takes_the_lock_with_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
     stub = StubRunner({"10.0.0.2": {"rc": 0, "stdout": ""}})
     result = run(monkeypatch, stub, "lock", "acquire", "-m", "fixing db", "-r", "web_new")
@@ -116,7 +109,19 @@ def test_status_json_reports_the_lock_host_and_details(monkeypatch: pytest.Monke
     result = run(monkeypatch, stub, "lock", "status", "--output", "json")
     assert result.exit_code == 0, result.output
     report = report_event(result.output)
-    assert (report["host"], report["locked"], report["details"]) == ("10.0.0.1", True, DETAILS)
+    assert report["report"] == "lock status"
+    assert report["items"] == [{"host": "10.0.0.1", "locked": True, "holder": {
+        "locked_by": "ops@example.com", "since": "2026-11-26T10:00:00Z", "version": "v1",
+        "message": "fixing db", "automatic": False}}]
+    assert report["text"] == DETAILS
+
+
+def test_status_json_without_a_lock_has_no_holder(monkeypatch: pytest.MonkeyPatch) -> None:
+    stub = StubRunner({"10.0.0.1": {"rc": 0, "stdout": ""}})
+    result = run(monkeypatch, stub, "lock", "status", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert report_event(result.output)["items"] == [
+        {"host": "10.0.0.1", "locked": False, "holder": None}]
 
 
 @pytest.mark.parametrize(("stdout", "message", "released"), [
@@ -130,7 +135,8 @@ def test_release_says_whether_there_was_a_lock(monkeypatch: pytest.MonkeyPatch, 
     assert result.exit_code == 0, result.output
     assert result.output == message + "\n"
     json_result = run(monkeypatch, stub, "lock", "release", "--output", "json")
-    assert report_event(json_result.output)["released"] is released
+    assert report_event(json_result.output)["items"] == [
+        {"host": "10.0.0.1", "locked": False, "released": released}]
 
 
 def test_audit_prints_each_hosts_lines_under_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,7 +160,8 @@ def test_audit_json_gives_the_lines_per_host(monkeypatch: pytest.MonkeyPatch) ->
     stub = StubRunner({"10.0.0.2": {"rc": 0, "stdout": "line one\r\nline two\r\n"}})
     result = run(monkeypatch, stub, "audit", "-r", "web_new", "--output", "json")
     assert result.exit_code == 0, result.output
-    assert report_event(result.output)["hosts"] == {"10.0.0.2": ["line one", "line two"]}
+    assert report_event(result.output)["items"] == [
+        {"host": "10.0.0.2", "lines": ["line one", "line two"]}]
     assert stub.plans[0].limit == "10.0.0.2"
 
 

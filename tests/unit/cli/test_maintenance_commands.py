@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from json_events import report_event
 
 import kdeploy.cli as cli_package
 import kdeploy.cli.server as server_module
@@ -230,12 +231,11 @@ def test_exec_json_reports_stdout_and_rc_per_host(project: Path,
     result = run(monkeypatch, StubRunner(EXEC_RESULTS), "server", "exec", "--output", "json",
                  "uptime")
     assert result.exit_code == 0, result.output
-    events = json_events(result.output)
-    (report,) = [event for event in events if event["type"] == "report"]
-    assert report["hosts"] == {WEB1: {"stdout": "web1 up\nsecond line", "rc": 0},
-                               WEB2: {"stdout": "web2 up", "rc": 0},
-                               JOB: {"stdout": "", "rc": 0}}
-    assert events[-1]["type"] == "summary"
+    report = report_event(result.output)
+    assert (report["report"], report["items"]) == ("server exec", [
+        {"host": WEB1, "rc": 0, "output": "web1 up\nsecond line"},
+        {"host": WEB2, "rc": 0, "output": "web2 up"},
+        {"host": JOB, "rc": 0, "output": ""}])
     assert "Running" not in result.output
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from json_events import report_event
 from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
@@ -47,12 +47,19 @@ def test_details_prints_the_proxy_under_each_host(monkeypatch: pytest.MonkeyPatc
 
 
 def test_details_json_lists_each_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    stub = StubRunner({"10.0.3.1": {"stdout": PS}})
+    line = ('{"CreatedAt":"2026-12-06 08:30:00 +0000 UTC","ID":"abc123",'
+            '"Image":"basecamp/kamal-proxy:v0.9.2","Names":"kamal-proxy","Ports":"80/tcp",'
+            '"State":"running","Status":"Up 2 minutes"}\r\n')
+    stub = StubRunner({"10.0.3.1": {"stdout": line}})
     result = run(monkeypatch, stub, "proxy", "details", "--output", "json")
     assert result.exit_code == 0, result.output
-    (report,) = [event for line in result.output.splitlines()
-                 if (event := json.loads(line))["type"] == "report"]
-    assert report["results"] == [{"host": "10.0.3.1", "output": PS.replace("\r\n", "\n").strip()}]
+    report = report_event(result.output)
+    assert (report["report"], report["items"]) == ("proxy details", [
+        {"host": "10.0.3.1", "proxy": True, "containers": [
+            {"id": "abc123", "name": "kamal-proxy", "image": "basecamp/kamal-proxy:v0.9.2",
+             "state": "running", "status": "Up 2 minutes", "ports": "80/tcp",
+             "created": "2026-12-06 08:30:00 +0000 UTC"}]}])
+    assert stub.plans[0].extravars["kdeploy_report_format"] == "json"
 
 
 def test_reboot_needs_y_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -132,7 +132,9 @@ APP_RESOLVED = """
     public: true
 - name: Keep what it resolved.
   ansible.builtin.set_fact:
-    __rendered: {config: "{{ __app_config }}", spec_hash: "{{ __app_spec_hash }}"}
+    __rendered:
+      config: "{{ __app_config }}"
+      spec_hash: "{{ __app_spec | to_json(sort_keys=true) | hash('sha1') }}"
 """
 
 # No entry point of the accessory and proxy roles runs without Docker: their defaults and vars
