@@ -20,7 +20,7 @@ from typing import Any
 
 import helpers
 import pytest
-from project import Project, Run, audit_lines, example_config
+from project import Project, Run, app_container, audit_lines, example_config
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.procs import docker_ping, spawn, stop_pids, wait_until
@@ -179,3 +179,21 @@ def test_failed_build_shows_dockers_error_and_pushes_nothing(clean_sandbox: Sand
     assert "missing.txt" in run.stderr, run
     assert version not in registry_tags(clean_sandbox.registry, REPOSITORY)
     assert audit_lines(clean_sandbox, 1) == []  # nothing was pulled
+
+
+def test_setup_without_skip_push_builds_pushes_and_boots_the_version(
+        clean_sandbox: SandboxInfo, local_docker: dict[str, str], tmp_path: Path) -> None:
+    # Kamal's setup: its deploy runs `build deliver` unless -P, for a filtered setup too.
+    project = app_project(clean_sandbox, tmp_path)
+    image = f"{clean_sandbox.registry}/{REPOSITORY}:v7"
+
+    run = kdeploy(project, local_docker, "setup", "--version", "v7", "-r", "job")
+    assert run.returncode == 0, run
+    assert f"Pushed {image}" in run.stdout, run
+    assert {"v7", "latest"} <= set(registry_tags(clean_sandbox.registry, REPOSITORY))
+    job = helpers.container(clean_sandbox, 3, app_container("job", "v7"))
+    assert job is not None and job.running, run
+    content = helpers.ssh(clean_sandbox, 3, f"docker run --rm {image} cat /www/version")
+    assert content.stdout.strip() == "committed"
+    # Only the job role's host was set up.
+    assert helpers.container(clean_sandbox, 1, app_container("web", "v7")) is None

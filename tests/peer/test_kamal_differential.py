@@ -37,6 +37,8 @@ STRICTER = ("x-kdeploy", "should be local:remote[:options]", "local and remote a
             # Names that become paths, container names and groups (docs/config.md, Names).
             "Invalid role name", "Invalid accessory name", "Invalid accessory service name",
             "would share the inventory group", "Must not start with a hyphen",
+            # An accessory without an image (Kamal fails only when it boots it).
+            ": Missing required configuration for image",
             # `kdeploy config` also refuses what a deploy or setup would (run/preflight.py),
             # which `kamal config` never checks: secrets, docker options, the version.
             "Secret '", "kdeploy cannot pass this docker option", "No version to",

@@ -94,9 +94,13 @@ def test_unknown_role_is_a_usage_error() -> None:
                          SetupOptions(skip_push=True))
 
 
-def test_setup_without_skip_push_says_how_to_deploy_a_pushed_image() -> None:
-    with pytest.raises(UsageError, match="-P/--skip-push"):
-        build_setup_plan(context(_config("deploy_founding_case_web_new.yml")), SetupOptions())
+@pytest.mark.parametrize("skip_push", [True, False])
+def test_setup_plans_the_same_run_with_or_without_skip_push(skip_push: bool) -> None:
+    # The CLI builds and pushes first without -P; the hosts pull the version either way.
+    config = _config("deploy_founding_case_web_new.yml")
+    plan = build_setup_plan(context(config, roles="web_new"), SetupOptions(skip_push=skip_push))
+    assert plan.extravars["kdeploy_pull"] is True
+    assert plan == build_setup_plan(context(config, roles="web_new"), SetupOptions(skip_push=True))
 
 
 def test_setup_without_a_version_says_where_one_comes_from(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from kdeploy import __version__
-from kdeploy.errors import Interrupted, KdeployError
+from kdeploy.errors import Interrupted, KdeployError, UsageError
 from kdeploy.events import current_stream, envelope, use_stream
 from kdeploy.run.process_owner import SignalReceived, owning_processes
 
@@ -37,11 +37,32 @@ class KdeployGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         use_stream(None)  # a new command: no event written yet
         ctx.meta[_ARGS_KEY] = list(args)
+        # A config alias is expanded first (cli/aliases.py): what follows sees the real command.
+        try:
+            args = self._expand_aliases(ctx, args)
+        except KdeployError as error:  # before invoke: its handler is not there yet
+            _fail(error, ctx)
+        ctx.meta[_ARGS_KEY] = list(args)
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as error:
             _usage_failed(ctx, error)
             raise
+
+    def _expand_aliases(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from kdeploy.cli.aliases import expand_alias
+
+        expanded: list[str] = []
+        while args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            words = expand_alias(args[0], args[1:])
+            if words is None:
+                break
+            if args[0] in expanded:
+                loop = " -> ".join([*expanded, args[0]])
+                raise UsageError(f"Alias {args[0]} runs itself: {loop}")
+            expanded.append(args[0])
+            args = words
+        return args
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

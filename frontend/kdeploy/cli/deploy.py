@@ -16,8 +16,10 @@ from kdeploy.cli.app import app as app_group
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
-from kdeploy.plan import build_deploy_plan
+from kdeploy.plan import Plan, build_deploy_plan
+from kdeploy.run.kamal_hooks import HookContext
 from kdeploy.run.preflight import preflight
+from kdeploy.selection import CommandContext
 
 skip_push_option = click.option(
     "-P", "--skip-push", is_flag=True,
@@ -31,22 +33,43 @@ def release(command: str, options: GlobalOptions, output_format: str, *,
     context = command_context(options, version)
     plan = build_deploy_plan(context, command)
     if not skip_push:
-        # The build already ran pre-connect; Kamal runs it once per command.
-        plan = replace(plan, hooks_done=("pre-connect",))
-        # What the config gets wrong stops the command before a long build, not after it.
-        preflight(context, plan, skip_hooks=options.skip_hooks)
-        _push(context.config, options, output_format, no_cache)
+        plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
     execute(context, plan, options, output_format)
 
 
-def _push(config: Config, options: GlobalOptions, output_format: str, no_cache: bool) -> None:
-    # Kamal's `build deliver` before the lock: build locally, push; the hosts pull in the boot.
+def build_and_push(context: CommandContext, plan: Plan, options: GlobalOptions,
+                   output_format: str, *, no_cache: bool) -> Plan:
+    """Kamal's `build deliver` before the lock: check `plan`, build locally and push.
+
+    The hosts pull the pushed version when the plan boots it. Used by deploy, redeploy and setup.
+
+    Returns:
+        `plan`, marked as having run the pre-connect hook (the build ran it; Kamal runs it once
+        per command).
+
+    Raises:
+        ConfigError: the plan's preflight refuses the config (before the build starts).
+        UsageError, HookError, DeployFailed: as `kdeploy.image.push_image`.
+    """
+    plan = replace(plan, hooks_done=("pre-connect",))
+    # What the config gets wrong stops the command before a long build, not after it.
+    preflight(context, plan, skip_hooks=options.skip_hooks)
+    _push(context.config, options, output_format, no_cache, plan.command)
+    return plan
+
+
+def _push(config: Config, options: GlobalOptions, output_format: str, no_cache: bool,
+          command: str) -> None:
     # Its lines go through the command's output (`message` events under --output json).
+    # Imported here: commands that never build do not load the image package.
     from kdeploy.cli.build import build_output
     from kdeploy.image import push_image
 
     output = build_output(config, options, output_format)
-    push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks)
+    # The build's hooks are told the command that runs it (Kamal's KAMAL_COMMAND: setup too).
+    hooks = HookContext(config=config, command=command, hosts=config.all_hosts)
+    push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
+               hook_context=hooks)
 
 
 @cli.command()

@@ -56,15 +56,19 @@ def config_command(options: GlobalOptions, skip_push: bool, output_format: str,
 
 
 def _selection_summary(config: Any, selection: Any) -> dict[str, Any]:
+    # In `kamal config`'s order: roles by name, hosts as Kamal lists them (role by role in name
+    # order, then the accessories'). The selection itself puts the primary role first.
+    roles = sorted(selection.role_names)
+    selected = set(selection.hosts)
     return {
-        "roles": list(selection.role_names),
-        "hosts": list(selection.hosts),
+        "roles": roles,
+        "hosts": [host for host in config.all_hosts if host in selected],
         "primary_host": selection.primary_host,
         "version": config.version,
         "repository": config.repository,
         "absolute_image": config.absolute_image if config.version else None,
         "service_with_version": config.service_with_version,
-        "role_hosts": {name: list(hosts) for name, hosts in selection.role_hosts.items()},
+        "role_hosts": {name: list(selection.role_hosts[name]) for name in roles},
         "accessory_hosts": {name: list(hosts) for name, hosts in selection.accessory_hosts.items()},
     }
 

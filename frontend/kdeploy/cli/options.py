@@ -75,7 +75,8 @@ _GLOBAL_OPTIONS = (
     click.option("-c", "--config-file", default="config/deploy.yml", show_default=True,
                  help="Path to the config file."),
     click.option("-d", "--destination", default=None, help="Destination: merges deploy.NAME.yml."),
-    click.option("-r", "--roles", default=None,
+    # --role: how people write it; Kamal (Thor, no prefix matching) only knows --roles.
+    click.option("-r", "--roles", "--role", "roles", default=None,
                  help="Run only on these roles (comma separated, wildcards allowed)."),
     click.option("-h", "--hosts", default=None,
                  help="Run only on these hosts (comma separated, wildcards allowed)."),

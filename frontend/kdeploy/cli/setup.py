@@ -1,4 +1,8 @@
-"""`kdeploy setup` and `kdeploy export`: bootstrap hosts, boot accessories and the app."""
+"""`kdeploy setup` and `kdeploy export`: bootstrap hosts, boot accessories and the app.
+
+`setup` builds and pushes the image first unless -P, as Kamal's setup (its `deploy` runs `build
+deliver`). `export` never builds: it writes the run for the version as given.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 import click
 
 from kdeploy.cli import cli
+from kdeploy.cli.deploy import build_and_push, no_cache_option, skip_push_option
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.run_command import execute
 from kdeploy.plan import Plan, SetupOptions, build_setup_plan
@@ -14,8 +19,6 @@ from kdeploy.run.private_data_dir import export_command_line, write_private_data
 from kdeploy.selection import CommandContext
 
 _setup_options = (
-    click.option("-P", "--skip-push", is_flag=True,
-                 help="Pull the already pushed image instead of building it."),
     click.option("--with-accessories", is_flag=True,
                  help="With -r/-h: also boot accessories whose hosts are inside the filter."),
 )
@@ -37,22 +40,32 @@ def _setup_plan(options: GlobalOptions, skip_push: bool,
 
 @cli.command()
 @global_options
+@skip_push_option
+@no_cache_option
 @_with_setup_options
 @output_option
-def setup(options: GlobalOptions, skip_push: bool, with_accessories: bool,
+def setup(options: GlobalOptions, skip_push: bool, no_cache: bool, with_accessories: bool,
           output_format: str) -> None:
-    """Bootstrap the hosts, boot the accessories and the app (all converging)."""
+    """Build and push (unless -P), bootstrap the hosts, boot the accessories and the app."""
     context, plan = _setup_plan(options, skip_push, with_accessories)
+    # Nothing to build for a selection without app hosts (only accessories boot).
+    if not skip_push and context.selection.app_hosts:
+        plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
     execute(context, plan, options, output_format)
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @global_options
+# Accepted as setup accepts it; export never builds, so it changes nothing.
+@click.option("-P", "--skip-push", is_flag=True, hidden=True)
 @_with_setup_options
 def export(directory: Path, options: GlobalOptions, skip_push: bool,
            with_accessories: bool) -> None:
-    """Write the Ansible private data dir of a setup to DIRECTORY and print how to run it."""
+    """Write the Ansible private data dir of a setup to DIRECTORY and print how to run it.
+
+    Nothing is built: the run pulls the version given (--version, VERSION or git HEAD).
+    """
     context, plan = _setup_plan(options, skip_push, with_accessories)
     write_private_data_dir(directory.resolve(), context.config, plan, standalone=True)
     for notice in plan.notices:

@@ -100,7 +100,10 @@ class Accessory:
 
 
 def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None:
-    """Check one accessory: the example, one placement key, labels, options, roles, env, proxy."""
+    """Check one accessory: the example, one placement key, labels, options, roles, env, proxy.
+
+    Then kdeploy's own rule: it has an image.
+    """
     context = f"accessories/{name}"
     validator = Validator(context)
     problem = name_problem("accessory", name)
@@ -119,6 +122,9 @@ def validate_accessory(name: str, raw: Any, role_names: tuple[str, ...]) -> None
         validate_proxy(raw["proxy"], f"{context}/proxy")
     if present(raw.get("registry")):
         validate_registry(raw["registry"], f"{context}/registry")
+    if not present(raw.get("image")):
+        # Kamal 2.11 loads it and runs `docker run ''` at boot; refused here, after its rules.
+        validator.error("Missing required configuration for image")
 
 
 def _validate_service_name(validator: Validator, service: Any) -> None:

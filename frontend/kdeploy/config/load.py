@@ -40,16 +40,9 @@ def load_config(config_file: str | Path = "config/deploy.yml", destination: str 
         ConfigError: a file is missing or unreadable, or the config is invalid; the message
             names the file (or `-d/--destination` for a destination that cannot be a name).
     """
-    check_destination(destination)
     path = Path(config_file)
-    env = dict(os.environ if environ is None else environ)
-    # Kamal sets KAMAL_DESTINATION, or clears it without -d, before rendering any ERB.
-    env.pop("KAMAL_DESTINATION", None)
-    if destination:
-        env["KAMAL_DESTINATION"] = destination
-    raw = read_config_file(path, env)
-    if destination:
-        raw = deep_merge(raw, read_config_file(destination_file(path, destination), env))
+    env = _erb_environment(destination, environ)
+    raw = load_raw_config(path, destination, environ=env)
     project_dir = project_dir_of(path)
     try:
         return assemble_config(
@@ -59,6 +52,34 @@ def load_config(config_file: str | Path = "config/deploy.yml", destination: str 
         )
     except ConfigError as error:
         raise ConfigError(f"{path}: {error.message}") from error
+
+
+def load_raw_config(config_file: str | Path, destination: str | None = None, *,
+                    environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The config as YAML gives it: ERB rendered, the destination file merged, not validated.
+
+    Kamal reads aliases from this (`Commander#resolve_alias`) before it loads the config.
+
+    Raises:
+        ConfigError: a file is missing, unreadable, not YAML or not a hash; a bad destination.
+    """
+    check_destination(destination)
+    path = Path(config_file)
+    env = _erb_environment(destination, environ)
+    raw = read_config_file(path, env)
+    if destination:
+        raw = deep_merge(raw, read_config_file(destination_file(path, destination), env))
+    return raw
+
+
+def _erb_environment(destination: str | None,
+                     environ: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ if environ is None else environ)
+    # Kamal sets KAMAL_DESTINATION, or clears it without -d, before rendering any ERB.
+    env.pop("KAMAL_DESTINATION", None)
+    if destination:
+        env["KAMAL_DESTINATION"] = destination
+    return env
 
 
 def destination_file(config_file: Path, destination: str) -> Path:

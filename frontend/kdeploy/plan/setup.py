@@ -20,7 +20,11 @@ APP_PLAY = "Boot the app roles"
 
 @dataclass(frozen=True)
 class SetupOptions:
-    """The options of `kdeploy setup` that shape the plan (the filters are the context's)."""
+    """The options of `kdeploy setup` that shape the plan (the filters are the context's).
+
+    `skip_push` (-P) leaves the plan as it is: the command builds and pushes first without it,
+    and the hosts pull the version either way (Kamal's `build pull`, or `build deliver`).
+    """
 
     skip_push: bool = False
     with_accessories: bool = False
@@ -107,10 +111,6 @@ def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
     accessories living on those hosts are neither booted nor even inspected.
     """
     config, filters = context.config, context.filters
-    if not options.skip_push:
-        raise UsageError(
-            "kdeploy does not build images yet: push the image, then run with -P/--skip-push"
-        )
     if config.version is None:
         raise UsageError("No version to set up: pass --version, set VERSION, or run in a git repo")
     selection = context.selection
@@ -176,7 +176,9 @@ def _extravars(context: CommandContext, options: SetupOptions) -> dict[str, Any]
         "kdeploy_lock_host": context.selection.primary_host,
         "lock_message": f"Automatic deploy lock ({context.performer})",
         "kdeploy_performer": context.performer,
-        "kdeploy_pull": options.skip_push,
+        # Always pull: the version was just pushed, or pushed elsewhere (-P), maybe under a
+        # tag a host already has.
+        "kdeploy_pull": True,
     }
 
 

@@ -226,6 +226,22 @@ def test_deploy_refuses_before_it_builds(project: Project) -> None:
     assert project.pushes == [] and project.plans == []
 
 
+def test_an_accessory_without_an_image(project: Project) -> None:
+    del project.config["accessories"]["db"]["image"]
+    assert_same_refusal(project, ("setup", "-P"),
+                        "deploy.yml: accessories/db: Missing required configuration for image")
+
+
+def test_setup_refuses_before_it_builds(project: Project) -> None:
+    project.config["accessories"]["db"]["options"] = {"cgroup-parent": "/kd"}
+    result = project.run("setup")
+    assert result.exit_code == 2
+    assert project.pushes == [] and project.plans == []
+    project.config["accessories"]["db"]["options"] = {}
+    assert project.run("setup").exit_code == 0
+    assert len(project.pushes) == 1 and project.plans == ["setup"]
+
+
 def test_an_accessories_only_config_is_judged_as_setup_judges_it(project: Project) -> None:
     # Such a config never deploys: no deploy check (and no deploy message); setup's apply.
     del project.config["servers"]

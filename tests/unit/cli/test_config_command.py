@@ -72,6 +72,20 @@ def test_json_unfiltered_lists_accessory_hosts():
     assert data["accessory_hosts"] == {"db": ["10.0.0.1"]}
 
 
+def test_json_orders_roles_and_hosts_as_kamal_config_does():
+    # Declared workers, web, api: Kamal sorts role names, and its hosts follow them, then the
+    # accessories' hosts (tests/peer compares this with the real `kamal config`).
+    data = selection(run("config", "-P", "-c", "deploy_with_unsorted_roles.yml", "--json"))
+    assert data["roles"] == ["api", "web", "workers"]
+    assert data["hosts"] == ["10.0.4.4", "10.0.4.1", "10.0.4.2", "10.0.4.3", "10.0.4.5"]
+    assert list(data["role_hosts"]) == ["api", "web", "workers"]
+    assert data["primary_host"] == "10.0.4.1"
+    filtered = selection(run("config", "-P", "-c", "deploy_with_unsorted_roles.yml", "--json",
+                             "-r", "workers,web"))
+    assert filtered["roles"] == ["web", "workers"]
+    assert filtered["hosts"] == ["10.0.4.1", "10.0.4.2", "10.0.4.3"]
+
+
 @pytest.mark.parametrize(("args", "key", "expected"), [
     (("-h", "10.0.0.1"), "hosts", ["10.0.0.1"]),
     (("-p",), "hosts", ["10.0.0.1"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,64 @@ def test_deploy_builds_and_pushes_first_without_skip_push(
     result = invoke("deploy", "--version", "v2", "--no-cache", "-H", *CONFIG)
     assert result.exit_code == 0, result.output
     assert pushes == [{"version": "v2", "no_cache": True, "say": pushes[0]["say"],
-                       "skip_hooks": True}]
+                       "skip_hooks": True, "hook_context": pushes[0]["hook_context"]}]
+    assert pushes[0]["hook_context"].command == "deploy"
     assert [plan.command for plan in runner.plans] == ["deploy"]
     assert runner.plans[0].hooks_done == ("pre-connect",)  # the build ran it
+
+
+@pytest.mark.parametrize("filters", [(), ("-r", "workers"), ("--roles", "web")])
+def test_setup_builds_and_pushes_first_without_skip_push(
+        runner: StubRunner, pushes: list[dict[str, Any]], filters: tuple[str, ...]) -> None:
+    result = invoke("setup", "--version", "v3", "--no-cache", *filters, *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert [(push["version"], push["no_cache"], push["hook_context"].command)
+            for push in pushes] == [("v3", True, "setup")]
+    (plan,) = runner.plans
+    assert plan.command == "setup" and plan.extravars["kdeploy_pull"] is True
+    assert plan.hooks_done == ("pre-connect",)  # the build ran it
+
+
+def test_setup_with_skip_push_does_not_build(
+        runner: StubRunner, pushes: list[dict[str, Any]]) -> None:
+    result = invoke("setup", "-P", "--version", "v3", *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert pushes == []
+    (plan,) = runner.plans
+    assert plan.command == "setup" and plan.hooks_done == ()
+
+
+def test_export_never_builds(runner: StubRunner, pushes: list[dict[str, Any]],
+                             tmp_path: Path) -> None:
+    for flags in ((), ("-P",)):
+        target = tmp_path / f"export{len(flags)}"
+        result = invoke("export", str(target), "--version", "v3", *flags, *CONFIG)
+        assert result.exit_code == 0, result.output
+        assert (target / "env" / "extravars").exists()
+    assert pushes == [] and runner.plans == []
+
+
+def test_role_is_the_same_option_as_roles(runner: StubRunner) -> None:
+    # `kdeploy setup --role web_new`, as people write it, is `-r web_new`.
+    for flag in ("-r", "--roles", "--role", "--role="):
+        args = [f"{flag}workers"] if flag.endswith("=") else [flag, "workers"]
+        result = invoke("setup", "-P", "--version", "v3", *args, *CONFIG)
+        assert result.exit_code == 0, result.output
+    plans = [(plan.limit, plan.tags, plan.skip_tags, plan.imports,
+              {k: v for k, v in plan.extravars.items() if k != "kdeploy_run_id"})
+             for plan in runner.plans]
+    assert plans[0][0] == "role_workers"
+    assert plans == [plans[0]] * 4
+    selected = invoke("config", "--json", "-P", "--role", "web", *CONFIG)
+    assert json.loads(selected.output)["roles"] == ["web"]
+
+
+def test_a_role_prefix_is_not_an_option(runner: StubRunner) -> None:
+    # Neither Kamal (Thor) nor kdeploy completes an abbreviated long option.
+    result = invoke("setup", "-P", "--rol", "workers", *CONFIG)
+    assert result.exit_code == 2
+    assert "No such option '--rol'" in result.output
+    assert runner.plans == []
 
 
 def test_deploy_json_gives_the_build_lines_as_message_events(

@@ -105,6 +105,14 @@ CASES = [
     (variant(accessories={"db": {"image": "x", "host": "h", "registry": {"server": "r"}}}),
      "accessories/db/registry/username: is required"),
     (variant(accessories={"db": "mysql"}), "accessories/db: should be a hash"),
+    # kdeploy's own rule, after Kamal's: Kamal would `docker run ''` when it boots it.
+    (variant(accessories={"db": {"host": "h", "port": 5432}}),
+     "accessories/db: Missing required configuration for image"),
+    (variant(accessories={"db": {"image": "", "host": "h"}}),
+     "accessories/db: Missing required configuration for image"),
+    (variant(accessories={"db": {"host": "h", "labels": {"role": "x"}}}),
+     "accessories/db/labels/role: invalid label. destination, role, and service are reserved "
+     "labels"),
     (variant(accessories=["db"]), "accessories: should be a hash"),
     # proxy
     (variant(proxy={"ssl": True}), "proxy: Must set a host to enable automatic SSL"),
