@@ -35,8 +35,12 @@ PY
 echo
 echo "--> GET /version from the web container on every web host"
 # Roles without a proxy publish no port (as in Kamal), so ask from inside each host.
-for host in $("$kdeploy" config --json -r web | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["hosts"]))'); do
-  key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key_path"])' <<<"$status")
+# `config` checks what a deploy of that version would check (-P: nothing is built). An assignment,
+# not a `for` over $(...), so that a failure stops the script.
+web_config=$("$kdeploy" config --json -r web -P --version v2)
+web_hosts=$(python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["hosts"]))' <<<"$web_config")
+key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key_path"])' <<<"$status")
+for host in $web_hosts; do
   version=$(ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o LogLevel=ERROR -o BatchMode=yes "root@$host" \
     'docker exec "$(docker ps -q --filter label=service=kdeploy-demo --filter label=role=web | head -n1)" wget -qO- http://127.0.0.1/version')
