@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from kdeploy.config import Config
+from kdeploy.plan.lock import AUTOMATIC_LOCK_MESSAGE
 
 # Kamal's details: "Locked by: <who> at <UTC time>", "Version: …", "Message: …".
 _LOCKED_AT = re.compile(r"^Locked by: .* at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s*$", re.MULTILINE)
 _FIELD = re.compile(r"^(Locked by|Version|Message): ?(.*?)\s*$", re.MULTILINE)
 _BY_AT = re.compile(r"^(.*) at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$")
-# The message of the lock a deploy takes for its own run (Kamal's, and kdeploy's with a name).
-AUTOMATIC_PREFIX = "Automatic deploy lock"
 DEFAULT_CONFIG_FILE = Path("config/deploy.yml")
 
 
@@ -55,7 +54,7 @@ def lock_holder(details: str) -> dict[str, Any] | None:
     for key, name in (("Version", "version"), ("Message", "message")):
         if fields.get(key):
             holder[name] = fields[key]
-    holder["automatic"] = fields.get("Message", "").startswith(AUTOMATIC_PREFIX)
+    holder["automatic"] = fields.get("Message", "").startswith(AUTOMATIC_LOCK_MESSAGE)
     return holder
 
 
