@@ -8,6 +8,9 @@ The wheel's `site-packages/ansible_collections/` receives:
   unmodified, licences included, out of the `ansible` distribution that pyproject.toml lists as a
   build requirement (standard and editable wheels alike).
 
+The standard wheel also carries the project's guides, `docs/*.md`, as `kdeploy/guides/`
+(`kdeploy docs TOPIC` shows them; kdeploy.guides reads the working tree otherwise).
+
 ansible-core scans `sys.path` for `ansible_collections`, so the venv's own `ansible-playbook`
 finds them with no setting. Nothing third-party is in the repository: pip fetches `ansible` into
 the build environment through whatever index, proxy or `--find-links` the user gave it.
@@ -29,6 +32,8 @@ OWN_COLLECTION = "ansible_collections/kdeploy/deploy"
 # What `ansible-galaxy collection build` ships of the repository root, as kdeploy.resources.CONTENT
 # (which `kdeploy export` copies) says; test_hatch_build.py keeps the two equal.
 OWN_CONTENT = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "README.md", "CHANGELOG.md")
+# The project's guides, and where the package finds them (kdeploy.guides).
+GUIDES = ("docs", "kdeploy/guides")
 # The distribution that carries the third-party collections; pinned in [build-system].
 BUNDLE = "ansible"
 
@@ -56,6 +61,8 @@ class CollectionsHook(BuildHookInterface):
         build_data["force_include"].update(third_party)
         build_data["force_include"].update(
             {str(root / name): f"{OWN_COLLECTION}/{name}" for name in OWN_CONTENT})
+        source, target = GUIDES
+        build_data["force_include"][str(root / source)] = target
 
 
 def bundle_root() -> Path:

@@ -128,6 +128,7 @@ def test_the_standard_wheel_gets_our_collection_and_the_bundled_ones(
     assert "ansible_collections/kdeploy/deploy/galaxy.yml" in targets
     assert build_data["force_include"][str(tmp_path / "plugins")] == (
         "ansible_collections/kdeploy/deploy/plugins")
+    assert build_data["force_include"][str(tmp_path / "docs")] == "kdeploy/guides"
     assert build_data["force_include_editable"] == {}
 
 

@@ -128,6 +128,17 @@ def test_the_event_schema_ships_in_the_wheel(wheel_venv: Path, tmp_path: Path) -
     assert located[1] == "1"
 
 
+def test_the_guides_ship_in_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
+    located = subprocess.run(
+        [str(wheel_venv / "bin" / "python"), "-c",
+         "import kdeploy.guides as g; print(g.guides_dir())"],
+        cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    assert located.startswith(str(wheel_venv))
+    shown = _run(wheel_venv, tmp_path, "kdeploy", "docs", "differences")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == (ROOT / "docs" / "differences.md").read_text()
+
+
 def test_help_and_config_run_from_a_temp_dir(wheel_venv: Path, tmp_path: Path) -> None:
     assert _run(wheel_venv, tmp_path, "kdeploy", "--help").returncode == 0
     # `config` checks as a deploy would: the project needs its secrets and a version.

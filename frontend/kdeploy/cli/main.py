@@ -107,15 +107,35 @@ def _copy(source: Path, target: Path) -> None:
 
 
 @cli.command()
-@click.argument("section", required=False)
-def docs(section: str | None) -> None:
-    """Show the config reference, for one SECTION or all of them."""
-    from kdeploy.config.docs import SECTIONS, doc_text
+@click.argument("topic", required=False)
+@click.option("--list", "list_topics", is_flag=True,
+              help="List the config reference sections and the guides.")
+def docs(topic: str | None, list_topics: bool) -> None:
+    """Show the config reference (all of it, or one section) or one of kdeploy's guides.
 
-    if section is None:
-        click.echo("\n".join(doc_text(name) for name in SECTIONS), nl=False)
+    TOPIC is a section of the config reference (`kdeploy docs proxy`, as in Kamal) or a guide
+    (`kdeploy docs deploy`, `kdeploy docs differences`); `--list` names them all.
+    """
+    from kdeploy import guides
+    from kdeploy.config.docs import SECTIONS, shown_text
+
+    if list_topics:
+        click.echo("Config reference (kdeploy docs SECTION):")
+        click.echo("".join(f"  {name}\n" for name in SECTIONS), nl=False)
+        click.echo("Guides (kdeploy docs TOPIC):")
+        click.echo("".join(f"  {name:24} {title}\n" for name, title in guides.topics().items()),
+                   nl=False)
         return
-    if section not in SECTIONS:
-        raise UsageError(f"No documentation found for {section}, "
-                         f"choose from: {', '.join(SECTIONS)}")
-    click.echo(doc_text(section), nl=False)
+    if topic is None:
+        click.echo("\n".join(shown_text(name) for name in SECTIONS), nl=False)
+        return
+    if topic in SECTIONS:
+        click.echo(shown_text(topic), nl=False)
+        if topic in guides.topics():
+            click.echo(f"# The guide of the same name: kdeploy docs {topic}.md")
+        return
+    guide = guides.guide_text(topic)
+    if guide is None:
+        raise UsageError(f"No documentation found for {topic}, choose a config section "
+                         f"({', '.join(SECTIONS)}) or a guide ({', '.join(guides.topics())})")
+    click.echo(guide, nl=False)

@@ -33,6 +33,17 @@ def test_init_creates_config_secrets_and_hooks(tmp_path, monkeypatch):
     assert len(list((tmp_path / ".kamal" / "hooks").iterdir())) == 9
 
 
+def test_init_writes_and_prints_no_kamal_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(kdeploy_cli(), ["init"])
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(written) == 11
+    for text in [result.output, *(path.read_text() for path in written)]:
+        assert "bin/kamal" not in text
+    deploy_yml = (tmp_path / "config" / "deploy.yml").read_text()
+    assert 'Aliases are triggered with "kdeploy <alias>"' in deploy_yml
+
+
 def test_init_skips_existing_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config").mkdir()
