@@ -1,4 +1,4 @@
-"""`$(kamal secrets ...)` in a secrets file, run in-process (no kamal on PATH), and the path default.
+"""`$(kamal secrets ...)` in a secrets file, run in-process (no kamal on PATH); the path default.
 
 Kamal's inline_command_substitution.rb runs `kamal secrets ...` through its own CLI with
 `--inline`: fetch's JSON comes back shell-escaped, so `$SECRETS` on a later line splits back into
