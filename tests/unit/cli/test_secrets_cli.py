@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "config"))
-from secret_stand_ins import StandIns, ok  # noqa: E402
+from secret_stand_ins import StandIns, ok
 
 KDEPLOY = [sys.executable, "-m", "kdeploy"]
 DEPLOY_YML = """\
