@@ -32,8 +32,9 @@ def secrets() -> None:
 def fetch(options: GlobalOptions, adapter: str, account: str | None, from_: str | None,
           inline: bool, names: tuple[str, ...]) -> None:
     """Fetch secrets from a vault and print them as one JSON object."""
-    click.echo(secret_commands.fetch(adapter, names, account=account, from_=from_,
-                                     inline=inline))
+    # Thor reads `-a=NAME` as NAME; click keeps the `=`.
+    click.echo(secret_commands.fetch(adapter.removeprefix("="), names, account=account,
+                                     from_=from_, inline=inline))
 
 
 @secrets.command()
@@ -43,7 +44,9 @@ def fetch(options: GlobalOptions, adapter: str, account: str | None, from_: str 
 @click.argument("secrets_json", metavar="SECRETS")
 def extract(options: GlobalOptions, inline: bool, name: str, secrets_json: str) -> None:
     """Extract a single secret from the results of a fetch call."""
-    click.echo(secret_commands.extract(name, secrets_json))
+    value = secret_commands.extract(name, secrets_json)
+    # Ruby's `puts` adds a newline unless the text ends with one.
+    click.echo(value, nl=not value.endswith("\n"))
 
 
 @secrets.command("print")
