@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kdeploy.config.dotenv import CommandFailed
-from kdeploy.config.secret_adapters.base import CliRunner
+from kdeploy.config.secret_adapters.base import VaultRunner
 from kdeploy.config.secret_adapters.inline import is_secrets_command, run_inline
 from kdeploy.errors import KdeployError
 
@@ -41,7 +41,7 @@ class CommandRunner:
     def _run_secrets_command(self, command: str) -> str:
         try:
             # Kamal chomps what its CLI returns, as for any command.
-            return _chomp(run_inline(command, CliRunner(cwd=self._cwd, environ=self._environ)))
+            return _chomp(run_inline(command, VaultRunner(cwd=self._cwd, environ=self._environ)))
         except KdeployError as error:
             raise CommandFailed(error.message) from None
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kdeploy.config.secret_adapters import CliRunner
+from kdeploy.config.secret_adapters import VaultRunner
 
 Answer = tuple[int, str]
 
@@ -74,9 +74,9 @@ class StandIns:
         """An environment whose PATH holds the stand-ins only (no real vault CLI, no kamal)."""
         return {"PATH": str(self.bin), "HOME": str(self.tmp), **extra}
 
-    def runner(self, **extra: str) -> CliRunner:
-        """A CliRunner that finds the stand-ins."""
-        return CliRunner(cwd=self.tmp, environ=self.environ(**extra))
+    def runner(self, **extra: str) -> VaultRunner:
+        """A VaultRunner that finds the stand-ins."""
+        return VaultRunner(cwd=self.tmp, environ=self.environ(**extra))
 
 
 def ok(stdout: Any = "") -> Answer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from kdeploy.config.secret_adapters.aws_secrets_manager import AwsSecretsManager
-from kdeploy.config.secret_adapters.base import Adapter, AdapterError, CliRunner
+from kdeploy.config.secret_adapters.base import Adapter, AdapterError, VaultRunner
 from kdeploy.config.secret_adapters.bitwarden import Bitwarden
 from kdeploy.config.secret_adapters.bitwarden_secrets_manager import BitwardenSecretsManager
 from kdeploy.config.secret_adapters.doppler import Doppler
@@ -34,7 +34,7 @@ ADAPTER_NAMES = ("1password", "bitwarden", "bitwarden-sm", "lastpass", "aws_secr
                  "gcp", "doppler", "enpass", "passbolt", "test")
 
 
-def lookup(name: str, run: CliRunner) -> Adapter:
+def lookup(name: str, run: VaultRunner) -> Adapter:
     """Kamal's ``Adapters.lookup``: the adapter called name (or an alias).
 
     Raises:
@@ -54,5 +54,5 @@ def camelize(name: str) -> str:
                   name, flags=re.I)
 
 
-__all__ = ["ADAPTERS", "ADAPTER_NAMES", "Adapter", "AdapterError", "CliRunner", "camelize",
+__all__ = ["ADAPTERS", "ADAPTER_NAMES", "Adapter", "AdapterError", "VaultRunner", "camelize",
            "lookup"]

@@ -34,7 +34,7 @@ class Output:
     ok: bool
 
 
-class CliRunner:
+class VaultRunner:
     """Runs a vault CLI as Kamal's backticks do, in a directory and an environment."""
 
     def __init__(self, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> None:
@@ -80,7 +80,7 @@ class Adapter:
     cli: tuple[str, ...] | None = None
     cli_name = ""
 
-    def __init__(self, run: CliRunner) -> None:
+    def __init__(self, run: VaultRunner) -> None:
         self.run = run
 
     def fetch(self, secrets: Sequence[str], account: str | None = None,

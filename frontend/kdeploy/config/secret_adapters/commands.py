@@ -12,21 +12,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from kdeploy.config.secret_adapters import lookup
-from kdeploy.config.secret_adapters.base import AdapterError, CliRunner
+from kdeploy.config.secret_adapters.base import AdapterError, VaultRunner
 from kdeploy.config.secret_adapters.ruby_text import blank, json_dump, shellescape
 from kdeploy.errors import UsageError
 
 
 def fetch(adapter: str, secrets: Sequence[str], *, account: str | None = None,
           from_: str | None = None, inline: bool = False,
-          run: CliRunner | None = None) -> str:
+          run: VaultRunner | None = None) -> str:
     """Fetch from a vault and return the results as Kamal prints them (JSON, one line).
 
     Raises:
         UsageError: Unknown adapter, or ``--account`` missing where the adapter needs it.
         AdapterError: The vault CLI failed (see each adapter).
     """
-    found = lookup(adapter, run or CliRunner())
+    found = lookup(adapter, run or VaultRunner())
     if found.requires_account and blank(account):
         # Kamal prints this and exits 0; kdeploy fails, as for any missing option.
         raise UsageError("No value provided for required options '--account'")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from kdeploy.config.secret_adapters import commands
-from kdeploy.config.secret_adapters.base import CliRunner
+from kdeploy.config.secret_adapters.base import VaultRunner
 from kdeploy.config.secret_adapters.ruby_text import shellsplit
 from kdeploy.errors import UsageError
 
@@ -31,7 +31,7 @@ def is_secrets_command(command: str) -> bool:
     return SECRETS_COMMAND.match(command) is not None
 
 
-def run_inline(command: str, run: CliRunner) -> str:
+def run_inline(command: str, run: VaultRunner) -> str:
     """Run ``kamal secrets fetch|extract ...`` as Kamal's ``--inline`` does; return its value.
 
     Raises:
