@@ -504,3 +504,18 @@ def test_extract_failures() -> None:
         extract("C", "nojson")
     with pytest.raises(UsageError, match="not a JSON object"):
         extract("C", '["C"]')
+
+
+# --- the runner ------------------------------------------------------------------------------
+
+def test_runner_keeps_stderr_on_the_terminal_unless_quiet(
+        cli: StandIns, capfd: pytest.CaptureFixture[str]) -> None:
+    script = cli.bin / "talk"
+    script.write_text("#!/bin/sh\necho out; echo \"err $BW_SESSION\" >&2; exit 3\n")
+    script.chmod(0o755)
+    run = cli.runner()
+    loud = run(["talk"], env={"BW_SESSION": "s1"})
+    assert (loud.stdout, loud.ok, capfd.readouterr().err) == ("out\n", False, "err s1\n")
+    quiet = run(["talk"], quiet=True)
+    assert (quiet.stdout, quiet.ok, capfd.readouterr().err) == ("out\n", False, "")
+    assert run(["not-installed"]).ok is False
