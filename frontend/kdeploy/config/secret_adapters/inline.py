@@ -86,7 +86,9 @@ def _parse(words: list[str], values: dict[str, str]) -> tuple[dict[str, str], li
         elif word in _CLASS_FLAGS or word in ("--inline", "--no-inline", "--skip-inline"):
             continue
         elif word.startswith("-") and word != "-":
-            raise UsageError(f"Unknown option {word} for `secrets`")
+            # Not echoed: after variable substitution the word may be a secret's value.
+            known = ", ".join(sorted({_long(flag, values) for flag in values}))
+            raise UsageError(f"An unknown option was given (known: {known or 'none'})")
         else:
             names.append(word)
     return options, names
