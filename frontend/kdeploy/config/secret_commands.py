@@ -2,23 +2,21 @@
 
 Kamal runs them with Ruby backticks (``/bin/sh -c``, stdout captured, stderr left on the
 terminal) except ``kamal secrets ...``, which it runs in-process with the hidden ``--inline``
-flag. kdeploy runs that one through the ``kamal`` executable and applies what ``--inline``
-changes: ``fetch`` returns its JSON shell-escaped, so ``$(kamal secrets extract X $SECRETS)``
-on a later line gets it back intact.
+flag. kdeploy runs that one in-process too (``secret_adapters.inline``), as
+``kdeploy secrets ...``: no ``kamal`` executable is needed. ``fetch`` returns its JSON
+shell-escaped, so ``$(kamal secrets extract X $SECRETS)`` on a later line gets it back intact.
 """
 
 from __future__ import annotations
 
-import re
-import shlex
-import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from kdeploy.config.dotenv import CommandFailed
-
-_KAMAL_SECRETS = re.compile(r"\A\s*kamal\s*secrets\s+")
+from kdeploy.config.secret_adapters.base import VaultRunner
+from kdeploy.config.secret_adapters.inline import is_secrets_command, run_inline
+from kdeploy.errors import KdeployError
 
 
 class CommandRunner:
@@ -36,20 +34,16 @@ class CommandRunner:
                 holds the command's output or the substituted command line, which may hold
                 secrets.
         """
-        if _KAMAL_SECRETS.match(command):
-            return self._run_kamal_secrets(command)
+        if is_secrets_command(command):
+            return self._run_secrets_command(command)
         return _chomp(self._run(["/bin/sh", "-c", command], "command"))
 
-    def _run_kamal_secrets(self, command: str) -> str:
+    def _run_secrets_command(self, command: str) -> str:
         try:
-            args = shlex.split(command)[1:]
-        except ValueError as error:
-            raise CommandFailed(f"`kamal secrets` command: {error}") from None
-        kamal = shutil.which("kamal", path=self._environ.get("PATH", ""))
-        if kamal is None:
-            raise CommandFailed("`kamal secrets` needs the kamal executable on PATH")
-        output = _chomp(self._run([kamal, *args], f"`kamal {' '.join(args[:2])}`"))
-        return ruby_shellescape(output) if args[1:2] == ["fetch"] else output
+            # Kamal chomps what its CLI returns, as for any command.
+            return _chomp(run_inline(command, VaultRunner(cwd=self._cwd, environ=self._environ)))
+        except KdeployError as error:
+            raise CommandFailed(error.message) from None
 
     def _run(self, argv: list[str], what: str) -> str:
         try:
@@ -70,11 +64,3 @@ def _chomp(text: str) -> str:
         if text.endswith(ending):
             return text[: -len(ending)]
     return text
-
-
-def ruby_shellescape(text: str) -> str:
-    """Ruby's Shellwords.escape, which ``kamal secrets fetch --inline`` applies to its JSON."""
-    if not text:
-        return "''"
-    escaped = re.sub(r"([^A-Za-z0-9_\-.,:+/@\n])", r"\\\1", text)
-    return escaped.replace("\n", "'\n'")

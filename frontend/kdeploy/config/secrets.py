@@ -1,7 +1,8 @@
 """Kamal's secrets: ``.kamal/secrets-common`` plus ``.kamal/secrets[.<destination>]``.
 
-Mirrors ``lib/kamal/secrets.rb`` (Kamal 2.11): the files are read lazily on the first lookup,
-because reading them may run password-manager commands that prompt the user.
+Mirrors ``lib/kamal/secrets.rb`` (Kamal 2.12, whose ``secrets_path`` defaults to
+``.kamal/secrets`` as here): the files are read lazily on the first lookup, because reading them
+may run password-manager commands that prompt the user.
 """
 
 from __future__ import annotations
