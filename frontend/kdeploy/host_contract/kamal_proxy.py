@@ -98,6 +98,18 @@ def deploy_args(config: Config, role: Role) -> list[str]:
     return optionize(deploy_options(config, role.name, role.proxy), with_="=")
 
 
+def stop_args(drain_timeout: Any, message: str | None) -> list[str]:
+    """`kamal-proxy stop SERVICE` argv after the service (Proxy#stop_command_args).
+
+    Args:
+        drain_timeout: seconds (`--drain-timeout`, else the config's drain_timeout).
+        message: `--message`, shown on the 503 page while stopped (None: kamal-proxy's text).
+    """
+    options = {"drain-timeout": seconds(drain_timeout), "message": message}
+    return optionize({key: value for key, value in options.items() if value is not None},
+                     with_="=")
+
+
 def deploy_options(config: Config, role_name: str, proxy: Proxy) -> dict[str, Any]:
     """Kamal's `deploy_options` hash, in its order, nil values dropped."""
     buffering = proxy.raw.get("buffering")
