@@ -214,19 +214,20 @@ def run_ssh(argv: list[str]) -> int:
 
 
 
-def _numeric(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | float | None:
-    # Thor's numeric option: an integer when it reads as one, else a float.
+def thor_numeric(_ctx: click.Context, _param: click.Parameter,
+                 value: str | None) -> int | float | None:
+    """Click callback for a Thor numeric option: an int when it reads as one, else a float."""
     if value is None:
         return None
     try:
         return int(value) if value.lstrip("-").isdigit() else float(value)
     except ValueError:
-        raise click.BadParameter(f"expected a number of seconds, got {value!r}") from None
+        raise click.BadParameter(f"expected a number, got {value!r}") from None
 
 
 @app.command("maintenance")
 @global_options
-@click.option("--drain-timeout", callback=_numeric, default=None, metavar="SECONDS",
+@click.option("--drain-timeout", callback=thor_numeric, default=None, metavar="SECONDS",
               help="How long to allow in-flight requests to complete "
                    "(defaults to drain_timeout from config).")
 @click.option("--message", default=None, help="Message to display to clients while stopped.")

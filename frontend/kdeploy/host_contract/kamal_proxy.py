@@ -55,6 +55,11 @@ def run_args(run: Mapping[str, Any] | None) -> list[str]:
             image(run), "kamal-proxy", "run", *optionize(_run_command_options(run))]
 
 
+def legacy_run_prefix() -> list[str]:
+    """`docker run` argv before the boot config's words (Kamal's `docker_run`, fed by xargs)."""
+    return list(_RUN_PREFIX)
+
+
 def image(run: Mapping[str, Any] | None) -> str:
     """`[registry, repository].compact.join("/"):version`, Kamal's defaults without `run`."""
     if run is None:

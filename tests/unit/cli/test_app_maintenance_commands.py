@@ -34,7 +34,7 @@ def test_live_runs_locked_on_the_proxy_hosts(monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize(("args", "message"), [
     (("maintenance", "--drain-timeout", "soon"),
-     "expected a number of seconds, got 'soon'"),
+     "expected a number, got 'soon'"),
     (("maintenance", "-r", "workers"), "ERROR: No proxy hosts inside the filters"),
     (("live", "-r", "workers"), "ERROR: No proxy hosts inside the filters"),
 ])
