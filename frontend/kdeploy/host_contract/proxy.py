@@ -42,6 +42,8 @@ def host_proxy(config: Config, host: str) -> dict[str, Any]:
             "image_title": None,
             "admin_socket": caddy.ADMIN_SOCKET,
             "boot_config": None,
+            # Checked before a deploy: the image's `caddy version` must be at least this.
+            "minimum_version": caddy.MINIMUM_VERSION,
         }
     return {
         "engine": engine.engine,

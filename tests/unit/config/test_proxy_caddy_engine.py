@@ -105,6 +105,7 @@ def test_host_proxy(load, run: dict[str, Any] | None, middle: list[str]) -> None
                   {"path": ".kdeploy/proxy/front.json",
                    "content": proxy_caddy.front_config_text(), "mode": "0600"}],
         "image_title": None, "admin_socket": ".kdeploy/proxy/admin.sock", "boot_config": None,
+        "minimum_version": "2.11.0",
     }
 
 
