@@ -168,10 +168,10 @@ def test_set_get_reset_and_boot_on_a_host(proxied_config: Path, tmp_path: Path) 
                for path in directory.iterdir()}
     assert written == {
         "options": ("--publish 8080:80 --publish 443:443 --log-opt max-size=10m --expose=9090",
-                    "0o644"),
-        "image": (f"{REGISTRY}/basecamp/kamal-proxy", "0o644"),
-        "image_version": ("v0.9.3", "0o644"),
-        "run_command": ('kamal-proxy run --metrics-port "9090"', "0o644")}
+                    "0o640"),
+        "image": (f"{REGISTRY}/basecamp/kamal-proxy", "0o640"),
+        "image_version": ("v0.9.3", "0o640"),
+        "run_command": ('kamal-proxy run --metrics-port "9090"', "0o640")}
     # What `get` prints: the files, as Kamal's echo reads them.
     shown = subprocess.run(["sh", "-c", read_command()], cwd=home, capture_output=True,
                            text=True, check=True).stdout
