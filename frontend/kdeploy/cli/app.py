@@ -212,8 +212,6 @@ def run_ssh(argv: list[str]) -> int:
     return subprocess.call(argv)
 
 
-
-
 def thor_numeric(_ctx: click.Context, _param: click.Parameter,
                  value: str | None) -> int | float | None:
     """Click callback for a Thor numeric option: an int when it reads as one, else a float."""

@@ -135,8 +135,6 @@ def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps
     sys.exit(run_ssh(argv))
 
 
-
-
 @proxy.command("boot_config")
 @global_options
 @click.argument("subcommand", metavar="set|get|reset")
