@@ -120,6 +120,68 @@ def route_with_upstream(route: dict, dial: str) -> dict:
     return route
 
 
+# kamal-proxy's maintenance (`kamal-proxy stop`): the service answers 503 with its page and the
+# message until `kamal-proxy resume`. With Caddy the route's first handler is then this static
+# response; only kdeploy writes these routes, so a leading static_response marks maintenance.
+MAINTENANCE_STATUS = 503
+DEFAULT_MAINTENANCE_MESSAGE = (
+    "<strong>The service is temporarily unavailable.</strong> It may be overloaded,<br> or "
+    "undergoing scheduled maintenance. Please try again later.")
+_MAINTENANCE_PAGE = (
+    '<!doctype html>\n<html lang="en">\n<head>\n<title>503 \u2014 Service Temporarily Unavailable'
+    '</title>\n<meta charset="utf-8">\n<meta name="robots" content="noindex, nofollow">\n</head>\n'
+    "<body>\n<main>\n<article>\n<p>%s</p>\n</article>\n</main>\n</body>\n</html>\n")
+
+
+def maintenance_page(message: str | None) -> str:
+    """kamal-proxy's 503 page with the message (HTML-escaped, as its Go template escapes it).
+
+    Braces become character references: Caddy replaces `{placeholders}` in a static body.
+    """
+    if not message:
+        text = DEFAULT_MAINTENANCE_MESSAGE
+    else:
+        text = (message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                .replace('"', "&#34;").replace("'", "&#39;"))
+    return _MAINTENANCE_PAGE % text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def maintenance_handler(message: str | None) -> dict:
+    """The static_response handler a route in maintenance answers with."""
+    return {"handler": "static_response", "status_code": MAINTENANCE_STATUS,
+            "headers": {"Content-Type": ["text/html; charset=utf-8"]},
+            "body": maintenance_page(message)}
+
+
+def maintenance_of(route: dict | None) -> dict | None:
+    """The route's maintenance handler when it is in maintenance, else None."""
+    handlers = (route or {}).get("handle") or []
+    if handlers and handlers[0].get("handler") == "static_response":
+        return handlers[0]
+    return None
+
+
+def route_in_maintenance(route: dict, handler: dict) -> dict:
+    """A copy of route that answers with handler first (its own handlers stay, for live)."""
+    route = route_live(route)
+    route["handle"] = [handler, *(route.get("handle") or [])]
+    return route
+
+
+def route_live(route: dict) -> dict:
+    """A copy of route without its maintenance handler."""
+    route = copy.deepcopy(route)
+    if maintenance_of(route) is not None:
+        route["handle"] = route["handle"][1:]
+    return route
+
+
+def keep_maintenance(current: dict | None, wanted: dict) -> dict:
+    """wanted, still in maintenance when current is: a deploy keeps it, as kamal-proxy does."""
+    handler = maintenance_of(current)
+    return wanted if handler is None else route_in_maintenance(wanted, handler)
+
+
 class CaddyAdmin:
     """Caddy's admin API at a unix socket; routes of the `kdeploy` server."""
 

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: proxy_route
-short_description: Point a role's Caddy route at a container, or delete it
+short_description: Point a role's Caddy route at a container, delete it, or put it in maintenance
 description:
   - The caddy engine's side of Kamal's C(app start) (C(kamal-proxy deploy)) and C(app stop) /
     C(app remove) (C(kamal-proxy remove)), through Caddy's admin API on its unix socket.
@@ -18,15 +18,20 @@ description:
     IP (at most O(timeout) seconds), then puts the route (upstream C(<container>:<app_port>)).
     A container that does not get healthy fails the task and leaves the route as it was.
   - C(absent) deletes the route with the route's C(@id); a missing route is no change.
+  - C(maintenance) is kamal-proxy's C(stop) (Kamal's C(app maintenance)) - the route answers 503 with
+    kamal-proxy's page and O(message) before its own handlers, then the task waits (at most
+    O(drain_timeout) seconds) for the requests in flight to its upstreams. C(live) is C(resume) - the
+    503 handler goes. Both are no change when the route is already so; a missing route fails
+    (kamal-proxy has no such service). C(present) keeps a route in maintenance in maintenance.
   - In check mode only reads the route (no health check, nothing put or deleted). With C(--diff),
     the route's upstreams before and after (the route holds only addresses, nothing secret).
 version_added: "0.1.0"
 author: kdeploy
 options:
   state:
-    description: C(present) puts the route, C(absent) deletes it.
+    description: C(present) puts the route, C(absent) deletes it, C(maintenance) and C(live) switch its 503.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, maintenance, live]
     default: present
   admin_socket:
     description: Caddy's admin socket, relative to the home directory unless absolute.
@@ -51,6 +56,13 @@ options:
     description: The Docker daemon, a C(unix://) socket.
     type: str
     default: unix:///var/run/docker.sock
+  message:
+    description: C(maintenance) - the message of the 503 page (kamal-proxy's default text when empty).
+    type: str
+  drain_timeout:
+    description: C(maintenance) - seconds to wait for the requests in flight to finish.
+    type: float
+    default: 30
 attributes:
   check_mode:
     support: full
@@ -69,7 +81,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 outcome:
-  description: C(added), C(replaced), C(unchanged), C(deleted) or C(absent).
+  description: C(added), C(replaced), C(unchanged), C(deleted), C(absent), C(maintenance) or C(live).
   type: str
   returned: always
 """
@@ -89,13 +101,19 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import 
     CaddyAdmin,
     CaddyAdminError,
     health_probe,
+    keep_maintenance,
+    maintenance_handler,
+    maintenance_of,
     network_ip,
     route_dials,
+    route_in_maintenance,
+    route_live,
     route_with_upstream,
 )
 from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
     DEPLOY_TIMEOUT,
     DOCKER_NETWORK,
+    DRAIN_TIMEOUT,
     HEALTHCHECK_INTERVAL,
     HEALTHCHECK_PATH,
     HEALTHCHECK_TIMEOUT,
@@ -133,13 +151,15 @@ def wait_healthy(params):
 
 
 ARGUMENT_SPEC = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    state=dict(type="str", choices=["present", "absent", "maintenance", "live"], default="present"),
     admin_socket=dict(type="str", required=True),
     proxy=dict(type="dict", required=True),
     container=dict(type="str"),
     network=dict(type="str", default=DOCKER_NETWORK),
     timeout=dict(type="int", default=DEPLOY_TIMEOUT),
     docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+    message=dict(type="str"),
+    drain_timeout=dict(type="float", default=DRAIN_TIMEOUT),
 )
 
 
@@ -148,6 +168,29 @@ def route_diff(route_id, current, wanted):
     def state(route):
         return None if route is None else dict(route=route_id, upstreams=route_dials(route))
     return spec_diff(state(current), state(wanted), ("route", "upstreams"))
+
+
+def switch_maintenance(module, admin, route_id):
+    """Put the route into maintenance or back live (kamal-proxy's stop and resume); exits."""
+    params = module.params
+    current = admin.route(route_id)
+    if current is None:
+        module.fail_json(msg="The proxy has no route %s: deploy the role first" % route_id)
+    if params["state"] == "maintenance":
+        wanted = route_in_maintenance(current, maintenance_handler(params["message"]))
+    else:
+        wanted = route_live(current)
+    diff = spec_diff(dict(route=route_id, maintenance=maintenance_of(current) is not None),
+                     dict(route=route_id, maintenance=maintenance_of(wanted) is not None),
+                     ("route", "maintenance"))
+    if wanted == current:
+        module.exit_json(changed=False, outcome="unchanged", diff=diff)
+    if not module.check_mode:
+        admin.put_route(wanted)
+        if params["state"] == "maintenance":
+            # kamal-proxy stop drains before it returns: the requests in flight finish first.
+            admin.wait_drained(route_dials(current), params["drain_timeout"])
+    module.exit_json(changed=True, outcome=params["state"], diff=diff)
 
 
 def main():
@@ -166,8 +209,11 @@ def main():
                 admin.delete_route(route["@id"])
             module.exit_json(changed=present, outcome="deleted" if present else "absent",
                              diff=route_diff(route["@id"], current, None))
-        wanted = route_with_upstream(route, "%s:%s" % (params["container"], params["proxy"]["app_port"]))
+        if params["state"] in ("maintenance", "live"):
+            switch_maintenance(module, admin, route["@id"])
         current = admin.route(route["@id"])
+        wanted = keep_maintenance(current, route_with_upstream(
+            route, "%s:%s" % (params["container"], params["proxy"]["app_port"])))
         diff = route_diff(route["@id"], current, wanted)
         if current == wanted:
             module.exit_json(changed=False, outcome="unchanged", diff=diff)

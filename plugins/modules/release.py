@@ -285,6 +285,7 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import 
     CaddyAdmin,
     CaddyAdminError,
     route_dials,
+    keep_maintenance,
     route_with_upstream,
 )
 from ansible_collections.kdeploy.deploy.plugins.module_utils.defaults import (
@@ -509,7 +510,9 @@ class ProxyStep(object):
         # renames the old container and gives its name to the new, unready one).
         dial = "%s:%s" % (container_id[:12], self.proxy["app_port"])
         old = [address for address in route_dials(current) if address != dial]
-        self.result["action"] = self.admin.put_route(route_with_upstream(self.proxy["route"], dial))
+        # A role in maintenance stays in it (kamal-proxy keeps a stopped service stopped).
+        wanted = keep_maintenance(current, route_with_upstream(self.proxy["route"], dial))
+        self.result["action"] = self.admin.put_route(wanted)
         self.release.switched = True
         # Requests already sent to the old version finish there before it is stopped.
         with self.release.stop.abortable():
@@ -552,7 +555,9 @@ class ProxyStep(object):
             return True
         wanted = route_with_upstream(self.proxy["route"],
                                      "%s:%s" % (container["Id"][:12], self.proxy["app_port"]))
-        if self.admin.route(wanted["@id"]) == wanted:
+        current = self.admin.route(wanted["@id"])
+        wanted = keep_maintenance(current, wanted)
+        if current == wanted:
             self.result["action"] = "unchanged"
             return False
         if not self.release.module.check_mode:

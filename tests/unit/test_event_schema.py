@@ -102,6 +102,7 @@ REPORT_ITEMS: dict[str, dict[str, Any]] = {
     "accessory logs": {"host": "h1", "accessory": "db", "output": "ready"},
     "accessory exec": {"host": "h1", "accessory": "db", "rc": 1, "output": "no"},
     "proxy logs": {"host": "h1", "output": "started"},
+    "proxy boot_config": {"host": "h1", "output": "--publish 80:80 basecamp/kamal-proxy:v0.9.2"},
     "server exec": {"host": "h1", "rc": 0, "output": "up 3 days"},
     "app stale_containers": {"host": "h1", "role": "web", "version": "v0", "stopped": True},
     "app ssh": {"host": "h1", "version": "v1", "command": "docker exec -it app-web-v1 sh",

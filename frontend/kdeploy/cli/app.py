@@ -30,6 +30,7 @@ from kdeploy.plan.app_commands import (
     build_app_ssh_plan,
     build_app_stale_plan,
 )
+from kdeploy.plan.app_maintenance import MaintenanceOptions, build_app_maintenance_plan
 from kdeploy.reports.app import READ_REPORTS, exec_report, logs_report, stale_report
 from kdeploy.reports.common import Results, report_data
 from kdeploy.run.ssh_command import ssh_argv
@@ -211,3 +212,37 @@ def run_ssh(argv: list[str]) -> int:
     return subprocess.call(argv)
 
 
+def thor_numeric(_ctx: click.Context, _param: click.Parameter,
+                 value: str | None) -> int | float | None:
+    """Click callback for a Thor numeric option: an int when it reads as one, else a float."""
+    if value is None:
+        return None
+    try:
+        return int(value) if value.lstrip("-").isdigit() else float(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a number, got {value!r}") from None
+
+
+@app.command("maintenance")
+@global_options
+@click.option("--drain-timeout", callback=thor_numeric, default=None, metavar="SECONDS",
+              help="How long to allow in-flight requests to complete "
+                   "(defaults to drain_timeout from config).")
+@click.option("--message", default=None, help="Message to display to clients while stopped.")
+@output_option
+def app_maintenance(options: GlobalOptions, drain_timeout: int | float | None,
+                    message: str | None, output_format: str) -> None:
+    """Set the app to maintenance mode: the proxy answers 503 with the message."""
+    context = command_context(options)
+    plan = build_app_maintenance_plan(context, "maintenance",
+                                      MaintenanceOptions(drain_timeout, message))
+    execute(context, plan, options, output_format)
+
+
+@app.command("live")
+@global_options
+@output_option
+def app_live(options: GlobalOptions, output_format: str) -> None:
+    """Set the app to live mode: the proxy sends requests to the app again."""
+    context = command_context(options)
+    execute(context, build_app_maintenance_plan(context, "live"), options, output_format)

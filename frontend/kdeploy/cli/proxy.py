@@ -15,13 +15,14 @@ from typing import Any
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.app import run_ssh
+from kdeploy.cli.app import run_ssh, thor_numeric
 from kdeploy.cli.confirm import can_ask, confirm
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.proxy import host_proxy
+from kdeploy.host_contract.proxy_boot_config import DEPRECATION, BootConfigOptions
 from kdeploy.plan.proxy import (
     ProxyLogsOptions,
     ProxyOptions,
@@ -29,7 +30,8 @@ from kdeploy.plan.proxy import (
     build_proxy_plan,
     proxy_targets,
 )
-from kdeploy.reports.proxy import proxy_report
+from kdeploy.plan.proxy_boot_config import build_proxy_boot_config_plan
+from kdeploy.reports.proxy import boot_config_report, proxy_report
 from kdeploy.run.ssh_command import ssh_argv
 
 
@@ -133,3 +135,39 @@ def _follow(config: Config, hosts: tuple[str, ...], grep: str | None, timestamps
     sys.exit(run_ssh(argv))
 
 
+@proxy.command("boot_config")
+@global_options
+@click.argument("subcommand", metavar="set|get|reset")
+@click.argument("more_docker_options", nargs=-1, metavar="")
+@click.option("--publish/--no-publish", default=True, help="Publish the proxy ports on the host.")
+@click.option("--publish-host-ip", multiple=True,
+              help="Host IP address to bind HTTP/HTTPS traffic to (repeatable; default all).")
+@click.option("--http-port", callback=thor_numeric, default="80",
+              help="HTTP port to publish on the host.")
+@click.option("--https-port", callback=thor_numeric, default="443",
+              help="HTTPS port to publish on the host.")
+@click.option("--log-max-size", default="10m", help="Max size of proxy logs.")
+@click.option("--registry", default=None, help="Registry to use for the proxy image.")
+@click.option("--repository", default=None, help="Repository for the proxy image.")
+@click.option("--image-version", default=None, help="Version of the proxy to run.")
+@click.option("--metrics-port", callback=thor_numeric, default=None,
+              help="Port to report prometheus metrics on.")
+@click.option("--debug/--no-debug", default=False, help="Run the proxy in debug mode.")
+@click.option("--docker-options", multiple=True, metavar="option=value",
+              help="Docker options for the proxy container (the words after it, as in Kamal).")
+@output_option
+def proxy_boot_config(options: GlobalOptions, subcommand: str,
+                      more_docker_options: tuple[str, ...], output_format: str,
+                      **boot: Any) -> None:
+    """Manage kamal-proxy's boot config files (Kamal's deprecated `proxy boot_config`)."""
+    # Thor's array option takes every word after --docker-options: click leaves them as arguments.
+    if more_docker_options and not boot["docker_options"]:
+        raise UsageError(f"Unexpected arguments: {' '.join(more_docker_options)}")
+    boot["docker_options"] = (*boot["docker_options"], *more_docker_options)
+    context = command_context(options)
+    plan = build_proxy_boot_config_plan(context, subcommand, BootConfigOptions(**boot))
+    click.echo(DEPRECATION, err=True)
+    hosts = proxy_targets(context.config, context.selection)
+    execute(context, plan, options, output_format,
+            report=(lambda results: boot_config_report(hosts, results))
+            if subcommand == "get" else None)

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from kdeploy.config.proxy import Proxy
 
 CONTAINER = "kdeploy-proxy"
+# The oldest Caddy that loads caddy.json: `trusted_proxies_unix` came with Caddy v2.11.0 and
+# `trusted_proxies_strict` with v2.8.0; an older Caddy rejects the config and crash-loops.
+MINIMUM_VERSION = "2.11.0"
 DIRECTORY = ".kdeploy/proxy"
 CONFIG_FILE = f"{DIRECTORY}/caddy.json"
 FRONT_FILE = f"{DIRECTORY}/front.json"

@@ -55,6 +55,11 @@ def run_args(run: Mapping[str, Any] | None) -> list[str]:
             image(run), "kamal-proxy", "run", *optionize(_run_command_options(run))]
 
 
+def legacy_run_prefix() -> list[str]:
+    """`docker run` argv before the boot config's words (Kamal's `docker_run`, fed by xargs)."""
+    return list(_RUN_PREFIX)
+
+
 def image(run: Mapping[str, Any] | None) -> str:
     """`[registry, repository].compact.join("/"):version`, Kamal's defaults without `run`."""
     if run is None:
@@ -96,6 +101,18 @@ def deploy_args(config: Config, role: Role) -> list[str]:
     """`kamal-proxy deploy SERVICE` argv after `--target=ID:PORT` (Proxy#deploy_options)."""
     assert role.proxy is not None
     return optionize(deploy_options(config, role.name, role.proxy), with_="=")
+
+
+def stop_args(drain_timeout: Any, message: str | None) -> list[str]:
+    """`kamal-proxy stop SERVICE` argv after the service (Proxy#stop_command_args).
+
+    Args:
+        drain_timeout: seconds (`--drain-timeout`, else the config's drain_timeout).
+        message: `--message`, shown on the 503 page while stopped (None: kamal-proxy's text).
+    """
+    options = {"drain-timeout": seconds(drain_timeout), "message": message}
+    return optionize({key: value for key, value in options.items() if value is not None},
+                     with_="=")
 
 
 def deploy_options(config: Config, role_name: str, proxy: Proxy) -> dict[str, Any]:

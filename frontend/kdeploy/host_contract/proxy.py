@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kdeploy.config import defaults
 from kdeploy.host_contract import caddy, kamal_proxy
 from kdeploy.host_contract.names import secret_env_var
+from kdeploy.host_contract.proxy_boot_config import host_boot_config
 
 if TYPE_CHECKING:
     from kdeploy.config.model import Config
@@ -40,6 +41,9 @@ def host_proxy(config: Config, host: str) -> dict[str, Any]:
                        "content": caddy.front_config_text(), "mode": "0600"}],
             "image_title": None,
             "admin_socket": caddy.ADMIN_SOCKET,
+            "boot_config": None,
+            # Checked before a deploy: the image's `caddy version` must be at least this.
+            "minimum_version": caddy.MINIMUM_VERSION,
         }
     return {
         "engine": engine.engine,
@@ -50,6 +54,9 @@ def host_proxy(config: Config, host: str) -> dict[str, Any]:
         "files": [],
         "image_title": "kamal-proxy",
         "admin_socket": None,
+        # Without `proxy/run`, Kamal boots from the boot_config files on the host (or defaults).
+        "boot_config": (host_boot_config(kamal_proxy.legacy_run_prefix())
+                        if run is None else None),
     }
 
 

@@ -20,3 +20,11 @@ def proxy_report(hosts: tuple[str, ...], results: Results, quiet: bool,
         items = [{"host": host, "proxy": True, "containers": containers_of(output)}
                  for _, host, _, output in blocks]
     return by_host(blocks, quiet), report_data(name, items)
+
+
+def boot_config_report(hosts: tuple[str, ...], results: Results) -> tuple[str, dict[str, Any]]:
+    """`proxy boot_config get`: Kamal's `Host <host>: <boot config>` line per host."""
+    items = [{"host": host, "output": output_of(results[host]).strip()}
+             for host in hosts if host in results]
+    text = "\n".join(f"Host {item['host']}: {item['output']}" for item in items)
+    return text, report_data("proxy boot_config", items)

@@ -104,7 +104,8 @@ def test_host_proxy(load, run: dict[str, Any] | None, middle: list[str]) -> None
                    "content": proxy_caddy.initial_config_text(), "mode": "0600"},
                   {"path": ".kdeploy/proxy/front.json",
                    "content": proxy_caddy.front_config_text(), "mode": "0600"}],
-        "image_title": None, "admin_socket": ".kdeploy/proxy/admin.sock",
+        "image_title": None, "admin_socket": ".kdeploy/proxy/admin.sock", "boot_config": None,
+        "minimum_version": "2.11.0",
     }
 
 

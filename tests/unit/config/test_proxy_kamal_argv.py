@@ -99,6 +99,7 @@ def test_host_proxy_data(load):
         "run_args": proxy_kamal.run_args({"registry": "registry:4443", "version": "v0.9.3"}),
         "directories": [".kamal/proxy/apps-config"], "files": [],
         "image_title": "kamal-proxy", "admin_socket": None,
+        "boot_config": None,  # proxy/run is set: the boot_config files are not read
     }
     assert data["run_args"][-3:] == ["registry:4443/basecamp/kamal-proxy:v0.9.3", "kamal-proxy",
                                      "run"]

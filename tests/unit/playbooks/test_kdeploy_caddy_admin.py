@@ -189,3 +189,71 @@ def test_the_route_module_deletes_a_route_and_leaves_a_pointed_route_alone(
     assert deleted["changed"] is True and admin.route("kdeploy-web") is None
     again = _route_module(absent, collections)
     assert again["changed"] is False and again["outcome"] == "absent"
+
+
+def test_the_maintenance_page_escapes_the_message_and_caddys_placeholders() -> None:
+    page = admin_utils.maintenance_page('<b>Back</b> at {env.HOME} & "soon"')
+    assert "<p>&lt;b&gt;Back&lt;/b&gt; at &#123;env.HOME&#125; &amp; &#34;soon&#34;</p>" in page
+    # No message: kamal-proxy's own text.
+    assert "<strong>The service is temporarily unavailable.</strong>" in (
+        admin_utils.maintenance_page(None))
+
+
+def test_maintenance_leads_the_route_and_a_new_upstream_keeps_it() -> None:
+    route = {"@id": "kdeploy-web", "handle": [{"handler": "reverse_proxy", "upstreams": []}]}
+    stopped = admin_utils.route_in_maintenance(route, admin_utils.maintenance_handler("m"))
+    assert admin_utils.maintenance_of(stopped)["status_code"] == 503
+    assert stopped["handle"][1:] == route["handle"]
+    # A second maintenance replaces the message; it never stacks.
+    again = admin_utils.route_in_maintenance(stopped, admin_utils.maintenance_handler("n"))
+    assert len(again["handle"]) == 2 and "<p>n</p>" in again["handle"][0]["body"]
+    assert admin_utils.route_live(again) == route and admin_utils.maintenance_of(route) is None
+    deployed = admin_utils.route_with_upstream(route, "abc:80")
+    kept = admin_utils.keep_maintenance(again, deployed)
+    assert kept["handle"] == [again["handle"][0], *deployed["handle"]]
+    assert admin_utils.keep_maintenance(route, deployed) == deployed
+    assert admin_utils.keep_maintenance(None, deployed) == deployed
+
+
+def _get_status(port: int) -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "x.test"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_the_route_module_puts_a_route_in_maintenance_and_back_live(
+        caddy: Any, tmp_path: Path) -> None:
+    admin, port = caddy
+    collections = collections_dir(tmp_path / "collections")
+    proxy = {"app_port": 80, "route": {"@id": "kdeploy-web", "handle": [
+        {"handler": "reverse_proxy", "upstreams": []}]}}
+    args = {"admin_socket": admin.socket_path, "proxy": proxy}
+    missing = _route_module({**args, "state": "maintenance"}, collections)
+    assert "outcome" not in missing and "has no route kdeploy-web" in missing["msg"]
+    live_route = admin_utils.route_with_upstream(proxy["route"], "web-v1:80")
+    admin.put_route(live_route)
+
+    maintenance = {**args, "state": "maintenance", "message": "Back at {five}",
+                   "drain_timeout": 1}
+    planned = _route_module(maintenance, collections, check=True)
+    assert planned["changed"] is True and admin.route("kdeploy-web") == live_route
+    stopped = _route_module(maintenance, collections)
+    assert (stopped["changed"], stopped["outcome"]) == (True, "maintenance")
+    status, body = _get_status(port)
+    assert status == 503 and "<p>Back at &#123;five&#125;</p>" in body
+    assert _route_module(maintenance, collections)["changed"] is False
+
+    # `app start` (state present) of the same container keeps the route in maintenance.
+    started = _route_module({**args, "container": "web-v1"}, collections)
+    assert (started["changed"], started["outcome"]) == (False, "unchanged")
+    assert _get_status(port)[0] == 503
+
+    resumed = _route_module({**args, "state": "live"}, collections)
+    assert (resumed["changed"], resumed["outcome"]) == (True, "live")
+    assert admin_utils.maintenance_of(admin.route("kdeploy-web")) is None
+    assert _get_status(port)[0] == 502  # the (unresolvable) upstream again, not the 503 page
+    assert _route_module({**args, "state": "live"}, collections)["changed"] is False

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import load_plugin
+from playbook_support import load_module_utils, load_plugin
 from test_kdeploy_release import PARAMS, SPEC_HASH, FakeDocker, FakeModule
 
 release = load_plugin("release")
@@ -253,3 +253,28 @@ def test_check_mode_writes_no_proxy_file(home: Path) -> None:
     docker = ProxyDocker({}, {})
     result = _release(docker, KAMAL_HOST, check_mode=True, files=[CERTIFICATE]).run()
     assert result["changed"] and not (home / CERTIFICATE["path"]).exists()
+
+
+def test_a_deploy_keeps_a_caddy_route_in_maintenance(home: Path) -> None:
+    # kamal-proxy keeps a stopped service stopped across deploys; the Caddy route does the same.
+    docker = ProxyDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    _old_running(docker)
+    utils = load_module_utils("caddy_admin")
+    page = utils.maintenance_handler("Back soon")
+    stopped = utils.route_in_maintenance(release.route_with_upstream(ROUTE, "app-web-v1:80"), page)
+    admin = FakeAdmin([stopped])
+    result = _release(docker, CADDY_HOST, admin).run()
+    assert admin.puts == [{"@id": "kdeploy-app-web", "match": [{"host": ["app.test"]}],
+                           "handle": [page, {"handler": "reverse_proxy",
+                                             "upstreams": [{"dial": "0123456789ab:80"}]}]}]
+    assert result["stopped"] == ["app-web-v1"]
+
+
+def test_a_converged_container_in_maintenance_stays_there(home: Path) -> None:
+    _env(home)
+    utils = load_module_utils("caddy_admin")
+    stopped = utils.route_in_maintenance(release.route_with_upstream(ROUTE, "c1:80"),
+                                         utils.maintenance_handler(None))
+    admin = FakeAdmin([stopped])
+    result = _release(_converged(), CADDY_HOST, admin).run()
+    assert not result["changed"] and admin.puts == []
