@@ -52,9 +52,13 @@ class RunResult:
     def add_outcome(self, host: str, outcome: dict[str, Any]) -> None:
         """Add one `kdeploy_outcome` of `host`: its changes and its containers before/after."""
         changes = outcome.get("changes") or []
-        self.outcomes.setdefault(host, []).extend(
-            {key: change[key] for key in CHANGE_FIELDS if key in change}
-            for change in changes if isinstance(change, dict))
+        known = self.outcomes.setdefault(host, [])
+        for change in changes:
+            if not isinstance(change, dict):
+                continue
+            change = {key: change[key] for key in CHANGE_FIELDS if key in change}
+            if change not in known:  # the network both the proxy and the release would create
+                known.append(change)
         containers = outcome.get("containers")
         if isinstance(containers, dict):
             mine = self.containers.setdefault(host, {"before": [], "after": []})

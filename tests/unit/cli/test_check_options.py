@@ -313,3 +313,11 @@ def test_outcomes_come_from_module_results_and_set_fact(capsys) -> None:
     assert len(merged.outcomes["h1"]) == 2
     assert merged.lock_seen == "Locked by: Ann"
     assert json.dumps(merged.outcomes)  # plain data
+
+
+def test_the_same_change_from_two_roles_is_listed_once() -> None:
+    network = {"kind": "network", "name": "kamal", "action": "create"}
+    result = RunResult()
+    result.add_outcome("h1", {"changes": [network]})  # the proxy's boot
+    result.add_outcome("h1", {"changes": [network, REPLACE]})  # the release
+    assert result.outcomes == {"h1": [network, REPLACE]}
