@@ -337,3 +337,16 @@ def test_a_real_run_with_diff_lists_what_it_changed(runner: StubRunner) -> None:
     assert summary["hosts"]["10.0.0.1"]["changes"] == [REPLACE]
     assert "pending" not in summary["hosts"]["10.0.0.1"]
     assert summary["pending_changes"] is False
+
+
+def test_a_secret_field_keeps_its_name_only_whatever_a_role_sent() -> None:
+    result = RunResult()
+    result.add_outcome("h1", {"changes": [{
+        "kind": "accessory", "name": "db", "action": "replace",
+        "fields": [{"field": "env.DB_PASSWORD", "secret": True, "before": "old-secret-value",
+                    "after": "new-secret-value"},
+                   {"field": "port", "before": "1:1", "after": "2:2", "noise": 1}]}]})
+    (change,) = result.outcomes["h1"]
+    assert change["fields"] == [{"field": "env.DB_PASSWORD", "secret": True},
+                                {"field": "port", "before": "1:1", "after": "2:2"}]
+    assert "secret-value" not in json.dumps(result.outcomes)
