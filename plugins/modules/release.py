@@ -569,6 +569,18 @@ class ProxyStep(object):
         return True
 
 
+# Said by the change itself (from/to) or always different between versions: not listed as fields.
+OUTCOME_SKIPPED_FIELDS = ("name", "running", "spec_hash")
+
+
+def diff_fields(diff):
+    """The fields of the --diff (non-secret by construction, env file by its keys) that differ,
+    as kdeploy's `{field, before, after}`."""
+    before, after = diff.get("before") or {}, diff.get("after") or {}
+    return [dict(field=key, before=before.get(key), after=after.get(key))
+            for key in differing(before, after) if key not in OUTCOME_SKIPPED_FIELDS]
+
+
 class Release(object):
     """One release step on this host; `run` returns the module result."""
 
@@ -650,6 +662,8 @@ class Release(object):
                           to=params["name"], image=params["image"])
             if previous:
                 change["from"] = previous
+            if getattr(self.module, "_diff", False):  # --diff: the fields that differ
+                change["fields"] = diff_fields(result["diff"])
             changes.append(change)
         elif self.rerouted:
             changes.append(dict(kind="proxy", name=role, action="route", to=params["name"]))

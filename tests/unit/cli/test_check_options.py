@@ -350,3 +350,19 @@ def test_a_secret_field_keeps_its_name_only_whatever_a_role_sent() -> None:
     assert change["fields"] == [{"field": "env.DB_PASSWORD", "secret": True},
                                 {"field": "port", "before": "1:1", "after": "2:2"}]
     assert "secret-value" not in json.dumps(result.outcomes)
+
+
+@pytest.mark.parametrize(("change", "line"), [
+    (REPLACE, "app web: replace app-web-v1 with app-web-v2 (image registry:5000/app:v2)"),
+    ({"kind": "proxy", "name": "kdeploy-proxy", "action": "replace", "from": "caddy:2",
+      "to": "caddy:2", "image": "caddy:2"}, "proxy kdeploy-proxy: replace (image caddy:2)"),
+    ({"kind": "app", "name": "web", "action": "create", "to": "app-web-v1", "image": "app:v1"},
+     "app web: create app-web-v1 (image app:v1)"),
+    ({"kind": "container", "name": "app-web-v0", "action": "remove"},
+     "container app-web-v0: remove"),
+    ({"kind": "proxy", "name": "p", "action": "replace", "from": "p:1", "to": "p:2"},
+     "proxy p: replace p:1 with p:2"),
+])
+def test_one_line_per_change(change: dict[str, Any], line: str) -> None:
+    from kdeploy.output import change_line
+    assert change_line(change) == line

@@ -155,9 +155,11 @@ class FakeDocker:
 
 
 class FakeModule:
-    def __init__(self, params: dict[str, Any], check_mode: bool = False) -> None:
+    def __init__(self, params: dict[str, Any], check_mode: bool = False,
+                 diff: bool = False) -> None:
         self.params = params
         self.check_mode = check_mode
+        self._diff = diff
 
 
 @pytest.fixture
@@ -275,6 +277,23 @@ def test_a_converged_release_has_no_changes_in_its_outcome(home: Path) -> None:
     assert result["kdeploy_outcome"]["changes"] == []
     assert [item["name"] for item in result["kdeploy_outcome"]["containers"]["after"]] == [
         "app-web-v2"]
+
+
+def test_with_diff_the_outcome_lists_the_fields_that_differ(home: Path) -> None:
+    docker = FakeDocker({}, {})
+    docker.listed[("running", "restarting")] = [
+        {"Id": "old", "Names": ["/app-web-v1"], "Image": "reg:5000/app:v1"}]
+    old = _container()
+    old["Config"]["Image"] = "reg:5000/app:v1"
+    docker.containers_by_name["old"] = old
+    result = release.Release(FakeModule(PARAMS, check_mode=True, diff=True), docker).run()
+    (replace,) = [change for change in result["kdeploy_outcome"]["changes"]
+                  if change["action"] == "replace"]
+    fields = {field["field"]: field for field in replace["fields"]}
+    assert fields["image"] == {"field": "image", "before": "reg:5000/app:v1",
+                               "after": "reg:5000/app:v2"}
+    assert not {"name", "running", "spec_hash"} & set(fields)
+    assert "SECRET=" not in json.dumps(result["kdeploy_outcome"])
 
 
 def test_a_first_boot_is_a_create(home: Path) -> None:
