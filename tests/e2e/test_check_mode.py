@@ -78,6 +78,9 @@ def test_check_names_the_pending_release_and_changes_nothing(clean_sandbox: Sand
     for host, role in app_hosts(info).items():
         replaces = [change for change in result["hosts"][host]["pending"]
                     if change["action"] == "replace"]
+        # --diff: the fields that differ, the image among them.
+        fields = {field["field"]: field for change in replaces for field in change.pop("fields")}
+        assert (fields["version"]["before"], fields["version"]["after"]) == ("v1", "v2")
         assert replaces == [{
             "kind": "app", "name": role, "action": "replace",
             "from": app_container(role, "v1"), "to": app_container(role, "v2"),
@@ -139,10 +142,11 @@ def test_other_commands_check_without_changing_anything(clean_sandbox: SandboxIn
     assert result["failures"] == []
     if command[0] == "rollback":
         for host, role in app_hosts(info).items():
+            replaces = [{key: value for key, value in change.items() if key != "fields"}
+                        for change in result["hosts"][host]["pending"]]
             assert {"kind": "app", "name": role, "action": "replace",
                     "from": app_container(role, "v2"), "to": app_container(role, "v1"),
-                    "image": f"{info.registry}/{project.config['service']}:v1"} in \
-                result["hosts"][host]["pending"]
+                    "image": f"{info.registry}/{project.config['service']}:v1"} in replaces
     if command[0] == "redeploy" or command[:2] == ("setup", "-P"):
         assert result["pending_changes"] is False, result  # v2 runs everywhere already
     if command[:2] == ("proxy", "reboot"):
