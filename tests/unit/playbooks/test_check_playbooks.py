@@ -28,8 +28,8 @@ from kdeploy.plan.accessory import AccessoryOptions, build_accessory_plan
 from kdeploy.plan.app_commands import build_remove_plan
 from kdeploy.plan.maintenance import build_prune_plan
 from kdeploy.run.private_data_dir import write_private_data_dir
-from kdeploy.selection import CommandContext, Filters
 from kdeploy.sandbox.example import deploy_config
+from kdeploy.selection import CommandContext, Filters
 
 REGISTRY = "10.213.7.1:5000"
 SERVICE = "kdeploy-demo"
@@ -54,7 +54,8 @@ case "$*" in
   "rm "*) echo "$2" ;;
   "image ls -q"*) printf '%s\\n' {' '.join(DANGLING)} ;;
   "image ls --filter"*) for tag in {' '.join(UNUSED)}; do echo "0123456789ab $tag"; done ;;
-  "image prune"*) echo "Deleted Images:"; for id in {' '.join(DANGLING)}; do echo "deleted: $id"; done;
+  "image prune"*) echo "Deleted Images:";
+    for id in {' '.join(DANGLING)}; do echo "deleted: $id"; done;
     echo; echo "Total reclaimed space: 0B" ;;
   "rmi "*) echo "Untagged: $2" ;;
   "image inspect"*|"volume inspect"*) exit 0 ;;
@@ -234,3 +235,94 @@ def test_prune_check_names_what_prune_removes(tmp_path: Path, what: str) -> None
         call for call in writes if call.startswith("rm ")]
     assert [f"rmi {tag}" for tag in UNUSED if images] == [
         call for call in writes if call.startswith("rmi ")]
+
+
+# The accessory role's outcome for boot and reboot, from the results its tasks register: a play
+# loads the role's vars and defaults and renders the change from a recorded state and comparison.
+# The comparison holds the env file's values, as docker_container's does.
+OUTCOME_PLAY = f"""
+- name: Render the accessory outcome
+  hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {REPO}/roles/accessory/defaults/main.yml
+    - {REPO}/roles/accessory/vars/main.yml
+  tasks:
+    - name: Report the outcome.
+      ansible.builtin.set_fact:
+        kdeploy_outcome:
+          changes: "{{{{ __accessory_change }}}}"
+"""
+OLD_SECRET, NEW_SECRET = "old-pass-4f1a", "new-pass-9c2e"
+
+
+def _accessory_outcome(tmp_path: Path, **registered: Any) -> tuple[list[dict[str, Any]], str]:
+    tool = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
+    if tool is None:
+        pytest.skip("ansible-playbook is not installed")
+    (tmp_path / "callbacks").mkdir()
+    (tmp_path / "callbacks" / "outcomes.py").write_text(OUTCOME_CALLBACK)
+    (tmp_path / "play.yml").write_text(OUTCOME_PLAY)
+    inputs = {
+        "accessory_name": "db", "kdeploy_service": SERVICE, "accessory_image": "postgres:16",
+        "accessory_env": {"clear": {"MODE": "new"},
+                          "secret_env": {"DB_PASSWORD": "KDEPLOY_SECRET_DB_PASSWORD"}},
+        "accessory_ports": ["5433:5432"],
+        "__accessory_state": {"exists": True, "running": True, "converged": False,
+                              "spec_fields": None, "image_matches": True, "home": "/h",
+                              "directories": [], "env_changed_keys": ["DB_PASSWORD"]},
+        **registered}
+    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
+    log = tmp_path / "outcomes.jsonl"
+    result = subprocess.run(
+        [tool, "-i", "localhost,", "-c", "local", "-e", "@inputs.json", "--check", "--diff", "-v",
+         "play.yml"], cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "OUTCOME_LOG": str(log), "KDEPLOY_SECRET_DB_PASSWORD": NEW_SECRET,
+             "ANSIBLE_CALLBACK_PLUGINS": str(tmp_path / "callbacks"),
+             "ANSIBLE_CALLBACKS_ENABLED": "outcomes",
+             "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    (outcome,) = [json.loads(line) for line in log.read_text().splitlines()]
+    return _changes([outcome]), result.stdout + result.stderr + log.read_text()
+
+
+COMPARISON = {"diff": {"differences": [
+    {"env": {"container": ["MODE=old", f"DB_PASSWORD={OLD_SECRET}", "KAMAL_HOST=localhost"],
+             "parameter": ["MODE=new", f"DB_PASSWORD={NEW_SECRET}", "KAMAL_HOST=localhost"]}},
+    {"published_ports": {"container": ["5432:5432"], "parameter": ["5433:5432"]}},
+    {"running": {"container": True, "parameter": True}}]}}
+FIELDS = [{"field": "env.MODE", "before": "old", "after": "new"},
+          {"field": "published_ports", "before": ["5432:5432"], "after": ["5433:5432"]},
+          {"field": "env.DB_PASSWORD", "secret": True}]
+
+
+def test_boot_of_a_differing_accessory_names_the_fields_and_the_secret_by_key_only(
+        tmp_path: Path) -> None:
+    changes, output = _accessory_outcome(tmp_path, __accessory_probe=COMPARISON)
+    assert changes == [{"kind": "accessory", "name": "db", "image": "postgres:16",
+                        "action": "differs", "fields": FIELDS}]
+    assert OLD_SECRET not in output and NEW_SECRET not in output
+
+
+def test_reboot_replaces_with_the_fields_of_its_own_comparison(tmp_path: Path) -> None:
+    changes, output = _accessory_outcome(
+        tmp_path, __accessory_rebooting=True, __accessory_probe={"skipped": True},
+        __accessory_container={"changed": True, **COMPARISON})
+    assert changes == [{"kind": "accessory", "name": "db", "image": "postgres:16",
+                        "action": "replace", "fields": FIELDS}]
+    assert OLD_SECRET not in output and NEW_SECRET not in output
+
+
+@pytest.mark.parametrize(("state", "booted", "action"), [
+    ({"exists": False, "running": False}, True, "create"),
+    ({"exists": True, "running": False}, True, "start"),
+    ({"exists": True, "running": True, "converged": True}, False, None),
+])
+def test_boot_creates_starts_or_leaves_a_converged_accessory_alone(
+        tmp_path: Path, state: dict[str, bool], booted: bool, action: str | None) -> None:
+    full = {"converged": False, "spec_fields": None, "image_matches": True, "home": "/h",
+            "directories": [], "env_changed_keys": [], **state}
+    changes, _ = _accessory_outcome(tmp_path, __accessory_state=full,
+                                    __accessory_container={"changed": booted})
+    expected = [{"kind": "accessory", "name": "db", "image": "postgres:16", "action": action}]
+    assert changes == (expected if action else [])
