@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
 
 OLD_SECRET, NEW_SECRET = "first-pw-7731", "second-pw-9921"
 DB = accessory_container("db")
+V3 = ("--version", "v3")
 
 
 def ok(run: Run) -> Run:
@@ -58,7 +59,8 @@ def test_accessory_prune_and_remove_checks_change_nothing(live_sandbox: SandboxI
     secrets.write_text(secrets.read_text().replace(OLD_SECRET, NEW_SECRET))
     before = snapshot(info)
 
-    boot = ok(project.kdeploy("accessory", "boot", "db", "--check", "--diff", "--output", "json"))
+    boot = ok(project.kdeploy("accessory", "boot", "db", *V3, "--check", "--diff",
+                              "--output", "json"))
     (change,) = pending(boot)[host1]
     assert (change["kind"], change["name"], change["action"]) == ("accessory", "db", "differs")
     fields = {field["field"]: field for field in change["fields"]}
@@ -67,25 +69,25 @@ def test_accessory_prune_and_remove_checks_change_nothing(live_sandbox: SandboxI
     assert "published_ports" in fields, fields
     assert snapshot(info) == before
 
-    reboot = ok(project.kdeploy("accessory", "reboot", "db", "--check", "--diff"))
+    reboot = ok(project.kdeploy("accessory", "reboot", "db", *V3, "--check", "--diff"))
     assert "accessory db: replace" in reboot.output, reboot
     assert "env.DB_PASSWORD: changed (secret)" in reboot.output, reboot
     assert "env.DB_NAME: demo -> other" in reboot.output, reboot
     assert snapshot(info) == before
 
-    remove = ok(project.kdeploy("accessory", "remove", "db", "--check", "--output", "json"))
+    remove = ok(project.kdeploy("accessory", "remove", "db", *V3, "--check", "--output", "json"))
     removed = {(c["kind"], c["name"]) for c in pending(remove)[host1] if c["action"] == "remove"}
     assert ("image", db["image"]) in removed, removed
     assert snapshot(info) == before
 
     # prune: on each web host the v1 and v2 containers are stopped; retain 1 removes v1's.
-    prune = ok(project.kdeploy("prune", "all", "--check", "--output", "json"))
+    prune = ok(project.kdeploy("prune", "all", *V3, "--check", "--output", "json"))
     for index in (1, 2):
         kinds = [(c["kind"], c["action"]) for c in pending(prune)[address(info, index)]]
         assert ("container", "remove") in kinds, pending(prune)
     assert snapshot(info) == before
 
-    everything = ok(project.kdeploy("remove", "--check", "--output", "json"))
+    everything = ok(project.kdeploy("remove", *V3, "--check", "--output", "json"))
     for index in (1, 2, 3):
         names = {c["name"] for c in pending(everything)[address(info, index)]}
         assert ".kamal/apps/kdeploy-demo" in names, pending(everything)
