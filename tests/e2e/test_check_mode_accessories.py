@@ -96,3 +96,13 @@ def test_accessory_prune_and_remove_checks_change_nothing(live_sandbox: SandboxI
     assert snapshot(info) == before
     assert all(lock_dirs(info, index) == [] for index in (1, 2, 3))
     assert DB in {name for (_, name) in before}
+
+    # The real reboot with --diff reports what it did, the same way: the replaced db with the
+    # same fields, the secret by name only.
+    real = ok(project.kdeploy("accessory", "reboot", "db", *V3, "--diff", "--output", "json"))
+    (summary,) = [event for event in real.events() if event["type"] == "summary"]
+    (done,) = [c for c in summary["hosts"][host1]["changes"] if c["kind"] == "accessory"]
+    assert (done["name"], done["action"]) == ("db", "replace")
+    assert {"field": "env.DB_PASSWORD", "secret": True} in done["fields"]
+    assert {"field": "env.DB_NAME", "before": "demo", "after": "other"} in done["fields"]
+    assert snapshot(info)[(1, DB)][0] != before[(1, DB)][0]
