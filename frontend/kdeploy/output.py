@@ -363,10 +363,12 @@ def change_line(change: dict[str, Any]) -> str:
     """One change for people: `app web: replace kdeploy-demo-web-v1 with … (image …)`."""
     action, source, target = change.get("action", ""), change.get("from"), change.get("to")
     text = f"{change.get('kind', '')} {change.get('name', '')}: {action}"
-    if source and target:
+    if source and target and source != target:
         text += f" {source} with {target}" if action == "replace" else f" {source} -> {target}"
-    elif source or target:
-        text += f" {source or target}"
+    elif target and target != change.get("image"):  # the image is said next
+        text += f" {target}"
+    elif source and not target:
+        text += f" {source}"
     if change.get("image"):
         text += f" (image {change['image']})"
     return text

@@ -313,3 +313,56 @@ def test_outcomes_come_from_module_results_and_set_fact(capsys) -> None:
     assert len(merged.outcomes["h1"]) == 2
     assert merged.lock_seen == "Locked by: Ann"
     assert json.dumps(merged.outcomes)  # plain data
+
+
+def test_the_same_change_from_two_roles_is_listed_once() -> None:
+    network = {"kind": "network", "name": "kamal", "action": "create"}
+    result = RunResult()
+    result.add_outcome("h1", {"changes": [network]})  # the proxy's boot
+    result.add_outcome("h1", {"changes": [network, REPLACE]})  # the release
+    assert result.outcomes == {"h1": [network, REPLACE]}
+
+
+def test_a_real_run_with_diff_lists_what_it_changed(runner: StubRunner) -> None:
+    runner.result = pending(REPLACE)
+    result = invoke(*COMMANDS["deploy"], "-P", "--diff")
+    assert result.exit_code == 0, result.output
+    (plan,) = runner.plans
+    assert (plan.check, plan.diff, plan.mode_args()) == (False, True, ["--diff"])
+    assert "lock_acquire.yml" in playbooks(plan)
+    assert "--> Changes\n    10.0.0.1  app web: replace app-web-v1 with app-web-v2" in result.output
+    json_run = CliRunner().invoke(kdeploy_cli(), [*COMMANDS["deploy"], "-P", "--diff",
+                                                  "--output", "json"], env=ENV)
+    summary = valid_events(json_run.stdout)[-1]
+    assert summary["hosts"]["10.0.0.1"]["changes"] == [REPLACE]
+    assert "pending" not in summary["hosts"]["10.0.0.1"]
+    assert summary["pending_changes"] is False
+
+
+def test_a_secret_field_keeps_its_name_only_whatever_a_role_sent() -> None:
+    result = RunResult()
+    result.add_outcome("h1", {"changes": [{
+        "kind": "accessory", "name": "db", "action": "replace",
+        "fields": [{"field": "env.DB_PASSWORD", "secret": True, "before": "old-secret-value",
+                    "after": "new-secret-value"},
+                   {"field": "port", "before": "1:1", "after": "2:2", "noise": 1}]}]})
+    (change,) = result.outcomes["h1"]
+    assert change["fields"] == [{"field": "env.DB_PASSWORD", "secret": True},
+                                {"field": "port", "before": "1:1", "after": "2:2"}]
+    assert "secret-value" not in json.dumps(result.outcomes)
+
+
+@pytest.mark.parametrize(("change", "line"), [
+    (REPLACE, "app web: replace app-web-v1 with app-web-v2 (image registry:5000/app:v2)"),
+    ({"kind": "proxy", "name": "kdeploy-proxy", "action": "replace", "from": "caddy:2",
+      "to": "caddy:2", "image": "caddy:2"}, "proxy kdeploy-proxy: replace (image caddy:2)"),
+    ({"kind": "app", "name": "web", "action": "create", "to": "app-web-v1", "image": "app:v1"},
+     "app web: create app-web-v1 (image app:v1)"),
+    ({"kind": "container", "name": "app-web-v0", "action": "remove"},
+     "container app-web-v0: remove"),
+    ({"kind": "proxy", "name": "p", "action": "replace", "from": "p:1", "to": "p:2"},
+     "proxy p: replace p:1 with p:2"),
+])
+def test_one_line_per_change(change: dict[str, Any], line: str) -> None:
+    from kdeploy.output import change_line
+    assert change_line(change) == line
