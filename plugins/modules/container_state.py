@@ -132,6 +132,13 @@ env_file_changed:
   description: Whether the env file was (or in check mode would be) written.
   type: bool
   returned: always
+env_changed_keys:
+  description:
+    - The keys of O(env_secrets) whose line in the env file is added, changed or removed by this
+      call (or in check mode would be), sorted. Names only, never a value.
+  type: list
+  elements: str
+  returned: always
 directories:
   description: Absolute paths of O(directories), in order.
   type: list
@@ -242,6 +249,27 @@ def container_state(container, image_id, spec_label, spec_hash):
     return dict(exists=True, running=running, spec=spec, spec_fields=labels.get(spec_label + ".fields"),
                 image_matches=image_matches,
                 converged=running and spec == spec_hash and image_matches)
+
+
+def env_lines(content):
+    """The env file's lines by key (`KEY=value`, split at the first `=`); other lines are left out."""
+    lines = {}
+    for line in content.splitlines():
+        key, separator, _ = line.partition("=")
+        if separator:
+            lines[key] = line
+    return lines
+
+
+def env_changed_keys(path, content):
+    """The keys whose line differs between the env file at path (missing: none) and content."""
+    try:
+        with open(path, "rb") as handle:
+            old = env_lines(to_native(handle.read(), errors="surrogate_or_strict"))
+    except (IOError, OSError):
+        old = {}
+    new = env_lines(content)
+    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
 
 
 def state_diff(params, container, result, made):
@@ -356,8 +384,8 @@ def main():
     params = module.params
     invocation = keep_paths_readable(module)
     home = os.path.expanduser("~")
-    result = dict(changed=False, home=home, env_file=None, env_file_changed=False, directories=[],
-                  registry_stored=False)
+    result = dict(changed=False, home=home, env_file=None, env_file_changed=False,
+                  env_changed_keys=[], directories=[], registry_stored=False)
     registry = params["registry"]
     if registry:
         result["registry_stored"] = registry_stored(
@@ -365,8 +393,9 @@ def main():
     try:
         if params["env_file"]:
             result["env_file"] = resolve(home, params["env_file"])
-            result["env_file_changed"] = ensure_env_file(
-                result["env_file"], render(params["env_secrets"]), module.check_mode)
+            content = render(params["env_secrets"])
+            result["env_changed_keys"] = env_changed_keys(result["env_file"], content)
+            result["env_file_changed"] = ensure_env_file(result["env_file"], content, module.check_mode)
         made = []
         for directory in params["directories"]:
             path = resolve(home, directory["path"])

@@ -181,3 +181,15 @@ def test_missing_or_broken_docker_config_means_not_stored(tmp_path: Path) -> Non
     assert state.registry_stored(str(tmp_path / "none.json"), "r", "u", "p") is False
     (tmp_path / "broken.json").write_text("{")
     assert state.registry_stored(str(tmp_path / "broken.json"), "r", "u", "p") is False
+
+
+def test_env_changed_keys_name_the_added_changed_and_removed_secrets_only(tmp_path: Path) -> None:
+    path = tmp_path / "db.env"
+    path.write_text("KEEP=same\nPASSWORD=old-secret\nGONE=x\n")
+    content = state.render({"KEEP": "same", "PASSWORD": "new-secret", "ADDED": "y"})
+    changed = state.env_changed_keys(str(path), content)
+    assert changed == ["ADDED", "GONE", "PASSWORD"]
+    assert not any("secret" in key for key in changed)
+    assert state.env_changed_keys(str(tmp_path / "missing.env"), content) == [
+        "ADDED", "KEEP", "PASSWORD"]
+    assert state.env_changed_keys(str(path), path.read_text()) == []

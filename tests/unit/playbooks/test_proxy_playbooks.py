@@ -218,3 +218,37 @@ def test_logs_take_kamals_options(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout
     assert calls == ["logs kamal-proxy --since 42m"]
     assert "Read the proxy logs." in result.stdout
+
+
+def _outcome(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """The changes of the last kdeploy_outcome fact in a -v run's output."""
+    marker = '"kdeploy_outcome": '
+    line = [line for line in result.stdout.splitlines() if marker in line][-1]
+    return json.loads(line.split(" => ", 1)[1])["ansible_facts"]["kdeploy_outcome"]["changes"]
+
+
+@pytest.mark.parametrize(("proxy", "removed"), [
+    (CADDY, [{"kind": "container", "name": "kdeploy-proxy", "action": "remove"},
+             {"kind": "volume", "name": "kdeploy-proxy-config", "action": "remove"},
+             {"kind": "image", "name": "reg:5000/kdeploy-caddy:2", "action": "remove"},
+             {"kind": "directory", "name": ".kdeploy/proxy", "action": "remove"}]),
+    (KAMAL, [{"kind": "directory", "name": ".kamal/proxy", "action": "remove"}]),
+])
+def test_remove_check_reads_only_and_names_what_remove_removes(
+        tmp_path: Path, proxy: dict[str, Any], removed: list[dict[str, str]]) -> None:
+    directory = tmp_path / "home" / proxy["directories"][0].split("/")[0] / "proxy"
+    directory.mkdir(parents=True)
+    # The caddy container exists (inspect answers); kamal-proxy's listings by title are empty.
+    result, calls = _run(tmp_path, "proxy_remove.yml", proxy, {"FAKE_INSPECT": "true"},
+                         args=("-v", "--check"))
+    assert result.returncode == 0, result.stdout
+    # Reads only: inspect, ps and image ls.
+    assert calls and [call for call in calls if "inspect" not in call.split()[:2]
+                      and not call.startswith(("ps ", "image ls "))] == []
+    assert _outcome(result) == removed
+    assert directory.is_dir()
+    assert not (tmp_path / "home/.kamal/app-audit.log").exists()
+    real, _ = _run(tmp_path, "proxy_remove.yml", proxy, {"FAKE_INSPECT": "true"}, args=("-v",))
+    assert real.returncode == 0, real.stdout
+    assert _outcome(real) == removed
+    assert not directory.exists()
