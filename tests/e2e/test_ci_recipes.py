@@ -84,10 +84,14 @@ class Runner:
     """Runs one recipe's jobs in the project as its CI would, with fresh ssh state per job."""
 
     def __init__(self, recipe: Recipe, project: Project, info: SandboxInfo,
-                 tmp_path: Path) -> None:
+                 known_hosts: Path) -> None:
         self.recipe = recipe
         self.project = project
-        self.tmp_path = tmp_path
+        self.info = info
+        self.known_hosts = known_hosts
+        self.ssh_config = known_hosts.parent / "config"
+        self.ssh_config_before = (self.ssh_config.read_bytes() if self.ssh_config.exists()
+                                  else None)
         key = info.key_path.read_text()
         known = "\n".join(f"{host.address} {public_key(host_key_file(host.directory))}"
                           for host in info.hosts)
@@ -103,6 +107,7 @@ class Runner:
                    if name != "SSH_KNOWN_HOSTS"}}
 
     def run(self, job: str, sha: str = "v1") -> JobRun:
+        self.fresh_ssh()
         for artifact in ("plan.jsonl", "plan-summary.json", "deploy.jsonl",
                          "deploy-summary.json"):
             (self.project.directory / artifact).unlink(missing_ok=True)
@@ -123,6 +128,17 @@ class Runner:
         for secret in (DATABASE_PASSWORD, REGISTRY_PASSWORD, "PRIVATE KEY"):
             assert secret not in finished.output, finished
         return finished
+
+    def fresh_ssh(self) -> None:
+        """~/.ssh as a new runner has it: no sandbox host known, the config as before the test.
+
+        Each job appends to both files, as a CI job on a fresh runner does.
+        """
+        self.ssh_config.unlink(missing_ok=True)
+        if self.ssh_config_before is not None:
+            self.ssh_config.write_bytes(self.ssh_config_before)
+        for host in self.info.hosts:
+            forget(self.known_hosts, host.address)
 
     def artifact(self, name: str) -> str:
         text = (self.project.directory / name).read_text()
@@ -152,9 +168,7 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
         kind: str, clean_sandbox: SandboxInfo, project: Project, lock_holder: Project,
         ssh_files: Path, tmp_path: Path) -> None:
     info = clean_sandbox
-    for host in info.hosts:  # only the recipe's pinned lines will let ssh in
-        forget(ssh_files, host.address)
-    runner = Runner(load(kind), project, info, tmp_path)  # type: ignore[arg-type]
+    runner = Runner(load(kind), project, info, ssh_files)  # type: ignore[arg-type]
     has_check = check_mode_available()
 
     # The lint job is a gate: a config error fails it with the key and exit 2...
@@ -209,9 +223,39 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
     assert summary["lock"]["message"] == "maintenance"
     assert_runs(info, "v1")
 
+    taken = lock_holder.kdeploy("lock", "release", "--version", "v1")
+    assert taken.returncode == 0, taken
+
+    # The ssh key is the agent's: another key in DEPLOY_SSH_KEY gets nowhere.
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)],
+                   check=True)
+    runner.values["DEPLOY_SSH_KEY"] = stranger.read_text()
+    refused = runner.run("deploy", sha="v2")
+    assert refused.returncode == 1, refused
+    assert "authentication failed" in refused.output, refused
+    runner.values["DEPLOY_SSH_KEY"] = info.key_path.read_text()
+    # The host keys are pinned strictly: a host whose key is not listed is refused, not learned.
+    lock_host = info.host(1).address
+    runner.values["SSH_KNOWN_HOSTS"] = "\n".join(
+        line for line in runner.values["SSH_KNOWN_HOSTS"].splitlines()
+        if not line.startswith(f"{lock_host} "))
+    unpinned = runner.run("deploy", sha="v2")
+    assert unpinned.returncode == 1, unpinned
+    assert f"{lock_host} unreachable at " in unpinned.output, unpinned
+    assert "unknown host key refused" in unpinned.output, unpinned
+    assert recorded(ssh_files, lock_host) == ""
+    assert_runs(info, "v1")
+
     if not has_check:
         pytest.skip("the plan stage needs `deploy --check --diff --exit-code` (branch `check`); "
                     "lint and deploy passed")
+
+
+def recorded(known_hosts: Path, host: str) -> str:
+    """What known_hosts holds for `host` (`ssh-keygen -F`; empty when nothing)."""
+    return subprocess.run(["ssh-keygen", "-F", host, "-f", str(known_hosts)],
+                          capture_output=True, text=True, check=False).stdout
 
 
 def forget(known_hosts: Path, host: str) -> None:
