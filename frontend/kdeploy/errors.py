@@ -11,6 +11,8 @@ class KdeployError(Exception):
 
     exit_code = 1
     kind = "failed"
+    # Said already by the run's own output (its summary): nothing more on stderr or in JSON.
+    silent = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -57,6 +59,13 @@ class DeployFailed(KdeployError):
     """A deploy step failed or a host was unreachable (exit 1)."""
 
     exit_code = 1
+
+
+class ChangesPending(KdeployError):
+    """`--check --exit-code`: the check found changes to make (exit 4); the summary lists them."""
+
+    exit_code = 4
+    silent = True
 
 
 class Interrupted(KdeployError):

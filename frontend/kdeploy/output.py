@@ -95,6 +95,7 @@ class HumanOutput:
         self._unreachable_at: dict[str, int] = {}
         self._started: dict[tuple[str, str], int] = {}
         self._seen = 0
+        self._run: dict[str, Any] = {}
 
     def say(self, text: str) -> None:
         """Announce a step (suppressed by -q)."""
@@ -107,6 +108,7 @@ class HumanOutput:
 
     def run_start(self, info: dict[str, Any]) -> None:
         """Announce the run: `--> kdeploy <command> <ansible-playbook arguments>`."""
+        self._run = dict(info)
         self.say(f"--> kdeploy {info['command']} {' '.join(info['ansible_args'])}".rstrip())
 
     def waiting(self, state: dict[str, Any]) -> None:
@@ -135,8 +137,16 @@ class HumanOutput:
 
     def summary(self, result: RunResult, exit_code: int, *,
                 error: tuple[str, str] | None = None) -> None:
-        """Print the per-host summary at the end of a run (the error is the command's to say)."""
+        """Print the per-host summary at the end of a run (the error is the command's to say).
+
+        A check lists its pending changes first (kept with -q: they are what was asked for);
+        a real run with `--diff` lists what it changed.
+        """
         del error
+        if self._run.get("check") and result.lock_held is None and not result.failures:
+            self._changes("Pending changes", result)
+        elif self._run.get("diff") and result.outcomes:
+            self._changes("Changes", result)
         if self.quiet:
             return
         click.echo("--> Summary", file=self.stream)
@@ -149,6 +159,19 @@ class HumanOutput:
             click.echo(f"    {host} was unreachable; {went_on}", file=self.stream)
         click.echo(f"    finished in {result.duration:.1f}s, exit code {exit_code}",
                    file=self.stream)
+
+    def _changes(self, title: str, result: RunResult) -> None:
+        if not result.pending_changes:
+            if self._run.get("check"):
+                click.echo("--> No changes: every host matches the config", file=self.stream)
+            return
+        lines = [f"--> {title}"]
+        for host, changes in sorted(result.outcomes.items()):
+            for change in changes:
+                lines.append(f"    {host}  {change_line(change)}")
+                if self._run.get("diff"):
+                    lines += [f"        {line}" for line in field_lines(change)]
+        click.echo(self.redact("\n".join(lines)), file=self.stream)
 
     def _result(self, status: str, data: dict[str, Any]) -> None:
         host = data.get("host", "?")
@@ -279,8 +302,16 @@ class JsonOutput:
         """
         hosts = {host: {**counts, "state": host_state(counts)}
                  for host, counts in result.per_host().items()}
+        check = bool(self._run.get("check"))
+        for host, fields in hosts.items():
+            if host in result.containers:
+                fields["containers"] = result.containers[host]
+            if check:
+                fields["pending"] = result.outcomes.get(host, [])
+            elif self._run.get("diff") and host in result.outcomes:
+                fields["changes"] = result.outcomes[host]
         failures = [_failure_data(failure) for failure in result.failures]
-        holder = None
+        holder = None if result.lock_seen is None else lock_holder(result.lock_seen)
         if result.lock_held is not None:
             holder = lock_holder(result.lock_held)
             # A held lock is a failure too: never `failures: []` beside a failed run.
@@ -288,9 +319,10 @@ class JsonOutput:
                              "reason": "lock_held",
                              "message": clean_message(result.lock_held)})
         self._emit("summary", {
-            "command": self._run.get("command", ""), "check": bool(self._run.get("check")),
+            "command": self._run.get("command", ""), "check": check,
             "version": self._run.get("version"), "image": self._run.get("image"),
-            "status": result.status, "hosts": hosts, "pending_changes": False,
+            "status": result.status, "hosts": hosts,
+            "pending_changes": check and result.pending_changes,
             "failures": failures, "lock_held": result.lock_held is not None, "lock": holder,
             "error": None if error is None else {"kind": error[0], "message": error[1]},
             "duration": round(result.duration, 3), "exit_code": exit_code,
@@ -325,6 +357,35 @@ def host_result(status: str, event: dict[str, Any]) -> dict[str, Any]:
         if fault.fix:
             fields["fix"] = fault.fix
     return fields
+
+
+def change_line(change: dict[str, Any]) -> str:
+    """One change for people: `app web: replace kdeploy-demo-web-v1 with … (image …)`."""
+    action, source, target = change.get("action", ""), change.get("from"), change.get("to")
+    text = f"{change.get('kind', '')} {change.get('name', '')}: {action}"
+    if source and target:
+        text += f" {source} with {target}" if action == "replace" else f" {source} -> {target}"
+    elif source or target:
+        text += f" {source or target}"
+    if change.get("image"):
+        text += f" (image {change['image']})"
+    return text
+
+
+def field_lines(change: dict[str, Any]) -> list[str]:
+    """`--diff`: one line per differing field; a secret by its name only."""
+    lines = []
+    for field in change.get("fields") or []:
+        if field.get("secret"):
+            lines.append(f"{field.get('field', '')}: changed (secret)")
+        else:
+            lines.append(f"{field.get('field', '')}: {_shown(field.get('before'))} -> "
+                         f"{_shown(field.get('after'))}")
+    return lines
+
+
+def _shown(value: Any) -> str:
+    return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
 def _stdout_changed(event: dict[str, Any]) -> bool:

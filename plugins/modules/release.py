@@ -259,6 +259,15 @@ network_created:
   description: The network O(network) was (or in check mode would be) created.
   type: bool
   returned: always
+kdeploy_outcome:
+  description: >-
+    What the release did (or in check mode would do) for kdeploy's summary, C({changes, containers}):
+    each change C({kind, name, action, from?, to?, image?}) (the app container created or replaced,
+    the image pulled, other versions stopped, old containers removed, the route moved, proxy files
+    rewritten), and the role's running containers C({before, after}) as C({name, image, state}).
+    Names and images only, never a value.
+  type: dict
+  returned: always
 log:
   description: On failure, the last O(log_lines) lines of the failed container's log.
   type: list
@@ -579,6 +588,7 @@ class Release(object):
         self.step = "starting"
         self.switched = False  # traffic (or readiness) moved to the new container
         self.created = None  # the new container, once docker run made it
+        self.rerouted = False  # converged, but the proxy's route moves to it
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
@@ -600,6 +610,7 @@ class Release(object):
         if converged:
             self.result["container_id"] = container["Id"]
             rerouted = bool(self.proxy) and self.proxy.ensure_route(container, files_changed)
+            self.rerouted = rerouted and not files_changed
             if rerouted or files_changed:
                 self.result["changed"] = True
         elif self.module.check_mode:
@@ -616,7 +627,53 @@ class Release(object):
         self.prune_containers()
         self.prune_images()
         self.result["diff"] = self.diff(container, converged, env_changed)
+        self.result["kdeploy_outcome"] = self.outcome(container, image, files_changed)
         return self.result
+
+    def outcome(self, container, image, files_changed):
+        """What the release did or (check mode) would do, as kdeploy's changes (`change` of its
+        event schema): the app container created or replaced, the image pulled, other versions
+        stopped, old containers removed, the proxy route moved, proxy files rewritten; and the
+        role's containers before and after. Names and images only: never a value of the env."""
+        params, result = self.params, self.result
+        role = (params["role_labels"] or {}).get("role") or params["name"]
+        changes = []
+        stopped = list(result["stopped"])
+        if result["booted"]:
+            if params["pull"] == "always" or image is None:
+                changes.append(dict(kind="image", name=params["image"], action="pull"))
+            if container and (container.get("State") or {}).get("Running"):
+                previous = params["name"]  # the same name, another spec or env: replaced
+            else:
+                previous = stopped.pop(0) if stopped else None
+            change = dict(kind="app", name=role, action="replace" if previous else "create",
+                          to=params["name"], image=params["image"])
+            if previous:
+                change["from"] = previous
+            changes.append(change)
+        elif self.rerouted:
+            changes.append(dict(kind="proxy", name=role, action="route", to=params["name"]))
+        if result["network_created"]:
+            changes.append(dict(kind="network", name=params["network"], action="create"))
+        if files_changed:
+            changes.append(dict(kind="files", name=role, action="rewrite"))
+        changes += [dict(kind="container", name=name, action="stop") for name in stopped]
+        changes += [dict(kind="container", name=container_id[:12], action="remove")
+                    for container_id in result["removed"]]
+        return dict(changes=changes, containers=self.containers_around(container))
+
+    def containers_around(self, container):
+        # The role's running containers before the release, and after it (predicted in check mode).
+        params = self.params
+        before = []
+        if container and (container.get("State") or {}).get("Running"):
+            before.append(dict(name=params["name"], image=params["image"], state="running"))
+        for other in self.others:
+            name = (other.get("Names") or [other["Id"]])[0].lstrip("/")
+            before.append(dict(name=name, image=other.get("Image") or "", state="running"))
+        after = [dict(name=params["name"], image=params["image"], state="running")]
+        after += [dict(item, state="exited") for item in before if item["name"] != params["name"]]
+        return dict(before=before, after=after)
 
     def diff(self, container, converged, env_changed):
         """Ansible's --diff: the role's container before (the one named like the new one, else

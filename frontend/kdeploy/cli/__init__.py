@@ -98,6 +98,8 @@ def _subcommand(ctx: click.Context) -> str | None:
 
 
 def _fail(error: KdeployError, ctx: click.Context) -> None:
+    if error.silent:  # the run's summary said it (`--check --exit-code`: changes pending)
+        sys.exit(error.exit_code)
     try:
         click.secho(f"ERROR: {error.message}", fg="red", err=True)
         if os.environ.get("KDEPLOY_DEBUG"):

@@ -17,7 +17,14 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.app import run_ssh, stdin_is_tty
 from kdeploy.cli.confirm import can_ask, confirm
-from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.options import (
+    CheckOptions,
+    GlobalOptions,
+    check_options,
+    command_context,
+    global_options,
+    output_option,
+)
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
@@ -44,7 +51,7 @@ def accessory() -> None:
 
 
 def _run(action: str, name: str, options: GlobalOptions, output_format: str,
-         purge: bool = False, rolling: bool = False) -> None:
+         purge: bool = False, rolling: bool = False, check: CheckOptions | None = None) -> None:
     context = command_context(options)
     hosts = accessory_hosts(context, name)
     if not hosts:
@@ -56,7 +63,7 @@ def _run(action: str, name: str, options: GlobalOptions, output_format: str,
     report = REPORTS.get(action)
     execute(context, plan, options, output_format,
             report=None if report is None else lambda results: report(
-                hosts, results, options.quiet, name=f"accessory {action}"))
+                hosts, results, options.quiet, name=f"accessory {action}"), check=check)
 
 
 # The commands that take only NAME, with their help: one definition registers them all.
@@ -70,7 +77,22 @@ _NAME_ONLY_ACTIONS = {
 }
 
 
+# The commands among them that change hosts and so offer --check/--diff/--exit-code.
+_CHECKABLE_ACTIONS = ("boot", "reboot")
+
+
 def _name_only_command(action: str, help_text: str) -> None:
+    if action in _CHECKABLE_ACTIONS:
+        @accessory.command(action, help=help_text)
+        @global_options
+        @check_options
+        @output_option
+        @name_argument
+        def checkable(options: GlobalOptions, output_format: str, name: str,
+                      check: CheckOptions) -> None:
+            _run(action, name, options, output_format, check=check)
+        return
+
     @accessory.command(action, help=help_text)
     @global_options
     @output_option
@@ -88,15 +110,17 @@ for _action, _help in _NAME_ONLY_ACTIONS.items():
 @click.option("-y", "--confirmed", is_flag=True, help="Proceed without the confirmation question.")
 @click.option("--purge", is_flag=True,
               help="Also delete the accessory's data: its directories and named volumes.")
+@check_options
 @output_option
 @name_argument
 def accessory_remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: str,
-                     name: str) -> None:
+                     name: str, check: CheckOptions) -> None:
     """Remove accessory NAME's (or all) container and image; its data only with --purge."""
     data = "and data directories" if purge else "(data directories and volumes are kept)"
-    confirm(confirmed, f"This will remove all containers, images {data} for {name}. "
-                       "Are you sure?", "accessory remove", can_ask)
-    _run("remove", name, options, output_format, purge=purge)
+    # A check removes nothing: no question.
+    confirm(confirmed or check.check, f"This will remove all containers, images {data} for "
+            f"{name}. Are you sure?", "accessory remove", can_ask)
+    _run("remove", name, options, output_format, purge=purge, check=check)
 
 
 @accessory.command("upgrade")

@@ -13,7 +13,14 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.app import app as app_group
-from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.options import (
+    CheckOptions,
+    GlobalOptions,
+    check_options,
+    command_context,
+    global_options,
+    output_option,
+)
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.plan import Plan, build_deploy_plan
@@ -28,13 +35,23 @@ no_cache_option = click.option("--no-cache", is_flag=True, help="Build the image
 
 
 def release(command: str, options: GlobalOptions, output_format: str, *,
-            skip_push: bool = True, no_cache: bool = False, version: str | None = None) -> None:
-    """Build and push unless skip_push, then run the deploy-like `command`'s plan."""
+            skip_push: bool = True, no_cache: bool = False, version: str | None = None,
+            check: CheckOptions | None = None) -> None:
+    """Build and push unless skip_push (or --check), then run the deploy-like `command`'s plan."""
     context = command_context(options, version)
     plan = build_deploy_plan(context, command)
     if not skip_push:
-        plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
-    execute(context, plan, options, output_format)
+        if check is not None and check.check:
+            plan = without_build(plan, context.config)
+        else:
+            plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
+    execute(context, plan, options, output_format, check=check)
+
+
+def without_build(plan: Plan, config: Config) -> Plan:
+    """`--check` implies -P: the registry is state too, so nothing is built or pushed."""
+    return replace(plan, notices=(*plan.notices, "--check: the image is not built or pushed; "
+                                  f"hosts are compared with {config.absolute_image}"))
 
 
 def build_and_push(context: CommandContext, plan: Plan, options: GlobalOptions,
@@ -76,29 +93,37 @@ def _push(config: Config, options: GlobalOptions, output_format: str, no_cache: 
 @global_options
 @skip_push_option
 @no_cache_option
+@check_options
 @output_option
-def deploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_format: str) -> None:
+def deploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_format: str,
+           check: CheckOptions) -> None:
     """Deploy the app: build and push (unless -P), boot the version, stop the old one, prune."""
-    release("deploy", options, output_format, skip_push=skip_push, no_cache=no_cache)
+    release("deploy", options, output_format, skip_push=skip_push, no_cache=no_cache,
+            check=check)
 
 
 @cli.command()
 @global_options
 @skip_push_option
 @no_cache_option
+@check_options
 @output_option
-def redeploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_format: str) -> None:
+def redeploy(options: GlobalOptions, skip_push: bool, no_cache: bool, output_format: str,
+             check: CheckOptions) -> None:
     """Deploy the app without pruning (Kamal: deploy minus proxy and prune)."""
-    release("redeploy", options, output_format, skip_push=skip_push, no_cache=no_cache)
+    release("redeploy", options, output_format, skip_push=skip_push, no_cache=no_cache,
+            check=check)
 
 
 @cli.command()
 @click.argument("rollback_version", metavar="VERSION")
 @global_options
+@check_options
 @output_option
-def rollback(rollback_version: str, options: GlobalOptions, output_format: str) -> None:
+def rollback(rollback_version: str, options: GlobalOptions, output_format: str,
+             check: CheckOptions) -> None:
     """Roll back to VERSION, whose stopped container must still be on every app host."""
-    release("rollback", options, output_format, version=rollback_version)
+    release("rollback", options, output_format, version=rollback_version, check=check)
 
 
 @app_group.command("boot")

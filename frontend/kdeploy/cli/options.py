@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from kdeploy.config.defaults import LOCK_WAIT_INTERVAL, LOCK_WAIT_TIMEOUT
+from kdeploy.errors import UsageError
 from kdeploy.run.lock_wait import LockWait
 from kdeploy.selection.context import CommandContext, Filters, load_context
 
@@ -114,6 +115,46 @@ def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, options=GlobalOptions(**values), **kwargs)
 
     for option in reversed(_GLOBAL_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """`--check`, `--diff` and `--exit-code` of the commands that change hosts."""
+
+    check: bool = False
+    diff: bool = False
+    exit_code: bool = False
+
+
+_CHECK_OPTIONS = (
+    click.option("--check", "check_mode", is_flag=True,
+                 help="Run the plays in Ansible's check mode: nothing changes on the hosts, the "
+                      "lock is not taken, hooks do not run; show what would change per host."),
+    click.option("--diff", "diff_mode", is_flag=True,
+                 help="Show what changes field by field (secrets by name only)."),
+    click.option("--exit-code", "pending_exit", is_flag=True,
+                 help="With --check: exit 4 when changes are pending."),
+)
+
+
+def check_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--check/--diff/--exit-code` to a click command, passed as `check: CheckOptions`.
+
+    Raises (when the command runs):
+        UsageError: `--exit-code` without `--check` (exit 2).
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check = CheckOptions(kwargs.pop("check_mode"), kwargs.pop("diff_mode"),
+                             kwargs.pop("pending_exit"))
+        if check.exit_code and not check.check:
+            raise UsageError("--exit-code needs --check")
+        return command(*args, check=check, **kwargs)
+
+    for option in reversed(_CHECK_OPTIONS):
         wrapper = option(wrapper)
     return wrapper
 

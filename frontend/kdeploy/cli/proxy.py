@@ -17,7 +17,14 @@ import click
 from kdeploy.cli import cli
 from kdeploy.cli.app import run_ssh
 from kdeploy.cli.confirm import can_ask, confirm
-from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.options import (
+    CheckOptions,
+    GlobalOptions,
+    check_options,
+    command_context,
+    global_options,
+    output_option,
+)
 from kdeploy.cli.run_command import execute
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
@@ -38,18 +45,27 @@ def proxy() -> None:
     """Manage the proxy in front of the web roles: Kamal's `proxy` commands."""
 
 
-def _run(action: str, options: GlobalOptions, output_format: str, **extra: Any) -> None:
+def _run(action: str, options: GlobalOptions, output_format: str,
+         check: CheckOptions | None = None, **extra: Any) -> None:
     context = command_context(options)
     plan = build_proxy_plan(context, action, ProxyOptions(**extra))
     hosts = proxy_targets(context.config, context.selection)
     execute(context, plan, options, output_format,
             report=(lambda results: proxy_report(hosts, results, options.quiet))
-            if action == "details" else None)
+            if action == "details" else None, check=check)
+
+
+@proxy.command("boot")
+@global_options
+@check_options
+@output_option
+def proxy_boot(options: GlobalOptions, output_format: str, check: CheckOptions) -> None:
+    """Boot the proxy on its hosts (a running proxy is left alone)."""
+    _run("boot", options, output_format, check=check)
 
 
 # The commands that take only the global options, with their help: one definition for all.
 _OPTIONS_ONLY_ACTIONS = {
-    "boot": "Boot the proxy on its hosts (a running proxy is left alone).",
     "start": "Start the existing proxy container on its hosts.",
     "stop": "Stop the proxy container on its hosts.",
     "restart": "Restart the proxy container on its hosts: stop, then start.",
@@ -73,13 +89,15 @@ for _action, _help in _OPTIONS_ONLY_ACTIONS.items():
 @global_options
 @click.option("--rolling", is_flag=True, help="Reboot the proxy one host at a time.")
 @click.option("-y", "--confirmed", is_flag=True, help="Proceed without the confirmation question.")
+@check_options
 @output_option
 def proxy_reboot(options: GlobalOptions, rolling: bool, confirmed: bool,
-                 output_format: str) -> None:
+                 output_format: str, check: CheckOptions) -> None:
     """Reboot the proxy: stop and remove its container, run the pinned image again."""
-    confirm(confirmed, "This will cause a brief outage on each host. Are you sure?",
-            "proxy reboot", can_ask)
-    _run("reboot", options, output_format, rolling=rolling)
+    # A check causes no outage: no question.
+    confirm(confirmed or check.check, "This will cause a brief outage on each host. Are you "
+            "sure?", "proxy reboot", can_ask)
+    _run("reboot", options, output_format, check=check, rolling=rolling)
 
 
 @proxy.command("remove")

@@ -9,7 +9,14 @@ from __future__ import annotations
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.options import (
+    CheckOptions,
+    GlobalOptions,
+    check_options,
+    command_context,
+    global_options,
+    output_option,
+)
 from kdeploy.cli.run_command import execute
 from kdeploy.plan.maintenance import build_prune_plan
 
@@ -21,32 +28,36 @@ def prune() -> None:
 
 @prune.command("all")
 @global_options
+@check_options
 @output_option
-def prune_all(options: GlobalOptions, output_format: str) -> None:
+def prune_all(options: GlobalOptions, output_format: str, check: CheckOptions) -> None:
     """Prune unused images and stopped containers."""
-    _run_prune("all", options, output_format)
+    _run_prune("all", options, output_format, check)
 
 
 @prune.command()
 @global_options
+@check_options
 @output_option
-def images(options: GlobalOptions, output_format: str) -> None:
+def images(options: GlobalOptions, output_format: str, check: CheckOptions) -> None:
     """Prune unused images."""
-    _run_prune("images", options, output_format)
+    _run_prune("images", options, output_format, check)
 
 
 @prune.command()
 @global_options
 @click.option("--retain", type=int, default=None, metavar="N",
               help="Number of containers to retain (default: retain_containers, else 5).")
+@check_options
 @output_option
-def containers(options: GlobalOptions, retain: int | None, output_format: str) -> None:
+def containers(options: GlobalOptions, retain: int | None, output_format: str,
+               check: CheckOptions) -> None:
     """Prune all stopped containers, except the last n (default 5)."""
-    _run_prune("containers", options, output_format, retain)
+    _run_prune("containers", options, output_format, check, retain)
 
 
-def _run_prune(what: str, options: GlobalOptions, output_format: str,
+def _run_prune(what: str, options: GlobalOptions, output_format: str, check: CheckOptions,
                retain: int | None = None) -> None:
     context = command_context(options)
     plan = build_prune_plan(context, what, retain=retain)
-    execute(context, plan, options, output_format)
+    execute(context, plan, options, output_format, check=check)

@@ -14,7 +14,14 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.confirm import can_ask
-from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.options import (
+    CheckOptions,
+    GlobalOptions,
+    check_options,
+    command_context,
+    global_options,
+    output_option,
+)
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import REPORT_PART, REPORT_TASKS
@@ -31,13 +38,15 @@ QUESTION = "This will remove all containers and images. Are you sure?"
 @click.option("-y", "--confirmed", is_flag=True, help="Proceed without the confirmation question.")
 @click.option("--purge", is_flag=True,
               help="Also delete the accessories' data: their directories and named volumes.")
+@check_options
 @output_option
-def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: str) -> None:
+def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: str,
+           check: CheckOptions) -> None:
     """Remove the app, accessories and registry session from the servers (data kept: --purge)."""
     context = command_context(options)
     plan = with_accessory_report(build_remove_plan(context), purge)
     hosts = dict(context.selection.accessory_hosts)
-    if not confirmed:
+    if not confirmed and not check.check:  # a check removes nothing: no question
         if not can_ask():
             raise UsageError("kdeploy remove removes all containers and images: pass -y to "
                              "confirm (there is no terminal to ask on)")
@@ -46,7 +55,7 @@ def remove(options: GlobalOptions, confirmed: bool, purge: bool, output_format: 
             return
     execute(context, plan, options, output_format,
             report=lambda results: remove_report(hosts, results, options.quiet,
-                                                 name="remove"))
+                                                 name="remove"), check=check)
 
 
 def with_accessory_report(plan: Plan, purge: bool) -> Plan:

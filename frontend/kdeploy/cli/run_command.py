@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from kdeploy.cli.options import GlobalOptions
+from kdeploy.cli.options import CheckOptions, GlobalOptions
 from kdeploy.output import HumanOutput, JsonOutput, redactor
 from kdeploy.plan import Plan
+from kdeploy.plan.check import for_check
 from kdeploy.reports.common import REPORT_FORMAT_VAR
 from kdeploy.run import kamal_hooks
 from kdeploy.run.execute import Report, execute_plan
+from kdeploy.run.hooked import hooks_to_run
 from kdeploy.selection import CommandContext
 
 
 def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_format: str,
-            report: Report | None = None) -> None:
+            report: Report | None = None, check: CheckOptions | None = None) -> None:
     """Run `plan`, report progress and results; raise with the documented exit codes.
 
     Args:
@@ -24,12 +26,21 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
         options: the global options (-v, -q, -H, --lock-wait*).
         output_format: `human` or `json`.
         report: renders the results of `plan.report_task` per host (see `execute_plan`).
+        check: `--check/--diff/--exit-code` (plan/check.py: no lock, no hooks, check mode).
 
     Raises:
         LockHeldError: somebody (kdeploy or Kamal) holds the deploy lock (exit 3).
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
+        ChangesPending: `--check --exit-code` found changes to make (exit 4).
     """
+    check = check or CheckOptions()
+    if check.check:
+        # One place for every command: the builders never know about check mode.
+        hooks = hooks_to_run(context.config, plan, skip_hooks=options.skip_hooks)
+        plan = for_check(plan, diff=check.diff, hooks=hooks)
+    elif check.diff:
+        plan = replace(plan, diff=True)
     if output_format == "json" and plan.report_task is not None:
         # The report tasks print JSON lines, not Kamal's tables, for the report's items.
         plan = replace(plan, extravars={**plan.extravars, REPORT_FORMAT_VAR: "json"})
@@ -37,7 +48,7 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
                  lambda secret_values: command_output(options, output_format, secret_values),
                  skip_hooks=options.skip_hooks,
                  verbosity=kamal_hooks.verbosity(options.verbose, options.quiet), report=report,
-                 lock_wait=options.lock_waiting)
+                 lock_wait=options.lock_waiting, pending_exit=check.exit_code)
 
 
 def command_output(options: GlobalOptions, output_format: str,

@@ -11,8 +11,15 @@ from pathlib import Path
 import click
 
 from kdeploy.cli import cli
-from kdeploy.cli.deploy import build_and_push, no_cache_option, skip_push_option
-from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.deploy import build_and_push, no_cache_option, skip_push_option, without_build
+from kdeploy.cli.options import (
+    CheckOptions,
+    GlobalOptions,
+    check_options,
+    command_context,
+    global_options,
+    output_option,
+)
 from kdeploy.cli.run_command import execute
 from kdeploy.plan import Plan, SetupOptions, build_setup_plan
 from kdeploy.run.private_data_dir import export_command_line, write_private_data_dir
@@ -43,15 +50,19 @@ def _setup_plan(options: GlobalOptions, skip_push: bool,
 @skip_push_option
 @no_cache_option
 @_with_setup_options
+@check_options
 @output_option
 def setup(options: GlobalOptions, skip_push: bool, no_cache: bool, with_accessories: bool,
-          output_format: str) -> None:
+          output_format: str, check: CheckOptions) -> None:
     """Build and push (unless -P), bootstrap the hosts, boot the accessories and the app."""
     context, plan = _setup_plan(options, skip_push, with_accessories)
     # Nothing to build for a selection without app hosts (only accessories boot).
     if not skip_push and context.selection.app_hosts:
-        plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
-    execute(context, plan, options, output_format)
+        if check.check:
+            plan = without_build(plan, context.config)
+        else:
+            plan = build_and_push(context, plan, options, output_format, no_cache=no_cache)
+    execute(context, plan, options, output_format, check=check)
 
 
 @cli.command()

@@ -122,6 +122,8 @@ class HostsPlay:
             play["tasks"].append({
                 "name": f"Wait {self.pause_after} seconds before the next boot group.",
                 "ansible.builtin.pause": {"seconds": self.pause_after},
+                # pause waits in check mode too, for boot groups that boot nothing.
+                "when": "not ansible_check_mode",
                 "tags": unsafe(tags),
             })
         return play
@@ -173,6 +175,9 @@ class Plan:
     hooks_done: tuple[str, ...] = ()
     # The command's hooks in Kamal's order, each beside a unit of `imports` (none: no hooks).
     hook_points: tuple[HookPoint, ...] = ()
+    # `--check` (Ansible's check mode: nothing changes, see plan/check.py) and `--diff`.
+    check: bool = False
+    diff: bool = False
 
     @property
     def playbook(self) -> str:
@@ -188,7 +193,11 @@ class Plan:
             args += ["--skip-tags", ",".join(self.skip_tags)]
         if self.limit:
             args += ["--limit", self.limit]
-        return args
+        return args + self.mode_args()
+
+    def mode_args(self) -> list[str]:
+        """Return `--check`/`--diff` as the plan asks (appended to the playbook's command line)."""
+        return [*(["--check"] if self.check else []), *(["--diff"] if self.diff else [])]
 
 
 def app_tag(role_name: str) -> str:

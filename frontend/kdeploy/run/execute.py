@@ -16,7 +16,13 @@ from typing import Any, Protocol
 
 from kdeploy import __version__
 from kdeploy.config import Config
-from kdeploy.errors import DeployFailed, Interrupted, KdeployError, LockHeldError
+from kdeploy.errors import (
+    ChangesPending,
+    DeployFailed,
+    Interrupted,
+    KdeployError,
+    LockHeldError,
+)
 from kdeploy.plan import Plan
 from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.hooked import run_with_hooks
@@ -66,7 +72,8 @@ MakeOutput = Callable[[Sequence[str]], Reporter]
 
 def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *,
                  skip_hooks: bool = False, verbosity: str = "info",
-                 report: Report | None = None, lock_wait: LockWait | None = None) -> None:
+                 report: Report | None = None, lock_wait: LockWait | None = None,
+                 pending_exit: bool = False) -> None:
     """Run `plan` with its hooks, report progress and results, and raise on failure.
 
     `runner.run_plan` is looked up in this module when the command runs and handed to every
@@ -83,6 +90,7 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
             results of `plan.report_task` per host; shown before the summary.
         lock_wait: `--lock-wait`: wait for a held lock (Kamal 2.12) before the plan takes it;
             a plan that takes no lock ignores it.
+        pending_exit: `--check --exit-code`: exit 4 when the check found changes to make.
 
     Raises:
         ConfigError: the config fails a check of `run.preflight` (exit 2); nothing ran.
@@ -90,6 +98,7 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
             `lock_wait`, `LockWaitTimedOut` or `LockHeldManually`.
         DeployFailed: a task failed or a host was unreachable (exit 1).
         Interrupted: a stop signal cut the command (exit 128 + the signal).
+        ChangesPending: `pending_exit` and the check found changes (exit 4).
     """
     config = context.config
     # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
@@ -101,6 +110,8 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     for notice in plan.notices:
         output.notice(notice)
     if plan.lock_host is None:
+        if lock_wait is not None and plan.check:
+            output.notice("--check: --lock-wait is ignored (a check takes no lock)")
         lock_wait = None  # nothing to wait for (`lock acquire` does not wait either, as Kamal)
     output.run_start(run_info(context, plan, run_id, lock_wait))
     reported: dict[str, dict[str, Any]] = {}
@@ -125,7 +136,11 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
                     and plan.lock_host and hooked.ran_plays):
                 release_lock(config, plan, run_id, run)
             refusal = _lock_refusal(config, result, waiter)
-            code = exit_code(result) if hooked.error is None else hooked.error.exit_code
+            code = (exit_code(result, pending_exit) if hooked.error is None
+                    else hooked.error.exit_code)
+            if plan.check and result.lock_seen is not None:
+                output.notice("--check: the deploy lock is held (a real run would wait or "
+                              f"stop):\n{result.lock_seen}")
             # A partly failed run still shows what the reachable hosts returned (audit); a held
             # lock shows nothing but the error.
             if report is not None and result.lock_held is None and (code == 0 or reported):
@@ -137,6 +152,8 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
         raise refusal
     if hooked.error is not None:
         raise hooked.error
+    if code == ChangesPending.exit_code:
+        raise ChangesPending("changes are pending")
     if code:
         raise DeployFailed(failure_message(result))
 
@@ -150,7 +167,7 @@ def run_info(context: CommandContext, plan: Plan, run_id: str,
         "version": config.version,
         "image": config.absolute_image if config.version else None,
         "destination": config.destination, "hosts": list(context.selection.hosts),
-        "lock_host": plan.lock_host, "check": False, "diff": False,
+        "lock_host": plan.lock_host, "check": plan.check, "diff": plan.diff,
         "lock_wait": None if lock_wait is None else lock_wait.as_data(),
         "ansible_args": list(plan.ansible_playbook_args()), "run_id": run_id,
     }
@@ -184,7 +201,8 @@ def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunR
     signum = result.signal or owner.signum or signal.SIGINT
     name = _signal_name(signum)
     output.say(f"--> Interrupted by {name}: stopping what this run still does on the hosts")
-    settled = settle_hosts(config, result, elapsed)
+    # A check started nothing on the hosts that would need stopping.
+    settled = settle_hosts(config, result if not plan.check else RunResult(), elapsed)
     lock = ""
     if plan.lock_host and ran_plays and result.lock_held is None:
         if settled.unconfirmed:

@@ -6,18 +6,25 @@ reported the same way, under ``Hook `X` failed:``).
 
 from __future__ import annotations
 
-from kdeploy.errors import DeployFailed, Interrupted, LockHeldError
+from kdeploy.errors import ChangesPending, DeployFailed, Interrupted, LockHeldError
 from kdeploy.run.result import HostFailure, RunResult
 from kdeploy.run.ssh_errors import classify_ssh_error
 
 
-def exit_code(result: RunResult) -> int:
-    """The exit code of a finished run: 3 lock held, 128 + signal, 1 failed, 0."""
-    if result.lock_held is not None:
-        return LockHeldError.exit_code
+def exit_code(result: RunResult, pending_exit: bool = False) -> int:
+    """The exit code of a finished run: 128 + signal, 3 lock held, 1 failed, 4 pending, 0.
+
+    Args:
+        result: the run.
+        pending_exit: `--check --exit-code`: changes the check found are exit 4.
+    """
     if result.interrupted:
         return Interrupted.code_for(result.signal)
-    return 0 if result.ok else DeployFailed.exit_code
+    if result.lock_held is not None:
+        return LockHeldError.exit_code
+    if not result.ok:
+        return DeployFailed.exit_code
+    return ChangesPending.exit_code if pending_exit and result.pending_changes else 0
 
 
 def failure_message(result: RunResult) -> str:

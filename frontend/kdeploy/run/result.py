@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -14,6 +15,11 @@ class HostFailure:
     message: str
     unreachable: bool = False
     play: str = ""
+
+
+# The fields of schema v1's `change` and `container_brief`: what the roles report is kept to them.
+CHANGE_FIELDS = ("kind", "name", "action", "from", "to", "image", "fields")
+CONTAINER_FIELDS = ("name", "image", "state")
 
 
 @dataclass
@@ -30,6 +36,36 @@ class RunResult:
     # Hosts that a task was sent to, and hosts that answered one (ok or failed).
     hosts: set[str] = field(default_factory=set)
     reached: set[str] = field(default_factory=set)
+    # What the hosts reported as done or, in check mode, pending (`kdeploy_outcome`, see
+    # runner.py): per host, the changes (schema v1's `change`) and the role containers
+    # before and after ({before: [...], after: [...]}).
+    outcomes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    containers: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    # Check mode: the deploy lock's details as read on the lock host (None: not held).
+    lock_seen: str | None = None
+
+    @property
+    def pending_changes(self) -> bool:
+        """True when some host reported a change (in check mode: one the run would make)."""
+        return any(self.outcomes.values())
+
+    def add_outcome(self, host: str, outcome: dict[str, Any]) -> None:
+        """Add one `kdeploy_outcome` of `host`: its changes and its containers before/after."""
+        changes = outcome.get("changes") or []
+        known = self.outcomes.setdefault(host, [])
+        for change in changes:
+            if not isinstance(change, dict):
+                continue
+            change = {key: change[key] for key in CHANGE_FIELDS if key in change}
+            if change not in known:  # the network both the proxy and the release would create
+                known.append(change)
+        containers = outcome.get("containers")
+        if isinstance(containers, dict):
+            mine = self.containers.setdefault(host, {"before": [], "after": []})
+            for when in ("before", "after"):
+                mine[when].extend({key: str(item.get(key, "")) for key in CONTAINER_FIELDS}
+                                  for item in containers.get(when) or []
+                                  if isinstance(item, dict))
 
     @property
     def interrupted(self) -> bool:
@@ -59,9 +95,16 @@ def merge_results(first: RunResult, second: RunResult) -> RunResult:
         for name, hosts in result.stats.items():
             for host, count in hosts.items():
                 stats.setdefault(name, {})[host] = stats.get(name, {}).get(host, 0) + count
-    return RunResult(status=second.status, rc=second.rc, stats=stats,
-                     failures=[*first.failures, *second.failures],
-                     duration=first.duration + second.duration,
-                     lock_held=first.lock_held or second.lock_held,
-                     signal=first.signal or second.signal,
-                     hosts=first.hosts | second.hosts, reached=first.reached | second.reached)
+    merged = RunResult(status=second.status, rc=second.rc, stats=stats,
+                       failures=[*first.failures, *second.failures],
+                       duration=first.duration + second.duration,
+                       lock_held=first.lock_held or second.lock_held,
+                       signal=first.signal or second.signal,
+                       hosts=first.hosts | second.hosts, reached=first.reached | second.reached)
+    for result in (first, second):
+        for host, changes in result.outcomes.items():
+            merged.add_outcome(host, {"changes": changes})
+        for host, containers in result.containers.items():
+            merged.add_outcome(host, {"containers": containers})
+    merged.lock_seen = first.lock_seen or second.lock_seen
+    return merged

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 EventSink = Callable[[dict[str, Any]], None]
 
 LOCK_HELD_MARKER = "Deploy lock already in place"
+# The lock status task (roles/lock, plan/lock.py's LOCK_REPORT_TASKS) a check runs instead of
+# taking the lock: its output is who holds the lock, if anyone.
+LOCK_STATUS_TASK = "Read the deploy lock."
+# What a role unit reports it did or (check mode) would do: a key of its module's result or a
+# fact its last task sets (`{changes: [change, ...], containers?: {before, after}}`).
+OUTCOME_KEY = "kdeploy_outcome"
 # Where the run's ssh masters live: a directory of this command alone (see process_owner).
 CONTROL_PATH_ENV = "ANSIBLE_SSH_CONTROL_PATH_DIR"
 
@@ -88,7 +94,7 @@ def _run_in(
         runner = ansible_runner.run(
             private_data_dir=str(directory),
             # With `binary` runner runs in raw mode and appends no playbook: name it ourselves.
-            cmdline=plan.playbook,
+            cmdline=" ".join([plan.playbook, *plan.mode_args()]),
             tags=",".join(plan.tags) or None,
             skip_tags=",".join(plan.skip_tags) or None,
             limit=plan.limit,
@@ -119,6 +125,8 @@ def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> b
         result.hosts.add(data.get("host", "?"))
     elif kind in ("runner_on_ok", "runner_on_failed"):
         result.reached.add(data.get("host", "?"))
+    if kind == "runner_on_ok":
+        _collect_outcome(data, result)
     if kind == "playbook_on_stats":
         result.stats = {key: data.get(key) or {} for key in
                         ("ok", "changed", "failures", "dark", "skipped", "ignored", "rescued")}
@@ -137,6 +145,18 @@ def _collect(event: dict[str, Any], result: RunResult, on_event: EventSink) -> b
     on_event(event)
     # Keep only what is worth reading later on disk; everything else lives in memory.
     return kind in ("playbook_on_stats", "runner_on_failed", "runner_on_unreachable")
+
+
+def _collect_outcome(data: dict[str, Any], result: RunResult) -> None:
+    # A module's own `kdeploy_outcome` (release) or one set with set_fact by a role's last task.
+    res = data.get("res") or {}
+    outcome = res.get(OUTCOME_KEY)
+    if outcome is None:
+        outcome = (res.get("ansible_facts") or {}).get(OUTCOME_KEY)
+    if isinstance(outcome, dict):
+        result.add_outcome(data.get("host", "?"), outcome)
+    if data.get("task") == LOCK_STATUS_TASK and result.lock_seen is None:
+        result.lock_seen = str(res.get("stdout") or "").strip() or None
 
 
 def _tail(text: str, lines: int = 15) -> str:

@@ -6,6 +6,7 @@ real module against the sandbox's dockerd.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -244,6 +245,44 @@ def test_check_mode_changes_nothing_but_says_what_would(home: Path) -> None:
     assert result["changed"] and result["booted"] and result["stopped"] == ["app-web-v1"]
     assert docker.calls == []
     assert not (home / ".kamal").exists()
+
+
+def test_check_mode_reports_the_replace_and_the_pull_as_its_outcome(home: Path) -> None:
+    docker = FakeDocker({}, {})
+    docker.listed[("running", "restarting")] = [
+        {"Id": "old", "Names": ["/app-web-v1"], "Image": "reg:5000/app:v1"}]
+    result = release.Release(FakeModule(PARAMS, check_mode=True), docker).run()
+    outcome = result["kdeploy_outcome"]
+    assert outcome["changes"] == [
+        {"kind": "image", "name": "reg:5000/app:v2", "action": "pull"},
+        {"kind": "app", "name": "web", "action": "replace", "to": "app-web-v2",
+         "image": "reg:5000/app:v2", "from": "app-web-v1"}]
+    assert outcome["containers"] == {
+        "before": [{"name": "app-web-v1", "image": "reg:5000/app:v1", "state": "running"}],
+        "after": [{"name": "app-web-v2", "image": "reg:5000/app:v2", "state": "running"},
+                  {"name": "app-web-v1", "image": "reg:5000/app:v1", "state": "exited"}]}
+    assert "SECRET" not in json.dumps(outcome) and "x" * 8 not in json.dumps(outcome)
+
+
+def test_a_converged_release_has_no_changes_in_its_outcome(home: Path) -> None:
+    docker = FakeDocker({"app-web-v2": _container()}, {"reg:5000/app:v2": {"Id": "sha256:1"},
+                                                       "reg:5000/app:latest": {"Id": "sha256:1"}})
+    (home / ".kamal/apps/app/env/roles").mkdir(parents=True)
+    env = home / ".kamal/apps/app/env/roles/web.env"
+    env.write_text("SECRET=x\n")
+    env.chmod(0o600)
+    result = release.Release(FakeModule(PARAMS, check_mode=True), docker).run()
+    assert result["kdeploy_outcome"]["changes"] == []
+    assert [item["name"] for item in result["kdeploy_outcome"]["containers"]["after"]] == [
+        "app-web-v2"]
+
+
+def test_a_first_boot_is_a_create(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    result = release.Release(FakeModule(_params(pull="missing"), check_mode=True), docker).run()
+    assert result["kdeploy_outcome"]["changes"] == [
+        {"kind": "app", "name": "web", "action": "create", "to": "app-web-v2",
+         "image": "reg:5000/app:v2"}]
 
 
 def test_only_unix_sockets_are_supported() -> None:

@@ -48,7 +48,8 @@ exit 0
 
 
 def _run(tmp_path: Path, playbook: str, proxy: dict[str, Any], env: dict[str, str] | None = None,
-         extra: dict[str, Any] | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+         extra: dict[str, Any] | None = None,
+         args: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     tool = require_tool("ansible-playbook")
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -70,7 +71,7 @@ def _run(tmp_path: Path, playbook: str, proxy: dict[str, Any], env: dict[str, st
                    "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
                    "ANSIBLE_NOCOLOR": "1", **(env or {})}
     result = subprocess.run([tool, "-i", str(tmp_path / "inventory.json"),
-                             str(REPO / "playbooks" / playbook)],
+                             str(REPO / "playbooks" / playbook), *args],
                             cwd=home, env=environment, capture_output=True, text=True, check=False)
     return result, log.read_text().splitlines()
 
@@ -110,7 +111,8 @@ def test_caddy_boot_writes_its_config_before_it_runs(tmp_path: Path) -> None:
 def test_reboot_stops_prunes_by_title_and_runs(tmp_path: Path) -> None:
     result, calls = _run(tmp_path, "proxy_reboot.yml", KAMAL)
     assert result.returncode == 0, result.stdout
-    assert calls[:2] == [
+    assert calls[0] == "container inspect --format {{.Config.Image}} kamal-proxy"  # the outcome's
+    assert calls[1:3] == [
         "container stop kamal-proxy",
         "container prune --force --filter label=org.opencontainers.image.title=kamal-proxy"]
     assert calls[-1].startswith("run --name kamal-proxy ")
@@ -120,7 +122,36 @@ def test_reboot_stops_prunes_by_title_and_runs(tmp_path: Path) -> None:
 def test_caddy_reboot_removes_the_container_by_name(tmp_path: Path) -> None:
     result, calls = _run(tmp_path, "proxy_reboot.yml", CADDY)
     assert result.returncode == 0, result.stdout
-    assert calls[:2] == ["container stop kdeploy-proxy", "container rm kdeploy-proxy"]
+    assert calls[1:3] == ["container stop kdeploy-proxy", "container rm kdeploy-proxy"]
+
+
+_CHECK_READS = ("network inspect", "container inspect")
+
+
+def test_a_boot_check_only_reads_and_says_what_it_would_do(tmp_path: Path) -> None:
+    result, calls = _run(tmp_path, "proxy_boot.yml", CADDY, args=("--check", "--diff"))
+    assert result.returncode == 0, result.stdout
+    assert calls and all(call.startswith(_CHECK_READS) for call in calls), calls
+    assert not (tmp_path / "home/.kdeploy").exists()
+    assert "kdeploy: would run" in result.stdout or "changed: [h1]" in result.stdout
+    assert "{}" not in result.stdout.split("Write the proxy files", 1)[-1].split("TASK", 1)[0]
+
+
+def test_a_boot_check_of_a_running_proxy_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "home/.kamal/proxy/apps-config").mkdir(parents=True)
+    result, calls = _run(tmp_path, "proxy_boot.yml", KAMAL,
+                         {"FAKE_INSPECT": "true", "FAKE_NETWORK_EXISTS": "1"}, args=("--check",))
+    assert result.returncode == 0, result.stdout
+    assert all(call.startswith(_CHECK_READS) for call in calls), calls
+    assert "changed=0 " in _recap(result)
+
+
+def test_a_reboot_check_only_reads_the_image(tmp_path: Path) -> None:
+    result, calls = _run(tmp_path, "proxy_reboot.yml", KAMAL,
+                         {"FAKE_INSPECT": "basecamp/kamal-proxy:v0.8.0"}, args=("--check",))
+    assert result.returncode == 0, result.stdout
+    assert all(call.startswith(_CHECK_READS) for call in calls), calls
+    assert not (tmp_path / "home/.kamal/app-audit.log").exists()
 
 
 @pytest.mark.parametrize(("running", "fails"), [
