@@ -255,15 +255,6 @@ def _strings(mapping: Any) -> dict[str, str]:
     return {str(key): str(value) for key, value in (mapping or {}).items()}
 
 
-def check_mode_available() -> bool:
-    """Whether this kdeploy has `deploy --check` yet (it is built on branch `check`)."""
-    import kdeploy.cli as cli_package
-
-    cli_package._register_commands()  # what main() does before it parses
-    deploy = cli_package.cli.commands["deploy"]
-    return any("--check" in param.opts for param in deploy.params)
-
-
 def runner_env(path_first: Path, **extra: str) -> dict[str, str]:
     """A clean runner environment: this machine's, without an ssh agent, `path_first` on PATH."""
     env = {key: value for key, value in os.environ.items()

@@ -26,15 +26,15 @@ from ci_recipes import (
     EXAMPLES,
     JobRun,
     Recipe,
-    check_mode_available,
     load,
     run_job,
     runner_env,
 )
 from event_schema import validate_events
-from project import Project, example_config
+from project import Project, app_container, example_config, snapshot
 
 from kdeploy.sandbox import SandboxInfo
+from kdeploy.sandbox.example import SERVICE
 from kdeploy.sandbox.hosts import host_key_file
 from kdeploy.sandbox.known_hosts import public_key, user_known_hosts
 
@@ -169,7 +169,6 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
         ssh_files: Path, tmp_path: Path) -> None:
     info = clean_sandbox
     runner = Runner(load(kind), project, info, ssh_files)  # type: ignore[arg-type]
-    has_check = check_mode_available()
 
     # The lint job is a gate: a config error fails it with the key and exit 2...
     project.config["servers"]["web"]["bogus_key"] = True
@@ -183,15 +182,17 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
     lint = runner.run("lint")
     assert lint.returncode == 0, lint
 
-    if has_check:
-        plan = runner.run("plan")
-        assert plan.returncode == 0, plan
-        assert "Changes pending" in plan.output, plan
-        _, summary = events_and_summary(runner, "plan.jsonl", "plan-summary.json")
-        assert (summary["type"], summary["exit_code"], summary["check"]) == (
-            "summary", 4, True)
-        assert summary["pending_changes"] is True
-        assert helpers.containers(info, 1) == []  # the plan changed nothing
+    plan = runner.run("plan")
+    assert plan.returncode == 0, plan
+    assert "Changes pending" in plan.output, plan
+    _, summary = events_and_summary(runner, "plan.jsonl", "plan-summary.json")
+    assert (summary["type"], summary["exit_code"], summary["check"]) == ("summary", 4, True)
+    assert summary["pending_changes"] is True
+    for role, index in (("web", 1), ("web", 2), ("job", 3)):
+        pending = summary["hosts"][info.host(index).address]["pending"]
+        assert {"kind": "app", "name": role, "action": "create", "to": app_container(role),
+                "image": f"{info.registry}/{SERVICE}:v1"} in pending, pending
+    assert snapshot(info) == {}  # the plan changed nothing
 
     deploy = runner.run("deploy")
     assert deploy.returncode == 0, deploy
@@ -201,14 +202,14 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
     assert_runs(info, "v1")
     # The secret went from the CI variable through .kamal/secrets into the app's environment.
     assert f"DATABASE_PASSWORD={DATABASE_PASSWORD}" in container_env(
-        info, 1, "kdeploy-demo-web-v1")
+        info, 1, app_container("web"))
 
-    if has_check:
-        again = runner.run("plan")
-        assert again.returncode == 0, again
-        assert "No changes pending" in again.output, again
-        _, summary = events_and_summary(runner, "plan.jsonl", "plan-summary.json")
-        assert (summary["exit_code"], summary["pending_changes"]) == (0, False)
+    again = runner.run("plan")
+    assert again.returncode == 0, again
+    assert "No changes pending" in again.output, again
+    _, summary = events_and_summary(runner, "plan.jsonl", "plan-summary.json")
+    assert (summary["exit_code"], summary["pending_changes"]) == (0, False)
+    assert {host["pending"] == [] for host in summary["hosts"].values()} == {True}
 
     # Someone holds the lock by hand: the deploy job exits 3 at once (a manual lock is not
     # waited for), says why, and keeps the summary naming the holder.
@@ -223,8 +224,8 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
     assert summary["lock"]["message"] == "maintenance"
     assert_runs(info, "v1")
 
-    taken = lock_holder.kdeploy("lock", "release", "--version", "v1")
-    assert taken.returncode == 0, taken
+    released = lock_holder.kdeploy("lock", "release", "--version", "v1")
+    assert released.returncode == 0, released
 
     # The ssh key is the agent's: another key in DEPLOY_SSH_KEY gets nowhere.
     stranger = tmp_path / "stranger"
@@ -246,10 +247,6 @@ def test_the_recipe_lints_plans_and_deploys_the_sandbox(
     assert "unknown host key refused" in unpinned.output, unpinned
     assert recorded(ssh_files, lock_host) == ""
     assert_runs(info, "v1")
-
-    if not has_check:
-        pytest.skip("the plan stage needs `deploy --check --diff --exit-code` (branch `check`); "
-                    "lint and deploy passed")
 
 
 def recorded(known_hosts: Path, host: str) -> str:

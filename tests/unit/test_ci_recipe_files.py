@@ -79,9 +79,6 @@ def test_every_kdeploy_call_parses_with_kdeploys_own_cli(kind: str) -> None:
         script(kind, job))]
     assert len(calls) == 3
     cli_package._register_commands()
-    needs_check = [call for call in calls if "--check" in call]
-    if needs_check and not ci_recipes.check_mode_available():
-        pytest.skip("`deploy --check --diff --exit-code` comes with branch `check`")
     for call in calls:
         # --help is eager: it answers only once every other word has parsed (an unknown
         # option or a bad value is a usage error, exit 2).
