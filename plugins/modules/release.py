@@ -667,7 +667,8 @@ class Release(object):
         params = self.params
         before = []
         if container and (container.get("State") or {}).get("Running"):
-            before.append(dict(name=params["name"], image=params["image"], state="running"))
+            image = (container.get("Config") or {}).get("Image") or params["image"]
+            before.append(dict(name=params["name"], image=image, state="running"))
         for other in self.others:
             name = (other.get("Names") or [other["Id"]])[0].lstrip("/")
             before.append(dict(name=name, image=other.get("Image") or "", state="running"))

@@ -57,6 +57,9 @@ class RunResult:
             if not isinstance(change, dict):
                 continue
             change = {key: change[key] for key in CHANGE_FIELDS if key in change}
+            if isinstance(change.get("fields"), list):
+                change["fields"] = [_field(item) for item in change["fields"]
+                                    if isinstance(item, dict)]
             if change not in known:  # the network both the proxy and the release would create
                 known.append(change)
         containers = outcome.get("containers")
@@ -86,6 +89,13 @@ class RunResult:
             for host, count in self.stats.get(stat, {}).items():
                 hosts.setdefault(host, dict.fromkeys(names.values(), 0))[label] = count
         return hosts
+
+
+def _field(item: dict[str, Any]) -> dict[str, Any]:
+    # A secret field keeps its name only, whatever a role put beside it.
+    if item.get("secret"):
+        return {"field": str(item.get("field", "")), "secret": True}
+    return {key: item[key] for key in ("field", "before", "after") if key in item}
 
 
 def merge_results(first: RunResult, second: RunResult) -> RunResult:

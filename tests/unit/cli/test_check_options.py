@@ -321,3 +321,32 @@ def test_the_same_change_from_two_roles_is_listed_once() -> None:
     result.add_outcome("h1", {"changes": [network]})  # the proxy's boot
     result.add_outcome("h1", {"changes": [network, REPLACE]})  # the release
     assert result.outcomes == {"h1": [network, REPLACE]}
+
+
+def test_a_real_run_with_diff_lists_what_it_changed(runner: StubRunner) -> None:
+    runner.result = pending(REPLACE)
+    result = invoke(*COMMANDS["deploy"], "-P", "--diff")
+    assert result.exit_code == 0, result.output
+    (plan,) = runner.plans
+    assert (plan.check, plan.diff, plan.mode_args()) == (False, True, ["--diff"])
+    assert "lock_acquire.yml" in playbooks(plan)
+    assert "--> Changes\n    10.0.0.1  app web: replace app-web-v1 with app-web-v2" in result.output
+    json_run = CliRunner().invoke(kdeploy_cli(), [*COMMANDS["deploy"], "-P", "--diff",
+                                                  "--output", "json"], env=ENV)
+    summary = valid_events(json_run.stdout)[-1]
+    assert summary["hosts"]["10.0.0.1"]["changes"] == [REPLACE]
+    assert "pending" not in summary["hosts"]["10.0.0.1"]
+    assert summary["pending_changes"] is False
+
+
+def test_a_secret_field_keeps_its_name_only_whatever_a_role_sent() -> None:
+    result = RunResult()
+    result.add_outcome("h1", {"changes": [{
+        "kind": "accessory", "name": "db", "action": "replace",
+        "fields": [{"field": "env.DB_PASSWORD", "secret": True, "before": "old-secret-value",
+                    "after": "new-secret-value"},
+                   {"field": "port", "before": "1:1", "after": "2:2", "noise": 1}]}]})
+    (change,) = result.outcomes["h1"]
+    assert change["fields"] == [{"field": "env.DB_PASSWORD", "secret": True},
+                                {"field": "port", "before": "1:1", "after": "2:2"}]
+    assert "secret-value" not in json.dumps(result.outcomes)
