@@ -203,3 +203,33 @@ def test_variables_the_test_does_not_give_are_an_error() -> None:
     gitlab = ci_recipes.load("gitlab")
     assert ci_recipes.resolve_env(gitlab, gitlab.job("lint"), {"CI_COMMIT_SHA": "abc"})[
         "SHA"] == "abc"
+
+
+def test_github_steps_share_github_env_and_only_always_steps_follow_a_failure(
+        tmp_path: Path) -> None:
+    workflow = tmp_path / "w.yml"
+    workflow.write_text(
+        "env: {GREETING: '${{ vars.GREETING }}'}\n"
+        "jobs:\n"
+        "  deploy:\n"
+        "    steps:\n"
+        "      - run: echo \"AGENT=from-step-1\" >> \"$GITHUB_ENV\"\n"
+        "      - run: echo \"$GREETING $AGENT\"; exit 3\n"
+        "      - run: echo never\n"
+        "      - {run: echo cleanup, if: always()}\n")
+    (tmp_path / "checkout").mkdir()
+    run = ci_recipes.run_job(ci_recipes.load_github(workflow), "deploy", tmp_path / "checkout",
+                             {"PATH": "/usr/bin:/bin"}, {"vars.GREETING": "hello"})
+    assert run.returncode == 3
+    assert "hello from-step-1" in run.output and "cleanup" in run.output
+    assert "never" not in run.output
+
+
+def test_a_gitlab_job_stops_at_its_first_failing_line(tmp_path: Path) -> None:
+    pipeline = tmp_path / "g.yml"
+    pipeline.write_text("deploy: {script: ['echo \"$SHA\"', 'false | true', 'exit 5', "
+                        "'echo never']}\nvariables: {SHA: $CI_COMMIT_SHA}\n")
+    run = ci_recipes.run_job(ci_recipes.load_gitlab(pipeline), "deploy", tmp_path,
+                             {"PATH": "/usr/bin:/bin"}, {"CI_COMMIT_SHA": "abc123"})
+    # pipefail: `false | true` fails the job, as on GitLab's runner.
+    assert (run.returncode, run.output) == (1, "abc123\n")
