@@ -161,10 +161,13 @@ class HumanOutput:
                    file=self.stream)
 
     def _changes(self, title: str, result: RunResult) -> None:
-        if not result.pending_changes:
+        if not any(result.outcomes.values()):
             if self._run.get("check"):
                 click.echo("--> No changes: every host matches the config", file=self.stream)
             return
+        if self._run.get("check") and not result.pending_changes:
+            # Only notices (an accessory whose config changed, which boot leaves running).
+            title = "No changes would be made; these differ from the config"
         lines = [f"--> {title}"]
         for host, changes in sorted(result.outcomes.items()):
             for change in changes:

@@ -190,7 +190,9 @@ def _ending(result: RunResult, refusal: LockHeldError | None, hook_error: Kdeplo
         return refusal.kind, refusal.message
     if hook_error is not None:
         return "hook", hook_error.message
-    return ("failed", failure_message(result)) if code else None
+    # Exit 4 (changes pending) is what a `--check --exit-code` asked for, not an error.
+    return ("failed", failure_message(result)) if code and code != ChangesPending.exit_code \
+        else None
 
 
 def _stop_after_signal(config: Config, plan: Plan, ran_plays: bool, result: RunResult,

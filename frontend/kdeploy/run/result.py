@@ -20,6 +20,8 @@ class HostFailure:
 # The fields of schema v1's `change` and `container_brief`: what the roles report is kept to them.
 CHANGE_FIELDS = ("kind", "name", "action", "from", "to", "image", "fields")
 CONTAINER_FIELDS = ("name", "image", "state")
+# Actions a host reports that the command does not carry out (see pending_changes).
+NOTICE_ACTIONS = frozenset({"differs"})
 
 
 @dataclass
@@ -46,8 +48,13 @@ class RunResult:
 
     @property
     def pending_changes(self) -> bool:
-        """True when some host reported a change (in check mode: one the run would make)."""
-        return any(self.outcomes.values())
+        """True when some host reported a change (in check mode: one the run would make).
+
+        A `differs` is a notice, not work: `accessory boot` leaves a running accessory whose
+        config changed alone (`accessory reboot` applies it), so it is never pending.
+        """
+        return any(change.get("action") not in NOTICE_ACTIONS
+                   for changes in self.outcomes.values() for change in changes)
 
     def add_outcome(self, host: str, outcome: dict[str, Any]) -> None:
         """Add one `kdeploy_outcome` of `host`: its changes and its containers before/after."""

@@ -223,6 +223,33 @@ def test_json_summary_carries_pending_per_host(runner: StubRunner) -> None:
     assert summary["exit_code"] == 4
 
 
+def test_exit_4_is_no_error_in_the_summary(runner: StubRunner) -> None:
+    runner.result = pending(REPLACE)
+    result = CliRunner().invoke(kdeploy_cli(), [*COMMANDS["deploy"], "-P", "--check",
+                                                "--exit-code", "--output", "json"], env=ENV)
+    summary = valid_events(result.stdout)[-1]
+    assert (summary["exit_code"], summary["error"], summary["failures"]) == (4, None, [])
+
+
+DIFFERS = {"kind": "accessory", "name": "db", "action": "differs",
+           "fields": [{"field": "port", "before": "5432:5432", "after": "5433:5432"}]}
+
+
+def test_an_accessory_that_boot_leaves_alone_is_not_pending(runner: StubRunner) -> None:
+    runner.result = pending(DIFFERS)
+    argv = [*COMMANDS["accessory boot"], "--check", "--diff", "--exit-code"]
+    result = invoke(*argv)
+    assert result.exit_code == 0, result.output
+    assert ("--> No changes would be made; these differ from the config\n"
+            "    10.0.0.1  accessory db: differs\n") in result.output
+    assert "port: 5432:5432 -> 5433:5432" in result.output
+    events = valid_events(invoke(*argv, "--output", "json").stdout)
+    assert (events[-1]["pending_changes"], events[-1]["exit_code"]) == (False, 0)
+    assert events[-1]["hosts"]["10.0.0.1"]["pending"] == [DIFFERS]
+    runner.result = pending(DIFFERS, REPLACE)
+    assert invoke(*argv).exit_code == 4
+
+
 def test_json_summary_of_a_clean_check_has_empty_pending(runner: StubRunner) -> None:
     result = CliRunner().invoke(kdeploy_cli(), [*COMMANDS["deploy"], "-P", "--check",
                                                 "--exit-code", "--output", "json"], env=ENV)
