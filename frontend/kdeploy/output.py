@@ -12,11 +12,12 @@ import click
 
 from kdeploy.events import TERMINAL_TYPES, current_stream, envelope, timestamp, use_stream
 from kdeploy.run.lock_details import lock_holder
+from kdeploy.run.result import RunResult
 from kdeploy.run.runner import LOCK_HELD_MARKER
 from kdeploy.run.ssh_errors import classify_ssh_error
 
 if TYPE_CHECKING:
-    from kdeploy.run.result import HostFailure, RunResult
+    from kdeploy.run.result import HostFailure
 
 
 Redact = Callable[[str], str]
@@ -293,6 +294,16 @@ class JsonOutput:
         """
         del text
         self._emit("report", data)
+
+    def summary_without_run(self, info: dict[str, Any], duration: float = 0.0) -> None:
+        """Close the stream of a command that ran no play (a local build, nothing to do).
+
+        Args:
+            info: `command`, and `version`/`image` when the command has them.
+            duration: how long the command's own work took (s).
+        """
+        self._run = dict(info)
+        self.summary(RunResult(status="successful", duration=duration), 0)
 
     def summary(self, result: RunResult, exit_code: int, *,
                 error: tuple[str, str] | None = None) -> None:

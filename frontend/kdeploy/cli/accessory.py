@@ -25,7 +25,7 @@ from kdeploy.cli.options import (
     global_options,
     output_option,
 )
-from kdeploy.cli.run_command import execute
+from kdeploy.cli.run_command import execute, nothing_to_do
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
     AccessoryLogsOptions,
@@ -56,7 +56,9 @@ def _run(action: str, name: str, options: GlobalOptions, output_format: str,
     hosts = accessory_hosts(context, name)
     if not hosts:
         # Kamal does nothing either (`-r web` drops accessories on dedicated hosts).
-        click.echo(f"No hosts of accessory {name} inside the filters: nothing to {action}")
+        nothing_to_do(f"accessory {action}", context,
+                      f"No hosts of accessory {name} inside the filters: nothing to {action}",
+                      options, output_format)
         return
     plan = build_accessory_plan(context, action, name,
                                 AccessoryOptions(purge=purge, rolling=rolling))

@@ -7,6 +7,7 @@ both. None of them takes the deploy lock, as in Kamal.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import click
@@ -72,11 +73,15 @@ def _push(context: CommandContext, options: GlobalOptions, output_format: str, *
     hooks = hook_context(context, f"build {subcommand}",
                          verbosity=verbosity(options.verbose, options.quiet),
                          skip=options.skip_hooks)
+    started = time.monotonic()
     push_image(config, no_cache=no_cache, say=output.say, skip_hooks=options.skip_hooks,
                hook_context=hooks)
-    # `deliver` reports once, after the pull.
+    # `deliver` reports once, after the pull; `push` runs no play, so its summary ends here.
     if isinstance(output, JsonOutput) and subcommand == "push":
         output.report(*push_report(config.absolute_image, image_tags(config)))
+        output.summary_without_run(
+            {"command": "build push", "version": config.version, "image": config.absolute_image},
+            duration=time.monotonic() - started)
 
 
 def _pull(context: CommandContext, plan: Plan, options: GlobalOptions,

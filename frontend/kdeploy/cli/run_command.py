@@ -51,6 +51,21 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
                  lock_wait=options.lock_waiting, pending_exit=check.exit_code)
 
 
+def nothing_to_do(command: str, context: CommandContext, text: str, options: GlobalOptions,
+                  output_format: str) -> None:
+    """End a command that finds nothing inside the filters to act on, as Kamal does (exit 0).
+
+    People get `text`; a JSON stream gets it as a message, then its terminal summary.
+    """
+    output = command_output(options, output_format)
+    output.say(text)
+    if isinstance(output, JsonOutput):
+        config = context.config
+        output.summary_without_run({
+            "command": command, "version": config.version,
+            "image": config.absolute_image if config.version else None})
+
+
 def command_output(options: GlobalOptions, output_format: str,
                    secret_values: Sequence[str] = ()) -> HumanOutput | JsonOutput:
     """The output of `--output` (human lines or JSON), never showing `secret_values`."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from json_events import report_event
+from json_events import report_event, valid_events
 from stub_runner import StubRunner
 
 import kdeploy.cli as cli_package
@@ -85,6 +85,18 @@ def test_a_filter_without_accessory_hosts_does_nothing_like_kamal(
     result = run(monkeypatch, stub, "accessory", "boot", "all", "-r", "web")
     assert result.exit_code == 0, result.output
     assert "No hosts of accessory all inside the filters: nothing to boot" in result.output
+    assert stub.plans == []
+
+
+def test_a_filter_without_accessory_hosts_ends_the_json_stream(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stub = StubRunner()
+    result = run(monkeypatch, stub, "accessory", "boot", "all", "-r", "web", "--output", "json")
+    assert result.exit_code == 0, result.output
+    message, summary = valid_events(result.stdout)
+    assert message["text"] == "No hosts of accessory all inside the filters: nothing to boot"
+    assert (summary["type"], summary["command"], summary["hosts"], summary["exit_code"]) == (
+        "summary", "accessory boot", {}, 0)
     assert stub.plans == []
 
 
