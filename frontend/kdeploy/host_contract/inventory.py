@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.ansible_yaml import dump, unsafe
-from kdeploy.config import defaults
 from kdeploy.config.proxy_support import check_engine
-from kdeploy.host_contract.docker_options import docker_run_args, restart_policy, translate_options
+from kdeploy.host_contract.docker_options import (
+    container_restart_policy,
+    docker_run_args,
+    restart_policy,
+    translate_options,
+)
 from kdeploy.host_contract.names import (
     DESTINATION_LABEL,
     PROXY_GROUP,
@@ -184,7 +188,7 @@ def _accessory_vars(config: Config, accessory: Accessory) -> dict[str, Any]:
         "log_driver": config.logging.with_default().driver,
         "log_options": dict(config.logging.with_default().options),
         "docker": translate_options(accessory.options, f"accessories/{accessory.name}/options"),
-        "restart_policy": defaults.RESTART_POLICY,
+        "restart_policy": container_restart_policy(accessory.options),
     }
 
 
