@@ -30,6 +30,7 @@ INVALID = sorted((FIXTURES / "invalid").glob("deploy_*.yml"))
 KAMAL_2_12 = {
     "deploy_with_restart_option.yml":
         "servers/web: Cannot set restart policy in docker options, unless-stopped is required",
+    "deploy_with_ssh_forward_agent.yml": "ssh: unknown key: forward_agent",
 }
 
 # Fixtures where Kamal 2.11.0 itself crashes, and what kdeploy says instead.

@@ -1,8 +1,8 @@
 """The reference docs under `config/docs/`: printed by `kdeploy docs`, and the validation examples.
 
-The files are Kamal 2.11's `lib/kamal/configuration/docs/*.yml` (MIT, see `docs/NOTICE`) plus
-`x-kdeploy.yml`. Their example values are the schema (validation.py), so the docs and the
-checks cannot drift apart.
+The files are Kamal 2.11's `lib/kamal/configuration/docs/*.yml` (MIT, see `docs/NOTICE`), with
+the Kamal 2.12 keys kdeploy accepts (`ssh/forward_agent`), plus `x-kdeploy.yml`. Their example
+values are the schema (validation.py), so the docs and the checks cannot drift apart.
 """
 
 from __future__ import annotations

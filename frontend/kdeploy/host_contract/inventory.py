@@ -99,7 +99,9 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     ssh_vars: dict[str, Any] = {"ansible_user": ssh.user, "ansible_port": int(ssh.port)}
     if ssh.keys:
         ssh_vars["ansible_ssh_private_key_file"] = str(Path(ssh.keys[0]).expanduser())
-    args = []
+    # sshkit (Kamal) forwards the local agent on every connection unless `ssh/forward_agent` is
+    # false (Kamal 2.12); given on the command line, it wins over ssh_config as sshkit's does.
+    args = [f"-o ForwardAgent={'yes' if ssh.forward_agent else 'no'}"]
     if ssh.proxy:
         args.append(f"-o ProxyJump={ssh.proxy}")
     if ssh.proxy_command:
@@ -109,8 +111,11 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     args.extend(f"-o IdentityFile={Path(key).expanduser()}" for key in ssh.keys[1:])
     # `ssh.config` reaches ssh through the generated ssh_config (run/ssh_config.py), which
     # ansible.cfg passes with -F: ssh takes only one -F.
-    if args:
-        ssh_vars["ansible_ssh_common_args"] = " ".join(args)
+    ssh_vars["ansible_ssh_common_args"] = " ".join(args)
+    if not ssh.forward_agent:
+        # A shared connection forwards as its master was told to (ControlPersist keeps it 60 s):
+        # connections without the agent get masters of their own.
+        ssh_vars["ansible_control_path"] = "%(directory)s/%%C-no-agent"
     interpreter = config.extension.python_interpreter
     if interpreter:
         ssh_vars["ansible_python_interpreter"] = interpreter

@@ -162,7 +162,9 @@ CASES = [
     # ssh, sshkit, boot, logging, aliases
     (variant(ssh={"config": 1}), "ssh/config: should be a boolean or a string or an array"),
     (variant(ssh={"keys": "k"}), "ssh/keys: should be an array"),
-    (variant(ssh={"user": "u", "forward_agent": True}), "ssh: unknown key: forward_agent"),
+    # Kamal 2.12's key, a boolean as in its example.
+    (variant(ssh={"user": "u", "forward_agent": "no"}), "ssh/forward_agent: should be a boolean"),
+    (variant(ssh={"user": "u", "forward_agent": 1}), "ssh/forward_agent: should be a boolean"),
     # Kamal 2.12 keys kdeploy does not implement stay unknown, as in Kamal 2.11.
     (variant(stop_timeout=30), "unknown key: stop_timeout"),
     (variant(output={"file": {"path": "/tmp"}}), "unknown key: output"),
