@@ -16,6 +16,7 @@ from pathlib import Path
 
 import helpers
 import pytest
+from event_schema import asks_for_json, validate_events
 from project import Project, Run, accessory_container, address, app_container, example_config
 
 from kdeploy.sandbox import SandboxInfo
@@ -36,9 +37,13 @@ def assert_ok(run: Run) -> Run:
 
 
 def raw(project: Project, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """Run kdeploy and keep its stdout as bytes."""
-    return subprocess.run([sys.executable, "-m", "kdeploy", *args], cwd=project.directory,
-                          capture_output=True, timeout=300, check=False)
+    """Run kdeploy and keep its stdout as bytes (events, if it was asked for JSON, checked)."""
+    argv = [sys.executable, "-m", "kdeploy", *args]
+    result = subprocess.run(argv, cwd=project.directory, capture_output=True, timeout=300,
+                            check=False)
+    if asks_for_json(argv):
+        validate_events(result.stdout.decode().splitlines())
+    return result
 
 
 def restart_policy(info: SandboxInfo, index: int, container: str) -> str:
