@@ -406,7 +406,7 @@ def container_fields(container, params):
         spec_hash=labels.get(params["spec_label"]),
         hostname=config.get("Hostname"),
         network=host.get("NetworkMode"),
-        restart_policy=(host.get("RestartPolicy") or {}).get("Name"),
+        restart_policy=restart_policy_text(host.get("RestartPolicy") or {}),
         volumes=sorted(host.get("Binds") or []),
         labels=dict((key, labels.get(key)) for key in sorted(params["labels"])),
     )
@@ -416,6 +416,13 @@ def container_fields(container, params):
     if params["log_options"]:
         fields["log_options"] = log_config.get("Config") or {}
     return fields
+
+
+def restart_policy_text(policy):
+    """A HostConfig.RestartPolicy as `docker run --restart` writes it (`on-failure:3`)."""
+    name = policy.get("Name")
+    retries = policy.get("MaximumRetryCount") or 0
+    return "%s:%d" % (name, retries) if name == "on-failure" and retries else name
 
 
 def wanted_fields(params, hash_value):

@@ -6,9 +6,12 @@ and released by the other; the audit log is the file both tools append to.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from pathlib import Path
 
+import helpers
 import pytest
 from project import Project, Run, address, audit_lines, example_config, lock_dirs
 
@@ -156,3 +159,44 @@ def test_audit_shows_each_hosts_boot_lines_like_kamal(clean_sandbox: SandboxInfo
     as_json = project.kdeploy("audit", "-r", "job", "--output", "json")
     assert as_json.returncode == 0, as_json
     assert report(as_json)["items"] == [{"host": address(info, 3), "lines": per_host[3]}]
+
+
+def ruby_encode64_file(details: bytes) -> bytes:
+    """What Kamal's `echo "#{Base64.encode64(details)}" > details` writes: 60-character lines,
+    encode64's own final newline, then echo's."""
+    encoded = base64.b64encode(details).decode()
+    return ("\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n\n").encode()
+
+
+def details_file(info: SandboxInfo) -> bytes:
+    """The lock's details file on host 1, byte for byte (base64 again, to survive the pipe)."""
+    out = helpers.ssh(info, 1, f"base64 -w0 {LOCK_DIR}/details").stdout
+    return base64.b64decode(out)
+
+
+def test_a_non_ascii_message_is_written_as_kamal_writes_it_and_read_back(
+        clean_sandbox: SandboxInfo, tmp_path: Path) -> None:
+    # Kamal 2.12 (#1860) keeps non-ASCII lock details intact; the file is encode64 of UTF-8.
+    message = "déploiement ✓ 日本"
+    project = Project.write(tmp_path, example_config(clean_sandbox))
+    assert_ok(project.kdeploy("lock", "acquire", "-m", message, "--version", "v1"),
+              "Acquired the deploy lock")
+    ours = details_file(clean_sandbox)
+    details = base64.b64decode(ours)
+    assert details.decode("utf-8").splitlines()[1:] == ["Version: v1", f"Message: {message}"]
+    assert ours == ruby_encode64_file(details)
+    assert_ok(project.kdeploy("lock", "status", "-q"), "Version: v1", f"Message: {message}")
+    status = project.kdeploy("lock", "status", "--output", "json")
+    assert f"Message: {message}" in json.dumps(report(status), ensure_ascii=False), status
+    # The real Kamal reads it back the same.
+    assert_ok(project.kamal("lock", "status", *KAMAL_VERSION), f"Message: {message}")
+    assert_ok(project.kdeploy("lock", "release", "-q"), "Released the deploy lock")
+
+    # And Kamal's own file for the same message has the same layout.
+    assert_ok(project.kamal("lock", "acquire", "-m", message, *KAMAL_VERSION),
+              "Acquired the deploy lock")
+    theirs = details_file(clean_sandbox)
+    assert theirs == ruby_encode64_file(base64.b64decode(theirs))
+    assert f"Message: {message}" in base64.b64decode(theirs).decode("utf-8")
+    assert_ok(project.kdeploy("lock", "status", "-q"), f"Message: {message}")
+    assert_ok(project.kdeploy("lock", "release", "-q"), "Released the deploy lock")

@@ -26,6 +26,12 @@ from peer_support import KDEPLOY, require_kamal
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
 VALID = sorted(p for p in FIXTURES.glob("deploy_*.yml") if p.name.count(".") == 1)
 INVALID = sorted((FIXTURES / "invalid").glob("deploy_*.yml"))
+# Kamal 2.12 keys kdeploy accepts, and the message Kamal 2.11.0 rejects each fixture with.
+KAMAL_2_12 = {
+    "deploy_with_restart_option.yml":
+        "servers/web: Cannot set restart policy in docker options, unless-stopped is required",
+    "deploy_with_ssh_forward_agent.yml": "ssh: unknown key: forward_agent",
+}
 
 # Fixtures where Kamal 2.11.0 itself crashes, and what kdeploy says instead.
 KAMAL_CRASHES = {
@@ -178,3 +184,12 @@ def test_kamal_and_kdeploy_reject_alike(kamal, path):
     ours = run_kdeploy(relative, None, "--json")
     assert theirs.returncode != 0 and ours.returncode == 2
     assert ours.stderr.strip() == f"ERROR: {relative}: {kamal_error(theirs.stdout + theirs.stderr)}"
+
+
+@pytest.mark.parametrize("name", sorted(KAMAL_2_12))
+def test_kamal_2_12_keys_are_accepted_where_kamal_2_11_rejects_them(kamal, name):
+    relative = Path("kamal_2_12") / name
+    theirs = run_kamal(kamal, relative, None)
+    ours = run_kdeploy(relative, None, "--json")
+    assert theirs.returncode != 0 and kamal_error(theirs.stdout + theirs.stderr) == KAMAL_2_12[name]
+    assert ours.returncode == 0, ours.stderr

@@ -161,4 +161,24 @@ def test_the_inventory_leaves_ssh_config_to_the_generated_file(tmp_path: Path,
     # ssh takes one -F: a second one in ansible_ssh_common_args would replace the generated file.
     config = _load(tmp_path, {"config": setting, "proxy": "bastion"})
     assert build_inventory(config)["all_vars"]["ansible_ssh_common_args"] == (
-        "-o ProxyJump=root@bastion")
+        "-o ForwardAgent=yes -o ProxyJump=root@bastion")
+
+
+@needs_ssh
+@pytest.mark.parametrize(("setting", "forwards"), [(None, "yes"), (True, "yes"), (False, "no")])
+def test_agent_forwarding_is_kamals_whatever_the_users_file_says(
+        tmp_path: Path, setting: bool | None, forwards: str) -> None:
+    # sshkit always asks for forwarding, unless Kamal 2.12's `ssh/forward_agent: false`; its
+    # options win over ssh_config, as ssh's command line wins here.
+    opposite = "no" if forwards == "yes" else "yes"
+    (tmp_path / "user_config").write_text(f"Host *\n  ForwardAgent {opposite}\n")
+    ssh = {"config": "user_config", **({} if setting is None else {"forward_agent": setting})}
+    config = _load(tmp_path, ssh)
+    all_vars = build_inventory(config)["all_vars"]
+    printed = subprocess.run(
+        ["ssh", "-G", *shlex.split(all_vars["ansible_ssh_common_args"]), "-F",
+         str(_written(tmp_path, config)), "10.0.3.1"],
+        capture_output=True, text=True, check=True).stdout
+    assert f"forwardagent {forwards}" in printed.splitlines()
+    # Connections without the agent never share a master that forwards it (or the reverse).
+    assert ("ansible_control_path" in all_vars) == (forwards == "no")

@@ -25,6 +25,7 @@ from kdeploy.cli.options import (
     global_options,
     output_option,
 )
+from kdeploy.cli.raw_exec import RAW_HELP, execute_raw, refuse_json
 from kdeploy.cli.run_command import execute, nothing_to_do
 from kdeploy.errors import UsageError
 from kdeploy.plan.accessory import (
@@ -175,14 +176,23 @@ def accessory_logs(options: GlobalOptions, since: str | None, lines: int | None,
               help="Run the command over ssh on the accessory's first host (console, shell).")
 @click.option("--reuse", is_flag=True,
               help="Run in the running accessory container instead of a new one.")
+@click.option("--raw", is_flag=True, help=RAW_HELP)
 @output_option
 @name_argument
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
-def accessory_exec(options: GlobalOptions, interactive: bool, reuse: bool, output_format: str,
-                   name: str, cmd: tuple[str, ...]) -> None:
+def accessory_exec(options: GlobalOptions, interactive: bool, reuse: bool, raw: bool,
+                   output_format: str, name: str, cmd: tuple[str, ...]) -> None:
     """Run CMD in accessory NAME on its hosts (a new container unless --reuse)."""
+    if raw and interactive:
+        raise UsageError("Raw is not compatible with interactive")
     context = command_context(options)
     where = "existing" if reuse else "new"
+    if raw:
+        refuse_json(output_format)
+        plan = build_accessory_exec_plan(context, name, cmd, reuse, raw=True)
+        hosts = accessory_hosts(context, name)
+        execute_raw(context, plan, options, [h for found in hosts.values() for h in found])
+        return
     if interactive:
         kind = "exec_reuse" if reuse else "exec"
         plan = build_accessory_ssh_plan(context, name, kind, command=cmd, tty=stdin_is_tty())

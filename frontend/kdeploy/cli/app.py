@@ -19,6 +19,7 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.raw_exec import RAW_HELP, execute_raw, refuse_json
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.app_commands import (
@@ -145,14 +146,20 @@ def app_logs(options: GlobalOptions, since: str | None, lines: int | None, grep:
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY:VALUE",
               help="Set an environment variable for the command (repeatable).")
 @click.option("--detach", is_flag=True, help="Run the command in a detached container.")
+@click.option("--raw", is_flag=True, help=RAW_HELP)
 @output_option
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
 def app_exec(options: GlobalOptions, interactive: bool, reuse: bool, env: tuple[str, ...],
-             detach: bool, output_format: str, cmd: tuple[str, ...]) -> None:
+             detach: bool, raw: bool, output_format: str, cmd: tuple[str, ...]) -> None:
     """Run CMD in app containers on the servers (a new container per role unless --reuse)."""
     context = command_context(options)
     exec_options = ExecOptions(command=cmd, interactive=interactive, reuse=reuse,
-                               env=parse_env(env), detach=detach)
+                               env=parse_env(env), detach=detach, raw=raw)
+    if raw and not interactive:
+        refuse_json(output_format)
+        plan = build_app_exec_plan(context, exec_options)
+        execute_raw(context, plan, options, context.selection.app_hosts)
+        return
     if interactive:
         kind = "exec_reuse" if reuse else "exec"
         plan = build_app_ssh_plan(context, kind, exec_options=exec_options, tty=stdin_is_tty())

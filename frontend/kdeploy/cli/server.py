@@ -15,6 +15,7 @@ import click
 
 from kdeploy.cli import cli
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
+from kdeploy.cli.raw_exec import RAW_HELP, execute_raw, refuse_json
 from kdeploy.cli.run_command import execute
 from kdeploy.errors import UsageError
 from kdeploy.plan.maintenance import build_bootstrap_plan, build_exec_plan, join_command
@@ -44,13 +45,21 @@ def bootstrap(options: GlobalOptions, output_format: str) -> None:
 @global_options
 @click.option("-i", "--interactive", is_flag=True,
               help="Run the command interactively (use for console/bash).")
+@click.option("--raw", is_flag=True, help=RAW_HELP)
 @output_option
 @click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec_command(options: GlobalOptions, interactive: bool, output_format: str,
+def exec_command(options: GlobalOptions, interactive: bool, raw: bool, output_format: str,
                  cmd: tuple[str, ...]) -> None:
     """Run a custom command on the server (use --help to show options)."""
+    if raw and interactive:
+        raise UsageError("Raw is not compatible with interactive")
     context = command_context(options)
     command = join_command(cmd)
+    if raw:
+        refuse_json(output_format)
+        execute_raw(context, build_exec_plan(context, command, raw=True), options,
+                    context.selection.hosts)
+        return
     if interactive:
         if output_format == "json":
             raise UsageError("--output json does not apply to -i (an interactive session)")

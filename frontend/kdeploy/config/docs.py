@@ -1,9 +1,10 @@
 """The reference docs under `config/docs/`: printed by `kdeploy docs`, and the validation examples.
 
-The files are Kamal 2.11's `lib/kamal/configuration/docs/*.yml` (MIT, see `docs/NOTICE`) plus
-`x-kdeploy.yml`. Their example values are the schema (validation.py), so the docs and the
-checks cannot drift apart. The files stay as Kamal wrote them; `kdeploy docs` prints the commands
-they name as kdeploy's (`kamal accessory boot` -> `kdeploy accessory boot`).
+The files are Kamal 2.11's `lib/kamal/configuration/docs/*.yml` (MIT, see `docs/NOTICE`), with
+the Kamal 2.12 keys kdeploy accepts (`ssh/forward_agent`), plus `x-kdeploy.yml`. Their example
+values are the schema (validation.py), so the docs and the checks cannot drift apart. The files
+stay as Kamal wrote them; `kdeploy docs` prints the commands they name as kdeploy's
+(`kamal accessory boot` -> `kdeploy accessory boot`).
 """
 
 from __future__ import annotations

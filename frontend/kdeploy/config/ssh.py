@@ -25,6 +25,8 @@ class Ssh:
     config: bool | str | tuple[str, ...] | None = None
     log_level: str = "fatal"
     key_data: tuple[str, ...] = ()
+    # Kamal 2.12: false turns off the agent forwarding sshkit always asks for.
+    forward_agent: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def build_ssh(raw: Mapping[str, Any] | None) -> Ssh:
         config=tuple(config) if isinstance(config, list) else config,
         log_level=ruby_str(raw.get("log_level", "fatal")),
         key_data=tuple(ruby_str(name) for name in raw.get("key_data") or ()),
+        forward_agent=raw.get("forward_agent") is not False,
     )
 
 

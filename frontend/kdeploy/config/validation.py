@@ -8,6 +8,7 @@ message starts with the key path, `servers/web/env: should be a hash`, in Kamal'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,9 @@ from kdeploy.config.ruby import (
     valid_kind,
 )
 from kdeploy.errors import ConfigError
+
+# The restart policies `docker run --restart` takes (Kamal 2.12's validator).
+RESTART_POLICY = re.compile(r"no|always|unless-stopped|on-failure(?::[0-9]+)?")
 
 
 class Validator:
@@ -180,9 +184,16 @@ class Validator:
                         )
 
     def docker_options(self, options: Any) -> None:
-        """Kamal 2.11 always runs with `--restart unless-stopped`."""
-        if isinstance(options, dict) and present(options.get("restart")):
-            self.error("Cannot set restart policy in docker options, unless-stopped is required")
+        """Kamal 2.12: `options/restart` replaces `--restart unless-stopped`, if docker knows it."""
+        if not isinstance(options, dict) or "restart" not in options:
+            return
+        policy = options["restart"]
+        with self.within("options"), self.within("restart"):
+            # YAML reads a bare `no` as false, hence Kamal's hint.
+            if not isinstance(policy, str):
+                self.error('should be a string. Use "no" to disable restarts')
+            if not RESTART_POLICY.fullmatch(policy):
+                self.error("should be no, always, unless-stopped, on-failure, or on-failure:N")
 
     # -- errors and context ------------------------------------------------------------------
 

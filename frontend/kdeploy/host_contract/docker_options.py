@@ -87,7 +87,13 @@ def translate_options(options: Mapping[str, Any], context: str) -> dict[str, Any
     params: dict[str, Any] = {}
     healthcheck: dict[str, Any] = {}
     for flag, value in options.items():
-        if flag in _HEALTH_FLAGS:
+        if flag == "restart":
+            # The policy itself is the task's restart_policy (container_restart_policy); only
+            # on-failure:N's count is a docker_container parameter of its own.
+            _, _, retries = str(value).partition(":")
+            if retries:
+                params["restart_retries"] = int(retries)
+        elif flag in _HEALTH_FLAGS:
             healthcheck[_HEALTH_FLAGS[flag]] = value
         elif flag in _FLAGS:
             name, convert = _FLAGS[flag]
@@ -120,5 +126,10 @@ def docker_run_args(options: Mapping[str, Any]) -> list[str]:
 
 
 def restart_policy(options: Mapping[str, Any]) -> str:
-    """The restart policy of a role: `options: {restart: …}`, else Kamal's `unless-stopped`."""
+    """`docker run --restart`: `options: {restart: …}` (Kamal 2.12), else `unless-stopped`."""
     return str(options.get("restart") or defaults.RESTART_POLICY)
+
+
+def container_restart_policy(options: Mapping[str, Any]) -> str:
+    """docker_container's restart_policy: the policy without on-failure's `:N` (restart_retries)."""
+    return restart_policy(options).partition(":")[0]

@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.ansible_yaml import dump, unsafe
-from kdeploy.config import defaults
 from kdeploy.config.proxy_support import check_engine
-from kdeploy.host_contract.docker_options import docker_run_args, restart_policy, translate_options
+from kdeploy.host_contract.docker_options import (
+    container_restart_policy,
+    docker_run_args,
+    restart_policy,
+    translate_options,
+)
 from kdeploy.host_contract.names import (
     DESTINATION_LABEL,
     PROXY_GROUP,
@@ -95,7 +99,9 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     ssh_vars: dict[str, Any] = {"ansible_user": ssh.user, "ansible_port": int(ssh.port)}
     if ssh.keys:
         ssh_vars["ansible_ssh_private_key_file"] = str(Path(ssh.keys[0]).expanduser())
-    args = []
+    # sshkit (Kamal) forwards the local agent on every connection unless `ssh/forward_agent` is
+    # false (Kamal 2.12); given on the command line, it wins over ssh_config as sshkit's does.
+    args = [f"-o ForwardAgent={'yes' if ssh.forward_agent else 'no'}"]
     if ssh.proxy:
         args.append(f"-o ProxyJump={ssh.proxy}")
     if ssh.proxy_command:
@@ -105,8 +111,11 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     args.extend(f"-o IdentityFile={Path(key).expanduser()}" for key in ssh.keys[1:])
     # `ssh.config` reaches ssh through the generated ssh_config (run/ssh_config.py), which
     # ansible.cfg passes with -F: ssh takes only one -F.
-    if args:
-        ssh_vars["ansible_ssh_common_args"] = " ".join(args)
+    ssh_vars["ansible_ssh_common_args"] = " ".join(args)
+    if not ssh.forward_agent:
+        # A shared connection forwards as its master was told to (ControlPersist keeps it 60 s):
+        # connections without the agent get masters of their own.
+        ssh_vars["ansible_control_path"] = "%(directory)s/%%C-no-agent"
     interpreter = config.extension.python_interpreter
     if interpreter:
         ssh_vars["ansible_python_interpreter"] = interpreter
@@ -184,7 +193,7 @@ def _accessory_vars(config: Config, accessory: Accessory) -> dict[str, Any]:
         "log_driver": config.logging.with_default().driver,
         "log_options": dict(config.logging.with_default().options),
         "docker": translate_options(accessory.options, f"accessories/{accessory.name}/options"),
-        "restart_policy": defaults.RESTART_POLICY,
+        "restart_policy": container_restart_policy(accessory.options),
     }
 
 

@@ -167,15 +167,19 @@ def build_accessory_logs_plan(context: CommandContext, name: str,
 
 
 def build_accessory_exec_plan(context: CommandContext, name: str, command: tuple[str, ...],
-                              reuse: bool) -> Plan:
+                              reuse: bool, raw: bool = False) -> Plan:
     """Plan `accessory exec NAME CMD` on its hosts: a new container each, or `docker exec`.
+
+    `raw` (Kamal 2.12's `--raw`): the command's stdout comes back byte for byte (base64).
 
     Raises:
         UsageError: no command, or the accessory is `all`.
     """
     accessory = _single(context.config, name)
-    return build_accessory_plan(context, "exec", accessory,
-                                extravars=_exec_vars(context.config, accessory, command, reuse))
+    extravars = _exec_vars(context.config, accessory, command, reuse)
+    if raw:
+        extravars["accessory_exec_raw"] = True
+    return build_accessory_plan(context, "exec", accessory, extravars=extravars)
 
 
 def build_accessory_ssh_plan(context: CommandContext, name: str, kind: str,

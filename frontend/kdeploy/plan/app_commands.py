@@ -59,6 +59,8 @@ class ExecOptions:
     reuse: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     detach: bool = False
+    # Kamal 2.12's `--raw`: the command's stdout byte for byte (it comes back base64-encoded).
+    raw: bool = False
 
 
 def build_app_plan(context: CommandContext, action: str) -> Plan:
@@ -302,6 +304,10 @@ def _exec_command(options: ExecOptions) -> str:
         incompatible = [name for name, given in (("interactive", options.interactive),
                                                  ("reuse", options.reuse)) if given]
         raise UsageError(f"Detach is not compatible with {' or '.join(incompatible)}")
+    if options.raw and (options.interactive or options.detach):
+        incompatible = [name for name, given in (("interactive", options.interactive),
+                                                 ("detach", options.detach)) if given]
+        raise UsageError(f"Raw is not compatible with {' or '.join(incompatible)}")
     if not options.command:
         raise UsageError("No command provided. You must specify a command to execute.")
     # Kamal::Utils.join_commands: each word stripped, joined by spaces, sent to the host's shell.
@@ -320,6 +326,7 @@ def _exec_vars(context: CommandContext, exec_options: ExecOptions,
         "app_ops_exec_env": dict(exec_options.env),
         "app_ops_exec_reuse": exec_options.reuse,
         "app_ops_exec_detach": exec_options.detach,
+        "app_ops_exec_raw": exec_options.raw,
         "app_ops_option_args": {role.name: docker_run_args(role.options)
                                         for role in selection.roles if role.options},
         "app_ops_primary_host": selection.primary_host,

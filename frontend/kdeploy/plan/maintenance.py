@@ -95,8 +95,10 @@ def refuse_local_registry(config: Config, action: str) -> None:
                          f"({config.registry.server}): Kamal runs it with `kamal registry setup`")
 
 
-def build_exec_plan(context: CommandContext, command: str) -> Plan:
+def build_exec_plan(context: CommandContext, command: str, raw: bool = False) -> Plan:
     """Plan `kdeploy server exec CMD` on every filtered host (no lock, as Kamal).
+
+    `raw` (Kamal 2.12's `--raw`): the command's stdout comes back byte for byte (base64).
 
     Raises:
         UsageError: an empty command, or no hosts.
@@ -109,7 +111,8 @@ def build_exec_plan(context: CommandContext, command: str) -> Plan:
         imports=(PlaybookImport("server_exec.yml", ("exec",)),),
         limit=_limit(context),
         extravars={"kdeploy_server_exec_command": command,
-                   "kdeploy_performer": context.performer},
+                   "kdeploy_performer": context.performer,
+                   **({"kdeploy_server_exec_raw": True} if raw else {})},
         entry="kdeploy_server_exec",
         report_task=EXEC_REPORT_TASK,
         hook_points=connect_points(),

@@ -14,6 +14,8 @@ from kdeploy.selection import select
 
 VALID = sorted(p for p in FIXTURES.glob("deploy_*.yml") if p.name.count(".") == 1)
 INVALID = sorted((FIXTURES / "invalid").glob("deploy_*.yml"))
+# Kamal 2.12 keys: valid for kdeploy, rejected by Kamal 2.11 (tests/peer, docs/config.md).
+KAMAL_2_12 = sorted((FIXTURES / "kamal_2_12").glob("deploy_*.yml"))
 
 
 def destination_of(path):
@@ -31,6 +33,13 @@ def test_valid_fixture_loads(path, monkeypatch):
     config = load_config(path.name, destination_of(path), version="abc", environ={"HOME": "/h"})
     assert config.service == "app"
     assert yaml.safe_load(yaml.safe_dump(config.to_dict()))["service"] == "app"
+    select(config)
+
+
+@pytest.mark.parametrize("path", KAMAL_2_12, ids=[p.stem for p in KAMAL_2_12])
+def test_kamal_2_12_fixture_loads(path, monkeypatch):
+    monkeypatch.chdir(FIXTURES)
+    config = load_config(f"kamal_2_12/{path.name}", version="abc", environ={"HOME": "/h"})
     select(config)
 
 

@@ -14,6 +14,13 @@ def test_ssh(load):
     assert (ssh.config, ssh.log_level, ssh.key_data) == (("c",), "debug", ("SSH_KEY",))
 
 
+def test_ssh_forward_agent_is_on_unless_false(load):
+    # sshkit's default is true; Kamal 2.12 passes `forward_agent` over it when set.
+    assert load(variant()).ssh.forward_agent is True
+    assert load(variant(ssh={"forward_agent": True})).ssh.forward_agent is True
+    assert load(variant(ssh={"forward_agent": False})).ssh.forward_agent is False
+
+
 def test_ssh_proxy_with_user_and_command(load):
     assert load(variant(ssh={"proxy": "me@bastion"})).ssh.proxy == "me@bastion"
     assert load(variant(ssh={"proxy_command": "nc %h"})).ssh.proxy_command == "nc %h"

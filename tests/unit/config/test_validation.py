@@ -46,8 +46,25 @@ CASES = [
      "labels"),
     (variant(servers={"web": {**WEB, "env": {"tags": {"a": {"B": "c"}}}}}),
      "servers/web/env: tags are only allowed in the root env"),
-    (variant(servers={"web": {**WEB, "options": {"restart": "always"}}}),
-     "servers/web: Cannot set restart policy in docker options, unless-stopped is required"),
+    # Kamal 2.12: `options/restart` is the restart policy, when docker knows it.
+    (variant(servers={"web": {**WEB, "options": {"restart": False}}}),
+     'servers/web/options/restart: should be a string. Use "no" to disable restarts'),
+    (variant(servers={"web": {**WEB, "options": {"restart": None}}}),
+     'servers/web/options/restart: should be a string. Use "no" to disable restarts'),
+    (variant(servers={"web": {**WEB, "options": {"restart": "sometimes"}}}),
+     "servers/web/options/restart: should be no, always, unless-stopped, on-failure, or "
+     "on-failure:N"),
+    (variant(servers={"web": {**WEB, "options": {"restart": "on-failure:x"}}}),
+     "servers/web/options/restart: should be no, always, unless-stopped, on-failure, or "
+     "on-failure:N"),
+    (variant(servers={"web": {**WEB, "options": {"restart": "on-failure:\u0663"}}}),
+     "servers/web/options/restart: should be no, always, unless-stopped, on-failure, or "
+     "on-failure:N"),
+    (variant(accessories={"db": {"image": "x", "host": "h", "options": {"restart": "always\n"}}}),
+     "accessories/db/options/restart: should be no, always, unless-stopped, on-failure, or "
+     "on-failure:N"),
+    (variant(accessories={"db": {"image": "x", "host": "h", "options": {"restart": 3}}}),
+     'accessories/db/options/restart: should be a string. Use "no" to disable restarts'),
     (variant(servers={"web": {**WEB, "proxy": "yes"}}), "servers/web/proxy: should be a hash"),
     (variant(servers={"web": {**WEB, "proxy": {"x-foo": 1}}}),
      "servers/web/proxy: unknown key: x-foo"),
@@ -145,7 +162,12 @@ CASES = [
     # ssh, sshkit, boot, logging, aliases
     (variant(ssh={"config": 1}), "ssh/config: should be a boolean or a string or an array"),
     (variant(ssh={"keys": "k"}), "ssh/keys: should be an array"),
-    (variant(ssh={"user": "u", "forward_agent": True}), "ssh: unknown key: forward_agent"),
+    # Kamal 2.12's key, a boolean as in its example.
+    (variant(ssh={"user": "u", "forward_agent": "no"}), "ssh/forward_agent: should be a boolean"),
+    (variant(ssh={"user": "u", "forward_agent": 1}), "ssh/forward_agent: should be a boolean"),
+    # Kamal 2.12 keys kdeploy does not implement stay unknown, as in Kamal 2.11.
+    (variant(stop_timeout=30), "unknown key: stop_timeout"),
+    (variant(output={"file": {"path": "/tmp"}}), "unknown key: output"),
     (variant(sshkit={"dns_retries": "3"}), "sshkit/dns_retries: should be an integer"),
     (variant(boot={"wait": "2"}), "boot/wait: should be an integer"),
     (variant(boot={"parallel_roles": 1}), "boot/parallel_roles: should be a boolean"),
@@ -189,6 +211,10 @@ def test_rejects_with_kamals_message(load, config, message):
     variant(hooks_output="verbose"),
     variant(boot={"limit": 3}),
     variant(boot={"limit": "25%"}),
+    # Kamal 2.12's restart policies (2.11 rejected every one).
+    *(variant(servers={"web": {**WEB, "options": {"restart": policy, "memory": "1g"}}})
+      for policy in ("no", "always", "unless-stopped", "on-failure", "on-failure:3")),
+    variant(accessories={"db": {"image": "x", "host": "h", "options": {"restart": "no"}}}),
 ])
 def test_accepts_valid_shapes(load, config):
     load(config)

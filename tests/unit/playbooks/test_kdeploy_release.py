@@ -67,6 +67,25 @@ def test_run_argv_is_kamals_docker_run_with_the_spec_label() -> None:
     assert argv[-6:] == ["--memory", "1g", "reg:5000/app:v2", "sh", "-c", 'sleep 1; echo "done"']
 
 
+def test_run_argv_takes_a_roles_restart_policy() -> None:
+    # Kamal 2.12: `options: {restart: on-failure:3}` replaces `--restart unless-stopped`.
+    argv = release.run_argv({**PARAMS, "restart_policy": "on-failure:3"}, "/h/web.env", "abc")
+    assert argv[:4] == ["run", "--detach", "--restart", "on-failure:3"]
+    assert argv.count("--restart") == 1
+
+
+@pytest.mark.parametrize(("policy", "text"), [
+    ({"Name": "on-failure", "MaximumRetryCount": 3}, "on-failure:3"),
+    ({"Name": "on-failure", "MaximumRetryCount": 0}, "on-failure"),
+    ({"Name": "unless-stopped", "MaximumRetryCount": 0}, "unless-stopped"),
+    ({"Name": "no"}, "no"),
+])
+def test_the_diff_shows_a_restart_policy_as_docker_run_takes_it(
+    policy: dict[str, Any], text: str,
+) -> None:
+    assert release.restart_policy_text(policy) == text
+
+
 @pytest.mark.parametrize(("state", "expected"), [
     ({"Status": "running"}, "running"),
     ({"Status": "exited"}, "exited"),

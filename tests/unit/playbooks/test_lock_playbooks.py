@@ -7,6 +7,7 @@ and any other holder's lock still held.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -70,3 +71,18 @@ def test_a_lock_of_another_run_or_of_kamal_is_still_held(tmp_path: Path) -> None
     kamal = acquire(tmp_path, "")
     assert kamal.returncode != 0, kamal.stdout
     assert "Deploy lock already in place!" in kamal.stdout
+
+
+def test_a_non_ascii_message_is_written_as_kamals_echo_of_encode64(tmp_path: Path) -> None:
+    # Kamal: `echo "#{Base64.encode64(details)}"`: the UTF-8 text in 60-character lines, then
+    # encode64's final newline and echo's. Kamal 2.12 (#1860) made non-ASCII details work.
+    message = "déploiement ✓ — 日本語のメッセージはここで六十文字を超えます"
+    result = acquire(tmp_path, "run-a", message)
+    assert result.returncode == 0, result.stdout
+    written = (tmp_path / "home" / LOCK / "details").read_bytes()
+    lines = written.split(b"\n")
+    assert lines[-2:] == [b"", b""] and len(lines) > 4
+    assert all(len(line) == 60 for line in lines[:-3]) and 0 < len(lines[-3]) <= 60
+    details = base64.b64decode(b"".join(lines)).decode("utf-8")
+    assert details.split("\n")[1:] == ["Version: v1", f"Message: {message}"]
+    assert details.startswith("Locked by: me at ")
