@@ -80,7 +80,7 @@ def markers(tmp_path: Path) -> dict[str, Path]:
 
 
 def user_strings_project(info: SandboxInfo, tmp_path: Path) -> tuple[Project, dict[str, str]]:
-    """The sandbox example with payloads in its env, secrets, ERB, hook and git user.email.
+    """The sandbox example with payloads in its env, secrets, ERB, hook and git user.email/name.
 
     Returns the project and the environment (the ERB's variables) to run kdeploy with.
     """
@@ -107,8 +107,10 @@ def user_strings_project(info: SandboxInfo, tmp_path: Path) -> tuple[Project, di
     (directory / "hooks").mkdir()
     (directory / "hooks" / "record.yml").write_text(HOOK_PLAYBOOK)
     subprocess.run(["git", "init", "-q", str(directory)], check=True)
-    subprocess.run(["git", "-C", str(directory), "config", "user.email",
-                    performer(marks["performer"])], check=True)
+    # user.email names the performer (audit log, hooks), user.name the lock's `Locked by:`.
+    for key in ("user.email", "user.name"):
+        subprocess.run(["git", "-C", str(directory), "config", key,
+                        performer(marks["performer"])], check=True)
     environ = {f"KD_USER_STRING_{i}": value for i, value in enumerate(payloads(marks["erb"]))}
     return project, environ
 

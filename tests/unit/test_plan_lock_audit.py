@@ -17,12 +17,23 @@ from kdeploy.plan import (
     build_lock_plan,
 )
 from kdeploy.selection import CommandContext, Filters
+from kdeploy.selection.context import find_lock_owner
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
 
 def _config(name: str = "deploy_founding_case_web_new.yml", **kwargs):  # type: ignore[no-untyped-def]
     return load_config(FIXTURES / name, version="v1", environ={}, **kwargs)
+
+
+def test_the_lock_owner_is_gits_user_name_as_kamal_writes_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".gitconfig").write_text("[user]\n\tname = Ann Ops\n\temail = ann@example.com\n")
+    assert find_lock_owner() == "Ann Ops"
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    assert find_lock_owner() == "Unknown"
 
 
 def test_lock_acquire_takes_the_lock_on_the_primary_host_with_kamal_details() -> None:
@@ -34,6 +45,8 @@ def test_lock_acquire_takes_the_lock_on_the_primary_host_with_kamal_details() ->
     assert plan.extravars == {
         "kdeploy_lock_host": "10.0.0.1", "kdeploy_version": "v1",
         "lock_message": "fixing db", "kdeploy_performer": "ops@example.com",
+        # Kamal's `Locked by:` is git's user.name, the audit log's performer its email.
+        "lock_performer": "Kay Deploy",
     }
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.ansible_playbook_args() == []

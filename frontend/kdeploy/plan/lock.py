@@ -47,7 +47,8 @@ def build_lock_plan(context: CommandContext, action: str, message: str = "") -> 
             raise UsageError("No version for the lock details: pass --version, set VERSION, "
                              "or run in a git repo")
         extravars |= {"kdeploy_version": context.config.version, "lock_message": message,
-                      "kdeploy_performer": context.performer}
+                      "kdeploy_performer": context.performer,
+                      "lock_performer": context.lock_owner}
     return Plan(
         command=f"lock {action}",
         imports=(PlaybookImport(f"lock_{action}.yml", ("lock",)),),

@@ -104,6 +104,9 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     # The run's own mark on the deploy lock, so a failed or cut run releases only its own lock.
     run_id = uuid.uuid4().hex
     plan = replace(plan, extravars={**plan.extravars, "kdeploy_run_id": run_id})
+    if plan.lock_host is not None:
+        # Kamal's lock details name git's user.name (the audit log names the performer).
+        plan = replace(plan, extravars={**plan.extravars, "lock_performer": context.lock_owner})
     # Every refusal the config alone can cause comes now, before any hook or host.
     secrets = preflight(context, plan, skip_hooks=skip_hooks)
     output = make_output(list(secrets.values()))

@@ -45,7 +45,8 @@ class CommandContext:
     """The config, filters, selection and performer of one command."""
 
     def __init__(self, config: Config, filters: Filters = Filters(), *,
-                 requested_version: str | None = None, performer: str | None = None) -> None:
+                 requested_version: str | None = None, performer: str | None = None,
+                 lock_owner: str | None = None) -> None:
         """Hold a loaded config and the command's filters.
 
         Args:
@@ -54,11 +55,14 @@ class CommandContext:
             requested_version: `--version` as typed (None: not given); `app exec` runs it
                 instead of the latest image, which `config.version` cannot tell apart.
             performer: who runs the command; None: found on first use (`find_performer`).
+            lock_owner: who the lock details name; None: found on first use
+                (`find_lock_owner`).
         """
         self.config = config
         self.filters = filters
         self.requested_version = requested_version
         self._performer = performer
+        self._lock_owner = lock_owner
 
     @cached_property
     def selection(self) -> Selection:
@@ -77,6 +81,13 @@ class CommandContext:
             self._performer = find_performer()
         return self._performer
 
+    @property
+    def lock_owner(self) -> str:
+        """Who the lock details name (`Locked by:`): git's user.name, as Kamal writes it."""
+        if self._lock_owner is None:
+            self._lock_owner = find_lock_owner()
+        return self._lock_owner
+
     def refiltered(self, **changes: str | bool | None) -> CommandContext:
         """The same command with other filters (`app logs -f` follows the primary role).
 
@@ -85,7 +96,7 @@ class CommandContext:
         """
         return CommandContext(self.config, replace(self.filters, **changes),
                               requested_version=self.requested_version,
-                              performer=self._performer)
+                              performer=self._performer, lock_owner=self._lock_owner)
 
 
 def load_context(config_file: str | Path, destination: str | None = None, *,
@@ -99,6 +110,15 @@ def load_context(config_file: str | Path, destination: str | None = None, *,
     """
     config = load_config(config_file, destination, version=version, environ=environ)
     return CommandContext(config, filters, requested_version=requested_version)
+
+
+def find_lock_owner() -> str:
+    """Kamal's `locked_by`: git's user.name (empty when unset), "Unknown" without git."""
+    try:
+        return subprocess.run(["git", "config", "user.name"], capture_output=True, text=True,
+                              check=False, timeout=5).stdout.strip()
+    except OSError:
+        return "Unknown"
 
 
 def find_performer() -> str:
