@@ -8,6 +8,7 @@ both. None of them takes the deploy lock, as in Kamal.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import click
@@ -16,7 +17,7 @@ from kdeploy.cli import cli
 from kdeploy.cli.options import GlobalOptions, command_context, global_options, output_option
 from kdeploy.cli.run_command import command_output, execute
 from kdeploy.config import Config
-from kdeploy.image import push_image
+from kdeploy.image import builder_setup, push_image
 from kdeploy.image.commands import image_tags
 from kdeploy.output import HumanOutput, JsonOutput
 from kdeploy.plan.model import Plan
@@ -64,6 +65,41 @@ def pull(options: GlobalOptions, output_format: str) -> None:
     """Pull app image from registry onto servers."""
     context = command_context(options)
     _pull(context, build_pull_plan(context), options, output_format)
+
+
+@build.command()
+@global_options
+@output_option
+def create(options: GlobalOptions, output_format: str) -> None:
+    """Create a build setup (Kamal's buildx builder on this machine)."""
+    _builder_command(options, output_format, "create", builder_setup.create_builder)
+
+
+@build.command()
+@global_options
+@output_option
+def remove(options: GlobalOptions, output_format: str) -> None:
+    """Remove build setup."""
+    _builder_command(options, output_format, "remove", builder_setup.remove_builder)
+
+
+@build.command()
+@global_options
+def details(options: GlobalOptions) -> None:
+    """Show build setup (`docker context ls`, `docker buildx ls`)."""
+    config = command_context(options).config
+    click.echo(builder_setup.builder_details(config))
+
+
+def _builder_command(options: GlobalOptions, output_format: str, action: str,
+                     run: Callable[[Config, Callable[[str], None]], None]) -> None:
+    config = command_context(options).config
+    output = build_output(config, options, output_format)
+    started = time.monotonic()
+    run(config, output.say)
+    if isinstance(output, JsonOutput):
+        output.summary_without_run({"command": f"build {action}"},
+                                   duration=time.monotonic() - started)
 
 
 def _push(context: CommandContext, options: GlobalOptions, output_format: str, *,

@@ -56,6 +56,20 @@ def remove_builder(config: Config) -> list[str]:
     return ["docker", "buildx", "rm", builder_name(config)]
 
 
+def builder_kind(config: Config) -> str:
+    """Kamal's builder name in `build details`: local, remote, hybrid, pack or cloud."""
+    builder = config.builder
+    if builder.remote:
+        return "hybrid" if builder.local else "remote"
+    if builder.pack_builder or builder.pack_buildpacks:
+        return "pack"
+    return "cloud" if builder.driver.startswith("cloud") else "local"
+
+
+# Kamal's `build details`: `docker context ls && docker buildx ls`.
+BUILDER_INFO = (["docker", "context", "ls"], ["docker", "buildx", "ls"])
+
+
 def docker_arch(info_architecture: str) -> str:
     """`x86_64` -> `amd64`, `aarch64` -> `arm64`, anything else as it is (Kamal's docker_arch)."""
     for pattern, name in _ARCH_NAMES:
