@@ -103,6 +103,16 @@ def run_local_registry(port: int) -> list[str]:
             LOCAL_REGISTRY_CONTAINER, "registry:3"]
 
 
+def stop_local_registry() -> list[str]:
+    """`docker stop kamal-docker-registry` (the first half of Kamal's registry remove)."""
+    return ["docker", "stop", LOCAL_REGISTRY_CONTAINER]
+
+
+def remove_local_registry() -> list[str]:
+    """`docker rm kamal-docker-registry`, after the stop succeeded (Kamal's `&&`)."""
+    return ["docker", "rm", LOCAL_REGISTRY_CONTAINER]
+
+
 def image_tags(config: Config) -> list[str]:
     """`<repo>:<version>` and `<repo>:latest[-<destination>]`."""
     return [config.absolute_image, config.latest_image]

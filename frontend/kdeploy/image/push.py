@@ -18,6 +18,7 @@ from kdeploy.errors import DeployFailed, UsageError
 from kdeploy.image import commands, local, local_docker
 from kdeploy.image.checks import check_builder, check_dockerfile
 from kdeploy.image.clone import git_repo, prepare_clone, uncommitted_changes
+from kdeploy.image.local_registry import setup_local_registry
 from kdeploy.run.kamal_hooks import HookContext, run_kamal_hook
 
 if TYPE_CHECKING:
@@ -115,9 +116,7 @@ def _login(config: Config, say: Say) -> None:
     registry = config.registry
     if registry.local:
         # Kamal's registry setup: start the local registry, or run it the first time.
-        if not local.run_local(commands.start_local_registry()).ok:
-            check_run(local.run_local(commands.run_local_registry(registry.local_port or 80)),
-                      "Starting the local registry")
+        setup_local_registry(config, say)
         return
     say(f"Logging in to {registry.server or 'Docker Hub'}...")
     local_docker.docker_login(registry, *local_docker.registry_credentials(config))
