@@ -1,4 +1,4 @@
-"""`kdeploy help [COMMAND]…` (Thor's `help`)."""
+"""`kdeploy help [COMMAND]…` (Thor's `help`) and `kdeploy upgrade` (refused, with what to run)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def kdeploy(*args: str) -> Result:
     return CliRunner().invoke(cli_package.cli, list(args), prog_name="kdeploy")
 
 
-@pytest.mark.parametrize("words", [(), ("build",), ("build", "push"), ("registry", "setup")])
+@pytest.mark.parametrize("words", [(), ("build",), ("build", "push"), ("registry", "setup"),
+                                   ("upgrade",)])
 def test_help_is_the_commands_own_help(words: tuple[str, ...]) -> None:
     shown = kdeploy("help", *words)
     assert shown.exit_code == 0, shown.output
@@ -28,3 +29,16 @@ def test_help_for_an_unknown_command_exits_2_in_thors_words(words: tuple[str, ..
     assert f'Could not find command "{" ".join(words)}".' in result.output
     assert "Traceback" not in result.output
 
+
+def test_upgrade_takes_kamals_options_and_refuses_with_what_to_run() -> None:
+    result = kdeploy("upgrade", "-y", "--rolling", "-d", "staging")
+    assert result.exit_code == 2
+    assert "Kamal's 1.x to 2.0 migration" in result.output
+    assert "kamal upgrade" in result.output
+    assert "kdeploy proxy reboot" in result.output
+
+
+def test_upgrade_rejects_options_kamal_does_not_have() -> None:
+    result = kdeploy("upgrade", "--force")
+    assert result.exit_code == 2
+    assert "No such option" in result.output
