@@ -12,12 +12,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 from fake_docker import FakeDocker, fake_docker  # noqa: F401  (the fixture)
 
 import kdeploy.cli as cli_package
+from kdeploy.events import schema_path
 
 CONFIG: dict[str, Any] = {
     "service": "app", "image": "dhh/app", "servers": ["1.1.1.1"],
@@ -58,6 +60,15 @@ def kdeploy(project: Path, *args: str) -> Result:
                                                 "--version", "v1"])
 
 
+def json_events(output: str) -> list[dict[str, Any]]:
+    """The JSON lines of `--output json`, each valid against the shipped event schema."""
+    schema = json.loads(schema_path().read_text())
+    events = [json.loads(line) for line in output.splitlines()]
+    for event in events:
+        jsonschema.validate(event, schema)
+    return events
+
+
 def test_dev_builds_dirty_tags_into_the_local_docker_without_login(
         project: Path, fake_docker: FakeDocker) -> None:  # noqa: F811
     result = kdeploy(project, "build", "dev")
@@ -90,8 +101,11 @@ def test_dev_warns_about_changed_and_untracked_files_the_build_sees(
 
 def test_dev_output_and_no_cache_are_kamals(project: Path,
                                             fake_docker: FakeDocker) -> None:  # noqa: F811
-    result = kdeploy(project, "build", "dev", "--output", "registry", "--no-cache")
+    result = kdeploy(project, "build", "dev", "--output", "registry", "--no-cache",
+                     "--output", "json")
     assert result.exit_code == 0, result.output
+    summary = json_events(result.output)[-1]
+    assert (summary["type"], summary["exit_code"]) == ("summary", 0)
     assert fake_docker.lines()[-1] == (DEV.replace("type=docker", "type=registry")
                                        .replace(" .", " --no-cache ."))
 
@@ -139,7 +153,7 @@ def test_push_output_is_kamals_export_type_unless_human_or_json(
     events = result.output.splitlines()
     assert all(line.startswith("{") for line in events) == json_lines
     if json_lines:
-        assert json.loads(events[-1])["type"] == "summary"
+        assert json_events(result.output)[-1]["type"] == "summary"
 
 
 def test_push_output_refuses_a_type_prefix(project: Path,

@@ -9,12 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 from fake_docker import FakeDocker, fake_docker  # noqa: F401  (the fixture)
 
 import kdeploy.cli as cli_package
+from kdeploy.events import schema_path
 
 BASE: dict[str, Any] = {
     "service": "app", "image": "dhh/app", "servers": ["1.1.1.1"],
@@ -32,6 +34,15 @@ def project(tmp_path: Path, **overrides: Any) -> Path:
 def kdeploy(config: Path, *args: str) -> Result:
     cli_package._register_commands()
     return CliRunner().invoke(cli_package.cli, [*args, "-c", str(config)])
+
+
+def json_events(output: str) -> list[dict[str, Any]]:
+    """The JSON lines of `--output json`, each valid against the shipped event schema."""
+    schema = json.loads(schema_path().read_text())
+    events = [json.loads(line) for line in output.splitlines()]
+    for event in events:
+        jsonschema.validate(event, schema)
+    return events
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
@@ -115,6 +126,6 @@ def test_details_stops_at_the_first_failing_command(tmp_path: Path,
 def test_create_in_json_ends_with_a_summary(tmp_path: Path, fake_docker: FakeDocker) -> None:  # noqa: F811
     result = kdeploy(project(tmp_path), "build", "create", "--output", "json")
     assert result.exit_code == 0, result.output
-    events = [json.loads(line) for line in result.output.splitlines()]
+    events = json_events(result.output)
     assert events[-1]["type"] == "summary"
     assert events[-1]["exit_code"] == 0

@@ -13,12 +13,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 from fake_docker import FakeDocker, fake_docker  # noqa: F401  (the fixture)
 
 import kdeploy.cli as cli_package
+from kdeploy.events import schema_path
 
 LOCAL = {"server": "localhost:5555"}
 REMOTE = {"server": "registry.example.com", "username": "deployer",
@@ -36,6 +38,15 @@ def kdeploy(tmp_path: Path, registry: dict[str, Any], *args: str) -> Result:
     (tmp_path / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=hunter2-secret\n")
     cli_package._register_commands()
     return CliRunner().invoke(cli_package.cli, [*args, "-c", str(config)])
+
+
+def json_events(output: str) -> list[dict[str, Any]]:
+    """The JSON lines of `--output json`, each valid against the shipped event schema."""
+    schema = json.loads(schema_path().read_text())
+    events = [json.loads(line) for line in output.splitlines()]
+    for event in events:
+        jsonschema.validate(event, schema)
+    return events
 
 
 def test_setup_starts_an_existing_local_registry(tmp_path: Path,
@@ -87,7 +98,7 @@ def test_skip_local_leaves_a_local_registry_alone(tmp_path: Path, fake_docker: F
     result = kdeploy(tmp_path, LOCAL, "registry", command, "-L", "--output", "json")
     assert result.exit_code == 0, result.output
     assert fake_docker.calls() == []
-    assert json.loads(result.output.splitlines()[-1])["type"] == "summary"
+    assert json_events(result.output)[-1]["type"] == "summary"
 
 
 def test_setup_of_a_remote_registry_is_the_login(tmp_path: Path,
