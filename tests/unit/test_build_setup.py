@@ -123,6 +123,18 @@ def test_details_stops_at_the_first_failing_command(tmp_path: Path,
     assert "Cannot connect to the Docker daemon" in result.output
 
 
+def test_details_of_a_remote_builder_runs_both_as_kamals_chain(
+        tmp_path: Path, fake_docker: FakeDocker) -> None:  # noqa: F811
+    fake_docker.answer({"docker context ls": (1, "context list failed\n"),
+                        "docker buildx ls": (0, "kamal-remote-ssh---root-1-1-1-1\n")})
+    config = project(tmp_path, builder={"arch": "amd64", "remote": "ssh://root@1.1.1.1"})
+    result = kdeploy(config, "build", "details")
+    assert result.exit_code == 0, result.output
+    assert fake_docker.lines() == ["docker context ls", "docker buildx ls"]
+    assert result.output.splitlines()[0] == "Builder: hybrid"
+    assert "kamal-remote-ssh---root-1-1-1-1" in result.output
+
+
 def test_create_in_json_ends_with_a_summary(tmp_path: Path, fake_docker: FakeDocker) -> None:  # noqa: F811
     result = kdeploy(project(tmp_path), "build", "create", "--output", "json")
     assert result.exit_code == 0, result.output

@@ -69,10 +69,15 @@ def builder_details(config: Config) -> str:
     if commands.builder_kind(config) == "pack":
         raise UsageError("kdeploy cannot show a buildpacks builder (builder/pack): use "
                          "`pack builder inspect`")
-    # Kamal's `combine` (&&): the second runs only when the first succeeded.
-    outputs = [_run(argv, "Couldn't show the build setup") for argv in commands.BUILDER_INFO]
-    return "\n".join([f"Builder: {commands.builder_kind(config)}",
-                      *(output.rstrip("\n") for output in outputs)])
+    kind = commands.builder_kind(config)
+    if kind in ("remote", "hybrid"):
+        # Kamal's remote `info` is a `chain` (;): both run, the last one's exit code counts.
+        first = local.run_local(commands.BUILDER_INFO[0])
+        outputs = [first.output, _run(commands.BUILDER_INFO[1], "Couldn't show the build setup")]
+    else:
+        # Kamal's `combine` (&&): the second runs only when the first succeeded.
+        outputs = [_run(argv, "Couldn't show the build setup") for argv in commands.BUILDER_INFO]
+    return "\n".join([f"Builder: {kind}", *(output.rstrip("\n") for output in outputs)])
 
 
 def _refuse_other_builders(config: Config, action: str) -> None:
