@@ -56,6 +56,20 @@ def remove_builder(config: Config) -> list[str]:
     return ["docker", "buildx", "rm", builder_name(config)]
 
 
+def builder_kind(config: Config) -> str:
+    """Kamal's builder name in `build details`: local, remote, hybrid, pack or cloud."""
+    builder = config.builder
+    if builder.remote:
+        return "hybrid" if builder.local else "remote"
+    if builder.pack_builder or builder.pack_buildpacks:
+        return "pack"
+    return "cloud" if builder.driver.startswith("cloud") else "local"
+
+
+# Kamal's `build details`: `docker context ls && docker buildx ls`.
+BUILDER_INFO = (["docker", "context", "ls"], ["docker", "buildx", "ls"])
+
+
 def docker_arch(info_architecture: str) -> str:
     """`x86_64` -> `amd64`, `aarch64` -> `arm64`, anything else as it is (Kamal's docker_arch)."""
     for pattern, name in _ARCH_NAMES:
@@ -89,23 +103,69 @@ def run_local_registry(port: int) -> list[str]:
             LOCAL_REGISTRY_CONTAINER, "registry:3"]
 
 
+def stop_local_registry() -> list[str]:
+    """`docker stop kamal-docker-registry` (the first half of Kamal's registry remove)."""
+    return ["docker", "stop", LOCAL_REGISTRY_CONTAINER]
+
+
+def remove_local_registry() -> list[str]:
+    """`docker rm kamal-docker-registry`, after the stop succeeded (Kamal's `&&`)."""
+    return ["docker", "rm", LOCAL_REGISTRY_CONTAINER]
+
+
 def image_tags(config: Config) -> list[str]:
     """`<repo>:<version>` and `<repo>:latest[-<destination>]`."""
     return [config.absolute_image, config.latest_image]
 
 
-def buildx_push(config: Config, *, no_cache: bool = False) -> list[str]:
-    """Kamal's local `push`: build and push in one `docker buildx build --output=type=registry`."""
+def buildx_push(config: Config, *, no_cache: bool = False, export_type: str = "registry",
+                dirty: bool = False) -> list[str]:
+    """Kamal's local `push`: build and push in one `docker buildx build --output=type=registry`.
+
+    Args:
+        config: the loaded config.
+        no_cache: `--no-cache`.
+        export_type: Kamal's `--output` (any `buildx --output` type: `registry`, `docker`…).
+        dirty: `build dev`'s tags, `-dirty` appended to both.
+    """
     builder = [] if docker_driver(config) else ["--builder", builder_name(config)]
-    return ["docker", "buildx", "build", "--output=type=registry", *platform_options(config),
-            *builder, *_tag_options(config), *cache_options(config), *build_options(config),
+    return ["docker", "buildx", "build", f"--output=type={export_type}",
+            *platform_options(config), *builder, *_tag_options(config, dirty),
+            *cache_options(config), *build_options(config),
             *(["--no-cache"] if no_cache else []), build_context(config)]
 
 
-def legacy_build(config: Config, *, no_cache: bool = False) -> list[str]:
+def legacy_build(config: Config, *, no_cache: bool = False, dirty: bool = False) -> list[str]:
     """The same build with the classic builder (no buildx): `docker build`, pushed separately."""
-    return ["docker", "build", *platform_options(config), *_tag_options(config),
+    return ["docker", "build", *platform_options(config), *_tag_options(config, dirty),
             *build_options(config), *(["--no-cache"] if no_cache else []), build_context(config)]
+
+
+def dirty_tags(config: Config) -> list[str]:
+    """`build dev`'s tags: `<repo>:<version>-dirty` and `<repo>:latest[-<dest>]-dirty`."""
+    return [f"{tag}-dirty" for tag in image_tags(config)]
+
+
+# `build dev` lists what the build context holds as Kamal's `Kamal::Docker.included_files`
+# does: a busybox image that copies the context and prints its files.
+BUILD_CHECK_TAG = "kamal-local-build-check"
+BUILD_CHECK_DOCKERFILE = (
+    "FROM busybox\nCOPY . app\nWORKDIR app\nCMD find . -type f | sed \"s|^\\./||\"\n"
+)
+
+
+def build_check(dockerfile: str, buildx: bool = True) -> list[str]:
+    """`docker buildx build -t=kamal-local-build-check -f=<dockerfile> .` (Kamal's spelling).
+
+    `buildx` False: the classic `docker build` with the same arguments (no buildx plugin).
+    """
+    build = ["buildx", "build"] if buildx else ["build"]
+    return ["docker", *build, f"-t={BUILD_CHECK_TAG}", f"-f={dockerfile}", "."]
+
+
+def run_build_check() -> list[str]:
+    """`docker run --rm kamal-local-build-check`: prints the context's files, one a line."""
+    return ["docker", "run", "--rm", BUILD_CHECK_TAG]
 
 
 def legacy_push(tag: str) -> list[str]:
@@ -190,5 +250,6 @@ def redacted(argv: list[str]) -> list[str]:
     return shown
 
 
-def _tag_options(config: Config) -> list[str]:
-    return [word for tag in image_tags(config) for word in ("-t", tag)]
+def _tag_options(config: Config, dirty: bool = False) -> list[str]:
+    tags = dirty_tags(config) if dirty else image_tags(config)
+    return [word for tag in tags for word in ("-t", tag)]

@@ -18,6 +18,7 @@ from kdeploy.errors import DeployFailed, UsageError
 from kdeploy.image import commands, local, local_docker
 from kdeploy.image.checks import check_builder, check_dockerfile
 from kdeploy.image.clone import git_repo, prepare_clone, uncommitted_changes
+from kdeploy.image.local_registry import setup_local_registry
 from kdeploy.run.kamal_hooks import HookContext, run_kamal_hook
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class BuildFailed(DeployFailed):
 
 
 def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
-               hook_context: HookContext | None = None) -> None:
+               hook_context: HookContext | None = None, export_type: str = "registry") -> None:
     """Build the image `<repo>:<version>` (+ `latest[-dest]`) locally and push it to the registry.
 
     Runs the pre-connect and pre-build hooks (Kamal's hook files) unless `skip_hooks`; the
@@ -47,6 +48,8 @@ def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
         hook_context: what the hooks are told (command, hosts, roles, verbosity); default: the
             `deploy` command on every host at the default verbosity. Its verbosity `error`
             (`-q`) keeps the build's output out of `say` (a failure still shows its tail).
+        export_type: Kamal's `build push --output`: the `buildx --output` type (`registry`
+            pushes; `docker` loads the image into the local docker only).
 
     Raises:
         ConfigError: the config has no version.
@@ -64,7 +67,10 @@ def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
         context = replace(context, skip=True)
     check_builder(config)
     run_kamal_hook(context, "pre-connect", say, lock=False)
-    buildx = _ensure_docker(config, say)
+    buildx = ensure_docker(config, say)
+    if not buildx and export_type not in ("registry", "docker"):
+        raise UsageError(f"--output {export_type} needs the docker buildx plugin, which is not "
+                         "installed locally")
     _login(config, say)
     run_kamal_hook(context, "pre-build", say, lock=False)
     build_dir = _build_directory(config, say)
@@ -72,13 +78,20 @@ def push_image(config: Config, *, no_cache: bool, say: Say, skip_hooks: bool,
     show = say if context.verbosity != "error" else None
     if buildx:
         _ensure_builder(config, say)
-        _buildx_push(config, no_cache, build_dir, say, show)
+        _buildx_push(config, no_cache, build_dir, say, show, export_type)
     else:
-        _legacy_build_push(config, no_cache, build_dir, say, show)
+        _legacy_build_push(config, no_cache, build_dir, say, show, export_type)
 
 
-def _ensure_docker(config: Config, say: Say) -> bool:
-    # True: buildx is there. Kamal: `docker --version && docker buildx version`.
+def ensure_docker(config: Config, say: Say, *, then_push: bool = True) -> bool:
+    """Kamal's `docker --version && docker buildx version`; True when buildx is there.
+
+    Without buildx it says the classic `docker build` is used instead (`then_push`: followed by
+    `docker push`).
+
+    Raises:
+        UsageError: docker is missing, a remote builder is needed, or settings need buildx.
+    """
     if not local.run_local(commands.DOCKER_VERSION).ok:
         raise UsageError("Docker is not installed locally")
     buildx = local.run_local(commands.BUILDX_VERSION).ok
@@ -94,8 +107,8 @@ def _ensure_docker(config: Config, say: Say) -> bool:
         if unsupported:
             raise UsageError(f"{', '.join(unsupported)} need the docker buildx plugin, which is "
                              "not installed locally")
-        say("Docker buildx plugin is not installed locally: building with `docker build`, "
-            "then `docker push`")
+        say("Docker buildx plugin is not installed locally: building with `docker build`"
+            + (", then `docker push`" if then_push else ""))
     return buildx
 
 
@@ -103,9 +116,7 @@ def _login(config: Config, say: Say) -> None:
     registry = config.registry
     if registry.local:
         # Kamal's registry setup: start the local registry, or run it the first time.
-        if not local.run_local(commands.start_local_registry()).ok:
-            _check(local.run_local(commands.run_local_registry(registry.local_port or 80)),
-                   "Starting the local registry")
+        setup_local_registry(config, say)
         return
     say(f"Logging in to {registry.server or 'Docker Hub'}...")
     local_docker.docker_login(registry, *local_docker.registry_credentials(config))
@@ -133,44 +144,57 @@ def _ensure_builder(config: Config, say: Say) -> None:
     if found.ok:
         return
     if not commands.MISSING_BUILDER.search(found.output):
-        _check(found, "docker buildx inspect")
+        check_run(found, "docker buildx inspect")
     say("Missing compatible builder, so creating a new one first")
     removed = local.run_local(commands.remove_builder(config))
     if not removed.ok and not commands.REMOVABLE_BUILDER.search(removed.output):
-        _check(removed, "docker buildx rm")
-    _check(local.run_local(commands.create_builder(config)), "docker buildx create")
+        check_run(removed, "docker buildx rm")
+    check_run(local.run_local(commands.create_builder(config)), "docker buildx create")
 
 
 def _buildx_push(config: Config, no_cache: bool, build_dir: Path, say: Say,
-                 show: Say | None) -> None:
-    argv = commands.buildx_push(config, no_cache=no_cache)
-    say(f"Building and pushing {config.absolute_image}: {' '.join(commands.redacted(argv))}")
-    run = local.run_local(argv, cwd=build_dir, env=_secret_env(config),
-                          on_line=_indented(config, show))
-    _check(run, "Building and pushing the image", shown=show is not None,
-           redact=_redactor(config))
-    say(f"Pushed {' and '.join(commands.image_tags(config))}")
+                 show: Say | None, export_type: str) -> None:
+    argv = commands.buildx_push(config, no_cache=no_cache, export_type=export_type)
+    pushing = export_type == "registry"
+    say(f"Building {'and pushing ' if pushing else ''}{config.absolute_image}: "
+        f"{' '.join(commands.redacted(argv))}")
+    run = local.run_local(argv, cwd=build_dir, env=secret_env(config),
+                          on_line=indented(config, show))
+    check_run(run, "Building and pushing the image" if pushing else "Building the image",
+              shown=show is not None, redact=redactor(config))
+    tags = " and ".join(commands.image_tags(config))
+    say(f"Pushed {tags}" if pushing else f"Built {tags} (output type {export_type})")
 
 
 def _legacy_build_push(config: Config, no_cache: bool, build_dir: Path, say: Say,
-                       show: Say | None) -> None:
+                       show: Say | None, export_type: str) -> None:
     argv = commands.legacy_build(config, no_cache=no_cache)
     say(f"Building {config.absolute_image}: {' '.join(commands.redacted(argv))}")
     # DOCKER_BUILDKIT=0: the classic builder, even where the environment asks for BuildKit.
     run = local.run_local(argv, cwd=build_dir, env={"DOCKER_BUILDKIT": "0"},
-                          on_line=_indented(config, show))
-    _check(run, "Building the image", shown=show is not None)
+                          on_line=indented(config, show))
+    check_run(run, "Building the image", shown=show is not None)
+    if export_type == "docker":
+        # The classic builder leaves the image in the local docker: Kamal's type=docker.
+        say(f"Built {' and '.join(commands.image_tags(config))} (output type docker)")
+        return
     for tag in commands.image_tags(config):
         say(f"Pushing {tag}")
-        _check(local.run_local(commands.legacy_push(tag), on_line=_indented(config, show)),
-               f"Pushing {tag}", shown=show is not None)
+        check_run(local.run_local(commands.legacy_push(tag), on_line=indented(config, show)),
+                  f"Pushing {tag}", shown=show is not None)
     say(f"Pushed {' and '.join(commands.image_tags(config))}")
 
 
-def _check(run: local.LocalRun, what: str, shown: bool = False,
-           redact: Callable[[str], str] = str) -> None:
-    # One line saying what failed, then the output's tail (just its last line when the
-    # output was already streamed).
+def check_run(run: local.LocalRun, what: str, shown: bool = False,
+              redact: Callable[[str], str] = str) -> None:
+    """Raise when `run` failed: one line saying what failed, then the output's tail.
+
+    Just the last line when the output was already streamed (`shown`).
+
+    Raises:
+        UsageError: docker is not installed.
+        BuildFailed: the command failed.
+    """
     if run.ok:
         return
     if run.returncode == local.NOT_FOUND and run.argv[:1] == ("docker",):
@@ -181,15 +205,15 @@ def _check(run: local.LocalRun, what: str, shown: bool = False,
                       f"{run.returncode}):\n{detail}")
 
 
-def _secret_env(config: Config) -> dict[str, str]:
-    # builder.secrets reach buildx as variables of the same name (`--secret id=X,env=X`).
+def secret_env(config: Config) -> dict[str, str]:
+    """builder.secrets as variables of the same name, for buildx's `--secret id=X,env=X`."""
     return {name: config.secrets[name] for name in config.builder.secrets
             if config.secrets is not None}
 
 
-def _redactor(config: Config) -> Callable[[str], str]:
-    # A build may print a build secret (a RUN that echoes it): never show its value.
-    values = [value for value in _secret_env(config).values() if len(value) >= 4]
+def redactor(config: Config) -> Callable[[str], str]:
+    """Hides build secrets in text: a build may print one (a RUN that echoes it)."""
+    values = [value for value in secret_env(config).values() if len(value) >= 4]
 
     def redact(text: str) -> str:
         for value in values:
@@ -199,8 +223,9 @@ def _redactor(config: Config) -> Callable[[str], str]:
     return redact
 
 
-def _indented(config: Config, show: Say | None) -> Callable[[str], None] | None:
+def indented(config: Config, show: Say | None) -> Callable[[str], None] | None:
+    """The build's output lines, redacted and indented, for `show` (None: not shown)."""
     if show is None:
         return None
-    redact = _redactor(config)
+    redact = redactor(config)
     return lambda text: show(f"    {redact(text)}")
