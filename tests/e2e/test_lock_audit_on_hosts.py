@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
 
 LOCK_DIR = "/root/.kamal/lock-kdeploy-demo"
 NO_LOCK = "There is no deploy lock"
-LOCKED_BY = re.compile(r"^Locked by: \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+LOCKED_BY = re.compile(r"^Locked by: .+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 # Kamal takes the version from git; these projects are not repositories.
 KAMAL_VERSION = ("--version", "v1")
 
