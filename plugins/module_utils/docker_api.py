@@ -147,10 +147,10 @@ class DockerClient(object):
     def registry_digest(self, image, auth=None):
         """The digest the registry holds for image's tag, without a pull.
 
-        The daemon asks the registry for the tag's manifest descriptor (the Engine API's
-        `GET /distribution/{name}/json`: one manifest request, no layer moves). It is the digest
-        of the manifest, or of the index for a multi-platform image: the one a pull by that tag
-        records in the image's RepoDigests.
+        The Engine API's `GET /distribution/{name}/json`: the daemon resolves the tag at the
+        registry (a manifest HEAD, then a GET of that manifest, and of a single-platform image's
+        small config blob for its platform); no layer moves. The digest is the manifest's, or the
+        index's for a multi-platform image: the one a pull by that tag records in RepoDigests.
 
         Args:
             image: repository:tag.

@@ -121,7 +121,7 @@ def test_a_moved_tag_is_pulled_and_replaces_the_container_and_a_still_one_is_not
         assert {"kind": "image", "name": f"{info.registry}/{SERVICE}:{TAG}",
                 "action": "pull"} in changes, changes
 
-    # Nothing re-pushed: one manifest request per host, no pull, no new container.
+    # Nothing re-pushed: one registry read per host, no pull, no new container.
     run = project.kdeploy("deploy", "-P", "--version", TAG, "--output", "json")
     assert run.returncode == 0, run
     assert {host: running_image(info, host[1], host[0]) for host in hosts} == second

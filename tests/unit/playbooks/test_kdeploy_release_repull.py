@@ -1,5 +1,6 @@
 """A converged release under `pull: always` (deploy, redeploy, setup) asks the registry whether
-the tag moved: one manifest request through the daemon, a pull and a replace only when it did.
+the tag moved: one request to the daemon (it reads the tag's manifest), a pull and a replace
+only when it did.
 
 The Docker double is test_kdeploy_release.py's; test_kdeploy_docker_api.py checks the request
 itself, and tests/e2e/test_deploy_repull.py re-pushes a tag in the sandbox's registry.
