@@ -17,9 +17,9 @@ description:
   - "In order: write the env file (0600); when the container named O(name) already runs with the
     same spec (label O(spec_label) equal to the hash of O(spec)), the same image and an unchanged env
     file, stop here (converged: no pull, no waiting) - with O(pull=always), only when the registry
-    still has the local image under the tag (the daemon reads the tag's manifest, no layer; a tag
-    that moved is pulled, and a new image replaces the container). Otherwise: log in (only when the host
-    does not store these credentials), pull (O(pull)), rename a container that holds the name to
+    still has the local image under the tag (the daemon reads the tag's manifest, no layer; a
+    tag that moved is pulled, and a new image replaces the container). Otherwise: log in (only
+    when the host does not store these credentials), pull (O(pull)), rename a container that holds the name to
     C(<name>_replaced_<16 hex>) as Kamal does, create the network O(network) when it is missing
     (as Kamal's deploy does), record the boot in the audit log, C(docker run),
     and wait until the container is healthy (Docker HEALTHCHECK) or running and still running
@@ -741,8 +741,9 @@ class Release(object):
         """Whether the registry's digest for the tag is none of the local image's.
 
         A deploy always pulls (Kamal's does): for a converged container one request to the
-        daemon, which reads the tag's manifest from the registry, stands in for the pull, and only a moved tag is pulled. A registry that
-        cannot answer fails the release as the pull would have.
+        daemon, which reads the tag's manifest from the registry, stands in for the pull, and
+        only a moved tag is pulled. A registry that cannot answer fails the release as the pull
+        would have.
         """
         self.step = "asking the registry for %s" % self.params["image"]
         with self.stop.abortable():
