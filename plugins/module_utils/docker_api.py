@@ -48,6 +48,13 @@ def error_message(body):
         return to_native(body).strip()
 
 
+def registry_auth_header(auth):
+    """The X-Registry-Auth header of a pull or a registry request for auth, else None."""
+    if not auth:
+        return None
+    return {"X-Registry-Auth": to_native(base64.urlsafe_b64encode(to_bytes(json.dumps(auth))))}
+
+
 class DockerClient(object):
     """The Docker Engine API at docker_host, plus the docker CLI pointed at the same daemon.
 
@@ -122,10 +129,7 @@ class DockerClient(object):
             auth: {username, password, serveraddress} for a private registry, else None.
         """
         repository, tag = image.rsplit(":", 1)
-        headers = None
-        if auth:
-            encoded = base64.urlsafe_b64encode(to_bytes(json.dumps(auth)))
-            headers = {"X-Registry-Auth": to_native(encoded)}
+        headers = registry_auth_header(auth)
         url = "/images/create?" + urlencode({"fromImage": repository, "tag": tag})
         status, body = self.request("POST", url, None, headers, timeout=max(self.timeout, 600))
         # The daemon streams progress as JSON lines; a failure mid-pull is an "error" line.
@@ -139,6 +143,36 @@ class DockerClient(object):
                 errors.append(event["error"])
         if errors:
             raise DockerError("docker pull %s failed: %s" % (image, errors[-1]))
+
+    def registry_digest(self, image, auth=None):
+        """The digest the registry holds for image's tag, without a pull.
+
+        The Engine API's `GET /distribution/{name}/json`: the daemon resolves the tag at the
+        registry (a manifest HEAD, then a GET of that manifest, and of a single-platform image's
+        small config blob for its platform); no layer moves. The digest is the manifest's, or the
+        index's for a multi-platform image: the one a pull by that tag records in RepoDigests.
+
+        Args:
+            image: repository:tag.
+            auth: {username, password, serveraddress} for a private registry, else None.
+
+        Raises:
+            DockerError: the registry could not be asked (unreachable, credentials refused, no
+                such tag), with the daemon's message.
+        """
+        url = "/distribution/%s/json" % quote(image, safe="/:@")
+        status, body = self.request("GET", url, None, registry_auth_header(auth))
+        if status >= 400:
+            raise DockerError("cannot read the registry's digest of %s: %s"
+                              % (image, error_message(body)), status)
+        try:
+            digest = (json.loads(to_native(body)).get("Descriptor") or {}).get("digest")
+        except (ValueError, AttributeError):
+            digest = None
+        if not digest:
+            raise DockerError("cannot read the registry's digest of %s: the daemon answered %s"
+                              % (image, to_native(body).strip()[:200]))
+        return digest
 
     def events(self, since, until, filters):
         """The daemon's events between two times (seconds) matching filters; [] on an error."""

@@ -16,8 +16,10 @@ description:
     (and the C(docker) CLI for C(login), C(pull), C(run) and C(logs), with Kamal's own argv).
   - "In order: write the env file (0600); when the container named O(name) already runs with the
     same spec (label O(spec_label) equal to the hash of O(spec)), the same image and an unchanged env
-    file, stop here (converged: no pull, no waiting). Otherwise: log in (only when the host does
-    not store these credentials), pull (O(pull)), rename a container that holds the name to
+    file, stop here (converged: no pull, no waiting) - with O(pull=always), only when the registry
+    still has the local image under the tag (the daemon reads the tag's manifest, no layer; a
+    tag that moved is pulled, and a new image replaces the container). Otherwise: log in (only
+    when the host does not store these credentials), pull (O(pull)), rename a container that holds the name to
     C(<name>_replaced_<16 hex>) as Kamal does, create the network O(network) when it is missing
     (as Kamal's deploy does), record the boot in the audit log, C(docker run),
     and wait until the container is healthy (Docker HEALTHCHECK) or running and still running
@@ -53,7 +55,10 @@ options:
     type: str
     required: true
   pull:
-    description: C(always) pulls the image; C(missing) only when the host does not have it.
+    description:
+      - C(always) pulls the image (a converged container's image only when the registry's digest
+        for the tag is not the local image's; failing like a pull when the registry cannot say);
+        C(missing) only when the host does not have it.
     type: str
     choices: [always, missing]
     default: missing
@@ -382,6 +387,11 @@ def is_converged(container, image, spec_label, spec_hash):
             and labels.get(spec_label) == spec_hash and container.get("Image") == image.get("Id"))
 
 
+def repo_digests(image):
+    """The manifest digests a pull recorded for image (RepoDigests, `<repository>@<digest>`)."""
+    return set(item.rsplit("@", 1)[-1] for item in (image or {}).get("RepoDigests") or [])
+
+
 def image_version(image):
     """The tag of an image reference (after the last colon that follows the last slash)."""
     name = (image or "").rsplit("/", 1)[-1]
@@ -613,6 +623,7 @@ class Release(object):
         self.switched = False  # traffic (or readiness) moved to the new container
         self.created = None  # the new container, once docker run made it
         self.rerouted = False  # converged, but the proxy's route moves to it
+        self.pulled = False  # the image was pulled already (the registry had moved the tag)
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
@@ -630,6 +641,12 @@ class Release(object):
             self.running.append(params["name"])
         converged = not env_changed and is_converged(
             container, image, params["spec_label"], self.spec_hash)
+        if converged and params["pull"] == "always" and self.tag_moved(image):
+            if self.module.check_mode:
+                converged = False  # would pull, and replace the container with the new image
+            else:
+                image = self.pull_moved_tag()
+                converged = is_converged(container, image, params["spec_label"], self.spec_hash)
         self.result["converged"] = converged
         if converged:
             self.result["container_id"] = container["Id"]
@@ -727,9 +744,30 @@ class Release(object):
         fields.update(("running", "env_file"))
         return spec_diff(before, after, fields)
 
+    def tag_moved(self, image):
+        """Whether the registry's digest for the tag is none of the local image's.
+
+        A deploy always pulls (Kamal's does): for a converged container one request to the
+        daemon, which reads the tag's manifest from the registry, stands in for the pull, and
+        only a moved tag is pulled. A registry that cannot answer fails the release as the pull
+        would have.
+        """
+        self.step = "asking the registry for %s" % self.params["image"]
+        with self.stop.abortable():
+            digest = self.docker.registry_digest(self.params["image"], self.registry_auth())
+        return digest not in repo_digests(image)
+
+    def pull_moved_tag(self):
+        """Pull the tag the registry moved; return the image it names now."""
+        self.step = "pulling %s" % self.params["image"]
+        with self.stop.abortable():
+            self.pull()
+        self.stop.check()
+        return self.docker.inspect_image(self.params["image"])
+
     def boot(self, env_file, container, image):
         params = self.params
-        if params["pull"] == "always" or image is None:
+        if not self.pulled and (params["pull"] == "always" or image is None):
             self.step = "pulling %s" % params["image"]
             with self.stop.abortable():
                 self.pull()
@@ -783,17 +821,22 @@ class Release(object):
                                            stdin=registry["password"])
             if rc != 0:
                 raise DockerError("docker login %s failed: %s" % (registry.get("server") or "", (err or out).strip()))
-        auth = None
-        if registry:
-            auth = {"username": registry["username"], "password": registry["password"],
-                    "serveraddress": registry.get("server") or "https://index.docker.io/v1/"}
-        self.docker.pull(params["image"], auth)
+        self.docker.pull(params["image"], self.registry_auth())
+        self.pulled = True
         if params["service"]:
             image = self.docker.inspect_image(params["image"]) or {}
             label = ((image.get("Config") or {}).get("Labels") or {}).get("service")
             if label != params["service"]:
                 raise DockerError("Image %s is missing the label service=%s (has %s): Kamal refuses it"
                                   % (params["image"], params["service"], label))
+
+    def registry_auth(self):
+        """The registry credentials for the daemon (X-Registry-Auth), else None."""
+        registry = self.params["registry"]
+        if not registry:
+            return None
+        return {"username": registry["username"], "password": registry["password"],
+                "serveraddress": registry.get("server") or "https://index.docker.io/v1/"}
 
     def rename(self, container):
         # Kamal keeps a clashing container under another name (rollback to a stopped version).

@@ -4,6 +4,7 @@ community.docker's client."""
 from __future__ import annotations
 
 import ast
+import base64
 import errno
 import json
 import sys
@@ -34,6 +35,18 @@ class DockerStub(StubDaemon):
             self.answer(200, b'{"Action": "kill"}\nnot json\n{"Action": "die"}\n')
         elif self.path.startswith("/containers/app-web-v1/json"):
             self.answer(200, json.dumps({"Id": "c1"}).encode())
+        elif self.path.startswith("/distribution/"):
+            # The registry's answer through the daemon; the credentials it was given, recorded.
+            self.server.paths.append(self.headers.get("X-Registry-Auth"))  # type: ignore[attr-defined]
+            answers = {
+                "/distribution/reg:5000/app:v1/json": (200, {"Descriptor": {
+                    "mediaType": "application/vnd.oci.image.index.v1+json",
+                    "digest": "sha256:d1", "size": 856}, "Platforms": []}),
+                "/distribution/reg:5000/app:gone/json": (401, {
+                    "message": "unauthorized: authentication required"}),
+            }
+            status, answer = answers.get(self.path, (200, {"Platforms": []}))
+            self.answer(status, json.dumps(answer).encode())
         elif self.path.startswith("/containers/broken/json"):
             self.answer(500, json.dumps({"message": "daemon is sad"}).encode())
         else:
@@ -105,6 +118,32 @@ def test_events_are_the_json_lines_of_the_answer(docker_socket: tuple[str, list[
     assert events == [{"Action": "kill"}, {"Action": "die"}]
     assert paths == ["/events?since=10.000&until=12.500&filters=%7B%22type%22%3A+%5B%22container"
                      "%22%5D%7D"]
+
+
+def test_the_registry_digest_is_one_request_with_the_credentials(
+        docker_socket: tuple[str, list[str]]) -> None:
+    path, paths = docker_socket
+    client = api.DockerClient("unix://" + path, 5)
+    auth = {"username": "u", "password": "p", "serveraddress": "reg:5000"}
+    assert client.registry_digest("reg:5000/app:v1", auth) == "sha256:d1"
+    assert paths[0] == "/distribution/reg:5000/app:v1/json"
+    assert json.loads(base64.urlsafe_b64decode(paths[1])) == auth
+    # Without credentials no header at all (an anonymous registry), as for a pull.
+    assert client.registry_digest("reg:5000/app:v1") == "sha256:d1"
+    assert paths[3] is None
+
+
+def test_a_registry_that_cannot_say_is_an_error_naming_the_image(
+        docker_socket: tuple[str, list[str]]) -> None:
+    path, _ = docker_socket
+    client = api.DockerClient("unix://" + path, 5)
+    with pytest.raises(api.DockerError) as error:
+        client.registry_digest("reg:5000/app:gone")
+    assert str(error.value) == ("cannot read the registry's digest of reg:5000/app:gone: "
+                                "unauthorized: authentication required")
+    assert error.value.status == 401
+    with pytest.raises(api.DockerError, match=r"of reg:5000/app:odd: the daemon answered \{"):
+        client.registry_digest("reg:5000/app:odd")
 
 
 def test_docker_error_bodies_give_their_message() -> None:

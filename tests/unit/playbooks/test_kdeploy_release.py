@@ -138,6 +138,8 @@ class FakeDocker:
         self.calls: list[tuple[str, ...]] = []
         self.listed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self.image_list: list[dict[str, Any]] = []
+        # What the registry holds: tag -> (digest, the image a pull of it gives), or an error.
+        self.registry: dict[str, Any] = {}
 
     def inspect_container(self, name: str) -> Any:
         if name == "new":
@@ -150,6 +152,14 @@ class FakeDocker:
 
     def pull(self, image: str, auth: Any = None) -> None:
         self.calls.append(("pull", image, str(auth)))
+        if image in self.registry and not isinstance(self.registry[image], Exception):
+            self.images[image] = self.registry[image][1]
+
+    def registry_digest(self, image: str, auth: Any = None) -> str:
+        self.calls.append(("GET", f"/distribution/{image}/json", str(auth)))
+        if isinstance(self.registry[image], Exception):
+            raise self.registry[image]
+        return self.registry[image][0]
 
     def containers(self, labels: dict[str, str], statuses: tuple[str, ...],
                    all_states: bool = False) -> list[dict[str, Any]]:
