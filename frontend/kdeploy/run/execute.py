@@ -24,7 +24,7 @@ from kdeploy.errors import (
     LockHeldError,
 )
 from kdeploy.plan import Plan
-from kdeploy.run.failure import exit_code, failure_message
+from kdeploy.run.failure import exit_code, failure_message, unreachable_lines
 from kdeploy.run.hooked import run_with_hooks
 from kdeploy.run.interrupt import report_items, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
@@ -155,7 +155,7 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     if code == ChangesPending.exit_code:
         raise ChangesPending("changes are pending")
     if code:
-        raise DeployFailed(failure_message(result))
+        raise DeployFailed(_failed_hosts(result))
 
 
 def run_info(context: CommandContext, plan: Plan, run_id: str,
@@ -170,7 +170,28 @@ def run_info(context: CommandContext, plan: Plan, run_id: str,
         "lock_host": plan.lock_host, "check": plan.check, "diff": plan.diff,
         "lock_wait": None if lock_wait is None else lock_wait.as_data(),
         "ansible_args": list(plan.ansible_playbook_args()), "run_id": run_id,
+        # For people only (output.PEOPLE_ONLY): the headline's roles and the health waits.
+        "roles": {role: list(hosts) for role, hosts in context.selection.role_hosts.items()
+                  if hosts} if plan.command.startswith(_ROLE_COMMANDS) else {},
+        "health": {role.name: {"container": role.container_name(config.version),
+                               "timeout": config.deploy_timeout}
+                   for role in context.selection.roles} if config.version else {},
     }
+
+
+# Commands whose headline names the roles (the others act on hosts, accessories or the proxy).
+_ROLE_COMMANDS = ("deploy", "setup", "redeploy", "rollback", "app ")
+
+
+def _failed_hosts(result: RunResult) -> str:
+    # The error names the failed hosts; their reasons are in the output above it (said once),
+    # except what to do about a refused host key.
+    hosts = list(dict.fromkeys(failure.host for failure in result.failures))
+    if not hosts:
+        return failure_message(result)
+    fixes = [line for failure in result.failures if failure.unreachable
+             for line in unreachable_lines(failure)[1:]]
+    return "\n".join([f"failed on {', '.join(hosts)} (the reason of each is above)", *fixes])
 
 
 def _lock_refusal(config: Config, result: RunResult,

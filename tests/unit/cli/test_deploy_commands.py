@@ -175,7 +175,11 @@ def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyP
     result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
     assert result.exit_code == 1
     assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
-    assert "ERROR: 10.0.3.1 failed at 'Report a failed release.': Failed to boot" in result.output
+    assert "--> kdeploy deploy failed on 1 host in " in result.output
+    assert "    10.0.3.1  Report a failed release: Failed to boot app-web-v2: not ready\n" \
+        in result.output
+    assert "ERROR: failed on 10.0.3.1 (" in result.output
+    assert result.output.count("Failed to boot app-web-v2") == 1  # the error does not repeat it
     assert "Traceback" not in result.output
 
 
