@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from kdeploy.events import TERMINAL_TYPES, current_stream, envelope, timestamp, use_stream
+from kdeploy.run.failure import unreachable_lines
 from kdeploy.run.hooked import HOOK_EVENT, HOOK_KEY
 from kdeploy.run.lock_details import lock_holder
 from kdeploy.run.result import RunResult
@@ -135,11 +136,12 @@ def outcome(info: dict[str, Any], result: RunResult, exit_code: int,
                     f"{targets(info)} {took}"]
         return [f"--> Finished kdeploy {command} on {targets(info)} {took}"]
     failed = list(dict.fromkeys(failure.host for failure in result.failures))
-    lines = [f"--> kdeploy {command} failed on {plural(len(failed), 'host')} {took}:"]
+    name = f"kdeploy {command}".rstrip()
+    lines = [f"--> {name} failed on {plural(len(failed), 'host')} {took}:"]
     for failure in result.failures:
         if failure.unreachable:
-            why = classify_ssh_error(failure.message, failure.host).summary()
-            lines.append(f"    {failure.host}  unreachable: {why}")
+            # Where, ssh's reason and what to do about a refused host key.
+            lines += [f"    {line}" for line in unreachable_lines(failure)]
         else:
             first = (clean_message(failure.message).splitlines() or [""])[0]
             said = (failure.host, failure.task) in own_words and first
@@ -183,6 +185,8 @@ def _changed(data: dict[str, Any]) -> bool | None:
 
 class HumanOutput:
     """One line per play and host as results arrive; `-v` adds every task, `-q` keeps errors."""
+
+    says_failures = True  # the summary's last lines: what failed per host, and why
 
     def __init__(self, verbose: bool = False, quiet: bool = False, redact: Redact = str,
                  stream: TextIO | None = None) -> None:
@@ -260,6 +264,10 @@ class HumanOutput:
         elif self._run.get("diff") and result.outcomes:
             self._changes("Changes", result)
         if self.quiet:
+            # What failed is an error: kept with -q.
+            if result.failures:
+                for line in outcome(self._run, result, exit_code, self._own_words):
+                    click.secho(self.redact(line), fg="red", file=self.stream)
             return
         click.echo("--> Summary", file=self.stream)
         for host, counts in sorted(result.per_host().items()):
@@ -368,6 +376,8 @@ class JsonOutput:
     The newest one of a command is `kdeploy.events.current_stream()`, so the CLI's error path
     can end the same stream (same `seq`, same redaction) instead of starting another.
     """
+
+    says_failures = False  # the summary's `failures` carry them, not text a person reads
 
     def __init__(self, redact: Redact = str, stream: TextIO | None = None) -> None:
         self.redact = redact

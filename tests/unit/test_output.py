@@ -190,8 +190,15 @@ def test_quiet_keeps_only_errors() -> None:
     output.say("--> kdeploy setup")
     output.summary(_result(), 1)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2
-    assert all("FAILED" in line or "UNREACHABLE" in line for line in lines)
+    # The failures as they came, then what failed per host (the error line names only hosts).
+    assert lines == [
+        "    10.0.0.2  FAILED: Start the container.: token hunter2 bad",
+        "    10.0.0.3  UNREACHABLE: no route to host (ssh: connect to host 10.0.0.3 port 22: "
+        "No route to host)",
+        "--> kdeploy failed on 2 hosts in 1.5 s:",
+        "    10.0.0.2  Start the container: bad",
+        "    10.0.0.3 unreachable at 'Start the container.' (play 'Boot web'): no route to host "
+        "(ssh: connect to host 10.0.0.3 port 22: No route to host)"]
 
 
 def test_verbose_shows_every_task() -> None:

@@ -24,7 +24,7 @@ from kdeploy.errors import (
     LockHeldError,
 )
 from kdeploy.plan import Plan
-from kdeploy.run.failure import exit_code, failure_message, unreachable_lines
+from kdeploy.run.failure import exit_code, failure_message
 from kdeploy.run.hooked import run_with_hooks
 from kdeploy.run.interrupt import report_items, report_lines, settle_hosts
 from kdeploy.run.lock_details import describe_held_lock
@@ -40,6 +40,9 @@ from kdeploy.selection import CommandContext
 
 class Reporter(Protocol):
     """What a command's output offers (HumanOutput and JsonOutput)."""
+
+    # The summary tells per host what failed and why (then the error need not repeat it).
+    says_failures: bool
 
     def say(self, text: str) -> None:
         """One line of progress."""
@@ -155,7 +158,9 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     if code == ChangesPending.exit_code:
         raise ChangesPending("changes are pending")
     if code:
-        raise DeployFailed(_failed_hosts(result))
+        # People read each host's reason in the output's last lines: the error only names them.
+        raise DeployFailed(_failed_hosts(result) if output.says_failures
+                           else failure_message(result))
 
 
 def run_info(context: CommandContext, plan: Plan, run_id: str,
@@ -184,14 +189,15 @@ _ROLE_COMMANDS = ("deploy", "setup", "redeploy", "rollback", "app ")
 
 
 def _failed_hosts(result: RunResult) -> str:
-    # The error names the failed hosts; their reasons are in the output above it (said once),
-    # except what to do about a refused host key.
-    hosts = list(dict.fromkeys(failure.host for failure in result.failures))
-    if not hosts:
+    # The error names the hosts; the output's last lines (kept with -q) said each one's reason
+    # and what to do about a refused host key.
+    failed = [failure.host for failure in result.failures if not failure.unreachable]
+    unreachable = [failure.host for failure in result.failures if failure.unreachable]
+    parts = ([f"failed on {', '.join(dict.fromkeys(failed))}"] if failed else []) + (
+        [f"{', '.join(dict.fromkeys(unreachable))} unreachable"] if unreachable else [])
+    if not parts:
         return failure_message(result)
-    fixes = [line for failure in result.failures if failure.unreachable
-             for line in unreachable_lines(failure)[1:]]
-    return "\n".join([f"failed on {', '.join(hosts)} (the reason of each is above)", *fixes])
+    return f"{'; '.join(parts)} (the reason of each is above)"
 
 
 def _lock_refusal(config: Config, result: RunResult,
