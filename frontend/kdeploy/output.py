@@ -189,8 +189,10 @@ class HumanOutput:
     says_failures = True  # the summary's last lines: what failed per host, and why
 
     def __init__(self, verbose: bool = False, quiet: bool = False, redact: Redact = str,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, ansible_output: bool = False) -> None:
+        """`verbose`: -v, every task; `ansible_output`: -vv and up, Ansible's own lines."""
         self.verbose, self.quiet, self.redact = verbose, quiet, redact
+        self.ansible_output = ansible_output
         self.stream = stream or sys.stdout
         self._play: str | None = None
         self._play_hosts: dict[str, dict[str, int]] = {}
@@ -230,6 +232,8 @@ class HumanOutput:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         self._seen += 1
+        if self.ansible_output and event.get("stdout") and not self.quiet:
+            click.echo(self.redact(str(event["stdout"])), file=self.stream)
         if kind == "playbook_on_play_start":
             self._flush_play()
             self._play = data.get("play") or data.get("name")

@@ -384,3 +384,15 @@ def test_the_summary_says_when_no_other_host_ran_a_task_after_an_unreachable_one
         _task("runner_on_ok", "10.0.0.1", "boot"),
     ]) == ("    10.0.0.3 was unreachable; no task ran on the other hosts after that (the run "
            "stopped there)")
+
+
+def test_vv_shows_ansibles_own_lines_redacted_instead_of_the_task_lines() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, ansible_output=True,
+                         redact=lambda text: text.replace("hunter2", "[REDACTED]"))
+    for event in _events():
+        output.event({**event, "stdout": f"ansible: {event['event']} hunter2"})
+    lines = stream.getvalue().splitlines()
+    assert "ansible: runner_on_ok [REDACTED]" in lines
+    assert "      10.0.0.1  Start the container.: changed" not in lines  # -v's, not -vv's
+    assert "hunter2" not in stream.getvalue()
