@@ -319,6 +319,19 @@ class HumanOutput:
                                    f"{plural(wait['timeout'], 'second')} for {wait['container']} "
                                    "to be healthy"), file=self.stream)
 
+    def _health_outcome(self, data: dict[str, Any]) -> None:
+        # The release's answer to the wait said above (a failed one is reported by the next
+        # task, with the container's log lines).
+        role = str(data.get("play") or "").rpartition(": ")[2]
+        wait = (self._run.get("health") or {}).get(role)
+        res = data.get("res") or {}
+        if not wait or self.quiet or res.get("msg"):
+            return
+        state = (f"is healthy ({float(data.get('duration') or 0):.1f} s)" if res.get("changed")
+                 else "already runs (nothing to do)")
+        click.echo(self.redact(f"    {data.get('host', '?')}  {wait['container']} {state}"),
+                   file=self.stream)
+
     def _result(self, status: str, data: dict[str, Any], hook: str | None = None) -> None:
         host = data.get("host", "?")
         counts = self._play_hosts.setdefault(host, {"tasks": 0, "failed": 0})
@@ -344,6 +357,8 @@ class HumanOutput:
             text = self.redact("\n".join([f"    {host}  {label}: {where}{first}",
                                            *(f"    {host}  | {line}" for line in rest)]))
             click.secho(text, fg="red", file=self.stream)
+        elif status == "ok" and data.get("resolved_action") == RELEASE_ACTION:
+            self._health_outcome(data)
         elif hook and data.get("resolved_action") == "ansible.builtin.debug" and not self.quiet:
             # A hook playbook's `debug` is what its author wants to be seen.
             for line in _debug_text(data).splitlines():

@@ -166,7 +166,7 @@ def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
 
     assert run.returncode == 1, run
     # The output ends with the reason per host; the error line names the host only.
-    assert f"ERROR: failed on {changed} (" in run.stderr, run
+    assert f"ERROR: {changed} unreachable (" in run.stderr, run
     errors = run.stdout.split("--> kdeploy deploy failed on 1 host in ", 1)[-1]
     assert f"\n    {changed} unreachable at '" in errors, run
     assert "host key changed: the host now sends ED25519 " in errors, run
@@ -229,7 +229,7 @@ def test_an_unreachable_host_is_named_with_the_step_sshs_reason_and_the_others_s
     run = kdeploy("setup", "-P", "--version", "v1")
 
     assert run.returncode == 1, run
-    assert f"ERROR: failed on {nowhere} (" in run.stderr, run
+    assert f"ERROR: {nowhere} unreachable (" in run.stderr, run
     error = run.stdout.split("--> kdeploy setup failed on 1 host in ", 1)[-1]
     # No host answers ARP for a free address: the kernel says no route (or, on a slower
     # network stack, ssh's ConnectTimeout runs out first).

@@ -158,6 +158,21 @@ def test_a_release_says_what_it_waits_for_and_a_failure_ends_with_the_reason_per
             "app-web-v2 did not become healthy in 7 s") in stream.getvalue().splitlines()
 
 
+def test_a_release_says_when_the_container_is_healthy() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    start, ok = _failed_release()[1:3]
+    output.event(start)
+    output.event({**ok, "event_data": {**ok["event_data"], "duration": 2.04,
+                                       "res": {"changed": True}}})
+    output.event({**ok, "event_data": {**ok["event_data"], "host": "10.0.0.2",
+                                       "res": {"changed": False}}})
+    assert stream.getvalue().splitlines()[-2:] == [
+        "    10.0.0.1  app-web-v2 is healthy (2.0 s)",
+        "    10.0.0.2  app-web-v2 already runs (nothing to do)"]
+
+
 def test_a_successful_deploy_ends_with_what_it_deployed_where_and_how_long() -> None:
     stream = io.StringIO()
     output = HumanOutput(stream=stream)
