@@ -135,6 +135,9 @@ def outcome(info: dict[str, Any], result: RunResult, exit_code: int,
             return [f"--> {_VERBS[command][1]} {_what(info).split(' (')[0]} to "
                     f"{targets(info)} {took}"]
         return [f"--> Finished kdeploy {command} on {targets(info)} {took}"]
+    if not result.failures:  # ansible-playbook itself failed; its own words are above
+        return [f"--> kdeploy {command} failed {took} (ansible-playbook ended with status "
+                f"{result.status})"]
     failed = list(dict.fromkeys(failure.host for failure in result.failures))
     name = f"kdeploy {command}".rstrip()
     lines = [f"--> {name} failed on {plural(len(failed), 'host')} {took}:"]

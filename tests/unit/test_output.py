@@ -411,3 +411,12 @@ def test_vv_shows_ansibles_own_lines_redacted_instead_of_the_task_lines() -> Non
     assert "ansible: runner_on_ok [REDACTED]" in lines
     assert "      10.0.0.1  Start the container.: changed" not in lines  # -v's, not -vv's
     assert "hunter2" not in stream.getvalue()
+
+
+def test_a_failed_run_without_a_host_failure_says_ansible_playbooks_status() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    output.summary(RunResult(status="failed", rc=4, duration=0.5), 1)
+    assert stream.getvalue().splitlines()[-1] == (
+        "--> kdeploy deploy failed in 0.5 s (ansible-playbook ended with status failed)")

@@ -25,6 +25,7 @@ from kdeploy.run.kamal_hooks import (
     SECRET_HOOKS,
     HookContext,
     HookError,
+    hook_command,
     hook_context,
     hook_exists,
     run_kamal_hook,
@@ -133,7 +134,8 @@ def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,
     # No hosts of its own (or none selected): the command's hosts, as Kamal's KAMAL_HOSTS.
     if run_kamal_hook(context, point.hook, say, lock=point.lock, hosts=point.hosts or None,
                       runtime=runtime if point.runtime else None):
-        on_event({"event": HOOK_EVENT, "event_data": {"text": point.hook}})
+        on_event({"event": HOOK_EVENT, "event_data": {
+            "text": f"{point.hook} ({hook_command(context.config, point.hook)})"}})
     playbooks = context.config.extension.hooks.get(point.hook, ())
     if not playbooks:
         return
