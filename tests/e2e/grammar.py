@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_NOUNS = "task|host|container|role|second|playbook|hook|change|image|file|line"
+_NOUNS = "task|host|container|role|second|playbook"
 # A count is a number on its own: not the end of an address (10.0.0.1) or a version (v2).
 _COUNT = r"(?<![\w.:/-])"
 _ONE_WITH_PLURAL = re.compile(rf"{_COUNT}1 (?:more |other )?(?:{_NOUNS})s\b")
