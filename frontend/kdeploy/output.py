@@ -260,12 +260,14 @@ class HumanOutput:
 
     def summary(self, result: RunResult, exit_code: int, *,
                 error: tuple[str, str] | None = None) -> None:
-        """Print the per-host summary at the end of a run (the error is the command's to say).
+        """Print the per-host summary at the end of a run, then its outcome.
 
         A check lists its pending changes first (kept with -q: they are what was asked for);
-        a real run with `--diff` lists what it changed.
+        a real run with `--diff` lists what it changed. What ended the command other than a
+        failed host (a hook, the lock, a signal) is the command's error to say, after this.
         """
-        del error
+        ending = [] if error is not None and error[0] != "failed" else outcome(
+            self._run, result, exit_code, self._own_words)
         if self._run.get("check") and result.lock_held is None and not result.failures:
             self._changes("Pending changes", result)
         elif self._run.get("diff") and result.outcomes:
@@ -273,7 +275,7 @@ class HumanOutput:
         if self.quiet:
             # What failed is an error: kept with -q.
             if result.failures:
-                for line in outcome(self._run, result, exit_code, self._own_words):
+                for line in ending:
                     click.secho(self.redact(line), fg="red", file=self.stream)
             return
         click.echo("--> Summary", file=self.stream)
@@ -287,7 +289,7 @@ class HumanOutput:
             click.echo(f"    {host} was unreachable; {went_on}", file=self.stream)
         if self._hooks:
             click.echo(f"    hooks run: {', '.join(self._hooks)}", file=self.stream)
-        for line in outcome(self._run, result, exit_code, self._own_words):
+        for line in ending:
             click.echo(self.redact(line), file=self.stream)
 
     def _changes(self, title: str, result: RunResult) -> None:

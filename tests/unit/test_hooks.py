@@ -523,3 +523,14 @@ def test_a_hook_playbooks_debug_lines_show_under_its_hook_and_ours_do_not(
                                           "    10.0.0.1  | said by hook_post_deploy"]
     assert "said by setup" not in result.output
     assert "    hooks run: post-deploy (1 playbook)" in lines
+
+
+def test_a_failing_hook_playbook_ends_with_the_hooks_error_not_a_deploy_outcome(
+        monkeypatch, project) -> None:
+    (project / "hooks").mkdir(exist_ok=True)
+    (project / "hooks/check.yml").write_text("- hosts: role_web\n  tasks: []\n")
+    set_extension(project, {"hooks": {"pre-deploy": ["hooks/check.yml"]}})
+    result, _, _ = run(monkeypatch, project, fail="check.yml")
+    assert result.exit_code == 1, result.output
+    assert "--> Set up" not in result.output and "failed in" not in result.output
+    assert result.output.rstrip().endswith("10.0.0.1 failed at 'Boom.': boom")
