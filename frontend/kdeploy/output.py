@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from kdeploy.events import TERMINAL_TYPES, current_stream, envelope, timestamp, use_stream
+from kdeploy.run.failure import unreachable_lines
+from kdeploy.run.hooked import HOOK_EVENT, HOOK_KEY
 from kdeploy.run.lock_details import lock_holder
 from kdeploy.run.result import RunResult
 from kdeploy.run.runner import LOCK_HELD_MARKER
@@ -44,6 +46,22 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SSH_CHATTER = re.compile(r"^(Shared connection to .+ closed\.|Connection to .+ closed\."
                           r"|Warning: Permanently added .+ to the list of known hosts\.)$")
 
+# run_start fields only people see (the headline's roles, the health waits); not in schema v1.
+PEOPLE_ONLY = ("roles", "health")
+# The module that boots a version and waits for it to be healthy (roles/app/tasks/release.yml).
+RELEASE_ACTION = "kdeploy.deploy.release"
+# How a command's headline and outcome name what it does: (while, when done).
+_VERBS = {"deploy": ("Deploying", "Deployed"), "setup": ("Setting up", "Set up"),
+          "redeploy": ("Redeploying", "Redeployed"),
+          "rollback": ("Rolling back to", "Rolled back to")}
+
+# Tasks whose failure message is written for the user (roles/*/tasks: `fail` with a reason).
+OWN_WORDS_ACTIONS = ("ansible.builtin.fail", "ansible.builtin.assert")
+
+# Other commands whose headline names the version and image (the rest act on hosts, the lock,
+# accessories or the proxy).
+_IMAGE_COMMANDS = ("app ", "build ")
+
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
     "runner_on_failed": "failed",
@@ -55,6 +73,93 @@ _RESULT_EVENTS = {
 def _message(data: dict[str, Any]) -> str:
     res = data.get("res") or {}
     return str(res.get("msg") or res.get("stderr") or "").strip()
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 host`, `2 hosts`, `0 hosts`: a count with its noun in agreement."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def targets(info: dict[str, Any]) -> str:
+    """Where a run acts, for people: `web (2 hosts), job (1 host)`, or `3 hosts`."""
+    hosts = list(info.get("hosts") or ())
+    roles = info.get("roles") or {}
+    if not roles:
+        return plural(len(hosts), "host")
+    parts = [f"{role} ({plural(len(role_hosts), 'host')})" for role, role_hosts in roles.items()]
+    others = [host for host in hosts if not any(host in h for h in roles.values())]
+    if others:
+        parts.append(plural(len(others), "other host"))
+    return ", ".join(parts)
+
+
+def _what(info: dict[str, Any]) -> str:
+    service, version = info.get("service") or "", info.get("version")
+    command = str(info.get("command", ""))
+    if not version or not (command in _VERBS or command.startswith(_IMAGE_COMMANDS)):
+        return service
+    image = info.get("image")
+    return f"{service} {version}" + (f" ({image})" if image else "")
+
+
+def headline(info: dict[str, Any]) -> str:
+    """The run's first line: what it deploys (version and image) and where."""
+    command = str(info.get("command", ""))
+    check = "Checking (nothing changes): " if info.get("check") else ""
+    if command in _VERBS:
+        return f"--> {check}{_VERBS[command][0]} {_what(info)} to {targets(info)}"
+    what = _what(info)
+    return f"--> {check}kdeploy {command}" + (f" for {what}" if what else "") + \
+        f" on {targets(info)}"
+
+
+def outcome(info: dict[str, Any], result: RunResult, exit_code: int,
+            own_words: Collection[tuple[str, str]] = ()) -> list[str]:
+    """The run's last lines: what it did and how long it took, or per host what failed.
+
+    Args:
+        info: the run's `run_start` fields.
+        result: what the run did.
+        exit_code: the command's exit code.
+        own_words: (host, task) of failures whose message says it all (a `fail` task's):
+            the others name their task before the message.
+    """
+    command = str(info.get("command", ""))
+    took = f"in {result.duration:.1f} s"
+    if result.lock_held is not None or result.interrupted:
+        return []  # the command's error says it
+    if not result.failures and exit_code in (0, 4):
+        if info.get("check"):
+            return [f"--> Checked kdeploy {command} on {targets(info)} {took}"]
+        if command in _VERBS:
+            return [f"--> {_VERBS[command][1]} {_what(info).split(' (')[0]} to "
+                    f"{targets(info)} {took}"]
+        return [f"--> Finished kdeploy {command} on {targets(info)} {took}"]
+    if not result.failures:  # ansible-playbook itself failed; its own words are above
+        return [f"--> kdeploy {command} failed {took} (ansible-playbook ended with status "
+                f"{result.status})"]
+    failed = list(dict.fromkeys(failure.host for failure in result.failures))
+    name = f"kdeploy {command}".rstrip()
+    lines = [f"--> {name} failed on {plural(len(failed), 'host')} {took}:"]
+    for failure in result.failures:
+        if failure.unreachable:
+            # Where, ssh's reason and what to do about a refused host key.
+            lines += [f"    {line}" for line in unreachable_lines(failure)]
+        else:
+            first = (clean_message(failure.message).splitlines() or [""])[0]
+            said = (failure.host, failure.task) in own_words and first
+            lines.append(f"    {failure.host}  {first if said else _at(failure.task, first)}")
+    return lines
+
+
+def _at(task: str, message: str) -> str:
+    return f"{task.rstrip('.')}: {message}" if message else f"failed at {task!r}"
+
+
+def _speaks_for_itself(data: dict[str, Any]) -> bool:
+    # A `fail` or `assert` task's message is written for the user; any other task's result
+    # needs its task's name to say what failed.
+    return data.get("resolved_action") in OWN_WORDS_ACTIONS
 
 
 def host_state(counts: dict[str, int]) -> str:
@@ -84,9 +189,13 @@ def _changed(data: dict[str, Any]) -> bool | None:
 class HumanOutput:
     """One line per play and host as results arrive; `-v` adds every task, `-q` keeps errors."""
 
+    says_failures = True  # the summary's last lines: what failed per host, and why
+
     def __init__(self, verbose: bool = False, quiet: bool = False, redact: Redact = str,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, ansible_output: bool = False) -> None:
+        """`verbose`: -v, every task; `ansible_output`: -vv and up, Ansible's own lines."""
         self.verbose, self.quiet, self.redact = verbose, quiet, redact
+        self.ansible_output = ansible_output
         self.stream = stream or sys.stdout
         self._play: str | None = None
         self._play_hosts: dict[str, dict[str, int]] = {}
@@ -97,6 +206,9 @@ class HumanOutput:
         self._started: dict[tuple[str, str], int] = {}
         self._seen = 0
         self._run: dict[str, Any] = {}
+        self._announced = False  # the current play's header is printed
+        self._hooks: list[str] = []
+        self._own_words: set[tuple[str, str]] = set()
 
     def say(self, text: str) -> None:
         """Announce a step (suppressed by -q)."""
@@ -108,9 +220,11 @@ class HumanOutput:
         click.secho(self.redact(text), fg="yellow", file=self.stream)
 
     def run_start(self, info: dict[str, Any]) -> None:
-        """Announce the run: `--> kdeploy <command> <ansible-playbook arguments>`."""
+        """Announce the run: what it deploys (version, image) and where; `-v` adds Ansible's."""
         self._run = dict(info)
-        self.say(f"--> kdeploy {info['command']} {' '.join(info['ansible_args'])}".rstrip())
+        self.say(headline(info))
+        if self.verbose and info.get("ansible_args"):
+            self.say(f"    ansible-playbook {' '.join(info['ansible_args'])}")
 
     def waiting(self, state: dict[str, Any]) -> None:
         """`--lock-wait`: Kamal's line per refused try (suppressed by -q)."""
@@ -121,15 +235,23 @@ class HumanOutput:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         self._seen += 1
+        if self.ansible_output and event.get("stdout") and not self.quiet:
+            click.echo(self.redact(str(event["stdout"])), file=self.stream)
         if kind == "playbook_on_play_start":
             self._flush_play()
             self._play = data.get("play") or data.get("name")
         elif kind == "runner_on_start":
+            self._announce_play()
             self._started[data.get("host", "?"), data.get("task_uuid", "")] = self._seen
+            if data.get("resolved_action") == RELEASE_ACTION:
+                self._health_wait(data)
         elif kind in _RESULT_EVENTS:
-            self._result(_RESULT_EVENTS[kind], data)
+            self._announce_play()
+            self._result(_RESULT_EVENTS[kind], data, event.get(HOOK_KEY))
         elif kind == "playbook_on_stats":
             self._flush_play()
+        elif kind == HOOK_EVENT:
+            self._hooks.append(str(data.get("text", "")))
 
     def report(self, text: str, data: dict[str, Any]) -> None:
         """Print what the command was asked for (a lock's details, audit lines); kept with -q."""
@@ -138,28 +260,37 @@ class HumanOutput:
 
     def summary(self, result: RunResult, exit_code: int, *,
                 error: tuple[str, str] | None = None) -> None:
-        """Print the per-host summary at the end of a run (the error is the command's to say).
+        """Print the per-host summary at the end of a run, then its outcome.
 
         A check lists its pending changes first (kept with -q: they are what was asked for);
-        a real run with `--diff` lists what it changed.
+        a real run with `--diff` lists what it changed. What ended the command other than a
+        failed host (a hook, the lock, a signal) is the command's error to say, after this.
         """
-        del error
+        ending = [] if error is not None and error[0] != "failed" else outcome(
+            self._run, result, exit_code, self._own_words)
         if self._run.get("check") and result.lock_held is None and not result.failures:
             self._changes("Pending changes", result)
         elif self._run.get("diff") and result.outcomes:
             self._changes("Changes", result)
         if self.quiet:
+            # What failed is an error: kept with -q.
+            if result.failures:
+                for line in ending:
+                    click.secho(self.redact(line), fg="red", file=self.stream)
             return
         click.echo("--> Summary", file=self.stream)
         for host, counts in sorted(result.per_host().items()):
             line = " ".join(f"{name}={value}" for name, value in counts.items())
             click.echo(f"    {host}  {host_state(counts)}: {line}", file=self.stream)
         for host, tasks in self._after_unreachable.items():
-            went_on = (f"the other hosts went on ({tasks} more tasks ran on them)" if tasks
+            went_on = (f"the other hosts went on ({plural(tasks, 'more task')} ran on them)"
+                       if tasks
                        else "no task ran on the other hosts after that (the run stopped there)")
             click.echo(f"    {host} was unreachable; {went_on}", file=self.stream)
-        click.echo(f"    finished in {result.duration:.1f}s, exit code {exit_code}",
-                   file=self.stream)
+        if self._hooks:
+            click.echo(f"    hooks run: {', '.join(self._hooks)}", file=self.stream)
+        for line in ending:
+            click.echo(self.redact(line), file=self.stream)
 
     def _changes(self, title: str, result: RunResult) -> None:
         if not any(result.outcomes.values()):
@@ -177,7 +308,36 @@ class HumanOutput:
                     lines += [f"        {line}" for line in field_lines(change)]
         click.echo(self.redact("\n".join(lines)), file=self.stream)
 
-    def _result(self, status: str, data: dict[str, Any]) -> None:
+    def _announce_play(self) -> None:
+        # A play's header comes when its first task starts on a host (a play with no host
+        # prints nothing), so `-v`'s task lines and the results follow it.
+        if self._play and not self._announced and not self.quiet:
+            click.echo(self.redact(f"--> {self._play}"), file=self.stream)
+        self._announced = True
+
+    def _health_wait(self, data: dict[str, Any]) -> None:
+        # The release module waits inside one call: say before what it waits for, and how long.
+        role = str(data.get("play") or "").rpartition(": ")[2]
+        wait = (self._run.get("health") or {}).get(role)
+        if wait and not self.quiet:
+            click.echo(self.redact(f"    {data.get('host', '?')}  waiting up to "
+                                   f"{plural(wait['timeout'], 'second')} for {wait['container']} "
+                                   "to be healthy"), file=self.stream)
+
+    def _health_outcome(self, data: dict[str, Any]) -> None:
+        # The release's answer to the wait said above (a failed one is reported by the next
+        # task, with the container's log lines).
+        role = str(data.get("play") or "").rpartition(": ")[2]
+        wait = (self._run.get("health") or {}).get(role)
+        res = data.get("res") or {}
+        if not wait or self.quiet or res.get("msg"):
+            return
+        state = (f"is healthy ({float(data.get('duration') or 0):.1f} s)" if res.get("changed")
+                 else "already runs (nothing to do)")
+        click.echo(self.redact(f"    {data.get('host', '?')}  {wait['container']} {state}"),
+                   file=self.stream)
+
+    def _result(self, status: str, data: dict[str, Any], hook: str | None = None) -> None:
         host = data.get("host", "?")
         counts = self._play_hosts.setdefault(host, {"tasks": 0, "failed": 0})
         changed = _changed(data)
@@ -193,9 +353,21 @@ class HumanOutput:
             # unreachable host's is ssh's text, said as its reason.
             message = _unreachable_reason(data) if status == "unreachable" else _message(data)
             first, *rest = message.splitlines() or [""]
-            text = self.redact("\n".join([f"    {host}  {label}: {data.get('task', '')}: {first}",
+            # A `fail` task's name is an internal one (`-v` shows it): its message says it all.
+            own_words = status == "failed" and _speaks_for_itself(data) and bool(first)
+            if own_words:
+                self._own_words.add((host, data.get("task", "")))
+            where = "" if status == "unreachable" or (own_words and not self.verbose) \
+                else f"{data.get('task', '')}: "
+            text = self.redact("\n".join([f"    {host}  {label}: {where}{first}",
                                            *(f"    {host}  | {line}" for line in rest)]))
             click.secho(text, fg="red", file=self.stream)
+        elif status == "ok" and data.get("resolved_action") == RELEASE_ACTION:
+            self._health_outcome(data)
+        elif hook and data.get("resolved_action") == "ansible.builtin.debug" and not self.quiet:
+            # A hook playbook's `debug` is what its author wants to be seen.
+            for line in _debug_text(data).splitlines():
+                click.echo(self.redact(f"    {host}  | {line}"), file=self.stream)
         elif self.verbose:
             state = {True: "changed", None: f"{status} (result hidden: no_log)"}.get(
                 changed, status)
@@ -213,12 +385,13 @@ class HumanOutput:
 
     def _flush_play(self) -> None:
         if self._play and self._play_hosts and not self.quiet:
-            click.echo(f"--> {self._play}", file=self.stream)
+            self._announce_play()
             for host, counts in self._play_hosts.items():
                 state = ("unreachable" if counts.get("unreachable")
                          else "failed" if counts["failed"] else "done")
-                click.echo(f"    {host}  {state} ({counts['tasks']} tasks)", file=self.stream)
-        self._play, self._play_hosts = None, {}
+                click.echo(f"    {host}  {state} ({plural(counts['tasks'], 'task')})",
+                           file=self.stream)
+        self._play, self._play_hosts, self._announced = None, {}, False
 
 
 class JsonOutput:
@@ -227,6 +400,8 @@ class JsonOutput:
     The newest one of a command is `kdeploy.events.current_stream()`, so the CLI's error path
     can end the same stream (same `seq`, same redaction) instead of starting another.
     """
+
+    says_failures = False  # the summary's `failures` carry them, not text a person reads
 
     def __init__(self, redact: Redact = str, stream: TextIO | None = None) -> None:
         self.redact = redact
@@ -250,7 +425,8 @@ class JsonOutput:
     def run_start(self, info: dict[str, Any]) -> None:
         """The command starts its run: what it runs, where, with which version."""
         self._run = dict(info)
-        self._emit("run_start", info)
+        self._emit("run_start", {key: value for key, value in info.items()
+                                 if key not in PEOPLE_ONLY})
 
     def say(self, text: str) -> None:
         """Steps are `message` events, without the arrows and indentation people see."""
@@ -371,6 +547,16 @@ def host_result(status: str, event: dict[str, Any]) -> dict[str, Any]:
         if fault.fix:
             fields["fix"] = fault.fix
     return fields
+
+
+def _debug_text(data: dict[str, Any]) -> str:
+    res = data.get("res") or {}
+    if "msg" in res:
+        msg = res["msg"]
+        return msg if isinstance(msg, str) else json.dumps(msg, indent=2)
+    shown = {key: value for key, value in res.items()
+             if not key.startswith("_ansible") and key not in ("changed", "failed")}
+    return "\n".join(f"{key}: {json.dumps(value)}" for key, value in shown.items())
 
 
 def change_line(change: dict[str, Any]) -> str:

@@ -15,12 +15,14 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import helpers
 import yaml
 from event_schema import asks_for_json, validate_events
+from grammar import grammar_slips
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import SECRET, SERVICE, deploy_config
@@ -128,7 +130,8 @@ class Project:
         """Run any command in the project dir (or `cwd`) and capture its output.
 
         The stdout of a kdeploy run with `--output json` must be valid events of schema v1
-        (`event_schema.validate_events`): every e2e test checks the contract that way.
+        (`event_schema.validate_events`): every e2e test checks the contract that way. Every
+        kdeploy run's output has counts and nouns in agreement (`grammar.grammar_slips`).
         """
         result = subprocess.run(argv, cwd=cwd or self.directory, capture_output=True, text=True,
                                 timeout=timeout, env=env, check=False)
@@ -138,7 +141,17 @@ class Project:
                 validate_events(run.stdout.splitlines())
             except AssertionError as error:
                 raise AssertionError(f"{error}\n{run}") from None
+        if _runs_kdeploy(argv):
+            slips = grammar_slips(run.stdout + run.stderr)
+            assert not slips, f"count and noun disagree: {slips}\n{run}"
         return run
+
+
+def _runs_kdeploy(argv: list[str]) -> bool:
+    # `python -m kdeploy …` or the `kdeploy` script; not Kamal, docker or ssh.
+    words = [str(word) for word in argv]
+    return ("-m", "kdeploy") in pairwise(words) or (
+        bool(words) and Path(words[0]).name == "kdeploy")
 
 
 def app_container(role: str, version: str = "v1") -> str:

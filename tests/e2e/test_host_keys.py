@@ -165,8 +165,10 @@ def test_a_changed_host_key_stops_the_deploy_and_changes_nothing_on_that_host(
     run = kdeploy("deploy", "-P", "--version", "v2")
 
     assert run.returncode == 1, run
-    errors = run.stderr.split("ERROR: ", 1)[-1]
-    assert errors.startswith(f"{changed} unreachable at '"), run
+    # The output ends with the reason per host; the error line names the host only.
+    assert f"ERROR: {changed} unreachable (" in run.stderr, run
+    errors = run.stdout.split("--> kdeploy deploy failed on 1 host in ", 1)[-1]
+    assert f"\n    {changed} unreachable at '" in errors, run
     assert "host key changed: the host now sends ED25519 " in errors, run
     assert fingerprint(served_key(info, 2), tmp_path) in errors, run
     assert f'-R "{changed}"' in errors and "To fix: " in errors, run
@@ -227,10 +229,11 @@ def test_an_unreachable_host_is_named_with_the_step_sshs_reason_and_the_others_s
     run = kdeploy("setup", "-P", "--version", "v1")
 
     assert run.returncode == 1, run
-    error = run.stderr.split("ERROR: ", 1)[-1].strip()
+    assert f"ERROR: {nowhere} unreachable (" in run.stderr, run
+    error = run.stdout.split("--> kdeploy setup failed on 1 host in ", 1)[-1]
     # No host answers ARP for a free address: the kernel says no route (or, on a slower
     # network stack, ssh's ConnectTimeout runs out first).
-    assert error.startswith(f"{nowhere} unreachable at '"), run
+    assert f"\n    {nowhere} unreachable at '" in error, run
     assert ("): no route to host (ssh: connect to host " in error
             or "): connection timed out (ssh: connect to host " in error), run
     summary = run.stdout.split("--> Summary", 1)[-1]
@@ -254,9 +257,9 @@ def test_under_mitogen_a_new_host_is_recorded_by_the_check_and_the_next_run_pass
     # mitogen forces StrictHostKeyChecking yes: it refuses the new host...
     first = kdeploy("setup", "-P", "--version", "v1")
     assert first.returncode == 1, first
-    assert f"{new} unreachable at '" in first.stderr, first
-    assert "new host key refused by mitogen, now recorded" in first.stderr, first
-    assert "To fix: run again" in first.stderr, first
+    assert f"{new} unreachable at '" in first.stdout, first
+    assert "new host key refused by mitogen, now recorded" in first.stdout, first
+    assert "To fix: run again" in first.stdout, first
     # ...and kdeploy's check (Ansible's own ssh, accept-new) recorded it, so the next run passes.
     assert recorded_keys(known_hosts, new) == [served_key(info, 3)]
     again = kdeploy("setup", "-P", "--version", "v1")

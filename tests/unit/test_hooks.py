@@ -382,6 +382,8 @@ def test_hook_playbooks_run_after_kamals_hook_with_the_inventory_limit_and_secre
     assert [line["secrets"] for line in lines if line.get("parts") == ["check.yml", "warm.yml"]
             ] == [["KDEPLOY_SECRET_MYSQL_ROOT_PASSWORD", "KDEPLOY_SECRET_OTHER"]]
     assert "Running hook pre-deploy playbooks: hooks/check.yml, hooks/warm.yml" in result.output
+    assert ("    hooks run: pre-deploy (.kamal/hooks/pre-deploy), pre-deploy (2 playbooks), "
+            "post-deploy (1 playbook)\n") in result.output
 
 
 def test_a_failing_hook_playbook_aborts_and_releases_the_lock(monkeypatch, project) -> None:
@@ -491,3 +493,44 @@ def test_a_signal_during_a_hook_stops_the_hook_and_releases_the_lock(monkeypatch
     assert not psutil.pid_exists(hook) or psutil.Process(hook).status() == psutil.STATUS_ZOMBIE
     # The plays before the hook ran (the lock is held): only they ran, then the lock release.
     assert [plan.command for plan in stub.plans] == ["setup", "setup_release_lock"]
+
+
+class DebugStub(StubRunner):
+    """Each run says one `debug` line, as a user's hook playbook (or one of ours) would."""
+
+    def __call__(self, config, plan: Plan, secrets, on_event, **kwargs) -> RunResult:  # type: ignore[no-untyped-def]
+        on_event({"event": "playbook_on_play_start", "event_data": {"play": plan.command}})
+        on_event({"event": "runner_on_ok", "event_data": {
+            "host": "10.0.0.1", "play": plan.command, "task": "Say.",
+            "resolved_action": "ansible.builtin.debug", "res": {"msg": f"said by {plan.command}"}}})
+        on_event({"event": "playbook_on_stats", "event_data": {}})  # each run ends with it
+        return super().__call__(config, plan, secrets, on_event, **kwargs)
+
+
+def test_a_hook_playbooks_debug_lines_show_under_its_hook_and_ours_do_not(
+        monkeypatch, project) -> None:
+    (project / "hooks").mkdir(exist_ok=True)
+    (project / "hooks/notify.yml").write_text("- hosts: role_web\n  tasks: []\n")
+    set_extension(project, {"hooks": {"post-deploy": ["hooks/notify.yml"]}})
+    stub = DebugStub(project / "hooks.log")
+    monkeypatch.setattr(execute_module, "run_plan", stub)
+    importlib.import_module("kdeploy.cli.setup")
+    result = CliRunner().invoke(cli_package.cli, ["setup", "-P", "--version", "v1234567890"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("--> Running hook post-deploy playbooks: hooks/notify.yml")
+    assert lines[start + 1:start + 3] == ["--> hook_post_deploy",
+                                          "    10.0.0.1  | said by hook_post_deploy"]
+    assert "said by setup" not in result.output
+    assert "    hooks run: post-deploy (1 playbook)" in lines
+
+
+def test_a_failing_hook_playbook_ends_with_the_hooks_error_not_a_deploy_outcome(
+        monkeypatch, project) -> None:
+    (project / "hooks").mkdir(exist_ok=True)
+    (project / "hooks/check.yml").write_text("- hosts: role_web\n  tasks: []\n")
+    set_extension(project, {"hooks": {"pre-deploy": ["hooks/check.yml"]}})
+    result, _, _ = run(monkeypatch, project, fail="check.yml")
+    assert result.exit_code == 1, result.output
+    assert "--> Set up" not in result.output and "failed in" not in result.output
+    assert result.output.rstrip().endswith("10.0.0.1 failed at 'Boom.': boom")

@@ -10,11 +10,18 @@ import jsonschema
 
 from kdeploy import events
 from kdeploy.output import HumanOutput, JsonOutput
+from kdeploy.run.hooked import HOOK_EVENT, HOOK_KEY
 from kdeploy.run.result import HostFailure, RunResult
 
 # Ansible's words for a host ssh found no route to (captured from a real run).
 NO_ROUTE = ("Task failed: Failed to connect to the host via ssh: ssh: connect to host 10.0.0.3 "
             "port 22: No route to host")
+
+
+RUN_INFO = {"command": "deploy", "kdeploy_version": "0.1.0", "service": "app", "version": "v2",
+            "image": "reg/app:v2", "destination": None, "hosts": ["10.0.0.1", "10.0.0.2"],
+            "lock_host": "10.0.0.1", "check": False, "diff": False, "lock_wait": None,
+            "ansible_args": ["--limit", "10.0.0.1"], "run_id": "abc123"}
 
 
 def _events() -> list[dict[str, Any]]:
@@ -51,19 +58,143 @@ def test_human_output_prints_one_line_per_play_and_host_and_failures_at_once() -
         output.event(event)
     output.summary(_result(), 1)
     lines = stream.getvalue().splitlines()
+    # A task that is not a `fail` with its own words is named before its message.
     assert "    10.0.0.2  FAILED: Start the container.: token [REDACTED] bad" in lines
-    assert ("    10.0.0.3  UNREACHABLE: Start the container.: no route to host (ssh: connect "
+    assert ("    10.0.0.3  UNREACHABLE: no route to host (ssh: connect "
             "to host 10.0.0.3 port 22: No route to host)") in lines
-    assert "--> Boot web" in lines
+    assert lines[0] == "--> Boot web"  # said when the play's first result came, not at its end
     assert "    10.0.0.1  done (3 tasks)" in lines
-    assert "    10.0.0.2  failed (1 tasks)" in lines
-    assert "    10.0.0.3  unreachable (1 tasks)" in lines
+    assert "    10.0.0.2  failed (1 task)" in lines
+    assert "    10.0.0.3  unreachable (1 task)" in lines
     assert "    10.0.0.1  changed: ok=2 changed=1 failed=0 unreachable=0 skipped=0" in lines
     assert "    10.0.0.2  failed: ok=0 changed=0 failed=1 unreachable=0 skipped=0" in lines
     assert "    10.0.0.3  unreachable: ok=0 changed=0 failed=0 unreachable=1 skipped=0" in lines
     assert ("    10.0.0.3 was unreachable; no task ran on the other hosts after that (the run "
             "stopped there)") in lines
     assert "hunter2" not in stream.getvalue()
+
+
+def test_a_play_header_comes_when_its_first_task_starts_and_before_the_tasks() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, verbose=True)
+    output.event({"event": "playbook_on_play_start", "event_data": {"play": "Boot web"}})
+    assert stream.getvalue() == ""  # a play that runs nothing on any host says nothing
+    output.event({"event": "runner_on_start",
+                  "event_data": {"host": "10.0.0.1", "task": "Start the container."}})
+    assert stream.getvalue() == "--> Boot web\n"
+    for event in _events()[1:]:
+        output.event(event)
+    lines = stream.getvalue().splitlines()
+    assert lines.count("--> Boot web") == 1
+    assert lines.index("--> Boot web") < lines.index(
+        "      10.0.0.1  Start the container.: changed")
+
+
+BOOT_TASK = "Boot the version and stop the other versions."
+
+
+def _failed_release() -> list[dict[str, Any]]:
+    play = "Boot the new version: web"
+    return [
+        {"event": "playbook_on_play_start", "event_data": {"play": play}},
+        {"event": "runner_on_start", "event_data": {
+            "host": "10.0.0.1", "play": play, "task": BOOT_TASK,
+            "resolved_action": "kdeploy.deploy.release"}},
+        {"event": "runner_on_ok", "event_data": {
+            "host": "10.0.0.1", "play": play, "task": BOOT_TASK,
+            "resolved_action": "kdeploy.deploy.release",
+            "res": {"changed": False, "msg": "app-web-v2 did not become healthy in 7 s"}}},
+        {"event": "runner_on_failed", "event_data": {
+            "host": "10.0.0.1", "play": play,
+            "task": "Report a failed release (with the container's last log lines).",
+            "resolved_action": "ansible.builtin.fail",
+            "res": {"msg": "app-web-v2 did not become healthy in 7 s\nlog line 1"}}},
+        {"event": "playbook_on_stats", "event_data": {}},
+    ]
+
+
+INFO = {**RUN_INFO, "roles": {"web": ["10.0.0.1", "10.0.0.2"], "job": ["10.0.0.3"]},
+        "hosts": ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+        "health": {"web": {"container": "app-web-v2", "timeout": 7}}}
+
+
+def test_the_header_names_version_image_and_roles_and_ansible_args_only_with_v() -> None:
+    stream = io.StringIO()
+    HumanOutput(stream=stream).run_start(INFO)
+    assert stream.getvalue() == ("--> Deploying app v2 (reg/app:v2) to web (2 hosts), "
+                                 "job (1 host)\n")
+    stream = io.StringIO()
+    HumanOutput(stream=stream, verbose=True).run_start({**INFO, "command": "app boot"})
+    assert stream.getvalue().splitlines() == [
+        "--> kdeploy app boot for app v2 (reg/app:v2) on web (2 hosts), job (1 host)",
+        "    ansible-playbook --limit 10.0.0.1"]
+
+
+def test_a_release_says_what_it_waits_for_and_a_failure_ends_with_the_reason_per_host() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    for event in _failed_release():
+        output.event(event)
+    output.summary(RunResult(
+        status="failed", duration=7.25, stats={"failures": {"10.0.0.1": 1}},
+        failures=[HostFailure("10.0.0.1",
+                              "Report a failed release (with the container's last log lines).",
+                              "app-web-v2 did not become healthy in 7 s\nlog line 1")]), 1)
+    lines = stream.getvalue().splitlines()
+    assert lines[1:4] == [
+        "--> Boot the new version: web",
+        "    10.0.0.1  waiting up to 7 seconds for app-web-v2 to be healthy",
+        "    10.0.0.1  FAILED: app-web-v2 did not become healthy in 7 s"]
+    assert lines[-2:] == ["--> kdeploy deploy failed on 1 host in 7.2 s:",
+                          "    10.0.0.1  app-web-v2 did not become healthy in 7 s"]
+    assert "Report a failed release" not in stream.getvalue()
+    # -v names the task too.
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, verbose=True)
+    for event in _failed_release():
+        output.event(event)
+    assert ("    10.0.0.1  FAILED: Report a failed release (with the container's last log lines).: "
+            "app-web-v2 did not become healthy in 7 s") in stream.getvalue().splitlines()
+
+
+def test_a_release_says_when_the_container_is_healthy() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    start, ok = _failed_release()[1:3]
+    output.event(start)
+    output.event({**ok, "event_data": {**ok["event_data"], "duration": 2.04,
+                                       "res": {"changed": True}}})
+    output.event({**ok, "event_data": {**ok["event_data"], "host": "10.0.0.2",
+                                       "res": {"changed": False}}})
+    assert stream.getvalue().splitlines()[-2:] == [
+        "    10.0.0.1  app-web-v2 is healthy (2.0 s)",
+        "    10.0.0.2  app-web-v2 already runs (nothing to do)"]
+
+
+def test_a_successful_deploy_ends_with_what_it_deployed_where_and_how_long() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    output.event({"event": HOOK_EVENT, "event_data": {"text": "pre-deploy (1 playbook)"}})
+    output.summary(RunResult(status="successful", duration=3.44,
+                             stats={"ok": {"10.0.0.1": 1}}), 0)
+    lines = stream.getvalue().splitlines()
+    assert "    hooks run: pre-deploy (1 playbook)" in lines
+    assert lines[-1] == "--> Deployed app v2 to web (2 hosts), job (1 host) in 3.4 s"
+
+
+def test_a_hook_playbooks_debug_lines_show_under_its_hook() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    data = {"host": "10.0.0.1", "play": "Notify", "task": "Say hello.",
+            "resolved_action": "ansible.builtin.debug", "res": {"msg": "hello\nworld"}}
+    output.event({"event": "playbook_on_play_start", "event_data": {"play": "Notify"}})
+    output.event({"event": "runner_on_ok", "event_data": data, HOOK_KEY: "post-deploy"})
+    output.event({"event": "runner_on_ok", "event_data": {**data, "res": {"msg": "ours"}}})
+    lines = stream.getvalue().splitlines()
+    assert lines == ["--> Notify", "    10.0.0.1  | hello", "    10.0.0.1  | world"]
 
 
 def test_quiet_keeps_only_errors() -> None:
@@ -74,8 +205,15 @@ def test_quiet_keeps_only_errors() -> None:
     output.say("--> kdeploy setup")
     output.summary(_result(), 1)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2
-    assert all("FAILED" in line or "UNREACHABLE" in line for line in lines)
+    # The failures as they came, then what failed per host (the error line names only hosts).
+    assert lines == [
+        "    10.0.0.2  FAILED: Start the container.: token hunter2 bad",
+        "    10.0.0.3  UNREACHABLE: no route to host (ssh: connect to host 10.0.0.3 port 22: "
+        "No route to host)",
+        "--> kdeploy failed on 2 hosts in 1.5 s:",
+        "    10.0.0.2  Start the container: bad",
+        "    10.0.0.3 unreachable at 'Start the container.' (play 'Boot web'): no route to host "
+        "(ssh: connect to host 10.0.0.3 port 22: No route to host)"]
 
 
 def test_verbose_shows_every_task() -> None:
@@ -95,12 +233,6 @@ def _json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
 
 def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(events.schema_path().read_text()))
-
-
-RUN_INFO = {"command": "deploy", "kdeploy_version": "0.1.0", "service": "app", "version": "v2",
-            "image": "reg/app:v2", "destination": None, "hosts": ["10.0.0.1", "10.0.0.2"],
-            "lock_host": "10.0.0.1", "check": False, "diff": False, "lock_wait": None,
-            "ansible_args": ["--limit", "10.0.0.1"], "run_id": "abc123"}
 
 
 def test_json_output_is_one_schema_v1_event_per_line_ending_with_the_summary() -> None:
@@ -267,3 +399,24 @@ def test_the_summary_says_when_no_other_host_ran_a_task_after_an_unreachable_one
         _task("runner_on_ok", "10.0.0.1", "boot"),
     ]) == ("    10.0.0.3 was unreachable; no task ran on the other hosts after that (the run "
            "stopped there)")
+
+
+def test_vv_shows_ansibles_own_lines_redacted_instead_of_the_task_lines() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream, ansible_output=True,
+                         redact=lambda text: text.replace("hunter2", "[REDACTED]"))
+    for event in _events():
+        output.event({**event, "stdout": f"ansible: {event['event']} hunter2"})
+    lines = stream.getvalue().splitlines()
+    assert "ansible: runner_on_ok [REDACTED]" in lines
+    assert "      10.0.0.1  Start the container.: changed" not in lines  # -v's, not -vv's
+    assert "hunter2" not in stream.getvalue()
+
+
+def test_a_failed_run_without_a_host_failure_says_ansible_playbooks_status() -> None:
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    output.summary(RunResult(status="failed", rc=4, duration=0.5), 1)
+    assert stream.getvalue().splitlines()[-1] == (
+        "--> kdeploy deploy failed in 0.5 s (ansible-playbook ended with status failed)")

@@ -31,7 +31,7 @@ class GlobalOptions:
     hosts: str | None = None
     primary: bool = False
     version: str | None = None
-    verbose: bool = False
+    verbose: int = 0  # -v: every task; -vv and up: Ansible's verbosity
     quiet: bool = False
     skip_hooks: bool = False
     lock_wait: bool = False
@@ -84,7 +84,8 @@ _GLOBAL_OPTIONS = (
     click.option("-p", "--primary", is_flag=True, help="Run only on the primary host."),
     click.option("--version", "version", default=None, metavar="VERSION",
                  help="The app version to act on (not kdeploy's own version)."),
-    click.option("-v", "--verbose", is_flag=True, help="Show every task."),
+    click.option("-v", "--verbose", count=True,
+                 help="Show every task; -vv and up: Ansible's own output at that verbosity."),
     click.option("-q", "--quiet", is_flag=True, help="Show errors only."),
     click.option("-H", "--skip-hooks", is_flag=True, help="Do not run hooks."),
     # Kamal 2.12's class options, with its help texts and defaults.

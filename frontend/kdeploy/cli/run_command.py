@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -41,6 +42,9 @@ def execute(context: CommandContext, plan: Plan, options: GlobalOptions, output_
         plan = for_check(plan, diff=check.diff, hooks=hooks)
     elif check.diff:
         plan = replace(plan, diff=True)
+    if options.verbose >= 2:
+        # Ansible's own verbosity (-vv and up); ansible-playbook inherits this environment.
+        os.environ["ANSIBLE_VERBOSITY"] = str(options.verbose)
     if output_format == "json" and plan.report_task is not None:
         # The report tasks print JSON lines, not Kamal's tables, for the report's items.
         plan = replace(plan, extravars={**plan.extravars, REPORT_FORMAT_VAR: "json"})
@@ -72,4 +76,5 @@ def command_output(options: GlobalOptions, output_format: str,
     redact = redactor(secret_values)
     if output_format == "json":
         return JsonOutput(redact=redact)
-    return HumanOutput(verbose=options.verbose, quiet=options.quiet, redact=redact)
+    return HumanOutput(verbose=options.verbose == 1, quiet=options.quiet, redact=redact,
+                       ansible_output=options.verbose >= 2)

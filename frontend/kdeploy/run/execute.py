@@ -41,6 +41,9 @@ from kdeploy.selection import CommandContext
 class Reporter(Protocol):
     """What a command's output offers (HumanOutput and JsonOutput)."""
 
+    # The summary tells per host what failed and why (then the error need not repeat it).
+    says_failures: bool
+
     def say(self, text: str) -> None:
         """One line of progress."""
 
@@ -158,7 +161,9 @@ def execute_plan(context: CommandContext, plan: Plan, make_output: MakeOutput, *
     if code == ChangesPending.exit_code:
         raise ChangesPending("changes are pending")
     if code:
-        raise DeployFailed(failure_message(result))
+        # People read each host's reason in the output's last lines: the error only names them.
+        raise DeployFailed(_failed_hosts(result) if output.says_failures
+                           else failure_message(result))
 
 
 def run_info(context: CommandContext, plan: Plan, run_id: str,
@@ -173,7 +178,29 @@ def run_info(context: CommandContext, plan: Plan, run_id: str,
         "lock_host": plan.lock_host, "check": plan.check, "diff": plan.diff,
         "lock_wait": None if lock_wait is None else lock_wait.as_data(),
         "ansible_args": list(plan.ansible_playbook_args()), "run_id": run_id,
+        # For people only (output.PEOPLE_ONLY): the headline's roles and the health waits.
+        "roles": {role: list(hosts) for role, hosts in context.selection.role_hosts.items()
+                  if hosts} if plan.command.startswith(_ROLE_COMMANDS) else {},
+        "health": {role.name: {"container": role.container_name(config.version),
+                               "timeout": config.deploy_timeout}
+                   for role in context.selection.roles} if config.version else {},
     }
+
+
+# Commands whose headline names the roles (the others act on hosts, accessories or the proxy).
+_ROLE_COMMANDS = ("deploy", "setup", "redeploy", "rollback", "app ")
+
+
+def _failed_hosts(result: RunResult) -> str:
+    # The error names the hosts; the output's last lines (kept with -q) said each one's reason
+    # and what to do about a refused host key.
+    failed = [failure.host for failure in result.failures if not failure.unreachable]
+    unreachable = [failure.host for failure in result.failures if failure.unreachable]
+    parts = ([f"failed on {', '.join(dict.fromkeys(failed))}"] if failed else []) + (
+        [f"{', '.join(dict.fromkeys(unreachable))} unreachable"] if unreachable else [])
+    if not parts:
+        return failure_message(result)
+    return f"{'; '.join(parts)} (the reason of each is above)"
 
 
 def _lock_refusal(config: Config, result: RunResult,

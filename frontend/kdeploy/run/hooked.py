@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from kdeploy.config import Config
 from kdeploy.errors import ConfigError
@@ -24,6 +25,7 @@ from kdeploy.run.kamal_hooks import (
     SECRET_HOOKS,
     HookContext,
     HookError,
+    hook_command,
     hook_context,
     hook_exists,
     run_kamal_hook,
@@ -32,6 +34,11 @@ from kdeploy.run.process_owner import SignalReceived
 from kdeploy.run.result import RunResult, merge_results
 from kdeploy.run.runner import EventSink
 from kdeploy.selection import CommandContext
+
+# What this module adds to the event stream, for people only (JsonOutput ignores both): the
+# pseudo event said when a hook has run, and the key that marks a hook playbook's events.
+HOOK_EVENT = "kdeploy_hook_ran"
+HOOK_KEY = "kdeploy_hook"
 
 # runner.run_plan's signature: (config, plan, secrets, on_event) -> RunResult.
 RunPlan = Callable[[Config, Plan, Mapping[str, str], EventSink], RunResult]
@@ -125,14 +132,23 @@ def _run_hook_point(context: HookContext, point: HookPoint, plan: Plan,
                     say: Callable[[str], None], on_event: EventSink, run: RunPlan,
                     runtime: int) -> None:
     # No hosts of its own (or none selected): the command's hosts, as Kamal's KAMAL_HOSTS.
-    run_kamal_hook(context, point.hook, say, lock=point.lock, hosts=point.hosts or None,
-                   runtime=runtime if point.runtime else None)
+    if run_kamal_hook(context, point.hook, say, lock=point.lock, hosts=point.hosts or None,
+                      runtime=runtime if point.runtime else None):
+        on_event({"event": HOOK_EVENT, "event_data": {
+            "text": f"{point.hook} ({hook_command(context.config, point.hook)})"}})
     playbooks = context.config.extension.hooks.get(point.hook, ())
     if not playbooks:
         return
     say(f"--> Running hook {point.hook} playbooks: {', '.join(playbooks)}")
+
+    def marked(event: dict[str, Any]) -> None:
+        # The output shows a hook playbook's `debug` lines under its hook.
+        on_event({**event, HOOK_KEY: point.hook})
+
     result = run(context.config, hook_plan(context.config, plan, point.hook),
-                      _hook_secrets(context.config, point.hook), on_event)
+                 _hook_secrets(context.config, point.hook), marked)
+    on_event({"event": HOOK_EVENT, "event_data": {
+        "text": f"{point.hook} ({len(playbooks)} playbook{'' if len(playbooks) == 1 else 's'})"}})
     if not result.ok:
         raise HookError(f"Hook `{point.hook}` failed:\n{failure_message(result)}")
 

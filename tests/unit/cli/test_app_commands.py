@@ -164,6 +164,7 @@ def test_exec_shows_every_output_and_fails_with_the_host(monkeypatch: pytest.Mon
     assert report["items"] == [
         {"host": "10.0.3.1", "role": "web", "rc": 0, "output": "ok"},
         {"host": "10.0.3.3", "role": "workers", "rc": 2, "output": "boom"}]
+    # JSON prints no outcome lines for people: the error line says why.
     assert "ERROR: 10.0.3.3 failed at 'Fail when the command failed on this host.'" in \
         result.output
     extravars = stub.plans[0].extravars

@@ -130,7 +130,10 @@ def test_pull_failing_on_a_host_exits_1_naming_it(monkeypatch: pytest.MonkeyPatc
                           f"Image {IMAGE} is missing the 'service' label app on {WEB2}")
     result = run(monkeypatch, StubRunner(failures=[failure]), StubPush(), "build", "pull")
     assert result.exit_code == 1, result.output
-    assert f"ERROR: {WEB2} failed at 'Fail when the image does not belong" in result.output
+    assert (f"    {WEB2}  Fail when the image does not belong to the service: Image {IMAGE} "
+            "is missing") in result.output
+    assert f"ERROR: failed on {WEB2} (" in result.output
+    assert result.output.count("is missing the 'service' label") == 1  # said once
     assert "Traceback" not in result.output
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,11 @@ def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyP
     result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
     assert result.exit_code == 1
     assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
-    assert "ERROR: 10.0.3.1 failed at 'Report a failed release.': Failed to boot" in result.output
+    assert "--> kdeploy deploy failed on 1 host in " in result.output
+    assert "    10.0.3.1  Report a failed release: Failed to boot app-web-v2: not ready\n" \
+        in result.output
+    assert "ERROR: failed on 10.0.3.1 (" in result.output
+    assert result.output.count("Failed to boot app-web-v2") == 1  # the error does not repeat it
     assert "Traceback" not in result.output
 
 
@@ -202,3 +207,29 @@ def test_bad_filters_are_one_line_and_exit_2(runner: StubRunner, args: tuple[str
     assert result.exit_code == 2
     assert result.output.startswith("ERROR: ") and "Traceback" not in result.output
     assert runner.plans == []
+
+
+def test_the_header_names_version_image_and_roles_and_the_end_the_outcome(
+        runner: StubRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "0")
+    result = invoke("deploy", "-P", "--version", "v2", *CONFIG)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == ("--> Deploying app v2 (registry.example.com/dhh/app:v2) to "
+                        "web (2 hosts), workers (2 hosts)")
+    assert lines[-1].startswith("--> Deployed app v2 to web (2 hosts), workers (2 hosts) in ")
+    assert "--limit" not in result.output and "ansible-playbook" not in result.output
+    quiet_filter = invoke("deploy", "-P", "--version", "v2", "-r", "web", *CONFIG)
+    assert quiet_filter.output.startswith("--> Deploying app v2 (registry.example.com/dhh/app:v2) "
+                                          "to web (2 hosts)\n"), quiet_filter.output
+    assert "--limit" not in quiet_filter.output
+    assert invoke("deploy", "-P", "--version", "v2", "-v", *CONFIG).exit_code == 0
+    assert os.environ["ANSIBLE_VERBOSITY"] == "0"  # -v is kdeploy's: Ansible stays quiet
+
+
+def test_vv_passes_ansible_its_own_verbosity(runner: StubRunner,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "0")
+    result = invoke("deploy", "-P", "--version", "v2", "-vvv", *CONFIG)
+    assert result.exit_code == 0, result.output
+    assert os.environ["ANSIBLE_VERBOSITY"] == "3"

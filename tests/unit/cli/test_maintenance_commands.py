@@ -161,7 +161,8 @@ def test_a_failed_prune_releases_the_lock_and_exits_1(project: Path,
     stub = StubRunner(failure=failure)
     result = run(monkeypatch, stub, "prune", "images", "-r", "web")
     assert result.exit_code == 1, result.output
-    assert f"ERROR: {WEB2} failed at 'Remove the service's images" in result.output
+    assert f"    {WEB2}  Remove the service's images no container uses: rc 1" in result.output
+    assert f"ERROR: failed on {WEB2} (" in result.output
     assert [plan.command for plan in stub.plans] == ["prune images",
                                                      "prune images_release_lock"]
     assert stub.plans[1].limit == WEB1
@@ -247,7 +248,9 @@ def test_a_failing_command_still_shows_every_output_and_exits_1(
     result = run(monkeypatch, stub, "server", "exec", "false")
     assert result.exit_code == 1, result.output
     assert f"App Host: {JOB}\nboom" in result.output
-    assert f"ERROR: {JOB} failed at 'Fail because the command failed.'" in result.output
+    assert f"    {JOB}  Fail because the command failed: 'false' exited with status 1" \
+        in result.output
+    assert f"ERROR: failed on {JOB} (" in result.output
     assert len(stub.plans) == 1  # no lock, nothing to release
 
 
