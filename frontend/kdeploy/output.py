@@ -17,6 +17,7 @@ from kdeploy.run.lock_details import lock_holder
 from kdeploy.run.result import RunResult
 from kdeploy.run.runner import LOCK_HELD_MARKER
 from kdeploy.run.ssh_errors import classify_ssh_error
+from kdeploy.words import plural
 
 if TYPE_CHECKING:
     from kdeploy.run.result import HostFailure
@@ -73,11 +74,6 @@ _RESULT_EVENTS = {
 def _message(data: dict[str, Any]) -> str:
     res = data.get("res") or {}
     return str(res.get("msg") or res.get("stderr") or "").strip()
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 host`, `2 hosts`, `0 hosts`: a count with its noun in agreement."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def targets(info: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from kdeploy.ansible_yaml import unsafe
 from kdeploy.resources import part_fqcn, role_fqcn
+from kdeploy.words import plural
 
 _UNSAFE_TAG = str.maketrans({char: "_" for char in "-. "})
 
@@ -120,7 +121,7 @@ class HostsPlay:
         if self.pause_after:
             tags = sorted({tag for task in self.tasks for tag in task.tags})
             play["tasks"].append({
-                "name": f"Wait {self.pause_after} seconds before the next boot group.",
+                "name": f"Wait {plural(self.pause_after, 'second')} before the next boot group.",
                 "ansible.builtin.pause": {"seconds": self.pause_after},
                 # pause waits in check mode too, for boot groups that boot nothing.
                 "when": "not ansible_check_mode",

@@ -33,6 +33,7 @@ from kdeploy.sandbox.layout import (
 )
 from kdeploy.sandbox.lock import machine_lock
 from kdeploy.sandbox.state import BUILDING, READY, HostState, SandboxState, load_state, save_state
+from kdeploy.words import plural
 
 Say = Callable[[str], None]
 
@@ -91,7 +92,7 @@ def _up(layout: Layout, hosts: int, subnet: str, say: Say) -> SandboxInfo:
         if info.healthy:
             # A dockerd or a firewall may have changed iptables since: `up` again repairs that.
             _accept_bridge_traffic(say)
-            say(f"--> Sandbox already running in {layout.root} ({hosts} hosts)")
+            say(f"--> Sandbox already running in {layout.root} ({plural(hosts, 'host')})")
             _record_host_keys(layout, old, say)
             return info
     # Checked before removing anything, so a taken subnet leaves a running sandbox alone.
