@@ -12,7 +12,7 @@ import pytest
 
 from kdeploy import sandbox as api
 from kdeploy.sandbox import cgroups, network
-from kdeploy.sandbox.layout import BRIDGE, NAMES, host_name
+from kdeploy.sandbox.layout import BRIDGE, CGROUP_NAME, NAMES, host_name
 
 pytestmark = pytest.mark.e2e
 
@@ -180,7 +180,7 @@ def test_down_removes_everything_and_twice_is_fine(live_sandbox: api.SandboxInfo
     assert kdeploy("sandbox", "down").returncode == 0
     assert not network.sandbox_netns() and not network.link_exists(BRIDGE)
     assert not layout.state_file.exists() and not (layout.root / "hosts").exists()
-    assert not Path("/sys/fs/cgroup/pids/kdeploy-sandbox").exists()
+    assert not (Path("/sys/fs/cgroup/pids") / CGROUP_NAME).exists()
     assert all(not h.sshd_alive and not h.dockerd_alive for h in live_sandbox.hosts)
     second = kdeploy("sandbox", "down")
     assert second.returncode == 0, second.stderr
