@@ -7,7 +7,7 @@
 #   hosts-free  tests/ without tests/e2e (unit, package, peer: no sandbox)
 #   e2e-0       e2e files not named below, on sandbox instance 0
 #   e2e-1       the E2E_GROUP_1 files, on sandbox instance 1 (own bridge, hosts, subnet, registry)
-# then the SOLO files alone: they change what the whole machine shares (iptables, a root dockerd).
+# then the SOLO file alone: it changes what the whole machine shares (iptables, a root dockerd).
 # A new e2e file lands in e2e-0 by itself; move it to E2E_GROUP_1 when the groups drift apart.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +24,10 @@ E2E_GROUP_1=(
   test_lock_audit_on_hosts.py test_interrupts.py test_host_keys.py
   test_accessory_destinations.py test_proxy_zero_downtime.py test_ci_recipes.py
   test_kamal_2_12_on_hosts.py test_proxy_boot_config.py test_registry_setup.py test_export.py
+  test_sandbox.py
 )
 # Run after the groups, alone: a root-namespace dockerd and FORWARD policies are machine-wide.
-SOLO=(test_sandbox.py test_sandbox_beside_docker.py)
+SOLO=(test_sandbox_beside_docker.py)
 
 group_0=()
 for path in tests/e2e/test_*.py; do
