@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kdeploy.sandbox import status
 from kdeploy.sandbox.cgroups import hierarchy
-from kdeploy.sandbox.layout import CGROUP_NAME
+from kdeploy.sandbox.layout import CGROUP_NAME, host_name
 
 GOALS = {3: 5.0, 10: 15.0}
 
@@ -79,7 +79,7 @@ def main() -> None:
               f"ratio {seconds / goal:.2f})")
     print(f"sandbox up --hosts 10 again (no-op): {kdeploy('up', '--hosts', '10'):.2f}s")
     time.sleep(2)  # let the daemons finish starting up before measuring them
-    usage = host_daemons("kd-host1")
+    usage = host_daemons(host_name(1))
     detail = ", ".join(f"{comm} {kib / 1024:.0f}" for comm, kib in sorted(usage.items()))
     print(f"memory of one host (RSS): {sum(usage.values()) / 1024:.0f} MiB ({detail})")
     print(f"sandbox down (10 hosts): {kdeploy('down'):.2f}s")

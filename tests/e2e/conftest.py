@@ -1,5 +1,9 @@
 """e2e fixtures: one sandbox (3 real hosts) per test session, clean hosts per test.
 
+The sandbox is the instance `KDEPLOY_SANDBOX_INSTANCE` names (default 0): `.ci/test.sh` runs
+groups of e2e files at once, each in its own instance. Tests take names and addresses from the
+`SandboxInfo` (or `kdeploy.sandbox.layout`), never literal ones.
+
 A module whose every test wants fresh hosts says so once:
 
     pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
@@ -13,6 +17,7 @@ import helpers  # tests/e2e is on sys.path: pytest inserts a conftest dir withou
 import pytest
 
 from kdeploy import sandbox as api
+from kdeploy.sandbox.layout import DEFAULT_SUBNET
 
 SANDBOX_HOSTS = 3
 
@@ -30,7 +35,8 @@ def _require_machine() -> None:
 def sandbox() -> Iterator[api.SandboxInfo]:
     """A running sandbox with 3 hosts, brought up once and removed at the end of the session."""
     _require_machine()
-    info = api.up(hosts=SANDBOX_HOSTS)
+    # The subnet, bridge and host names are the instance's own (KDEPLOY_SANDBOX_INSTANCE).
+    info = api.up(hosts=SANDBOX_HOSTS, subnet=DEFAULT_SUBNET)
     yield info
     api.down()
 

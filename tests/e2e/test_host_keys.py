@@ -127,7 +127,7 @@ def test_sandbox_keys_are_recorded_so_plain_ssh_checks_them(clean_sandbox: Sandb
     run = subprocess.run(["ssh", "-i", str(info.key_path), "-o", "BatchMode=yes",
                           "-o", "IdentitiesOnly=yes", f"root@{address(info, 2)}", "hostname"],
                          capture_output=True, text=True, timeout=60, check=False)
-    assert (run.returncode, run.stdout.strip()) == (0, "kd-host2"), run.stderr
+    assert (run.returncode, run.stdout.strip()) == (0, info.host(2).name), run.stderr
 
 
 def test_a_new_host_is_accepted_and_recorded(clean_sandbox: SandboxInfo, known_hosts: Path,

@@ -144,18 +144,18 @@ def test_server_exec_prints_each_hosts_output_and_audits_it(clean_sandbox: Sandb
     hosts = [address(info, index) for index in (1, 2, 3)]
     assert f"Running '{command}' on {', '.join(hosts)}..." in run.stdout
     for index, host in enumerate(hosts, start=1):
-        assert f"App Host: {host}\n{{{{braces}}}} kd-host{index}\n" in run.stdout, run
+        assert f"App Host: {host}\n{{{{braces}}}} {info.host(index).name}\n" in run.stdout, run
     kamal = project.kamal("server", "exec", "-r", "job", command, *KAMAL_VERSION)
     assert_ok(kamal)
-    assert f"App Host: {hosts[2]}\n{{{{braces}}}} kd-host3" in kamal.stdout, kamal
+    assert f"App Host: {hosts[2]}\n{{{{braces}}}} {info.host(3).name}" in kamal.stdout, kamal
     expected = f"Executed cmd '{command}' on {hosts[2]}"
     assert audit_messages(info, 3) == [expected, expected]  # kdeploy's line, then Kamal's
 
     as_json = project.kdeploy("server", "exec", "-r", "web", "--output", "json", "hostname")
     assert_ok(as_json)
     (report,) = [event for event in as_json.events() if event["type"] == "report"]
-    assert report["items"] == [{"host": hosts[0], "rc": 0, "output": "kd-host1"},
-                               {"host": hosts[1], "rc": 0, "output": "kd-host2"}]
+    assert report["items"] == [{"host": hosts[0], "rc": 0, "output": info.host(1).name},
+                               {"host": hosts[1], "rc": 0, "output": info.host(2).name}]
 
 
 def test_server_exec_failure_shows_the_output_and_exits_1(clean_sandbox: SandboxInfo,
@@ -183,7 +183,7 @@ def test_server_exec_interactive_opens_ssh_on_the_primary_host(clean_sandbox: Sa
                        "hostname; exit 3"], timeout=60)
     assert run.returncode == 3, run  # the session's own exit code
     assert f"Running 'hostname; exit 3' on {address(info, 3)} interactively..." in run.stdout
-    assert "kd-host3" in run.stdout, run
+    assert info.host(3).name in run.stdout, run
 
 
 def test_server_bootstrap_restores_docker_setup_under_the_lock(clean_sandbox: SandboxInfo,

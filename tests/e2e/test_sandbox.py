@@ -12,7 +12,7 @@ import pytest
 
 from kdeploy import sandbox as api
 from kdeploy.sandbox import cgroups, network
-from kdeploy.sandbox.layout import BRIDGE
+from kdeploy.sandbox.layout import BRIDGE, CGROUP_NAME, NAMES, host_name
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def test_status_reports_every_host_alive(live_sandbox: api.SandboxInfo) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["healthy"] is True
-    assert [h["name"] for h in data["hosts"]] == ["kd-host1", "kd-host2", "kd-host3"]
+    assert [h["name"] for h in data["hosts"]] == [host_name(i) for i in (1, 2, 3)]
     assert all(h["sshd_alive"] and h["dockerd_alive"] for h in data["hosts"])
     assert data["registry"] == live_sandbox.registry
 
@@ -103,7 +103,7 @@ def test_example_project_is_written(live_sandbox: api.SandboxInfo) -> None:
 
 def test_run_on_host_enters_its_namespaces(live_sandbox: api.SandboxInfo) -> None:
     result = api.run_on_host(live_sandbox.host(2), ["hostname"])
-    assert result.stdout.strip() == "kd-host2"
+    assert result.stdout.strip() == host_name(2)
 
 
 def test_docker_can_be_taken_away_and_restored(clean_sandbox: api.SandboxInfo) -> None:
@@ -148,10 +148,12 @@ def test_building_phase_is_never_reused(live_sandbox: api.SandboxInfo) -> None:
 
 def test_other_size_and_subnet_rebuild(live_sandbox: api.SandboxInfo) -> None:
     try:
-        other = api.up(hosts=2, subnet="10.213.8.0/24")
-        assert [h.address for h in other.hosts] == ["10.213.8.11", "10.213.8.12"]
-        assert other.registry == "10.213.8.1:5000" and not network.netns_exists("kd-host3")
-        assert helpers.ssh(other, 2, "hostname").stdout.strip() == "kd-host2"
+        # A subnet no instance uses: another instance may run beside this one.
+        net = f"10.213.{100 + NAMES.instance}"
+        other = api.up(hosts=2, subnet=f"{net}.0/24")
+        assert [h.address for h in other.hosts] == [f"{net}.11", f"{net}.12"]
+        assert other.registry == f"{net}.1:5000" and not network.netns_exists(host_name(3))
+        assert helpers.ssh(other, 2, "hostname").stdout.strip() == host_name(2)
         assert f"server: {other.registry}" in (other.example_dir / "config" / "deploy.yml"
                                                ).read_text()
     finally:
@@ -159,15 +161,17 @@ def test_other_size_and_subnet_rebuild(live_sandbox: api.SandboxInfo) -> None:
 
 
 def test_taken_subnet_is_refused_and_leaves_nothing(live_sandbox: api.SandboxInfo) -> None:
-    subprocess.run(["ip", "link", "add", "kdtestbr0", "type", "bridge"], check=True)
+    # Names of this instance's own, so another instance may run the same test meanwhile.
+    bridge, net = f"kdtestbr{NAMES.instance}", f"10.213.{240 + NAMES.instance}"
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
     try:
-        subprocess.run(["ip", "addr", "add", "10.213.251.1/24", "dev", "kdtestbr0"], check=True)
-        result = kdeploy("sandbox", "up", "--subnet", "10.213.251.0/24")
+        subprocess.run(["ip", "addr", "add", f"{net}.1/24", "dev", bridge], check=True)
+        result = kdeploy("sandbox", "up", "--subnet", f"{net}.0/24")
         assert result.returncode == 2
-        assert "10.213.251.0/24 is already used by interface kdtestbr0" in result.stderr
+        assert f"{net}.0/24 is already used by interface {bridge}" in result.stderr
         assert "Traceback" not in result.stderr
     finally:
-        subprocess.run(["ip", "link", "delete", "kdtestbr0"], check=False)
+        subprocess.run(["ip", "link", "delete", bridge], check=False)
     assert api.status().healthy  # the running sandbox was left alone
 
 
@@ -176,7 +180,7 @@ def test_down_removes_everything_and_twice_is_fine(live_sandbox: api.SandboxInfo
     assert kdeploy("sandbox", "down").returncode == 0
     assert not network.sandbox_netns() and not network.link_exists(BRIDGE)
     assert not layout.state_file.exists() and not (layout.root / "hosts").exists()
-    assert not Path("/sys/fs/cgroup/pids/kdeploy-sandbox").exists()
+    assert not (Path("/sys/fs/cgroup/pids") / CGROUP_NAME).exists()
     assert all(not h.sshd_alive and not h.dockerd_alive for h in live_sandbox.hosts)
     second = kdeploy("sandbox", "down")
     assert second.returncode == 0, second.stderr

@@ -172,7 +172,7 @@ def test_legacy_iptables_dropping_too_is_seen_and_accepted(live_sandbox: api.San
         assert any(w.startswith("iptables-legacy: the FORWARD policy DROP") for w in warnings)
         assert not reaches(live_sandbox, 2, 1)
         result = kdeploy("sandbox", "up")
-        assert "--> Accepting traffic between the hosts on kdsandbox0 (iptables-legacy FORWARD)" \
+        assert f"--> Accepting traffic between the hosts on {BRIDGE} (iptables-legacy FORWARD)" \
             in result.stdout
         assert reaches(live_sandbox, 2, 1) and status_warnings() == []
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kdeploy.sandbox import cgroups, images
 from kdeploy.sandbox.errors import SandboxError
-from kdeploy.sandbox.layout import Layout
+from kdeploy.sandbox.layout import NAMES, Layout
 from kdeploy.sandbox.preflight import find_command
 from kdeploy.sandbox.procs import (
     daemon_env,
@@ -24,7 +24,7 @@ from kdeploy.sandbox.procs import (
 from kdeploy.sandbox.registry import registry_tags
 
 # Short, fixed path: dockerd's containerd socket must stay under the unix socket length limit.
-BUILDER_RUN = Path("/run/kdeploy-sandbox-builder")
+BUILDER_RUN = Path(NAMES.builder_run)
 
 
 def images_current(layout: Layout, registry: str, specs: list[images.ImageSpec]) -> bool:

@@ -57,19 +57,19 @@ def ensure_accept(bridge: str) -> list[str]:
     return added
 
 
-def remove_rules() -> None:
-    """Delete every rule the sandbox added, in every backend; nothing else is touched.
+def remove_rules(bridge: str | None = None) -> None:
+    """Delete every rule the sandbox added for `bridge` (None: any), in every backend.
 
     Raises:
         SandboxError: a backend refused to delete one of its rules.
     """
     for backend, table in _tables():
-        _apply(backend, rules.plan_removal(table))
+        _apply(backend, rules.plan_removal(table, bridge))
 
 
-def has_rules() -> bool:
-    """True when some backend still holds a rule of the sandbox (e.g. after a crash)."""
-    return any(rules.our_rules(table) for _, table in _tables())
+def has_rules(bridge: str | None = None) -> bool:
+    """True when some backend still holds a rule of the sandbox for `bridge` (None: any)."""
+    return any(rules.our_rules(table, bridge) for _, table in _tables())
 
 
 def problems(bridge: str) -> list[str]:

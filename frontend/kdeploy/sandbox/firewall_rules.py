@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from kdeploy.sandbox.firewall_verdict import FORWARD, bridge_verdict
 from kdeploy.sandbox.iptables_listing import FilterTable, Rule
+from kdeploy.sandbox.layout import MAX_INSTANCE, instance_names
 
 DOCKER_USER = "DOCKER-USER"
 # Every rule the sandbox adds carries a comment starting with this: `down` removes exactly these.
 MARK = "kdeploy-sandbox:"
 INSERT = "insert"
+INSTANCE_BRIDGES = tuple(instance_names(n).bridge for n in range(MAX_INSTANCE + 1))
 DELETE = "delete"
 
 
@@ -38,9 +40,20 @@ def is_ours(rule: Rule) -> bool:
     return (rule.comment or "").startswith(MARK)
 
 
-def our_rules(table: FilterTable) -> list[Rule]:
-    """Every rule the sandbox added to `table`, in any chain."""
-    return [rule for rule in table.rules if is_ours(rule)]
+def our_rules(table: FilterTable, bridge: str | None = None) -> list[Rule]:
+    """Every rule the sandbox added to `table`, in any chain; with `bridge`, none of another's.
+
+    Another sandbox instance on this machine has its own bridge and rule: leaving out the
+    rules of other instances' bridges keeps one instance's `up` and `down` away from the other's.
+    """
+    return [rule for rule in table.rules
+            if is_ours(rule) and (bridge is None or not _for_other_bridge(rule, bridge))]
+
+
+def _for_other_bridge(rule: Rule, bridge: str) -> bool:
+    # Only another instance's bridge is spared: a rule for a bridge no instance uses any more
+    # is a leftover that `up` and `down` clear.
+    return rule.comment in {comment(name) for name in INSTANCE_BRIDGES} - {comment(bridge)}
 
 
 def comment(bridge: str) -> str:
@@ -74,7 +87,7 @@ def plan_accept(table: FilterTable, bridge: str) -> Changes:
     them still decides; only its chain's policy, or another firewall's catch-all, drops.
     """
     wanted = accept_rule(bridge, wanted_chain(table))
-    ours = our_rules(table)
+    ours = our_rules(table, bridge)
     copies = [rule for rule in ours if rule == wanted]
     others = [rule for rule in ours if rule != wanted]
     first = next(iter(table.chain_rules(wanted.chain)), None)
@@ -87,9 +100,9 @@ def plan_accept(table: FilterTable, bridge: str) -> Changes:
     return Changes(((INSERT, wanted), *_deletes(ours)))
 
 
-def plan_removal(table: FilterTable) -> Changes:
-    """The steps that remove every rule of the sandbox and nothing else."""
-    return Changes(_deletes(our_rules(table)))
+def plan_removal(table: FilterTable, bridge: str | None = None) -> Changes:
+    """The steps that remove every rule of the sandbox (or of `bridge`'s) and nothing else."""
+    return Changes(_deletes(our_rules(table, bridge)))
 
 
 def step_args(action: str, rule: Rule) -> list[str]:

@@ -97,7 +97,7 @@ def _up(layout: Layout, hosts: int, subnet: str, say: Say) -> SandboxInfo:
             return info
     # Checked before removing anything, so a taken subnet leaves a running sandbox alone.
     network.check_subnet_free(subnet)
-    if old or network.sandbox_netns() or network.link_exists(BRIDGE) or firewall.has_rules():
+    if old or network.sandbox_netns() or network.link_exists(BRIDGE) or firewall.has_rules(BRIDGE):
         say("--> Removing leftovers of an earlier sandbox")
     teardown.teardown(layout, old)
     teardown.check_free(subnet)

@@ -1,4 +1,8 @@
-"""One `up` or `down` at a time on this machine: host, bridge and cgroup names are global."""
+"""One `up` or `down` at a time on this machine, whatever the instance.
+
+Instances have names of their own, but they share iptables: one lock for all keeps the read,
+plan and apply of the firewall rules from interleaving.
+"""
 
 from __future__ import annotations
 

@@ -24,8 +24,9 @@ def teardown(layout: Layout, state: SandboxState | None, everything: bool = Fals
     Args:
         layout: the sandbox's paths.
         state: what the state file says was created (None when there is none).
-        everything: also kill processes in any `kd-hostN` namespace and the whole sandbox
-            cgroup, even when the state does not name them (`sandbox down`).
+        everything: also kill processes in any host namespace of this instance (`kd-hostN`)
+            and its whole cgroup, even when the state does not name them (`sandbox down`).
+            Another instance's namespaces, bridge, cgroup and rule have other names and stay.
     """
     names = {host.name for host in state.hosts} if state else set()
     if everything:
@@ -45,7 +46,7 @@ def teardown(layout: Layout, state: SandboxState | None, everything: bool = Fals
     if not network.bridge_ports(BRIDGE):
         network.delete_link(BRIDGE)
     if not network.link_exists(BRIDGE):  # a bridge still in use keeps its accept rule
-        firewall.remove_rules()
+        firewall.remove_rules(BRIDGE)
     _remove_files(layout)
     cgroups.remove_dirs()
 

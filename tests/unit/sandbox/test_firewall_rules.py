@@ -133,3 +133,18 @@ def test_drop_warning_when_up_cannot_help() -> None:
     assert warning is not None and "the rule `-A FORWARD -j DROP` drops" in warning
     assert warning.endswith("kdeploy's accept rule cannot come before it: accept "
                             "kdsandbox0's traffic ahead of it yourself")
+
+
+def test_another_instances_rule_is_left_alone() -> None:
+    # Instance 1 (kdsandbox1) runs beside instance 0: its up and down keep instance 0's rule,
+    # and still clear an unnamed leftover of ours.
+    other = accept_rule("kdsandbox1", "FORWARD").describe()
+    leftover = '-A FORWARD -m comment --comment "kdeploy-sandbox: old rule" -j ACCEPT'
+    table = parse_table(FRESH + f"{OURS_FORWARD}\n{leftover}\n")
+    assert plan_removal(table, "kdsandbox1").steps == (
+        (DELETE, parse_table(FRESH + leftover + "\n").rules[0]),)
+    after_up = apply(table, plan_accept(table, "kdsandbox1"))
+    assert [r.describe() for r in our_rules(after_up)] == [other, OURS_FORWARD]
+    after_down = apply(after_up, plan_removal(after_up, "kdsandbox1"))
+    assert [r.describe() for r in our_rules(after_down)] == [OURS_FORWARD]
+    assert bridge_verdict(after_down, BRIDGE).accepted
