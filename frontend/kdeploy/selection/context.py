@@ -114,18 +114,19 @@ def load_context(config_file: str | Path, destination: str | None = None, *,
 
 def find_lock_owner() -> str:
     """Kamal's `locked_by`: git's user.name (empty when unset), "Unknown" without git."""
-    try:
-        return subprocess.run(["git", "config", "user.name"], capture_output=True, text=True,
-                              check=False, timeout=5).stdout.strip()
-    except OSError:
-        return "Unknown"
+    name = _git_config("user.name")
+    return "Unknown" if name is None else name
 
 
 def find_performer() -> str:
     """Who runs the deploy: git's user.email like Kamal, else the login name."""
+    return _git_config("user.email") or getpass.getuser()
+
+
+def _git_config(key: str) -> str | None:
+    # `git config KEY` as Kamal reads it (empty when unset); None when git cannot run.
     try:
-        email = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True,
-                               check=False, timeout=5).stdout.strip()
+        return subprocess.run(["git", "config", key], capture_output=True, text=True,
+                              check=False, timeout=5).stdout.strip()
     except OSError:
-        email = ""
-    return email or getpass.getuser()
+        return None
