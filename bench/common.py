@@ -17,10 +17,19 @@ import yaml
 
 from kdeploy.sandbox import SandboxInfo, up
 from kdeploy.sandbox.example import deploy_config
+from kdeploy.sandbox.layout import INSTANCE_ENV, instance_from_env
 
 BIN = Path(sys.executable).parent
-# The lock every e2e test run and manual sandbox command takes (`flock /tmp/kdeploy-e2e.lock …`).
-SANDBOX_LOCK = Path("/tmp/kdeploy-e2e.lock")
+
+
+def sandbox_lock_path() -> Path:
+    """The lock of the sandbox instance this process uses (`flock /tmp/kdeploy-e2e.lock …` for 0).
+
+    Instance N (KDEPLOY_SANDBOX_INSTANCE) has `/tmp/kdeploy-e2e-N.lock`, so a bench on one
+    instance never waits for tests on another.
+    """
+    instance = instance_from_env(os.environ.get(INSTANCE_ENV))
+    return Path("/tmp/kdeploy-e2e.lock" if instance == 0 else f"/tmp/kdeploy-e2e-{instance}.lock")
 
 
 def tool(name: str) -> str:
@@ -36,12 +45,13 @@ def sandbox(hosts: int) -> SandboxInfo:
 
 @contextlib.contextmanager
 def sandbox_lock() -> Iterator[None]:
-    """Hold the shared sandbox's lock (the one `flock /tmp/kdeploy-e2e.lock` takes) meanwhile."""
-    with SANDBOX_LOCK.open("a") as handle:
+    """Hold the sandbox instance's lock (the one `flock /tmp/kdeploy-e2e.lock` takes) meanwhile."""
+    lock = sandbox_lock_path()
+    with lock.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"Waiting for {SANDBOX_LOCK} (someone else uses the sandbox)...", flush=True)
+            print(f"Waiting for {lock} (someone else uses the sandbox)...", flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
