@@ -20,7 +20,7 @@ fi
 
 # About half of the e2e run (by test count and the slow deploy-heavy files).
 E2E_GROUP_1=(
-  test_setup_unhappy.py test_maintenance_on_hosts.py test_check_mode.py
+  test_setup_unhappy.py test_maintenance_on_hosts.py
   test_lock_audit_on_hosts.py test_interrupts.py test_host_keys.py
   test_accessory_destinations.py test_proxy_zero_downtime.py test_ci_recipes.py
   test_kamal_2_12_on_hosts.py test_proxy_boot_config.py test_registry_setup.py test_export.py
@@ -46,7 +46,8 @@ declare -A names summary  # pid -> group; group -> its summary line
 start() {  # start NAME INSTANCE PYTEST-ARGS...: one group in the background, output to its log
   local name=$1 instance=$2
   shift 2
-  KDEPLOY_SANDBOX_INSTANCE=$instance "${PYTEST[@]}" "$@" >"$logs/$name.log" 2>&1 &
+  KDEPLOY_SANDBOX_INSTANCE=$instance "${PYTEST[@]}" --junitxml="$logs/$name.xml" "$@" \
+    >"$logs/$name.log" 2>&1 &
   names[$!]=$name
 }
 
@@ -59,11 +60,25 @@ finish_all() {  # print each group's log as it ends; returns 1 when any group fa
     unset "names[$pid]"
     echo "===== $name (exit $rc) ====="
     cat "$logs/$name.log"
+    file_times "$logs/$name.xml"
     summary[$name]="$name: exit $rc, $(grep -E '(passed|failed|error|no tests ran)' \
       "$logs/$name.log" | tail -n 1 | tr -d '=' | xargs)"
     [ "$rc" -eq 0 ] || status=1
   done
   return "$status"
+}
+
+file_times() {  # the seconds each test file took in a group (for moving files between groups)
+  [ -f "$1" ] || return 0
+  .venv/bin/python - "$1" <<'PY'
+import collections, sys, xml.etree.ElementTree as tree
+seconds = collections.Counter()
+for case in tree.parse(sys.argv[1]).iter("testcase"):
+    parts = case.get("classname", "?").split(".")
+    name = next((part for part in parts if part.startswith("test_")), parts[-1])
+    seconds[name] += float(case.get("time", 0))
+print("seconds per file:", ", ".join(f"{name} {total:.0f}" for name, total in seconds.most_common()))
+PY
 }
 
 # Up before the groups start, one after the other: the image build stays out of the parallel
