@@ -18,18 +18,22 @@ the running version. For each deploy it measures, on this machine (the controlle
 Then prints per host count and tool the medians, the least-squares slope per added host of CPU
 and of peak PSS (ssh and the rest apart), and what a 200- and a 1,000-host deploy would cost one
 controller (bench/scale_model.py: the per-host memory grows with every host, the per-fork
-memory stops at `forks` = 30; wall time is at least CPU / `--cores`, and at least one round of
-`--host-seconds` per 30 hosts for kdeploy). docs/scale.md has the numbers and the reasoning.
+memory stops at `forks` = 30; wall time is at least CPU / `--cores` (one core for Kamal's Ruby),
+and at least one round of `--host-seconds` per 30 hosts for kdeploy). `--save` keeps every run as
+JSON, and `--from` prints the report of saved runs again (other `--cores`, `--host-seconds`)
+without measuring. docs/scale.md has the numbers and the reasoning.
 
 The whole run holds the sandbox instance's lock; the sandbox has 6 or 10 hosts only while they
 are measured, and ends with 3 clean hosts whatever happens.
 
-    python bench/scale.py [--runs 5] [--hosts 3 6 10] [--cores N] [--host-seconds S]
+    python bench/scale.py [--runs 5] [--hosts 3 6 10] [--cores 2 8] [--host-seconds 2]
+                          [--save runs.json | --from runs.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -38,7 +42,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
@@ -53,6 +57,8 @@ VERSIONS = ("v1", "v2")
 SAMPLE_SECONDS = 0.05
 # kdeploy's default forks (Kamal's sshkit/max_concurrent_starts); Kamal works on every host.
 FORKS = {"kdeploy": 30, "kamal": None}
+# Ansible's workers are processes; Kamal's threads share one Ruby interpreter lock.
+MAX_CORES = {"kdeploy": None, "kamal": 1}
 EXTRAPOLATE = (200, 1000)
 MB = 1024  # smaps_rollup counts in kB
 
@@ -256,14 +262,14 @@ def model(name: str, medians: dict[int, Medians]) -> ControllerModel:
         cpu=fit_line([(hosts, m.cpu) for hosts, m in medians.items()]),
         per_host_memory=fit_line([(hosts, m.ssh_pss) for hosts, m in medians.items()]),
         per_fork_memory=fit_line([(hosts, m.pss - m.ssh_pss) for hosts, m in medians.items()]),
-        forks=FORKS[name])
+        forks=FORKS[name], max_cores=MAX_CORES[name])
 
 
 def _line(line: Line, unit: str) -> str:
     return f"{line.intercept:.2f} {unit} + {line.slope:.3f} {unit}/host"
 
 
-def report(results: dict[int, dict[str, list[Run]]], runs: int, cores: int,
+def report(results: dict[int, dict[str, list[Run]]], runs: int, cores: Sequence[int],
            host_seconds: float) -> str:
     """The medians per host count, the slopes and the extrapolation, as printed."""
     lines = [f"Medians of {runs} runs (peak memory: PSS of the whole tree, ssh processes apart)",
@@ -287,15 +293,32 @@ def report(results: dict[int, dict[str, list[Run]]], runs: int, cores: int,
                      + (f" (capped at forks={fitted.forks} hosts)" if fitted.forks else ""))
     ratio = models["kdeploy"].cpu.slope / models["kamal"].cpu.slope
     lines.append(f"  CPU per added host, kdeploy/kamal: {ratio:.2f}")
-    lines += ["", f"Extrapolated to one controller with {cores} cores (per-host release on the "
-              f"hosts: {host_seconds:g} s):",
-              "| hosts | tool | CPU | peak PSS | wall at least |", "|---|---|---|---|---|"]
+    walls = " | ".join(f"wall at least, {count} cores" for count in cores)
+    lines += ["", f"Extrapolated to one controller (one host's release: {host_seconds:g} s):",
+              f"| hosts | tool | CPU | peak PSS | {walls} |",
+              "|---|---|---|---|" + "---|" * len(cores)]
     for hosts in EXTRAPOLATE:
         for name, fitted in models.items():
+            floors = " | ".join(f"{fitted.wall_floor(hosts, count, host_seconds):.0f} s"
+                                for count in cores)
             lines.append(f"| {hosts} | {name} | {fitted.cpu_seconds(hosts):.0f} s "
-                         f"| {fitted.peak_memory(hosts):.0f} MB "
-                         f"| {fitted.wall_floor(hosts, cores, host_seconds):.0f} s |")
+                         f"| {fitted.peak_memory(hosts):.0f} MB | {floors} |")
     return "\n".join(lines)
+
+
+def save(path: Path, results: dict[int, dict[str, list[Run]]]) -> None:
+    """Write every measured run as JSON, for `--from` to report on again."""
+    path.write_text(json.dumps({str(hosts): {name: [asdict(run) for run in runs]
+                                             for name, runs in by_tool.items()}
+                                for hosts, by_tool in results.items()}, indent=1))
+
+
+def load(path: Path) -> dict[int, dict[str, list[Run]]]:
+    """The runs `save` wrote."""
+    return {int(hosts): {name: [Run(wall=run["wall"], cpu=run["cpu"], peak=Peak(**run["peak"]))
+                                for run in runs]
+                         for name, runs in by_tool.items()}
+            for hosts, by_tool in json.loads(path.read_text()).items()}
 
 
 def _commit() -> str:
@@ -309,25 +332,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hosts", type=int, nargs="+", default=[3, 6, 10])
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1,
-                        help="cores of the controller in the extrapolation (default: this one's)")
+    parser.add_argument("--cores", type=int, nargs="+", default=[2, 8],
+                        help="controller core counts for the wall-time floor")
     parser.add_argument("--host-seconds", type=float, default=2.0,
                         help="one host's release time on the host, for the wall-time floor")
+    parser.add_argument("--save", type=Path, help="also write every run to this JSON file")
+    parser.add_argument("--from", dest="source", type=Path,
+                        help="measure nothing: report on the runs a --save wrote")
     args = parser.parse_args()
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    results = {}
-    with sandbox_lock():
-        try:
-            for hosts in args.hosts:
-                results[hosts] = measure(hosts, args.runs, say)
-        finally:
-            say("Restoring a clean 3-host sandbox")
-            clean_hosts(sandbox(3))
-    print(f"bench/scale.py at {_commit()}, {os.cpu_count()} cores here")
-    print(report(results, args.runs, args.cores, args.host_seconds))
+    if args.source:
+        results = load(args.source)
+    else:
+        results = {}
+        with sandbox_lock():
+            try:
+                for hosts in args.hosts:
+                    results[hosts] = measure(hosts, args.runs, say)
+            finally:
+                say("Restoring a clean 3-host sandbox")
+                clean_hosts(sandbox(3))
+        if args.save:
+            save(args.save, results)
+        print(f"bench/scale.py at {_commit()}, {os.cpu_count()} cores here")
+    runs = min(len(runs) for by_tool in results.values() for runs in by_tool.values())
+    print(report(results, runs, args.cores, args.host_seconds))
 
 
 if __name__ == "__main__":

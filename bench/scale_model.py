@@ -8,8 +8,9 @@ Pure arithmetic for `bench/scale.py` and docs/scale.md (no sandbox, no kdeploy i
   process and its ssh client) exists only for the hosts being worked on, at most `forks` of
   them, so that part stops growing at `forks` hosts. Kamal works on every host at once in one
   process: all of its memory is the second kind, with no cap.
-- Wall time on one controller is at least the CPU time spread over its cores, and at least one
-  round of the per-host work for every `forks` hosts of a play.
+- Wall time on one controller is at least the CPU time spread over the cores the tool can use
+  (Kamal is one Ruby process, whose threads run Ruby code one at a time: one core), and at least
+  one round of the per-host work for every `forks` hosts of a play.
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ class ControllerModel:
         per_fork_memory: peak memory (MB) of everything else: the processes working on hosts,
             and the tool itself (the intercept).
         forks: how many hosts are worked on at once; None for every host at once.
+        max_cores: how many cores the tool's work can spread over; None for all of them.
     """
 
     cpu: Line
     per_host_memory: Line
     per_fork_memory: Line
     forks: int | None
+    max_cores: int | None = None
 
     def cpu_seconds(self, hosts: int) -> float:
         """CPU-seconds of one deploy to `hosts` hosts."""
@@ -78,9 +81,11 @@ class ControllerModel:
 
         Args:
             hosts: the hosts of the deploy.
-            cores: the controller's cores: the CPU work cannot finish faster than spread on all.
+            cores: the controller's cores: the CPU work cannot finish faster than spread on all
+                of them (or on `max_cores`).
             host_seconds: how long one host's release takes on the host (pull, start, readiness,
                 health check): the play takes at least one such round per `forks` hosts.
         """
         rounds = 1 if self.forks is None else math.ceil(hosts / self.forks)
-        return max(self.cpu_seconds(hosts) / cores, rounds * host_seconds)
+        usable = cores if self.max_cores is None else min(cores, self.max_cores)
+        return max(self.cpu_seconds(hosts) / usable, rounds * host_seconds)

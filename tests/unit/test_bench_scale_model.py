@@ -59,3 +59,9 @@ def test_wall_floor_is_cpu_over_cores_or_rounds_of_host_work_whichever_is_longer
     # Every host at once: one round whatever the count.
     assert _model(forks=None).wall_floor(1000, cores=8, host_seconds=2.0) == pytest.approx(
         201 / 8)
+
+
+def test_wall_floor_spreads_cpu_over_at_most_max_cores() -> None:
+    one_core = ControllerModel(cpu=Line(1.0, 0.2), per_host_memory=Line(0.0, 0.0),
+                               per_fork_memory=Line(100.0, 1.0), forks=None, max_cores=1)
+    assert one_core.wall_floor(1000, cores=8) == pytest.approx(201.0)
