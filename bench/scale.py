@@ -348,6 +348,8 @@ def main() -> None:
         results = load(args.source)
     else:
         results = {}
+        # CPU time grows on a machine busy with other work: the load goes with the numbers.
+        load_before = os.getloadavg()[0]
         with sandbox_lock():
             try:
                 for hosts in args.hosts:
@@ -357,7 +359,8 @@ def main() -> None:
                 clean_hosts(sandbox(3))
         if args.save:
             save(args.save, results)
-        print(f"bench/scale.py at {_commit()}, {os.cpu_count()} cores here")
+        print(f"bench/scale.py at {_commit()}, {os.cpu_count()} cores here, load average "
+              f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after")
     runs = min(len(runs) for by_tool in results.values() for runs in by_tool.values())
     print(report(results, runs, args.cores, args.host_seconds))
 
