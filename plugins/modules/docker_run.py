@@ -112,7 +112,7 @@ def run_argv(params):
     if params["spec_fields"]:
         labels += ["--label", "%s.fields=%s" % (params["spec_label"], params["spec_fields"])]
     command = shlex.split(params["command"]) if params["command"] else []
-    return ["run"] + list(params["args"]) + labels + [params["image"]] + command
+    return ["run", *params["args"], *labels, params["image"], *command]
 
 
 def wanted_action(container, params):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdeploy.config import Config
-from kdeploy.errors import UsageError
 from kdeploy.config.docker_options import option_args
+from kdeploy.errors import UsageError
 from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag

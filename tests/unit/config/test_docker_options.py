@@ -81,9 +81,10 @@ def test_apps_and_accessories_get_the_same_flags(load) -> None:
 
 
 def test_a_template_in_an_option_stays_literal(load) -> None:
+    options = {"hostname": "{{ lookup('pipe','id') }}"}
     config = load(variant(servers={"web": {"hosts": ["10.0.0.1"]}},
                           accessories={"db": {"image": "postgres:16", "host": "10.0.0.1",
-                                              "options": {"hostname": "{{ lookup('pipe','id') }}"}}}))
+                                              "options": options}}))
     assert build_inventory(config)["all_vars"]["kdeploy_accessories"]["db"]["docker_args"] == [
         "--hostname", "{{ lookup('pipe','id') }}"]
     # In the inventory's vars, which are tagged !unsafe as a whole: Ansible never templates it.

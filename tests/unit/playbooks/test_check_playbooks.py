@@ -253,6 +253,7 @@ OUTCOME_PLAY = f"""
         kdeploy_outcome:
           changes: "{{{{ __accessory_change }}}}"
           spec_fields: "{{{{ __accessory_spec_fields | to_json(sort_keys=true) }}}}"
+          spec_hash: "{{{{ __accessory_spec_hash }}}}"
 """
 OLD_SECRET, NEW_SECRET = "old-pass-4f1a", "new-pass-9c2e"
 OLD = {"accessory_env": {"clear": {"MODE": "old"},
@@ -327,6 +328,19 @@ def test_reboot_replaces_and_names_the_fields_that_differed(tmp_path: Path) -> N
     assert changes == [{"kind": "accessory", "name": "db", "image": "postgres:16",
                         "action": "replace", "fields": FIELDS}]
     assert OLD_SECRET not in output and NEW_SECRET not in output
+
+
+def test_an_accessory_without_options_keeps_the_hash_it_had_under_docker_container(
+        tmp_path: Path) -> None:
+    # The spec hash the role gave this accessory when it booted through docker_container (the
+    # `docker` field was then {}): the same hash, so such a container stays converged.
+    outcome, _ = _accessory_run(
+        tmp_path, accessory_env={"clear": {"MODE": "x"},
+                                 "secret_env": {"DB_PASSWORD": "KDEPLOY_SECRET_DB_PASSWORD"}},
+        accessory_ports=["5432:5432"], accessory_volumes=["data:/var/lib/postgresql"],
+        accessory_directories=[{"path": "app-db/conf", "mount": "/etc/pg"}],
+        kdeploy_service="app")
+    assert outcome["spec_hash"] == "880bcc8be57e089e75c3285b95ecf86d42959a87"
 
 
 def test_a_container_without_the_spec_labels_is_left_as_it_is(tmp_path: Path) -> None:
