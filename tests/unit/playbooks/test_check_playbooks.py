@@ -302,11 +302,14 @@ def _booted_with(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
     outcome, _ = _accessory_run(tmp_path, **config)
     return {"exists": True, "running": True, "converged": False, "image_matches": True,
             "spec_fields": outcome["spec_fields"], "home": "/h", "directories": [],
-            "env_changed_keys": ["DB_PASSWORD"]}
+            "env_changed_keys": ["DB_PASSWORD"],
+            # The clear keys' values the state module reads back from the container.
+            "env": {"MODE": "old", "KAMAL_HOST": "localhost"}}
 
 
-# The new config's values of the differing fields (the spec holds no secret); the secret by key.
-FIELDS = [{"field": "env", "after": {"KAMAL_HOST": "localhost", "MODE": "new"}},
+# The new config's values of the differing fields (the spec holds no secret), the clear env by
+# key with the container's value, the secret by key only.
+FIELDS = [{"field": "env.MODE", "before": "old", "after": "new"},
           {"field": "published_ports", "after": ["5433:5432"]},
           {"field": "env.DB_PASSWORD", "secret": True}]
 
