@@ -84,6 +84,14 @@ options:
         makes with C(reauthorize=false) before it calls the registry; the caller can then skip
         that module call. Never logged.
     type: dict
+  env_keys:
+    description:
+      - Clear env keys whose values in the running container RV(env) returns, so the caller can
+        say what a change of config changes (before and after). Name only keys that hold no
+        secret; the container's env also holds its env file's values.
+    type: list
+    elements: str
+    default: []
   others:
     description:
       - Labels of the containers that belong to the same role. Running or restarting containers
@@ -175,6 +183,10 @@ converged:
   description: Exists, runs, spec label equals O(spec_hash), image matches, env file unchanged.
   type: bool
   returned: always
+env:
+  description: The running container's values of O(env_keys), C(KEY -> value) (null for a key it does not have; empty without a container).
+  type: dict
+  returned: always
 others:
   description: The other running containers with O(others) labels, as C({id, name}).
   type: list
@@ -249,6 +261,18 @@ def container_state(container, image_id, spec_label, spec_hash):
     return dict(exists=True, running=running, spec=spec, spec_fields=labels.get(spec_label + ".fields"),
                 image_matches=image_matches,
                 converged=running and spec == spec_hash and image_matches)
+
+
+def container_env(container, keys):
+    """The container's values (Config.Env, `KEY=value` each) of keys; None for a key it lacks."""
+    if not container or not keys:
+        return {}
+    found = {}
+    for entry in (container.get("Config") or {}).get("Env") or []:
+        key, separator, value = entry.partition("=")
+        if separator:
+            found[key] = value
+    return dict((key, found.get(key)) for key in keys)
 
 
 def env_lines(content):
@@ -363,6 +387,7 @@ ARGUMENT_SPEC = dict(
         mode=dict(type="str"),
         owner=dict(type="str"),
     )),
+    env_keys=dict(type="list", elements="str", default=[], no_log=False),
     others=dict(type="dict"),
     registry=dict(type="dict", no_log=True, options=dict(
         server=dict(type="str"),
@@ -414,6 +439,7 @@ def main():
     result.update(container_state(container, image_id, params["spec_label"], params["spec_hash"]))
     result["converged"] = result["converged"] and not result["env_file_changed"]
     result["others"] = others
+    result["env"] = container_env(container, params["env_keys"])
     result["changed"] = result["changed"] or result["env_file_changed"]
     result["diff"] = state_diff(params, container, result, made)
     module.exit_json(invocation=invocation, **result)

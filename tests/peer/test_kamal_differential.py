@@ -39,9 +39,12 @@ STRICTER = ("x-kdeploy", "should be local:remote[:options]", "local and remote a
             "would share the inventory group", "Must not start with a hyphen",
             # An accessory without an image (Kamal fails only when it boots it).
             ": Missing required configuration for image",
+            # `options:` docker cannot take as flags (Kamal writes them into its shell line).
+            "not a docker run flag name", "false cannot be passed to docker run",
+            "should be a string, a number or true, or a list of them",
             # `kdeploy config` also refuses what a deploy or setup would (run/preflight.py),
-            # which `kamal config` never checks: secrets, docker options, the version.
-            "Secret '", "kdeploy cannot pass this docker option", "No version to",
+            # which `kamal config` never checks: secrets, the version.
+            "Secret '", "No version to",
             "No app hosts to", "No hosts to set up", "No host to hold the deploy lock",
             "No role named")
 

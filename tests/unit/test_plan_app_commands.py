@@ -22,7 +22,6 @@ from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan import Plan, PlaybookImport
 from kdeploy.plan.app_commands import (
     APP_REPORT_TASKS,
@@ -305,13 +304,6 @@ def test_proxy_hosts_are_kamals() -> None:
         "10.0.18.1", "10.0.18.3", "10.0.18.2", "10.0.18.5")
     plan = build_app_plan(context(config), "stop")
     assert plan.extravars["app_ops_proxy_roles"] == ["web", "admin", "api", "metrics"]
-
-
-def test_docker_run_args_is_kamals_optionize() -> None:
-    assert docker_run_args({"memory": "2g", "cap-add": ["A", "B"], "init": True, "tty": False,
-                        "cpus": 1.5}) == [
-        "--memory", "2g", "--cap-add", "A", "--cap-add", "B", "--init", "--tty", "false",
-        "--cpus", "1.5"]
 
 
 # --- The commands on a host: run the parts locally with a fake docker. ---

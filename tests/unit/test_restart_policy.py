@@ -10,7 +10,7 @@ import yaml
 from context_helpers import context
 
 from kdeploy.config import Config, load_config
-from kdeploy.host_contract.docker_options import docker_run_args, translate_options
+from kdeploy.config.docker_options import option_args
 from kdeploy.host_contract.inventory import build_inventory
 from kdeploy.plan.accessory import build_accessory_exec_plan
 
@@ -37,25 +37,19 @@ def test_a_roles_restart_option_replaces_unless_stopped(tmp_path: Path) -> None:
     assert roles["job"]["restart_policy"] == "unless-stopped"
 
 
-@pytest.mark.parametrize(("policy", "container_policy", "retries"), [
-    ("always", "always", None),
-    ("no", "no", None),
-    ("on-failure", "on-failure", None),
-    ("on-failure:5", "on-failure", 5),
-])
-def test_an_accessorys_restart_option_is_docker_containers_policy(
-    tmp_path: Path, policy: str, container_policy: str, retries: int | None,
+@pytest.mark.parametrize("policy", ["always", "no", "on-failure", "on-failure:5"])
+def test_an_accessorys_restart_option_is_its_docker_run_restart_policy(
+    tmp_path: Path, policy: str,
 ) -> None:
     config = load(tmp_path, {}, {"restart": policy, "memory": "512m"})
     db = build_inventory(config)["all_vars"]["kdeploy_accessories"]["db"]
-    assert db["restart_policy"] == container_policy
-    assert db["docker"].get("restart_retries") == retries
-    assert db["docker"]["memory"] == "512m" and "restart" not in db["docker"]
+    # `docker run --restart <policy>`, on-failure's `:N` included, as Kamal passes it.
+    assert (db["restart_policy"], db["docker_args"]) == (policy, ["--memory", "512m"])
 
 
 def test_an_accessory_without_the_option_keeps_unless_stopped(tmp_path: Path) -> None:
     db = build_inventory(load(tmp_path, {}, {}))["all_vars"]["kdeploy_accessories"]["db"]
-    assert (db["restart_policy"], db["docker"]) == ("unless-stopped", {})
+    assert (db["restart_policy"], db["docker_args"]) == ("unless-stopped", [])
 
 
 def test_exec_containers_never_get_the_policy(tmp_path: Path) -> None:
@@ -63,6 +57,5 @@ def test_exec_containers_never_get_the_policy(tmp_path: Path) -> None:
     config = load(tmp_path, {"restart": "always", "memory": "1g"}, {"restart": "always"})
     plan = build_accessory_exec_plan(context(config), "db", ("psql",), reuse=False)
     assert plan.extravars["accessory_option_args"] == []
-    assert docker_run_args({"restart": "always", "memory": "1g"}) == ["--memory", "1g"]
-    assert translate_options({"restart": "on-failure:2"}, "accessories/db/options") == {
-        "restart_retries": 2}
+    assert option_args({"restart": "always", "memory": "1g"}, "servers/web/options") == [
+        "--memory", "1g"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from kdeploy.config.docker_options import option_args
 from kdeploy.config.ruby import (
     ARRAY,
     BOOLEAN,
@@ -184,8 +185,15 @@ class Validator:
                         )
 
     def docker_options(self, options: Any) -> None:
-        """Kamal 2.12: `options/restart` replaces `--restart unless-stopped`, if docker knows it."""
-        if not isinstance(options, dict) or "restart" not in options:
+        """The `docker run` flags a deploy passes, built here once so a bad one fails the load.
+
+        Kamal 2.12: `options/restart` replaces `--restart unless-stopped`, if docker knows it.
+        """
+        if not isinstance(options, dict):
+            return
+        with self.within("options"):
+            option_args(options, self.context)
+        if "restart" not in options:
             return
         policy = options["restart"]
         with self.within("options"), self.within("restart"):

@@ -10,13 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.ansible_yaml import dump, unsafe
+from kdeploy.config.docker_options import option_args, restart_policy
 from kdeploy.config.proxy_support import check_engine
-from kdeploy.host_contract.docker_options import (
-    container_restart_policy,
-    docker_run_args,
-    restart_policy,
-    translate_options,
-)
 from kdeploy.host_contract.names import (
     DESTINATION_LABEL,
     PROXY_GROUP,
@@ -147,7 +142,7 @@ def _role_vars(config: Config, role: Role) -> dict[str, Any]:
         "log_driver": role.logging.driver,
         "log_options": dict(role.logging.options),
         "env_file": f".kamal/apps/{config.service_with_destination}/env/roles/{role.name}.env",
-        "docker_args": docker_run_args(role.options),
+        "docker_args": option_args(role.options, f"servers/{role.name}/options"),
         "restart_policy": restart_policy(role.options),
         "proxy": role_proxy(config, role),
     }
@@ -192,8 +187,9 @@ def _accessory_vars(config: Config, accessory: Accessory) -> dict[str, Any]:
         "network": accessory.network,
         "log_driver": config.logging.with_default().driver,
         "log_options": dict(config.logging.with_default().options),
-        "docker": translate_options(accessory.options, f"accessories/{accessory.name}/options"),
-        "restart_policy": container_restart_policy(accessory.options),
+        # Kamal's `docker run` flags of `options:` (the validator built them when it loaded).
+        "docker_args": option_args(accessory.options, f"accessories/{accessory.name}/options"),
+        "restart_policy": restart_policy(accessory.options),
     }
 
 

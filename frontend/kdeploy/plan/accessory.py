@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdeploy.config import Config
+from kdeploy.config.docker_options import option_args
 from kdeploy.errors import UsageError
-from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
@@ -246,7 +246,8 @@ def _exec_vars(config: Config, name: str, command: tuple[str, ...], reuse: bool)
     return {
         "accessory_exec_command": joined,
         "accessory_exec_reuse": reuse,
-        "accessory_option_args": docker_run_args(config.accessory(name).options),
+        "accessory_option_args": option_args(config.accessory(name).options,
+                                             f"accessories/{name}/options"),
     }
 
 

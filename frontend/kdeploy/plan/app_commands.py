@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy.config import Config
+from kdeploy.config.docker_options import option_args
 from kdeploy.errors import UsageError
-from kdeploy.host_contract.docker_options import docker_run_args
 from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import Plan, PlaybookImport, accessory_tag
@@ -327,8 +327,9 @@ def _exec_vars(context: CommandContext, exec_options: ExecOptions,
         "app_ops_exec_reuse": exec_options.reuse,
         "app_ops_exec_detach": exec_options.detach,
         "app_ops_exec_raw": exec_options.raw,
-        "app_ops_option_args": {role.name: docker_run_args(role.options)
-                                        for role in selection.roles if role.options},
+        "app_ops_option_args": {
+            role.name: option_args(role.options, f"servers/{role.name}/options")
+            for role in selection.roles if role.options},
         "app_ops_primary_host": selection.primary_host,
     }
     if config.version is not None:

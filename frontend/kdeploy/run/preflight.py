@@ -28,7 +28,7 @@ def preflight(context: CommandContext, plan: Plan, *, skip_hooks: bool = False,
        commands successful.
     2. The hooks that would run: their `x-kdeploy` playbooks exist.
     3. What writing the private data dir would refuse (the writer's own checks, nothing
-       written): the inventory (an accessory docker option kdeploy cannot pass), mitogen
+       written): the inventory (a `proxy:` key the proxy engine cannot honour), mitogen
        (`KDEPLOY_MITOGEN`, installed).
 
     Args:

@@ -125,7 +125,7 @@ def check_private_data_dir(config: Config) -> None:
 
     Raises:
         ConfigError: mitogen is on but not installed, or `KDEPLOY_MITOGEN` is malformed; the
-            inventory cannot express the config (an accessory docker option kdeploy cannot pass).
+            inventory cannot express the config (a `proxy:` key the proxy engine cannot honour).
     """
     _mitogen_plugins(config)
     build_inventory(config)

@@ -112,11 +112,21 @@ def test_deploy_runs_the_good_project(project: Project) -> None:
     assert project.plans == ["deploy"]
 
 
-def test_an_accessory_docker_option_kdeploy_cannot_pass(project: Project) -> None:
-    project.config["accessories"]["db"]["options"] = {"cgroup-parent": "/kd"}
+def test_an_accessory_option_that_cannot_be_a_docker_flag(project: Project) -> None:
+    project.config["accessories"]["db"]["options"] = {"gpus": "all", "network alias": "db"}
     assert_same_refusal(project, ("deploy", "-P"),
-                        "accessories/db/options/cgroup-parent: kdeploy cannot pass this docker "
-                        "option yet")
+                        "config/deploy.yml: accessories/db/options/network alias: not a docker "
+                        "run flag name")
+
+
+def test_any_docker_flag_passes_config_as_it_passes_deploy(project: Project) -> None:
+    # No list of supported flags: what docker knows is docker's to say on the host.
+    project.config["accessories"]["db"]["options"] = {
+        "gpus": "all", "network-alias": ["db", "pg"], "cgroup-parent": "/kd", "init": True}
+    project.config["servers"]["web"] = {"hosts": project.config["servers"]["web"],
+                                        "options": {"gpus": "all"}}
+    assert project.run("config", "-q").exit_code == 0
+    assert project.run("deploy", "-P").exit_code == 0
 
 
 def test_a_secret_the_app_needs_and_no_file_defines(project: Project) -> None:
@@ -220,7 +230,8 @@ def test_a_pre_build_hook_may_write_the_dockerfile(project: Project) -> None:
 
 
 def test_deploy_refuses_before_it_builds(project: Project) -> None:
-    project.config["accessories"]["db"]["options"] = {"cgroup-parent": "/kd"}
+    # A refusal of the generated directory (checked after loading): still before the build.
+    project.env["KDEPLOY_MITOGEN"] = "maybe"
     result = project.run("deploy")
     assert result.exit_code == 2
     assert project.pushes == [] and project.plans == []
@@ -233,11 +244,11 @@ def test_an_accessory_without_an_image(project: Project) -> None:
 
 
 def test_setup_refuses_before_it_builds(project: Project) -> None:
-    project.config["accessories"]["db"]["options"] = {"cgroup-parent": "/kd"}
+    project.env["KDEPLOY_MITOGEN"] = "maybe"
     result = project.run("setup")
     assert result.exit_code == 2
     assert project.pushes == [] and project.plans == []
-    project.config["accessories"]["db"]["options"] = {}
+    project.env["KDEPLOY_MITOGEN"] = None
     assert project.run("setup").exit_code == 0
     assert len(project.pushes) == 1 and project.plans == ["setup"]
 

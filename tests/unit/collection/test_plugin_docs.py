@@ -39,9 +39,9 @@ def test_every_doc_block_is_yaml_ansible_reads(path: Path) -> None:
         assert yaml.load(text, Loader=AnsibleLoader) is not None, name
 
 
-def test_the_collection_holds_kdeploys_five_modules_and_one_lookup() -> None:
-    assert NAMES == {"module": ["container_state", "docker_network", "proxy_route", "release",
-                                "settle"], "lookup": ["erb"]}
+def test_the_collection_holds_kdeploys_six_modules_and_one_lookup() -> None:
+    assert NAMES == {"module": ["container_state", "docker_network", "docker_run", "proxy_route",
+                                "release", "settle"], "lookup": ["erb"]}
 
 
 @pytest.mark.parametrize("path", MODULES + LOOKUPS, ids=lambda path: path.name)

@@ -238,8 +238,8 @@ def test_prune_check_names_what_prune_removes(tmp_path: Path, what: str) -> None
 
 
 # The accessory role's outcome for boot and reboot, from the results its tasks register: a play
-# loads the role's vars and defaults and renders the change from a recorded state and comparison.
-# The comparison holds the env file's values, as docker_container's does.
+# loads the role's vars and defaults and renders the change from a recorded state. It also logs the
+# spec's per-field hashes, the label a container booted with that config carries.
 OUTCOME_PLAY = f"""
 - name: Render the accessory outcome
   hosts: localhost
@@ -252,15 +252,20 @@ OUTCOME_PLAY = f"""
       ansible.builtin.set_fact:
         kdeploy_outcome:
           changes: "{{{{ __accessory_change }}}}"
+          spec_fields: "{{{{ __accessory_spec_fields | to_json(sort_keys=true) }}}}"
+          spec_hash: "{{{{ __accessory_spec_hash }}}}"
 """
 OLD_SECRET, NEW_SECRET = "old-pass-4f1a", "new-pass-9c2e"
+OLD = {"accessory_env": {"clear": {"MODE": "old"},
+                         "secret_env": {"DB_PASSWORD": "KDEPLOY_SECRET_DB_PASSWORD"}},
+       "accessory_ports": ["5432:5432"]}
 
 
-def _accessory_outcome(tmp_path: Path, **registered: Any) -> tuple[list[dict[str, Any]], str]:
+def _accessory_run(tmp_path: Path, **registered: Any) -> tuple[dict[str, Any], str]:
     tool = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
     if tool is None:
         pytest.skip("ansible-playbook is not installed")
-    (tmp_path / "callbacks").mkdir()
+    (tmp_path / "callbacks").mkdir(exist_ok=True)
     (tmp_path / "callbacks" / "outcomes.py").write_text(OUTCOME_CALLBACK)
     (tmp_path / "play.yml").write_text(OUTCOME_PLAY)
     inputs = {
@@ -274,6 +279,7 @@ def _accessory_outcome(tmp_path: Path, **registered: Any) -> tuple[list[dict[str
         **registered}
     (tmp_path / "inputs.json").write_text(json.dumps(inputs))
     log = tmp_path / "outcomes.jsonl"
+    log.unlink(missing_ok=True)
     result = subprocess.run(
         [tool, "-i", "localhost,", "-c", "local", "-e", "@inputs.json", "--check", "--diff", "-v",
          "play.yml"], cwd=tmp_path, capture_output=True, text=True, check=False,
@@ -283,34 +289,67 @@ def _accessory_outcome(tmp_path: Path, **registered: Any) -> tuple[list[dict[str
              "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections")})
     assert result.returncode == 0, result.stdout + result.stderr
     (outcome,) = [json.loads(line) for line in log.read_text().splitlines()]
-    return _changes([outcome]), result.stdout + result.stderr + log.read_text()
+    return outcome, result.stdout + result.stderr + log.read_text()
 
 
-COMPARISON = {"diff": {"differences": [
-    {"env": {"container": ["MODE=old", f"DB_PASSWORD={OLD_SECRET}", "KAMAL_HOST=localhost"],
-             "parameter": ["MODE=new", f"DB_PASSWORD={NEW_SECRET}", "KAMAL_HOST=localhost"]}},
-    {"published_ports": {"container": ["5432:5432"], "parameter": ["5433:5432"]}},
-    {"running": {"container": True, "parameter": True}}]}}
+def _accessory_outcome(tmp_path: Path, **registered: Any) -> tuple[list[dict[str, Any]], str]:
+    outcome, output = _accessory_run(tmp_path, **registered)
+    return _changes([outcome]), output
+
+
+def _booted_with(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The state of a running container booted with config: its spec fields label."""
+    outcome, _ = _accessory_run(tmp_path, **config)
+    return {"exists": True, "running": True, "converged": False, "image_matches": True,
+            "spec_fields": outcome["spec_fields"], "home": "/h", "directories": [],
+            "env_changed_keys": ["DB_PASSWORD"],
+            # The clear keys' values the state module reads back from the container.
+            "env": {"MODE": "old", "KAMAL_HOST": "localhost"}}
+
+
+# The new config's values of the differing fields (the spec holds no secret), the clear env by
+# key with the container's value, the secret by key only.
 FIELDS = [{"field": "env.MODE", "before": "old", "after": "new"},
-          {"field": "published_ports", "before": ["5432:5432"], "after": ["5433:5432"]},
+          {"field": "published_ports", "after": ["5433:5432"]},
           {"field": "env.DB_PASSWORD", "secret": True}]
 
 
 def test_boot_of_a_differing_accessory_names_the_fields_and_the_secret_by_key_only(
         tmp_path: Path) -> None:
-    changes, output = _accessory_outcome(tmp_path, __accessory_probe=COMPARISON)
+    state = _booted_with(tmp_path, OLD)
+    changes, output = _accessory_outcome(tmp_path, __accessory_state=state)
     assert changes == [{"kind": "accessory", "name": "db", "image": "postgres:16",
                         "action": "differs", "fields": FIELDS}]
     assert OLD_SECRET not in output and NEW_SECRET not in output
 
 
-def test_reboot_replaces_with_the_fields_of_its_own_comparison(tmp_path: Path) -> None:
+def test_reboot_replaces_and_names_the_fields_that_differed(tmp_path: Path) -> None:
+    state = _booted_with(tmp_path, OLD)
     changes, output = _accessory_outcome(
-        tmp_path, __accessory_rebooting=True, __accessory_probe={"skipped": True},
-        __accessory_container={"changed": True, **COMPARISON})
+        tmp_path, __accessory_state=state, __accessory_rebooting=True,
+        __accessory_container={"changed": True, "action": "replace"})
     assert changes == [{"kind": "accessory", "name": "db", "image": "postgres:16",
                         "action": "replace", "fields": FIELDS}]
     assert OLD_SECRET not in output and NEW_SECRET not in output
+
+
+def test_an_accessory_without_options_keeps_the_hash_it_had_under_docker_container(
+        tmp_path: Path) -> None:
+    # The spec hash the role gave this accessory when it booted through docker_container (the
+    # `docker` field was then {}): the same hash, so such a container stays converged.
+    outcome, _ = _accessory_run(
+        tmp_path, accessory_env={"clear": {"MODE": "x"},
+                                 "secret_env": {"DB_PASSWORD": "KDEPLOY_SECRET_DB_PASSWORD"}},
+        accessory_ports=["5432:5432"], accessory_volumes=["data:/var/lib/postgresql"],
+        accessory_directories=[{"path": "app-db/conf", "mount": "/etc/pg"}],
+        kdeploy_service="app")
+    assert outcome["spec_hash"] == "880bcc8be57e089e75c3285b95ecf86d42959a87"
+
+
+def test_a_container_without_the_spec_labels_is_left_as_it_is(tmp_path: Path) -> None:
+    # Booted by Kamal (or by hand): nothing to compare with, so nothing is reported or applied.
+    changes, _ = _accessory_outcome(tmp_path)
+    assert changes == []
 
 
 @pytest.mark.parametrize(("state", "booted", "action"), [

@@ -193,3 +193,12 @@ def test_env_changed_keys_name_the_added_changed_and_removed_secrets_only(tmp_pa
     assert state.env_changed_keys(str(tmp_path / "missing.env"), content) == [
         "ADDED", "KEEP", "PASSWORD"]
     assert state.env_changed_keys(str(path), path.read_text()) == []
+
+
+def test_only_the_asked_clear_env_keys_are_read_back() -> None:
+    # The container's env also holds the env file's secrets: only the named keys come back.
+    container = {"Config": {"Env": ["MODE=old", "DB_PASSWORD=s3cret", "URL=a=b", "PATH=/bin"]}}
+    assert state.container_env(container, ["MODE", "URL", "GONE"]) == {
+        "MODE": "old", "URL": "a=b", "GONE": None}
+    assert state.container_env(container, []) == {}
+    assert state.container_env(None, ["MODE"]) == {}
