@@ -11,6 +11,7 @@ import click
 
 from kdeploy import __version__
 from kdeploy.cli import cli
+from kdeploy.cli.group_help import command_help
 from kdeploy.cli.options import GlobalOptions, global_options, output_option
 from kdeploy.errors import UsageError
 from kdeploy.events import envelope
@@ -146,16 +147,7 @@ def docs(topic: str | None, list_topics: bool) -> None:
 @click.pass_context
 def help_command(ctx: click.Context, words: tuple[str, ...]) -> None:
     """Describe available commands or one specific command (`kdeploy COMMAND --help`)."""
-    context = ctx.find_root()
-    command: click.Command = context.command
-    for word in words:
-        found = (command.get_command(context, word)
-                 if isinstance(command, click.Group) else None)
-        if found is None:
-            raise UsageError(f'Could not find command "{" ".join(words)}".')  # Thor's words
-        context = click.Context(found, info_name=word, parent=context)
-        command = found
-    click.echo(command.get_help(context))
+    click.echo(command_help(ctx.find_root(), words))
 
 
 @cli.command()
