@@ -1,4 +1,5 @@
-"""`kdeploy help [COMMAND]…` (Thor's `help`) and `kdeploy upgrade` (refused, with what to run)."""
+"""`kdeploy help [COMMAND]…` and `kdeploy GROUP help [SUBCOMMAND]` (Thor's); `kdeploy upgrade`'s
+options (its runs: tests/unit/cli/test_upgrade_command.py)."""
 
 from __future__ import annotations
 
@@ -80,14 +81,6 @@ def test_group_help_takes_one_subcommand_and_the_top_help_reaches_it_too() -> No
     assert kdeploy("build", "help", "push", "extra").exit_code == 2
     assert kdeploy("help", "accessory", "help").output == kdeploy(
         "accessory", "help", "--help").output
-
-
-def test_upgrade_takes_kamals_options_and_refuses_with_what_to_run() -> None:
-    result = kdeploy("upgrade", "-y", "--rolling", "-d", "staging")
-    assert result.exit_code == 2
-    assert "Kamal's 1.x to 2.0 migration" in result.output
-    assert "kamal upgrade" in result.output
-    assert "kdeploy proxy reboot" in result.output
 
 
 def test_upgrade_rejects_options_kamal_does_not_have() -> None:

@@ -139,7 +139,7 @@ def cli() -> None:
 
 # Each command group lives in its own module and registers itself on `cli` when imported.
 COMMAND_MODULES = ("main", "setup", "deploy", "app", "accessory", "proxy", "build", "prune",
-                   "remove", "registry", "server", "lock", "secrets", "sandbox")
+                   "remove", "registry", "server", "lock", "secrets", "upgrade", "sandbox")
 
 
 def _register_commands() -> None:

@@ -1,4 +1,4 @@
-"""Top-level commands: config, init, version, docs, help, upgrade (setup, export: own modules)."""
+"""Top-level commands: config, init, version, docs, help (setup, export, upgrade: own modules)."""
 
 from __future__ import annotations
 
@@ -148,18 +148,3 @@ def docs(topic: str | None, list_topics: bool) -> None:
 def help_command(ctx: click.Context, words: tuple[str, ...]) -> None:
     """Describe available commands or one specific command (`kdeploy COMMAND --help`)."""
     click.echo(command_help(ctx.find_root(), words))
-
-
-@cli.command()
-@global_options
-@click.option("-y", "--confirmed", is_flag=True, help="Proceed without confirmation question.")
-@click.option("--rolling", is_flag=True, help="Upgrade one host at a time.")
-def upgrade(options: GlobalOptions, confirmed: bool, rolling: bool) -> None:
-    """Upgrade from Kamal 1.x to 2.0: not done by kdeploy (it explains what to run)."""
-    del options, confirmed, rolling  # accepted as Kamal spells them, so the refusal is the answer
-    raise UsageError(
-        "kdeploy upgrade is Kamal's 1.x to 2.0 migration (Traefik replaced by kamal-proxy, "
-        "accessories restarted in the kamal network), which kdeploy does not do: it deploys to "
-        "Kamal 2 hosts. Run `kamal upgrade` with Kamal 2.x once, then use kdeploy. On Kamal 2 "
-        "hosts there is nothing to migrate; the nearest commands are `kdeploy proxy reboot` "
-        "and `kdeploy accessory upgrade all`")
