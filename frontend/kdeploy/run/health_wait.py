@@ -33,9 +33,9 @@ class HealthWait:
 class HealthWaits:
     """Every wait under way; `due()` names those to be said again now.
 
-    The wait is counted from the release call's start on the controller, a little before the
-    host starts its own clock (after starting the container): the time left said is never more
-    than the host's.
+    The wait is counted from when the controller hears that the release call started: the host
+    starts its own clock a moment later (once the container runs), and the news may come a
+    moment late, so the time left said is close to the host's, not exact.
     """
 
     def __init__(self, clock: Callable[[], float] | None = None,
