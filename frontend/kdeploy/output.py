@@ -338,7 +338,7 @@ class HumanOutput:
             self._health_waits.start(data.get("host", "?"), wait["container"], wait["timeout"])
 
     def _still_waiting(self) -> None:
-        # Every ~5 s while a host waits and nothing else is said: the time left of its budget.
+        # Every ~5 s while a host waits (runner ticks when the run is quiet): its time left.
         for wait, left in self._health_waits.due():
             click.echo(self.redact(f"    {wait.host}  still waiting for {wait.container} to be "
                                    f"healthy ({left} s left)"), file=self.stream)
