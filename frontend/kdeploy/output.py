@@ -12,10 +12,11 @@ import click
 
 from kdeploy.events import TERMINAL_TYPES, current_stream, envelope, timestamp, use_stream
 from kdeploy.run.failure import unreachable_lines
+from kdeploy.run.health_wait import HealthWaits
 from kdeploy.run.hooked import HOOK_EVENT, HOOK_KEY
 from kdeploy.run.lock_details import lock_holder
 from kdeploy.run.result import RunResult
-from kdeploy.run.runner import LOCK_HELD_MARKER
+from kdeploy.run.runner import IDLE_EVENT, LOCK_HELD_MARKER
 from kdeploy.run.ssh_errors import classify_ssh_error
 from kdeploy.words import plural
 
@@ -188,8 +189,12 @@ class HumanOutput:
     says_failures = True  # the summary's last lines: what failed per host, and why
 
     def __init__(self, verbose: bool = False, quiet: bool = False, redact: Redact = str,
-                 stream: TextIO | None = None, ansible_output: bool = False) -> None:
-        """`verbose`: -v, every task; `ansible_output`: -vv and up, Ansible's own lines."""
+                 stream: TextIO | None = None, ansible_output: bool = False,
+                 clock: Callable[[], float] | None = None) -> None:
+        """`verbose`: -v, every task; `ansible_output`: -vv and up, Ansible's own lines.
+
+        `clock` (seconds, monotonic; default `time.monotonic`) times the health waits.
+        """
         self.verbose, self.quiet, self.redact = verbose, quiet, redact
         self.ansible_output = ansible_output
         self.stream = stream or sys.stdout
@@ -205,6 +210,7 @@ class HumanOutput:
         self._announced = False  # the current play's header is printed
         self._hooks: list[str] = []
         self._own_words: set[tuple[str, str]] = set()
+        self._health_waits = HealthWaits(clock)
 
     def say(self, text: str) -> None:
         """Announce a step (suppressed by -q)."""
@@ -230,6 +236,9 @@ class HumanOutput:
         """Render one runner event."""
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        if kind == IDLE_EVENT:  # no event: the run is quiet
+            self._still_waiting()
+            return
         self._seen += 1
         if self.ansible_output and event.get("stdout") and not self.quiet:
             click.echo(self.redact(str(event["stdout"])), file=self.stream)
@@ -243,9 +252,15 @@ class HumanOutput:
                 self._health_wait(data)
         elif kind in _RESULT_EVENTS:
             self._announce_play()
+            if data.get("resolved_action") == RELEASE_ACTION:
+                self._health_waits.end(data.get("host", "?"))
             self._result(_RESULT_EVENTS[kind], data, event.get(HOOK_KEY))
-        elif kind == "playbook_on_stats":
-            self._flush_play()
+        elif kind in ("playbook_on_start", "playbook_on_stats"):
+            # A playbook that ends (or a new one) ends every wait: an interrupted one never
+            # sends the waiting hosts' results.
+            self._health_waits.clear()
+            if kind == "playbook_on_stats":
+                self._flush_play()
         elif kind == HOOK_EVENT:
             self._hooks.append(str(data.get("text", "")))
 
@@ -262,6 +277,7 @@ class HumanOutput:
         a real run with `--diff` lists what it changed. What ended the command other than a
         failed host (a hook, the lock, a signal) is the command's error to say, after this.
         """
+        self._health_waits.clear()  # nothing is said after the command's last lines
         ending = [] if error is not None and error[0] != "failed" else outcome(
             self._run, result, exit_code, self._own_words)
         if self._run.get("check") and result.lock_held is None and not result.failures:
@@ -319,6 +335,13 @@ class HumanOutput:
             click.echo(self.redact(f"    {data.get('host', '?')}  waiting up to "
                                    f"{plural(wait['timeout'], 'second')} for {wait['container']} "
                                    "to be healthy"), file=self.stream)
+            self._health_waits.start(data.get("host", "?"), wait["container"], wait["timeout"])
+
+    def _still_waiting(self) -> None:
+        # Every ~5 s while a host waits (runner ticks when the run is quiet): its time left.
+        for wait, left in self._health_waits.due():
+            click.echo(self.redact(f"    {wait.host}  still waiting for {wait.container} to be "
+                                   f"healthy ({left} s left)"), file=self.stream)
 
     def _health_outcome(self, data: dict[str, Any]) -> None:
         # The release's answer to the wait said above (a failed one is reported by the next

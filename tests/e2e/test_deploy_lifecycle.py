@@ -7,6 +7,7 @@ states, and the version each web container serves on /version.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import helpers
@@ -81,7 +82,8 @@ def test_a_deploy_of_the_running_version_changes_nothing(clean_sandbox: SandboxI
 def test_an_unhealthy_release_leaves_the_previous_one_serving(clean_sandbox: SandboxInfo,
                                                               project: Project) -> None:
     info = clean_sandbox
-    project.config["deploy_timeout"] = 5
+    # Long enough for a line every 5 s saying the time left (the release never gets healthy).
+    project.config["deploy_timeout"] = 11
     project.save()
     assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
 
@@ -91,12 +93,20 @@ def test_an_unhealthy_release_leaves_the_previous_one_serving(clean_sandbox: San
     for index in (1, 2, 3):
         names = [c.name for c in helpers.containers(info, index)]
         assert not [name for name in names if "v3" in name], names
-    # The failure and the container's last lines, under each web host's name.
+    # While each web host waits, the time left; then the failure and the container's last
+    # lines, under each web host's name.
+    lines = run.output.splitlines()
     for index in ROLES["web"]:
         host = address(info, index)
-        assert f"{host}  FAILED" in run.output
+        container = app_container("web", "v3-unhealthy")
+        waiting = [number for number, line in enumerate(lines) if re.fullmatch(
+            rf"    {re.escape(host)}  still waiting for {container} to be healthy "
+            r"\((?:[1-9]|10) s left\)", line)]
+        failed = next(number for number, line in enumerate(lines)
+                      if line.startswith(f"    {host}  FAILED"))
+        assert waiting and max(waiting) < failed, run.output
         assert f"{host}  | health check (exit 1)" in run.output
-    assert "container not ready after 5 seconds (unhealthy)" in run.output
+    assert "container not ready after 11 seconds (unhealthy)" in run.output
     assert "Traceback" not in run.output
     # The job role never started: the primary role's failure stopped the deploy.
     assert not any("v3" in line for line in audit_lines(info, 3))

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from kdeploy import __version__
+from kdeploy.cli.group_help import CommandGroup
 from kdeploy.errors import Interrupted, KdeployError, UsageError
 from kdeploy.events import current_stream, envelope, use_stream
 from kdeploy.run.process_owner import SignalReceived, owning_processes
@@ -33,6 +34,8 @@ class KdeployGroup(click.Group):
     started is stopped before kdeploy exits with 128 + the signal. Under `--output json` an
     error (click's usage errors too) is also the stream's terminal `error` event on stdout.
     """
+
+    group_class = CommandGroup  # each group (`@cli.group()`) has its own `help [SUBCOMMAND]`
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         use_stream(None)  # a new command: no event written yet
@@ -136,7 +139,7 @@ def cli() -> None:
 
 # Each command group lives in its own module and registers itself on `cli` when imported.
 COMMAND_MODULES = ("main", "setup", "deploy", "app", "accessory", "proxy", "build", "prune",
-                   "remove", "registry", "server", "lock", "secrets", "sandbox")
+                   "remove", "registry", "server", "lock", "secrets", "upgrade", "sandbox")
 
 
 def _register_commands() -> None:

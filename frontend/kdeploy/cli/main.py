@@ -1,4 +1,4 @@
-"""Top-level commands: config, init, version, docs, help, upgrade (setup, export: own modules)."""
+"""Top-level commands: config, init, version, docs, help (setup, export, upgrade: own modules)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 
 from kdeploy import __version__
 from kdeploy.cli import cli
+from kdeploy.cli.group_help import command_help
 from kdeploy.cli.options import GlobalOptions, global_options, output_option
 from kdeploy.errors import UsageError
 from kdeploy.events import envelope
@@ -146,28 +147,4 @@ def docs(topic: str | None, list_topics: bool) -> None:
 @click.pass_context
 def help_command(ctx: click.Context, words: tuple[str, ...]) -> None:
     """Describe available commands or one specific command (`kdeploy COMMAND --help`)."""
-    context = ctx.find_root()
-    command: click.Command = context.command
-    for word in words:
-        found = (command.get_command(context, word)
-                 if isinstance(command, click.Group) else None)
-        if found is None:
-            raise UsageError(f'Could not find command "{" ".join(words)}".')  # Thor's words
-        context = click.Context(found, info_name=word, parent=context)
-        command = found
-    click.echo(command.get_help(context))
-
-
-@cli.command()
-@global_options
-@click.option("-y", "--confirmed", is_flag=True, help="Proceed without confirmation question.")
-@click.option("--rolling", is_flag=True, help="Upgrade one host at a time.")
-def upgrade(options: GlobalOptions, confirmed: bool, rolling: bool) -> None:
-    """Upgrade from Kamal 1.x to 2.0: not done by kdeploy (it explains what to run)."""
-    del options, confirmed, rolling  # accepted as Kamal spells them, so the refusal is the answer
-    raise UsageError(
-        "kdeploy upgrade is Kamal's 1.x to 2.0 migration (Traefik replaced by kamal-proxy, "
-        "accessories restarted in the kamal network), which kdeploy does not do: it deploys to "
-        "Kamal 2 hosts. Run `kamal upgrade` with Kamal 2.x once, then use kdeploy. On Kamal 2 "
-        "hosts there is nothing to migrate; the nearest commands are `kdeploy proxy reboot` "
-        "and `kdeploy accessory upgrade all`")
+    click.echo(command_help(ctx.find_root(), words))

@@ -35,6 +35,9 @@ LOCK_STATUS_TASK = "Read the deploy lock."
 OUTCOME_KEY = "kdeploy_outcome"
 # Where the run's ssh masters live: a directory of this command alone (see process_owner).
 CONTROL_PATH_ENV = "ANSIBLE_SSH_CONTROL_PATH_DIR"
+# Not a runner event: the tick `on_event` gets while the playbook runs (about every
+# `pexpect_timeout`), so the output can say that a long step still runs (a health wait).
+IDLE_EVENT = "kdeploy_idle"
 
 
 def runner_envvars(private_data_dir: Path, host_key_checking: bool = True) -> dict[str, str]:
@@ -84,6 +87,9 @@ def _run_in(
     started = time.monotonic()
 
     def cancelled() -> bool:
+        # Runner asks this after each wait for output: the one place a quiet run is seen.
+        if owner.signum is None:
+            on_event({"event": IDLE_EVENT})
         if not cancellable or owner.signum is None:
             return False
         owner.stop(keep_masters=True)  # workers and their ssh too, not only ansible-playbook
