@@ -152,9 +152,11 @@ def test_a_signal_stops_the_deploy_and_leaves_every_host_at_rest(
     if moment == "boot":  # a new web container runs on host 1: it is in its readiness wait
         # (a stopped container of that version from an earlier case may hold the name)
         before = next((c.id for c in web_containers(info, 1) if c.name == new_name), "none")
-        watcher = on_host(info, 1, f"until docker inspect -f '{{{{.Id}}}} {{{{.State.Running}}}}'"
-                                   f" {new_name} 2>/dev/null | grep -v '^{before} ' | "
-                                   "grep -q ' true$'; do sleep 0.05; done; echo booted")
+        # Bounded, so that a boot that never comes fails this case instead of hanging the next.
+        watcher = on_host(info, 1, "timeout 120 sh -c \"until docker inspect -f "
+                                   f"'{{{{.Id}}}} {{{{.State.Running}}}}' {new_name} 2>/dev/null"
+                                   f" | grep -v '^{before} ' | grep -q ' true$'; do sleep 0.05;"
+                                   " done; echo booted\"")
     elif moment == "stop":  # Docker sent the old web container its SIGTERM: the drain is on
         watcher = on_host(info, 1, f"timeout 120 docker events --filter container={old_name} "
                                    "--filter event=kill | head -n 1")
