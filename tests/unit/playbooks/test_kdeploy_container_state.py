@@ -193,3 +193,13 @@ def test_env_changed_keys_name_the_added_changed_and_removed_secrets_only(tmp_pa
     assert state.env_changed_keys(str(tmp_path / "missing.env"), content) == [
         "ADDED", "KEEP", "PASSWORD"]
     assert state.env_changed_keys(str(path), path.read_text()) == []
+
+
+@pytest.mark.parametrize(("network", "container", "needed"), [
+    ("kamal", None, True),  # a first boot: Kamal's `docker network create kamal` comes first
+    ("kamal", {"Id": "c1"}, False),  # an existing container is left as it is, network and all
+    (None, None, False),  # not asked for
+])
+def test_the_network_is_ensured_only_before_a_first_boot(
+        network: str | None, container: dict[str, Any] | None, needed: bool) -> None:
+    assert state.needs_network({"network": network}, container) is needed
