@@ -12,14 +12,18 @@ that rotates so neither tool always goes first, every tool in turn:
 Then the hosts are cleaned for the next tool. Prints, per step, each tool's median with min-max
 and kdeploy/kamal of the medians; the goal for setup is kdeploy/kamal ≤ 0.9 (issue 17).
 
-    python bench/setup.py [--runs 5] [--no-role]
+With `--baseline DIR` (a checkout or `git archive` of another commit), a third tool,
+`baseline`, is kdeploy run from DIR's sources (its `frontend` first on PYTHONPATH, so its own
+collection too) in the same rounds, and the rows add kdeploy/baseline: a before/after in one run.
+
+    python bench/setup.py [--runs 5] [--no-role] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from common import clean_hosts, median, sandbox, sandbox_lock, timed, tool, write_project
@@ -39,6 +43,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-role", action="store_true",
                         help=f"skip step 3 (setup -r {NEW_ROLE})")
+    parser.add_argument("--baseline", type=Path,
+                        help="also time kdeploy from this source tree (before/after)")
     args = parser.parse_args()
     with sandbox_lock():
         _measure(args)
@@ -47,22 +53,27 @@ def main() -> None:
 def _measure(args: argparse.Namespace) -> None:
     info = sandbox(3)
     steps = [step for step in GOALS if not (args.no_role and step.startswith("setup -r"))]
-    times = {step: {name: [] for name in TOOLS} for step in steps}
+    tools = (*TOOLS, "baseline") if args.baseline else TOOLS
+    envs: dict[str, Mapping[str, str]] = {name: {} for name in tools}
+    if args.baseline:
+        envs["baseline"] = {"PYTHONPATH": str(args.baseline.resolve() / "frontend")}
+    times = {step: {name: [] for name in tools} for step in steps}
     with tempfile.TemporaryDirectory() as directory:
         project = write_project(Path(directory) / "founding", info)
         with_role = write_project(Path(directory) / "with_role", info,
                                   servers=_servers_with_new_role(info))
         try:
             for run in range(args.runs):
-                order = TOOLS[run % len(TOOLS):] + TOOLS[:run % len(TOOLS)]
+                order = tools[run % len(tools):] + tools[:run % len(tools)]
                 for name in order:
                     clean_hosts(info)
-                    argv = [tool(name), "setup", "-P", "--version", "v1", "-q"]
-                    times["setup"][name].append(timed(argv, project))
-                    times["re-run"][name].append(timed(argv, project))
+                    argv = [tool("kamal" if name == "kamal" else "kdeploy"), "setup", "-P",
+                            "--version", "v1", "-q"]
+                    times["setup"][name].append(timed(argv, project, envs[name]))
+                    times["re-run"][name].append(timed(argv, project, envs[name]))
                     if f"setup -r {NEW_ROLE}" in times:
                         times[f"setup -r {NEW_ROLE}"][name].append(
-                            timed([*argv, "-r", NEW_ROLE], with_role))
+                            timed([*argv, "-r", NEW_ROLE], with_role, envs[name]))
                 print(f"round {run + 1}/{args.runs} done ({', '.join(order)})", flush=True)
         finally:
             clean_hosts(info)
@@ -84,7 +95,9 @@ def _row(step: str, times: dict[str, Sequence[float]], goal: float | None) -> st
                       for name, values in times.items())
     ratio = median(times["kdeploy"]) / median(times["kamal"])
     verdict = "" if goal is None else f"  goal ≤ {goal}: {'met' if ratio <= goal else 'not met'}"
-    return f"{step:16} {cells}  kdeploy/kamal {ratio:.2f}{verdict}"
+    before = (f"  kdeploy/baseline {median(times['kdeploy']) / median(times['baseline']):.2f}"
+              if "baseline" in times else "")
+    return f"{step:16} {cells}  kdeploy/kamal {ratio:.2f}{verdict}{before}"
 
 
 if __name__ == "__main__":
