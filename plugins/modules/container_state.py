@@ -21,7 +21,9 @@ description:
     check), carries that hash, runs the image
     that O(image) names locally, and the env file (which holds the secrets) did not change.
   - It never creates, starts, stops or removes a container; that stays with
-    C(community.docker.docker_container).
+    C(community.docker.docker_container). With O(network), it creates that network when it is
+    missing and the container does not exist yet (Kamal's C(docker network create) before a
+    first boot), so the caller needs no task of its own for it.
   - Idempotent; in check mode nothing is written (only GET requests reach the daemon) and
     RV(changed) says whether it would be.
   - "With C(--diff): the container before (exists, running, image, spec hash) and as the caller
@@ -92,6 +94,12 @@ options:
     type: list
     elements: str
     default: []
+  network:
+    description:
+      - A network the container joins. When the container does not exist and the network is
+        missing, the network is created (in check mode only reported, RV(network_created)). An
+        existing container leaves it alone.
+    type: str
   others:
     description:
       - Labels of the containers that belong to the same role. Running or restarting containers
@@ -191,6 +199,10 @@ others:
   description: The other running containers with O(others) labels, as C({id, name}).
   type: list
   returned: always
+network_created:
+  description: Whether O(network) was created (in check mode, whether it would be).
+  type: bool
+  returned: always
 """
 
 import json
@@ -202,7 +214,12 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import env_file_summary, spec_diff
-from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError, DockerNotFound
+from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import (
+    DockerClient,
+    DockerError,
+    DockerNotFound,
+    ensure_network,
+)
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_remote import CommunityDocker
 from ansible_collections.kdeploy.deploy.plugins.module_utils.env_file import render
 from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
@@ -374,6 +391,11 @@ def read_docker(client, params):
     return container, image_id, others
 
 
+def needs_network(params, container):
+    """Whether to make sure O(network) exists: asked for, and no container to boot yet."""
+    return bool(params["network"]) and container is None
+
+
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     spec_hash=dict(type="str", required=True),
@@ -389,6 +411,7 @@ ARGUMENT_SPEC = dict(
     )),
     env_keys=dict(type="list", elements="str", default=[], no_log=False),
     others=dict(type="dict"),
+    network=dict(type="str"),
     registry=dict(type="dict", no_log=True, options=dict(
         server=dict(type="str"),
         username=dict(type="str", required=True),
@@ -430,6 +453,8 @@ def main():
                 made.append(directory["path"])
         client = DockerClient(params["docker_host"], params["timeout"], CommunityDocker(module))
         container, image_id, others = read_docker(client, params)
+        network_created = needs_network(params, container) and ensure_network(
+            client, params["network"], module.check_mode)[0]
     except (IOError, OSError, KeyError) as exc:
         module.fail_json(msg="Cannot prepare %s: %s" % (params["name"], to_native(exc)),
                          exception=traceback.format_exc(), invocation=invocation)
@@ -440,7 +465,8 @@ def main():
     result["converged"] = result["converged"] and not result["env_file_changed"]
     result["others"] = others
     result["env"] = container_env(container, params["env_keys"])
-    result["changed"] = result["changed"] or result["env_file_changed"]
+    result["network_created"] = network_created
+    result["changed"] = result["changed"] or result["env_file_changed"] or network_created
     result["diff"] = state_diff(params, container, result, made)
     module.exit_json(invocation=invocation, **result)
 

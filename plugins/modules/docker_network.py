@@ -57,6 +57,13 @@ network:
   description: The network's inspect output (null in check mode when it would be created).
   type: dict
   returned: success
+kdeploy_outcome:
+  description:
+    - "What the call did or, in check mode, would do, in the form kdeploy's controller reads as a
+      role's outcome: C({changes: [{kind: network, name, action: create}]}), an empty list when
+      nothing changes."
+  type: dict
+  returned: success
 docker_state:
   description:
     - Why the daemon could not be reached. C(stopped) the Docker programs are installed but no
@@ -155,6 +162,11 @@ def network_diff(name, changed, network):
     return spec_diff(None, dict(name=name, driver=(network or {}).get("Driver") or "bridge"))
 
 
+def network_outcome(name, changed):
+    """The role outcome kdeploy reads from the result: the network, when it is (to be) created."""
+    return dict(changes=[dict(kind="network", name=name, action="create")] if changed else [])
+
+
 def socket_state(path, error):
     """Say what the daemon's socket is like, given the error connecting to it raised.
 
@@ -218,7 +230,8 @@ def main():
         module.fail_json(exception=traceback.format_exc(), **unreachable(path, exc, programs))
     except RuntimeError as exc:
         module.fail_json(msg=to_native(exc))
-    module.exit_json(changed=changed, network=network, diff=network_diff(params["name"], changed, network))
+    module.exit_json(changed=changed, network=network, diff=network_diff(params["name"], changed, network),
+                     kdeploy_outcome=network_outcome(params["name"], changed))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,24 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     assert plan.notices == ()
 
 
+def test_setup_imports_the_roles_without_their_per_host_validation() -> None:
+    # Each skipped validation is one task (a worker process) less per host and role; the entry
+    # points are each role's main.yml minus its validation, so setup boots what main boots.
+    plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml")),
+                            SetupOptions(skip_push=True))
+    imports = [task for play in plan.imports if isinstance(play, HostsPlay)
+               for task in play.tasks]
+    entries = {(task.role, task.tasks_from) for task in imports}
+    assert entries == {("bootstrap", "prepare"), ("proxy", "boot"), ("accessory", "boot"),
+                       ("app", "release")}
+    roles = Path(__file__).parents[2] / "roles"
+    for role, entry in entries - {("proxy", "boot")}:
+        main = (roles / role / "tasks" / "main.yml").read_text()
+        assert "validate_argument_spec" in main
+        assert f"import_tasks: {entry}.yml" in main
+        assert "validate_argument_spec" not in (roles / role / "tasks" / f"{entry}.yml").read_text()
+
+
 def test_role_scoped_setup_selects_the_role_and_skips_accessories() -> None:
     plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml"), roles="web_new"),
                             SetupOptions(skip_push=True))

@@ -64,20 +64,23 @@ def setup_plays(accessories: list[str], roles: list[str],
 
 
 def _setup_plays(accessories: list[str], roles: list[str], proxy: bool) -> SetupPlays:
+    # The entry points without argument validation (prepare, boot, release), as deploy's boot
+    # plays: the inputs are kdeploy's own inventory, and each skipped validation is one task (a
+    # worker process) less per host and role.
     bootstrap = RoleImport("bootstrap", "Bootstrap Docker and the kamal network.",
-                           ("bootstrap",))
+                           ("bootstrap",), tasks_from="prepare")
     host_tasks = (
         bootstrap,
         *((RoleImport("proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
                       tasks_from="boot"),) if proxy else ()),
         *(RoleImport("accessory", f"Boot the accessory {name}.",
                      ("accessory", accessory_tag(name)), {"accessory_name": name},
-                     accessory_group(name))
+                     accessory_group(name), tasks_from="boot")
           for name in accessories),
     )
     app_tasks = tuple(
         RoleImport("app", f"Boot the app role {name}.", ("app", app_tag(name)),
-                   {"app_role": name}, role_group(name))
+                   {"app_role": name}, role_group(name), tasks_from="release")
         for name in roles)
     release = PlaybookImport("lock_release.yml", ("lock",))
     imports = (

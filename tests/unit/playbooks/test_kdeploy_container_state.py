@@ -202,3 +202,13 @@ def test_only_the_asked_clear_env_keys_are_read_back() -> None:
         "MODE": "old", "URL": "a=b", "GONE": None}
     assert state.container_env(container, []) == {}
     assert state.container_env(None, ["MODE"]) == {}
+
+
+@pytest.mark.parametrize(("network", "container", "needed"), [
+    ("kamal", None, True),  # a first boot: Kamal's `docker network create kamal` comes first
+    ("kamal", {"Id": "c1"}, False),  # an existing container is left as it is, network and all
+    (None, None, False),  # not asked for
+])
+def test_the_network_is_ensured_only_before_a_first_boot(
+        network: str | None, container: dict[str, Any] | None, needed: bool) -> None:
+    assert state.needs_network({"network": network}, container) is needed

@@ -190,3 +190,24 @@ def test_a_running_daemon_without_requests_asks_for_requests_and_creates_nothing
     assert "required Python library (requests)" in result["msg"]
     assert "docker_state" not in result
     assert server.networks == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("changed", "changes"), [
+    (True, [{"kind": "network", "name": "kamal", "action": "create"}]),
+    (False, []),
+])
+def test_the_result_carries_the_bootstrap_outcome(changed: bool, changes: list[Any]) -> None:
+    # The bootstrap role has no report task on the usual path: the controller reads this.
+    assert network.network_outcome("kamal", changed) == {"changes": changes}
+
+
+def test_a_created_network_is_reported_in_the_module_result(
+        daemon: tuple[str, socketserver.UnixStreamServer], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = daemon
+    # The host's requests library (this venv has none): only its presence is checked.
+    monkeypatch.setattr(network, "find_spec", lambda name: object())
+    created, again = run_module(capsys, path), run_module(capsys, path)
+    assert created["kdeploy_outcome"]["changes"] == [
+        {"kind": "network", "name": "kamal", "action": "create"}]
+    assert (again["changed"], again["kdeploy_outcome"]) == (False, {"changes": []})
