@@ -75,14 +75,25 @@ def caddy(tmp_path: Path) -> Iterator[tuple[Any, int]]:
     argv = [binary, "run", "--config", str(tmp_path / "caddy.json"), "--resume"]
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
+        _wait_until_listening(sock, process)
         yield admin_utils.CaddyAdmin(str(sock)), port
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _wait_until_listening(sock: Path, process: subprocess.Popen[bytes]) -> None:
+    # The socket file exists a moment before caddy accepts on it, and a loaded machine makes the
+    # start slow: wait for an accepted connection, not for the file.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(sock))
+                return
+            except OSError:
+                time.sleep(0.05)
+    pytest.fail(f"caddy never listened on {sock} (exit code {process.poll()})")
 
 
 def _get(port: int, host: str = "x.test", path: str = "/") -> str:
