@@ -205,7 +205,28 @@ options:
       directory_mode:
         description: The mode of a directory created for it, an octal string (default C(0755)).
         type: str
+  barrier:
+    description:
+      - "Kamal's role barrier, kept on the controller by this module's action plugin (never sent
+        to the host): C(role) is the role this call boots, C(primary) the primary role. The first
+        release of the primary role to finish in the ansible-playbook run opens the barrier when
+        it succeeded and closes it when it failed. A release of another role waits at the barrier
+        before it touches the host, and fails without booting when the barrier is closed."
+      - Omitted, the release boots at once.
+    type: dict
+    suboptions:
+      role:
+        description: The role this call boots.
+        type: str
+        required: true
+      primary:
+        description: The primary role, whose first finished release opens or closes the barrier.
+        type: str
+        required: true
 attributes:
+  action:
+    support: full
+    details: The action plugin keeps the role barrier (O(barrier)) on the controller.
   check_mode:
     support: full
   diff_mode:
@@ -981,6 +1002,11 @@ ARGUMENT_SPEC = dict(
         content=dict(type="str", required=True, no_log=True),
         mode=dict(type="str"),
         directory_mode=dict(type="str"),
+    )),
+    # Handled by the action plugin on the controller; it never reaches the host.
+    barrier=dict(type="dict", options=dict(
+        role=dict(type="str", required=True),
+        primary=dict(type="str", required=True),
     )),
 )
 
