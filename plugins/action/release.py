@@ -21,7 +21,8 @@ from ansible import constants as C
 from ansible.plugins.action import ActionBase
 
 BARRIER_FILE = "kdeploy-role-barrier"
-OPEN, CLOSED = "open", "closed"
+OPEN = "open"
+CLOSED = "closed"
 # How often a waiting release looks at the barrier: it costs a stat, and the wait adds at most this.
 POLL_SECONDS = 0.05
 
@@ -81,7 +82,7 @@ class ActionModule(ActionBase):
         if role != primary:
             if wait_at_barrier(path) != OPEN:
                 result.update(failed=True, changed=False, msg=(
-                    "First %s container is unhealthy, not booting %s on %s" % (primary, role, host)))
+                    f"First {primary} container is unhealthy, not booting {role} on {host}"))
                 return result
             result.update(self._execute_module(module_args=args, task_vars=task_vars))
             return result
