@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from kdeploy.events import TERMINAL_TYPES, current_stream, envelope, timestamp, use_stream
+from kdeploy.plan.deploy import boot_slot
 from kdeploy.run.failure import unreachable_lines
 from kdeploy.run.health_wait import HealthWaits
 from kdeploy.run.hooked import HOOK_EVENT, HOOK_KEY
@@ -58,7 +59,7 @@ _VERBS = {"deploy": ("Deploying", "Deployed"), "setup": ("Setting up", "Set up")
           "rollback": ("Rolling back to", "Rolled back to")}
 
 # Tasks whose failure message is written for the user (roles/*/tasks: `fail` with a reason).
-OWN_WORDS_ACTIONS = ("ansible.builtin.fail", "ansible.builtin.assert")
+OWN_WORDS_ACTIONS = ("ansible.builtin.fail", "ansible.builtin.assert", RELEASE_ACTION)
 
 # Other commands whose headline names the version and image (the rest act on hosts, the lock,
 # accessories or the proxy).
@@ -329,8 +330,7 @@ class HumanOutput:
 
     def _health_wait(self, data: dict[str, Any]) -> None:
         # The release module waits inside one call: say before what it waits for, and how long.
-        role = str(data.get("play") or "").rpartition(": ")[2]
-        wait = (self._run.get("health") or {}).get(role)
+        wait = self._release_wait(data)
         if wait and not self.quiet:
             click.echo(self.redact(f"    {data.get('host', '?')}  waiting up to "
                                    f"{plural(wait['timeout'], 'second')} for {wait['container']} "
@@ -344,10 +344,8 @@ class HumanOutput:
                                    f"healthy ({left} s left)"), file=self.stream)
 
     def _health_outcome(self, data: dict[str, Any]) -> None:
-        # The release's answer to the wait said above (a failed one is reported by the next
-        # task, with the container's log lines).
-        role = str(data.get("play") or "").rpartition(": ")[2]
-        wait = (self._run.get("health") or {}).get(role)
+        # The release's answer to the wait said above (a failed one is an error line).
+        wait = self._release_wait(data)
         res = data.get("res") or {}
         if not wait or self.quiet or res.get("msg"):
             return
@@ -355,6 +353,16 @@ class HumanOutput:
                  else "already runs (nothing to do)")
         click.echo(self.redact(f"    {data.get('host', '?')}  {wait['container']} {state}"),
                    file=self.stream)
+
+    def _release_wait(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        # The health wait of the role a deploy's boot play releases on this host: the host's
+        # first role (primary first) in the group's first play, its second in the next, ...
+        slot = boot_slot(str(data.get("play") or ""))
+        host = data.get("host")
+        roles = [role for role, hosts in (self._run.get("roles") or {}).items() if host in hosts]
+        if slot is None or slot >= len(roles):
+            return None
+        return (self._run.get("health") or {}).get(roles[slot])
 
     def _result(self, status: str, data: dict[str, Any], hook: str | None = None) -> None:
         host = data.get("host", "?")

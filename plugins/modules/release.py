@@ -47,13 +47,11 @@ version_added: "0.1.0"
 author: kdeploy
 options:
   name:
-    description: The container name, C(<service>-<role>[-<destination>]-<version>).
+    description: The container name, C(<service>-<role>[-<destination>]-<version>). Defaults to the same key of O(spec); one of the two is required.
     type: str
-    required: true
   image:
-    description: The image to run, C(<repository>:<version>).
+    description: The image to run, C(<repository>:<version>). Defaults to the same key of O(spec); one of the two is required.
     type: str
-    required: true
   pull:
     description:
       - C(always) pulls the image (a converged container's image only when the registry's digest
@@ -80,9 +78,8 @@ options:
     type: str
     default: kdeploy.spec
   env_file:
-    description: Env file path (relative to the home directory unless absolute), written from O(env_secrets).
+    description: Env file path (relative to the home directory unless absolute), written from O(env_secrets). Defaults to the same key of O(spec); one of the two is required.
     type: str
-    required: true
   env_secrets:
     description:
       - The secret env, C(KEY -> value), in order; written to O(env_file) (mode C(0600)) as Kamal
@@ -91,43 +88,36 @@ options:
     type: dict
     default: {}
   hostname:
-    description: The container's hostname.
+    description: The container's hostname. Defaults to the same key of O(spec).
     type: str
   env:
-    description: Clear environment variables (C(--env KEY=value)).
+    description: Clear environment variables (C(--env KEY=value)). Defaults to the same key of O(spec), else C({}).
     type: dict
-    default: {}
   labels:
-    description: Container labels (C(--label key=value)), besides O(spec_label).
+    description: Container labels (C(--label key=value)), besides O(spec_label). Defaults to the same key of O(spec), else C({}).
     type: dict
-    default: {}
   network:
-    description: Network to join.
+    description: Network to join. Defaults to the same key of O(spec), else C(kamal).
     type: str
-    default: kamal
   volumes:
-    description: C(--volume) arguments.
+    description: C(--volume) arguments. Defaults to the same key of O(spec), else C([]).
     type: list
     elements: str
-    default: []
   restart_policy:
-    description: C(--restart) policy.
+    description: C(--restart) policy. Defaults to the same key of O(spec), else C(unless-stopped).
     type: str
-    default: unless-stopped
   log_driver:
-    description: C(--log-driver), when set.
+    description: C(--log-driver), when set. Defaults to the same key of O(spec).
     type: str
   log_options:
-    description: C(--log-opt key=value) arguments.
+    description: C(--log-opt key=value) arguments. Defaults to the same key of O(spec), else C({}).
     type: dict
-    default: {}
   docker_args:
-    description: More C(docker run) arguments, from the role's C(options) (Kamal's optionize).
+    description: More C(docker run) arguments, from the role's C(options) (Kamal's optionize). Defaults to the same key of O(spec), else C([]).
     type: list
     elements: str
-    default: []
   cmd:
-    description: The command, split like a shell splits it (Kamal appends it to C(docker run)).
+    description: The command, split like a shell splits it (Kamal appends it to C(docker run)). Defaults to the same key of O(spec).
     type: str
   role_labels:
     description: Labels that select this role's containers (service, destination, role), for stopping other versions.
@@ -205,7 +195,28 @@ options:
       directory_mode:
         description: The mode of a directory created for it, an octal string (default C(0755)).
         type: str
+  barrier:
+    description:
+      - "Kamal's role barrier, kept on the controller by this module's action plugin (never sent
+        to the host): C(role) is the role this call boots, C(primary) the primary role. The first
+        release of the primary role to finish in the ansible-playbook run opens the barrier when
+        it succeeded and closes it when it failed. A release of another role waits at the barrier
+        before it touches the host, and fails without booting when the barrier is closed."
+      - Omitted, the release boots at once.
+    type: dict
+    suboptions:
+      role:
+        description: The role this call boots.
+        type: str
+        required: true
+      primary:
+        description: The primary role, whose first finished release opens or closes the barrier.
+        type: str
+        required: true
 attributes:
+  action:
+    support: full
+    details: The action plugin keeps the role barrier (O(barrier)) on the controller.
   check_mode:
     support: full
   diff_mode:
@@ -939,8 +950,8 @@ class Release(object):
 
 
 ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    image=dict(type="str", required=True),
+    name=dict(type="str"),
+    image=dict(type="str"),
     pull=dict(type="str", choices=["always", "missing"], default="missing"),
     service=dict(type="str"),
     # Only the password is secret: the server must stay readable in error messages.
@@ -951,19 +962,19 @@ ARGUMENT_SPEC = dict(
     )),
     spec=dict(type="dict", required=True),
     spec_label=dict(type="str", default="kdeploy.spec"),
-    env_file=dict(type="str", required=True),
+    env_file=dict(type="str"),
     # Ansible masks each value wherever it appears in the result (a secret the app prints in
     # its log tail too), so the task that passes them needs no no_log and --diff stays visible.
     env_secrets=dict(type="dict", default={}, no_log=True),
     hostname=dict(type="str"),
-    env=dict(type="dict", default={}),
-    labels=dict(type="dict", default={}),
-    network=dict(type="str", default=DOCKER_NETWORK),
-    volumes=dict(type="list", elements="str", default=[]),
-    restart_policy=dict(type="str", default=RESTART_POLICY),
+    env=dict(type="dict"),
+    labels=dict(type="dict"),
+    network=dict(type="str"),
+    volumes=dict(type="list", elements="str"),
+    restart_policy=dict(type="str"),
     log_driver=dict(type="str"),
-    log_options=dict(type="dict", default={}),
-    docker_args=dict(type="list", elements="str", default=[]),
+    log_options=dict(type="dict"),
+    docker_args=dict(type="list", elements="str"),
     cmd=dict(type="str"),
     role_labels=dict(type="dict", required=True),
     readiness_delay=dict(type="int", default=READINESS_DELAY),
@@ -982,7 +993,33 @@ ARGUMENT_SPEC = dict(
         mode=dict(type="str"),
         directory_mode=dict(type="str"),
     )),
+    # Handled by the action plugin on the controller; it never reaches the host.
+    barrier=dict(type="dict", options=dict(
+        role=dict(type="str", required=True),
+        primary=dict(type="str", required=True),
+    )),
 )
+
+
+# The container's inputs the spec holds under the option's own name: a caller may pass the spec
+# alone (each value templated once), and the module reads them from it.
+SPEC_OPTIONS = ("name", "image", "cmd", "hostname", "env", "env_file", "labels", "network",
+                "volumes", "restart_policy", "log_driver", "log_options", "docker_args")
+SPEC_FALLBACKS = dict(env={}, labels={}, network=DOCKER_NETWORK, volumes=[],
+                      restart_policy=RESTART_POLICY, log_options={}, docker_args=[])
+
+
+def fill_from_spec(params):
+    """Each of SPEC_OPTIONS not given: the spec's value, else its fallback; the missing required."""
+    spec = params["spec"] or {}
+    for key in SPEC_OPTIONS:
+        if params[key] is None:
+            params[key] = spec.get(key, SPEC_FALLBACKS.get(key))
+    for key in ("env", "labels", "log_options"):
+        params[key] = dict((to_native(k), to_native(v)) for k, v in (params[key] or {}).items())
+    for key in ("volumes", "docker_args"):
+        params[key] = [to_native(item) for item in params[key] or []]
+    return [key for key in ("name", "image", "env_file") if not params[key]]
 
 
 def interrupted_note(release):
@@ -1003,6 +1040,10 @@ def interrupted_note(release):
 def main():
     """Run the module."""
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    missing = fill_from_spec(module.params)
+    if missing:
+        module.fail_json(msg="missing required arguments (neither given nor in spec): %s"
+                             % ", ".join(missing))
     release = Release(module, Docker(module.params["docker_host"]), StopSignal().install())
     try:
         module.exit_json(**release.run())

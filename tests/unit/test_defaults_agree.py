@@ -95,8 +95,6 @@ def test_argument_specs(role: str, variable: str) -> None:
 
 
 @pytest.mark.parametrize(("module", "option", "name"), [
-    (RELEASE, "network", "DOCKER_NETWORK"),
-    (RELEASE, "restart_policy", "RESTART_POLICY"),
     (RELEASE, "readiness_delay", "READINESS_DELAY"),
     (RELEASE, "deploy_timeout", "DEPLOY_TIMEOUT"),
     (PROXY_ROUTE, "network", "DOCKER_NETWORK"),
@@ -105,6 +103,19 @@ def test_argument_specs(role: str, variable: str) -> None:
 def test_module_documentation_and_argument_spec(module: Path, option: str, name: str) -> None:
     assert documented_default(module, option) == getattr(defaults, name)
     assert spec_default(module, option) == getattr(defaults, name)
+
+
+@pytest.mark.parametrize(("option", "name"), [
+    ("network", "DOCKER_NETWORK"), ("restart_policy", "RESTART_POLICY")])
+def test_the_releases_fallback_behind_the_spec(option: str, name: str) -> None:
+    # The release reads these from its spec when not given; without either, the fallback.
+    fallbacks = assignments(RELEASE)["SPEC_FALLBACKS"]
+    assert isinstance(fallbacks, ast.Call)
+    value = next(keyword.value for keyword in fallbacks.keywords if keyword.arg == option)
+    assert isinstance(value, ast.Name) and host_defaults()[value.id] == getattr(defaults, name)
+    documentation = ast.literal_eval(assignments(RELEASE)["DOCUMENTATION"])
+    described = yaml.safe_load(documentation)["options"][option]["description"]
+    assert described.endswith(f", else C({getattr(defaults, name)}).")
 
 
 @pytest.mark.parametrize("role", ["accessory", "proxy"])

@@ -93,40 +93,36 @@ def test_a_play_header_comes_when_its_first_task_starts_and_before_the_tasks() -
 BOOT_TASK = "Boot the version and stop the other versions."
 
 
-def _failed_release() -> list[dict[str, Any]]:
-    play = "Boot the new version: web"
+def _failed_release(host: str = "10.0.0.1", play: str = "Boot the app") -> list[dict[str, Any]]:
     return [
         {"event": "playbook_on_play_start", "event_data": {"play": play}},
         {"event": "runner_on_start", "event_data": {
-            "host": "10.0.0.1", "play": play, "task": BOOT_TASK,
+            "host": host, "play": play, "task": BOOT_TASK,
             "resolved_action": "kdeploy.deploy.release"}},
-        {"event": "runner_on_ok", "event_data": {
-            "host": "10.0.0.1", "play": play, "task": BOOT_TASK,
-            "resolved_action": "kdeploy.deploy.release",
-            "res": {"changed": False, "msg": "app-web-v2 did not become healthy in 7 s"}}},
         {"event": "runner_on_failed", "event_data": {
-            "host": "10.0.0.1", "play": play,
-            "task": "Report a failed release (with the container's last log lines).",
-            "resolved_action": "ansible.builtin.fail",
-            "res": {"msg": "app-web-v2 did not become healthy in 7 s\nlog line 1"}}},
+            "host": host, "play": play, "task": BOOT_TASK,
+            "resolved_action": "kdeploy.deploy.release",
+            "res": {"changed": False,
+                    "msg": "app-web-v2 did not become healthy in 7 s\nlog line 1"}}},
         {"event": "playbook_on_stats", "event_data": {}},
     ]
 
 
-INFO = {**RUN_INFO, "roles": {"web": ["10.0.0.1", "10.0.0.2"], "job": ["10.0.0.3"]},
+INFO = {**RUN_INFO, "roles": {"web": ["10.0.0.1", "10.0.0.2"], "job": ["10.0.0.2", "10.0.0.3"]},
         "hosts": ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
-        "health": {"web": {"container": "app-web-v2", "timeout": 7}}}
+        "health": {"web": {"container": "app-web-v2", "timeout": 7},
+                   "job": {"container": "app-job-v2", "timeout": 9}}}
 
 
 def test_the_header_names_version_image_and_roles_and_ansible_args_only_with_v() -> None:
     stream = io.StringIO()
     HumanOutput(stream=stream).run_start(INFO)
     assert stream.getvalue() == ("--> Deploying app v2 (reg/app:v2) to web (2 hosts), "
-                                 "job (1 host)\n")
+                                 "job (2 hosts)\n")
     stream = io.StringIO()
     HumanOutput(stream=stream, verbose=True).run_start({**INFO, "command": "app boot"})
     assert stream.getvalue().splitlines() == [
-        "--> kdeploy app boot for app v2 (reg/app:v2) on web (2 hosts), job (1 host)",
+        "--> kdeploy app boot for app v2 (reg/app:v2) on web (2 hosts), job (2 hosts)",
         "    ansible-playbook --limit 10.0.0.1"]
 
 
@@ -138,31 +134,47 @@ def test_a_release_says_what_it_waits_for_and_a_failure_ends_with_the_reason_per
         output.event(event)
     output.summary(RunResult(
         status="failed", duration=7.25, stats={"failures": {"10.0.0.1": 1}},
-        failures=[HostFailure("10.0.0.1",
-                              "Report a failed release (with the container's last log lines).",
+        failures=[HostFailure("10.0.0.1", BOOT_TASK,
                               "app-web-v2 did not become healthy in 7 s\nlog line 1")]), 1)
     lines = stream.getvalue().splitlines()
     assert lines[1:4] == [
-        "--> Boot the new version: web",
+        "--> Boot the app",
         "    10.0.0.1  waiting up to 7 seconds for app-web-v2 to be healthy",
         "    10.0.0.1  FAILED: app-web-v2 did not become healthy in 7 s"]
     assert lines[-2:] == ["--> kdeploy deploy failed on 1 host in 7.2 s:",
                           "    10.0.0.1  app-web-v2 did not become healthy in 7 s"]
-    assert "Report a failed release" not in stream.getvalue()
+    assert BOOT_TASK not in stream.getvalue()
     # -v names the task too.
     stream = io.StringIO()
     output = HumanOutput(stream=stream, verbose=True)
     for event in _failed_release():
         output.event(event)
-    assert ("    10.0.0.1  FAILED: Report a failed release (with the container's last log lines).: "
-            "app-web-v2 did not become healthy in 7 s") in stream.getvalue().splitlines()
+    assert (f"    10.0.0.1  FAILED: {BOOT_TASK}: app-web-v2 did not become healthy in 7 s"
+            in stream.getvalue().splitlines())
+
+
+def test_a_boot_play_waits_for_the_role_of_its_slot_on_each_host() -> None:
+    # The group's first play boots each host's first role (primary first), the next play the
+    # second role of the hosts that have one; other plays say nothing.
+    stream = io.StringIO()
+    output = HumanOutput(stream=stream)
+    output.run_start(INFO)
+    for host, play in (("10.0.0.2", "Boot the app"), ("10.0.0.3", "Boot the app (group 2 of 2)"),
+                       ("10.0.0.2", "Boot the app: role 2 of each host"),
+                       ("10.0.0.1", "Boot the app roles")):
+        output.event(_failed_release(host, play)[1])
+    assert [line for line in stream.getvalue().splitlines() if "waiting" in line] == [
+        "    10.0.0.2  waiting up to 7 seconds for app-web-v2 to be healthy",
+        "    10.0.0.3  waiting up to 9 seconds for app-job-v2 to be healthy",
+        "    10.0.0.2  waiting up to 9 seconds for app-job-v2 to be healthy"]
 
 
 def test_a_release_says_when_the_container_is_healthy() -> None:
     stream = io.StringIO()
     output = HumanOutput(stream=stream)
     output.run_start(INFO)
-    start, ok = _failed_release()[1:3]
+    start, failed = _failed_release()[1:3]
+    ok = {**failed, "event": "runner_on_ok"}
     output.event(start)
     output.event({**ok, "event_data": {**ok["event_data"], "duration": 2.04,
                                        "res": {"changed": True}}})
@@ -182,7 +194,7 @@ def test_a_successful_deploy_ends_with_what_it_deployed_where_and_how_long() -> 
                              stats={"ok": {"10.0.0.1": 1}}), 0)
     lines = stream.getvalue().splitlines()
     assert "    hooks run: pre-deploy (1 playbook)" in lines
-    assert lines[-1] == "--> Deployed app v2 to web (2 hosts), job (1 host) in 3.4 s"
+    assert lines[-1] == "--> Deployed app v2 to web (2 hosts), job (2 hosts) in 3.4 s"
 
 
 def test_a_hook_playbooks_debug_lines_show_under_its_hook() -> None:

@@ -17,7 +17,7 @@ from kdeploy.plan import (
     build_deploy_plan,
     build_setup_plan,
 )
-from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY
+from kdeploy.plan.deploy import BOOT_PLAY, ROLLBACK_CHECK_PLAY, boot_slot
 from kdeploy.plan.hook_points import hook_points
 from kdeploy.plan.model import HookPoint
 from kdeploy.plan.split import split_plan
@@ -34,25 +34,34 @@ def _boot_plays(plan) -> list[HostsPlay]:  # type: ignore[no-untyped-def]
             and entry.name.startswith(BOOT_PLAY)]
 
 
-def test_deploy_is_lock_a_play_per_role_unlock() -> None:
+def test_deploy_is_lock_one_boot_play_unlock() -> None:
     plan = build_deploy_plan(context(_config("deploy_with_roles.yml")))
-    check, lock, proxy, web, workers, release = plan.imports
+    check, lock, proxy, boot, release = plan.imports
     assert isinstance(check, PlaybookImport) and check.playbook == "proxy_check.yml"
     assert isinstance(proxy, PlaybookImport) and proxy.playbook == "proxy_boot.yml"
     assert isinstance(lock, PlaybookImport) and lock.playbook == "lock_acquire.yml"
     assert isinstance(release, PlaybookImport) and release.playbook == "lock_release.yml"
-    assert isinstance(web, HostsPlay) and isinstance(workers, HostsPlay)
-    assert [(p.name, p.hosts, p.strategy, p.any_errors_fatal) for p in (web, workers)] == [
-        (f"{BOOT_PLAY}: web", "10.0.3.1,10.0.3.2", "linear", True),
-        (f"{BOOT_PLAY}: workers", "10.0.3.3,10.0.3.4", "linear", True)]
-    # Exactly the role's hosts: no group guard, no per-host validation (tasks_from release).
-    assert [(t.role, t.tasks_from, t.vars, t.group, t.tags) for p in (web, workers)
-            for t in p.tasks] == [
-        ("app", "release", {"app_role": "web"}, None, ("app", "app_web")),
-        ("app", "release", {"app_role": "workers"}, None,
-         ("app", "app_workers"))]
+    assert isinstance(boot, HostsPlay)
+    assert (boot.name, boot.hosts, boot.strategy, boot.any_errors_fatal) == (
+        BOOT_PLAY, "10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4", "linear", True)
+    # One task, which every host runs: no group guard, no per-host validation.
+    (task,) = boot.tasks
+    assert (task.role, task.tasks_from, task.group, task.tags) == (
+        "app", "release", None, ("app", "app_web", "app_workers"))
+    # The primary role holds the others at the barrier.
+    assert task.vars == {"app_barrier_role": "web"}
+    assert task.templates == {"app_role": "{{ kdeploy_boot_roles[inventory_hostname][0] }}"}
+    assert plan.extravars["kdeploy_boot_roles"] == {
+        "10.0.3.1": ["web"], "10.0.3.2": ["web"], "10.0.3.3": ["workers"],
+        "10.0.3.4": ["workers"]}
+    written = boot.as_yaml_data()
+    # The template is kdeploy's own (not marked unsafe); the role name is data.
+    assert written["tasks"][0]["vars"] == {
+        "app_barrier_role": "web", "app_role": "{{ kdeploy_boot_roles[inventory_hostname][0] }}"}
+    assert type(written["tasks"][0]["vars"]["app_barrier_role"]).__name__ == "UnsafeText"
+    assert type(written["tasks"][0]["vars"]["app_role"]) is str
     # An unreachable host stops the run too.
-    assert web.as_yaml_data()["max_fail_percentage"] == 0
+    assert written["max_fail_percentage"] == 0
     assert plan.playbook == "deploy.yml"
     assert plan.lock_host == "10.0.3.1"
     assert plan.extravars["kdeploy_pull"] is True
@@ -62,8 +71,27 @@ def test_deploy_is_lock_a_play_per_role_unlock() -> None:
 
 def test_the_primary_role_boots_first_and_its_hosts_lead() -> None:
     plan = build_deploy_plan(context(_config("deploy_with_primary_role.yml")))
-    assert [(play.name, play.hosts) for play in _boot_plays(plan)] == [
-        (f"{BOOT_PLAY}: workers", "10.0.4.2,10.0.4.3"), (f"{BOOT_PLAY}: web", "10.0.4.1")]
+    (boot,) = _boot_plays(plan)
+    assert boot.hosts == "10.0.4.2,10.0.4.3,10.0.4.1"
+    assert boot.tasks[0].vars == {"app_barrier_role": "workers"}
+    assert list(plan.extravars["kdeploy_boot_roles"].values()) == [["workers"], ["workers"],
+                                                                   ["web"]]
+
+
+def test_a_host_with_two_roles_boots_its_second_in_a_play_of_its_own() -> None:
+    config = _config("deploy_with_roles.yml")
+    web = dataclasses.replace(config.roles[0], hosts=("10.0.3.1", "10.0.3.3"))
+    plan = build_deploy_plan(context(dataclasses.replace(config, roles=(web, config.roles[1]))))
+    first, second = _boot_plays(plan)
+    assert (first.name, first.hosts) == (BOOT_PLAY, "10.0.3.1,10.0.3.3,10.0.3.4")
+    # Only the host that has a second role gets the second play's task.
+    assert (second.name, second.hosts) == (f"{BOOT_PLAY}: role 2 of each host", "10.0.3.3")
+    assert second.tasks[0].templates == {
+        "app_role": "{{ kdeploy_boot_roles[inventory_hostname][1] }}"}
+    assert second.tasks[0].tags == ("app", "app_workers")
+    assert plan.extravars["kdeploy_boot_roles"]["10.0.3.3"] == ["web", "workers"]
+    assert [boot_slot(play.name) for play in (first, second)] == [0, 1]
+    assert boot_slot("Boot the app roles") is None
 
 
 def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> None:
@@ -73,17 +101,31 @@ def test_boot_limit_percent_splits_hosts_into_groups_with_a_wait_between() -> No
     assert [group.hosts for group in groups] == ["10.0.23.1", "10.0.23.2", "10.0.23.3",
                                                   "10.0.23.4"]
     assert [group.pause_after for group in groups] == [2, 2, 2, 0]
-    assert groups[0].name == f"{BOOT_PLAY} (group 1 of 4): web"
+    assert groups[0].name == f"{BOOT_PLAY} (group 1 of 4)"
     pause = groups[0].as_yaml_data()["tasks"][-1]
     assert pause["ansible.builtin.pause"] == {"seconds": 2}
     assert "ansible.builtin.pause" not in str(groups[-1].as_yaml_data())
+
+
+def test_only_the_first_group_with_other_roles_has_a_barrier() -> None:
+    config = _config("deploy_with_roles.yml")
+    limited = dataclasses.replace(config, boot=dataclasses.replace(config.boot, limit=2))
+    groups = _boot_plays(build_deploy_plan(context(limited)))
+    # Group 1 holds only web hosts: nothing waits. Group 2 comes after group 1 succeeded, so the
+    # barrier is open by then (Kamal's one barrier for all groups).
+    assert [(group.hosts, group.tasks[0].vars) for group in groups] == [
+        ("10.0.3.1,10.0.3.2", {}), ("10.0.3.3,10.0.3.4", {})]
+    mixed = dataclasses.replace(config, boot=dataclasses.replace(config.boot, limit=3))
+    groups = _boot_plays(build_deploy_plan(context(mixed)))
+    assert [group.tasks[0].vars for group in groups] == [{"app_barrier_role": "web"}, {}]
 
 
 def test_a_group_only_boots_the_roles_it_has_hosts_of() -> None:
     config = _config("deploy_with_roles.yml")
     plan = build_deploy_plan(context(config, roles="workers"))
     (boot,) = _boot_plays(plan)
-    assert boot.name == f"{BOOT_PLAY}: workers" and boot.hosts == "10.0.3.3,10.0.3.4"
+    assert boot.name == BOOT_PLAY and boot.hosts == "10.0.3.3,10.0.3.4"
+    assert boot.tasks[0].vars == {} and boot.tasks[0].tags == ("app", "app_workers")
     assert plan.lock_host == "10.0.3.3"
 
 
@@ -141,7 +183,7 @@ def test_deploy_hooks_sit_where_kamal_runs_them_with_each_group_hosts() -> None:
                          "hook pre-deploy", "proxy_boot.yml"]
     steps.remove("proxy_boot.yml")
     assert steps[3] == "hook pre-app-boot 10.0.23.1"
-    assert steps[4] == f"{BOOT_PLAY} (group 1 of 4): web"
+    assert steps[4] == f"{BOOT_PLAY} (group 1 of 4)"
     assert steps[5:7] == ["hook post-app-boot 10.0.23.1", "hook pre-app-boot 10.0.23.2"]
     assert steps[-3:] == ["hook post-app-boot 10.0.23.4", "lock_release.yml",
                           "hook post-deploy"]
@@ -151,7 +193,7 @@ def test_rollback_runs_pre_deploy_after_its_check() -> None:
     plan = build_deploy_plan(context(_config("deploy_with_roles.yml")), "rollback")
     assert _steps(plan, {"pre-deploy"}) == [
         f"lock_acquire.yml + {ROLLBACK_CHECK_PLAY}", "hook pre-deploy",
-        f"{BOOT_PLAY}: web + {BOOT_PLAY}: workers + lock_release.yml"]
+        f"{BOOT_PLAY} + lock_release.yml"]
 
 
 def test_without_hooks_the_plan_stays_one_run() -> None:
@@ -173,5 +215,5 @@ def test_boot_hooks_wrap_every_role_of_a_group() -> None:
     assert _steps(plan, {"pre-app-boot", "post-app-boot"}) == [
         "proxy_check.yml + lock_acquire.yml + proxy_boot.yml",
         "hook pre-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4",
-        f"{BOOT_PLAY}: web + {BOOT_PLAY}: workers",
+        BOOT_PLAY,
         "hook post-app-boot 10.0.3.1,10.0.3.2,10.0.3.3,10.0.3.4", "lock_release.yml"]

@@ -2,14 +2,15 @@
 
 Kamal boots the filtered app hosts (primary-role hosts first) in groups of `boot/limit` hosts,
 waiting `boot/wait` seconds between groups; a failing group stops the later ones. On each host the
-primary role boots first, and other roles wait until the primary role's container is healthy.
-Here each group is one `linear`, `any_errors_fatal` play of one task per role (primary first), so
-every host of the group boots the primary role before any host boots the next role, and one
-failure ends the run before any later task or group.
+primary role boots first, and other roles wait until the first primary-role container is healthy
+(the role barrier). Here each group is one `linear`, `any_errors_fatal` play of one release per
+host (and one more play per further role of a host); the release's action plugin holds the other
+roles at the barrier, and one failure ends the run before any later play or group.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kdeploy.config import Config
@@ -24,6 +25,10 @@ from kdeploy.selection import CommandContext, Selection
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
 COMMANDS = ("deploy", "redeploy", "rollback", "app boot")
 BOOT_PLAY = "Boot the app"
+# The name of a group's play for each host's second, third, ... role (the first has none).
+_SLOT_SUFFIX = ": role {} of each host"
+_BOOT_PLAY_NAME = re.compile(re.escape(BOOT_PLAY) + r"( \(group \d+ of \d+\))?"
+                             r"(: role (?P<slot>\d+) of each host)?")
 ROLLBACK_CHECK_PLAY = "Check that every host has the version"
 
 
@@ -86,39 +91,72 @@ def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
 
 
 def boot_groups(config: Config, selection: Selection) -> list[list[HostsPlay]]:
-    """The boot plays, per `boot/limit` group of app hosts: one play per role on its hosts.
+    """The boot plays, per `boot/limit` group of app hosts: one task per host and role.
 
-    Primary-role hosts come first, and in each group the primary role's play comes first.
-    A play per role rather than one play with a guarded task per role: a skipped task still costs
-    the controller a worker process per host, and the boot is CPU-bound on the controller. The
-    plays import the role's `release` tasks, which skip the per-host argument validation of
-    `main` (the inventory is kdeploy's own, checked when the config loaded).
+    Kamal (`boot.parallel_roles` false) boots the hosts of a group in parallel, and on each host
+    its roles one after another, primary role first. Here a group's first play sends every host
+    of the group one task, the release of the host's first role; a second play sends the hosts
+    that have a second role their second one, and so on. No host gets a task it would skip: a
+    skipped task still costs the controller a worker process per host, and the boot is CPU-bound
+    on the controller. The tasks import the role's `release` tasks, which skip the per-host
+    argument validation of `main` (the inventory is kdeploy's own, checked when the config
+    loaded).
+
+    Kamal's role barrier: in the first group (primary-role hosts come first, so the barrier is
+    decided there and later groups find it open), the other roles wait until the first
+    primary-role container is healthy, and do not boot if it failed. The release's action plugin
+    keeps that barrier on the controller (docs/deploy.md, "The role barrier").
     """
     hosts = list(selection.app_hosts)
     size = config.boot.group_size(len(config.all_hosts)) or len(hosts)
     groups = [hosts[start:start + size] for start in range(0, len(hosts), size)]
+    primary = selection.roles[0].name if selection.roles else None
     plays: list[list[HostsPlay]] = []
     for number, group in enumerate(groups, start=1):
         name = BOOT_PLAY if len(groups) == 1 else f"{BOOT_PLAY} (group {number} of {len(groups)})"
-        roles = [(role.name, [host for host in group
-                              if host in selection.role_hosts.get(role.name, ())])
-                 for role in selection.roles]
-        roles = [(role, role_hosts) for role, role_hosts in roles if role_hosts]
+        host_roles = {host: [role.name for role in selection.roles
+                             if host in selection.role_hosts.get(role.name, ())]
+                      for host in group}
+        group_roles = {role for roles in host_roles.values() for role in roles}
+        barrier = number == 1 and primary in group_roles and len(group_roles) > 1
         plays.append([])
-        for index, (role, role_hosts) in enumerate(roles):
-            last_of_group = index == len(roles) - 1
+        slots = max((len(roles) for roles in host_roles.values()), default=0)
+        for slot in range(slots):
+            slot_hosts = [host for host, roles in host_roles.items() if len(roles) > slot]
+            slot_roles = list(dict.fromkeys(host_roles[host][slot] for host in slot_hosts))
             plays[-1].append(HostsPlay(
-                name=f"{name}: {role}",
-                tasks=(RoleImport("app", f"Boot the app role {role}.",
-                                  ("app", app_tag(role)), {"app_role": role},
-                                  tasks_from="release"),),
-                hosts=",".join(role_hosts),
+                name=name + (_SLOT_SUFFIX.format(slot + 1) if slot else ""),
+                tasks=(RoleImport(
+                    "app", f"Boot the app role {', '.join(slot_roles)}.",
+                    ("app", *(app_tag(role) for role in slot_roles)),
+                    {"app_barrier_role": primary} if barrier else {},
+                    tasks_from="release",
+                    templates={"app_role": _slot_role(slot)}),),
+                hosts=",".join(slot_hosts),
                 strategy="linear",
                 any_errors_fatal=True,
                 pause_after=int(config.boot.wait or 0)
-                if last_of_group and number < len(groups) else 0,
+                if slot == slots - 1 and number < len(groups) else 0,
             ))
     return plays
+
+
+def boot_slot(play: str) -> int | None:
+    """Which of its host's roles a boot play boots (0: the first), None for another play."""
+    match = _BOOT_PLAY_NAME.fullmatch(play)
+    return None if match is None else int(match["slot"] or 1) - 1
+
+
+def _slot_role(slot: int) -> str:
+    # The host's role for this play, from the extra var `kdeploy_boot_roles` (host -> roles).
+    return f"{{{{ kdeploy_boot_roles[inventory_hostname][{slot}] }}}}"
+
+
+def boot_roles(selection: Selection) -> dict[str, list[str]]:
+    """The extra var `kdeploy_boot_roles`: each app host's selected roles, primary role first."""
+    return {host: [role.name for role in selection.roles
+                   if host in selection.role_hosts.get(role.name, ())]
+            for host in selection.app_hosts}
 
 
 def _rollback_check(selection: Selection) -> HostsPlay:
@@ -143,6 +181,7 @@ def _extravars(context: CommandContext, command: str) -> dict[str, Any]:
         "kdeploy_performer": context.performer,
         # deploy/redeploy pull what was just pushed; rollback boots the image the host kept.
         "kdeploy_pull": command in ("deploy", "redeploy"),
+        "kdeploy_boot_roles": boot_roles(context.selection),
     }
     if command != "deploy":
         # Only `kamal deploy` prunes (and setup, which deploys).

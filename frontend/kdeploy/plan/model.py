@@ -63,6 +63,8 @@ class RoleImport:
     vars: dict[str, Any] = field(default_factory=dict)
     group: str | None = None
     tasks_from: str | None = None
+    # Vars whose values are templates kdeploy writes (never a config string): not marked unsafe.
+    templates: dict[str, str] = field(default_factory=dict)
 
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the task as the YAML mapping written into the hosts play."""
@@ -71,7 +73,10 @@ class RoleImport:
             role["tasks_from"] = self.tasks_from
         role["rolespec_validate"] = False
         task: dict[str, Any] = {"name": unsafe(self.name), "ansible.builtin.import_role": role}
-        if self.vars:
+        if self.templates:
+            task["vars"] = {**{key: unsafe(value) for key, value in self.vars.items()},
+                            **self.templates}
+        elif self.vars:
             task["vars"] = unsafe(self.vars)
         if self.group:
             # --limit filters hosts, not tasks: a host only runs the roles of its own groups.
@@ -86,9 +91,9 @@ class HostsPlay:
 
     Setup's one play runs on all hosts with strategy `free`: each host runs its own tasks in order
     (accessories before apps) without waiting for the other hosts at every task boundary. A
-    deploy boots each role of a boot group in a play of its own on exactly that role's hosts,
-    primary role first, `any_errors_fatal`: the next role starts once the primary role is healthy
-    on every host of the group (Kamal's barrier), and one failure stops the run.
+    deploy boots a boot group in one `linear`, `any_errors_fatal` play of one task per host (the
+    host's first role), plus a play for the hosts that have a second role, and so on; Kamal's
+    role barrier is the release's (plan/deploy.py), and one failure stops the run.
     """
 
     name: str

@@ -164,12 +164,13 @@ def test_app_boot_defaults_to_the_latest_image(runner: StubRunner) -> None:
     (plan,) = runner.plans
     assert plan.extravars["kdeploy_version"] == "latest"
     boots = [entry for entry in plan.imports if isinstance(entry, HostsPlay)]
-    assert [task.vars["app_role"] for play in boots for task in play.tasks] == ["workers"]
+    assert [play.hosts for play in boots] == [",".join(plan.extravars["kdeploy_boot_roles"])]
+    assert set(map(tuple, plan.extravars["kdeploy_boot_roles"].values())) == {("workers",)}
 
 
 def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(FIXTURES)
-    failure = HostFailure("10.0.3.1", "Report a failed release.",
+    failure = HostFailure("10.0.3.1", "Boot the version and stop the other versions.",
                           "Failed to boot app-web-v2: not ready\nlog line")
     stub = StubRunner(RunResult(status="failed", rc=2, failures=[failure]))
     monkeypatch.setattr(execute_module, "run_plan", stub)
@@ -177,7 +178,8 @@ def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyP
     assert result.exit_code == 1
     assert [plan.command for plan in stub.plans] == ["deploy", "deploy_release_lock"]
     assert "--> kdeploy deploy failed on 1 host in " in result.output
-    assert "    10.0.3.1  Report a failed release: Failed to boot app-web-v2: not ready\n" \
+    assert ("    10.0.3.1  Boot the version and stop the other versions: Failed to boot "
+            "app-web-v2: not ready\n") \
         in result.output
     assert "ERROR: failed on 10.0.3.1 (" in result.output
     assert result.output.count("Failed to boot app-web-v2") == 1  # the error does not repeat it

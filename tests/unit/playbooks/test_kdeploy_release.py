@@ -54,6 +54,36 @@ def test_the_spec_hash_is_the_one_the_role_computed_before() -> None:
     assert release.spec_hash({**SPEC, "cmd": ""}) != SPEC_HASH
 
 
+def _spec_only(**given: Any) -> dict[str, Any]:
+    # The arguments as roles/app/tasks/release.yml passes them: the container's inputs in the
+    # spec alone (AnsibleModule leaves an option not given at None).
+    params = {**PARAMS, **dict.fromkeys(release.SPEC_OPTIONS), **given}
+    return params
+
+
+def test_the_containers_inputs_come_from_the_spec_unless_given() -> None:
+    params = _spec_only(network="other")
+    assert release.fill_from_spec(params) == []
+    assert {key: params[key] for key in release.SPEC_OPTIONS} == {
+        **{key: SPEC[key] for key in release.SPEC_OPTIONS}, "network": "other"}
+    # The same docker run as with every option given.
+    assert release.run_argv(_filled(), "/e", "abc") == release.run_argv(
+        {**PARAMS, "env": SPEC["env"], "cmd": None}, "/e", "abc")
+
+
+def _filled() -> dict[str, Any]:
+    params = _spec_only()
+    release.fill_from_spec(params)
+    return params
+
+
+def test_without_spec_values_the_fallbacks_apply_and_the_required_are_named() -> None:
+    params = _spec_only(spec={"format": 2, "name": "app-web-v2"})
+    assert release.fill_from_spec(params) == ["image", "env_file"]
+    assert (params["network"], params["restart_policy"], params["env"], params["volumes"]) == (
+        "kamal", "unless-stopped", {}, [])
+
+
 def test_run_argv_is_kamals_docker_run_with_the_spec_label() -> None:
     argv = release.run_argv(PARAMS, "/home/u/web.env", "abc")
     assert argv[:9] == ["run", "--detach", "--restart", "unless-stopped", "--name", "app-web-v2",

@@ -166,8 +166,8 @@ def test_entry_playbook_lists_user_hosts_literally(tmp_path: Path, marker: Path)
     write_private_data_dir(root, config, plan)
     result = run_playbook(root, plan.playbook, config, {}, "--list-hosts", "--list-tasks")
     assert result.returncode == 0, result.stdout + result.stderr
-    # The boot play's hosts are the role's hosts as written; the listing shows the pattern and
+    # The boot play's hosts are the group's hosts as written; the listing shows the pattern and
     # each host on a line (parse_listing's host lines have no spaces, so read them here).
-    pattern = re.escape(f"(10.0.0.1,{HOSTILE_HOST}): Boot the app: web")
+    pattern = re.escape(f"(10.0.0.1,{HOSTILE_HOST},10.0.0.3): Boot the app")
     assert re.search(rf"^  play #\d+ {pattern}\t", result.stdout, re.MULTILINE), result.stdout
     assert f"\n      {HOSTILE_HOST}\n" in result.stdout

@@ -1,0 +1,97 @@
+# MIT License (kdeploy)
+"""kdeploy.deploy.release on the controller: Kamal's role barrier around the module.
+
+Kamal (lib/kamal/cli/app/boot.rb, cli/healthcheck/barrier.rb) lets the other roles boot once the
+first container of the primary role is healthy, and not at all when it failed: a write-once
+value that the first primary release sets (open or closed) and the other roles wait for.
+
+Here that value is a file in the ansible-playbook run's own temporary directory on the
+controller (C.DEFAULT_LOCAL_TMP: the main process makes it before it forks a worker per host,
+and removes it when the run ends), created with O_EXCL so that only the first release to
+finish sets it. A release of another role waits for the file in its worker before it sends
+anything to its host. Without the `barrier` option the module runs at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible import constants as C
+from ansible.plugins.action import ActionBase
+
+BARRIER_FILE = "kdeploy-role-barrier"
+OPEN = "open"
+CLOSED = "closed"
+# How often a waiting release looks at the barrier: it costs a stat, and the wait adds at most this.
+POLL_SECONDS = 0.05
+
+
+def barrier_path():
+    """The barrier of this ansible-playbook run."""
+    return os.path.join(C.DEFAULT_LOCAL_TMP, BARRIER_FILE)
+
+
+def set_barrier(path, state):
+    """Set the barrier unless it is set; True when this call set it (Kamal's IVar#set)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(state)
+    return True
+
+
+def read_barrier(path):
+    """The barrier's state, or None while no primary release has finished."""
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def wait_at_barrier(path, poll=POLL_SECONDS):
+    """Wait until the barrier is set; its state."""
+    while True:
+        state = read_barrier(path)
+        # An empty file is one being written: look again.
+        if state in (OPEN, CLOSED):
+            return state
+        time.sleep(poll)
+
+
+class ActionModule(ActionBase):
+    """Run kdeploy.deploy.release, opening, closing or waiting at the role barrier."""
+
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        """The module's result; a release of another role only once the barrier is open."""
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        barrier = args.pop("barrier", None)
+        if not barrier:
+            result.update(self._execute_module(module_args=args, task_vars=task_vars))
+            return result
+        role, primary = barrier["role"], barrier["primary"]
+        host = (task_vars or {}).get("inventory_hostname", "?")
+        path = barrier_path()
+        if role != primary:
+            if wait_at_barrier(path) != OPEN:
+                result.update(failed=True, changed=False, msg=(
+                    f"First {primary} container is unhealthy, not booting {role} on {host}"))
+                return result
+            result.update(self._execute_module(module_args=args, task_vars=task_vars))
+            return result
+        succeeded = False
+        try:
+            result.update(self._execute_module(module_args=args, task_vars=task_vars))
+            succeeded = not result.get("failed") and not result.get("unreachable")
+        finally:
+            # Closed on any failure, an unreachable host or an exception too: the other roles
+            # must never wait for a release that will not finish.
+            set_barrier(path, OPEN if succeeded else CLOSED)
+        return result
