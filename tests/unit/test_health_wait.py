@@ -6,11 +6,12 @@ import io
 from typing import Any
 
 from kdeploy.output import HumanOutput, JsonOutput
+from kdeploy.plan.deploy import BOOT_PLAY
 from kdeploy.run.health_wait import HealthWaits
 from kdeploy.run.result import RunResult
 from kdeploy.run.runner import IDLE_EVENT
 
-PLAY = "Boot the new version: web"
+PLAY = BOOT_PLAY  # the first boot play: each host releases its first role, web here
 RELEASE = "kdeploy.deploy.release"
 INFO = {"command": "deploy", "service": "app", "version": "v2", "image": "reg/app:v2",
         "hosts": ["10.0.0.1", "10.0.0.2"], "roles": {"web": ["10.0.0.1", "10.0.0.2"]},

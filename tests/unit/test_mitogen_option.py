@@ -126,10 +126,10 @@ def test_off_by_default_the_cfg_and_plays_are_unchanged(tmp_path: Path) -> None:
     root = _write(tmp_path, config, plan)
     assert (root / "project" / "ansible.cfg").read_text() == _plain_cfg(root)
     assert not (root / "inventory" / "group_vars").exists()
-    # The proxy check and the lock, the proxy boot, then one linear boot play per role (web,
-    # job), then the unlock part.
+    # The proxy check and the lock, the proxy boot, then one linear boot play (web and job
+    # hosts, one release each), then the unlock part.
     assert [play.get("strategy") for play in _plays(root, plan)] == [
-        None, None, None, "linear", "linear", None]
+        None, None, None, "linear", None]
 
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "on", "TRUE"])
@@ -143,9 +143,9 @@ def test_kdeploy_mitogen_turns_it_on(tmp_path: Path, fake_mitogen: Path,
     assert cfg == _plain_cfg(root).replace(
         "timeout = 10\n",
         f"timeout = 10\nstrategy_plugins = {fake_mitogen}\nstrategy = mitogen_linear\n")
-    # The boot plays name mitogen's linear strategy; the imported lock parts take the default.
+    # The boot play names mitogen's linear strategy; the imported lock parts take the default.
     assert [play.get("strategy") for play in _plays(root, plan)] == [
-        None, None, None, "mitogen_linear", "mitogen_linear", None]
+        None, None, None, "mitogen_linear", None]
     group_vars = ansible_yaml.load((root / "inventory" / "group_vars" / "all.yml").read_text())
     assert group_vars["ansible_interpreter_python_fallback"][0] == "/usr/bin/python3"
 

@@ -132,7 +132,7 @@ def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None
     hosts_play = next(entry for entry in plan.imports if getattr(entry, "name", "") ==
                       "Set up the hosts")
     assert [(task.role, task.tasks_from, task.group) for task in hosts_play.tasks][:2] == [
-        ("bootstrap", None, None), ("proxy", "boot", "kdeploy_proxy")]
+        ("bootstrap", "prepare", None), ("proxy", "boot", "kdeploy_proxy")]
 
 
 def test_role_scoped_setup_selects_the_proxy_only_for_a_proxy_role() -> None:

@@ -36,7 +36,7 @@ def test_at_once_traefik_goes_then_proxy_app_prune_then_accessories_inside_the_l
         ("accessory_destination_check.yml", None), ("lock_acquire.yml", None),
         ("Remove Traefik (Kamal 1's proxy)", ",".join(ALL)),
         ("proxy_reboot.yml", "10.0.10.1"),
-        ("Boot the app: web", "10.0.10.1"),
+        ("Boot the app", "10.0.10.1"),
         ("Prune old containers and images", ",".join(ALL)),
         ("Reboot the accessory mysql", "10.0.10.2"),
         ("Reboot the accessory redis", "10.0.10.3,10.0.10.4"),
@@ -54,11 +54,19 @@ def test_rolling_upgrades_one_host_at_a_time_proxy_only_on_app_hosts() -> None:
     assert _steps(plan)[2:-1] == [
         ("Remove Traefik (Kamal 1's proxy)", "10.0.10.1"),
         ("proxy_reboot.yml", "10.0.10.1"),
-        ("Boot the app: web", "10.0.10.1"),
+        ("Boot the app", "10.0.10.1"),
         ("Prune old containers and images", "10.0.10.1"),
         ("Reboot the accessory mysql", "10.0.10.2"),
         ("Reboot the accessory redis", "10.0.10.3"),
         ("Reboot the accessory redis", "10.0.10.4")]
+
+
+def test_rolling_boots_name_every_app_hosts_roles() -> None:
+    # One host per boot play, one run: the boot plays look up each host's roles in one extra var.
+    plan = _plan("deploy_with_roles.yml", rolling=True)
+    assert plan.extravars["kdeploy_boot_roles"] == {
+        "10.0.3.1": ["web"], "10.0.3.2": ["web"], "10.0.3.3": ["workers"],
+        "10.0.3.4": ["workers"]}
 
 
 def test_the_proxy_reboot_hooks_surround_each_hosts_proxy_upgrade() -> None:
@@ -79,7 +87,7 @@ def test_a_config_without_proxy_roles_reboots_no_proxy_but_still_removes_traefik
     steps = _steps(plan)
     assert ("Remove Traefik (Kamal 1's proxy)", "10.0.3.3,10.0.3.4") in steps
     assert not [step for step in steps if step[0] == "proxy_reboot.yml"]
-    assert ("Boot the app: workers", "10.0.3.3,10.0.3.4") in steps
+    assert ("Boot the app", "10.0.3.3,10.0.3.4") in steps
 
 
 def test_filters_narrow_every_step_and_the_secrets_are_the_steps_own() -> None:
