@@ -1,7 +1,7 @@
 """Interrupts on real hosts: SIGINT and SIGTERM at the lock, the boot and the old version's stop.
 
 Web runs on hosts 1-2 with a command that ignores SIGTERM (each stop of an old web container takes
-the whole drain timeout), job on host 3, `readiness_delay: 4`. The signal goes to kdeploy's whole
+the whole drain timeout), job on host 3, `readiness_delay: 6`. The signal goes to kdeploy's whole
 process group, as a terminal's Ctrl-C or a CI runner's cancel sends it. Each time: kdeploy exits
 with 128 + the signal, the hosts are the same at exit and 30 s later, the lock is free, every web
 host still runs a web container, no process of the run is left on this machine, and the next
@@ -52,7 +52,7 @@ def stubborn(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory
     config["servers"] = {"web": {"hosts": web, "proxy": False, "cmd": STUBBORN_WEB},
                          "job": {"hosts": [info.host(3).address], "proxy": False,
                                  "cmd": JOB_CMD}}
-    config.update(readiness_delay=4, drain_timeout=DRAIN)
+    config.update(readiness_delay=6, drain_timeout=DRAIN)  # room for a loaded machine
     project = Project.write(tmp_path_factory.mktemp("interrupts"), config)
     run = project.kdeploy("setup", "-P", "--version", "v1")
     assert run.returncode == 0, run
