@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from kdeploy.sandbox import SandboxInfo, up
-from kdeploy.sandbox.example import deploy_config
+from kdeploy.sandbox.example import JOB_CMD, deploy_config
 from kdeploy.sandbox.layout import INSTANCE_ENV, instance_from_env
 
 BIN = Path(sys.executable).parent
@@ -68,6 +68,21 @@ def write_project(directory: Path, info: SandboxInfo, **overrides: object) -> Pa
     (directory / ".kamal").mkdir(exist_ok=True)
     (directory / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=sandbox\n")
     return directory
+
+
+def web_and_job_roles(info: SandboxInfo) -> dict[str, str]:
+    """Host address -> its one role: web on every host but the last, job on the last."""
+    *web, job = (host.address for host in info.hosts)
+    return {**dict.fromkeys(web, "web"), job: "job"}
+
+
+def web_and_job_servers(info: SandboxInfo) -> dict[str, dict[str, object]]:
+    """The config's servers for `web_and_job_roles`, without the proxy."""
+    roles = web_and_job_roles(info)
+    web = [address for address, role in roles.items() if role == "web"]
+    job = [address for address, role in roles.items() if role == "job"]
+    return {"web": {"hosts": web, "proxy": False},
+            "job": {"hosts": job, "cmd": JOB_CMD, "proxy": False}}
 
 
 def clean_hosts(info: SandboxInfo) -> None:

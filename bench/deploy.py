@@ -40,7 +40,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import clean_hosts, median, sandbox, sandbox_lock, tool, write_project
+from common import (
+    clean_hosts,
+    median,
+    sandbox,
+    sandbox_lock,
+    tool,
+    web_and_job_roles,
+    web_and_job_servers,
+    write_project,
+)
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import JOB_CMD, SERVICE
@@ -136,15 +145,11 @@ class DeployBench:
     @property
     def roles(self) -> dict[str, str]:
         """Host address -> its one role: web on every host but the last, job on the last."""
-        *web, job = (host.address for host in self.info.hosts)
-        return {**dict.fromkeys(web, "web"), job: "job"}
+        return web_and_job_roles(self.info)
 
     def servers(self) -> dict[str, dict[str, object]]:
         """The config's servers for `roles`."""
-        web = [address for address, role in self.roles.items() if role == "web"]
-        job = [address for address, role in self.roles.items() if role == "job"]
-        return {"web": {"hosts": web, "proxy": False},
-                "job": {"hosts": job, "cmd": JOB_CMD, "proxy": False}}
+        return web_and_job_servers(self.info)
 
     def run(self, name: str) -> Sample:
         """One timed step of `name`: the floor, or a deploy with that tool."""

@@ -46,11 +46,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-from common import clean_hosts, median, sandbox, sandbox_lock, timed, tool, write_project
+from common import (
+    clean_hosts,
+    median,
+    sandbox,
+    sandbox_lock,
+    timed,
+    tool,
+    web_and_job_roles,
+    web_and_job_servers,
+    write_project,
+)
 from scale_model import ControllerModel, Line, fit_line
 
 from kdeploy.sandbox import SandboxInfo
-from kdeploy.sandbox.example import JOB_CMD, SERVICE
+from kdeploy.sandbox.example import SERVICE
 
 TOOLS = ("kdeploy", "kamal")
 VERSIONS = ("v1", "v2")
@@ -175,15 +185,11 @@ class ScaleBench:
     @property
     def roles(self) -> dict[str, str]:
         """Host address -> its one role: web on every host but the last, job on the last."""
-        *web, job = (host.address for host in self.info.hosts)
-        return {**dict.fromkeys(web, "web"), job: "job"}
+        return web_and_job_roles(self.info)
 
     def servers(self) -> dict[str, dict[str, object]]:
         """The config's servers for `roles`."""
-        web = [address for address, role in self.roles.items() if role == "web"]
-        job = [address for address, role in self.roles.items() if role == "job"]
-        return {"web": {"hosts": web, "proxy": False},
-                "job": {"hosts": job, "cmd": JOB_CMD, "proxy": False}}
+        return web_and_job_servers(self.info)
 
     def deploy(self, name: str) -> Run:
         """Deploy the other version with one tool, check every host runs it; the measurements."""
