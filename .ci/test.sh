@@ -77,7 +77,8 @@ for case in tree.parse(sys.argv[1]).iter("testcase"):
     parts = case.get("classname", "?").split(".")
     name = next((part for part in parts if part.startswith("test_")), parts[-1])
     seconds[name] += float(case.get("time", 0))
-print("seconds per file:", ", ".join(f"{name} {total:.0f}" for name, total in seconds.most_common()))
+print("seconds per file (slowest 20):",
+      ", ".join(f"{name} {total:.0f}" for name, total in seconds.most_common(20)))
 PY
 }
 
