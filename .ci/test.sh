@@ -24,7 +24,7 @@ E2E_GROUP_1=(
   test_lock_audit_on_hosts.py test_interrupts.py test_host_keys.py
   test_accessory_destinations.py test_proxy_zero_downtime.py test_ci_recipes.py
   test_kamal_2_12_on_hosts.py test_proxy_boot_config.py test_registry_setup.py test_export.py
-  test_sandbox.py
+  test_sandbox.py test_deploy_lifecycle.py
 )
 # Run after the groups, alone: a root-namespace dockerd and FORWARD policies are machine-wide.
 SOLO=(test_sandbox_beside_docker.py)
