@@ -6,8 +6,9 @@ the last, job on the last), sets up v1 once (untimed), then deploys alternately 
 times each, V switching between v2 and v1 so that every timed deploy replaces the running
 version (both tools act on the same containers: they are interoperable). The floor is one
 parallel plain `ssh` per app host doing only `docker pull`, `docker run -d` of the new version
-and `docker stop` of the old one (its own containers, no ControlMaster). Prints the medians and
-kdeploy/kamal and kdeploy/floor per host count; `--mitogen` adds kdeploy with KDEPLOY_MITOGEN=1;
+and `docker stop` of the old one (its own containers, no ControlMaster, kdeploy's key
+exchange). Prints the medians and kdeploy/kamal and kdeploy/floor per host count; `--mitogen`
+adds kdeploy with KDEPLOY_MITOGEN=1;
 `--baseline DIR` adds the kdeploy of another source tree (a `git archive` of an older commit),
 run by this venv's Python, for a before/after in one run.
 
@@ -51,10 +52,12 @@ from common import (
     write_project,
 )
 
+from kdeploy.run.ssh_config import KEX_ALGORITHMS
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import JOB_CMD, SERVICE
 
 VERSIONS = ("v1", "v2")
+KEX = ",".join(KEX_ALGORITHMS)
 FLOOR_PREFIX = "kdeploy-bench-floor"
 # Kept after the tools' names: the order of a round rotates, so none always goes first.
 TOOLS = ("kdeploy", "kamal", "floor")
@@ -183,7 +186,8 @@ class DeployBench:
                 steps.append(f"docker stop {self.floor_running[address]} >/dev/null")
             scripts[address] = " && ".join(steps)
         cpu = children_cpu()
-        elapsed = _parallel_ssh(self.info, scripts)
+        # The cheapest key exchange, as kdeploy's (and Kamal's): the least any tool can do.
+        elapsed = _parallel_ssh(self.info, scripts, ["-o", f"KexAlgorithms={KEX}"])
         self.floor_running = dict.fromkeys(self.roles, name)
         self.floor_version = version
         return Sample(elapsed, children_cpu() - cpu)
@@ -211,15 +215,16 @@ def _other(version: str) -> str:
     return VERSIONS[1 - VERSIONS.index(version)]
 
 
-def _parallel_ssh(info: SandboxInfo, scripts: dict[str, str]) -> float:
+def _parallel_ssh(info: SandboxInfo, scripts: dict[str, str], options: list[str]) -> float:
     started = time.perf_counter()
-    _ssh_outputs(info, scripts)
+    _ssh_outputs(info, scripts, options)
     return time.perf_counter() - started
 
 
-def _ssh_outputs(info: SandboxInfo, scripts: dict[str, str]) -> dict[str, str]:
+def _ssh_outputs(info: SandboxInfo, scripts: dict[str, str],
+                 options: list[str] | None = None) -> dict[str, str]:
     # Plain ssh (info.ssh_command has no ControlMaster): one new connection per host, in parallel.
-    procs = {address: subprocess.Popen(info.ssh_command(address, script),
+    procs = {address: subprocess.Popen(_with_options(info.ssh_command(address, script), options),
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for address, script in scripts.items()}
     outputs = {}
@@ -229,6 +234,10 @@ def _ssh_outputs(info: SandboxInfo, scripts: dict[str, str]) -> dict[str, str]:
             sys.exit(f"ssh {address} {scripts[address]!r} failed ({proc.returncode}): {err}")
         outputs[address] = out
     return outputs
+
+
+def _with_options(argv: list[str], options: list[str] | None) -> list[str]:
+    return [argv[0], *(options or ()), *argv[1:]]
 
 
 def measure(hosts: int, runs: int, names: tuple[str, ...], say: Callable[[str], None],
