@@ -10,6 +10,10 @@ controller (C.DEFAULT_LOCAL_TMP: the main process makes it before it forks a wor
 and removes it when the run ends), created with O_EXCL so that only the first release to
 finish sets it. A release of another role waits for the file in its worker before it sends
 anything to its host. Without the `barrier` option the module runs at once.
+
+With `from_inventory` (roles/app/tasks/release.yml, kdeploy's own plays) the plugin also builds
+the module's arguments from kdeploy's inventory (plugins/plugin_utils/release_args.py) instead
+of having Ansible template them from the role's variables.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ import time
 
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args import (
+    MissingInventory,
+    release_args,
+)
 
 BARRIER_FILE = "kdeploy-role-barrier"
 OPEN = "open"
@@ -73,11 +81,18 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         barrier = args.pop("barrier", None)
+        host = (task_vars or {}).get("inventory_hostname", "?")
+        run = args.pop("from_inventory", None)
+        if run is not None:
+            try:
+                args = release_args(task_vars or {}, host, run)
+            except MissingInventory as error:
+                result.update(failed=True, changed=False, msg=str(error))
+                return result
         if not barrier:
             result.update(self._execute_module(module_args=args, task_vars=task_vars))
             return result
         role, primary = barrier["role"], barrier["primary"]
-        host = (task_vars or {}).get("inventory_hostname", "?")
         path = barrier_path()
         if role != primary:
             if wait_at_barrier(path) != OPEN:

@@ -204,6 +204,19 @@ options:
         before it touches the host, and fails without booting when the barrier is closed."
       - Omitted, the release boots at once.
     type: dict
+  from_inventory:
+    description:
+      - "kdeploy's own plays (C(roles/app/tasks/release.yml)): the action plugin builds O(spec),
+        O(registry), O(env_secrets), O(role_labels), O(latest_tag), O(audit), O(proxy) and O(files)
+        on the controller from kdeploy's inventory (C(kdeploy_app_roles), C(kdeploy_app_env),
+        C(kdeploy_registry), C(kdeploy_error_pages)) and the secrets in its environment, as the app
+        role's variables would, and never sends this option to the host."
+      - "Keys: C(role), C(version), C(repository), C(destination), C(performer), C(network), and
+        any of O(pull), O(service), O(spec_label), O(readiness_delay), O(deploy_timeout),
+        O(stop_timeout), O(log_lines), O(retain_containers), O(docker_host), O(proxy_host), passed
+        on as they are. The other options are then not given."
+      - Fails, naming the host and role, when the inventory has no entry for the role on the host.
+    type: dict
     suboptions:
       role:
         description: The role this call boots.
@@ -216,7 +229,8 @@ options:
 attributes:
   action:
     support: full
-    details: The action plugin keeps the role barrier (O(barrier)) on the controller.
+    details: The action plugin keeps the role barrier (O(barrier)) on the controller and builds the
+      arguments of O(from_inventory).
   check_mode:
     support: full
   diff_mode:
@@ -993,7 +1007,8 @@ ARGUMENT_SPEC = dict(
         mode=dict(type="str"),
         directory_mode=dict(type="str"),
     )),
-    # Handled by the action plugin on the controller; it never reaches the host.
+    # Handled by the action plugin on the controller; they never reach the host.
+    from_inventory=dict(type="dict"),
     barrier=dict(type="dict", options=dict(
         role=dict(type="str", required=True),
         primary=dict(type="str", required=True),

@@ -1,0 +1,150 @@
+"""kdeploy's plays and the role's variables give kdeploy.deploy.release the same arguments.
+
+roles/app/tasks/release.yml (kdeploy's own plays) lets the action plugin build the module's
+arguments in Python (plugins/plugin_utils/release_args.py); release_from_vars.yml, which the
+role's main tasks import, templates them from vars/main.yml. The container's spec label is the
+hash of the spec, so any difference would make a converged container look changed after an
+upgrade of kdeploy. Here ansible-playbook templates the task's own arguments over kdeploy's
+inventory (a `set_fact` of them, no host touched) and the result is compared with the plugin's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from playbook_support import REPO, _load_file, collections_dir, require_tool
+
+from kdeploy.config import Config, load_config
+from kdeploy.host_contract.inventory import build_inventory, render_inventory
+
+release_args = _load_file(
+    "ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args",
+    REPO / "plugins" / "plugin_utils" / "release_args.py")
+
+CONFIG: dict[str, Any] = {
+    "service": "shop", "image": "team/shop",
+    "registry": {"server": "registry.example:5000", "username": "deployer",
+                 "password": ["KAMAL_REGISTRY_PASSWORD"]},
+    "servers": {
+        "web": {"hosts": ["10.0.0.1", "web-2.example."],
+                "proxy": {"host": "shop.example", "app_port": 3000,
+                          "ssl": {"certificate_pem": "CERT_PEM", "private_key_pem": "KEY_PEM"}}},
+        "jobs": {"hosts": [{"10.0.0.3": "eu"}], "cmd": "bin/jobs --queue 'a b'",
+                 "options": {"memory": "512m"}, "labels": {"tier": 2}},
+    },
+    "env": {"clear": {"PORT": 3000, "MODE": "{{ not templated }}"}, "secret": ["DB_PASSWORD"],
+            "tags": {"eu": {"REGION": "eu-west"}}},
+    "volumes": ["data:/data"],
+    "builder": {"arch": "amd64"},
+    "error_pages_path": "public",
+    "logging": {"driver": "json-file", "options": {"max-size": "10m"}},
+}
+SECRETS = {"KAMAL_REGISTRY_PASSWORD": "s3cret", "DB_PASSWORD": "db-pass",
+           "CERT_PEM": "-----CERT-----", "KEY_PEM": "-----KEY-----"}
+
+
+def _config(tmp_path: Path, destination: str | None) -> Config:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(yaml.safe_dump(CONFIG))
+    if destination:
+        (tmp_path / "config" / f"deploy.{destination}.yml").write_text("{}\n")
+    (tmp_path / "public").mkdir()
+    for page in ("404.html", "502.html", "notes.txt"):
+        (tmp_path / "public" / page).write_text(f"<p>{page}\n\n")
+    return load_config(tmp_path / "config" / "deploy.yml", destination, version="v7",
+                       environ={})
+
+
+def _secret_environ(config: Config) -> dict[str, str]:
+    # The inventory names each secret by an environment variable; give each its value.
+    from kdeploy.host_contract.names import secret_env_var
+    return {secret_env_var(name): value for name, value in SECRETS.items()}
+
+
+def _templated(tmp_path: Path, config: Config, extravars: dict[str, Any],
+               environ: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(host, role) -> the release task's arguments, templated by Ansible from the role's vars."""
+    task = yaml.safe_load((REPO / "roles" / "app" / "tasks" / "release_from_vars.yml").read_text())
+    arguments = dict(task[0]["kdeploy.deploy.release"])
+    arguments.pop("barrier")
+    (tmp_path / "hosts.yml").write_text(render_inventory(config))
+    # The role's defaults as play vars (vars_files would win over the play's app_role).
+    defaults = yaml.safe_load((REPO / "roles" / "app" / "defaults" / "main.yml").read_text())
+    plays = [{
+        "name": role.name, "hosts": f"role_{role.name}", "gather_facts": False,
+        "vars_files": [str(REPO / "roles" / "app" / "vars" / "main.yml")],
+        "vars": {**defaults, "app_role": role.name},
+        "tasks": [{"ansible.builtin.set_fact": {"release_arguments": arguments}},
+                  {"ansible.builtin.debug": {"var": "release_arguments"}}],
+    } for role in config.roles]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(plays))
+    (tmp_path / "extravars.yml").write_text(yaml.safe_dump(extravars))
+    result = subprocess.run(
+        [require_tool("ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
+         "-e", f"@{tmp_path / 'extravars.yml'}", str(tmp_path / "play.yml")],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+        env={**os.environ, **environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+             "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
+             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    return {(host, play["play"]["name"]): outcome["release_arguments"]
+            for play in report["plays"] for host, outcome in play["tasks"][1]["hosts"].items()}
+
+
+def _plugin(config: Config, extravars: dict[str, Any],
+            environ: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The same, as the action plugin builds them from kdeploy's inventory."""
+    inventory = build_inventory(config)
+    built = {}
+    for role in config.roles:
+        for host in role.hosts:
+            host_vars = {**inventory["all_vars"], **inventory["hosts"][host]}
+            run = {"role": role.name, "version": extravars["kdeploy_version"],
+                   "repository": config.repository, "destination": config.destination or "",
+                   "performer": extravars["kdeploy_performer"], "network": "kamal",
+                   "pull": "always", "service": config.service, "spec_label": "kdeploy.spec",
+                   "readiness_delay": config.readiness_delay,
+                   "deploy_timeout": config.deploy_timeout,
+                   "stop_timeout": config.drain_timeout, "log_lines": 20,
+                   "retain_containers": config.retain_containers,
+                   "docker_host": "unix:///var/run/docker.sock",
+                   "proxy_host": host_vars.get("kdeploy_proxy")}
+            built[(host, role.name)] = release_args.release_args(host_vars, host, run, environ)
+    return built
+
+
+@pytest.mark.parametrize("destination", [None, "staging"])
+def test_the_plugin_builds_what_the_role_variables_template(tmp_path: Path,
+                                                            destination: str | None) -> None:
+    config = _config(tmp_path, destination)
+    environ = _secret_environ(config)
+    extravars = {"kdeploy_version": "v7", "kdeploy_performer": "ci@example", "kdeploy_pull": True}
+    templated = _templated(tmp_path, config, extravars, environ)
+    built = _plugin(config, extravars, environ)
+    assert set(templated) == set(built) == {("10.0.0.1", "web"), ("web-2.example.", "web"),
+                                            ("10.0.0.3", "jobs")}
+    for key, arguments in built.items():
+        assert arguments == templated[key], key
+    web = built[("web-2.example.", "web")]
+    # The values that make the comparison worth having are there.
+    assert web["spec"]["hostname"].startswith("web-2.example-")
+    assert web["registry"] == {"server": "registry.example:5000", "username": "deployer",
+                               "password": "s3cret"}
+    assert web["env_secrets"] == {"DB_PASSWORD": "db-pass"}
+    assert [f["content"] for f in web["files"]][:2] == ["-----CERT-----", "-----KEY-----"]
+    assert [Path(f["path"]).name for f in web["files"][2:]] == ["404.html", "502.html"]
+    assert built[("10.0.0.3", "jobs")]["spec"]["env"]["REGION"] == "eu-west"
+    assert built[("10.0.0.1", "web")]["spec"]["env"]["MODE"] == "{{ not templated }}"
+    assert ("KAMAL_DESTINATION" in web["spec"]["env"]) == bool(destination)
+
+
+def test_a_host_without_the_roles_inventory_entry_is_named() -> None:
+    with pytest.raises(release_args.MissingInventory, match=r"10\.0\.0\.9 .* app role web"):
+        release_args.release_args({"kdeploy_app_roles": {}}, "10.0.0.9", {"role": "web"})
