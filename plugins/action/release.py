@@ -9,7 +9,9 @@ Here that value is a file in the ansible-playbook run's own temporary directory 
 controller (C.DEFAULT_LOCAL_TMP: the main process makes it before it forks a worker per host,
 and removes it when the run ends), created with O_EXCL so that only the first release to
 finish sets it. A release of another role waits for the file in its worker before it sends
-anything to its host. Without the `barrier` option the module runs at once.
+anything to its host, except the image's pull (the module's `pull_only`), which it lets overlap
+the wait, as Kamal pulls on every host before any boots. Without the `barrier` option the module
+runs at once.
 
 With `from_inventory` (roles/app/tasks/release.yml, kdeploy's own plays) the plugin also builds
 the module's arguments from kdeploy's inventory (plugins/plugin_utils/release_args.py) instead
@@ -95,6 +97,14 @@ class ActionModule(ActionBase):
         role, primary = barrier["role"], barrier["primary"]
         path = barrier_path()
         if role != primary:
+            if read_barrier(path) is None and not self._play_context.check_mode:
+                # Kamal pulls on every host before any boots: pull while the primary boots.
+                pulled = self._execute_module(module_args=dict(args, pull_only=True),
+                                              task_vars=task_vars)
+                if pulled.get("failed") or pulled.get("unreachable"):
+                    result.update(pulled)
+                    return result
+                args["pulled"] = True
             if wait_at_barrier(path) != OPEN:
                 result.update(failed=True, changed=False, msg=(
                     f"First {primary} container is unhealthy, not booting {role} on {host}"))

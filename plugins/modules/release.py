@@ -60,6 +60,20 @@ options:
     type: str
     choices: [always, missing]
     default: missing
+  pull_only:
+    description:
+      - Only log in and pull the image as a boot would (O(pull)), then stop; nothing else changes
+        on the host. The action plugin calls this for a role waiting at the role barrier
+        (O(barrier)), so that the pull overlaps the wait, as Kamal pulls on every host before
+        any boots. Does nothing in check mode.
+    type: bool
+    default: false
+  pulled:
+    description:
+      - The image was pulled just before by a O(pull_only) call of this same release; it is not
+        pulled again (nor its tag checked at the registry), and is still reported as pulled.
+    type: bool
+    default: false
   service:
     description: When set, a pulled image must carry the label C(service) with this value (Kamal's check).
     type: str
@@ -648,7 +662,9 @@ class Release(object):
         self.switched = False  # traffic (or readiness) moved to the new container
         self.created = None  # the new container, once docker run made it
         self.rerouted = False  # converged, but the proxy's route moves to it
-        self.pulled = False  # the image was pulled already (the registry had moved the tag)
+        # The image was pulled already: by a pull_only call just before, or because the registry
+        # had moved the tag.
+        self.pulled = bool(module.params.get("pulled"))
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
@@ -657,6 +673,8 @@ class Release(object):
         """Boot unless converged, then stop the others, tag latest and prune."""
         params = self.params
         self.stop.check()
+        if params.get("pull_only"):
+            return self.prefetch()
         env_file = resolve(self.home, params["env_file"])
         env_changed = ensure_env_file(env_file, render(params["env_secrets"]), self.module.check_mode)
         files_changed = self.write_files()
@@ -666,7 +684,7 @@ class Release(object):
             self.running.append(params["name"])
         converged = not env_changed and is_converged(
             container, image, params["spec_label"], self.spec_hash)
-        if converged and params["pull"] == "always" and self.tag_moved(image):
+        if converged and params["pull"] == "always" and not self.pulled and self.tag_moved(image):
             if self.module.check_mode:
                 converged = False  # would pull, and replace the container with the new image
             else:
@@ -781,6 +799,19 @@ class Release(object):
         with self.stop.abortable():
             digest = self.docker.registry_digest(self.params["image"], self.registry_auth())
         return digest not in repo_digests(image)
+
+    def prefetch(self):
+        """pull_only: pull as a boot would, change nothing else (changed: the image is new)."""
+        params = self.params
+        image = self.docker.inspect_image(params["image"])
+        if self.module.check_mode or (params["pull"] == "missing" and image is not None):
+            return self.result
+        self.step = "pulling %s" % params["image"]
+        with self.stop.abortable():
+            self.pull()
+        pulled = self.docker.inspect_image(params["image"]) or {}
+        self.result["changed"] = image is None or image.get("Id") != pulled.get("Id")
+        return self.result
 
     def pull_moved_tag(self):
         """Pull the tag the registry moved; return the image it names now."""
@@ -967,6 +998,8 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str"),
     image=dict(type="str"),
     pull=dict(type="str", choices=["always", "missing"], default="missing"),
+    pull_only=dict(type="bool", default=False),
+    pulled=dict(type="bool", default=False),
     service=dict(type="str"),
     # Only the password is secret: the server must stay readable in error messages.
     registry=dict(type="dict", options=dict(

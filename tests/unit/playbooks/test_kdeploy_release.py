@@ -483,3 +483,45 @@ def test_a_closed_answer_channel_is_a_stop_request() -> None:
         assert stop.requested
     finally:
         os.close(write)
+
+
+def test_pull_only_pulls_as_a_boot_would_and_changes_nothing_else(home: Path) -> None:
+    docker = FakeDocker({"app-web-v1": _container()}, {})
+    docker.registry["reg:5000/app:v2"] = ("sha256:d", {"Id": "sha256:2", "Config": {
+        "Labels": {"service": "app"}}})
+    result = release.Release(FakeModule(_params(pull="always", pull_only=True)), docker).run()
+    assert result["changed"] and not result["booted"] and result["container_id"] is None
+    assert [call[:2] for call in docker.calls] == [("pull", "reg:5000/app:v2")]
+    assert not (home / ".kamal").exists()  # no env file, no audit line
+
+
+@pytest.mark.parametrize(("pull", "images", "pulls"), [
+    ("missing", {"reg:5000/app:v2": {"Id": "sha256:2"}}, []),
+    ("always", {"reg:5000/app:v2": {"Id": "sha256:2"}}, [("pull", "reg:5000/app:v2")]),
+])
+def test_pull_only_follows_the_pull_option_and_reports_an_unchanged_image(
+    home: Path, pull: str, images: dict[str, Any], pulls: list[tuple[str, str]],
+) -> None:
+    docker = FakeDocker({}, images)
+    docker.registry["reg:5000/app:v2"] = ("sha256:d", {"Id": "sha256:2", "Config": {
+        "Labels": {"service": "app"}}})
+    result = release.Release(FakeModule(_params(pull=pull, pull_only=True)), docker).run()
+    assert not result["changed"]
+    assert [call[:2] for call in docker.calls] == pulls
+
+
+def test_pull_only_in_check_mode_pulls_nothing(home: Path) -> None:
+    docker = FakeDocker({}, {})
+    result = release.Release(FakeModule(_params(pull="always", pull_only=True), check_mode=True),
+                             docker).run()
+    assert not result["changed"] and docker.calls == []
+
+
+def test_after_pull_only_the_boot_pulls_no_more_and_still_reports_the_pull(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:2", "Config": {
+        "Labels": {"service": "app"}}}})
+    result = release.Release(FakeModule(_params(pull="always", pulled=True)), docker).run()
+    assert result["booted"]
+    assert [c[:2] for c in docker.calls if c[0] in ("cli", "pull")] == [("cli", "run")]
+    assert {"kind": "image", "name": "reg:5000/app:v2", "action": "pull"} in (
+        result["kdeploy_outcome"]["changes"])
