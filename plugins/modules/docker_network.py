@@ -30,14 +30,12 @@ options:
     description: Network name.
     type: str
     required: true
-  docker_host:
-    description: The Docker daemon, a C(unix://) URL.
-    type: str
-    default: unix:///var/run/docker.sock
   timeout:
     description: Seconds to wait for the daemon.
     type: int
     default: 60
+extends_documentation_fragment:
+  - kdeploy.deploy.docker_host
 attributes:
   check_mode:
     support: full

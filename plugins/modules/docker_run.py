@@ -57,10 +57,8 @@ options:
     description: Replace an existing container, whatever its spec.
     type: bool
     default: false
-  docker_host:
-    description: The Docker daemon, a C(unix://) socket.
-    type: str
-    default: unix:///var/run/docker.sock
+extends_documentation_fragment:
+  - kdeploy.deploy.docker_host
 attributes:
   check_mode:
     support: full

@@ -52,10 +52,6 @@ options:
     description: Seconds to wait for a healthy container.
     type: int
     default: 30
-  docker_host:
-    description: The Docker daemon, a C(unix://) socket.
-    type: str
-    default: unix:///var/run/docker.sock
   message:
     description: C(maintenance) - the message of the 503 page (kamal-proxy's default text when empty).
     type: str
@@ -63,6 +59,8 @@ options:
     description: C(maintenance) - seconds to wait for the requests in flight to finish.
     type: float
     default: 30
+extends_documentation_fragment:
+  - kdeploy.deploy.docker_host
 attributes:
   check_mode:
     support: full

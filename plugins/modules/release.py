@@ -163,10 +163,6 @@ options:
       Audit log line parts, C({log: path, tags: [performer, destination, role]}) (empty tags are
       left out); lines are C([<utc time>] [<tag>]... <message>), as Kamal writes them.
     type: dict
-  docker_host:
-    description: The Docker daemon, a C(unix://) socket.
-    type: str
-    default: unix:///var/run/docker.sock
   proxy:
     description:
       - The role's proxy settings (C(kdeploy_app_roles[role].proxy)); null when the role does not run
@@ -240,6 +236,8 @@ options:
         description: The primary role, whose first finished release opens or closes the barrier.
         type: str
         required: true
+extends_documentation_fragment:
+  - kdeploy.deploy.docker_host
 attributes:
   action:
     support: full

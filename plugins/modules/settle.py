@@ -46,10 +46,8 @@ options:
     type: list
     elements: str
     default: []
-  docker_host:
-    description: The Docker daemon, a C(unix://) socket.
-    type: str
-    default: unix:///var/run/docker.sock
+extends_documentation_fragment:
+  - kdeploy.deploy.docker_host
 attributes:
   check_mode:
     support: full
