@@ -16,10 +16,10 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import role_group
+from kdeploy.plan.app_needs import app_secret_names, proxy_notices
 from kdeploy.plan.hook_points import boot_group_points, connect_points, deploy_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
 from kdeploy.plan.proxy import proxy_check, proxy_part, proxy_targets
-from kdeploy.plan.setup import app_secret_names, proxy_notices
 from kdeploy.selection import CommandContext, Selection
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
