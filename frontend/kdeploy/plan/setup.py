@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kdeploy.config import Config
@@ -81,7 +81,8 @@ def _setup_plays(config: Config, selection: Selection) -> SetupPlays:
                     hosts=accessory_group(acc.name))
           for acc in config.accessories),
     )
-    groups = (tuple(tuple(plays) for plays in boot_groups(config, selection))
+    groups = (tuple(tuple(_barrier_if_primary_boots(play) for play in plays)
+                    for plays in boot_groups(config, selection))
               if selection.app_hosts else ())
     release = PlaybookImport("lock_release.yml", ("lock",))
     imports = (
@@ -94,6 +95,25 @@ def _setup_plays(config: Config, selection: Selection) -> SetupPlays:
         release,
     )
     return SetupPlays(imports, bootstrap, groups, release)
+
+
+def _barrier_if_primary_boots(play: HostsPlay) -> HostsPlay:
+    # The role barrier waits for a primary-role release of the run. In setup, a primary-role
+    # host can have failed before the boot (Docker, an accessory: a failed host leaves the later
+    # plays), and an exported setup.yml can be run with a --limit or a slice that leaves the
+    # primary-role hosts out; the other roles would then wait forever. So the barrier holds
+    # only while a primary-role host is among the play's hosts (ansible_play_batch: inside the
+    # limit, without the hosts that failed earlier); a primary-role host that fails in the
+    # play itself closes it, as in deploy.
+    (task,) = play.tasks
+    primary = task.vars.get("app_barrier_role")
+    if primary is None:
+        return play
+    guarded = (f"{{{{ kdeploy_barrier_role if groups['{role_group(primary)}'] "
+               "| intersect(ansible_play_batch) else none }}")
+    return replace(play, tasks=(replace(
+        task, vars={"kdeploy_barrier_role": primary},
+        templates={**task.templates, "app_barrier_role": guarded}),))
 
 
 def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> PlaybookImport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -89,8 +90,38 @@ def test_no_task_is_guarded_a_host_gets_only_tasks_it_runs(project_dir: Path) ->
     boot = hosts_plays[-1]
     assert (boot["any_errors_fatal"], boot["max_fail_percentage"]) == (True, 0)
     (task,) = boot["tasks"]
-    assert task["vars"] == {"app_barrier_role": "web",
-                            "app_role": "{{ kdeploy_boot_roles[inventory_hostname][0] }}"}
+    assert task["vars"]["app_role"] == "{{ kdeploy_boot_roles[inventory_hostname][0] }}"
+    assert task["vars"]["kdeploy_barrier_role"] == "web"
+
+
+@pytest.mark.parametrize(("limit", "barrier"), [
+    (None, {"web1": "web", "web2": "web", "webnew1": "web"}),
+    # No web host left in the play: no release would ever open the barrier, so there is none.
+    ("role_web_new", {"webnew1": None}),
+    ("web2,webnew1", {"web2": "web", "webnew1": "web"}),
+])
+def test_the_role_barrier_holds_only_while_a_primary_role_host_boots(
+        project_dir: Path, tmp_path: Path, limit: str | None,
+        barrier: dict[str, str | None]) -> None:
+    # The boot task's vars as setup writes them, read back by a debug task in the same play.
+    setup = ansible_yaml.load((project_dir / "project" / "setup.yml").read_text())
+    boot = next(play for play in setup if play.get("name") == "Boot the app")
+    probe = {"name": boot["name"], "hosts": boot["hosts"], "gather_facts": False,
+             "tasks": [{"ansible.builtin.debug": {
+                 "msg": "{{ inventory_hostname }}: "
+                        "{{ 'no barrier' if app_barrier_role is none else app_barrier_role }}"},
+                        "vars": boot["tasks"][0]["vars"]}]}
+    playbook = tmp_path / "probe.yml"
+    playbook.write_text(ansible_yaml.dump([probe]))
+    result = subprocess.run(
+        [require_tool("ansible-playbook"), "-i", str(project_dir / "inventory" / "hosts.yml"),
+         "-e", f"@{project_dir / 'env' / 'extravars'}", "-c", "local", str(playbook),
+         *(["--limit", limit] if limit else [])],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = dict(re.findall(r'"msg": "(\w+): ([\w ]+)"', result.stdout))
+    assert said == {host: role or "no barrier" for host, role in barrier.items()}
 
 
 def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> None:
