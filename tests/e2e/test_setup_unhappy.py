@@ -183,6 +183,29 @@ def test_docker_missing_and_not_installable_fails_that_host_only(
     assert lock_dirs(info, 1) == []
 
 
+def test_the_only_web_host_failing_before_the_boot_leaves_the_job_role_booting(
+        clean_sandbox: SandboxInfo, tmp_path: Path) -> None:
+    # The app boots as deploy's does, behind Kamal's role barrier: job waits for the first web
+    # release. Here no web release comes (its only host failed in bootstrap and left the run),
+    # so the barrier must not hold job: it boots, and the run fails for host 1 only.
+    info = clean_sandbox
+    config = example_config(info)
+    config["servers"]["web"]["hosts"] = [address(info, 1)]
+    project = Project.write(tmp_path, config)
+    api.disable_docker(info.host(1))
+    try:
+        run = project.kdeploy(*SETUP, timeout=180)
+    finally:
+        api.restore_docker(info.host(1))
+    assert_fails(run, 1, f"Docker is not installed on {address(info, 1)}")
+    summary = summary_lines(run)
+    assert "failed=1" in summary[address(info, 1)], run
+    assert "failed=0 unreachable=0" in summary[address(info, 3)], run
+    assert running_names(info, 3) == {app_container("job")}
+    assert running_names(info, 1) == set()
+    assert lock_dirs(info, 1) == []
+
+
 # The tasks that install or start Docker (roles/bootstrap/tasks/install.yml).
 INSTALL_TASKS = {task["name"] for task in yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "roles" / "bootstrap" / "tasks" / "install.yml"

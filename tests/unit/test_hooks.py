@@ -98,7 +98,9 @@ def parts(plan: Plan) -> list[str]:
     names: list[str] = []
     for entry in plan.imports:
         if isinstance(entry, HostsPlay):
-            names += [task.tags[-1] for task in entry.tasks]
+            # A task by the tags of what it boots (a boot task boots each host's own role).
+            names += [tag for task in entry.tasks for tag in task.tags
+                      if tag not in ("app", "accessory")]
         else:
             names.append(Path(entry.playbook).name)
     return names
@@ -173,7 +175,8 @@ def test_runs_the_tags_leave_empty_are_not_started(monkeypatch, project) -> None
         "run accessory_destination_check.yml,proxy_check.yml,"
         "lock_acquire.yml,bootstrap", "pre-deploy",
         "pre-app-boot",
-        "run app_web,app_web_new,lock_release.yml",
+        # Only the selected role's boot: the boot plays are the selection's, as deploy's.
+        "run app_web_new,lock_release.yml",
     ]
     assert {(p.tags, p.skip_tags, p.limit) for p in stub.plans} == {
         (("lock", "bootstrap", "app_web_new"), ("accessory",), "role_web_new")}
@@ -367,7 +370,7 @@ def test_hook_playbooks_run_after_kamals_hook_with_the_inventory_limit_and_secre
         "run accessory_destination_check.yml,proxy_check.yml,"
         "lock_acquire.yml,bootstrap",
         "pre-deploy", "run check.yml,warm.yml",
-        "run proxy,accessory_db,app_web,app_web_new",
+        "run proxy,accessory_db,app_web",
         "run notify.yml",
         "run lock_release.yml",
     ]
@@ -426,7 +429,10 @@ def test_split_keeps_the_hosts_play_settings_in_every_piece() -> None:
     originals = {entry.name: entry for entry in plan.imports if isinstance(entry, HostsPlay)}
     plays = [entry for piece in pieces for entry in piece.imports
              if isinstance(entry, HostsPlay)]
-    assert [len(play.tasks) for play in plays] == [3, 2]
+    # Every hook of setup sits at a play boundary: no play is cut.
+    assert [play.name for play in plays] == [
+        "Set up the hosts", "Boot the proxy", "Boot the accessory db", "Boot the app"]
+    assert [len(play.tasks) for play in plays] == [1, 1, 1, 1]
     assert all(play.as_yaml_data() | {"tasks": []}
                == originals[play.name].as_yaml_data() | {"tasks": []} for play in plays)
     assert all(piece.extravars == plan.extravars and piece.lock_host == plan.lock_host

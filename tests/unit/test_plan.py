@@ -7,7 +7,14 @@ from context_helpers import context
 
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
-from kdeploy.plan import HostsPlay, PlaybookImport, RoleImport, SetupOptions, build_setup_plan
+from kdeploy.plan import (
+    HostsPlay,
+    PlaybookImport,
+    RoleImport,
+    SetupOptions,
+    build_deploy_plan,
+    build_setup_plan,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 
@@ -19,9 +26,7 @@ def _config(name: str):  # type: ignore[no-untyped-def]
 def test_full_setup_runs_every_play_without_a_selection() -> None:
     plan = build_setup_plan(context(_config("deploy_founding_case_web_new.yml")),
                             SetupOptions(skip_push=True))
-    # Accessories have a play of their own before the apps': the play boundary makes every
-    # accessory (healthy, when it has a health check) come up before any app role boots.
-    check, proxy_check, lock, hosts, apps, release = plan.imports
+    check, proxy_check, lock, hosts, proxy, db, boot, release = plan.imports
     # A running proxy must run the pinned image: checked before the lock too.
     assert proxy_check == PlaybookImport("proxy_check.yml", ("proxy",))
     # The destination check runs first, before the lock (always, on the accessory hosts).
@@ -30,22 +35,65 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     assert isinstance(lock, PlaybookImport) and isinstance(release, PlaybookImport)
     assert (lock.playbook, lock.tags, release.playbook, release.tags) == (
         "lock_acquire.yml", ("lock",), "lock_release.yml", ("lock",))
-    assert isinstance(hosts, HostsPlay) and isinstance(apps, HostsPlay)
-    assert (hosts.strategy, apps.strategy) == ("free", "free")
-    assert [(task.role, task.tags, task.vars, task.group) for task in hosts.tasks] == [
+    # Docker on every host, then the proxy and each accessory on exactly their group's hosts:
+    # no host is sent a task its group guard would skip.
+    plays = [hosts, proxy, db]
+    assert all(isinstance(play, HostsPlay) and play.strategy == "free" for play in plays)
+    assert [(play.name, play.hosts) for play in plays] == [  # type: ignore[union-attr]
+        ("Set up the hosts", "all"), ("Boot the proxy", "kdeploy_proxy"),
+        ("Boot the accessory db", "accessory_db")]
+    assert [(task.role, task.tags, task.vars, task.group)
+            for play in plays for task in play.tasks] == [  # type: ignore[union-attr]
         ("bootstrap", ("bootstrap",), {}, None),
-        ("proxy", ("proxy",), {}, "kdeploy_proxy"),
-        ("accessory", ("accessory", "accessory_db"), {"accessory_name": "db"},
-         "accessory_db"),
+        ("proxy", ("proxy",), {}, None),
+        ("accessory", ("accessory", "accessory_db"), {"accessory_name": "db"}, None),
     ]
-    assert [(task.role, task.tags, task.vars, task.group) for task in apps.tasks] == [
-        ("app", ("app", "app_web"), {"app_role": "web"}, "role_web"),
-        ("app", ("app", "app_web_new"), {"app_role": "web_new"},
-         "role_web_new"),
-    ]
+    # The app boots as deploy boots it, after the accessories' play boundary: one linear,
+    # fatal play of one task per host, the host's role from `kdeploy_boot_roles`.
+    assert isinstance(boot, HostsPlay)
+    assert (boot.name, boot.hosts, boot.strategy, boot.any_errors_fatal) == (
+        "Boot the app", "10.0.0.1,10.0.0.2", "linear", True)
+    (task,) = boot.tasks
+    assert (task.role, task.tasks_from, task.tags, task.group) == (
+        "app", "release", ("app", "app_web", "app_web_new"), None)
+    # Kamal's role barrier, held only while a web host is among the play's hosts (below).
+    assert task.vars == {"kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
+    assert task.templates == {
+        "app_role": "{{ kdeploy_boot_roles[inventory_hostname][0] }}",
+        "app_barrier_role": "{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
+                            "| intersect(ansible_play_batch) else none }}"}
+    assert plan.extravars["kdeploy_boot_roles"] == {"10.0.0.1": ["web"], "10.0.0.2": ["web_new"]}
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == "10.0.0.1"
     assert plan.notices == ()
+
+
+def test_setup_boots_the_app_in_the_boot_groups_of_deploy() -> None:
+    # Kamal's setup runs its deploy: boot/limit groups, boot/wait between them, the role
+    # barrier in the first group, and the boot hooks around each group.
+    context_ = context(_config("deploy_with_boot.yml"))
+    setup = build_setup_plan(context_, SetupOptions(skip_push=True))
+    deploy = build_deploy_plan(context_)
+    setup_boots = [play for play in setup.imports
+                   if isinstance(play, HostsPlay) and play.name.startswith("Boot the app")]
+    deploy_boots = [play for play in deploy.imports if isinstance(play, HostsPlay)]
+    assert len(setup_boots) == 4
+    assert setup_boots == deploy_boots
+    assert setup.extravars["kdeploy_boot_roles"] == deploy.extravars["kdeploy_boot_roles"]
+    boot_hooks = [(point.hook, point.hosts) for point in setup.hook_points
+                  if point.hook.endswith("app-boot")]
+    assert boot_hooks == [(hook, (play.hosts,)) for play in setup_boots
+                          for hook in ("pre-app-boot", "post-app-boot")]
+
+
+def test_setup_without_app_hosts_boots_no_app() -> None:
+    # Only accessories: bootstrap and the accessory, no boot play, no boot hook.
+    config = _config("deploy_with_only_accessories.yml")
+    plan = build_setup_plan(context(config), SetupOptions(skip_push=True))
+    assert not [play for play in plan.imports
+                if isinstance(play, HostsPlay) and play.name.startswith("Boot the app")]
+    assert not [point for point in plan.hook_points if point.hook.endswith("app-boot")]
+    assert plan.extravars["kdeploy_boot_roles"] == {}
 
 
 def test_setup_imports_the_roles_without_their_per_host_validation() -> None:

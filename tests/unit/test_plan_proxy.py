@@ -10,6 +10,7 @@ from context_helpers import context
 from kdeploy.config import load_config
 from kdeploy.errors import UsageError
 from kdeploy.plan import (
+    HostsPlay,
     PlaybookImport,
     SetupOptions,
     build_deploy_plan,
@@ -129,10 +130,12 @@ def test_deploy_of_roles_without_the_proxy_has_no_proxy_step() -> None:
 def test_setup_checks_then_boots_the_proxy_before_accessories_and_apps() -> None:
     plan = build_setup_plan(context(_config()), SetupOptions(skip_push=True))
     assert [part for part, _ in _parts(plan)][:2] == ["proxy_check.yml", "lock_acquire.yml"]
-    hosts_play = next(entry for entry in plan.imports if getattr(entry, "name", "") ==
-                      "Set up the hosts")
-    assert [(task.role, task.tasks_from, task.group) for task in hosts_play.tasks][:2] == [
-        ("bootstrap", "prepare", None), ("proxy", "boot", "kdeploy_proxy")]
+    plays = [(entry.name, entry.hosts, [(task.role, task.tasks_from) for task in entry.tasks])
+             for entry in plan.imports if isinstance(entry, HostsPlay)]
+    # Docker first on every host, then the proxy on exactly the proxy hosts, then the app.
+    assert plays[:2] == [("Set up the hosts", "all", [("bootstrap", "prepare")]),
+                         ("Boot the proxy", "kdeploy_proxy", [("proxy", "boot")])]
+    assert all(name.startswith("Boot the app") for name, _, _ in plays[2:])
 
 
 def test_role_scoped_setup_selects_the_proxy_only_for_a_proxy_role() -> None:

@@ -16,10 +16,10 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import role_group
+from kdeploy.plan.app_needs import app_secret_names, proxy_notices
 from kdeploy.plan.hook_points import boot_group_points, connect_points, deploy_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, app_tag
 from kdeploy.plan.proxy import proxy_check, proxy_part, proxy_targets
-from kdeploy.plan.setup import app_secret_names, proxy_notices
 from kdeploy.selection import CommandContext, Selection
 
 # Commands planned here -> what they do besides the boot (Kamal's lib/kamal/cli/main.rb).
@@ -30,6 +30,15 @@ _SLOT_SUFFIX = ": role {} of each host"
 _BOOT_PLAY_NAME = re.compile(re.escape(BOOT_PLAY) + r"( \(group \d+ of \d+\))?"
                              r"(: role (?P<slot>\d+) of each host)?")
 ROLLBACK_CHECK_PLAY = "Check that every host has the version"
+# The role barrier waits for a release of the primary role in its play. A primary-role host can
+# have failed before it (the proxy's boot; in setup Docker or an accessory: a failed host leaves
+# the later plays), and an exported playbook can be run with a --limit or a job slice that
+# leaves the primary role out; the other roles would then wait forever. So the barrier holds only
+# while a primary-role host is among the play's hosts (ansible_play_batch: inside the limit,
+# without the hosts that failed earlier); one failing in the play closes it. The role and its
+# group are vars (config strings, unsafe), never part of the template.
+_BARRIER_ROLE = ("{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
+                 "| intersect(ansible_play_batch) else none }}")
 
 
 def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
@@ -129,9 +138,11 @@ def boot_groups(config: Config, selection: Selection) -> list[list[HostsPlay]]:
                 tasks=(RoleImport(
                     "app", f"Boot the app role {', '.join(slot_roles)}.",
                     ("app", *(app_tag(role) for role in slot_roles)),
-                    {"app_barrier_role": primary} if barrier else {},
+                    {"kdeploy_barrier_role": primary,
+                     "kdeploy_barrier_group": role_group(primary)} if barrier else {},
                     tasks_from="release",
-                    templates={"app_role": _slot_role(slot)}),),
+                    templates={"app_role": _slot_role(slot),
+                               **({"app_barrier_role": _BARRIER_ROLE} if barrier else {})}),),
                 hosts=",".join(slot_hosts),
                 strategy="linear",
                 any_errors_fatal=True,

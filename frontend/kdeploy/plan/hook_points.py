@@ -29,22 +29,19 @@ def bootstrap_points(bootstrap: PlaybookImport) -> tuple[HookPoint, ...]:
     return (*connect_points(), HookPoint("docker-setup", after=bootstrap))
 
 
-def setup_points(bootstrap: RoleImport, app_tasks: Sequence[RoleImport],
-                 release: PlaybookImport, app_hosts: tuple[str, ...]) -> tuple[HookPoint, ...]:
-    """Setup: Kamal's setup, whose deploy boots every app role as one boot group.
+def setup_points(bootstrap: RoleImport, groups: Sequence[Sequence[HostsPlay]],
+                 release: PlaybookImport) -> tuple[HookPoint, ...]:
+    """Setup: Kamal's setup, whose deploy boots the app in its boot groups.
 
     Args:
         bootstrap: the task that installs Docker (docker-setup and pre-deploy follow it).
-        app_tasks: the app roles' boot tasks, in order (none: no boot hooks).
+        groups: the app's boot groups, as deploy's (none: no boot hooks).
         release: the lock release (post-deploy runs before it, inside the lock).
-        app_hosts: the selected app hosts (KAMAL_HOSTS of the boot hooks).
     """
-    boot = (HookPoint("pre-app-boot", before=app_tasks[0], hosts=app_hosts),
-            HookPoint("post-app-boot", after=app_tasks[-1], hosts=app_hosts)) if app_tasks else ()
     return (*connect_points(),
             HookPoint("docker-setup", after=bootstrap),
             HookPoint("pre-deploy", after=bootstrap),
-            *boot,
+            *boot_group_points(groups),
             HookPoint("post-deploy", before=release, runtime=True))
 
 

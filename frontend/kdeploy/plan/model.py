@@ -87,13 +87,14 @@ class RoleImport:
 
 @dataclass(frozen=True)
 class HostsPlay:
-    """A play of tagged, group-guarded role imports, written into the entry playbook.
+    """A play of tagged role imports, written into the entry playbook.
 
-    Setup's one play runs on all hosts with strategy `free`: each host runs its own tasks in order
-    (accessories before apps) without waiting for the other hosts at every task boundary. A
-    deploy boots a boot group in one `linear`, `any_errors_fatal` play of one task per host (the
-    host's first role), plus a play for the hosts that have a second role, and so on; Kamal's
-    role barrier is the release's (plan/deploy.py), and one failure stops the run.
+    Setup's bootstrap, proxy and accessory plays run with strategy `free` on exactly the hosts
+    that have work in them (a group): each host runs its tasks without waiting for the other
+    hosts at every task boundary. A deploy (and setup's app part) boots a boot group in one
+    `linear`, `any_errors_fatal` play of one task per host (the host's first role), plus a play
+    for the hosts that have a second role, and so on; Kamal's role barrier is the release's
+    (plan/deploy.py), and one failure stops the run.
     """
 
     name: str

@@ -8,14 +8,17 @@ from typing import Any
 from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
+from kdeploy.plan.app_needs import app_secret_names, proxy_notices
+from kdeploy.plan.deploy import boot_groups, boot_roles
 from kdeploy.plan.hook_points import setup_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 from kdeploy.plan.proxy import CHECK_PART, proxy_targets
 from kdeploy.plan.proxy import TAGS as PROXY_TAGS
 from kdeploy.selection import CommandContext, Selection
 
-# The second hosts play of setup: the app roles, once every accessory is up.
-APP_PLAY = "Boot the app roles"
+# The first hosts play of setup: Docker and the kamal network on every host.
+HOSTS_PLAY = "Set up the hosts"
+PROXY_PLAY = "Boot the proxy"
 
 
 @dataclass(frozen=True)
@@ -36,62 +39,61 @@ class SetupPlays:
 
     imports: tuple[PlaybookImport | HostsPlay, ...]
     bootstrap: RoleImport
-    app_tasks: tuple[RoleImport, ...]
+    boot_groups: tuple[tuple[HostsPlay, ...], ...]
     release: PlaybookImport
 
 
-def _config_plays(config: Config) -> SetupPlays:
-    return _setup_plays([acc.name for acc in config.accessories],
-                        [role.name for role in config.roles], proxy=bool(config.proxy_roles))
+def setup_plays(config: Config, selection: Selection) -> tuple[PlaybookImport | HostsPlay, ...]:
+    """Return the setup plays: every accessory of the config, the app boot of the selection.
 
-
-def setup_plays(accessories: list[str], roles: list[str],
-                proxy: bool = False) -> tuple[PlaybookImport | HostsPlay, ...]:
-    """Return the setup plays for these accessory and role names (in config order).
-
-    `proxy`: some role runs behind the proxy. Then a running proxy must run the pinned image (a
-    check before the lock), and the proxy boots on its hosts right after Docker, before the
-    accessories and the app (Kamal's deploy boots it first).
+    With a role behind the proxy, a running proxy must run the pinned image (a check before the
+    lock), and the proxy boots on its hosts right after Docker, before the accessories and the
+    app (Kamal's deploy boots it first).
 
     The lock plays stay apart (a held lock stops the run before any host is touched, and the
-    release waits for every host). Bootstrap and accessories share one `free` play, the app roles
-    another, so that hosts do not wait for each other inside a play; their tags and group guards
-    keep the selections of docs/ansible-interface.md. The play boundary is the one barrier: every
-    accessory is booted (and healthy, when it has a health check) on every host before any app
-    role boots, as Kamal boots every accessory first.
+    release waits for every host). Bootstrap is one `free` play on every host; then the proxy
+    and each accessory get a `free` play on exactly their group's hosts, in config order, as
+    Kamal boots one accessory after another. No host is sent a task it would skip: a skipped
+    task still costs the controller a worker process per host. The app boots as deploy boots it
+    (plan/deploy.py `boot_groups`: `boot/limit` groups, `boot/wait`, the role barrier), since
+    Kamal's setup runs its deploy; the play boundary before it keeps every accessory up (and
+    healthy, when it has a health check) before any app role boots. A filtered setup selects
+    among these plays by tag and limit (`build_setup_plan`).
     """
-    return _setup_plays(accessories, roles, proxy).imports
+    return _setup_plays(config, selection).imports
 
 
-def _setup_plays(accessories: list[str], roles: list[str], proxy: bool) -> SetupPlays:
+def _setup_plays(config: Config, selection: Selection) -> SetupPlays:
     # The entry points without argument validation (prepare, boot, release), as deploy's boot
     # plays: the inputs are kdeploy's own inventory, and each skipped validation is one task (a
     # worker process) less per host and role.
     bootstrap = RoleImport("bootstrap", "Bootstrap Docker and the kamal network.",
                            ("bootstrap",), tasks_from="prepare")
-    host_tasks = (
-        bootstrap,
-        *((RoleImport("proxy", "Boot the proxy.", PROXY_TAGS, group=PROXY_GROUP,
-                      tasks_from="boot"),) if proxy else ()),
-        *(RoleImport("accessory", f"Boot the accessory {name}.",
-                     ("accessory", accessory_tag(name)), {"accessory_name": name},
-                     accessory_group(name), tasks_from="boot")
-          for name in accessories),
+    proxy = bool(config.proxy_roles)
+    service_plays = (
+        *((HostsPlay(PROXY_PLAY, (RoleImport("proxy", "Boot the proxy.", PROXY_TAGS,
+                                             tasks_from="boot"),), hosts=PROXY_GROUP),)
+          if proxy else ()),
+        *(HostsPlay(f"Boot the accessory {acc.name}",
+                    (RoleImport("accessory", f"Boot the accessory {acc.name}.",
+                                ("accessory", accessory_tag(acc.name)),
+                                {"accessory_name": acc.name}, tasks_from="boot"),),
+                    hosts=accessory_group(acc.name))
+          for acc in config.accessories),
     )
-    app_tasks = tuple(
-        RoleImport("app", f"Boot the app role {name}.", ("app", app_tag(name)),
-                   {"app_role": name}, role_group(name), tasks_from="release")
-        for name in roles)
+    groups = (tuple(tuple(plays) for plays in boot_groups(config, selection))
+              if selection.app_hosts else ())
     release = PlaybookImport("lock_release.yml", ("lock",))
     imports = (
-        *((destination_check(),) if accessories else ()),
+        *((destination_check(),) if config.accessories else ()),
         *((PlaybookImport(CHECK_PART, PROXY_TAGS),) if proxy else ()),
         PlaybookImport("lock_acquire.yml", ("lock",)),
-        HostsPlay("Set up the hosts", host_tasks),
-        *((HostsPlay(APP_PLAY, app_tasks),) if app_tasks else ()),
+        HostsPlay(HOSTS_PLAY, (bootstrap,)),
+        *service_plays,
+        *(play for plays in groups for play in plays),
         release,
     )
-    return SetupPlays(imports, bootstrap, app_tasks, release)
+    return SetupPlays(imports, bootstrap, groups, release)
 
 
 def destination_check(names: tuple[str, ...] = (), action: str = "boot") -> PlaybookImport:
@@ -127,7 +129,7 @@ def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
     tags, skip_tags, notices = (), (), ()
     if filters.given:
         tags, skip_tags, notices = _filtered_selection(context, options)
-    plays = _config_plays(config)
+    plays = _setup_plays(config, selection)
     return Plan(
         command="setup",
         imports=plays.imports,
@@ -139,8 +141,7 @@ def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
                                    options.with_accessories or not filters.given),
         notices=(*notices, *proxy_notices(config, selection)),
         lock_host=selection.primary_host,
-        hook_points=setup_points(plays.bootstrap, plays.app_tasks, plays.release,
-                                 selection.app_hosts),
+        hook_points=setup_points(plays.bootstrap, plays.boot_groups, plays.release),
     )
 
 
@@ -182,28 +183,8 @@ def _extravars(context: CommandContext, options: SetupOptions) -> dict[str, Any]
         # Always pull: the version was just pushed, or pushed elsewhere (-P), maybe under a
         # tag a host already has.
         "kdeploy_pull": True,
+        "kdeploy_boot_roles": boot_roles(context.selection),
     }
-
-
-def proxy_notices(config: Config, selection: Selection) -> tuple[str, ...]:
-    """A notice per selected accessory Kamal runs behind kamal-proxy (kdeploy does not, yet)."""
-    return tuple(
-        f"Accessory {name} runs behind kamal-proxy in Kamal; kdeploy does not route accessories "
-        "through the proxy yet, so it gets no proxy route"
-        for name in selection.accessory_hosts if config.accessory(name).running_proxy)
-
-
-def app_secret_names(config: Config, selection: Selection) -> tuple[str, ...]:
-    """The secrets an app boot of the selection needs: registry login, roles' env, certificates."""
-    names = list(config.registry.login_secret_names)
-    for role in selection.roles:
-        for host in selection.role_hosts.get(role.name, ()):
-            names += role.env_for_host(host).secret.values()
-        if role.running_proxy and role.proxy is not None and role.proxy.custom_ssl_certificate:
-            # kamal-proxy's certificate and key for the role, written by the release.
-            names += [str(role.proxy.raw["ssl"][key])
-                      for key in ("certificate_pem", "private_key_pem")]
-    return tuple(dict.fromkeys(names))
 
 
 def _secret_names(config: Config, selection: Selection, accessories: bool) -> tuple[str, ...]:

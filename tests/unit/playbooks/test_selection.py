@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -45,42 +46,82 @@ def test_setup_selects_every_play_on_its_hosts(project_dir: Path) -> None:
         "Check the accessory names on their hosts": ["db1", "web1", "webnew1"],
         "Acquire the deploy lock": ["web1"],
         "Set up the hosts": ["db1", "web1", "web2", "webnew1"],
-        "Boot the app roles": ["db1", "web1", "web2", "webnew1"],
+        # Each accessory on exactly its hosts, the app on exactly the app hosts.
+        "Boot the accessory db": ["db1", "webnew1"],
+        "Boot the accessory cache": ["web1"],
+        "Boot the app": ["web1", "web2", "webnew1"],
         "Release the deploy lock": ["web1"],
     }
     assert all(play.tasks for play in plays)
+    # In config order: Docker, the accessories one after another, then the app.
+    assert [play.name for play in plays][2:6] == [
+        "Set up the hosts", "Boot the accessory db", "Boot the accessory cache", "Boot the app"]
     # `always` only on the destination check (it checks the accessories the tags select); role
     # argument validation is an ordinary task of each role.
     assert {play for play, _, tags in tasks_run(plays) if "always" in tags} == {
         "Check the accessory names on their hosts"}
-    # Every task of the hosts play belongs to exactly one part, tagged as the docs show.
-    parts = [tags - {"app", "accessory"} for play, _, tags in tasks_run(plays)
-             if play in ("Set up the hosts", "Boot the app roles")]
-    assert {frozenset(part) for part in parts} == {
-        frozenset({"bootstrap"}), frozenset({"accessory_db"}), frozenset({"accessory_cache"}),
-        frozenset({"app_web"}), frozenset({"app_web_new"}),
+    # Every task of the hosts plays belongs to exactly one part, tagged as the docs show; the
+    # app's boot task boots each host's role, so it carries every role's tag.
+    parts = {play: {frozenset(tags - {"app", "accessory"}) for p, _, tags in tasks_run(plays)
+                    if p == play}
+             for play in hosts if play.startswith(("Set up", "Boot"))}
+    assert parts == {
+        "Set up the hosts": {frozenset({"bootstrap"})},
+        "Boot the accessory db": {frozenset({"accessory_db"})},
+        "Boot the accessory cache": {frozenset({"accessory_cache"})},
+        "Boot the app": {frozenset({"app_web", "app_web_new"})},
     }
 
 
-def test_hosts_play_guards_each_role_by_its_group(project_dir: Path) -> None:
-    # --list-tasks does not show `when`: read the generated play. A host only runs the roles and
-    # accessories of its own groups (a host in two roles runs both, each with its own vars).
+def test_no_task_is_guarded_a_host_gets_only_tasks_it_runs(project_dir: Path) -> None:
+    # --list-tasks does not show `when`: read the generated play. A skipped task still costs the
+    # controller a worker per host, so each play names its hosts instead of guarding its tasks.
     setup = ansible_yaml.load((project_dir / "project" / "setup.yml").read_text())
-    hosts_play, apps_play = setup[2:4]
-    assert hosts_play["strategy"] == apps_play["strategy"] == "free"
-    tasks = hosts_play["tasks"] + apps_play["tasks"]
-    guards = {tuple(task["tags"]): task.get("when") for task in tasks}
-    assert guards == {
-        ("bootstrap",): None,
-        ("accessory", "accessory_db"): "inventory_hostname in groups['accessory_db']",
-        ("accessory", "accessory_cache"): "inventory_hostname in groups['accessory_cache']",
-        ("app", "app_web"): "inventory_hostname in groups['role_web']",
-        ("app", "app_web_new"): "inventory_hostname in groups['role_web_new']",
-    }
-    # Accessories boot before the apps: in the first play, whose end every host waits for.
-    assert [task["tags"][0] for task in hosts_play["tasks"]] == [
-        "bootstrap", "accessory", "accessory"]
-    assert [task["tags"][0] for task in apps_play["tasks"]] == ["app", "app"]
+    hosts_plays = [play for play in setup if "hosts" in play]
+    assert [(play["name"], play["hosts"], play["strategy"]) for play in hosts_plays] == [
+        ("Set up the hosts", "all", "free"),
+        ("Boot the accessory db", "accessory_db", "free"),
+        ("Boot the accessory cache", "accessory_cache", "free"),
+        ("Boot the app", "web1,web2,webnew1", "linear"),
+    ]
+    assert not [task for play in hosts_plays for task in play["tasks"] if "when" in task]
+    # The app boots as deploy boots it: a failure stops the run, web_new waits for web's
+    # first container (the role barrier), each host's role comes from kdeploy_boot_roles.
+    boot = hosts_plays[-1]
+    assert (boot["any_errors_fatal"], boot["max_fail_percentage"]) == (True, 0)
+    (task,) = boot["tasks"]
+    assert task["vars"]["app_role"] == "{{ kdeploy_boot_roles[inventory_hostname][0] }}"
+    assert task["vars"]["kdeploy_barrier_role"] == "web"
+
+
+@pytest.mark.parametrize(("limit", "barrier"), [
+    (None, {"web1": "web", "web2": "web", "webnew1": "web"}),
+    # No web host left in the play: no release would ever open the barrier, so there is none.
+    ("role_web_new", {"webnew1": None}),
+    ("web2,webnew1", {"web2": "web", "webnew1": "web"}),
+])
+def test_the_role_barrier_holds_only_while_a_primary_role_host_boots(
+        project_dir: Path, tmp_path: Path, limit: str | None,
+        barrier: dict[str, str | None]) -> None:
+    # The boot task's vars as setup writes them, read back by a debug task in the same play.
+    setup = ansible_yaml.load((project_dir / "project" / "setup.yml").read_text())
+    boot = next(play for play in setup if play.get("name") == "Boot the app")
+    probe = {"name": boot["name"], "hosts": boot["hosts"], "gather_facts": False,
+             "tasks": [{"ansible.builtin.debug": {
+                 "msg": "{{ inventory_hostname }}: "
+                        "{{ 'no barrier' if app_barrier_role is none else app_barrier_role }}"},
+                        "vars": boot["tasks"][0]["vars"]}]}
+    playbook = tmp_path / "probe.yml"
+    playbook.write_text(ansible_yaml.dump([probe]))
+    result = subprocess.run(
+        [require_tool("ansible-playbook"), "-i", str(project_dir / "inventory" / "hosts.yml"),
+         "-e", f"@{project_dir / 'env' / 'extravars'}", "-c", "local", str(playbook),
+         *(["--limit", limit] if limit else [])],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = dict(re.findall(r'"msg": "(\w+): ([\w ]+)"', result.stdout))
+    assert said == {host: role or "no barrier" for host, role in barrier.items()}
 
 
 def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> None:
@@ -93,14 +134,10 @@ def test_setup_of_one_role_skips_accessories_on_its_hosts(project_dir: Path) -> 
     assert selected
     for play, task, tags in selected:
         assert tags & {"lock", "bootstrap", "app_web_new"}, (play, task, tags)
-        assert not tags & {"accessory", "accessory_db", "app_web"}, (play, task, tags)
+        assert not tags & {"accessory", "accessory_db"}, (play, task, tags)
     plays_with_tasks = {play for play, _, _ in selected}
     assert plays_with_tasks == {
-        "Acquire the deploy lock", "Set up the hosts", "Boot the app roles",
-        "Release the deploy lock",
-    }
-    assert {tag for _, _, tags in selected for tag in tags} == {
-        "lock", "bootstrap", "app", "app_web_new",
+        "Acquire the deploy lock", "Set up the hosts", "Boot the app", "Release the deploy lock",
     }
 
 
@@ -110,6 +147,6 @@ def test_accessory_tag_selects_only_that_accessory(project_dir: Path, accessory:
     assert selected
     # The destination check is `always` (its tasks check only the accessory the tags select).
     assert {play for play, _, _ in selected} == {
-        "Check the accessory names on their hosts", "Set up the hosts"}
+        "Check the accessory names on their hosts", f"Boot the accessory {accessory}"}
     assert all(f"accessory_{accessory}" in tags for play, _, tags in selected
-               if play == "Set up the hosts")
+               if play != "Check the accessory names on their hosts")
