@@ -76,12 +76,19 @@ def _templated(tmp_path: Path, config: Config, extravars: dict[str, Any],
     (tmp_path / "hosts.yml").write_text(render_inventory(config))
     # The role's defaults as play vars (vars_files would win over the play's app_role).
     defaults = yaml.safe_load((REPO / "roles" / "app" / "defaults" / "main.yml").read_text())
+    out = tmp_path / "templated"
+    out.mkdir()
     plays = [{
         "name": role.name, "hosts": f"role_{role.name}", "gather_facts": False,
+        # No host is reached: each "host" writes its arguments to a local file.
+        "connection": "local",
         "vars_files": [str(REPO / "roles" / "app" / "vars" / "main.yml")],
-        "vars": {**defaults, "app_role": role.name},
+        "vars": {**defaults, "app_role": role.name,
+                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
         "tasks": [{"ansible.builtin.set_fact": {"release_arguments": arguments}},
-                  {"ansible.builtin.debug": {"var": "release_arguments"}}],
+                  {"ansible.builtin.copy": {
+                      "content": "{{ release_arguments | to_json }}", "mode": "0600",
+                      "dest": f"{out}/{{{{ inventory_hostname }}}} {role.name}.json"}}],
     } for role in config.roles]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(plays))
     (tmp_path / "extravars.yml").write_text(yaml.safe_dump(extravars))
@@ -89,13 +96,11 @@ def _templated(tmp_path: Path, config: Config, extravars: dict[str, Any],
         [require_tool("ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
          "-e", f"@{tmp_path / 'extravars.yml'}", str(tmp_path / "play.yml")],
         capture_output=True, text=True, cwd=tmp_path, check=False,
-        env={**os.environ, **environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-             "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
-             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"})
+        env={**os.environ, **environ,
+             "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections"))})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(result.stdout)
-    return {(host, play["play"]["name"]): outcome["release_arguments"]
-            for play in report["plays"] for host, outcome in play["tasks"][1]["hosts"].items()}
+    return {tuple(path.stem.rsplit(" ", 1)): json.loads(path.read_text())
+            for path in out.glob("*.json")}
 
 
 def _plugin(config: Config, extravars: dict[str, Any],
