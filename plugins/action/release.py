@@ -81,42 +81,50 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         """The module's result; a release of another role only once the barrier is open."""
         result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
         args = dict(self._task.args)
         barrier = args.pop("barrier", None)
-        host = (task_vars or {}).get("inventory_hostname", "?")
+        host = task_vars.get("inventory_hostname", "?")
         run = args.pop("from_inventory", None)
         if run is not None:
             try:
-                args = release_args(task_vars or {}, host, run)
+                args = release_args(task_vars, host, run)
             except MissingInventory as error:
                 result.update(failed=True, changed=False, msg=str(error))
                 return result
         if not barrier:
             result.update(self._execute_module(module_args=args, task_vars=task_vars))
-            return result
-        role, primary = barrier["role"], barrier["primary"]
+        elif barrier["role"] != barrier["primary"]:
+            result.update(self._release_after_barrier(args, task_vars, barrier, host))
+        else:
+            result.update(self._release_deciding_barrier(args, task_vars))
+        return result
+
+    def _release_after_barrier(self, args, task_vars, barrier, host):
+        # Another role: pull while the primary boots (Kamal pulls on every host before any
+        # boots), then boot once the barrier is open.
         path = barrier_path()
-        if role != primary:
-            if read_barrier(path) is None and not self._play_context.check_mode:
-                # Kamal pulls on every host before any boots: pull while the primary boots.
-                pulled = self._execute_module(module_args=dict(args, pull_only=True),
-                                              task_vars=task_vars)
-                if pulled.get("failed") or pulled.get("unreachable"):
-                    result.update(pulled)
-                    return result
-                args["pulled"] = True
-            if wait_at_barrier(path) != OPEN:
-                result.update(failed=True, changed=False, msg=(
-                    f"First {primary} container is unhealthy, not booting {role} on {host}"))
-                return result
-            result.update(self._execute_module(module_args=args, task_vars=task_vars))
-            return result
+        if read_barrier(path) is None and not self._play_context.check_mode:
+            pulled = self._execute_module(module_args=dict(args, pull_only=True),
+                                          task_vars=task_vars)
+            if pulled.get("failed") or pulled.get("unreachable"):
+                return pulled
+            args = dict(args, pulled=True)
+        if wait_at_barrier(path) != OPEN:
+            return dict(failed=True, changed=False, msg=(
+                f"First {barrier['primary']} container is unhealthy, "
+                f"not booting {barrier['role']} on {host}"))
+        return self._execute_module(module_args=args, task_vars=task_vars)
+
+    def _release_deciding_barrier(self, args, task_vars):
+        # The primary role: the first of its releases to finish sets the barrier.
         succeeded = False
+        result = {}
         try:
-            result.update(self._execute_module(module_args=args, task_vars=task_vars))
+            result = self._execute_module(module_args=args, task_vars=task_vars)
             succeeded = not result.get("failed") and not result.get("unreachable")
         finally:
             # Closed on any failure, an unreachable host or an exception too: the other roles
             # must never wait for a release that will not finish.
-            set_barrier(path, OPEN if succeeded else CLOSED)
+            set_barrier(barrier_path(), OPEN if succeeded else CLOSED)
         return result
