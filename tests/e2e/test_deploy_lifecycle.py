@@ -22,7 +22,7 @@ from project import (
     lock_dirs,
 )
 
-from kdeploy.sandbox import SandboxInfo
+from kdeploy.sandbox import SandboxHost, SandboxInfo
 from kdeploy.sandbox.example import SERVICE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
@@ -77,6 +77,21 @@ def test_a_deploy_of_the_running_version_changes_nothing(clean_sandbox: SandboxI
     summary = run.events()[-1]["hosts"]
     assert {host: counts["changed"] for host, counts in summary.items()} == {
         address(clean_sandbox, 1): 2, address(clean_sandbox, 2): 0, address(clean_sandbox, 3): 0}
+
+
+def test_a_deploy_authenticates_once_per_host(clean_sandbox: SandboxInfo,
+                                             project: Project) -> None:
+    # kdeploy opens each host's connection while ansible-playbook starts (run/warm_up.py); had
+    # Ansible not found that master under its ControlPath, it would open a second one.
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v1")).returncode == 0, run
+    before = [_logins(host) for host in clean_sandbox.hosts]
+    assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
+    assert [_logins(host) - count for host, count in zip(clean_sandbox.hosts, before,
+                                                         strict=True)] == [1, 1, 1]
+
+
+def _logins(host: SandboxHost) -> int:
+    return (host.directory / "log" / "sshd.log").read_text().count("Accepted publickey")
 
 
 def test_an_unhealthy_release_leaves_the_previous_one_serving(clean_sandbox: SandboxInfo,

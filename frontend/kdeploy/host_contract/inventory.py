@@ -71,7 +71,7 @@ def _inventory_header(config: Config) -> str:
 
 def _all_vars(config: Config) -> dict[str, Any]:
     return {
-        **_ssh_vars(config),
+        **ssh_vars(config),
         "kdeploy_service": config.service,
         "kdeploy_destination": config.destination or "",
         "kdeploy_service_with_destination": config.service_with_destination,
@@ -89,11 +89,12 @@ def _all_vars(config: Config) -> dict[str, Any]:
     }
 
 
-def _ssh_vars(config: Config) -> dict[str, Any]:
+def ssh_vars(config: Config) -> dict[str, Any]:
+    """The connection variables of every host (`ansible_user`, `ansible_ssh_common_args`, ...)."""
     ssh = config.ssh
-    ssh_vars: dict[str, Any] = {"ansible_user": ssh.user, "ansible_port": int(ssh.port)}
+    variables: dict[str, Any] = {"ansible_user": ssh.user, "ansible_port": int(ssh.port)}
     if ssh.keys:
-        ssh_vars["ansible_ssh_private_key_file"] = str(Path(ssh.keys[0]).expanduser())
+        variables["ansible_ssh_private_key_file"] = str(Path(ssh.keys[0]).expanduser())
     # sshkit (Kamal) forwards the local agent on every connection unless `ssh/forward_agent` is
     # false (Kamal 2.12); given on the command line, it wins over ssh_config as sshkit's does.
     args = [f"-o ForwardAgent={'yes' if ssh.forward_agent else 'no'}"]
@@ -106,15 +107,15 @@ def _ssh_vars(config: Config) -> dict[str, Any]:
     args.extend(f"-o IdentityFile={Path(key).expanduser()}" for key in ssh.keys[1:])
     # `ssh.config` reaches ssh through the generated ssh_config (run/ssh_config.py), which
     # ansible.cfg passes with -F: ssh takes only one -F.
-    ssh_vars["ansible_ssh_common_args"] = " ".join(args)
+    variables["ansible_ssh_common_args"] = " ".join(args)
     if not ssh.forward_agent:
         # A shared connection forwards as its master was told to (ControlPersist keeps it 60 s):
         # connections without the agent get masters of their own.
-        ssh_vars["ansible_control_path"] = "%(directory)s/%%C-no-agent"
+        variables["ansible_control_path"] = "%(directory)s/%%C-no-agent"
     interpreter = config.extension.python_interpreter
     if interpreter:
-        ssh_vars["ansible_python_interpreter"] = interpreter
-    return ssh_vars
+        variables["ansible_python_interpreter"] = interpreter
+    return variables
 
 
 def registry_vars(registry: Registry | None) -> dict[str, Any] | None:

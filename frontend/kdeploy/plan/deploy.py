@@ -95,6 +95,7 @@ def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
         secret_names=app_secret_names(config, selection),
         notices=proxy_notices(config, selection),
         lock_host=selection.primary_host,
+        connect_ahead=selection.hosts,
         hook_points=points,
     )
 

@@ -173,6 +173,9 @@ class Plan:
     secret_names: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     lock_host: str | None = None
+    # Hosts the plan's first plays reach: kdeploy opens their SSH connections while
+    # ansible-playbook starts (run/warm_up.py). Empty: Ansible connects as it goes.
+    connect_ahead: tuple[str, ...] = ()
     # The entry playbook's stem when the command's name is taken by a part (`audit.yml`) or is
     # not a file name (`lock acquire`); None: the command's name.
     entry: str | None = None

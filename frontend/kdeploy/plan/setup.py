@@ -141,6 +141,8 @@ def build_setup_plan(context: CommandContext, options: SetupOptions) -> Plan:
                                    options.with_accessories or not filters.given),
         notices=(*notices, *proxy_notices(config, selection)),
         lock_host=selection.primary_host,
+        # Bootstrap reaches every host of the config, or of the filters' selection.
+        connect_ahead=selection.hosts if filters.given else config.all_hosts,
         hook_points=setup_points(plays.bootstrap, plays.boot_groups, plays.release),
     )
 

@@ -48,6 +48,7 @@ class ProcessOwner:
         self.signum: int | None = None
         self.count = 0  # signals received; a second one skips the per-host report
         self.control_dir: Path | None = None
+        self.warmed: set[str] = set()  # hosts whose connection a warm-up opened (run/warm_up.py)
         self._deferring = 0
         self._previous: dict[int, object] = {}
 

@@ -19,6 +19,8 @@ from kdeploy.run.private_data_dir import host_key_checking, write_private_data_d
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
 from kdeploy.run.result import HostFailure, RunResult
 from kdeploy.run.secret_pipe import FIFO_ENV, SecretPipe, ansible_playbook_path
+from kdeploy.run.ssh_config import FILE_NAME as SSH_CONFIG
+from kdeploy.run.warm_up import warming_up
 
 if TYPE_CHECKING:
     from kdeploy.config import Config
@@ -95,7 +97,12 @@ def _run_in(
         owner.stop(keep_masters=True)  # workers and their ssh too, not only ansible-playbook
         return True
 
-    with SecretPipe(directory, secrets) as pipe, owner.deferring():
+    # Once per command (later runs find the masters still open), and no more connections
+    # starting at once than Ansible's forks would start: the first hosts it reaches.
+    ahead = [host for host in plan.connect_ahead if host not in owner.warmed][:config.forks]
+    owner.warmed.update(ahead)
+    with (SecretPipe(directory, secrets) as pipe, owner.deferring(),
+          warming_up(config, ahead, directory / "project" / SSH_CONFIG, owner.control_dir)):
         envvars[FIFO_ENV] = str(pipe.fifo)
         runner = ansible_runner.run(
             private_data_dir=str(directory),
