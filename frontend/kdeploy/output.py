@@ -208,6 +208,7 @@ class HumanOutput:
         self._started: dict[tuple[str, str], int] = {}
         self._seen = 0
         self._run: dict[str, Any] = {}
+        self._host_roles: dict[str, list[str]] = {}  # each host's roles, primary first
         self._announced = False  # the current play's header is printed
         self._hooks: list[str] = []
         self._own_words: set[tuple[str, str]] = set()
@@ -225,6 +226,10 @@ class HumanOutput:
     def run_start(self, info: dict[str, Any]) -> None:
         """Announce the run: what it deploys (version, image) and where; `-v` adds Ansible's."""
         self._run = dict(info)
+        self._host_roles = {}
+        for role, hosts in (info.get("roles") or {}).items():
+            for host in hosts:
+                self._host_roles.setdefault(host, []).append(role)
         self.say(headline(info))
         if self.verbose and info.get("ansible_args"):
             self.say(f"    ansible-playbook {' '.join(info['ansible_args'])}")
@@ -358,8 +363,7 @@ class HumanOutput:
         # The health wait of the role a deploy's boot play releases on this host: the host's
         # first role (primary first) in the group's first play, its second in the next, ...
         slot = boot_slot(str(data.get("play") or ""))
-        host = data.get("host")
-        roles = [role for role, hosts in (self._run.get("roles") or {}).items() if host in hosts]
+        roles = self._host_roles.get(str(data.get("host")), [])
         if slot is None or slot >= len(roles):
             return None
         return (self._run.get("health") or {}).get(roles[slot])

@@ -109,7 +109,7 @@ class ActionModule(ActionBase):
                                           task_vars=task_vars)
             if pulled.get("failed") or pulled.get("unreachable"):
                 return pulled
-            args = dict(args, pulled=True)
+            args = dict(args, pulled=True, pulled_new=bool(pulled.get("changed")))
         if wait_at_barrier(path) != OPEN:
             return dict(failed=True, changed=False, msg=(
                 f"First {barrier['primary']} container is unhealthy, "

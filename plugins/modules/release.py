@@ -74,6 +74,12 @@ options:
         pulled again (nor its tag checked at the registry), and is still reported as pulled.
     type: bool
     default: false
+  pulled_new:
+    description:
+      - With O(pulled), that pull brought a new image (the O(pull_only) call changed something):
+        the release reports the pull and a change even when it finds its container converged.
+    type: bool
+    default: false
   service:
     description: When set, a pulled image must carry the label C(service) with this value (Kamal's check).
     type: str
@@ -663,6 +669,7 @@ class Release(object):
         # The image was pulled already: by a pull_only call just before, or because the registry
         # had moved the tag.
         self.pulled = bool(module.params.get("pulled"))
+        self.pulled_new = self.pulled and bool(module.params.get("pulled_new"))
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
@@ -691,6 +698,8 @@ class Release(object):
         self.result["converged"] = converged
         if converged:
             self.result["container_id"] = container["Id"]
+            if self.pulled_new:
+                self.result["changed"] = True
             rerouted = bool(self.proxy) and self.proxy.ensure_route(container, files_changed)
             self.rerouted = rerouted and not files_changed
             if rerouted or files_changed:
@@ -721,9 +730,9 @@ class Release(object):
         role = (params["role_labels"] or {}).get("role") or params["name"]
         changes = []
         stopped = list(result["stopped"])
+        if self.pulled_new or (result["booted"] and (params["pull"] == "always" or image is None)):
+            changes.append(dict(kind="image", name=params["image"], action="pull"))
         if result["booted"]:
-            if params["pull"] == "always" or image is None:
-                changes.append(dict(kind="image", name=params["image"], action="pull"))
             if container and (container.get("State") or {}).get("Running"):
                 previous = params["name"]  # the same name, another spec or env: replaced
             else:
@@ -998,6 +1007,7 @@ ARGUMENT_SPEC = dict(
     pull=dict(type="str", choices=["always", "missing"], default="missing"),
     pull_only=dict(type="bool", default=False),
     pulled=dict(type="bool", default=False),
+    pulled_new=dict(type="bool", default=False),
     service=dict(type="str"),
     # Only the password is secret: the server must stay readable in error messages.
     registry=dict(type="dict", options=dict(
