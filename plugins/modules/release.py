@@ -76,8 +76,8 @@ options:
     default: false
   pulled_new:
     description:
-      - With O(pulled), that pull brought a new image (the O(pull_only) call changed something):
-        the release reports the pull and a change even when it finds its container converged.
+      - With O(pulled), that pull brought a new image (the O(pull_only) call changed something),
+        so the release reports the pull and a change even when it finds its container converged.
     type: bool
     default: false
   service:
