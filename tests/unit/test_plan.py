@@ -49,7 +49,7 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
         ("accessory", ("accessory", "accessory_db"), {"accessory_name": "db"}, None),
     ]
     # The app boots as deploy boots it, after the accessories' play boundary: one linear,
-    # fatal play of one task per host, the host's role from `kdeploy_boot_roles`.
+    # fatal play of one task per host, the host's role from the task's `kdeploy_slot_roles`.
     assert isinstance(boot, HostsPlay)
     assert (boot.name, boot.hosts, boot.strategy, boot.any_errors_fatal) == (
         "Boot the app", "10.0.0.1,10.0.0.2", "linear", True)
@@ -57,12 +57,12 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     assert (task.role, task.tasks_from, task.tags, task.group) == (
         "app", "release", ("app", "app_web", "app_web_new"), None)
     # Kamal's role barrier, held only while a web host is among the play's hosts (below).
-    assert task.vars == {"kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
+    assert task.vars == {"kdeploy_slot_roles": {"10.0.0.1": "web", "10.0.0.2": "web_new"},
+                         "kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
     assert task.templates == {
-        "app_role": "{{ kdeploy_boot_roles[inventory_hostname][0] }}",
+        "app_role": "{{ kdeploy_slot_roles[inventory_hostname] }}",
         "app_barrier_role": "{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
                             "| intersect(ansible_play_batch) else none }}"}
-    assert plan.extravars["kdeploy_boot_roles"] == {"10.0.0.1": ["web"], "10.0.0.2": ["web_new"]}
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == "10.0.0.1"
     assert plan.notices == ()
@@ -79,7 +79,6 @@ def test_setup_boots_the_app_in_the_boot_groups_of_deploy() -> None:
     deploy_boots = [play for play in deploy.imports if isinstance(play, HostsPlay)]
     assert len(setup_boots) == 4
     assert setup_boots == deploy_boots
-    assert setup.extravars["kdeploy_boot_roles"] == deploy.extravars["kdeploy_boot_roles"]
     boot_hooks = [(point.hook, point.hosts) for point in setup.hook_points
                   if point.hook.endswith("app-boot")]
     assert boot_hooks == [(hook, (play.hosts,)) for play in setup_boots
@@ -93,7 +92,6 @@ def test_setup_without_app_hosts_boots_no_app() -> None:
     assert not [play for play in plan.imports
                 if isinstance(play, HostsPlay) and play.name.startswith("Boot the app")]
     assert not [point for point in plan.hook_points if point.hook.endswith("app-boot")]
-    assert plan.extravars["kdeploy_boot_roles"] == {}
 
 
 def test_setup_imports_the_roles_without_their_per_host_validation() -> None:

@@ -49,20 +49,22 @@ def test_deploy_is_lock_one_boot_play_unlock() -> None:
     assert (task.role, task.tasks_from, task.group, task.tags) == (
         "app", "release", None, ("app", "app_web", "app_workers"))
     # The primary role holds the others at the barrier, while a web host is in the play.
-    assert task.vars == {"kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
+    assert task.vars == {"kdeploy_slot_roles": {"10.0.3.1": "web", "10.0.3.2": "web",
+                                                "10.0.3.3": "workers", "10.0.3.4": "workers"},
+                         "kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
     assert task.templates == {
-        "app_role": "{{ kdeploy_boot_roles[inventory_hostname][0] }}",
+        "app_role": "{{ kdeploy_slot_roles[inventory_hostname] }}",
         "app_barrier_role": "{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
                             "| intersect(ansible_play_batch) else none }}"}
-    assert plan.extravars["kdeploy_boot_roles"] == {
-        "10.0.3.1": ["web"], "10.0.3.2": ["web"], "10.0.3.3": ["workers"],
-        "10.0.3.4": ["workers"]}
+    assert "kdeploy_boot_roles" not in plan.extravars  # each play carries its own map
     written = boot.as_yaml_data()
     # The templates are kdeploy's own (not marked unsafe); the role and group names are data.
     written_vars = written["tasks"][0]["vars"]
     assert written_vars["kdeploy_barrier_role"] == "web"
     for name in ("kdeploy_barrier_role", "kdeploy_barrier_group"):
         assert type(written_vars[name]).__name__ == "UnsafeText"
+    # Host -> role: the values are data (Ansible never templates a mapping's keys).
+    assert type(written_vars["kdeploy_slot_roles"]).__name__ == "UnsafeMapping"
     for name in ("app_role", "app_barrier_role"):
         assert type(written_vars[name]) is str
     # An unreachable host stops the run too.
@@ -78,10 +80,9 @@ def test_the_primary_role_boots_first_and_its_hosts_lead() -> None:
     plan = build_deploy_plan(context(_config("deploy_with_primary_role.yml")))
     (boot,) = _boot_plays(plan)
     assert boot.hosts == "10.0.4.2,10.0.4.3,10.0.4.1"
-    assert boot.tasks[0].vars == {"kdeploy_barrier_role": "workers",
-                                  "kdeploy_barrier_group": "role_workers"}
-    assert list(plan.extravars["kdeploy_boot_roles"].values()) == [["workers"], ["workers"],
-                                                                   ["web"]]
+    assert boot.tasks[0].vars == {
+        "kdeploy_slot_roles": {"10.0.4.2": "workers", "10.0.4.3": "workers", "10.0.4.1": "web"},
+        "kdeploy_barrier_role": "workers", "kdeploy_barrier_group": "role_workers"}
 
 
 def test_a_host_with_two_roles_boots_its_second_in_a_play_of_its_own() -> None:
@@ -92,10 +93,9 @@ def test_a_host_with_two_roles_boots_its_second_in_a_play_of_its_own() -> None:
     assert (first.name, first.hosts) == (BOOT_PLAY, "10.0.3.1,10.0.3.3,10.0.3.4")
     # Only the host that has a second role gets the second play's task.
     assert (second.name, second.hosts) == (f"{BOOT_PLAY}: role 2 of each host", "10.0.3.3")
-    assert second.tasks[0].templates["app_role"] == (
-        "{{ kdeploy_boot_roles[inventory_hostname][1] }}")
+    assert first.tasks[0].vars["kdeploy_slot_roles"]["10.0.3.3"] == "web"
+    assert second.tasks[0].vars["kdeploy_slot_roles"] == {"10.0.3.3": "workers"}
     assert second.tasks[0].tags == ("app", "app_workers")
-    assert plan.extravars["kdeploy_boot_roles"]["10.0.3.3"] == ["web", "workers"]
     assert [boot_slot(play.name) for play in (first, second)] == [0, 1]
     assert boot_slot("Boot the app roles") is None
 
@@ -120,10 +120,13 @@ def test_only_the_first_group_with_other_roles_has_a_barrier() -> None:
     # Group 1 holds only web hosts: nothing waits. Group 2 comes after group 1 succeeded, so the
     # barrier is open by then (Kamal's one barrier for all groups).
     assert [(group.hosts, group.tasks[0].vars) for group in groups] == [
-        ("10.0.3.1,10.0.3.2", {}), ("10.0.3.3,10.0.3.4", {})]
+        ("10.0.3.1,10.0.3.2", {"kdeploy_slot_roles": {"10.0.3.1": "web", "10.0.3.2": "web"}}),
+        ("10.0.3.3,10.0.3.4", {"kdeploy_slot_roles": {"10.0.3.3": "workers",
+                                                      "10.0.3.4": "workers"}})]
     mixed = dataclasses.replace(config, boot=dataclasses.replace(config.boot, limit=3))
     groups = _boot_plays(build_deploy_plan(context(mixed)))
-    assert [group.tasks[0].vars for group in groups] == [
+    assert [{name: value for name, value in group.tasks[0].vars.items()
+             if name != "kdeploy_slot_roles"} for group in groups] == [
         {"kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}, {}]
 
 
@@ -132,7 +135,9 @@ def test_a_group_only_boots_the_roles_it_has_hosts_of() -> None:
     plan = build_deploy_plan(context(config, roles="workers"))
     (boot,) = _boot_plays(plan)
     assert boot.name == BOOT_PLAY and boot.hosts == "10.0.3.3,10.0.3.4"
-    assert boot.tasks[0].vars == {} and boot.tasks[0].tags == ("app", "app_workers")
+    assert boot.tasks[0].vars == {"kdeploy_slot_roles": {"10.0.3.3": "workers",
+                                                         "10.0.3.4": "workers"}}
+    assert boot.tasks[0].tags == ("app", "app_workers")
     assert plan.lock_host == "10.0.3.3"
 
 

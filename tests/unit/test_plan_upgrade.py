@@ -62,11 +62,14 @@ def test_rolling_upgrades_one_host_at_a_time_proxy_only_on_app_hosts() -> None:
 
 
 def test_rolling_boots_name_every_app_hosts_roles() -> None:
-    # One host per boot play, one run: the boot plays look up each host's roles in one extra var.
+    # One host per boot play, one run: each boot play carries its own host's role.
     plan = _plan("deploy_with_roles.yml", rolling=True)
-    assert plan.extravars["kdeploy_boot_roles"] == {
-        "10.0.3.1": ["web"], "10.0.3.2": ["web"], "10.0.3.3": ["workers"],
-        "10.0.3.4": ["workers"]}
+    boots = [play for play in plan.imports
+             if isinstance(play, HostsPlay) and play.name.startswith("Boot the app")]
+    assert [play.tasks[0].vars["kdeploy_slot_roles"] for play in boots] == [
+        {"10.0.3.1": "web"}, {"10.0.3.2": "web"}, {"10.0.3.3": "workers"},
+        {"10.0.3.4": "workers"}]
+    assert "kdeploy_boot_roles" not in plan.extravars
 
 
 def test_the_proxy_reboot_hooks_surround_each_hosts_proxy_upgrade() -> None:

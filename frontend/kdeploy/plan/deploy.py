@@ -39,6 +39,9 @@ ROLLBACK_CHECK_PLAY = "Check that every host has the version"
 # group are vars (config strings, unsafe), never part of the template.
 _BARRIER_ROLE = ("{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
                  "| intersect(ansible_play_batch) else none }}")
+# A boot play's task boots, on each host, the role its var `kdeploy_slot_roles` names for it
+# (host -> role: the host's first role in a group's first play, its second in the next, ...).
+_SLOT_ROLE = "{{ kdeploy_slot_roles[inventory_hostname] }}"
 
 
 def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
@@ -139,10 +142,11 @@ def boot_groups(config: Config, selection: Selection) -> list[list[HostsPlay]]:
                 tasks=(RoleImport(
                     "app", f"Boot the app role {', '.join(slot_roles)}.",
                     ("app", *(app_tag(role) for role in slot_roles)),
-                    {"kdeploy_barrier_role": primary,
-                     "kdeploy_barrier_group": role_group(primary)} if barrier else {},
+                    {"kdeploy_slot_roles": {host: host_roles[host][slot] for host in slot_hosts},
+                     **({"kdeploy_barrier_role": primary,
+                         "kdeploy_barrier_group": role_group(primary)} if barrier else {})},
                     tasks_from="release",
-                    templates={"app_role": _slot_role(slot),
+                    templates={"app_role": _SLOT_ROLE,
                                **({"app_barrier_role": _BARRIER_ROLE} if barrier else {})}),),
                 hosts=",".join(slot_hosts),
                 strategy="linear",
@@ -157,18 +161,6 @@ def boot_slot(play: str) -> int | None:
     """Which of its host's roles a boot play boots (0: the first), None for another play."""
     match = _BOOT_PLAY_NAME.fullmatch(play)
     return None if match is None else int(match["slot"] or 1) - 1
-
-
-def _slot_role(slot: int) -> str:
-    # The host's role for this play, from the extra var `kdeploy_boot_roles` (host -> roles).
-    return f"{{{{ kdeploy_boot_roles[inventory_hostname][{slot}] }}}}"
-
-
-def boot_roles(selection: Selection) -> dict[str, list[str]]:
-    """The extra var `kdeploy_boot_roles`: each app host's selected roles, primary role first."""
-    return {host: [role.name for role in selection.roles
-                   if host in selection.role_hosts.get(role.name, ())]
-            for host in selection.app_hosts}
 
 
 def _rollback_check(selection: Selection) -> HostsPlay:
@@ -193,7 +185,6 @@ def _extravars(context: CommandContext, command: str) -> dict[str, Any]:
         "kdeploy_performer": context.performer,
         # deploy/redeploy pull what was just pushed; rollback boots the image the host kept.
         "kdeploy_pull": command in ("deploy", "redeploy"),
-        "kdeploy_boot_roles": boot_roles(context.selection),
     }
     if command != "deploy":
         # Only `kamal deploy` prunes (and setup, which deploys).

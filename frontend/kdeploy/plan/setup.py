@@ -9,7 +9,7 @@ from kdeploy.config import Config
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import PROXY_GROUP, accessory_group, role_group
 from kdeploy.plan.app_needs import app_secret_names, proxy_notices
-from kdeploy.plan.deploy import boot_groups, boot_roles
+from kdeploy.plan.deploy import boot_groups
 from kdeploy.plan.hook_points import setup_points
 from kdeploy.plan.model import HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag, app_tag
 from kdeploy.plan.proxy import CHECK_PART, proxy_targets
@@ -185,7 +185,6 @@ def _extravars(context: CommandContext, options: SetupOptions) -> dict[str, Any]
         # Always pull: the version was just pushed, or pushed elsewhere (-P), maybe under a
         # tag a host already has.
         "kdeploy_pull": True,
-        "kdeploy_boot_roles": boot_roles(context.selection),
     }
 
 

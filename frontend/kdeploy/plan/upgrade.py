@@ -17,7 +17,7 @@ from typing import Any
 from kdeploy.errors import UsageError
 from kdeploy.host_contract.names import accessory_group
 from kdeploy.plan.accessory import build_accessory_plan
-from kdeploy.plan.deploy import boot_roles, build_deploy_plan
+from kdeploy.plan.deploy import build_deploy_plan
 from kdeploy.plan.hook_points import connect_points
 from kdeploy.plan.lock import command_lock_vars
 from kdeploy.plan.model import HookPoint, HostsPlay, Plan, PlaybookImport, RoleImport, accessory_tag
@@ -72,9 +72,6 @@ def build_upgrade_plan(context: CommandContext, rolling: bool = False) -> Plan:
             imports += accessories.imports
             extravars |= accessories.extravars
             secrets += accessories.secret_names
-    if selection.app_hosts:
-        # Each group's boot plan maps only its own hosts to their roles: the run needs them all.
-        extravars["kdeploy_boot_roles"] = boot_roles(selection)
     imports.append(release)
     return Plan(
         command="upgrade",

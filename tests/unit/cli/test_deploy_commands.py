@@ -164,8 +164,9 @@ def test_app_boot_defaults_to_the_latest_image(runner: StubRunner) -> None:
     (plan,) = runner.plans
     assert plan.extravars["kdeploy_version"] == "latest"
     boots = [entry for entry in plan.imports if isinstance(entry, HostsPlay)]
-    assert [play.hosts for play in boots] == [",".join(plan.extravars["kdeploy_boot_roles"])]
-    assert set(map(tuple, plan.extravars["kdeploy_boot_roles"].values())) == {("workers",)}
+    slot_roles = boots[0].tasks[0].vars["kdeploy_slot_roles"]
+    assert [play.hosts for play in boots] == [",".join(slot_roles)]
+    assert set(slot_roles.values()) == {"workers"}
 
 
 def test_a_failed_boot_exits_1_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,6 @@ from playbook_support import FIXTURES
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.plan import setup_plays
-from kdeploy.plan.deploy import boot_roles
 from kdeploy.resources import collections_path
 from kdeploy.selection import select
 
@@ -51,7 +50,4 @@ def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / "setup.yml").write_text("---\n" + ansible_yaml.dump(entries))
     shutil.copytree(FIXTURES / "inventory", root / "inventory")
     shutil.copytree(FIXTURES / "env", root / "env")
-    extravars = root / "env" / "extravars"
-    extravars.write_text(extravars.read_text()
-                         + yaml.safe_dump({"kdeploy_boot_roles": boot_roles(selection)}))
     return root

@@ -86,11 +86,13 @@ def test_no_task_is_guarded_a_host_gets_only_tasks_it_runs(project_dir: Path) ->
     ]
     assert not [task for play in hosts_plays for task in play["tasks"] if "when" in task]
     # The app boots as deploy boots it: a failure stops the run, web_new waits for web's
-    # first container (the role barrier), each host's role comes from kdeploy_boot_roles.
+    # first container (the role barrier), each host's role comes from kdeploy_slot_roles.
     boot = hosts_plays[-1]
     assert (boot["any_errors_fatal"], boot["max_fail_percentage"]) == (True, 0)
     (task,) = boot["tasks"]
-    assert task["vars"]["app_role"] == "{{ kdeploy_boot_roles[inventory_hostname][0] }}"
+    assert task["vars"]["app_role"] == "{{ kdeploy_slot_roles[inventory_hostname] }}"
+    assert task["vars"]["kdeploy_slot_roles"] == {"web1": "web", "web2": "web",
+                                                  "webnew1": "web_new"}
     assert task["vars"]["kdeploy_barrier_role"] == "web"
 
 
