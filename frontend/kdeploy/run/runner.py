@@ -80,8 +80,6 @@ def _run_in(
     directory: Path, config: Config, plan: Plan, secrets: Mapping[str, str],
     on_event: EventSink, owner: ProcessOwner, cancellable: bool,
 ) -> RunResult:
-    import ansible_runner  # imported here: loading Ansible is slow and most commands skip it
-
     write_private_data_dir(directory, config, plan)
     result = RunResult()
     envvars = runner_envvars(directory, host_key_checking(config))
@@ -104,6 +102,10 @@ def _run_in(
     with (SecretPipe(directory, secrets) as pipe, owner.deferring(),
           warming_up(config, ahead, directory / "project" / SSH_CONFIG, owner.control_dir)):
         envvars[FIFO_ENV] = str(pipe.fifo)
+        # Imported here, with the warm-ups under way: loading it takes about 0.1 s, and most
+        # commands never need it.
+        import ansible_runner
+
         runner = ansible_runner.run(
             private_data_dir=str(directory),
             # With `binary` runner runs in raw mode and appends no playbook: name it ourselves.
