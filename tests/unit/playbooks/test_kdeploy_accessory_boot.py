@@ -1,0 +1,139 @@
+"""The accessory_boot module (plugins/modules/accessory_boot.py) against the role's templates.
+
+Boot's one call derives in Python what reboot still templates from roles/accessory/vars/main.yml:
+Kamal's `docker run` argv, the differing fields and the outcome. Here both are computed for the
+same accessory and the same container state (Ansible's own Templar renders the role's variables)
+and must agree, so a host booted by one and rebooted by the other gets the same container and
+the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+from playbook_support import REPO, load_plugin
+
+boot = load_plugin("accessory_boot")
+
+CONFIG: dict[str, Any] = {
+    "service_name": "app-db", "image": "postgres:16", "cmd": "postgres -c 'a b'",
+    "published_ports": ["5432:5432", 8080], "labels": {"service": "app-db", "tier": 2},
+    "env": {"POSTGRES_USER": "app", "WORKERS": 4}, "secret_env": {"POSTGRES_PASSWORD": "KD_PW"},
+    "env_file": ".kamal/apps/app/env/accessories/db.env", "volumes": ["data:/data"],
+    "directories": [{"path": "app-db/data", "mount": "/var/lib/data", "mode": None,
+                     "owner": None, "options": "z"},
+                    {"path": "/srv/backup", "mount": "/backup", "mode": "0700", "owner": None}],
+    "files": [{"src": "my.cnf", "path": "app-db/conf/my.cnf", "mount": "/etc/my.cnf",
+               "mode": None, "owner": None},
+              {"src": "init.sql", "path": "/etc/app/init.sql", "mount": "/init.sql",
+               "options": "ro"}],
+    "network": "kamal", "log_driver": None, "log_options": {"max-size": "10m"},
+    "docker_args": ["--shm-size", "1g"], "restart_policy": "unless-stopped",
+}
+HOME = "/home/deploy"
+HOST = "10.0.0.1"
+
+
+def templar(state: dict[str, Any], booted: bool = False) -> Templar:
+    """Ansible's Templar over the role's defaults and vars, for CONFIG on HOST in `state`."""
+    loader = DataLoader()
+    role = REPO / "roles" / "accessory"
+    variables = dict(loader.load_from_file(str(role / "defaults" / "main.yml"),
+                                           trusted_as_template=True))
+    variables.update(loader.load_from_file(str(role / "vars" / "main.yml"),
+                                           trusted_as_template=True))
+    variables.update(accessory_name="db", kdeploy_service="app", accessory_config=CONFIG,
+                     inventory_hostname=HOST, __accessory_state=state,
+                     __accessory_container={"changed": booted})
+    return Templar(loader=loader, variables=variables)
+
+
+def rendered(state: dict[str, Any], name: str, booted: bool = False) -> Any:
+    return templar(state, booted).template(trust_as_template("{{ " + name + " }}"))
+
+
+def state(**changes: Any) -> dict[str, Any]:
+    """container_state's result for a running, converged accessory, with changes."""
+    found = {"home": HOME, "env_file": f"{HOME}/{CONFIG['env_file']}",
+             "directories": [f"{HOME}/app-db/data", "/srv/backup"], "exists": True,
+             "running": True, "converged": True, "image_matches": True, "env_file_changed": False,
+             "env_changed_keys": [], "env": {"POSTGRES_USER": "app", "WORKERS": "4"},
+             "registry_stored": False}
+    found.update(changes)
+    if "spec_fields" not in found:
+        found["spec_fields"] = json.dumps(rendered(found, "__accessory_spec_fields"))
+    return found
+
+
+def params(found: dict[str, Any]) -> dict[str, Any]:
+    """The module's options as boot.yml templates them."""
+    return {"accessory": "db", "host": HOST, "name": "app-db", "config": CONFIG,
+            "spec": rendered(found, "__accessory_spec"),
+            "spec_fields": rendered(found, "__accessory_spec_fields"),
+            "env_secrets": {"POSTGRES_PASSWORD": "pw"}, "spec_label": "kdeploy.spec"}
+
+
+def test_the_docker_run_argv_is_the_one_the_role_templates() -> None:
+    found = state()
+    templated = [str(arg) for arg in rendered(found, "__accessory_run_args")]
+    assert boot.run_args(CONFIG, HOST, found["env_file"], found["directories"], HOME) == templated
+    assert templated[-2:] == ["--shm-size", "1g"]
+    assert f"{HOME}/app-db/conf/my.cnf:/etc/my.cnf" in templated
+    assert "/etc/app/init.sql:/init.sql:ro" in templated
+
+
+def running_fields(**changed: str) -> str:
+    """The fields label of a container booted from CONFIG, with some fields' hashes changed."""
+    fields = rendered(state(spec_fields="{}"), "__accessory_spec_fields")
+    return json.dumps(dict(fields, **changed))
+
+
+CASES = {
+    "new": {"exists": False, "running": False, "converged": False, "spec_fields": None,
+            "image_matches": False},
+    "converged": {},
+    "stopped": {"running": False, "converged": False},
+    "secret changed": {"converged": False, "env_file_changed": True,
+                       "env_changed_keys": ["POSTGRES_PASSWORD"]},
+    "differs": {"converged": False, "image_matches": False,
+                "spec_fields": running_fields(env="0", docker="0"),
+                "env": {"POSTGRES_USER": "old", "WORKERS": "4"}},
+    "unlabelled": {"converged": False, "spec_fields": None},
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_the_differences_and_outcome_are_the_ones_the_role_templates(case: str) -> None:
+    found = state(**CASES[case])
+    names = [] if not found["exists"] else boot.differences(params(found)["spec_fields"], found)
+    assert names == rendered(found, "__accessory_differences")
+    booted = rendered(found, "__accessory_would_change")
+    assert boot.change(params(found), found, booted, names) == rendered(
+        found, "__accessory_change", booted)
+
+
+def test_a_differing_accessory_is_reported_by_field_never_replaced() -> None:
+    found = state(**CASES["differs"])
+    names = boot.differences(params(found)["spec_fields"], found)
+    assert names == ["env", "options", "image"]
+    [change] = boot.change(params(found), found, False, names)
+    assert change["action"] == "differs"
+    assert {"field": "env.POSTGRES_USER", "before": "old", "after": "app"} in change["fields"]
+
+
+def test_a_changed_secret_is_named_never_shown() -> None:
+    found = state(**CASES["secret changed"])
+    [change] = boot.change(params(found), found, True, [])
+    assert change["action"] == "replace"
+    assert change["fields"] == [{"field": "env.POSTGRES_PASSWORD", "secret": True}]
+    assert "pw" not in json.dumps(change)
+
+
+def test_the_audit_line_leaves_empty_tags_out() -> None:
+    audit = {"log": ".kamal/app-audit.log", "tags": ["me@example.com", ""]}
+    assert boot.audit_line(audit, "Booted db accessory", now=0) == (
+        "[1970-01-01T00:00:00Z] [me@example.com] Booted db accessory")
