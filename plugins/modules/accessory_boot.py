@@ -52,62 +52,28 @@ options:
     type: dict
     required: true
   spec:
-    description: The spec whose hash is O(spec_hash) (every non-secret input), for what differs.
+    description:
+      - "Every non-secret input of the container (the role's C(__accessory_spec)). Its hash is the
+        label O(spec_label): C(sha1) of its JSON (keys sorted, Python's default separators, the
+        text of Jinja's C(to_json(sort_keys=true))); one C(md5) per field, the same way, is the
+        label C(<spec_label>.fields), which tells what differs. A running container with that
+        label, the image the configured tag has on the host and an unchanged env file is converged."
+      - The container is C(config.service_name), runs C(config.image) and gets the env file
+        C(config.env_file) (relative to the home directory unless absolute); C(config.directories)
+        are made (C(mode), C(owner) when set).
     type: dict
-    required: true
-  spec_fields:
-    description: One hash per field of O(spec), stored as the label C(<spec_label>.fields).
-    type: dict
-    required: true
-  name:
-    description: Container name (C(config.service_name)).
-    type: str
-    required: true
-  spec_hash:
-    description: The hash of O(spec), as the controller computed it.
-    type: str
     required: true
   spec_label:
     description: The label that holds the spec hash on the container.
     type: str
     default: kdeploy.spec
-  image:
-    description: The image to run; a running container counts as converged only on the image ID this reference has on the host.
-    type: str
-  env_file:
-    description: Path of the env file, relative to the home directory unless absolute.
-    type: str
   env_secrets:
-    description: The secret env, C(KEY -> value), written to O(env_file) (mode C(0600)). Never logged.
+    description: The secret env, C(KEY -> value), written to the env file (mode C(0600)). Never logged.
     type: dict
     default: {}
-  directories:
-    description: Directories to create (relative to the home directory unless absolute).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      path:
-        description: Directory path.
-        type: str
-        required: true
-      mode:
-        description: Mode, as a string like C("0755"); left alone when not set.
-        type: str
-      owner:
-        description: Owner, C(user) or C(user:group); left alone when not set.
-        type: str
-  env_keys:
-    description: Clear env keys whose running values the outcome names when the env differs.
-    type: list
-    elements: str
-    default: []
   network:
     description: The network created before a first boot when it is missing.
     type: str
-  others:
-    description: Not used by this module (container_state's option).
-    type: dict
   registry:
     description:
       - The registry login the image needs (C(server), null for Docker Hub; C(username);
@@ -148,13 +114,8 @@ EXAMPLES = r"""
   kdeploy.deploy.accessory_boot:
     accessory: db
     host: "{{ inventory_hostname }}"
-    name: app-db
     config: "{{ kdeploy_accessories.db }}"
     spec: "{{ spec }}"
-    spec_hash: "{{ spec | to_json(sort_keys=true) | hash('sha1') }}"
-    spec_fields: "{{ fields }}"
-    image: postgres:16
-    env_file: .kamal/apps/app/env/accessories/db.env
     network: kamal
 """
 
@@ -210,6 +171,7 @@ directories:
   returned: always
 """
 
+import hashlib
 import json
 import os
 import time
@@ -237,6 +199,30 @@ from ansible_collections.community.docker.plugins.module_utils.util import DOCKE
 
 LOG_LINES = 20
 BOOTED = ("create", "start", "replace")
+
+
+def json_hash(value, algorithm):
+    """The hash of value's JSON: Jinja's `to_json(sort_keys=true) | hash(algorithm)`."""
+    return hashlib.new(algorithm, to_bytes(json.dumps(value, sort_keys=True))).hexdigest()
+
+
+def spec_fields(spec):
+    """One md5 per spec field (the label `<spec_label>.fields`), in the spec's order."""
+    return dict((key, json_hash(value, "md5")) for key, value in spec.items())
+
+
+def derive(params):
+    """Fill in container_state's options that this module derives from config and spec."""
+    config, spec = params["config"], params["spec"]
+    params.update(
+        name=config["service_name"], image=config["image"], env_file=config["env_file"],
+        spec_hash=json_hash(spec, "sha1"), spec_fields=spec_fields(spec), others=None,
+        directories=[dict(path=entry["path"],
+                          mode=None if entry.get("mode") is None else to_native(entry["mode"]),
+                          owner=entry.get("owner") or None)
+                     for entry in config.get("directories") or []],
+        # The clear env's keys, for what a changed value was (a secret key is never read back).
+        env_keys=[key for key in spec.get("env") or {} if key not in params["env_secrets"]])
 
 
 def mount(entry):
@@ -280,13 +266,13 @@ def run_args(config, host, env_file, directory_paths, home):
     return args + [to_native(arg) for arg in config.get("docker_args") or []]
 
 
-def differences(spec_fields, state):
+def differences(wanted, state):
     """The spec fields in which the running container differs (`options` for `docker`), plus
     `image` when it runs another image than the tag has on the host; [] without a fields label."""
     if not state["spec_fields"]:
         return []
     running = json.loads(state["spec_fields"])
-    names = ["options" if key == "docker" else key for key, value in spec_fields.items()
+    names = ["options" if key == "docker" else key for key, value in wanted.items()
              if key != "format" and running.get(key, None) != value]
     if not state["image_matches"] and "image" not in names:
         names.append("image")
@@ -406,7 +392,7 @@ class AccessoryBoot(object):
         """docker_run's options, derived from this module's."""
         params = self.params
         config = params["config"]
-        return dict(name=params["name"], image=params["image"] or config["image"],
+        return dict(name=params["name"], image=params["image"],
                     args=run_args(config, params["host"], state["env_file"], state["directories"],
                                   state["home"]),
                     command=config.get("cmd"), spec_label=params["spec_label"],
@@ -473,13 +459,14 @@ class AccessoryBoot(object):
         return (out + err).strip() if rc == 0 else err.strip()
 
 
+DERIVED = ("name", "image", "env_file", "spec_hash", "directories", "env_keys", "others")
+# container_state's options, but those derive() fills in from config and spec.
 ARGUMENT_SPEC = dict(
-    STATE_ARGUMENT_SPEC,
+    [(key, value) for key, value in STATE_ARGUMENT_SPEC.items() if key not in DERIVED],
     accessory=dict(type="str", required=True),
     host=dict(type="str", required=True),
     config=dict(type="dict", required=True),
     spec=dict(type="dict", required=True),
-    spec_fields=dict(type="dict", required=True),
     registry_password_env=dict(type="str", no_log=False),
     deploy_timeout=dict(type="int", default=30),
     audit=dict(type="dict"),
@@ -500,6 +487,7 @@ def main():
     argument_spec.update(ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_together=[["client_cert", "client_key"]])
+    derive(module.params)
     boot = AccessoryBoot(module, StopSignal().install())
     try:
         module.exit_json(**boot.run())

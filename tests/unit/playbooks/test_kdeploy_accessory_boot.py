@@ -21,7 +21,8 @@ boot = load_plugin("accessory_boot")
 
 CONFIG: dict[str, Any] = {
     "service_name": "app-db", "image": "postgres:16", "cmd": "postgres -c 'a b'",
-    "published_ports": ["5432:5432", 8080], "labels": {"service": "app-db", "tier": 2},
+    "published_ports": ["5432:5432", 8080],
+    "labels": {"service": "app-db", "tier": 2, "owner": "Zoë"},
     "env": {"POSTGRES_USER": "app", "WORKERS": 4}, "secret_env": {"POSTGRES_PASSWORD": "KD_PW"},
     "env_file": ".kamal/apps/app/env/accessories/db.env", "volumes": ["data:/data"],
     "directories": [{"path": "app-db/data", "mount": "/var/lib/data", "mode": None,
@@ -70,11 +71,32 @@ def state(**changes: Any) -> dict[str, Any]:
 
 
 def params(found: dict[str, Any]) -> dict[str, Any]:
-    """The module's options as boot.yml templates them."""
-    return {"accessory": "db", "host": HOST, "name": "app-db", "config": CONFIG,
-            "spec": rendered(found, "__accessory_spec"),
-            "spec_fields": rendered(found, "__accessory_spec_fields"),
-            "env_secrets": {"POSTGRES_PASSWORD": "pw"}, "spec_label": "kdeploy.spec"}
+    """The module's options as boot.yml templates them, with what the module derives."""
+    given = {"accessory": "db", "host": HOST, "config": CONFIG,
+             "spec": rendered(found, "__accessory_spec"),
+             "env_secrets": {"POSTGRES_PASSWORD": "pw"}, "spec_label": "kdeploy.spec"}
+    boot.derive(given)
+    return given
+
+
+def test_the_spec_labels_are_the_hashes_the_role_templated() -> None:
+    # Accessories booted before the module hashed the spec itself keep their labels: a changed
+    # hash would make each of them look differing once.
+    found = state()
+    derived = params(found)
+    assert derived["spec_hash"] == rendered(found, "__accessory_spec_hash")
+    assert derived["spec_fields"] == rendered(found, "__accessory_spec_fields")
+    assert list(derived["spec_fields"]) == list(rendered(found, "__accessory_spec"))
+
+
+def test_the_state_options_come_from_the_config() -> None:
+    derived = params(state())
+    assert (derived["name"], derived["image"], derived["env_file"]) == (
+        "app-db", "postgres:16", CONFIG["env_file"])
+    assert derived["directories"] == [
+        {"path": "app-db/data", "mode": None, "owner": None},
+        {"path": "/srv/backup", "mode": "0700", "owner": None}]
+    assert derived["env_keys"] == ["POSTGRES_USER", "WORKERS", "KAMAL_HOST"]
 
 
 def test_the_docker_run_argv_is_the_one_the_role_templates() -> None:
