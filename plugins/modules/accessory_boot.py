@@ -92,6 +92,18 @@ options:
       Audit log line parts, C({log: path, tags: [performer, destination]}) (empty tags are left
       out); the line is C([<utc time>] [<tag>]... Booted <accessory> accessory), as Kamal writes it.
     type: dict
+  from_inventory:
+    description:
+      - "kdeploy's own plays (C(roles/accessory/tasks/boot.yml)): the action plugin builds
+        O(accessory), O(host), O(config), O(spec), O(env_secrets), O(registry),
+        O(registry_password_env) and O(audit) on the controller from kdeploy's inventory
+        (C(kdeploy_accessories), C(kdeploy_registry)) and the secrets in its environment, as the
+        accessory role's variables would, and never sends this option to the host."
+      - "Keys: C(accessory), C(destination), C(performer), C(service_with_destination), and any
+        of O(spec_label), O(network), O(deploy_timeout), O(docker_host), passed on as they are.
+        The other options are then not given."
+      - Fails, naming the host and accessory, when the inventory has no entry for the accessory.
+    type: dict
   docker_host:
     description:
       - The Docker daemon URL. A C(unix://) socket is read with the Python standard library; any
@@ -100,6 +112,9 @@ options:
     type: str
     default: unix:///var/run/docker.sock
 attributes:
+  action:
+    support: full
+    details: The action plugin builds the arguments of O(from_inventory).
   check_mode:
     support: full
   diff_mode:
@@ -470,6 +485,8 @@ ARGUMENT_SPEC = dict(
     registry_password_env=dict(type="str", no_log=False),
     deploy_timeout=dict(type="int", default=30),
     audit=dict(type="dict"),
+    # Handled by the action plugin on the controller; it never reaches the host.
+    from_inventory=dict(type="dict"),
 )
 
 
