@@ -159,3 +159,68 @@ def test_the_audit_line_leaves_empty_tags_out() -> None:
     audit = {"log": ".kamal/app-audit.log", "tags": ["me@example.com", ""]}
     assert boot.audit_line(audit, "Booted db accessory", now=0) == (
         "[1970-01-01T00:00:00Z] [me@example.com] Booted db accessory")
+
+
+class FakeClient:
+    """A daemon whose accessory reports one health status; its log, by the docker CLI."""
+
+    def __init__(self, health: str | None) -> None:
+        self.health, self.calls = health, []
+
+    def inspect_container(self, name: str) -> dict[str, Any]:
+        return {"State": {"Health": {"Status": self.health}} if self.health else {}}
+
+    def cli(self, argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
+        self.calls.append(argv)
+        return 0, "starting\nERROR: cannot bind\n", ""
+
+
+class FakeStop:
+    """StopSignal without signals: counts the sleeps, or is asked to stop at the first."""
+
+    def __init__(self, stop: bool = False) -> None:
+        self.stop, self.sleeps = stop, 0
+
+    def sleep(self, seconds: float) -> None:
+        if self.stop:
+            raise boot.StopRequested("stop requested")
+        self.sleeps += 1
+
+    def check(self) -> None:
+        pass
+
+
+class FakeModule:
+    def __init__(self) -> None:
+        self.params = {"accessory": "db", "name": "app-db", "host": HOST, "deploy_timeout": 0}
+        self.check_mode = False
+
+
+def test_an_unhealthy_accessory_fails_with_its_last_log_lines() -> None:
+    client = FakeClient("starting")
+    with pytest.raises(boot.Unhealthy) as failed:
+        boot.AccessoryBoot(FakeModule(), FakeStop()).wait_healthy(client)
+    assert str(failed.value) == (
+        "Accessory db (app-db) on 10.0.0.1 did not become healthy within the deploy timeout of "
+        "0 seconds (health: starting). Its last log lines:\nstarting\nERROR: cannot bind")
+    assert client.calls == [["logs", "--tail", "20", "app-db"]]
+
+
+@pytest.mark.parametrize("health", ["healthy", None])
+def test_a_healthy_accessory_or_one_without_a_health_check_is_not_waited_for(
+        health: str | None) -> None:
+    stop = FakeStop()
+    boot.AccessoryBoot(FakeModule(), stop).wait_healthy(FakeClient(health))
+    assert stop.sleeps == 0
+
+
+def test_an_interrupted_health_wait_says_the_accessory_runs_not_yet_healthy() -> None:
+    module = FakeModule()
+    module.params["deploy_timeout"] = 30
+    accessory = boot.AccessoryBoot(module, FakeStop(stop=True))
+    accessory.booted_id, accessory.step = "c0ffee", "waiting until it is healthy"
+    with pytest.raises(boot.StopRequested):
+        accessory.wait_healthy(FakeClient("starting"))
+    assert boot.interrupted_note(accessory) == {
+        "module": "kdeploy.deploy.accessory_boot", "role": "accessory db", "container": "app-db",
+        "step": "waiting until it is healthy", "left": "app-db runs, not yet healthy"}
