@@ -1,9 +1,9 @@
 """community.docker's client behind kdeploy's DockerClient: a daemon that is not a unix socket.
 
-Only the container_state module takes community.docker's connection parameters (tls, certificates,
-api_version), so only it imports this file. Ansible ships every module_utils file a module
-imports, even from inside a function: kept apart, community.docker and requests stay out of
-the other modules' payloads.
+Only the container_state and accessory_boot modules take community.docker's connection
+parameters (tls, certificates, api_version), so only container_prep, which they share, imports
+this file. Ansible ships every module_utils file a module imports, even from inside a function:
+kept apart, community.docker and requests stay out of the other modules' payloads.
 """
 
 from __future__ import annotations

@@ -97,81 +97,10 @@ argv:
   returned: always
 """
 
-import shlex
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerClient, DockerError
-
-
-def run_argv(params):
-    """`docker run`: the caller's args, the spec labels, the image, the command words."""
-    labels = ["--label", "%s=%s" % (params["spec_label"], params["spec_hash"])]
-    if params["spec_fields"]:
-        labels += ["--label", "%s.fields=%s" % (params["spec_label"], params["spec_fields"])]
-    command = shlex.split(params["command"]) if params["command"] else []
-    return ["run", *params["args"], *labels, params["image"], *command]
-
-
-def wanted_action(container, params):
-    """What to do about the container found (inspect result or None)."""
-    if container is None:
-        return "create"
-    if params["recreate"]:
-        return "replace"
-    labels = (container.get("Config") or {}).get("Labels") or {}
-    if labels.get(params["spec_label"]) != params["spec_hash"]:
-        return "differs"
-    return None if (container.get("State") or {}).get("Running") else "start"
-
-
-def shown_argv(argv, params):
-    """The argv for the result: the fields label is long and says nothing to a reader."""
-    fields = "%s.fields=" % params["spec_label"]
-    return [item if not item.startswith(fields) else fields + "..." for item in argv]
-
-
-class DockerRun(object):
-    """Apply wanted_action through the docker CLI (run, start) and API (stop, remove)."""
-
-    def __init__(self, module, docker):
-        self.module = module
-        self.docker = docker
-        self.params = module.params
-
-    def cli(self, argv):
-        rc, out, err = self.docker.cli(argv)
-        if rc != 0:
-            raise DockerError("docker %s %s failed: %s" % (argv[0], self.params["name"], (err or out).strip()))
-        return out
-
-    def apply(self, action, container):
-        if action == "replace":
-            self.docker.call("POST", "/containers/%s/stop" % container["Id"])
-            self.docker.call("DELETE", "/containers/%s" % container["Id"], missing_ok=True)
-        if action in ("create", "replace"):
-            return self.cli(run_argv(self.params)).strip().splitlines()[-1]
-        self.cli(["start", container["Id"]])
-        return container["Id"]
-
-    def run(self):
-        params = self.params
-        container = self.docker.inspect_container(params["name"])
-        labels = ((container or {}).get("Config") or {}).get("Labels") or {}
-        action = wanted_action(container, params)
-        changed = action in ("create", "start", "replace")
-        result = dict(changed=changed, action=action, container_id=None,
-                      spec=labels.get(params["spec_label"]), argv=shown_argv(run_argv(params), params))
-        before = dict(name=params["name"], exists=container is not None,
-                      running=bool(((container or {}).get("State") or {}).get("Running")),
-                      image=((container or {}).get("Config") or {}).get("Image"), spec_hash=result["spec"])
-        after = dict(before)
-        if changed:
-            after.update(exists=True, running=True, image=params["image"], spec_hash=params["spec_hash"])
-            if not self.module.check_mode:
-                result["container_id"] = self.apply(action, container)
-        result["diff"] = dict(before=before, after=after)
-        return result
+from ansible_collections.kdeploy.deploy.plugins.module_utils.run_container import DockerRun
 
 
 def main():

@@ -18,8 +18,8 @@ from playbook_support import REPO, require_tool
 
 ROLES = ["accessory", "app", "app_ops", "audit", "bootstrap", "lock", "proxy", "prune", "pull",
          "registry", "settle"]
-MODULES = ["container_state", "docker_network", "docker_run", "proxy_route", "release",
-           "settle"]
+MODULES = ["accessory_boot", "container_state", "docker_network", "docker_run", "proxy_route",
+           "release", "settle"]
 MEMBERS = ["MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "meta/runtime.yml",
            "playbooks/app.yml", "roles/app/meta/argument_specs.yml",
            "plugins/modules/release.py", "plugins/module_utils/docker_api.py",

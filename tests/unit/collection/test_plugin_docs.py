@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.yaml.loader import AnsibleLoader
-from playbook_support import PLUGINS, collections_dir, require_tool
+from playbook_support import PLUGINS, collections_dir, kdeploy_utils_imported, require_tool
 
 MODULES = sorted((PLUGINS / "modules").glob("*.py"))
 LOOKUPS = sorted((PLUGINS / "lookup").glob("*.py"))
@@ -39,9 +39,9 @@ def test_every_doc_block_is_yaml_ansible_reads(path: Path) -> None:
         assert yaml.load(text, Loader=AnsibleLoader) is not None, name
 
 
-def test_the_collection_holds_kdeploys_six_modules_and_one_lookup() -> None:
-    assert NAMES == {"module": ["container_state", "docker_network", "docker_run", "proxy_route",
-                                "release", "settle"], "lookup": ["erb"]}
+def test_the_collection_holds_kdeploys_seven_modules_and_one_lookup() -> None:
+    assert NAMES == {"module": ["accessory_boot", "container_state", "docker_network", "docker_run",
+                                "proxy_route", "release", "settle"], "lookup": ["erb"]}
 
 
 @pytest.mark.parametrize("path", MODULES + LOOKUPS, ids=lambda path: path.name)
@@ -56,8 +56,11 @@ def test_every_module_supports_check_and_diff_mode_fully(path: Path) -> None:
     doc = yaml.load(doc_blocks(path)["DOCUMENTATION"], Loader=AnsibleLoader)
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "full"
-    # ... and says so in code: check mode declared, a diff returned (test_check_diff.py runs them).
-    source = path.read_text()
+    # ... and says so in code: check mode declared, a diff returned (test_check_diff.py runs them),
+    # by the module or by the module_utils it imports.
+    source = path.read_text() + "".join(
+        (PLUGINS / "module_utils" / f"{name}.py").read_text()
+        for name in kdeploy_utils_imported(path))
     assert "supports_check_mode=True" in source
     assert re.search(r'\bdiff=|\["diff"\] = ', source)
 

@@ -96,6 +96,21 @@ def tasks(docker_host: str, caddy: str) -> list[dict[str, Any]]:
             "registry": {"server": "reg:5000", "username": "deployer",
                          "password": env % "KD_TEST_REGISTRY_PASSWORD"},
             "docker_host": docker_host}, "register": "state"},
+        {"name": "accessory_boot", "kdeploy.deploy.accessory_boot": {
+            "accessory": "cache", "host": "localhost",
+            "config": {"service_name": "app-cache", "image": "redis:7", "cmd": None,
+                       "published_ports": [], "labels": {"service": "app-cache"},
+                       "env": {"CLEAR": "shown"}, "env_file": ".kamal/apps/app/env/cache.env",
+                       "directories": [{"path": "app-cache/data", "mount": "/data"}],
+                       "files": [], "network": "kamal", "log_options": {}, "docker_args": [],
+                       "restart_policy": "unless-stopped"},
+            "spec": {"format": 1, "name": "app-cache", "image": "redis:7",
+                     "env": {"CLEAR": "shown"}},
+            "env_secrets": {"DB_PASSWORD": env % "KD_TEST_DB_PASSWORD"},
+            "registry": {"server": "reg:5000", "username": "deployer",
+                         "password": env % "KD_TEST_REGISTRY_PASSWORD"},
+            "audit": {"log": ".kamal/app-audit.log", "tags": ["me"]},
+            "network": "kamal", "docker_host": docker_host}, "register": "accessory"},
         # The module asks for requests (which community.docker needs) after it reached Docker.
         {"name": "docker_network", "kdeploy.deploy.docker_network": {
             "name": "kamal", "docker_host": docker_host},
@@ -110,7 +125,8 @@ def tasks(docker_host: str, caddy: str) -> list[dict[str, Any]]:
         {"name": "results", "check_mode": False, "ansible.builtin.copy": {
             "dest": "{{ results_file }}", "mode": "0600",
             "content": "{{ {'release': release, 'state': state, 'network': network,"
-                       " 'route': route, 'settle': settle} | to_json }}"}},
+                       " 'route': route, 'settle': settle, 'accessory': accessory}"
+                       " | to_json }}"}},
     ]
 
 
@@ -169,6 +185,7 @@ def test_check_mode_sends_only_reads_and_writes_no_file(run: dict[str, Any]) -> 
     # The release, the state, the network and the route each asked what they needed.
     assert any(r.startswith("GET /containers/app-web-v2/json") for r in run["requests"])
     assert any(r.startswith("GET /containers/app-db/json") for r in run["requests"])
+    assert any(r.startswith("GET /containers/app-cache/json") for r in run["requests"])
     assert any(r.startswith("GET /networks/kamal") for r in run["requests"])
     assert any("/config/apps/http/servers/kdeploy/routes" in r for r in run["requests"])
     # Ansible keeps its own cache in ~/.ansible; the modules write nothing.
@@ -185,6 +202,11 @@ def test_every_module_predicts_a_change_and_shows_its_diff(run: dict[str, Any]) 
     assert results["release"]["stopped"] == ["app-web-v1"]
     assert results["release"]["network_created"] is True
     assert results["state"]["changed"] and not results["state"]["exists"]
+    # The accessory would be booted (no container yet): no run, no login, no audit line.
+    assert results["accessory"]["changed"] and results["accessory"]["action"] == "create"
+    assert results["accessory"]["kdeploy_outcome"] == {"changes": [
+        {"kind": "accessory", "name": "cache", "image": "redis:7", "action": "create"}]}
+    assert '+ "exists": true' in diff_lines(run["stdout"], "accessory_boot")
     assert results["network"]["changed"] and results["route"]["changed"]
     release = diff_lines(run["stdout"], "release")
     for expected in ('- "image": "reg:5000/app:v1"', '+ "image": "reg:5000/app:v2"',

@@ -1,4 +1,4 @@
-"""The container_state module (plugins/modules/container_state.py), function by function."""
+"""container_state's parts (plugins/module_utils/container_prep.py), function by function."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import load_plugin
+from playbook_support import load_module_utils
 
-state = load_plugin("container_state")
+state = load_module_utils("container_prep")
 
 
 @pytest.mark.parametrize(("path", "expected"), [

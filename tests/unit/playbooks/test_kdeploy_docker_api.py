@@ -237,13 +237,18 @@ def test_without_the_modules_parameters_only_a_socket_is_reached() -> None:
 
 def test_community_docker_stays_out_of_the_payloads_that_never_use_it() -> None:
     # AnsiballZ ships every module_utils file a module imports, even from inside a function: only
-    # container_state (which takes community.docker's parameters) may reach the remote client.
+    # container_state and accessory_boot (which take community.docker's parameters), through
+    # container_prep, may reach the remote client.
     imports = [ast.unparse(node) for node in ast.walk(ast.parse(API_PATH.read_text()))
                if isinstance(node, ast.Import | ast.ImportFrom)]
     assert not [line for line in imports if "community" in line or "docker_remote" in line]
+    utils = sorted(path.stem for path in (PLUGINS / "module_utils").glob("*.py")
+                   if "module_utils.docker_remote" in path.read_text())
+    assert utils == ["container_prep"]
     importers = sorted(path.name for path in (PLUGINS / "modules").glob("*.py")
-                       if "module_utils.docker_remote" in path.read_text())
-    assert importers == ["container_state.py"]
+                       if any(f"module_utils.{name}" in path.read_text()
+                              for name in ["docker_remote", *utils]))
+    assert importers == ["accessory_boot.py", "container_state.py"]
 
 
 def test_the_remote_client_imports_community_docker_only_when_used() -> None:

@@ -1,13 +1,13 @@
-"""The docker_run module (plugins/modules/docker_run.py): its argv, and what it does."""
+"""docker_run's logic (plugins/module_utils/run_container.py): its argv, and what it does."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from playbook_support import load_plugin
+from playbook_support import load_module_utils
 
-docker_run = load_plugin("docker_run")
+docker_run = load_module_utils("run_container")
 
 ARGS = ["--name", "app-db", "--detach", "--restart", "unless-stopped", "--network", "kamal",
         "--shm-size", "1g", "--network-alias", "db.internal"]
