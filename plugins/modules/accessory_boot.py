@@ -456,7 +456,11 @@ class AccessoryBoot(object):
         params = self.params
         deadline = time.time() + params["deploy_timeout"]
         while True:
-            container = client.inspect_container(params["name"]) or {}
+            container = client.inspect_container(params["name"])
+            if container is None:
+                raise Unhealthy(
+                    "Accessory %s (%s) on %s was removed while kdeploy waited for it to be healthy"
+                    % (params["accessory"], params["name"], params["host"]))
             health = (container.get("State") or {}).get("Health")
             status = health.get("Status") if health else "none"
             if status in ("healthy", "none"):

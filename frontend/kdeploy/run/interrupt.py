@@ -95,6 +95,11 @@ def _host_rest(host: str, report: dict[str, Any] | None, problem: str | None,
     )
 
 
+# The module whose cut-off note is an accessory's boot (its `role` is `accessory <name>`); every
+# other note is an app release's.
+ACCESSORY_BOOT = "kdeploy.deploy.accessory_boot"
+
+
 def report_lines(settled: Settled) -> list[str]:
     """The per-host account people read: cut-off releases, then what runs on each host."""
     lines = []
@@ -104,7 +109,8 @@ def report_lines(settled: Settled) -> list[str]:
             lines.append(f"    {rest.host}  {state}: {rest.problem}")
             continue
         for note in rest.cut:
-            lines.append(f"    {rest.host}  release of {note.get('role')} cut off while "
+            step = "boot" if note.get("module") == ACCESSORY_BOOT else "release"
+            lines.append(f"    {rest.host}  {step} of {note.get('role')} cut off while "
                          f"{note.get('step')}: {note.get('left')}")
         for command in rest.killed:
             lines.append(f"    {rest.host}  killed after the settle timeout: {command}")

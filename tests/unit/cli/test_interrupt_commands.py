@@ -119,3 +119,14 @@ def test_json_output_reports_each_hosts_state(monkeypatch: pytest.MonkeyPatch) -
     assert hosts["10.0.3.1"]["stopped"] == ["app-web-v0"]
     assert hosts["10.0.3.1"]["cut"][0]["role"] == "web"
     assert events[-1]["type"] == "summary" and events[-1]["exit_code"] == 143
+
+
+def test_a_cut_off_accessory_boot_is_named_a_boot() -> None:
+    from kdeploy.run.interrupt import HostRest, Settled, report_lines
+
+    note = {"module": "kdeploy.deploy.accessory_boot", "role": "accessory db",
+            "container": "app-db", "step": "waiting until it is healthy",
+            "left": "app-db runs, not yet healthy"}
+    lines = report_lines(Settled([HostRest("10.0.3.1", True, running=["app-db"], cut=[note])]))
+    assert lines[0] == ("    10.0.3.1  boot of accessory db cut off while waiting until it is "
+                        "healthy: app-db runs, not yet healthy")

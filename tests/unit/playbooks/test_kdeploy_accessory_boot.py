@@ -164,10 +164,12 @@ def test_the_audit_line_leaves_empty_tags_out() -> None:
 class FakeClient:
     """A daemon whose accessory reports one health status; its log, by the docker CLI."""
 
-    def __init__(self, health: str | None) -> None:
-        self.health, self.calls = health, []
+    def __init__(self, health: str | None, gone: bool = False) -> None:
+        self.health, self.gone, self.calls = health, gone, []
 
-    def inspect_container(self, name: str) -> dict[str, Any]:
+    def inspect_container(self, name: str) -> dict[str, Any] | None:
+        if self.gone:
+            return None
         return {"State": {"Health": {"Status": self.health}} if self.health else {}}
 
     def cli(self, argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -204,6 +206,14 @@ def test_an_unhealthy_accessory_fails_with_its_last_log_lines() -> None:
         "Accessory db (app-db) on 10.0.0.1 did not become healthy within the deploy timeout of "
         "0 seconds (health: starting). Its last log lines:\nstarting\nERROR: cannot bind")
     assert client.calls == [["logs", "--tail", "20", "app-db"]]
+
+
+def test_an_accessory_removed_during_the_wait_fails_the_boot() -> None:
+    # Gone is not "no health check": the app must not boot against an accessory that vanished.
+    with pytest.raises(boot.Unhealthy) as failed:
+        boot.AccessoryBoot(FakeModule(), FakeStop()).wait_healthy(FakeClient(None, gone=True))
+    assert str(failed.value) == (
+        "Accessory db (app-db) on 10.0.0.1 was removed while kdeploy waited for it to be healthy")
 
 
 @pytest.mark.parametrize("health", ["healthy", None])
