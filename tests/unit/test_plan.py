@@ -105,9 +105,10 @@ def test_setup_imports_the_roles_without_their_per_host_validation() -> None:
     assert entries == {("bootstrap", "prepare"), ("proxy", "boot"), ("accessory", "boot"),
                        ("app", "release")}
     roles = Path(__file__).parents[2] / "roles"
-    # app's main imports the role-variable release; `release` gives the module the same
-    # arguments from kdeploy's inventory (tests/unit/playbooks/test_release_args.py).
-    imported = {"app": "release_from_vars"}
+    # app's and accessory's mains import the role-variable tasks; `release` and `boot` give the
+    # module the same arguments from kdeploy's inventory (tests/unit/playbooks/
+    # test_release_args.py, test_accessory_args.py).
+    imported = {"app": "release_from_vars", "accessory": "boot_from_vars"}
     for role, entry in entries - {("proxy", "boot")}:
         main = (roles / role / "tasks" / "main.yml").read_text()
         assert "validate_argument_spec" in main
