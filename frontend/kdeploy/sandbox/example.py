@@ -8,8 +8,9 @@ import yaml
 
 SERVICE = "kdeploy-demo"
 SECRET = "KAMAL_REGISTRY_PASSWORD"
-# Keeps running and stops at once on SIGTERM, like a real worker should.
-JOB_CMD = "sh -c 'trap \"exit 0\" TERM; while true; do sleep 1; done'"
+# Keeps running and stops at once on SIGTERM, like a real worker should: sh runs a trap only
+# once its foreground command returns, so it waits on a background sleep, which a signal cuts.
+JOB_CMD = "sh -c 'trap \"exit 0\" TERM; while true; do sleep 1 & wait $!; done'"
 
 
 def deploy_config(registry: str, key_path: str, addresses: list[str]) -> dict:
