@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # MIT License (kdeploy)
-"""Files on the host that kdeploy's modules share: env files and docker login's stored credentials.
+"""Files on the host that kdeploy's modules share: env files, logins, the audit log.
 
-Used by the modules release and container_state.
+The env files, docker login's stored credentials and the audit log's lines; used by the modules
+release, container_state and accessory_boot.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,12 +14,32 @@ import base64
 import json
 import os
 import tempfile
+import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 
 ENV_FILE_MODE = 0o600
 ENV_DIR_MODE = 0o755
+
+
+def audit_line(audit, message, now=None):
+    """Kamal's audit line: `[<utc iso8601>] [<tag>]... <message>`, empty tags left out."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    tags = [stamp] + [tag for tag in audit.get("tags") or [] if tag]
+    return "[%s] %s" % ("] [".join(tags), message)
+
+
+def record(audit, home, message):
+    """Append one line to the audit log (Kamal: `mkdir -p .kamal && echo … >> …`)."""
+    if not audit:
+        return
+    path = resolve(home, audit["log"])
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    with open(path, "ab") as handle:
+        handle.write(to_bytes(audit_line(audit, message) + "\n"))
 
 
 def resolve(home, path):

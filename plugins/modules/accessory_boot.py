@@ -200,7 +200,7 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.container_prep impo
     state_diff,
 )
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import DockerError
-from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import resolve
+from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import record
 from ansible_collections.kdeploy.deploy.plugins.module_utils.run_container import (
     DockerRun,
     wanted_action,
@@ -332,24 +332,6 @@ def change(params, state, booted, names):
     if entry["action"] != "create" and fields:
         entry["fields"] = fields
     return [entry]
-
-
-def audit_line(audit, message, now=None):
-    """Kamal's audit line: `[<utc iso8601>] [<tag>]... <message>`, empty tags left out."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    tags = [stamp] + [tag for tag in audit.get("tags") or [] if tag]
-    return "[%s] %s" % ("] [".join(tags), message)
-
-
-def record(audit, home, message):
-    """Append one line to the audit log (Kamal: `mkdir -p .kamal && echo … >> …`)."""
-    if not audit:
-        return
-    path = resolve(home, audit["log"])
-    if not os.path.isdir(os.path.dirname(path)):
-        os.makedirs(os.path.dirname(path))
-    with open(path, "ab") as handle:
-        handle.write(to_bytes(audit_line(audit, message) + "\n"))
 
 
 class Unhealthy(Exception):

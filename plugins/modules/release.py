@@ -362,6 +362,7 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.host_files import (
     docker_config_path,
     ensure_env_file,
     ensure_file,
+    record,
     registry_stored,
     resolve,
 )
@@ -500,25 +501,6 @@ def wanted_fields(params, hash_value):
 
 # Always in the diff, even when equal: they say which container it is about.
 DIFF_ALWAYS = ("name", "image", "version", "spec_hash")
-
-
-def audit_line(audit, message, now=None):
-    """Kamal's audit line: `[<utc iso8601>] [<tag>]... <message>`, empty tags left out."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    tags = [stamp] + [tag for tag in audit.get("tags") or [] if tag]
-    return "[%s] %s" % ("] [".join(tags), message)
-
-
-def record(audit, home, message):
-    """Append one line to the audit log (Kamal: `mkdir -p .kamal && echo … >> …`)."""
-    if not audit:
-        return
-    path = resolve(home, audit["log"])
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
-    with open(path, "ab") as handle:
-        handle.write(to_bytes(audit_line(audit, message) + "\n"))
 
 
 class BootFailed(Exception):

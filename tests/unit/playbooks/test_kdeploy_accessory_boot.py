@@ -155,12 +155,6 @@ def test_a_changed_secret_is_named_never_shown() -> None:
     assert "pw" not in json.dumps(change)
 
 
-def test_the_audit_line_leaves_empty_tags_out() -> None:
-    audit = {"log": ".kamal/app-audit.log", "tags": ["me@example.com", ""]}
-    assert boot.audit_line(audit, "Booted db accessory", now=0) == (
-        "[1970-01-01T00:00:00Z] [me@example.com] Booted db accessory")
-
-
 class FakeClient:
     """A daemon whose accessory reports one health status; its log, by the docker CLI."""
 

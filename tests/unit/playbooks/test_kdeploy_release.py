@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_support import load_plugin
+from playbook_support import load_module_utils, load_plugin
 
 release = load_plugin("release")
 
@@ -151,9 +151,13 @@ def test_converged_needs_running_ready_same_spec_and_image(container: Any, conve
 
 
 def test_audit_lines_are_kamals_with_empty_tags_left_out() -> None:
-    line = release.audit_line({"tags": ["me@example.com", "", "web"]}, "Booted app version v2",
-                              now=0)
+    # module_utils/host_files.py: the release's and the accessory's boot write the same lines.
+    host_files = load_module_utils("host_files")
+    line = host_files.audit_line({"tags": ["me@example.com", "", "web"]},
+                                 "Booted app version v2", now=0)
     assert line == "[1970-01-01T00:00:00Z] [me@example.com] [web] Booted app version v2"
+    line = host_files.audit_line({"tags": ["me@example.com", ""]}, "Booted db accessory", now=0)
+    assert line == "[1970-01-01T00:00:00Z] [me@example.com] Booted db accessory"
 
 
 class FakeDocker:
