@@ -119,6 +119,14 @@ def test_no_warm_up_without_a_control_dir_or_under_mitogen(tmp_path: Path,
     assert started == []
 
 
+def test_without_an_ssh_client_nothing_warms_and_nothing_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ansible reports the missing client for each host, as it did before there were warm-ups.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with warming_up(_load(tmp_path), [HOST, "10.0.3.2"], tmp_path / "ssh_config", tmp_path):
+        pass
+
+
 def test_a_warm_up_still_connecting_is_stopped_when_the_run_ends(tmp_path: Path) -> None:
     # A host that never answers: its ssh would wait out ConnectTimeout after kdeploy's run.
     config = _load(tmp_path)

@@ -76,10 +76,14 @@ def warming_up(config: Config, hosts: Sequence[str], ssh_config: Path,
         yield
         return
     variables = ssh_vars(config)
-    started = [subprocess.Popen(
-        warm_up_argv(variables, host, ssh_config, control_dir, host_key_checking(config)),
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for host in hosts]
+    started: list[subprocess.Popen[bytes]] = []
+    for host in hosts:
+        try:
+            started.append(subprocess.Popen(
+                warm_up_argv(variables, host, ssh_config, control_dir, host_key_checking(config)),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        except OSError:
+            break  # no ssh to start: Ansible's own connection will say so, host by host
     try:
         yield
     finally:
