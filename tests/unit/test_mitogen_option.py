@@ -52,7 +52,6 @@ timeout = 10
 [ssh_connection]
 pipelining = True
 ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=15 -F {ssh_config}
-control_path = %(directory)s/%%C
 """
 
 

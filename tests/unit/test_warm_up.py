@@ -27,7 +27,7 @@ from kdeploy.plan.model import Plan
 from kdeploy.run.private_data_dir import host_key_checking, write_private_data_dir
 from kdeploy.run.process_owner import ProcessOwner
 from kdeploy.run.runner import runner_envvars
-from kdeploy.run.warm_up import warm_up_argv, warming_up
+from kdeploy.run.warm_up import control_path, warm_up_argv, warming_up
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "configs"
 HOST = "10.0.3.1"
@@ -104,6 +104,14 @@ def test_the_warm_up_opens_the_connection_ansible_would(
     differing = {name for name in ansibles.keys() | warm_up.keys()
                  if ansibles.get(name) != warm_up.get(name)}
     assert differing <= _WARM_UP_ONLY
+
+
+def test_the_control_path_stays_short_under_a_long_tmpdir(tmp_path: Path) -> None:
+    # A socket's path has at most 107 bytes, and ssh adds `.` and 16 characters while it
+    # creates one; ssh's own %C (40 digits) broke kdeploy under a TMPDIR like this one.
+    control_dir = Path("/tmp") / ("t" * 40) / "kdeploy-ssh-abcdefgh"
+    path = control_path(ssh_vars(_load(tmp_path)), HOST, control_dir)
+    assert path.startswith(f"{control_dir}/") and len(path) + 17 < 108
 
 
 def test_no_warm_up_without_a_control_dir_or_under_mitogen(tmp_path: Path,

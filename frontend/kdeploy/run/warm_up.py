@@ -4,8 +4,8 @@ ansible-playbook spends about half a second starting and reading its plays befor
 task connects, and a host's first connection then costs a key exchange and an authentication
 (about 0.15 s; on the lock host, before anything else can happen). So kdeploy starts one
 `ssh HOST true` per host of the plan at once, with the options Ansible's ssh connection passes
-for that host and the same ControlPath (private_data_dir.CONTROL_PATH): each becomes the host's
-ControlPersist master, and Ansible's first task there finds the connection open.
+for that host and the ControlPath Ansible's ssh will look for (`control_path`): each becomes the
+host's ControlPersist master, and Ansible's first task there finds the connection open.
 
 A warm-up is only a head start. One that fails (an unreachable host, a refused key, a changed
 host key) leaves nothing behind and says nothing: Ansible then connects as it always does and
@@ -16,6 +16,7 @@ connecting when the run ends is stopped.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from kdeploy.host_contract.inventory import ssh_vars
 from kdeploy.run.private_data_dir import (
     CONNECT_TIMEOUT,
-    CONTROL_PATH,
     SSH_ARGS,
     host_key_checking,
     mitogen_enabled,
@@ -39,6 +39,22 @@ if TYPE_CHECKING:
 _KEY_AUTH_ONLY = ("-o", "KbdInteractiveAuthentication=no",
                   "-o", "PreferredAuthentications=gssapi-with-mic,gssapi-keyex,hostbased,publickey",
                   "-o", "PasswordAuthentication=no")
+
+
+def control_path(variables: dict[str, Any], host: str, control_dir: Path) -> str:
+    """The master's socket Ansible's ssh connection uses for `host`, in `control_dir`.
+
+    Ansible names it by the first 10 hex digits of the sha1 of `host-port-user` (its
+    `_create_control_path`), short because a socket's path has at most 107 bytes and ssh adds a
+    random suffix while it creates one: ssh's own `%C` (40 digits) is too long under a long
+    TMPDIR. An `ansible_control_path` of the inventory (`%C-no-agent`) is taken as it is.
+    tests/unit/test_warm_up.py compares both with Ansible's.
+    """
+    template = variables.get("ansible_control_path")
+    if template is None:
+        name = f"{host}-{variables['ansible_port']}-{variables['ansible_user']}"
+        template = "%(directory)s/" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    return template % {"directory": control_dir}
 
 
 def warm_up_argv(variables: dict[str, Any], host: str, ssh_config: Path, control_dir: Path,
@@ -58,8 +74,7 @@ def warm_up_argv(variables: dict[str, Any], host: str, ssh_config: Path, control
     argv += [*_KEY_AUTH_ONLY, "-o", f'User="{variables["ansible_user"]}"',
              "-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
     argv += shlex.split(variables.get("ansible_ssh_common_args") or "")
-    control_path = variables.get("ansible_control_path") or CONTROL_PATH
-    argv += ["-o", f'ControlPath="{control_path % {"directory": control_dir}}"',
+    argv += ["-o", f'ControlPath="{control_path(variables, host, control_dir)}"',
              "-o", "BatchMode=yes", host, "true"]
     return argv
 
