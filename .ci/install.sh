@@ -25,6 +25,13 @@ if [ ! -x .venv/bin/kdeploy ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 
+# A wheel's install compiles every module to bytecode; an editable install does not. Under
+# PYTHONDONTWRITEBYTECODE (set in many CI images) every kdeploy and ansible-playbook start would
+# then compile the working tree's modules again, each worker the action plugins too: about 0.3 s
+# of CPU per 3-host deploy (docs/performance.md). Python checks each file's mtime, so an edit
+# only makes that one file compile again until the next install.
+.venv/bin/python -m compileall -q frontend plugins >/dev/null
+
 # The dev venv sees the working tree as the installed collection kdeploy.deploy (a wheel user's
 # venv has the real copy there): its plain ansible-playbook, ansible-doc and ansible-lint find it.
 # A link, never a copy, so it cannot go stale; it lives in the venv, not in git.

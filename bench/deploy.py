@@ -43,6 +43,7 @@ from pathlib import Path
 
 from common import (
     clean_hosts,
+    compiled,
     median,
     sandbox,
     sandbox_lock,
@@ -332,11 +333,11 @@ def main() -> None:
         print(line, file=sys.stderr, flush=True)
 
     results = {}
+    baseline = compiled(args.baseline.resolve()) if args.baseline else None
     with sandbox_lock():
         try:
             for hosts in args.hosts:
-                results[hosts] = measure(hosts, args.runs, names, say,
-                                         args.baseline.resolve() if args.baseline else None)
+                results[hosts] = measure(hosts, args.runs, names, say, baseline)
         finally:
             say("Restoring a clean 3-host sandbox")
             clean_hosts(sandbox(3))

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from common import clean_hosts, median, sandbox, sandbox_lock, timed, tool, write_project
+from common import clean_hosts, compiled, median, sandbox, sandbox_lock, timed, tool, write_project
 
 from kdeploy.sandbox import SandboxInfo
 from kdeploy.sandbox.example import deploy_config
@@ -56,7 +56,7 @@ def _measure(args: argparse.Namespace) -> None:
     tools = (*TOOLS, "baseline") if args.baseline else TOOLS
     envs: dict[str, Mapping[str, str]] = {name: {} for name in tools}
     if args.baseline:
-        envs["baseline"] = {"PYTHONPATH": str(args.baseline.resolve() / "frontend")}
+        envs["baseline"] = {"PYTHONPATH": str(compiled(args.baseline.resolve()) / "frontend")}
     times = {step: {name: [] for name in tools} for step in steps}
     with tempfile.TemporaryDirectory() as directory:
         project = write_project(Path(directory) / "founding", info)

@@ -20,8 +20,10 @@ from playbook_support import PLUGINS, collections_dir, kdeploy_utils_imported, r
 
 MODULES = sorted((PLUGINS / "modules").glob("*.py"))
 LOOKUPS = sorted((PLUGINS / "lookup").glob("*.py"))
+CALLBACKS = sorted((PLUGINS / "callback").glob("*.py"))
 BLOCKS = ("DOCUMENTATION", "EXAMPLES", "RETURN")
-NAMES = {"module": [path.stem for path in MODULES], "lookup": [path.stem for path in LOOKUPS]}
+NAMES = {"module": [path.stem for path in MODULES], "lookup": [path.stem for path in LOOKUPS],
+         "callback": [path.stem for path in CALLBACKS]}
 
 
 def doc_blocks(path: Path) -> dict[str, str]:
@@ -31,20 +33,22 @@ def doc_blocks(path: Path) -> dict[str, str]:
             and node.targets[0].id in BLOCKS and isinstance(node.value, ast.Constant)}
 
 
-@pytest.mark.parametrize("path", MODULES + LOOKUPS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", MODULES + LOOKUPS + CALLBACKS, ids=lambda path: path.name)
 def test_every_doc_block_is_yaml_ansible_reads(path: Path) -> None:
     blocks = doc_blocks(path)
-    assert set(blocks) == set(BLOCKS)
+    # A callback has no arguments to show in EXAMPLES and returns nothing.
+    assert set(blocks) == ({"DOCUMENTATION"} if path in CALLBACKS else set(BLOCKS))
     for name, text in blocks.items():
         assert yaml.load(text, Loader=AnsibleLoader) is not None, name
 
 
-def test_the_collection_holds_kdeploys_seven_modules_and_one_lookup() -> None:
+def test_the_collection_holds_kdeploys_seven_modules_one_lookup_and_one_callback() -> None:
     assert NAMES == {"module": ["accessory_boot", "container_state", "docker_network", "docker_run",
-                                "proxy_route", "release", "settle"], "lookup": ["erb"]}
+                                "proxy_route", "release", "settle"], "lookup": ["erb"],
+                     "callback": ["prebuild"]}
 
 
-@pytest.mark.parametrize("path", MODULES + LOOKUPS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", MODULES + LOOKUPS + CALLBACKS, ids=lambda path: path.name)
 def test_each_plugin_documents_itself_under_its_file_name(path: Path) -> None:
     doc = yaml.load(doc_blocks(path)["DOCUMENTATION"], Loader=AnsibleLoader)
     key = "module" if path.parent.name == "modules" else "name"
