@@ -15,6 +15,11 @@ payload the process is still building waits on that lock, then reads the file; o
 later reads the file. So nothing is built twice, and the builds run on another core while
 ansible-playbook loads its plays and runs the first ones (the lock, the checks).
 
+Ansible's cache lives as long as the run. The builder also keeps each payload it built in a
+store of its own (option cache_dir, plugin_utils/payload_cache.py) under a key of every file it
+could be built from, and a later run copies it from there instead of building it again: the
+build's CPU is then spent once per edit or upgrade, not once per run.
+
 The process touches no host. It is reaped when the playbook ends and killed then if it still
 runs, before Ansible removes its temporary directory. Anything that goes wrong in it is ignored:
 the worker then builds the payload itself, as without this callback.
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 from ansible import constants as C
 from ansible import context
@@ -35,6 +41,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import module_loader
 from ansible.template import Templar
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.payload_cache import PayloadCache
 
 DOCUMENTATION = """
 name: prebuild
@@ -47,6 +54,21 @@ description:
   - The process touches no host and is reaped (killed if still running) when the playbook ends.
 requirements:
   - enabled in callbacks_enabled (kdeploy's generated ansible.cfg does it)
+options:
+  cache_dir:
+    description:
+      - Where payloads are kept from one run to the next, each under a key of its module, the
+        ansible-core version and the size and mtime of every file it could be built from, so a
+        later run copies it instead of building it. Made 0700; not used when another user owns
+        it or others may write to it.
+      - Unset, C($XDG_CACHE_HOME/kdeploy/payloads), else C(~/.cache/kdeploy/payloads). Empty,
+        nothing is kept.
+    type: str
+    env:
+      - name: KDEPLOY_PAYLOAD_CACHE
+    ini:
+      - section: callback_kdeploy_prebuild
+        key: cache_dir
 """
 
 COLLECTION = "kdeploy.deploy."
@@ -69,7 +91,15 @@ class CallbackModule(CallbackBase):
         paths = module_paths(playbook.get_plays(), context.CLIARGS.get("tags") or ("all",),
                              context.CLIARGS.get("skip_tags") or ())
         if paths:
-            self.builder = start_builder(paths)
+            self.builder = start_builder(paths, self.cache_dir())
+
+    def cache_dir(self):
+        """Where payloads are kept between runs; None for nowhere."""
+        directory = self.get_option("cache_dir")
+        if directory is None:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+            directory = os.path.join(base, "kdeploy", "payloads")
+        return directory or None
 
     def v2_playbook_on_stats(self, stats):
         """Stop the builder if it still runs, and reap it."""
@@ -114,7 +144,7 @@ def _selected(task, only_tags, skip_tags):
         return True
 
 
-def start_builder(paths):
+def start_builder(paths, cache_dir=None):
     """Fork the process that builds each payload into Ansible's cache; its pid."""
     pid = os.fork()
     if pid:
@@ -128,23 +158,43 @@ def start_builder(paths):
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2) if not C.DEFAULT_DEBUG else (0,):
             os.dup2(devnull, fd)
-        build(paths)
+        build(paths, PayloadCache.open(cache_dir))
     finally:
         os._exit(0)
 
 
-def build(paths):
-    """Build each module's payload into the run's cache, as a worker's first call would."""
+def build(paths, cache=None):
+    """Build each module's payload into the run's cache, as a worker's first call would.
+
+    With a PayloadCache, a payload kept from an earlier run under the same key is copied instead,
+    and one built here is kept for the next run.
+    """
     templar = Templar(loader=DataLoader())
     compression = C.config.get_config_value("DEFAULT_MODULE_COMPRESSION")
+    run_cache = Path(C.DEFAULT_LOCAL_TMP) / "ansiballz_cache"
     # A set interpreter, so that the build needs no host; the cached payload does not depend on it.
     task_vars = {"ansible_python_interpreter": "/usr/bin/python3"}
     for name, path in paths.items():
         try:
+            key = cache.key(name, path, compression) if cache else None
+            if key and cache.restore(name, key, run_cache):
+                continue
             modify_module(module_name=name, module_path=path, module_args={}, templar=templar,
                           task_vars=dict(task_vars), module_compression=compression)
+            built = built_payload(run_cache, name)
+            if key and built:
+                cache.store(name, key, built)
         except Exception:  # the worker builds it then, and reports its error
             continue
+
+
+def built_payload(run_cache, name):
+    """The run's cache file of the collection module `name`, if there is exactly one."""
+    namespace, collection, leaf = name.split(".")
+    found = [path for path in run_cache.glob(
+        f"ansible_collections.{namespace}.{collection}.plugins.modules.{leaf}-*")
+        if not path.name.endswith((".lock", "-part"))]
+    return found[0] if len(found) == 1 else None
 
 
 def stop_builder(pid):

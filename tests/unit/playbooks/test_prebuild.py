@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
 import pytest
-from playbook_support import PLUGINS, _load_file, collections_dir, require_tool
+from playbook_support import PLUGINS, REPO, _load_file, collections_dir, require_tool
 
 from kdeploy import ansible_yaml
 
@@ -29,27 +31,33 @@ PLAYBOOK = [
                 "register": "probe", "failed_when": False},
                {"name": "Show the probe.", "ansible.builtin.debug": {"var": "probe.msg"}}]},
 ]
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])  # community.docker
 DEBUG_LINE = re.compile(r"^\s*(?P<pid>\d+) \d+\.\d+: (?P<message>.*)$")
 NETWORK_CACHE = "kdeploy.deploy.plugins.modules.docker_network-"
 
 
-def _run(tmp_path: Path, enabled: bool, plays: list[dict[str, object]] = PLAYBOOK,
-         *args: str) -> list[tuple[int, str]]:
-    """Run `plays` on localhost under ANSIBLE_DEBUG; the debug lines as (pid, message)."""
+def _run(tmp_path: Path, enabled: bool, cache: Path | None = None,
+         collections: Path | None = None) -> list[tuple[int, str]]:
+    """Run PLAYBOOK on localhost under ANSIBLE_DEBUG; the debug lines as (pid, message).
+
+    `cache`: the prebuild's store of payloads (none by default); `collections`: where
+    kdeploy.deploy is (this tree by default).
+    """
     playbook = tmp_path / "play.yml"
-    playbook.write_text(ansible_yaml.dump(plays))
+    playbook.write_text(ansible_yaml.dump(PLAYBOOK))
+    collections = collections or collections_dir(tmp_path / "collections")
     env = {**os.environ, "ANSIBLE_DEBUG": "1", "ANSIBLE_COLLECTIONS_PATH":
-           str(collections_dir(tmp_path / "collections")),
+           f"{collections}:{SITE_PACKAGES}", "KDEPLOY_PAYLOAD_CACHE": str(cache or ""),
            "ANSIBLE_PYTHON_INTERPRETER": "auto_silent", "ANSIBLE_LOCALHOST_WARNING": "0",
            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"}
     env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     if enabled:
         env["ANSIBLE_CALLBACKS_ENABLED"] = "kdeploy.deploy.prebuild"
     result = subprocess.run(
-        [require_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", *args,
-         str(playbook)],
+        [require_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "nonexistent.sock" in result.stdout  # the module ran, and answered
     return [(int(m["pid"]), m["message"]) for line in result.stdout.splitlines()
             if (m := DEBUG_LINE.match(line))]
 
@@ -68,7 +76,6 @@ def _builders(lines: list[tuple[int, str]]) -> list[int]:
 
 def test_the_payload_is_built_by_the_forked_builder_not_by_the_task(tmp_path: Path) -> None:
     lines = _run(tmp_path, enabled=True)
-    assert any("nonexistent.sock" in message for _, message in lines)  # the module ran
     main = _main_pid(lines)
     builders = _builders(lines)
     # Built once, by a process of its own (the builder writes its lines itself), and the task's
@@ -84,6 +91,59 @@ def test_without_the_callback_the_task_builds_the_payload(tmp_path: Path) -> Non
     # The control for the test above: its assertions tell the two cases apart.
     lines = _run(tmp_path, enabled=False)
     assert _builders(lines) == [_main_pid(lines)]
+
+
+def _collection_copy(root: Path) -> Path:
+    """A copy of this tree's collection under root (a collections path), to edit."""
+    copy = root / "ansible_collections" / "kdeploy" / "deploy"
+    for name in ("galaxy.yml", "meta", "plugins"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            copy.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy / name)
+    return root
+
+
+def _kept(cache: Path) -> list[str]:
+    return sorted(path.name.split("@")[0] + path.suffix for path in cache.iterdir())
+
+
+def test_a_kept_payload_is_copied_not_built_until_a_source_changes(tmp_path: Path) -> None:
+    cache = tmp_path / "payloads"
+    collections = _collection_copy(tmp_path / "copy")
+    network_utils = (collections / "ansible_collections" / "kdeploy" / "deploy" / "plugins"
+                     / "module_utils" / "docker_api.py")
+    first = _run(tmp_path, True, cache, collections)
+    assert len(_builders(first)) == 1
+    assert _kept(cache) == ["kdeploy.deploy.docker_network.json",
+                            "kdeploy.deploy.docker_network.payload"]
+    assert cache.stat().st_mode & 0o777 == 0o700
+
+    # The next run copies it: nobody builds, and the task's worker finds it in the run's cache.
+    again = _run(tmp_path, True, cache, collections)
+    assert _builders(again) == []
+    assert any(NETWORK_CACHE in message and message.startswith("ANSIBALLZ: using cached module")
+               for _, message in again)
+
+    # An edit of a module_utils file the module imports: built again, and kept instead.
+    status = network_utils.stat()
+    os.utime(network_utils, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    edited = _run(tmp_path, True, cache, collections)
+    assert len(_builders(edited)) == 1
+    assert _main_pid(edited) not in _builders(edited)
+    assert _kept(cache) == ["kdeploy.deploy.docker_network.json",
+                            "kdeploy.deploy.docker_network.payload"]
+
+
+def test_a_store_others_may_write_to_is_not_used(tmp_path: Path) -> None:
+    cache = tmp_path / "payloads"
+    cache.mkdir()
+    cache.chmod(0o777)
+    lines = _run(tmp_path, True, cache)
+    assert len(_builders(lines)) == 1  # built, as without a store
+    assert list(cache.iterdir()) == []
 
 
 TASKS: list[dict[str, object]] = [
