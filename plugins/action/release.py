@@ -107,7 +107,7 @@ class ActionModule(ActionBase):
                                           task_vars=task_vars)
             if pulled.get("failed") or pulled.get("unreachable"):
                 return pulled
-            args = dict(args, pulled=True, pulled_new=bool(pulled.get("changed")))
+            args = dict(args, prefetched="new" if pulled.get("changed") else "same")
         if wait_at_barrier(path) != OPEN:
             return dict(failed=True, changed=False, msg=(
                 f"First {barrier['primary']} container is unhealthy, "
