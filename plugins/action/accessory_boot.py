@@ -10,9 +10,10 @@ role's `main` entry point) the task's arguments go to the module as they are.
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.kdeploy.deploy.plugins.plugin_utils.accessory_args import (
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.accessory_args import accessory_args
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args import (
     MissingInventory,
-    accessory_args,
+    module_args,
 )
 
 
@@ -26,13 +27,9 @@ class ActionModule(ActionBase):
         """The module's result."""
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        args = dict(self._task.args)
-        run = args.pop("from_inventory", None)
-        if run is not None:
-            try:
-                args = accessory_args(task_vars, task_vars.get("inventory_hostname", "?"), run)
-            except MissingInventory as error:
-                result.update(failed=True, changed=False, msg=str(error))
-                return result
+        try:
+            args = module_args(self._task.args, task_vars, accessory_args)
+        except MissingInventory as error:
+            return dict(result, failed=True, changed=False, msg=str(error))
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
         return result

@@ -25,10 +25,11 @@ import time
 
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
-from ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args import (
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args import (
     MissingInventory,
-    release_args,
+    module_args,
 )
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args import release_args
 
 BARRIER_FILE = "kdeploy-role-barrier"
 OPEN = "open"
@@ -85,13 +86,10 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         barrier = args.pop("barrier", None)
         host = task_vars.get("inventory_hostname", "?")
-        run = args.pop("from_inventory", None)
-        if run is not None:
-            try:
-                args = release_args(task_vars, host, run)
-            except MissingInventory as error:
-                result.update(failed=True, changed=False, msg=str(error))
-                return result
+        try:
+            args = module_args(args, task_vars, release_args)
+        except MissingInventory as error:
+            return dict(result, failed=True, changed=False, msg=str(error))
         if not barrier:
             result.update(self._execute_module(module_args=args, task_vars=task_vars))
         elif barrier["role"] != barrier["primary"]:
@@ -109,7 +107,7 @@ class ActionModule(ActionBase):
                                           task_vars=task_vars)
             if pulled.get("failed") or pulled.get("unreachable"):
                 return pulled
-            args = dict(args, pulled=True, pulled_new=bool(pulled.get("changed")))
+            args = dict(args, prefetched="new" if pulled.get("changed") else "same")
         if wait_at_barrier(path) != OPEN:
             return dict(failed=True, changed=False, msg=(
                 f"First {barrier['primary']} container is unhealthy, "

@@ -68,18 +68,16 @@ options:
         any boots. Does nothing in check mode.
     type: bool
     default: false
-  pulled:
+  prefetched:
     description:
-      - The image was pulled just before by a O(pull_only) call of this same release; it is not
-        pulled again (nor its tag checked at the registry), and is still reported as pulled.
-    type: bool
-    default: false
-  pulled_new:
-    description:
-      - With O(pulled), that pull brought a new image (the O(pull_only) call changed something),
-        so the release reports the pull and a change even when it finds its container converged.
-    type: bool
-    default: false
+      - What a O(pull_only) call of this same release just before did. C(none), there was none.
+        Otherwise the image is not pulled again (nor its tag checked at the registry), and is
+        still reported as pulled when the release boots. C(same), that pull left the image as it
+        was. C(new), it brought a new image (the O(pull_only) call changed something), so the
+        release reports the pull and a change even when it finds its container converged.
+    type: str
+    choices: [none, same, new]
+    default: none
   service:
     description: When set, a pulled image must carry the label C(service) with this value (Kamal's check).
     type: str
@@ -650,8 +648,9 @@ class Release(object):
         self.rerouted = False  # converged, but the proxy's route moves to it
         # The image was pulled already: by a pull_only call just before, or because the registry
         # had moved the tag.
-        self.pulled = bool(module.params.get("pulled"))
-        self.pulled_new = self.pulled and bool(module.params.get("pulled_new"))
+        prefetched = module.params.get("prefetched") or "none"
+        self.pulled = prefetched != "none"
+        self.pulled_new = prefetched == "new"
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
@@ -988,8 +987,7 @@ ARGUMENT_SPEC = dict(
     image=dict(type="str"),
     pull=dict(type="str", choices=["always", "missing"], default="missing"),
     pull_only=dict(type="bool", default=False),
-    pulled=dict(type="bool", default=False),
-    pulled_new=dict(type="bool", default=False),
+    prefetched=dict(type="str", choices=["none", "same", "new"], default="none"),
     service=dict(type="str"),
     # Only the password is secret: the server must stay readable in error messages.
     registry=dict(type="dict", options=dict(

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args import (
+    MissingInventory,
+)
+
 # The module's options that a task passes as they are (cheap, plain variables).
 PASSED = ("spec_label", "network", "deploy_timeout", "docker_host")
-
-
-class MissingInventory(Exception):
-    """The play has no kdeploy inventory entry for the accessory."""
 
 
 def accessory_args(inventory, host, run, environ=None):

@@ -20,13 +20,13 @@ import hashlib
 import os
 import re
 
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args import (
+    MissingInventory,
+)
+
 # The release module's options that a task passes as they are (cheap, plain variables).
 PASSED = ("pull", "service", "spec_label", "readiness_delay", "deploy_timeout", "stop_timeout",
           "log_lines", "retain_containers", "docker_host", "proxy_host")
-
-
-class MissingInventory(Exception):
-    """The play has no kdeploy inventory entry for the role on this host."""
 
 
 def release_args(inventory, host, run, environ=None):

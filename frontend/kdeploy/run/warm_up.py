@@ -91,11 +91,12 @@ def warming_up(config: Config, hosts: Sequence[str], ssh_config: Path,
         yield
         return
     variables = ssh_vars(config)
+    check_host_keys = host_key_checking(config)  # one config: the same for every host
     started: list[subprocess.Popen[bytes]] = []
     for host in hosts:
         try:
             started.append(subprocess.Popen(
-                warm_up_argv(variables, host, ssh_config, control_dir, host_key_checking(config)),
+                warm_up_argv(variables, host, ssh_config, control_dir, check_host_keys),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         except OSError:
             break  # no ssh to start: Ansible's own connection will say so, host by host

@@ -12,6 +12,7 @@ inventory, and the result is compared with the plugin's.
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 import pytest
@@ -23,6 +24,9 @@ from playbook_support import REPO, _load_file
 accessory_args = _load_file(
     "ansible_collections.kdeploy.deploy.plugins.plugin_utils.accessory_args",
     REPO / "plugins" / "plugin_utils" / "accessory_args.py")
+# The one exception of both builds, imported as they import it.
+inventory_args = importlib.import_module(
+    "ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args")
 
 ROLE = REPO / "roles" / "accessory"
 OMIT = "__omit_place_holder__kdeploy"
@@ -72,13 +76,15 @@ def templated_args(inventory: dict[str, Any]) -> dict[str, Any]:
 
 
 def plugin_args(inventory: dict[str, Any]) -> dict[str, Any]:
-    """boot.yml's from_inventory, as Ansible would template it, through the plugin."""
+    """boot.yml's from_inventory, as Ansible would template it, through the plugin's choice."""
     run = {"accessory": "db", "destination": inventory["kdeploy_destination"],
            "performer": inventory["kdeploy_performer"],
            "service_with_destination": inventory["kdeploy_service_with_destination"],
            "spec_label": "kdeploy.spec", "network": "kamal", "deploy_timeout": 30,
            "docker_host": "unix:///var/run/docker.sock"}
-    return accessory_args.accessory_args(inventory, HOST, run)
+    return inventory_args.module_args({"from_inventory": run},
+                                      dict(inventory, inventory_hostname=HOST),
+                                      accessory_args.accessory_args)
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +120,6 @@ def test_without_a_registry_password_there_is_no_login() -> None:
 
 
 def test_a_play_without_kdeploys_inventory_entry_is_told_to_use_main() -> None:
-    with pytest.raises(accessory_args.MissingInventory,
+    with pytest.raises(inventory_args.MissingInventory,
                        match=r"10\.0\.0\.1 has no kdeploy inventory entry for the accessory db"):
         plugin_args(dict(INVENTORY, kdeploy_accessories={}))

@@ -524,16 +524,16 @@ def test_pull_only_in_check_mode_pulls_nothing(home: Path) -> None:
 def test_after_pull_only_the_boot_pulls_no_more_and_still_reports_the_pull(home: Path) -> None:
     docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:2", "Config": {
         "Labels": {"service": "app"}}}})
-    result = release.Release(FakeModule(_params(pull="always", pulled=True)), docker).run()
+    result = release.Release(FakeModule(_params(pull="always", prefetched="same")), docker).run()
     assert result["booted"]
     assert [c[:2] for c in docker.calls if c[0] in ("cli", "pull")] == [("cli", "run")]
     assert {"kind": "image", "name": "reg:5000/app:v2", "action": "pull"} in (
         result["kdeploy_outcome"]["changes"])
 
 
-@pytest.mark.parametrize("pulled_new", [True, False])
+@pytest.mark.parametrize("prefetched", ["new", "same"])
 def test_a_converged_release_after_a_pull_only_reports_a_new_image(home: Path,
-                                                                    pulled_new: bool) -> None:
+                                                                    prefetched: str) -> None:
     # The prefetch pulled a new image, yet the container already runs the image the tag names.
     docker = FakeDocker({"app-web-v2": _container()}, {"reg:5000/app:v2": {"Id": "sha256:1"},
                                                        "reg:5000/app:latest": {"Id": "sha256:1"}})
@@ -541,10 +541,13 @@ def test_a_converged_release_after_a_pull_only_reports_a_new_image(home: Path,
     env = home / ".kamal/apps/app/env/roles/web.env"
     env.write_text("SECRET=x\n")
     env.chmod(0o600)
-    result = release.Release(FakeModule(_params(pull="always", pulled=True,
-                                                pulled_new=pulled_new)), docker).run()
+    result = release.Release(FakeModule(_params(pull="always", prefetched=prefetched)),
+                             docker).run()
     assert result["converged"] and not result["booted"]
-    assert result["changed"] is pulled_new
+    assert result["changed"] is (prefetched == "new")
     pulls = [change for change in result["kdeploy_outcome"]["changes"] if change["kind"] == "image"]
     assert pulls == ([{"kind": "image", "name": "reg:5000/app:v2", "action": "pull"}]
-                     if pulled_new else [])
+                     if prefetched == "new" else [])
+    # Prefetched either way: no pull, and the registry is not asked whether the tag moved.
+    assert not [call for call in docker.calls
+                if call[0] == "pull" or call[1].startswith("/distribution/")]
