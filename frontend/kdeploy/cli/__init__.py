@@ -67,6 +67,16 @@ class KdeployGroup(click.Group):
             args = words
         return args
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = MODULE_OF_COMMAND.get(cmd_name)
+        if module is not None:
+            _import_command_module(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_commands()
+        return super().list_commands(ctx)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             if _subcommand(ctx) in UNOWNED_COMMANDS:
@@ -137,20 +147,44 @@ def cli() -> None:
     """Deploy a Kamal 2 config (config/deploy.yml) through Ansible."""
 
 
-# Each command group lives in its own module and registers itself on `cli` when imported.
-COMMAND_MODULES = ("main", "setup", "deploy", "app", "accessory", "proxy", "build", "prune",
-                   "remove", "registry", "server", "lock", "secrets", "upgrade", "sandbox")
+# Each command group lives in its own module and registers itself on `cli` when imported. A
+# command line imports only the module of its command (KdeployGroup.get_command), which spares
+# the rest of them at every start; help and listings import them all. tests/unit/test_cli_lazy.py
+# checks this table against what each module registers.
+COMMANDS_BY_MODULE = {
+    "main": ("config", "docs", "help", "init", "version"),
+    "setup": ("setup", "export"),
+    # `app`: deploy.py adds `app boot` to app.py's group, and imports app.py for it.
+    "deploy": ("deploy", "redeploy", "rollback", "app"),
+    "accessory": ("accessory",),
+    "proxy": ("proxy",),
+    "build": ("build",),
+    "prune": ("prune",),
+    "remove": ("remove", "details"),
+    "registry": ("registry",),
+    "server": ("server",),
+    "lock": ("lock", "audit"),
+    "secrets": ("secrets",),
+    "upgrade": ("upgrade",),
+    "sandbox": ("sandbox",),
+}
+COMMAND_MODULES = tuple(COMMANDS_BY_MODULE)
+MODULE_OF_COMMAND = {command: module for module, commands in COMMANDS_BY_MODULE.items()
+                     for command in commands}
+
+
+def _import_command_module(module: str) -> None:
+    # import_module, not `from kdeploy.cli import main`: that would return the function below.
+    importlib.import_module(f"kdeploy.cli.{module}")
 
 
 def _register_commands() -> None:
-    # import_module, not `from kdeploy.cli import main`: that would return the function below.
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"kdeploy.cli.{name}")
+    for module in COMMAND_MODULES:
+        _import_command_module(module)
 
 
 def main() -> None:
     """Console-script entry point."""
-    _register_commands()
     cli(prog_name="kdeploy")
 
 
