@@ -181,8 +181,7 @@ def build(paths, cache=None):
                 continue
             modify_module(module_name=name, module_path=path, module_args={}, templar=templar,
                           task_vars=dict(task_vars), module_compression=compression)
-            built = built_payload(run_cache, name)
-            if key and built:
+            if key and (built := built_payload(run_cache, name)):
                 cache.store(name, key, built)
         except Exception:  # the worker builds it then, and reports its error
             continue
