@@ -14,8 +14,9 @@ the wait, as Kamal pulls on every host before any boots. Without the `barrier` o
 runs at once.
 
 With `from_inventory` (roles/app/tasks/release.yml, kdeploy's own plays) the plugin also builds
-the module's arguments from kdeploy's inventory (plugins/plugin_utils/release_args.py) instead
-of having Ansible template them from the role's variables.
+the module's arguments from kdeploy's inventory and variables (plugins/plugin_utils/
+release_args.py) instead of having Ansible template them from the role's variables, and takes
+the barrier from the boot play's vars `kdeploy_barrier_role` and `kdeploy_barrier_group`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args impo
     MissingInventory,
     module_args,
 )
-from ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args import release_args
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args import (
+    release_args,
+    run_values,
+)
 
 BARRIER_FILE = "kdeploy-role-barrier"
 OPEN = "open"
@@ -73,6 +77,23 @@ def wait_at_barrier(path, poll=POLL_SECONDS):
         time.sleep(poll)
 
 
+def play_barrier(task_vars, role):
+    """The barrier kdeploy's boot play sets, or None.
+
+    The play's vars name the primary role and its group. The barrier holds only while a host of
+    that group is among the play's hosts (ansible_play_batch: inside the limit, without the hosts
+    that failed earlier): a --limit or a job slice without the primary role, or its hosts failing
+    before this play, would otherwise hold the other roles forever.
+    """
+    primary = task_vars.get("kdeploy_barrier_role")
+    if primary is None:
+        return None
+    primary_hosts = task_vars.get("groups", {}).get(task_vars.get("kdeploy_barrier_group"), ())
+    if not set(primary_hosts) & set(task_vars.get("ansible_play_batch", ())):
+        return None
+    return {"role": role, "primary": primary}
+
+
 class ActionModule(ActionBase):
     """Run kdeploy.deploy.release, opening, closing or waiting at the role barrier."""
 
@@ -87,6 +108,10 @@ class ActionModule(ActionBase):
         barrier = args.pop("barrier", None)
         host = task_vars.get("inventory_hostname", "?")
         try:
+            if args.get("from_inventory") is not None:
+                run = run_values(task_vars, host, args["from_inventory"], self._templar.template)
+                args["from_inventory"] = run
+                barrier = barrier or play_barrier(task_vars, run["role"])
             args = module_args(args, task_vars, release_args)
         except MissingInventory as error:
             return dict(result, failed=True, changed=False, msg=str(error))

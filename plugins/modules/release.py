@@ -216,20 +216,7 @@ options:
         release of the primary role to finish in the ansible-playbook run opens the barrier when
         it succeeded and closes it when it failed. A release of another role waits at the barrier
         before it touches the host, and fails without booting when the barrier is closed."
-      - Omitted, the release boots at once.
-    type: dict
-  from_inventory:
-    description:
-      - "kdeploy's own plays (C(roles/app/tasks/release.yml)): the action plugin builds O(spec),
-        O(registry), O(env_secrets), O(role_labels), O(latest_tag), O(audit), O(proxy) and O(files)
-        on the controller from kdeploy's inventory (C(kdeploy_app_roles), C(kdeploy_app_env),
-        C(kdeploy_registry), C(kdeploy_error_pages)) and the secrets in its environment, as the app
-        role's variables would, and never sends this option to the host."
-      - "Keys: C(role), C(version), C(repository), C(destination), C(performer), C(network), and
-        any of O(pull), O(service), O(spec_label), O(readiness_delay), O(deploy_timeout),
-        O(stop_timeout), O(log_lines), O(retain_containers), O(docker_host), O(proxy_host), passed
-        on as they are. The other options are then not given."
-      - Fails, naming the host and role, when the inventory has no entry for the role on the host.
+      - Omitted, the release boots at once, unless O(from_inventory) finds the boot play's barrier.
     type: dict
     suboptions:
       role:
@@ -240,6 +227,28 @@ options:
         description: The primary role, whose first finished release opens or closes the barrier.
         type: str
         required: true
+  from_inventory:
+    description:
+      - "kdeploy's own plays (C(roles/app/tasks/release.yml), which gives C({})): the action
+        plugin builds O(spec), O(registry), O(env_secrets), O(role_labels), O(latest_tag),
+        O(audit), O(proxy) and O(files) on the controller from kdeploy's inventory
+        (C(kdeploy_app_roles), C(kdeploy_app_env), C(kdeploy_registry), C(kdeploy_error_pages))
+        and the secrets in its environment, as the app role's variables would, and never sends
+        this option to the host."
+      - "The release's plain values come from kdeploy's variables as data, with the role's
+        defaults: C(role) from the task var C(kdeploy_slot_roles) (host to role; else
+        C(app_role)), C(version) from C(kdeploy_version), C(repository) from C(kdeploy_image),
+        O(service) from C(kdeploy_service), C(destination), C(performer), O(readiness_delay),
+        O(deploy_timeout), O(stop_timeout) (C(kdeploy_drain_timeout)), O(retain_containers),
+        O(docker_host) and O(proxy_host) (C(kdeploy_proxy)) from the C(kdeploy_) variable of that
+        name, and O(pull) from C(kdeploy_pull). A key given in this option wins. The role's
+        C(app_*) variables are not read."
+      - "The barrier, unless O(barrier) is given: the task vars C(kdeploy_barrier_role) and
+        C(kdeploy_barrier_group) name the primary role and its group; it holds only while a host
+        of that group is among the play's hosts (C(ansible_play_batch))."
+      - Fails, naming the host, when the inventory has no entry for the role on the host or a
+        variable without a default is not set.
+    type: dict
 extends_documentation_fragment:
   - kdeploy.deploy.docker_host
 attributes:

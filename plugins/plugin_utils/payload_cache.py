@@ -42,6 +42,9 @@ class PayloadCache:
 
     def __init__(self, directory):
         self.directory = Path(directory)
+        # The stamps of each set of module_utils roots, walked once per store (per run): the
+        # modules of one collection share them.
+        self._stamps = {}
 
     @classmethod
     def open(cls, directory):
@@ -65,9 +68,10 @@ class PayloadCache:
         # Real paths: a run from the source tree reaches the collection through a link in its own
         # temporary directory.
         module = Path(module_path).resolve()
-        for path in [module, *_python_files(_utils_roots(module))]:
-            status = path.stat()
-            digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+        roots = tuple(_utils_roots(module))
+        if roots not in self._stamps:
+            self._stamps[roots] = "".join(map(_stamp, _python_files(roots)))
+        digest.update(f"{_stamp(module)}{self._stamps[roots]}".encode())
         return digest.hexdigest()
 
     def restore(self, name, key, run_cache):
@@ -110,6 +114,11 @@ def _utils_roots(module_path):
             raise FileNotFoundError(f"{namespace}.{collection}'s module_utils")
         roots.extend(Path(location) for location in spec.submodule_search_locations)
     return sorted({root.resolve() for root in roots})
+
+
+def _stamp(path):
+    status = path.stat()
+    return f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0"
 
 
 def _python_files(roots):

@@ -7,6 +7,11 @@ controller about 0.12 s of CPU per host and release, most of a deploy's cost per
 (docs/performance.md), so kdeploy's own plays (roles/app/tasks/release.yml) give the action
 plugin the few plain values and let it build the rest here, in plain Python.
 
+The task gives no templates either (`from_inventory: {}`): `run_values` reads the release's plain
+values (version, image, timeouts, ...) from kdeploy's own variables, with the role's defaults,
+where the role's `app_*` variables would template them from those same variables (two templates
+each, compiled again in every worker: most of a release worker's CPU).
+
 Secrets are read here from the controller's environment, where kdeploy's runner puts them, as
 the role's `lookup('ansible.builtin.env', ...)` does. Nothing here is templated: the values go
 to the module as they are. tests/unit/playbooks/test_release_args.py proves that both ways give
@@ -20,6 +25,7 @@ import hashlib
 import os
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args import (
     MissingInventory,
 )
@@ -27,6 +33,63 @@ from ansible_collections.kdeploy.deploy.plugins.plugin_utils.inventory_args impo
 # The release module's options that a task passes as they are (cheap, plain variables).
 PASSED = ("pull", "service", "spec_label", "readiness_delay", "deploy_timeout", "stop_timeout",
           "log_lines", "retain_containers", "docker_host", "proxy_host")
+
+
+# The plain values a release takes from kdeploy's variables: value, variable, and the role's
+# default (roles/app/defaults/main.yml) when the variable is not set; REQUIRED has none.
+REQUIRED = object()
+FROM_VARIABLES = (
+    ("version", "kdeploy_version", REQUIRED),
+    ("repository", "kdeploy_image", REQUIRED),
+    ("service", "kdeploy_service", REQUIRED),
+    ("destination", "kdeploy_destination", ""),
+    ("performer", "kdeploy_performer", "ansible"),
+    ("readiness_delay", "kdeploy_readiness_delay", 7),
+    ("deploy_timeout", "kdeploy_deploy_timeout", 30),
+    ("stop_timeout", "kdeploy_drain_timeout", 30),
+    ("retain_containers", "kdeploy_retain_containers", 5),
+    ("docker_host", "kdeploy_docker_host", "unix:///var/run/docker.sock"),
+    ("proxy_host", "kdeploy_proxy", None),
+)
+# The role's defaults that no kdeploy variable sets.
+FIXED = {"network": "kamal", "spec_label": "kdeploy.spec", "log_lines": 20}
+
+
+def run_values(variables, host, given, template):
+    """The release's plain values: `given`, and the rest from kdeploy's variables.
+
+    Args:
+        variables: the host's variables.
+        host: the inventory hostname.
+        given: the task's `from_inventory` (these win).
+        template: Ansible's templar.template, for a variable that is itself a template (kdeploy's
+            inventory holds data: it returns those as they are).
+
+    Raises:
+        MissingInventory: a variable without a default is not set, or no role is named.
+    """
+    run = dict(FIXED)
+    for key, variable, default in FROM_VARIABLES:
+        if variable in variables:
+            run[key] = template(variables[variable])
+        elif default is not REQUIRED:
+            run[key] = default
+        elif key not in given:
+            raise MissingInventory(
+                f"{host} has no {variable}: tasks_from release is for kdeploy's own inventory; "
+                "a play of your own imports the role's main tasks")
+    run["pull"] = "always" if boolean(template(variables.get("kdeploy_pull", False))) \
+        else "missing"
+    # kdeploy's boot plays name each host's role in the task's kdeploy_slot_roles.
+    slot_roles = template(variables.get("kdeploy_slot_roles")) or {}
+    role = slot_roles.get(host, variables.get("app_role"))
+    if role is not None:
+        run["role"] = template(role)
+    run.update(given)
+    if run.get("role") is None:
+        raise MissingInventory(f"{host} has no role to boot: kdeploy_slot_roles does not name it "
+                               "and app_role is not set")
+    return run
 
 
 def release_args(inventory, host, run, environ=None):

@@ -59,10 +59,6 @@ def test_full_setup_runs_every_play_without_a_selection() -> None:
     # Kamal's role barrier, held only while a web host is among the play's hosts (below).
     assert task.vars == {"kdeploy_slot_roles": {"10.0.0.1": "web", "10.0.0.2": "web_new"},
                          "kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
-    assert task.templates == {
-        "app_role": "{{ kdeploy_slot_roles[inventory_hostname] }}",
-        "app_barrier_role": "{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
-                            "| intersect(ansible_play_batch) else none }}"}
     assert (plan.tags, plan.skip_tags, plan.limit) == ((), (), None)
     assert plan.lock_host == "10.0.0.1"
     assert plan.notices == ()

@@ -52,27 +52,21 @@ def test_deploy_is_lock_one_boot_play_unlock() -> None:
     assert task.vars == {"kdeploy_slot_roles": {"10.0.3.1": "web", "10.0.3.2": "web",
                                                 "10.0.3.3": "workers", "10.0.3.4": "workers"},
                          "kdeploy_barrier_role": "web", "kdeploy_barrier_group": "role_web"}
-    assert task.templates == {
-        "app_role": "{{ kdeploy_slot_roles[inventory_hostname] }}",
-        "app_barrier_role": "{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
-                            "| intersect(ansible_play_batch) else none }}"}
     assert "kdeploy_boot_roles" not in plan.extravars  # each play carries its own map
     written = boot.as_yaml_data()
-    # The templates are kdeploy's own (not marked unsafe); the role and group names are data.
+    # The role and group names are data; the release's action plugin reads them as they are.
     written_vars = written["tasks"][0]["vars"]
     assert written_vars["kdeploy_barrier_role"] == "web"
-    for name in ("kdeploy_barrier_role", "kdeploy_barrier_group"):
-        assert type(written_vars[name]).__name__ == "UnsafeText"
-    # Host -> role: the values are data (Ansible never templates a mapping's keys).
-    assert type(written_vars["kdeploy_slot_roles"]).__name__ == "UnsafeMapping"
-    for name in ("app_role", "app_barrier_role"):
-        assert type(written_vars[name]) is str
+    assert type(written_vars).__name__ == "UnsafeMapping"
+    # No template: the action plugin reads each host's role and the barrier from these vars.
+    assert set(written_vars) == {"kdeploy_slot_roles", "kdeploy_barrier_role",
+                                 "kdeploy_barrier_group"}
     # An unreachable host stops the run too.
     assert written["max_fail_percentage"] == 0
     assert plan.playbook == "deploy.yml"
     assert plan.lock_host == "10.0.3.1"
     assert plan.extravars["kdeploy_pull"] is True
-    assert "app_retain_containers" not in plan.extravars
+    assert "kdeploy_retain_containers" not in plan.extravars
     assert plan.secret_names == ("KAMAL_REGISTRY_PASSWORD",)
 
 
@@ -148,7 +142,7 @@ def test_redeploy_and_rollback_keep_stopped_containers_and_rollback_does_not_pul
     assert redeploy.extravars["kdeploy_pull"] is True
     assert rollback.extravars["kdeploy_pull"] is False
     for plan in (redeploy, rollback):
-        assert plan.extravars["app_retain_containers"] is None
+        assert plan.extravars["kdeploy_retain_containers"] is None
 
 
 def test_rollback_checks_every_role_on_every_host_before_booting() -> None:

@@ -30,18 +30,6 @@ _SLOT_SUFFIX = ": role {} of each host"
 _BOOT_PLAY_NAME = re.compile(re.escape(BOOT_PLAY) + r"( \(group \d+ of \d+\))?"
                              r"(: role (?P<slot>\d+) of each host)?")
 ROLLBACK_CHECK_PLAY = "Check that every host has the version"
-# The role barrier waits for a release of the primary role in its play. A primary-role host can
-# have failed before it (the proxy's boot; in setup Docker or an accessory: a failed host leaves
-# the later plays), and an exported playbook can be run with a --limit or a job slice that
-# leaves the primary role out; the other roles would then wait forever. So the barrier holds only
-# while a primary-role host is among the play's hosts (ansible_play_batch: inside the limit,
-# without the hosts that failed earlier); one failing in the play closes it. The role and its
-# group are vars (config strings, unsafe), never part of the template.
-_BARRIER_ROLE = ("{{ kdeploy_barrier_role if groups[kdeploy_barrier_group] "
-                 "| intersect(ansible_play_batch) else none }}")
-# A boot play's task boots, on each host, the role its var `kdeploy_slot_roles` names for it
-# (host -> role: the host's first role in a group's first play, its second in the next, ...).
-_SLOT_ROLE = "{{ kdeploy_slot_roles[inventory_hostname] }}"
 
 
 def build_deploy_plan(context: CommandContext, command: str = "deploy") -> Plan:
@@ -145,9 +133,7 @@ def boot_groups(config: Config, selection: Selection) -> list[list[HostsPlay]]:
                     {"kdeploy_slot_roles": {host: host_roles[host][slot] for host in slot_hosts},
                      **({"kdeploy_barrier_role": primary,
                          "kdeploy_barrier_group": role_group(primary)} if barrier else {})},
-                    tasks_from="release",
-                    templates={"app_role": _SLOT_ROLE,
-                               **({"app_barrier_role": _BARRIER_ROLE} if barrier else {})}),),
+                    tasks_from="release"),),
                 hosts=",".join(slot_hosts),
                 strategy="linear",
                 any_errors_fatal=True,
@@ -188,5 +174,5 @@ def _extravars(context: CommandContext, command: str) -> dict[str, Any]:
     }
     if command != "deploy":
         # Only `kamal deploy` prunes (and setup, which deploys).
-        extravars["app_retain_containers"] = None
+        extravars["kdeploy_retain_containers"] = None
     return extravars

@@ -63,8 +63,6 @@ class RoleImport:
     vars: dict[str, Any] = field(default_factory=dict)
     group: str | None = None
     tasks_from: str | None = None
-    # Vars whose values are templates kdeploy writes (never a config string): not marked unsafe.
-    templates: dict[str, str] = field(default_factory=dict)
 
     def as_yaml_data(self) -> dict[str, Any]:
         """Return the task as the YAML mapping written into the hosts play."""
@@ -73,10 +71,7 @@ class RoleImport:
             role["tasks_from"] = self.tasks_from
         role["rolespec_validate"] = False
         task: dict[str, Any] = {"name": unsafe(self.name), "ansible.builtin.import_role": role}
-        if self.templates:
-            task["vars"] = {**{key: unsafe(value) for key, value in self.vars.items()},
-                            **self.templates}
-        elif self.vars:
+        if self.vars:
             task["vars"] = unsafe(self.vars)
         if self.group:
             # --limit filters hosts, not tasks: a host only runs the roles of its own groups.

@@ -43,9 +43,8 @@ def test_with_from_inventory_the_build_makes_them_for_the_host() -> None:
 
 @pytest.mark.parametrize(("module", "run", "message"), [
     ("release", {"role": "web"},
-     "localhost has no kdeploy inventory entry for the app role web (kdeploy_app_roles, "
-     "kdeploy_app_env): tasks_from release is for kdeploy's own inventory; a play of your "
-     "own imports the role's main tasks"),
+     "localhost has no kdeploy_version: tasks_from release is for kdeploy's own inventory; a "
+     "play of your own imports the role's main tasks"),
     ("accessory_boot", {"accessory": "db"},
      "localhost has no kdeploy inventory entry for the accessory db (kdeploy_accessories): "
      "tasks_from boot is for kdeploy's own inventory; a play of your own imports the role's "

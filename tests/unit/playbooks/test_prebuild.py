@@ -196,6 +196,39 @@ def test_module_paths_lists_the_selected_kdeploy_modules_in_play_order(tmp_path:
     assert _module_paths(tmp_path, ["all"], ["net", "app"]) == {}
 
 
+KEYS = """
+import json, sys
+from ansible.plugins.loader import init_plugin_loader
+
+init_plugin_loader()
+from ansible_collections.kdeploy.deploy.plugins.plugin_utils import payload_cache
+
+walked = []
+walk = payload_cache._python_files
+payload_cache._python_files = lambda roots: walked.append([str(r) for r in roots]) or walk(roots)
+cache = payload_cache.PayloadCache(sys.argv[1])
+keys = [cache.key("kdeploy.deploy." + name, sys.argv[2] + "/" + name + ".py", "ZIP_DEFLATED")
+        for name in ("release", "settle", "release")]
+print(json.dumps({"keys": keys, "walked": walked}))
+"""
+
+
+def test_a_store_walks_the_module_utils_once_and_keys_each_module_apart(tmp_path: Path) -> None:
+    collections = collections_dir(tmp_path / "c")
+    modules = collections / "ansible_collections" / "kdeploy" / "deploy" / "plugins" / "modules"
+    result = subprocess.run(
+        [sys.executable, "-c", KEYS, str(tmp_path / "store"), str(modules)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout)
+    release, settle, release_again = seen["keys"]
+    assert release == release_again != settle
+    # Both modules import from the same module_utils (ansible's and kdeploy's): one walk.
+    assert len(seen["walked"]) == 1
+    assert any(root.endswith("ansible/module_utils") for root in seen["walked"][0])
+
+
 def test_stop_builder_kills_a_builder_that_still_runs_and_reaps_it() -> None:
     busy = subprocess.Popen(["sleep", "60"])
     prebuild.stop_builder(busy.pid)

@@ -48,6 +48,7 @@ CONFIG: dict[str, Any] = {
     "builder": {"arch": "amd64"},
     "error_pages_path": "public",
     "logging": {"driver": "json-file", "options": {"max-size": "10m"}},
+    "deploy_timeout": 45, "retain_containers": 3,
 }
 SECRETS = {"KAMAL_REGISTRY_PASSWORD": "s3cret", "DB_PASSWORD": "db-pass",
            "CERT_PEM": "-----CERT-----", "KEY_PEM": "-----KEY-----"}
@@ -109,23 +110,16 @@ def _templated(tmp_path: Path, config: Config, extravars: dict[str, Any],
 
 def _plugin(config: Config, extravars: dict[str, Any],
             environ: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The same, as the action plugin builds them from kdeploy's inventory."""
+    """The same, as the action plugin builds them from kdeploy's inventory and variables."""
     inventory = build_inventory(config)
     built = {}
     for role in config.roles:
         for host in role.hosts:
-            host_vars = {**inventory["all_vars"], **inventory["hosts"][host]}
-            run = {"role": role.name, "version": extravars["kdeploy_version"],
-                   "repository": config.repository, "destination": config.destination or "",
-                   "performer": extravars["kdeploy_performer"], "network": "kamal",
-                   "pull": "always", "service": config.service, "spec_label": "kdeploy.spec",
-                   "readiness_delay": config.readiness_delay,
-                   "deploy_timeout": config.deploy_timeout,
-                   "stop_timeout": config.drain_timeout, "log_lines": 20,
-                   "retain_containers": config.retain_containers,
-                   "docker_host": "unix:///var/run/docker.sock",
-                   "proxy_host": host_vars.get("kdeploy_proxy")}
-            built[(host, role.name)] = release_args.release_args(host_vars, host, run, environ)
+            # A boot play's task vars name the host's role; release.yml gives no value itself.
+            variables = {**inventory["all_vars"], **inventory["hosts"][host], **extravars,
+                         "kdeploy_slot_roles": {host: role.name}}
+            run = release_args.run_values(variables, host, {}, lambda value: value)
+            built[(host, role.name)] = release_args.release_args(variables, host, run, environ)
     return built
 
 
@@ -142,7 +136,11 @@ def test_the_plugin_builds_what_the_role_variables_template(tmp_path: Path,
     for key, arguments in built.items():
         assert arguments == templated[key], key
     web = built[("web-2.example.", "web")]
-    # The values that make the comparison worth having are there.
+    # The values that make the comparison worth having are there: kdeploy's variables, not the
+    # role's defaults, ...
+    assert (web["deploy_timeout"], web["retain_containers"], web["pull"]) == (45, 3, "always")
+    assert web["audit"]["tags"][0] == "ci@example"
+    # ... and what the inventory gives.
     assert web["spec"]["hostname"].startswith("web-2.example-")
     assert web["registry"] == {"server": "registry.example:5000", "username": "deployer",
                                "password": "s3cret"}
@@ -157,3 +155,54 @@ def test_the_plugin_builds_what_the_role_variables_template(tmp_path: Path,
 def test_a_host_without_the_roles_inventory_entry_is_named() -> None:
     with pytest.raises(inventory_args.MissingInventory, match=r"10\.0\.0\.9 .* app role web"):
         release_args.release_args({"kdeploy_app_roles": {}}, "10.0.0.9", {"role": "web"})
+
+
+IDENTITY = lambda value: value  # noqa: E731  (kdeploy's inventory holds data: nothing to template)
+KDEPLOY_VARIABLES = {"kdeploy_version": "v7", "kdeploy_image": "registry.example/shop",
+                     "kdeploy_service": "shop"}
+
+
+def test_the_values_come_from_kdeploys_variables_with_the_roles_defaults() -> None:
+    run = release_args.run_values({**KDEPLOY_VARIABLES, "kdeploy_slot_roles": {"h1": "jobs"},
+                                   "app_role": "web", "app_deploy_timeout": 99}, "h1", {},
+                                  IDENTITY)
+    assert run == {
+        "role": "jobs", "version": "v7", "repository": "registry.example/shop",
+        "service": "shop", "destination": "", "performer": "ansible", "readiness_delay": 7,
+        "deploy_timeout": 30, "stop_timeout": 30, "retain_containers": 5,
+        "docker_host": "unix:///var/run/docker.sock", "proxy_host": None, "pull": "missing",
+        "network": "kamal", "spec_label": "kdeploy.spec", "log_lines": 20}
+
+
+def test_a_set_variable_wins_over_the_default_and_a_given_value_over_both() -> None:
+    variables = {**KDEPLOY_VARIABLES, "kdeploy_retain_containers": None, "kdeploy_pull": "yes",
+                 "kdeploy_drain_timeout": 5, "app_role": "web"}
+    run = release_args.run_values(variables, "h1", {"performer": "ci"}, IDENTITY)
+    # null keeps every stopped container (redeploy, rollback), as the role's `omit` does.
+    assert (run["retain_containers"], run["pull"], run["stop_timeout"]) == (None, "always", 5)
+    # No kdeploy_slot_roles entry for the host: the role's app_role.
+    assert (run["role"], run["performer"]) == ("web", "ci")
+
+
+def test_each_value_read_is_templated_once_and_nothing_else() -> None:
+    seen = []
+
+    def template(value):
+        seen.append(value)
+        return value.replace("{{ v }}", "v8") if isinstance(value, str) else value
+
+    run = release_args.run_values({**KDEPLOY_VARIABLES, "kdeploy_version": "{{ v }}",
+                                   "kdeploy_slot_roles": {"h1": "web"}}, "h1", {}, template)
+    assert run["version"] == "v8"
+    assert sorted(map(str, seen)) == sorted(map(str, [
+        "{{ v }}", "registry.example/shop", "shop", False, {"h1": "web"}, "web"]))
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"kdeploy_image": "i", "kdeploy_service": "s"}, "h1 has no kdeploy_version"),
+    ({**KDEPLOY_VARIABLES, "kdeploy_slot_roles": {"h2": "web"}},
+     "h1 has no role to boot: kdeploy_slot_roles does not name it"),
+])
+def test_a_missing_variable_is_named(variables: dict[str, Any], message: str) -> None:
+    with pytest.raises(inventory_args.MissingInventory, match=message):
+        release_args.run_values(variables, "h1", {}, IDENTITY)
