@@ -43,9 +43,13 @@ def containers_parent(host: str) -> str:
 def pids_in(path: Path) -> list[int]:
     """Every pid in the cgroup `path` and below."""
     pids: list[int] = []
-    for procs in path.rglob("cgroup.procs"):
+    # os.walk, not Path.rglob: a container's cgroup can go away while the tree is walked (its
+    # dockerd removes it as the container dies), and os.walk skips a directory it cannot list.
+    for directory, _dirs, files in os.walk(path):
+        if "cgroup.procs" not in files:
+            continue
         try:
-            pids += [int(line) for line in procs.read_text().split()]
+            pids += [int(line) for line in (Path(directory) / "cgroup.procs").read_text().split()]
         except (OSError, ValueError):
             continue
     return pids
