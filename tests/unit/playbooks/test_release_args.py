@@ -206,3 +206,31 @@ def test_each_value_read_is_templated_once_and_nothing_else() -> None:
 def test_a_missing_variable_is_named(variables: dict[str, Any], message: str) -> None:
     with pytest.raises(inventory_args.MissingInventory, match=message):
         release_args.run_values(variables, "h1", {}, IDENTITY)
+
+
+# The role's variable behind each value that run_values reads (roles/app/defaults/main.yml).
+ROLE_VARIABLE = {"version": "app_version", "repository": "app_repository",
+                 "service": "app_service", "destination": "app_destination",
+                 "performer": "app_performer", "readiness_delay": "app_readiness_delay",
+                 "deploy_timeout": "app_deploy_timeout", "stop_timeout": "app_drain_timeout",
+                 "retain_containers": "app_retain_containers", "docker_host": "app_docker_host",
+                 "proxy_host": "app_host_proxy", "network": "app_network",
+                 "spec_label": "app_spec_label", "log_lines": "app_log_lines"}
+
+
+def test_the_plugins_defaults_are_the_roles() -> None:
+    # Each role default, rendered without its kdeploy_* variable, is run_values' default, and
+    # names the variable run_values reads.
+    from jinja2.nativetypes import NativeEnvironment
+    defaults = yaml.safe_load((REPO / "roles" / "app" / "defaults" / "main.yml").read_text())
+    environment = NativeEnvironment()
+    for key, variable, default in release_args.FROM_VARIABLES:
+        text = defaults[ROLE_VARIABLE[key]]
+        assert variable in text, (key, text)
+        if default is not release_args.REQUIRED:
+            assert environment.from_string(text).render(app_proxy=False) == default, key
+        assert environment.from_string(text).render(**{variable: 42, "app_proxy": False}) == 42
+    for key, value in release_args.FIXED.items():
+        assert defaults[ROLE_VARIABLE[key]] == value, key
+    assert set(ROLE_VARIABLE) == {key for key, _, _ in release_args.FROM_VARIABLES} | set(
+        release_args.FIXED)
