@@ -64,8 +64,9 @@ options:
     description:
       - Only log in and pull the image as a boot would (O(pull)), then stop; nothing else changes
         on the host. The action plugin calls this for a role waiting at the role barrier
-        (O(barrier)), so that the pull overlaps the wait, as Kamal pulls on every host before
-        any boots. Does nothing in check mode.
+        (O(barrier)) when it has no second session for O(barrier_go_file), so that the pull
+        overlaps the wait, as Kamal pulls on every host before any boots. Does nothing in check
+        mode.
     type: bool
     default: false
   prefetched:
@@ -78,6 +79,31 @@ options:
     type: str
     choices: [none, same, new]
     default: none
+  barrier_ready_file:
+    description:
+      - "A file (relative to the home directory) that the release writes C(open) to once its new
+        container is ready, or found converged, before it stops the other versions, and
+        C(closed) to when it ends without. The action plugin gives it to a primary-role release
+        at the role barrier (O(barrier)) and watches it from the controller, so that the other
+        roles boot as soon as the first primary container is ready, as in Kamal."
+      - Nothing is written in check mode.
+    type: str
+  barrier_go_file:
+    description:
+      - "A file (relative to the home directory) to wait for once the image is pulled as a boot
+        would pull it: C(open) boots (without pulling again), C(closed) stops with RV(barrier)
+        C(closed) and nothing booted. The action plugin gives it to a release of another role
+        at the role barrier (O(barrier)) and writes it once the barrier is set, so that the
+        release pulls, waits and boots in one call. The file is removed once read."
+      - Ignored in check mode.
+    type: str
+  barrier_go_timeout:
+    description:
+      - Seconds to wait for O(barrier_go_file). After them the release stops with RV(barrier)
+        C(waiting), the image pulled and nothing else changed, and the action plugin waits at
+        the barrier on the controller and boots in a second call.
+    type: int
+    default: 300
   service:
     description: When set, a pulled image must carry the label C(service) with this value (Kamal's check).
     type: str
@@ -213,9 +239,15 @@ options:
     description:
       - "Kamal's role barrier, kept on the controller by this module's action plugin (never sent
         to the host): C(role) is the role this call boots, C(primary) the primary role. The first
-        release of the primary role to finish in the ansible-playbook run opens the barrier when
-        it succeeded and closes it when it failed. A release of another role waits at the barrier
-        before it touches the host, and fails without booting when the barrier is closed."
+        release of the primary role in the ansible-playbook run to have its new container ready
+        opens the barrier, before it stops the old version; the first to fail closes it. A release
+        of another role pulls, waits at the barrier before it changes anything else on the host,
+        and fails without booting when the barrier is closed."
+      - "Over Ansible's ssh connection without become, the plugin passes the signals through
+        files on the hosts (O(barrier_ready_file), O(barrier_go_file)) and a second session of
+        the connection, so that each host needs one module call. Otherwise the barrier opens
+        when the first primary release has returned, and a release of another role pulls in one
+        call (O(pull_only)) and boots in a second."
       - Omitted, the release boots at once, unless O(from_inventory) finds the boot play's barrier.
     type: dict
     suboptions:
@@ -224,7 +256,7 @@ options:
         type: str
         required: true
       primary:
-        description: The primary role, whose first finished release opens or closes the barrier.
+        description: The primary role, whose first ready (or failed) release opens (or closes) the barrier.
         type: str
         required: true
   from_inventory:
@@ -314,6 +346,12 @@ network_created:
   description: The network O(network) was (or in check mode would be) created.
   type: bool
   returned: always
+barrier:
+  description: >-
+    What O(barrier_go_file) said: C(open) (the release went on), C(closed) (nothing booted), or
+    C(waiting) when O(barrier_go_timeout) ran out first (nothing booted).
+  type: str
+  returned: when O(barrier_go_file) is given, outside check mode
 kdeploy_outcome:
   description: >-
     What the release did (or in check mode would do) for kdeploy's summary, C({changes, containers}):
@@ -335,6 +373,7 @@ import json
 import os
 import shlex
 import time
+from contextlib import suppress
 
 try:
     from urllib.parse import quote
@@ -343,6 +382,14 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.kdeploy.deploy.plugins.module_utils.barrier_signal import (
+    CLOSED,
+    OPEN,
+    SIGNAL_DIR,
+    await_signal,
+    remove_stale,
+    write_signal,
+)
 from ansible_collections.kdeploy.deploy.plugins.module_utils.caddy_admin import (
     health_probe,
     network_ip,
@@ -663,6 +710,32 @@ class Release(object):
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
+        self.ready_signalled = False
+
+    def signal_ready(self, state):
+        """Tell the action plugin watching barrier_ready_file: open (ready) or closed, once."""
+        path = self.params.get("barrier_ready_file")
+        if not path or self.ready_signalled or self.module.check_mode:
+            return
+        self.ready_signalled = True
+        # A file that cannot be written: the barrier opens when the release ends, as without it.
+        with suppress(IOError, OSError):
+            write_signal(resolve(self.home, path), state)
+
+    def await_barrier(self):
+        """barrier_go_file: pull as the boot would, then wait for the barrier; its state.
+
+        `open`, or `closed`, or None when the wait ran out (RV(barrier) `waiting`).
+        """
+        self.prefetch()
+        # The boot after the wait pulls no more, and still reports the pull (prefetched).
+        self.pulled, self.pulled_new = True, self.result["changed"]
+        self.step = "waiting at the role barrier"
+        remove_stale(os.path.join(self.home, SIGNAL_DIR))
+        state = await_signal(resolve(self.home, self.params["barrier_go_file"]), self.stop.sleep,
+                             self.params["barrier_go_timeout"])
+        self.result["barrier"] = state or "waiting"
+        return state
 
     def run(self):
         """Boot unless converged, then stop the others, tag latest and prune."""
@@ -670,6 +743,9 @@ class Release(object):
         self.stop.check()
         if params.get("pull_only"):
             return self.prefetch()
+        waits = params.get("barrier_go_file") and not self.module.check_mode
+        if waits and self.await_barrier() != OPEN:
+            return self.result
         env_file = resolve(self.home, params["env_file"])
         env_changed = ensure_env_file(env_file, render(params["env_secrets"]), self.module.check_mode)
         files_changed = self.write_files()
@@ -701,6 +777,7 @@ class Release(object):
             self.result.update(changed=True, booted=True)
             self.result["container_id"] = self.boot(env_file, container, image)
         self.switched = True
+        self.signal_ready(OPEN)
         self.stop_others()
         self.stop.check()
         self.step = "tagging and pruning"
@@ -997,6 +1074,9 @@ ARGUMENT_SPEC = dict(
     pull=dict(type="str", choices=["always", "missing"], default="missing"),
     pull_only=dict(type="bool", default=False),
     prefetched=dict(type="str", choices=["none", "same", "new"], default="none"),
+    barrier_ready_file=dict(type="str"),
+    barrier_go_file=dict(type="str"),
+    barrier_go_timeout=dict(type="int", default=300),
     service=dict(type="str"),
     # Only the password is secret: the server must stay readable in error messages.
     registry=dict(type="dict", options=dict(
@@ -1106,6 +1186,9 @@ def main():
                              "container was removed)" % (module.params["name"], exc))
     except (DockerError, IOError, OSError) as exc:
         module.fail_json(msg="Cannot boot %s: %s" % (module.params["name"], to_native(exc)))
+    finally:
+        # Ends the action plugin's watch of a release that never got ready.
+        release.signal_ready(CLOSED)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Kamal's role barrier on the sandbox: the other roles boot once the first primary-role
-container is up, not once the primary role is done everywhere; a failed one stops them.
+container is up, before its old version is stopped and long before the primary role is done
+everywhere; a failed one stops them.
 
 Roles `web` (hosts 1-2, primary) and `job` (host 3), `proxy: false`, one boot group.
 """
@@ -21,7 +22,7 @@ from kdeploy.sandbox.example import SERVICE
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_sandbox")]
 
 # A container of role web that ignores SIGTERM: a release on its host stops it as one of the
-# role's other versions, which takes the whole drain_timeout.
+# role's other versions, after the new one is ready, which takes the whole drain_timeout.
 STUBBORN = "kdeploy-demo-web-stubborn"
 DRAIN_TIMEOUT = 10
 
@@ -47,21 +48,28 @@ def test_other_roles_boot_once_the_first_primary_container_is_up(clean_sandbox: 
                                                                  project: Project) -> None:
     info = clean_sandbox
     assert (run := project.kdeploy("setup", "-P", "--version", "v1")).returncode == 0, run
-    # Host 2's web release will wait DRAIN_TIMEOUT seconds for this one to stop.
-    helpers.ssh(info, 2, f"docker run -d --name {STUBBORN} --label service={SERVICE} "
-                         "--label role=web --label destination= "
-                         f"{info.registry}/{SERVICE}:v1 sh -c 'trap \"\" TERM; "
-                         "while true; do sleep 1; done'")
+    # Each web release will wait DRAIN_TIMEOUT seconds for its stubborn container to stop.
+    for index in (1, 2):
+        helpers.ssh(info, index, f"docker run -d --name {STUBBORN} --label service={SERVICE} "
+                                 "--label role=web --label destination= "
+                                 f"{info.registry}/{SERVICE}:v1 sh -c 'trap \"\" TERM; "
+                                 "while true; do sleep 1; done'")
 
     assert (run := project.kdeploy("deploy", "-P", "--version", "v2")).returncode == 0, run
     assert_runs(info, "v2")
-    first_web_up = _moment(info, 1, app_container("web", "v2"), ".State.StartedAt")
+    first_web_up = min(_moment(info, index, app_container("web", "v2"), ".State.StartedAt")
+                       for index in (1, 2))
     job_created = _moment(info, 3, app_container("job", "v2"), ".Created")
-    stubborn_stopped = _moment(info, 2, STUBBORN, ".State.FinishedAt")
-    # After the first web container, before web was done on host 2 (a play per role would have
-    # created it after host 2's release, which ends once the stubborn container stopped).
-    assert first_web_up < job_created < stubborn_stopped, (first_web_up, job_created,
-                                                          stubborn_stopped)
+    first_stubborn_stopped = min(_moment(info, index, STUBBORN, ".State.FinishedAt")
+                                 for index in (1, 2))
+    # After the first web container, before any web release was done (one that opened the
+    # barrier when it ended would have created it after a stubborn container stopped).
+    assert first_web_up < job_created < first_stubborn_stopped, (
+        first_web_up, job_created, first_stubborn_stopped)
+    # The barrier's signal files on the hosts are read and gone.
+    for index in (1, 2, 3):
+        left = helpers.ssh(info, index, "ls -A ~/.kdeploy/barrier 2>/dev/null || true").stdout
+        assert left.split() == [], (index, left)
 
 
 def test_a_failed_first_primary_container_stops_the_other_roles(clean_sandbox: SandboxInfo,

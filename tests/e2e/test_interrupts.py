@@ -185,6 +185,10 @@ def test_a_signal_stops_the_deploy_and_leaves_every_host_at_rest(
         assert report["report"] == "interrupted", output
         assert any(cut["step"].startswith("waiting for") for item in report["items"]
                    for cut in item["cut"]), output
+        # Job's release was pulling or waiting at the role barrier on its host: cut, no boot.
+        (job_host,) = [item for item in report["items"] if item["host"] == info.host(3).address]
+        assert all(cut["left"] == "nothing was booted" for cut in job_host["cut"]), output
+        assert not [c for c in helpers.containers(info, 3) if new in c.name and c.running]
         for index in (1, 2):
             assert all(c.name != new_name or not c.running for c in web_containers(info, index))
     if moment == "stop":
@@ -212,8 +216,9 @@ def test_a_killed_runs_lock_is_named_with_its_age_and_released_by_hand(
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     deploy.finish(killed=True)
-    # Whatever the killed run left running on the hosts ends on its own; the lock stays.
-    _wait(lambda: not _modules_on_hosts(info), 120, "the orphaned release to end")
+    # Whatever the killed run left running on the hosts (its releases, the watch of the role
+    # barrier) ends on its own; the lock stays.
+    _wait(lambda: not _run_processes_on_hosts(info), 120, "the orphaned processes to end")
 
     held = project.kdeploy("deploy", "-P", "--version", new)
     assert held.returncode == 3, held
@@ -228,8 +233,9 @@ def test_a_killed_runs_lock_is_named_with_its_age_and_released_by_hand(
     running[0] = new
 
 
-def _modules_on_hosts(info: SandboxInfo) -> list[int]:
-    """Module processes started over SSH on a sandbox host (the hosts share this PID space)."""
+def _run_processes_on_hosts(info: SandboxInfo) -> list[int]:
+    """Processes started over SSH on a sandbox host (the hosts share this PID space): modules,
+    shells and what they run."""
     addresses = {f" {host.address} 22" for host in info.hosts}
     found = []
     for process in psutil.process_iter(["pid", "cmdline"]):
@@ -237,7 +243,6 @@ def _modules_on_hosts(info: SandboxInfo) -> list[int]:
             connection = process.environ().get("SSH_CONNECTION", "")
         except psutil.Error:
             continue
-        if any(connection.endswith(address) for address in addresses) and "python" in " ".join(
-                process.info["cmdline"] or []):
+        if any(connection.endswith(address) for address in addresses):
             found.append(process.info["pid"])
     return found

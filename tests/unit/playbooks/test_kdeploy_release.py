@@ -16,6 +16,7 @@ import pytest
 from playbook_support import load_module_utils, load_plugin
 
 release = load_plugin("release")
+signal = load_module_utils("barrier_signal")
 
 # A spec as roles/app/vars/main.yml builds it (null, lists, dicts, an int, `{`, non-ASCII and
 # astral text), and its hash as the role computed it before the module did: `to_json(sort_keys=true)
@@ -551,3 +552,103 @@ def test_a_converged_release_after_a_pull_only_reports_a_new_image(home: Path,
     # Prefetched either way: no pull, and the registry is not asked whether the tag moved.
     assert not [call for call in docker.calls
                 if call[0] == "pull" or call[1].startswith("/distribution/")]
+
+
+GO_FILE = ".kdeploy/barrier/run-go-host"
+READY_FILE = ".kdeploy/barrier/run-ready-host"
+
+
+def _registry_v2(docker: FakeDocker) -> FakeDocker:
+    docker.registry["reg:5000/app:v2"] = ("sha256:d", {"Id": "sha256:2", "Config": {
+        "Labels": {"service": "app"}}})
+    return docker
+
+
+def test_at_the_barrier_a_release_pulls_waits_for_open_and_boots_without_pulling_again(
+        home: Path) -> None:
+    docker = _registry_v2(FakeDocker({}, {}))
+    signal.write_signal(str(home / GO_FILE), "open")
+    result = release.Release(FakeModule(_params(pull="always", barrier_go_file=GO_FILE,
+                                                barrier_go_timeout=5)), docker).run()
+    assert result["barrier"] == "open" and result["booted"] and result["changed"]
+    assert [c[:2] for c in docker.calls if c[0] in ("cli", "pull")] == [
+        ("pull", "reg:5000/app:v2"), ("cli", "run")]
+    assert {"kind": "image", "name": "reg:5000/app:v2", "action": "pull"} in (
+        result["kdeploy_outcome"]["changes"])
+    assert not (home / GO_FILE).exists()
+
+
+@pytest.mark.parametrize(("written", "barrier"), [("closed", "closed"), (None, "waiting")])
+def test_a_closed_barrier_or_a_wait_run_out_leaves_the_host_as_the_pull_left_it(
+        home: Path, written: str | None, barrier: str) -> None:
+    docker = _registry_v2(FakeDocker({}, {}))
+    if written:
+        signal.write_signal(str(home / GO_FILE), written)
+    result = release.Release(FakeModule(_params(pull="always", barrier_go_file=GO_FILE,
+                                                barrier_go_timeout=0)), docker).run()
+    assert result["barrier"] == barrier and not result["booted"]
+    assert result["changed"]  # the image is new
+    assert [c[:2] for c in docker.calls] == [("pull", "reg:5000/app:v2")]
+    assert not (home / ".kamal").exists()  # no env file, no audit line
+
+
+def test_a_wait_at_the_barrier_is_cut_by_a_stop_with_nothing_booted(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:2"}})
+    stop = release.StopSignal()
+
+    def sleep(seconds: float) -> None:
+        raise release.StopRequested("stop requested")
+
+    stop.sleep = sleep  # type: ignore[method-assign]
+    run = release.Release(FakeModule(_params(barrier_go_file=GO_FILE, barrier_go_timeout=60)),
+                          docker, stop)
+    with pytest.raises(release.StopRequested):
+        run.run()
+    assert release.interrupted_note(run)["step"] == "waiting at the role barrier"
+    assert release.interrupted_note(run)["left"] == "nothing was booted"
+    assert docker.calls == []
+
+
+class StopWatchingDocker(FakeDocker):
+    """Records what the ready file held when the first other version was stopped."""
+
+    def __init__(self, home: Path, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ready_at_stop: list[str | None] = []
+        self.ready = home / READY_FILE
+
+    def call(self, method: str, url: str, params: Any = None, missing_ok: bool = False,
+             body: Any = None) -> Any:
+        if url.endswith("/stop"):
+            self.ready_at_stop.append(signal.read_signal(str(self.ready)))
+        return super().call(method, url, params, missing_ok, body)
+
+
+def test_a_ready_release_signals_open_before_it_stops_the_other_versions(home: Path) -> None:
+    docker = StopWatchingDocker(home, {}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    docker.listed[("running", "restarting")] = [{"Id": "old", "Names": ["/app-web-v1"]}]
+    run = release.Release(FakeModule(_params(barrier_ready_file=READY_FILE)), docker)
+    assert run.run()["booted"]
+    assert docker.ready_at_stop == ["open"]
+    run.signal_ready("closed")  # the module's end: written once, so open stays
+    assert signal.read_signal(str(home / READY_FILE)) == "open"
+
+
+def test_a_release_that_never_gets_ready_signals_closed_at_its_end(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}}, statuses=["exited"])
+    run = release.Release(FakeModule(_params(barrier_ready_file=READY_FILE)), docker)
+    with pytest.raises(release.BootFailed):
+        run.run()
+    assert not (home / READY_FILE).exists()
+    run.signal_ready("closed")
+    assert signal.read_signal(str(home / READY_FILE)) == "closed"
+
+
+def test_in_check_mode_no_signal_is_written_or_awaited(home: Path) -> None:
+    docker = FakeDocker({}, {"reg:5000/app:v2": {"Id": "sha256:1"}})
+    run = release.Release(FakeModule(_params(barrier_ready_file=READY_FILE,
+                                             barrier_go_file=GO_FILE, barrier_go_timeout=60),
+                                     check_mode=True), docker)
+    assert run.run()["booted"]
+    run.signal_ready("closed")
+    assert not (home / ".kdeploy").exists()

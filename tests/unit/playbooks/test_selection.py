@@ -22,7 +22,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         host = task_vars["inventory_hostname"]
         barrier = play_barrier(task_vars, task_vars["kdeploy_slot_roles"][host])
-        return {"msg": host + ": " + (barrier["primary"] if barrier else "no barrier")}
+        said = (barrier["primary"] + (" watched" if barrier["watch"] == host else "")
+                if barrier else "no barrier")
+        return {"msg": host + ": " + said}
 """
 
 
@@ -111,10 +113,10 @@ def test_no_task_is_guarded_a_host_gets_only_tasks_it_runs(project_dir: Path) ->
 
 
 @pytest.mark.parametrize(("limit", "barrier"), [
-    (None, {"web1": "web", "web2": "web", "webnew1": "web"}),
+    (None, {"web1": "web watched", "web2": "web", "webnew1": "web"}),
     # No web host left in the play: no release would ever open the barrier, so there is none.
     ("role_web_new", {"webnew1": None}),
-    ("web2,webnew1", {"web2": "web", "webnew1": "web"}),
+    ("web2,webnew1", {"web2": "web watched", "webnew1": "web"}),
 ])
 def test_the_role_barrier_holds_only_while_a_primary_role_host_boots(
         project_dir: Path, tmp_path: Path, limit: str | None,
