@@ -38,6 +38,8 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.connection.ssh import Connection as SshConnection
 from ansible_collections.kdeploy.deploy.plugins.module_utils.barrier_signal import (
+    CLOSED,
+    OPEN,
     send_command,
     signal_path,
     watch_command,
@@ -52,9 +54,8 @@ from ansible_collections.kdeploy.deploy.plugins.plugin_utils.release_args import
     run_values,
 )
 
+# Its states are the signal files' (OPEN, CLOSED): the relay sends the one it reads as it is.
 BARRIER_FILE = "kdeploy-role-barrier"
-OPEN = "open"
-CLOSED = "closed"
 # How often a waiting release looks at the barrier: it costs a stat, and the wait adds at most this.
 POLL_SECONDS = 0.02
 # How long a primary host's watch waits for its release to be ready; after it (a pull that long),
