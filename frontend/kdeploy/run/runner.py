@@ -106,22 +106,25 @@ def _run_in(
         # commands never need it.
         import ansible_runner
 
-        runner = ansible_runner.run(
-            private_data_dir=str(directory),
-            # With `binary` runner runs in raw mode and appends no playbook: name it ourselves.
-            cmdline=" ".join([plan.playbook, *plan.mode_args()]),
-            tags=",".join(plan.tags) or None,
-            skip_tags=",".join(plan.skip_tags) or None,
-            limit=plan.limit,
-            envvars=envvars,
-            binary=str(pipe.launcher),
-            suppress_env_files=True,
-            quiet=True,
-            event_handler=lambda event: _collect(event, result, on_event),
-            cancel_callback=cancelled,
-            # How often runner looks at cancel_callback while the playbook is quiet.
-            settings={"pexpect_timeout": 0.2},
-        )
+        from kdeploy.run.prompt_close import prompt_close
+
+        with prompt_close():
+            runner = ansible_runner.run(
+                private_data_dir=str(directory),
+                # With `binary` runner runs in raw mode and appends no playbook: name it ourselves.
+                cmdline=" ".join([plan.playbook, *plan.mode_args()]),
+                tags=",".join(plan.tags) or None,
+                skip_tags=",".join(plan.skip_tags) or None,
+                limit=plan.limit,
+                envvars=envvars,
+                binary=str(pipe.launcher),
+                suppress_env_files=True,
+                quiet=True,
+                event_handler=lambda event: _collect(event, result, on_event),
+                cancel_callback=cancelled,
+                # How often runner looks at cancel_callback while the playbook is quiet.
+                settings={"pexpect_timeout": 0.2},
+            )
     result.status, result.rc = runner.status, runner.rc
     if cancellable and owner.signum is not None:
         result.signal = owner.signum

@@ -3,7 +3,8 @@
 ansible-runner writes the job's whole environment to ``artifacts/<ident>/command``, so secrets
 cannot simply travel as runner envvars. Instead kdeploy runs a tiny launcher in place of
 ``ansible-playbook``: it reads the secrets once from a named pipe (kernel memory only), puts
-them into its own environment and execs the real ansible-playbook. Tasks read them with
+them into its own environment and runs the real ansible-playbook (in its own process when it is
+this Python's, playbook_process.py; else it execs it). Tasks read them with
 ``lookup('ansible.builtin.env', …)`` and carry ``no_log: true``, or hand them to the collection's
 modules in options those declare ``no_log`` (Ansible masks each value).
 """
@@ -28,17 +29,24 @@ fifo = os.environ.pop("{fifo_env}", None)
 if fifo:
     with open(fifo, encoding="utf-8") as pipe:
         os.environ.update(json.load(pipe))
-os.execv({playbook!r}, [{playbook!r}, *sys.argv[1:]])
+{run}
 """
+_EXEC = "os.execv({playbook!r}, [{playbook!r}, *sys.argv[1:]])"
+_IN_PROCESS = """from kdeploy.run.playbook_process import run_ansible_playbook
+run_ansible_playbook({playbook!r})"""
 
 
 def ansible_playbook_path() -> str:
     """Return the ansible-playbook next to this Python (the venv's), else the one on PATH."""
-    beside = Path(sys.executable).parent / "ansible-playbook"
-    if beside.exists():
-        return str(beside)
+    beside = _beside_python()
+    if Path(beside).exists():
+        return beside
     found = shutil.which("ansible-playbook")
     return found or "ansible-playbook"
+
+
+def _beside_python() -> str:
+    return str(Path(sys.executable).parent / "ansible-playbook")
 
 
 class SecretPipe:
@@ -54,8 +62,10 @@ class SecretPipe:
 
     def __enter__(self) -> SecretPipe:
         os.mkfifo(self.fifo, 0o600)
+        # This Python's own ansible-playbook runs in the launcher's process: one start less.
+        run = _IN_PROCESS if self._playbook == _beside_python() else _EXEC
         self.launcher.write_text(_LAUNCHER.format(
-            python=sys.executable, fifo_env=FIFO_ENV, playbook=self._playbook))
+            python=sys.executable, fifo_env=FIFO_ENV, run=run.format(playbook=self._playbook)))
         self.launcher.chmod(0o700)
         self._writer.start()
         return self
