@@ -70,6 +70,8 @@ def cache_directory(setting: str | None) -> Path | None:
                                "kdeploy", "metadata")
     if not setting:
         return None
+    # The payloads' store applies the same rule (plugins/plugin_utils/payload_cache.py); it is the
+    # collection's own, and the collection never imports kdeploy nor kdeploy the collection.
     path = Path(os.path.expanduser(setting))
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
