@@ -33,17 +33,23 @@ def test_a_parsed_text_is_kept_and_read_back_without_parsing(tmp_path: Path) -> 
     second = load(b"plugin_routing: {}", ("ansible.builtin", "runtime.yml"))
     assert first == second == parse.result
     assert len(parse.calls) == 1
-    entry = tmp_path / f"{hashlib.sha256(b'plugin_routing: {}').hexdigest()}.json"
+    digest = hashlib.sha256(b"plugin_routing: {}").hexdigest()
+    entry = tmp_path / f"ansible.builtin@{digest}.json"
     assert json.loads(entry.read_text()) == parse.result
 
 
-def test_another_text_is_parsed_again(tmp_path: Path) -> None:
+def test_another_text_is_parsed_again_and_replaces_the_collections_entry(
+        tmp_path: Path) -> None:
     parse = CountingParser({"requires_ansible": ">=2.16"})
     load = kept_metadata(parse, tmp_path)
     load("requires_ansible: '>=2.16'", ("a.b", "runtime.yml"))
+    load("requires_ansible: '>=2.16'", ("c.d", "runtime.yml"))
     load("requires_ansible: '>=2.17'", ("a.b", "runtime.yml"))
-    assert len(parse.calls) == 2
-    assert len(list(tmp_path.glob("*.json"))) == 2
+    assert len(parse.calls) == 3
+    newer = hashlib.sha256(b"requires_ansible: '>=2.17'").hexdigest()
+    older = hashlib.sha256(b"requires_ansible: '>=2.16'").hexdigest()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        f"a.b@{newer}.json", f"c.d@{older}.json"]
 
 
 def test_a_result_json_cannot_give_back_is_never_kept(tmp_path: Path) -> None:
@@ -58,7 +64,7 @@ def test_a_result_json_cannot_give_back_is_never_kept(tmp_path: Path) -> None:
 
 def test_a_damaged_entry_is_parsed_again_and_replaced(tmp_path: Path) -> None:
     parse = CountingParser({"plugin_routing": {}})
-    (tmp_path / f"{hashlib.sha256(b'y').hexdigest()}.json").write_text('{"plugin_rou')
+    (tmp_path / f"a.b@{hashlib.sha256(b'y').hexdigest()}.json").write_text('{"plugin_rou')
     load = kept_metadata(parse, tmp_path)
     assert load(b"y", ("a.b", "runtime.yml")) == {"plugin_routing": {}}
     assert load(b"y", ("a.b", "runtime.yml")) == {"plugin_routing": {}}
@@ -122,7 +128,7 @@ def test_the_launcher_runs_this_pythons_ansible_playbook_with_the_kept_metadata(
     assert (tmp_path / "tmp").is_dir()
     assert not list((tmp_path / "tmp").glob("ansible-local-*"))
     runtime = BUILTIN_RUNTIME.read_bytes()
-    entry = cache / f"{hashlib.sha256(runtime).hexdigest()}.json"
+    entry = cache / f"ansible.builtin@{hashlib.sha256(runtime).hexdigest()}.json"
     assert json.loads(entry.read_text()) == yaml.load(runtime, Loader=yaml.CBaseLoader)
 
     # The next run reads the entry, not the YAML: a route only the entry holds is followed.

@@ -9,8 +9,9 @@ Running in place also lets kdeploy hand Ansible's collection loader a parser of 
 the hook Ansible keeps for that (`_collection_finder._meta_yml_to_dict`, which takes a content id
 "to allow other implementations to cache the output"). Each run's first plugin lookup parses
 ansible-core's routing table, `ansible_builtin_runtime.yml`: 370 KB of YAML, 0.12 s of CPU on the
-command's path. Parsed once, it is kept as JSON (0.006 s to load) under the SHA-256 of the YAML
-itself, so an upgrade or an edit finds no entry and parses again.
+command's path. Parsed once, it is kept as JSON (0.006 s to load) under the collection's name and
+the SHA-256 of the YAML itself, so an upgrade or an edit finds no entry and parses again; the
+collection's older entries are removed when a new one is kept.
 
 The kept files say where plugins are routed, so the store is trusted as the user's own ~/.ansible
 is: its directory is made 0700, and one that another user owns, or that others may write to, is
@@ -24,6 +25,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -84,32 +86,46 @@ def cache_directory(setting: str | None) -> Path | None:
 
 
 def kept_metadata(parse: Parser, directory: Path) -> Parser:
-    """`parse`, with each result kept in `directory` under the SHA-256 of the text it parsed."""
+    """`parse`, each result kept in `directory` under its collection and the text's SHA-256."""
 
     def parse_or_load(data: Any, content_id: Any) -> Mapping[str, Any]:
         text = data.encode() if isinstance(data, str) else bytes(data)
-        entry = directory / f"{hashlib.sha256(text).hexdigest()}.json"
+        name = _collection(content_id)
+        entry = directory / f"{name}@{hashlib.sha256(text).hexdigest()}.json"
         try:
             return json.loads(entry.read_bytes())
         except (OSError, ValueError):
             pass
         parsed = parse(data, content_id)
-        _keep(entry, parsed)
+        if _keep(entry, parsed):
+            for older in directory.glob(f"{name}@*.json"):
+                if older != entry:
+                    older.unlink(missing_ok=True)
         return parsed
 
     return parse_or_load
 
 
-def _keep(entry: Path, parsed: Mapping[str, Any]) -> None:
+def _collection(content_id: Any) -> str:
+    # Ansible's content id is (collection name, "runtime.yml"); the name, made file-safe.
+    name = content_id[0] if isinstance(content_id, tuple) and content_id else "metadata"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))
+
+
+def _keep(entry: Path, parsed: Mapping[str, Any]) -> bool:
     # Kept only when JSON gives back exactly what the parser did (all of it strings, lists and
     # mappings with string keys, as Ansible's loader returns): otherwise parse every time.
     try:
         text = json.dumps(parsed)
         if json.loads(text) != parsed:
-            return
+            return False
         handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".part-")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, entry)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, entry)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
     except (TypeError, ValueError, OSError):
-        return
+        return False
+    return True
