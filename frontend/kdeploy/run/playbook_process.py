@@ -62,7 +62,8 @@ def run_ansible_playbook(playbook: str) -> None:
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 1)
+    # sys.exit's own rule: None is success, an int is the code, anything else a failure.
+    os._exit(0 if code is None else code if isinstance(code, int) else 1)
 
 
 def cache_directory(setting: str | None) -> Path | None:
