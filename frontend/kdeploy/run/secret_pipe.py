@@ -32,7 +32,12 @@ if fifo:
 {run}
 """
 _EXEC = "os.execv({playbook!r}, [{playbook!r}, *sys.argv[1:]])"
-_IN_PROCESS = """from kdeploy.run.playbook_process import run_ansible_playbook
+# A Python that cannot import kdeploy as the launcher starts it (kdeploy found through a path of
+# its own process only, as a zipapp's) execs ansible-playbook instead.
+_IN_PROCESS = """try:
+    from kdeploy.run.playbook_process import run_ansible_playbook
+except ImportError:
+    """ + _EXEC + """
 run_ansible_playbook({playbook!r})"""
 
 
