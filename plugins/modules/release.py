@@ -702,15 +702,20 @@ class Release(object):
         self.switched = False  # traffic (or readiness) moved to the new container
         self.created = None  # the new container, once docker run made it
         self.rerouted = False  # converged, but the proxy's route moves to it
-        # The image was pulled already: by a pull_only call just before, or because the registry
-        # had moved the tag.
-        prefetched = module.params.get("prefetched") or "none"
-        self.pulled = prefetched != "none"
-        self.pulled_new = prefetched == "new"
+        self.take_prefetched(module.params.get("prefetched") or "none")
         self.proxy = ProxyStep(self) if module.params.get("proxy") else None
         if self.proxy:
             self.result["proxy"] = self.proxy.result
         self.ready_signalled = False
+
+    def take_prefetched(self, prefetched):
+        """The image was pulled already (O(prefetched)): the boot pulls no more, and reports it.
+
+        By a pull_only call just before, by this call's own wait at the barrier, or because the
+        registry had moved the tag.
+        """
+        self.pulled = prefetched != "none"
+        self.pulled_new = prefetched == "new"
 
     def signal_ready(self, state):
         """Tell the action plugin watching barrier_ready_file: open (ready) or closed, once."""
@@ -728,8 +733,8 @@ class Release(object):
         `open`, or `closed`, or None when the wait ran out (RV(barrier) `waiting`).
         """
         self.prefetch()
-        # The boot after the wait pulls no more, and still reports the pull (prefetched).
-        self.pulled, self.pulled_new = True, self.result["changed"]
+        # What the action plugin would pass to a second call after a pull_only one.
+        self.take_prefetched("new" if self.result["changed"] else "same")
         self.step = "waiting at the role barrier"
         remove_stale(os.path.join(self.home, SIGNAL_DIR))
         state = await_signal(resolve(self.home, self.params["barrier_go_file"]), self.stop.sleep,
