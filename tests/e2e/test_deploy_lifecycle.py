@@ -90,6 +90,18 @@ def test_a_deploy_authenticates_once_per_host(clean_sandbox: SandboxInfo,
                                                          strict=True)] == [1, 1, 1]
 
 
+def test_no_host_waits_for_ansible_to_find_its_python(clean_sandbox: SandboxInfo,
+                                                     project: Project) -> None:
+    # The warm-up ran Ansible's interpreter discovery on each host and kept the answer as the
+    # host's fact (run/interpreter_facts.py): at -vvv Ansible says when it discovers one itself.
+    run = project.kdeploy("deploy", "-P", "--version", "v1", "-vvv")
+    assert run.returncode == 0, run
+    for host in clean_sandbox.hosts:
+        assert f"<{host.address}> SSH: EXEC" in run.output  # Ansible's -vvv lines are there
+        assert f"<{host.address}> Attempting python interpreter discovery" not in run.output
+    assert_runs(clean_sandbox, "v1")
+
+
 def _logins(host: SandboxHost) -> int:
     return (host.directory / "log" / "sshd.log").read_text().count("Accepted publickey")
 

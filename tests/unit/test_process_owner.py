@@ -79,6 +79,15 @@ def test_ssh_masters_of_the_command_survive_a_stop_and_end_at_exit(tmp_path: Pat
     assert not owner.control_dir.exists()  # type: ignore[union-attr]
 
 
+def test_the_commands_fact_cache_lasts_as_long_as_the_command() -> None:
+    # Where the warm-ups keep the hosts' Pythons (run/interpreter_facts.py), for every run.
+    with ProcessOwner() as owner:
+        assert owner.facts_dir is not None and owner.facts_dir.is_dir()
+        (owner.facts_dir / "s1_host").write_text("{}")
+        assert owner.facts_dir.stat().st_mode & 0o077 == 0
+    assert not owner.facts_dir.exists()
+
+
 def test_a_signal_outside_a_run_unwinds_and_inside_one_is_only_recorded() -> None:
     with ProcessOwner() as owner:
         with owner.deferring():

@@ -9,10 +9,12 @@ arguments instead of connecting; `ssh -G` then resolves both commands as OpenSSH
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from kdeploy.config import Config, load_config
 from kdeploy.host_contract.inventory import ssh_vars
 from kdeploy.plan import SetupOptions, build_setup_plan
 from kdeploy.plan.model import Plan
+from kdeploy.run.interpreter_facts import DISCOVERY_COMMAND, FACT
 from kdeploy.run.private_data_dir import host_key_checking, write_private_data_dir
 from kdeploy.run.process_owner import ProcessOwner
 from kdeploy.run.runner import runner_envvars
@@ -150,6 +153,73 @@ def test_a_warm_up_still_connecting_is_stopped_when_the_run_ends(tmp_path: Path)
         with warming_up(config, [HOST, "10.0.3.2"], tmp_path / "ssh_config", tmp_path):
             pass
     assert [argv[-2:] for argv in argv_seen] == [[HOST, "true"], ["10.0.3.2", "true"]]
+    assert not [p for p in _children() if p.endswith("sleep 30")]
+
+
+def _answering(script: str, argv_seen: list[list[str]]) -> Any:
+    """A Popen that runs `script` (given the host as $1) instead of each warm-up's ssh."""
+    real_popen = subprocess.Popen
+
+    def popen(argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        argv_seen.append(argv)
+        return real_popen(["sh", "-c", script, "sh", argv[-2]], **kwargs)
+
+    return popen
+
+
+def _wait_for(condition: Any, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _kept(facts_dir: Path) -> dict[str, str]:
+    return {path.name: json.loads(json.loads(path.read_text())["__payload__"])[FACT]
+            for path in facts_dir.iterdir()}
+
+
+def test_a_warm_up_keeps_the_python_each_host_lists(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    argv_seen: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "Popen", _answering(
+        'printf "FOUND\\n/usr/bin/python-of-%s\\n/usr/bin/python3\\nENDFOUND\\n" "$1"',
+        argv_seen))
+    facts_dir = tmp_path / "facts"
+    facts_dir.mkdir()
+    with warming_up(_load(tmp_path), [HOST, "10.0.3.2"], tmp_path / "ssh_config", tmp_path,
+                    facts_dir):
+        _wait_for(lambda: len(list(facts_dir.iterdir())) == 2)  # the run goes on meanwhile
+    assert [argv[-1] for argv in argv_seen] == [DISCOVERY_COMMAND, DISCOVERY_COMMAND]
+    assert _kept(facts_dir) == {f"s1_{HOST}": f"/usr/bin/python-of-{HOST}",
+                                "s1_10.0.3.2": "/usr/bin/python-of-10.0.3.2"}
+
+
+def test_with_a_python_in_the_config_the_warm_up_only_connects(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ansible discovers nothing then (x-kdeploy/python_interpreter is taken literally).
+    argv_seen: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "Popen", _answering(
+        'printf "FOUND\\n/usr/bin/python3\\nENDFOUND\\n"', argv_seen))
+    facts_dir = tmp_path / "facts"
+    facts_dir.mkdir()
+    config = _load(tmp_path, extension={"python_interpreter": "/opt/python/bin/python3"})
+    with warming_up(config, [HOST], tmp_path / "ssh_config", tmp_path, facts_dir):
+        pass
+    assert [argv[-1] for argv in argv_seen] == ["true"]
+    assert _kept(facts_dir) == {}
+
+
+def test_a_warm_up_cut_before_its_listing_ends_keeps_nothing(tmp_path: Path) -> None:
+    # Stopped when the run ends, part way through its answer: Ansible discovers that host.
+    facts_dir = tmp_path / "facts"
+    facts_dir.mkdir()
+    config = _load(tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess, "Popen", _answering(
+            'printf "FOUND\\n/usr/bin/python3.11\\n"; exec sleep 30', []))
+        with warming_up(config, [HOST], tmp_path / "ssh_config", tmp_path, facts_dir):
+            time.sleep(0.3)  # the first lines are out
+    assert _kept(facts_dir) == {}
     assert not [p for p in _children() if p.endswith("sleep 30")]
 
 

@@ -49,12 +49,15 @@ class ProcessOwner:
         self.count = 0  # signals received; a second one skips the per-host report
         self.control_dir: Path | None = None
         self.warmed: set[str] = set()  # hosts whose connection a warm-up opened (run/warm_up.py)
+        # The command's fact cache: the Pythons the warm-ups found (run/interpreter_facts.py).
+        self.facts_dir: Path | None = None
         self._deferring = 0
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> ProcessOwner:
         _become_subreaper()
         self.control_dir = Path(tempfile.mkdtemp(prefix="kdeploy-ssh-"))
+        self.facts_dir = Path(tempfile.mkdtemp(prefix="kdeploy-facts-"))
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._on_signal)
@@ -63,8 +66,9 @@ class ProcessOwner:
     def __exit__(self, *exc: object) -> None:
         with self.deferring():
             self.stop(keep_masters=False)
-            if self.control_dir is not None:
-                shutil.rmtree(self.control_dir, ignore_errors=True)
+            for directory in (self.control_dir, self.facts_dir):
+                if directory is not None:
+                    shutil.rmtree(directory, ignore_errors=True)
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
 

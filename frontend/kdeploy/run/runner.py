@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.run.interpreter_facts import fact_cache_envvars
 from kdeploy.run.private_data_dir import host_key_checking, write_private_data_dir
 from kdeploy.run.process_owner import ProcessOwner, owning_processes
 from kdeploy.run.result import HostFailure, RunResult
@@ -84,6 +85,8 @@ def _run_in(
     result = RunResult()
     envvars = runner_envvars(directory, host_key_checking(config))
     envvars[CONTROL_PATH_ENV] = str(owner.control_dir)
+    if owner.facts_dir is not None:
+        envvars.update(fact_cache_envvars(owner.facts_dir))
     started = time.monotonic()
 
     def cancelled() -> bool:
@@ -100,7 +103,8 @@ def _run_in(
     ahead = [host for host in plan.connect_ahead if host not in owner.warmed][:config.forks]
     owner.warmed.update(ahead)
     with (SecretPipe(directory, secrets) as pipe, owner.deferring(),
-          warming_up(config, ahead, directory / "project" / SSH_CONFIG, owner.control_dir)):
+          warming_up(config, ahead, directory / "project" / SSH_CONFIG, owner.control_dir,
+                     owner.facts_dir)):
         envvars[FIFO_ENV] = str(pipe.fifo)
         # Imported here, with the warm-ups under way: loading it takes about 0.1 s, and most
         # commands never need it.
@@ -121,6 +125,9 @@ def _run_in(
                 suppress_env_files=True,
                 quiet=True,
                 event_handler=lambda event: _collect(event, result, on_event),
+                # The facts live in the command's cache (envvars above), not in one under each
+                # run's artifacts: runner sets one up only for the type "jsonfile".
+                fact_cache_type="none",
                 cancel_callback=cancelled,
                 # How often runner looks at cancel_callback while the playbook is quiet.
                 settings={"pexpect_timeout": 0.2},
