@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,11 @@ def test_an_output_that_is_no_listing_keeps_nothing(stdout: str) -> None:
 
 @functools.cache
 def _plugin_loader() -> None:
-    init_plugin_loader()
+    # Other test modules of the same session may have set Ansible's collection finder up
+    # already; a second set-up only warns that it was.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "AnsibleCollectionFinder has already been configured")
+        init_plugin_loader()
 
 
 def _facts_as_ansible_reads_them(directory: Path, monkeypatch: pytest.MonkeyPatch,
