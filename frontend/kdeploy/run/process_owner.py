@@ -42,7 +42,11 @@ class SignalReceived(BaseException):
 
 
 class ProcessOwner:
-    """The processes of one kdeploy command: its signals, its Ansible runs, its ssh masters."""
+    """The processes of one kdeploy command: its signals, its Ansible runs, its ssh masters.
+
+    Also what the command's warm-ups learned, which every run of the command reuses: the hosts
+    warmed, and the fact cache holding their Pythons.
+    """
 
     def __init__(self) -> None:
         self.signum: int | None = None
