@@ -21,8 +21,9 @@ import json
 import os
 import re
 import shlex
-import tempfile
 from pathlib import Path
+
+from kdeploy.run.whole_file import write_whole
 
 # ansible-core's INTERPRETER_PYTHON_FALLBACK (config/base.yml), in its order; only an inventory
 # variable can change it, and kdeploy sets none outside mitogen, under which nothing warms up.
@@ -63,14 +64,8 @@ def keep_interpreter(directory: Path, host: str, interpreter: str) -> None:
     """
     if os.sep in host or host in ("", ".", ".."):
         return  # not a file name: Ansible discovers this host itself
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".warm-")
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump({_PAYLOAD_KEY: json.dumps({FACT: interpreter})}, handle)
-        os.replace(temporary, directory / f"{_ENTRY_PREFIX}{host}")
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_whole(directory / f"{_ENTRY_PREFIX}{host}",
+                json.dumps({_PAYLOAD_KEY: json.dumps({FACT: interpreter})}))
 
 
 def fact_cache_envvars(directory: Path) -> dict[str, str]:

@@ -27,10 +27,11 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from kdeploy.run.whole_file import write_whole
 
 # Where the parsed metadata is kept; empty keeps nothing. Unset: $XDG_CACHE_HOME/kdeploy/metadata,
 # else ~/.cache/kdeploy/metadata (the payloads' store is its sibling, callback/prebuild.py).
@@ -120,13 +121,7 @@ def _keep(entry: Path, parsed: Mapping[str, Any]) -> bool:
         text = json.dumps(parsed)
         if json.loads(text) != parsed:
             return False
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".part-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, entry)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+        write_whole(entry, text)
     except (TypeError, ValueError, OSError):
         return False
     return True
