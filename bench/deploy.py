@@ -1,7 +1,8 @@
 """kdeploy deploy vs kamal deploy vs the floor (plain SSH + docker), on 3 and on 10 hosts.
 
-On one sandbox and one config (`proxy: false` roles, `readiness_delay: 0`; web on every host but
-the last, job on the last), sets up v1 once (untimed), then deploys alternately with
+On one sandbox and one config (`proxy: false` roles, `readiness_delay: 0` unless
+`--readiness-delay` says otherwise; web on every host but the last, job on the last), sets up
+v1 once (untimed), then deploys alternately with
 `kdeploy deploy -P --version V -q` and `kamal deploy -P --version V -q` (Kamal 2.11.0), `--runs`
 times each, V switching between v2 and v1 so that every timed deploy replaces the running
 version (both tools act on the same containers: they are interoperable). The floor is one
@@ -19,12 +20,18 @@ they exit. The CPU per added host is the least-squares slope of the median CPU o
 Goals (issue 17): kdeploy/kamal <= 0.7 at 3 and 10 hosts, kdeploy/floor <= 2.0 at 3 hosts,
 controller CPU per added host <= 0.08 s.
 
+`--readiness-delay SECONDS` sets the config's `readiness_delay`: each role's containers then
+run that long before they count as ready, in both tools, so a deploy spends most of its time
+waiting on the hosts. What the controller burns while it waits shows in the CPU columns; the
+floor does not wait, so kdeploy/floor means nothing then.
+
 No kdeploy run reuses a connection of an earlier one: kdeploy closes its ssh masters when it
 exits (Kamal's SSH connections do not outlive its process either). The whole run holds the shared
 sandbox's lock; the sandbox has 10 hosts only while 10 hosts are measured, and ends with 3 clean
 hosts whatever happens.
 
     python bench/deploy.py [--runs 5] [--hosts 3 6 10] [--mitogen] [--baseline DIR]
+                           [--readiness-delay SECONDS]
 """
 
 from __future__ import annotations
@@ -242,7 +249,7 @@ def _with_options(argv: list[str], options: list[str] | None) -> list[str]:
 
 
 def measure(hosts: int, runs: int, names: tuple[str, ...], say: Callable[[str], None],
-            baseline: Path | None = None) -> dict[str, list[Sample]]:
+            baseline: Path | None = None, readiness_delay: int = 0) -> dict[str, list[Sample]]:
     """Time `runs` deploys with each of `names` on a sandbox of `hosts` hosts."""
     info = sandbox(hosts)
     clean_hosts(info)
@@ -250,7 +257,8 @@ def measure(hosts: int, runs: int, names: tuple[str, ...], say: Callable[[str], 
     with tempfile.TemporaryDirectory(prefix="kdeploy-bench-") as directory:
         scratch = Path(directory)
         bench = DeployBench(info, scratch / "project", scratch, baseline=baseline)
-        write_project(bench.project, info, servers=bench.servers())
+        write_project(bench.project, info, servers=bench.servers(),
+                      readiness_delay=readiness_delay)
         (scratch / "kamal-home").mkdir()
         say(f"{hosts} hosts: setting up v1, then one untimed deploy per tool (images, known_hosts)")
         measured([tool("kdeploy"), "setup", "-P", "--version", "v1", "-q"], bench.project, {})
@@ -325,6 +333,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path,
                         help="also time the kdeploy of this source tree (e.g. a git archive of "
                              "main), with this venv's Python")
+    parser.add_argument("--readiness-delay", type=int, default=0, metavar="SECONDS",
+                        help="the config's readiness_delay: deploys that wait on the hosts")
     args = parser.parse_args()
     names = (*TOOLS, *((MITOGEN,) if args.mitogen else ()),
              *((BASELINE,) if args.baseline else ()))
@@ -337,7 +347,8 @@ def main() -> None:
     with sandbox_lock():
         try:
             for hosts in args.hosts:
-                results[hosts] = measure(hosts, args.runs, names, say, baseline)
+                results[hosts] = measure(hosts, args.runs, names, say, baseline,
+                                         args.readiness_delay)
         finally:
             say("Restoring a clean 3-host sandbox")
             clean_hosts(sandbox(3))

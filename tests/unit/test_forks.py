@@ -1,4 +1,8 @@
-"""A 1,000-host config loads, plans and writes an ansible.cfg whose forks stay bounded."""
+"""A 1,000-host config loads, plans and writes an ansible.cfg whose forks stay bounded.
+
+And Ansible reads that ansible.cfg's two settings about the controller's load: the forks, and how
+often the main loop looks for results while tasks run.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,11 @@ from context_helpers import context
 from kdeploy import ansible_yaml
 from kdeploy.config import load_config
 from kdeploy.plan import SetupOptions, build_deploy_plan, build_setup_plan
-from kdeploy.run.private_data_dir import MITOGEN_ENV, write_private_data_dir
+from kdeploy.run.private_data_dir import (
+    INTERNAL_POLL_INTERVAL,
+    MITOGEN_ENV,
+    write_private_data_dir,
+)
 
 HOSTS = [f"10.{i // 250}.{i % 250}.1" for i in range(1000)]
 BIN = Path(sys.executable).parent
@@ -67,12 +75,16 @@ def test_the_cap_follows_the_settings(tmp_path: Path, extra: dict[str, Any], for
     assert written_forks(tmp_path, thousand_hosts(**extra)) == forks
 
 
-def test_ansible_reads_the_cap(tmp_path: Path) -> None:
+def test_ansible_reads_the_cap_and_the_poll_interval(tmp_path: Path) -> None:
     written_forks(tmp_path, thousand_hosts())
     project = tmp_path / "pdd" / "project"
     dump = subprocess.run(
         [str(BIN / "ansible-config"), "dump", "--only-changed", "--format", "yaml"],
         cwd=project, capture_output=True, text=True, check=True, timeout=60,
         env={**os.environ, "ANSIBLE_CONFIG": str(project / "ansible.cfg")})
-    forks = next(entry for entry in yaml.safe_load(dump.stdout) if entry["name"] == "DEFAULT_FORKS")
-    assert forks["value"] == 30
+    # The settings are `{name, origin, value}` entries; plugin sections follow them.
+    changed = {entry["name"]: entry["value"] for entry in yaml.safe_load(dump.stdout)
+               if "name" in entry}
+    assert changed["DEFAULT_FORKS"] == 30
+    # Ansible's default is 0.001: a look for results every millisecond while a task runs.
+    assert changed["DEFAULT_INTERNAL_POLL_INTERVAL"] == INTERNAL_POLL_INTERVAL == 0.01

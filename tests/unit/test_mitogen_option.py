@@ -49,6 +49,7 @@ host_key_checking = True
 retry_files_enabled = False
 deprecation_warnings = False
 timeout = 10
+internal_poll_interval = 0.01
 callbacks_enabled = kdeploy.deploy.prebuild
 
 [ssh_connection]
