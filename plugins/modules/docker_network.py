@@ -21,6 +21,10 @@ description:
   - Talks to the daemon with the Python standard library; importing requests and the vendored
     Docker client would cost about as much as the rest of the run. Only C(unix://) daemons; use
     C(community.docker.docker_network) for any other.
+  - Its action plugin answers a ready host first with one shell command, as Kamal's bootstrap
+    does (C(docker network inspect), C(docker network create) when the network is missing, and
+    whether the Python this module would run on has C(requests)), and returns the same result.
+    Only when that command does not answer does this module run on the host, to say why.
   - Idempotent; in check mode nothing is created (only GET requests reach the daemon) and
     RV(changed) says whether it would be.
 version_added: "0.1.0"
@@ -99,12 +103,12 @@ except ImportError:  # Python 2 hosts are not supported by ansible-core 2.19 any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import spec_diff
 from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import (
     DockerClient,
     DockerError,
     create_network,
 )
+from ansible_collections.kdeploy.deploy.plugins.module_utils.network_result import network_result
 
 # community.docker's wording (missing_required_lib), which the bootstrap role reads to install
 # only python3-requests when the daemon is there.
@@ -150,19 +154,6 @@ def ensure_network(path, timeout, name, check_mode, inspected=None):
         return True, create_network(DockerClient("unix://" + path, timeout), name, check_mode)
     except DockerError as exc:
         raise RuntimeError("Cannot create network %s: %s" % (name, to_native(exc)))
-
-
-def network_diff(name, changed, network):
-    """Before/after for --diff: nothing -> {name, driver} when the network is (to be) created."""
-    if not changed:
-        state = dict(name=name, driver=(network or {}).get("Driver"))
-        return spec_diff(state, state)
-    return spec_diff(None, dict(name=name, driver=(network or {}).get("Driver") or "bridge"))
-
-
-def network_outcome(name, changed):
-    """The role outcome kdeploy reads from the result: the network, when it is (to be) created."""
-    return dict(changes=[dict(kind="network", name=name, action="create")] if changed else [])
 
 
 def socket_state(path, error):
@@ -228,8 +219,7 @@ def main():
         module.fail_json(exception=traceback.format_exc(), **unreachable(path, exc, programs))
     except RuntimeError as exc:
         module.fail_json(msg=to_native(exc))
-    module.exit_json(changed=changed, network=network, diff=network_diff(params["name"], changed, network),
-                     kdeploy_outcome=network_outcome(params["name"], changed))
+    module.exit_json(**network_result(params["name"], changed, network))
 
 
 if __name__ == "__main__":

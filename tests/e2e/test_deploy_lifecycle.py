@@ -77,6 +77,11 @@ def test_a_deploy_of_the_running_version_changes_nothing(clean_sandbox: SandboxI
     summary = run.events()[-1]["hosts"]
     assert {host: counts["changed"] for host, counts in summary.items()} == {
         address(clean_sandbox, 1): 2, address(clean_sandbox, 2): 0, address(clean_sandbox, 3): 0}
+    # Each host was sent its release alone, the lock host the lock's two raw commands too: no
+    # task it would only skip (the lock's role ends before the held-lock failure).
+    assert {host: (counts["ok"], counts["skipped"]) for host, counts in summary.items()} == {
+        address(clean_sandbox, 1): (3, 0), address(clean_sandbox, 2): (1, 0),
+        address(clean_sandbox, 3): (1, 0)}
 
 
 def test_a_deploy_authenticates_once_per_host(clean_sandbox: SandboxInfo,

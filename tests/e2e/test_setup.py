@@ -91,6 +91,10 @@ def test_setup_again_converges(clean_sandbox: SandboxInfo, tmp_path: Path) -> No
     assert {event["host"] for event in results if event["status"] in ("ok", "changed")} == {
         address(info, host) for host in (1, 2, 3)}
     assert not [event for event in results if event["status"] in ("failed", "unreachable")]
+    # No host is sent a task it would only skip (a role ends for the usual host instead): on
+    # host 1 the accessory's files step alone (this config has no files), no other anywhere.
+    assert [(event["host"], event["task"]) for event in results if event["status"] == "skipped"] \
+        == [(address(info, 1), "Upload the accessory's files.")]
     # Only taking and releasing the lock changes anything: no accessory or app task does.
     assert_only_the_lock_changed(events, lock_host=address(info, 1))
     assert snapshot(info) == before

@@ -1,11 +1,19 @@
-"""The docker_network module (plugins/modules/docker_network.py) against a stub daemon."""
+"""kdeploy.deploy.docker_network: its module against a stub daemon, its action plugin in a real run.
+
+The module (plugins/modules/docker_network.py) talks to a stub daemon over a unix socket. The
+action plugin (plugins/action/docker_network.py), which answers a ready host with one shell
+command, runs in the real ansible-playbook on this machine (`-c local`) with a fake docker CLI.
+"""
 
 from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -13,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
-from playbook_support import PLUGINS, REPO, load_plugin
+from fake_docker import FakeDocker, fake_docker  # noqa: F401  (the fixture)
+from playbook_support import PLUGINS, REPO, collections_dir, load_plugin, require_tool
 
 MODULE_PATH = PLUGINS / "modules" / "docker_network.py"
 
@@ -198,7 +208,8 @@ def test_a_running_daemon_without_requests_asks_for_requests_and_creates_nothing
 ])
 def test_the_result_carries_the_bootstrap_outcome(changed: bool, changes: list[Any]) -> None:
     # The bootstrap role has no report task on the usual path: the controller reads this.
-    assert network.network_outcome("kamal", changed) == {"changes": changes}
+    # The module and the action plugin both return network_result (module_utils).
+    assert network.network_result("kamal", changed, None)["kdeploy_outcome"] == {"changes": changes}
 
 
 def test_a_created_network_is_reported_in_the_module_result(
@@ -211,3 +222,125 @@ def test_a_created_network_is_reported_in_the_module_result(
     assert created["kdeploy_outcome"]["changes"] == [
         {"kind": "network", "name": "kamal", "action": "create"}]
     assert (again["changed"], again["kdeploy_outcome"]) == (False, {"changes": []})
+
+
+# -- the action plugin: a ready host answered by one shell command --------------------------------
+
+INSPECT = '[{"Name": "%s", "Id": "n1", "Driver": "bridge"}]'
+# What a case's task names and how the fake docker answers it (prefixes of its argv).
+CASES = {
+    # The network is there: read, not created, and no module run (its socket does not exist).
+    "exists": ("kamal", False, {"docker network inspect kamal": (0, INSPECT % "kamal")}),
+    # Not there, and the daemon answers: created, then read by the id `create` printed.
+    "missing": ("kd-missing", False, {"docker network inspect kd-missing": (1, ""),
+                                      "docker network create kd-missing": (0, "n1\n"),
+                                      "docker network inspect n1": (0, INSPECT % "kd-missing")}),
+    "check": ("kd-check", True, {"docker network inspect kd-check": (1, "")}),
+    # A name is data: quoted for the shell, it reaches docker as one argument.
+    "quoted": ("kd; touch $HOME/pwned", False, {"docker network inspect": (0, INSPECT % "kd")}),
+    # No daemon answers the CLI: the module runs and says why (its docker_state).
+    "no-daemon": ("kd-down", False, {"docker network": (1, "")}),
+}
+
+
+def network_task(case: str, name: str, check: bool, environment: dict[str, str]) -> dict[str, Any]:
+    """One case's task: the module's socket does not exist, so only the shell command can pass."""
+    return {"name": case, "kdeploy.deploy.docker_network": {
+        "name": name, "docker_host": "unix://{{ missing_socket }}", "timeout": 5},
+        "check_mode": check, "register": case.replace("-", "_"), "ignore_errors": True,
+        "environment": environment}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case as a task of one play (a result each), then the cases without the fast path."""
+    tmp_path = tmp_path_factory.mktemp("docker_network_action")
+    fakebin = tmp_path / "fakebin"
+    fakebin.mkdir()
+    monkeypatch = pytest.MonkeyPatch()
+    fake = FakeDocker(fakebin, monkeypatch)
+    (tmp_path / "fake" / "requests").mkdir(parents=True)
+    (tmp_path / "fake" / "requests" / "__init__.py").write_text("")
+    tasks = [network_task(case, name, check, {"PYTHONPATH": "{{ fake_requests }}",
+                                              "FAKE_DOCKER_ANSWERS": json.dumps(answers)})
+             for case, (name, check, answers) in CASES.items()]
+    # Without requests for the host's Python the module runs, and asks the daemon first.
+    tasks.append(network_task("no-requests", "kd-nr", False, {}))
+    tasks.append({"name": "results", "ansible.builtin.copy": {
+        "dest": str(tmp_path / "results.json"), "mode": "0600",
+        "content": "{{ {" + ", ".join(f"'{case}': {case.replace('-', '_')}"
+                                       for case in [*CASES, "no-requests"]) + "} | to_json }}"}})
+    play = [{"name": "network", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    extra = {"ansible_python_interpreter": sys.executable, "fake_requests": str(tmp_path / "fake"),
+             "missing_socket": str(tmp_path / "no-daemon.sock")}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home),
+           "ANSIBLE_COLLECTIONS_PATH": str(collections_dir(tmp_path / "collections")),
+           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local-tmp"), "ANSIBLE_NOCOLOR": "1"}
+    try:
+        result = subprocess.run(
+            [require_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", "-vvv",
+             "-e", json.dumps(extra), "play.yml"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    finally:
+        monkeypatch.undo()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return {"results": json.loads((tmp_path / "results.json").read_text()),
+            "calls": fake.calls(), "home": home, "stdout": result.stdout}
+
+
+def test_a_ready_host_with_the_network_reads_it_and_runs_no_module(
+        quick_run: dict[str, Any]) -> None:
+    result = quick_run["results"]["exists"]
+    assert (result["changed"], result["kdeploy_outcome"]) == (False, {"changes": []})
+    assert result["network"] == {"Name": "kamal", "Id": "n1", "Driver": "bridge"}
+    assert result["diff"] == {"before": {"driver": "bridge", "name": "kamal"},
+                              "after": {"driver": "bridge", "name": "kamal"}}
+    assert ["docker", "network", "create", "kamal"] not in quick_run["calls"]
+    # The module's socket does not exist: its run would have failed (see no-daemon).
+    assert "docker_state" not in result
+
+
+def test_a_missing_network_is_created_and_reported(quick_run: dict[str, Any]) -> None:
+    result = quick_run["results"]["missing"]
+    assert ["docker", "network", "create", "kd-missing"] in quick_run["calls"]
+    assert result["changed"] is True
+    assert result["kdeploy_outcome"] == {"changes": [
+        {"kind": "network", "name": "kd-missing", "action": "create"}]}
+    assert result["network"]["Name"] == "kd-missing"
+    assert result["diff"]["before"] == {"driver": None, "name": None}
+
+
+def test_check_mode_creates_nothing_and_says_it_would(quick_run: dict[str, Any]) -> None:
+    result = quick_run["results"]["check"]
+    assert ["docker", "network", "inspect", "kd-check"] in quick_run["calls"]
+    assert ["docker", "network", "create", "kd-check"] not in quick_run["calls"]
+    assert (result["changed"], result["network"]) == (True, None)
+    assert result["kdeploy_outcome"]["changes"][0]["action"] == "create"
+
+
+def test_the_name_reaches_docker_as_one_argument(quick_run: dict[str, Any]) -> None:
+    name = "kd; touch $HOME/pwned"
+    assert ["docker", "network", "inspect", name] in quick_run["calls"]
+    assert quick_run["results"]["quoted"]["changed"] is False
+    assert not (quick_run["home"] / "pwned").exists()
+
+
+def test_a_daemon_that_does_not_answer_leaves_the_explanation_to_the_module(
+        quick_run: dict[str, Any]) -> None:
+    result = quick_run["results"]["no-daemon"]
+    assert result["failed"] is True
+    assert result["docker_state"] in ("stopped", "missing")
+    assert "cannot reach Docker" in result["msg"]
+    assert ["docker", "network", "create", "kd-down"] not in quick_run["calls"]
+
+
+def test_a_python_without_requests_leaves_it_to_the_module(quick_run: dict[str, Any]) -> None:
+    # This venv has no requests: the command stops before docker, and the module (which asks
+    # the daemon first, here a missing socket) answers.
+    result = quick_run["results"]["no-requests"]
+    assert result["failed"] is True and "docker_state" in result
+    assert [argv for argv in quick_run["calls"] if "kd-nr" in argv] == []
+    assert "AnsiballZ_docker_network.py" in quick_run["stdout"]
