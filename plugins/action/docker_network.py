@@ -67,17 +67,16 @@ def quick_result(name, rc, stdout):
     if rc != 0:
         return None
     state, _, inspect = stdout.strip().partition("\n")
-    if state.strip() == ABSENT:
-        return network_result(name, True, None)
-    if state.strip() not in (EXISTS, CREATED):
+    state = state.strip()
+    if state not in (EXISTS, CREATED, ABSENT):
         return None
     try:
-        network = json.loads(inspect)[0]
+        network = json.loads(inspect)[0] if state != ABSENT else None
     except (ValueError, LookupError):
         network = None
-    if not isinstance(network, dict):
-        return None if state.strip() == EXISTS else network_result(name, True, None)
-    return network_result(name, state.strip() == CREATED, network)
+    if state == EXISTS and not isinstance(network, dict):
+        return None  # found but not read: the module reads it
+    return network_result(name, state != EXISTS, network if isinstance(network, dict) else None)
 
 
 class ActionModule(ActionBase):

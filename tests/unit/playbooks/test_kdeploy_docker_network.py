@@ -24,6 +24,7 @@ import pytest
 import yaml
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.kdeploy.deploy.plugins.action import docker_network as action
 from fake_docker import FakeDocker, fake_docker  # noqa: F401  (the fixture)
 from playbook_support import PLUGINS, REPO, collections_dir, load_plugin, require_tool
 
@@ -344,3 +345,24 @@ def test_a_python_without_requests_leaves_it_to_the_module(quick_run: dict[str, 
     assert result["failed"] is True and "docker_state" in result
     assert [argv for argv in quick_run["calls"] if "kd-nr" in argv] == []
     assert "AnsiballZ_docker_network.py" in quick_run["stdout"]
+
+
+@pytest.mark.parametrize(("rc", "stdout", "expected"), [
+    (0, "exists\n" + INSPECT % "kamal", (False, {"Name": "kamal", "Id": "n1", "Driver": "bridge"})),
+    (0, "created\n" + INSPECT % "kamal", (True, {"Name": "kamal", "Id": "n1", "Driver": "bridge"})),
+    (0, "absent\n", (True, None)),
+    # Created but not read back: it was created all the same, and says so.
+    (0, "created\nnot json", (True, None)),
+    # Found but not read, an answer of another shape, a failed step: the module runs instead.
+    (0, "exists\nnot json", None),
+    (0, "exists\n[]", None),
+    (0, "something else\n", None),
+    (1, "exists\n" + INSPECT % "kamal", None),
+])
+def test_the_commands_answer_becomes_the_modules_result_or_none(
+        rc: int, stdout: str, expected: tuple[bool, Any] | None) -> None:
+    result = action.quick_result("kamal", rc, stdout)
+    if expected is None:
+        assert result is None
+    else:
+        assert result == network.network_result("kamal", *expected)
