@@ -21,13 +21,11 @@ from ansible.errors import AnsibleError
 from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
 from ansible.executor.module_common import _get_shebang
 from ansible.plugins.action import ActionBase
-from ansible_collections.kdeploy.deploy.plugins.module_utils.network_result import network_result
+from ansible_collections.kdeploy.deploy.plugins.module_utils.network_result import (
+    ARGUMENT_SPEC,
+    network_result,
+)
 
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-# The module's own default for `timeout`: how long a docker command may wait for the daemon.
-DEFAULT_TIMEOUT = 60
-# The module's options: anything else goes to the module, which refuses it.
-OPTIONS = frozenset(("name", "docker_host", "timeout"))
 # The first line of the command's answer (the network's inspect follows it): found, created, or
 # missing in check mode. One name per line: Ansible's doc reader refuses a tuple assignment.
 EXISTS = "exists"
@@ -74,9 +72,11 @@ def quick_result(name, rc, stdout):
         network = json.loads(inspect)[0] if state != ABSENT else None
     except (ValueError, LookupError):
         network = None
-    if state == EXISTS and not isinstance(network, dict):
+    if not isinstance(network, dict):
+        network = None
+    if state == EXISTS and network is None:
         return None  # found but not read: the module reads it
-    return network_result(name, state != EXISTS, network if isinstance(network, dict) else None)
+    return network_result(name, state != EXISTS, network)
 
 
 class ActionModule(ActionBase):
@@ -96,9 +96,11 @@ class ActionModule(ActionBase):
 
     def _quick(self, args, task_vars):
         """The result of the shell command, or None when the module must answer."""
-        name, docker_host = args.get("name"), args.get("docker_host", DEFAULT_DOCKER_HOST)
-        timeout = args.get("timeout", DEFAULT_TIMEOUT)
-        if (not set(args) <= OPTIONS or not isinstance(name, str) or not name
+        name = args.get("name")
+        docker_host = args.get("docker_host", ARGUMENT_SPEC["docker_host"]["default"])
+        # The module's own timeout: how long a docker command may wait for the daemon.
+        timeout = args.get("timeout", ARGUMENT_SPEC["timeout"]["default"])
+        if (not set(args) <= set(ARGUMENT_SPEC) or not isinstance(name, str) or not name
                 or not isinstance(docker_host, str) or not docker_host.startswith("unix://")
                 or not str(timeout).isdigit()):
             return None

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # MIT License (kdeploy)
-"""What kdeploy.deploy.docker_network returns, from its module or from its action plugin.
+"""What kdeploy.deploy.docker_network takes and returns, for its module and its action plugin.
 
 The action plugin answers a ready host with one shell command (plugins/action/docker_network.py),
-the module every other host: both return these, so a result reads the same either way.
+the module every other host: both read these options and return these results, so a task reads
+the same either way.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -11,6 +12,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kdeploy.deploy.plugins.module_utils.diff import spec_diff
+
+# The module's options; the action plugin sends anything else to the module, which refuses it.
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+    timeout=dict(type="int", default=60),
+)
 
 
 def network_diff(name, changed, network):

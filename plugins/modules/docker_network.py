@@ -108,7 +108,10 @@ from ansible_collections.kdeploy.deploy.plugins.module_utils.docker_api import (
     DockerError,
     create_network,
 )
-from ansible_collections.kdeploy.deploy.plugins.module_utils.network_result import network_result
+from ansible_collections.kdeploy.deploy.plugins.module_utils.network_result import (
+    ARGUMENT_SPEC,
+    network_result,
+)
 
 # community.docker's wording (missing_required_lib), which the bootstrap role reads to install
 # only python3-requests when the daemon is there.
@@ -193,11 +196,7 @@ def unreachable(path, error, programs):
 def main():
     """Run the module."""
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-            timeout=dict(type="int", default=60),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     params = module.params
